@@ -1,0 +1,177 @@
+"""Guidance inference: sketch pixels in, a finished portrait (vector + strokes) out.
+
+    model = GuidanceModel.load(weights_dir, device="cpu")
+    result = model.guide(darkness, faithfulness=0.5, pins=("eyes",), state=previous.state)
+    result.portrait.strokes  # vector line art: draw at any size with engine.raster.render_lines
+
+Steps: read the sketch into the engine's vector (the encoder), project each group onto plausible faces
+(nearest training vectors, weights summing to one) as far as the artist's faithfulness allows, put back the
+pinned groups from the previous state, and let the engine draw it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from ..engine import params as P
+from ..engine.geometry import Portrait, build_portrait
+from ..engine.raster import render_lines
+from ..errors import BadRequest, ModelUnavailable
+from ..weights import default_weights_dir, load_tensors
+from .model import EncoderConfig, SketchEncoder, predict
+from .projection import ManifoldProjector
+from .train import layout_fingerprint
+
+GUIDE_GROUPS = P.GROUPS  # face, eyes, brows, nose, mouth, hair, accessories
+MIN_INK_PIXELS = 12  # fewer inked pixels than this at the model's input size: nothing drawn yet
+
+
+@dataclass
+class Guide:
+    floats: np.ndarray  # [D] the vector drawn
+    choices: np.ndarray  # [C]
+    portrait: Portrait
+    confidence: dict[str, float]  # per group: how much of the predicted part the sketch already supports
+    state: str  # opaque token: send it back with `pins` to keep parts exactly
+    read_floats: np.ndarray  # what the encoder read, before projection and pins
+
+
+def to_model_input(darkness: np.ndarray, size: int) -> tuple[np.ndarray, int]:
+    """Pad to a square (top-left anchored), resize to `size`, and restore ink strength lost by downscaling.
+
+    Returns the float image [size, size] in [0, 1] and the square's side in input pixels."""
+    if darkness.ndim != 2 or darkness.dtype != np.uint8:
+        raise BadRequest("the sketch must be a 2-D uint8 darkness image")
+    h, w = darkness.shape
+    if min(h, w) < 16:
+        raise BadRequest(f"the sketch region is too small ({w}x{h} px); select at least 16x16 px")
+    side = max(h, w)
+    square = np.zeros((side, side), np.uint8)
+    square[:h, :w] = darkness
+    img = cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA) if side != size else square
+    img = img.astype(np.float32) / 255.0
+    inked = img[img > 0.05]
+    if inked.size >= MIN_INK_PIXELS:
+        strong = float(np.percentile(inked, 90))
+        if strong < 0.8:  # thin lines on a large canvas fade when averaged down: bring them back to pen strength
+            img = np.clip(img * (0.9 / max(strong, 0.1)), 0.0, 1.0)
+    return img, side
+
+
+def encode_state(floats: np.ndarray, choices: np.ndarray) -> str:
+    payload = json.dumps({"layout": layout_fingerprint(), "f": floats.round(5).tolist(), "c": choices.tolist()})
+    return base64.urlsafe_b64encode(payload.encode()).decode()
+
+
+def decode_state(state: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(state.encode()))
+        floats, choices = np.asarray(payload["f"], np.float32), np.asarray(payload["c"], np.int64)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadRequest("the pin state is not one this backend produced; request guidance again") from exc
+    if payload.get("layout") != layout_fingerprint() or floats.shape != (P.FLOAT_DIM,):
+        raise BadRequest("the pin state comes from another model version; request guidance again")
+    return floats, choices
+
+
+class GuidanceModel:
+    def __init__(self, encoder: SketchEncoder, projector: ManifoldProjector, input_size: int, device: str):
+        self.encoder = encoder.eval()
+        self.projector = projector
+        self.input_size = input_size
+        self.device = device
+        self.float_groups = np.array(P.ALL_GROUPS)[P.float_groups()]  # group name of each float
+        self.choice_groups = np.array(P.ALL_GROUPS)[P.choice_groups()]
+
+    @classmethod
+    def load(cls, weights_dir: Path | None = None, device: str = "cpu") -> "GuidanceModel":
+        tensors, meta, entry = load_tensors(weights_dir or default_weights_dir(), "guidance")
+        if meta.get("layout") != layout_fingerprint():
+            raise ModelUnavailable(
+                f"guidance weights were trained for engine {meta.get('engine_version')} (layout {meta.get('layout')}), "
+                f"but this engine is {P.ENGINE_VERSION} (layout {layout_fingerprint()}): retrain or reinstall"
+            )
+        encoder = SketchEncoder(EncoderConfig.from_dict(json.loads(meta["encoder_config"])))
+        state = {k[len("encoder.") :]: v.float() for k, v in tensors.items() if k.startswith("encoder.")}
+        encoder.load_state_dict(state, strict=False)  # num_batches_tracked is not shipped
+        encoder.to(device)
+        bank = tensors["bank.floats"].float().numpy()
+        projector = ManifoldProjector(bank, P.float_groups(), P.ALL_GROUPS)
+        return cls(encoder, projector, int(meta.get("input_size", 256)), device)
+
+    def read(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Encoder only: images float [B, S, S] in [0, 1] -> (floats [B, D], choices [B, C])."""
+        x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))[:, None].to(self.device)
+        pred = predict(self.encoder, x)
+        return pred.floats.cpu().numpy(), pred.choices.cpu().numpy()
+
+    def guide(
+        self,
+        darkness: np.ndarray,
+        faithfulness: float | dict[str, float] = 0.5,
+        pins: tuple[str, ...] = (),
+        state: str | None = None,
+    ) -> Guide:
+        image, _ = to_model_input(darkness, self.input_size)
+        if (image > 0.05).sum() < MIN_INK_PIXELS:
+            raise BadRequest("the sketch layer is empty in this region: draw a few strokes first")
+        floats, choices = self.read(image[None])
+        return self.finish(floats[0], choices[0], image, faithfulness, pins, state)
+
+    def finish(self, read_floats, choices, image, faithfulness, pins, state) -> Guide:
+        faith = resolve_faithfulness(faithfulness)
+        floats, _ = self.projector.project(read_floats, faith)
+        choices = choices.copy()
+        if pins:
+            floats, choices = self.apply_pins(floats, choices, pins, state)
+        portrait = build_portrait(P.decode(floats, choices))
+        return Guide(floats, choices, portrait, group_support(portrait, image), encode_state(floats, choices), read_floats)
+
+    def apply_pins(self, floats, choices, pins, state):
+        unknown = [p for p in pins if p not in GUIDE_GROUPS]
+        if unknown:
+            raise BadRequest(f"unknown part to pin: {', '.join(unknown)} (parts: {', '.join(GUIDE_GROUPS)})")
+        if state is None:
+            raise BadRequest("pinning needs the state of a previous guidance reply")
+        old_floats, old_choices = decode_state(state)
+        # A pinned part keeps its place on the canvas too, so the pose is kept whenever anything is pinned.
+        keep = set(pins) | {"pose"}
+        f_mask = np.isin(self.float_groups, list(keep))
+        c_mask = np.isin(self.choice_groups, list(keep))
+        return np.where(f_mask, old_floats, floats), np.where(c_mask, old_choices, choices)
+
+
+def resolve_faithfulness(faithfulness: float | dict[str, float]) -> dict[str, float]:
+    if isinstance(faithfulness, dict):
+        unknown = [g for g in faithfulness if g not in GUIDE_GROUPS]
+        if unknown:
+            raise BadRequest(f"unknown part in faithfulness: {', '.join(unknown)} (parts: {', '.join(GUIDE_GROUPS)})")
+        values = {g: float(faithfulness.get(g, 0.5)) for g in GUIDE_GROUPS}
+    else:
+        values = {g: float(faithfulness) for g in GUIDE_GROUPS}
+    for g, v in values.items():
+        if not np.isfinite(v) or not 0.0 <= v <= 1.0:
+            raise BadRequest(f"faithfulness must be between 0 and 1 (got {v} for {g})")
+    return values
+
+
+def group_support(portrait: Portrait, image: np.ndarray, size: int = 128, tolerance_px: float = 2.5) -> dict[str, float]:
+    """Per group, the share of its predicted line pixels lying near ink the artist has drawn: 0 = guessed, 1 = drawn."""
+    ink = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA) > 0.15
+    distance = cv2.distanceTransform((~ink).astype(np.uint8), cv2.DIST_L2, 3)
+    support = {}
+    for group in GUIDE_GROUPS:
+        strokes = [s for s in portrait.strokes if s.group == group]
+        if not strokes:
+            continue
+        lines = render_lines(strokes, size) > 127
+        if lines.any():
+            support[group] = round(float((distance[lines] <= tolerance_px).mean()), 3)
+    return support

@@ -1,0 +1,159 @@
+"""Training the sketch encoder on the drawing simulator.
+
+Every batch is rendered on the fly from fresh engine seeds: a portrait, then what a beginner would have on
+the sketch layer at some point of drawing it (a random fraction of its strokes, in the artist's or a random
+order, with wobble, gaps and doubled strokes), and the portrait's vector as the target. A share of each batch
+is the clean, complete line art: on those the network learns to be the *teacher* (image -> vector), and the
+same weights, fed partial sketches, are the *student* that lands on the finished portrait's vector.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..engine import params as P
+from ..engine.geometry import build_portrait
+from ..engine.raster import render_lines
+from ..engine.sketch import render_sketch, simulate_sketch
+from .model import EncoderConfig, SketchEncoder, predict, vector_loss
+
+POSE_WEIGHT = 4.0  # pose moves every line at once: errors there cost the most F1
+
+
+@dataclass
+class SketchCurriculum:
+    """How training sketches are drawn: the distribution the artist's sketches are expected to follow."""
+
+    size: int = 256
+    teacher_share: float = 0.15  # complete, clean line art
+    min_fraction: float = 0.08
+    artist_order_share: float = 0.5
+    min_messiness: float = 0.15
+    max_messiness: float = 1.0
+
+    def draw(self, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(sketch darkness uint8[S, S], floats [D], choices [C]) for one engine seed."""
+        rng = np.random.default_rng([seed, 0x5EED])
+        params = P.sample_params(seed)
+        floats, choices = P.encode(params)
+        portrait = build_portrait(params)
+        if rng.random() < self.teacher_share:
+            sketch = render_lines(portrait.strokes, self.size)
+        else:
+            fraction = 1.0 if rng.random() < 0.1 else rng.uniform(self.min_fraction, 1.0)
+            order = "artist" if rng.random() < self.artist_order_share else "random"
+            messiness = rng.uniform(self.min_messiness, self.max_messiness)
+            strokes = simulate_sketch(portrait, rng, fraction=fraction, order=order, messiness=messiness)
+            sketch = render_sketch(strokes, self.size, rng=rng)
+        return sketch, floats, choices
+
+
+def float_weights() -> np.ndarray:
+    """Loss weight per float: 0 for colours (a line sketch cannot show them), more for the pose."""
+    weights = P.drawn_mask().astype(np.float32)
+    weights[P.float_groups() == P.ALL_GROUPS.index("pose")] *= POSE_WEIGHT
+    return weights
+
+
+def layout_fingerprint() -> str:
+    """Identifies the vector layout a model was trained for; loading refuses a mismatch."""
+    import hashlib
+
+    text = repr([(s.name, s.group, s.kind, s.lo, s.hi, tuple(s.options or ())) for s in P.PARAM_SPECS])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class GuidanceTask:
+    def __init__(self, model_config: dict, curriculum: SketchCurriculum):
+        cfg = EncoderConfig(n_floats=P.FLOAT_DIM, choice_sizes=tuple(P.choice_sizes()), **model_config)
+        self.model = SketchEncoder(cfg)
+        self.curriculum = curriculum
+        self.weights = torch.from_numpy(float_weights())
+        self.validation = None
+
+    def make_batch(self, first_seed: int, batch_size: int) -> dict[str, np.ndarray]:
+        samples = [self.curriculum.draw(first_seed + i) for i in range(batch_size)]
+        return {
+            "sketch": np.stack([s[0] for s in samples])[:, None],
+            "floats": np.stack([s[1] for s in samples]).astype(np.float32),
+            "choices": np.stack([s[2] for s in samples]).astype(np.int64),
+        }
+
+    def loss(self, model, batch):
+        sketch = batch["sketch"].float().div_(255.0)
+        if sketch.is_cuda:
+            sketch = sketch.contiguous(memory_format=torch.channels_last)
+        floats, logits = model(sketch)
+        return vector_loss(floats, logits, batch["floats"], batch["choices"], self.weights.to(floats.device))
+
+    def on_checkpoint(self, model, out_dir: Path, step: int) -> dict[str, float]:
+        """Float error and choice accuracy on fixed held-out seeds (the full F1 is `anisketch eval`)."""
+        if self.validation is None:
+            self.validation = self.make_batch(first_seed=VALIDATION_SEED, batch_size=256)
+        device = next(model.parameters()).device
+        model.eval()
+        sketch = torch.from_numpy(self.validation["sketch"]).to(device).float() / 255.0
+        pred = predict(model, sketch)
+        target = torch.from_numpy(self.validation["floats"]).to(device)
+        w = self.weights.to(device) > 0
+        mae = (pred.floats - target).abs()[:, w].mean()
+        acc = (pred.choices.cpu() == torch.from_numpy(self.validation["choices"])).float().mean()
+        model.train()
+        return {"val_float_mae": float(mae), "val_choice_acc": float(acc)}
+
+
+VALIDATION_SEED = 1_900_000_000  # held out: training seeds count up from 0 and never get here
+
+
+BANK_SIZE = 20000  # training vectors kept for the projection (seeds 0 .. BANK_SIZE - 1)
+
+
+def make_task(config: dict, data_dir: Path | None = None) -> GuidanceTask:
+    if data_dir is not None:
+        raise SystemExit("anisketch train guidance --data: training on your own images is not available yet")
+    return GuidanceTask(config.get("model", {}), SketchCurriculum(**config.get("data", {})))
+
+
+def projection_bank(count: int = BANK_SIZE) -> tuple[np.ndarray, np.ndarray]:
+    vectors = [P.encode(P.sample_params(seed)) for seed in range(count)]
+    return np.stack([v[0] for v in vectors]), np.stack([v[1] for v in vectors])
+
+
+def export(task: GuidanceTask, run_dir: Path, weights_dir: Path, config_path: Path) -> Path:
+    """Write `guidance.safetensors` (fp16 weights + the projection bank) and register it in the manifest."""
+    import json
+
+    from safetensors.torch import save_file
+
+    from ..train.checkpoint import load_checkpoint
+    from ..weights import register
+
+    info = load_checkpoint(run_dir, task.model, None)
+    if info is None:
+        raise SystemExit(f"no checkpoint in {run_dir}: train first")
+    tensors = {
+        f"encoder.{k}": (v.half() if v.is_floating_point() else v).contiguous()
+        for k, v in task.model.state_dict().items()
+        if not k.endswith("num_batches_tracked")
+    }
+    bank_floats, bank_choices = projection_bank()
+    tensors["bank.floats"] = torch.from_numpy(bank_floats).half()
+    tensors["bank.choices"] = torch.from_numpy(bank_choices.astype(np.int16))
+    metadata = {
+        "encoder_config": json.dumps(task.model.config.to_dict()),
+        "engine_version": P.ENGINE_VERSION,
+        "layout": layout_fingerprint(),
+        "trained": json.dumps(info),
+        "input_size": str(task.curriculum.size),
+    }
+    weights_dir = Path(weights_dir)
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    path = weights_dir / "guidance.safetensors"
+    save_file(tensors, str(path), metadata=metadata)
+    register(weights_dir, "guidance", path, config=str(config_path), engine_version=P.ENGINE_VERSION,
+             metadata={"layout": metadata["layout"], "trained": info, "bank_seeds": f"0..{BANK_SIZE - 1}"})
+    return path

@@ -1,0 +1,67 @@
+"""`anisketch train MODEL --config FILE`: train (or resume) a model, then optionally export shipped weights.
+
+    anisketch train guidance --config backend/configs/guidance.toml --out runs/guidance
+    torchrun --nproc_per_node 4 -m anisketch.cli train guidance --config ...   # several GPUs (DDP)
+    anisketch train guidance --config ... --out runs/guidance --export weights/   # write the shipped file
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+MODELS = {
+    "guidance": "anisketch.guidance.train",
+    "colorizer": "anisketch.render.train",
+    "attributes": "anisketch.generate.train",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", choices=sorted(MODELS), help="which model to train")
+    parser.add_argument("--config", required=True, type=Path, help="TOML config (see backend/configs/)")
+    parser.add_argument("--out", type=Path, default=None, help="run folder: checkpoints and curves (default runs/MODEL)")
+    parser.add_argument("--data", type=Path, default=None, help="a folder made by `anisketch data --from-images` to train on")
+    parser.add_argument("--steps", type=int, default=None, help="override the config's step count")
+    parser.add_argument("--batch-size", type=int, default=None, help="override the per-process batch size")
+    parser.add_argument("--workers", type=int, default=None, help="data worker processes (default: config)")
+    parser.add_argument("--time-limit", type=float, default=0.0, help="checkpoint and stop after this many seconds")
+    parser.add_argument("--export", type=Path, default=None, metavar="WEIGHTS_DIR",
+                        help="after training, write the shipped safetensors file there and update its manifest")
+    parser.add_argument("--no-train", action="store_true", help="only export the run's latest checkpoint")
+
+
+def load_config(path: Path) -> dict:
+    if not path.is_file():
+        raise SystemExit(f"anisketch train: config {path} not found (see backend/configs/)")
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+def run(args: argparse.Namespace) -> int:
+    import importlib
+
+    from .loop import LoopConfig, train
+
+    config = load_config(args.config)
+    recipe = importlib.import_module(MODELS[args.model])
+    out = args.out or Path("runs") / args.model
+    loop_cfg = LoopConfig(**config.get("loop", {}))
+    for name in ("steps", "batch_size", "workers"):
+        if getattr(args, name) is not None:
+            setattr(loop_cfg, name, getattr(args, name))
+    loop_cfg.time_limit_s = args.time_limit
+    task = recipe.make_task(config, data_dir=args.data)
+    if not args.no_train:
+        result = train(task, loop_cfg, out)
+        print(f"stopped at step {result['step']} ({'finished' if result['finished'] else 'resumable'}); run folder {out}")
+    if args.export is not None:
+        path = recipe.export(task, out, args.export, config_path=args.config)
+        print(f"exported {path}")
+    return 0
+
