@@ -1,0 +1,138 @@
+"""The one facade the server calls: numpy in, layers out, every argument checked.
+
+Models load lazily on first use, so `info` answers at once and a missing weights file only fails the
+operations that need it (with a message saying which file). Each operation returns a result whose `layers`
+are RGBA images placed in the request image's pixel coordinates; the server sends them as they are.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .engine import params as P
+from .engine.raster import render, render_lines
+from .engine.sketch import rgba_to_darkness
+from .errors import BadRequest
+from .weights import default_weights_dir
+
+MAX_SIDE = 4096  # largest request image side (the protocol enforces it too)
+MIN_SIDE = 16
+MAX_CANDIDATES = 8
+INK_RGB = (32, 28, 36)  # detail-mode guidance ink
+# Rough mode: each part in a colour that reads at a glance and stays apart from its neighbours.
+GROUP_COLORS = {
+    "face": (235, 120, 40), "eyes": (30, 110, 235), "brows": (150, 60, 210), "nose": (30, 170, 80),
+    "mouth": (225, 40, 90), "hair": (200, 150, 0), "accessories": (0, 165, 175),
+}
+
+
+@dataclass
+class Layer:
+    name: str
+    group: str | None
+    rgba: np.ndarray  # uint8 [h, w, 4]
+    x: int = 0
+    y: int = 0
+
+
+@dataclass
+class GuideResult:
+    layers: list[Layer]
+    confidence: dict[str, float]
+    state: str
+    timing_ms: dict[str, float] = field(default_factory=dict)
+
+
+def check_image(name: str, image, channels: int = 4) -> np.ndarray:
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+        raise BadRequest(f"{name} must be a uint8 image")
+    if image.ndim != 3 or image.shape[2] != channels:
+        raise BadRequest(f"{name} must have shape (height, width, {channels}), got {tuple(image.shape)}")
+    h, w = image.shape[:2]
+    if not (MIN_SIDE <= h <= MAX_SIDE and MIN_SIDE <= w <= MAX_SIDE):
+        raise BadRequest(f"{name} is {w}x{h} px; each side must be between {MIN_SIDE} and {MAX_SIDE} px")
+    return image
+
+
+def ink_layer(darkness: np.ndarray, rgb: tuple[int, int, int], name: str, group: str | None) -> Layer | None:
+    """A layer of solid colour whose alpha is the ink, cropped to where there is ink (None when empty)."""
+    ys, xs = np.nonzero(darkness)
+    if len(xs) == 0:
+        return None
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    crop = darkness[y0:y1, x0:x1]
+    rgba = np.empty(crop.shape + (4,), np.uint8)
+    rgba[..., :3] = rgb
+    rgba[..., 3] = crop
+    return Layer(name, group, rgba, int(x0), int(y0))
+
+
+def guidance_layers(strokes, side: int, mode: str) -> list[Layer]:
+    """Detail: the whole face in ink, one layer. Rough: one layer per part, each in its colour."""
+    if mode == "detail":
+        layer = ink_layer(render_lines(strokes, side), INK_RGB, "Guidance", None)
+        return [layer] if layer else []
+    layers = []
+    for group in P.GROUPS:
+        part = [s for s in strokes if s.group == group]
+        layer = ink_layer(render_lines(part, side), GROUP_COLORS[group], f"Guidance: {group}", group) if part else None
+        if layer:
+            layers.append(layer)
+    return layers
+
+
+class Service:
+    def __init__(self, weights_dir: Path | None = None, device: str = "auto"):
+        self.weights_dir = Path(weights_dir) if weights_dir else default_weights_dir()
+        self.device = self._pick_device(device)
+        self._guidance = None
+
+    @staticmethod
+    def _pick_device(device: str) -> str:
+        import torch
+
+        if device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if device not in ("cpu", "cuda") or (device == "cuda" and not torch.cuda.is_available()):
+            raise BadRequest(f"device {device!r} is not available here (cpu{', cuda' if torch.cuda.is_available() else ''})")
+        return device
+
+    @property
+    def guidance(self):
+        if self._guidance is None:
+            from .guidance.predictor import GuidanceModel
+
+            self._guidance = GuidanceModel.load(self.weights_dir, self.device)
+        return self._guidance
+
+    def info(self) -> dict:
+        return {
+            "version": __version__,
+            "engine_version": P.ENGINE_VERSION,
+            "device": self.device,
+            "models_loaded": [name for name, m in (("guidance", self._guidance),) if m is not None],
+            "groups": list(P.GROUPS),
+            "attributes": {k: list(v) for k, v in P.ATTRIBUTES.items()},
+            "limits": {"max_side": MAX_SIDE, "min_side": MIN_SIDE, "max_candidates": MAX_CANDIDATES},
+        }
+
+    def guide(self, sketch_rgba: np.ndarray, *, mode: str = "rough", faithfulness=0.5, pins=(), state=None,
+              out_size=None) -> GuideResult:
+        t0 = time.perf_counter()
+        check_image("sketch", sketch_rgba)
+        if mode not in ("rough", "detail"):
+            raise BadRequest(f"mode must be 'rough' or 'detail', got {mode!r}")
+        darkness = rgba_to_darkness(sketch_rgba)
+        t1 = time.perf_counter()
+        guide = self.guidance.guide(darkness, faithfulness=faithfulness, pins=tuple(pins), state=state)
+        t2 = time.perf_counter()
+        side = max(sketch_rgba.shape[:2])
+        layers = guidance_layers(guide.portrait.strokes, side, mode)
+        t3 = time.perf_counter()
+        timing = {"prepare": (t1 - t0) * 1e3, "model": (t2 - t1) * 1e3, "draw": (t3 - t2) * 1e3}
+        return GuideResult(layers, guide.confidence, guide.state, {k: round(v, 2) for k, v in timing.items()})
