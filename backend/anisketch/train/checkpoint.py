@@ -2,6 +2,10 @@
 
 The optimizer's state dict is a nest of dicts holding tensors and plain numbers; we flatten its tensors to
 `optim.<param index>.<name>` keys and keep everything else (step counts, hyper-parameters) in the JSON file.
+
+Checkpoints must travel between 10-minute GPU leases, whose files come back at most 16 MiB each: tensors are
+written in shards (`checkpoint.00.safetensors`, ...) of at most SHARD_BYTES, and the optimizer's moments are
+kept in bf16 (resuming from rounded moments is harmless; the model's own weights stay fp32).
 """
 
 from __future__ import annotations
@@ -20,6 +24,22 @@ def _atomic_write(path: Path, write) -> None:
     os.replace(tmp, path)
 
 
+SHARD_BYTES = 15 << 20
+
+
+def _shards(tensors: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+    shards: list[dict[str, torch.Tensor]] = [{}]
+    size = 0
+    for key, value in tensors.items():
+        nbytes = value.numel() * value.element_size()
+        if shards[-1] and size + nbytes > SHARD_BYTES:
+            shards.append({})
+            size = 0
+        shards[-1][key] = value
+        size += nbytes
+    return shards
+
+
 def save_checkpoint(out_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, info: dict) -> None:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -29,28 +49,34 @@ def save_checkpoint(out_dir: Path, model: torch.nn.Module, optimizer: torch.opti
     for idx, state in opt_state["state"].items():
         for name, value in state.items():
             if torch.is_tensor(value) and value.dim() > 0:
-                tensors[f"optim.{idx}.{name}"] = value.detach().contiguous().cpu()
+                tensors[f"optim.{idx}.{name}"] = value.detach().to(torch.bfloat16).contiguous().cpu()
             else:
                 scalars.setdefault(str(idx), {})[name] = float(value)
-    meta = {"info": info, "param_groups": opt_state["param_groups"], "optim_scalars": scalars}
-    _atomic_write(out_dir / "checkpoint.safetensors", lambda p: save_file(tensors, str(p)))
+    shards = _shards(tensors)
+    for old in out_dir.glob("checkpoint.*.safetensors"):
+        old.unlink()
+    for i, shard in enumerate(shards):
+        _atomic_write(out_dir / f"checkpoint.{i:02d}.safetensors", lambda p, shard=shard: save_file(shard, str(p)))
+    meta = {"info": info, "shards": len(shards), "param_groups": opt_state["param_groups"], "optim_scalars": scalars}
     _atomic_write(out_dir / "checkpoint.json", lambda p: p.write_text(json.dumps(meta, indent=1)))
 
 
 def load_checkpoint(out_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None) -> dict | None:
     """Restore a checkpoint if `out_dir` holds one; returns its info dict (or None when starting fresh)."""
     out_dir = Path(out_dir)
-    if not (out_dir / "checkpoint.safetensors").is_file():
+    if not (out_dir / "checkpoint.json").is_file():
         return None
-    tensors = load_file(str(out_dir / "checkpoint.safetensors"))
     meta = json.loads((out_dir / "checkpoint.json").read_text())
+    tensors = {}
+    for i in range(meta["shards"]):
+        tensors.update(load_file(str(out_dir / f"checkpoint.{i:02d}.safetensors")))
     model.load_state_dict({k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")})
     if optimizer is not None:
         state: dict[int, dict] = {}
         for key, value in tensors.items():
             if key.startswith("optim."):
                 _, idx, name = key.split(".", 2)
-                state.setdefault(int(idx), {})[name] = value
+                state.setdefault(int(idx), {})[name] = value.float()
         for idx, scalars in meta["optim_scalars"].items():
             for name, value in scalars.items():
                 state.setdefault(int(idx), {})[name] = torch.tensor(value)
