@@ -1,0 +1,114 @@
+"""Which queued request runs next: newest guide wins, clients take turns, renders wait their turn.
+
+Pure bookkeeping, no sockets and no threads, so every rule is testable on its own. The server owns one
+Scheduler per process; jobs leave it either to run (`next_batch`) or with a status reply (what `submit`,
+`cancel` and `drain` return).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from anisketch import protocol
+
+# Ops of which only the newest queued one per client matters: each guide request carries the whole sketch.
+SUPERSEDING_OPS = frozenset({"guide"})
+
+
+@dataclass
+class Job:
+    client: bytes  # the ZeroMQ routing identity: who asked, and where the reply goes
+    envelope: list  # the frames before the header, sent back in front of the reply
+    request: protocol.Request
+    frames: list = field(default_factory=list)  # keeps the received zmq frames (the images' memory) alive
+    arrived: float = field(default_factory=time.monotonic)
+    cancelled: bool = False
+
+    @property
+    def id(self) -> str:
+        return self.request.id
+
+    @property
+    def op(self) -> str:
+        return self.request.op
+
+
+class Scheduler:
+    def __init__(self, max_queued_per_client: int = 32):
+        self.max_queued_per_client = max_queued_per_client
+        # client -> its queued jobs, oldest first. The dict's order is the round-robin order: a client that
+        # just had a job taken moves to the back.
+        self._queues: OrderedDict[bytes, deque[Job]] = OrderedDict()
+        self.running: dict[tuple[bytes, str], Job] = {}
+
+    def __len__(self) -> int:
+        return sum(len(queue) for queue in self._queues.values())
+
+    def submit(self, job: Job) -> list[tuple[Job, str]]:
+        """Queue a job. Returns the jobs that leave the queue because of it, with their status code:
+        the client's older queued guides (superseded), or the new job itself when the client's queue is full."""
+        queue = self._queues.setdefault(job.client, deque())
+        leaving: list[tuple[Job, str]] = []
+        if job.op in SUPERSEDING_OPS:
+            leaving = [(old, protocol.SUPERSEDED) for old in queue if old.op == job.op]
+            for old, _ in leaving:
+                queue.remove(old)
+        if len(queue) >= self.max_queued_per_client:
+            return leaving + [(job, protocol.BUSY)]
+        queue.append(job)
+        return leaving
+
+    def supersede_before(self, client: bytes, op: str, arrived: float) -> list[Job]:
+        """Drop the client's queued `op` jobs older than `arrived` (a newer one reached another worker)."""
+        queue = self._queues.get(client, ())
+        old = [job for job in queue if job.op == op and job.arrived < arrived]
+        for job in old:
+            queue.remove(job)
+        return old
+
+    def cancel(self, client: bytes, request_id: str) -> tuple[str, Job | None]:
+        """Cancel one of the client's own jobs. Returns ("queued", job) for a job removed from the queue,
+        ("running", job) for one that runs now (its result will be dropped), or ("unknown", None)."""
+        for job in self._queues.get(client, ()):
+            if job.id == request_id:
+                self._queues[client].remove(job)
+                return "queued", job
+        job = self.running.get((client, request_id))
+        if job is not None:
+            job.cancelled = True
+            return "running", job
+        return "unknown", None
+
+    def next_batch(self, batchable: frozenset[str] = frozenset(), max_batch: int = 1) -> list[Job]:
+        """The next job in round-robin order, plus, when its op is batchable, the head jobs of the next
+        clients with the same op (one per client, so batching never breaks a client's order)."""
+        batch: list[Job] = []
+        for client in list(self._queues):
+            queue = self._queues[client]
+            if not queue:
+                del self._queues[client]
+                continue
+            if batch and (queue[0].op != batch[0].op or len(batch) >= max_batch):
+                continue
+            batch.append(queue.popleft())
+            self._queues.move_to_end(client)
+            if batch[0].op not in batchable or len(batch) >= max_batch:
+                break
+        for job in batch:
+            self.running[(job.client, job.id)] = job
+        return batch
+
+    def finished(self, job: Job) -> None:
+        self.running.pop((job.client, job.id), None)
+
+    def drain(self) -> list[Job]:
+        """Empty the queue (at shutdown): the jobs that will never run."""
+        jobs = [job for queue in self._queues.values() for job in queue]
+        self._queues.clear()
+        return jobs
+
+    def queued_for(self, client: bytes) -> list[Any]:
+        return list(self._queues.get(client, ()))

@@ -1,0 +1,476 @@
+"""`anisketch serve`: a ZeroMQ ROUTER in front of the model service.
+
+Two threads. The socket thread owns the ZeroMQ socket: it receives and validates every message, answers
+protocol errors, `info` and `cancel` at once, and keeps the other requests in the Scheduler until the
+model is free, so that a newer guide can still supersede a queued one. The compute thread runs the model,
+one job (or one batch of guides) at a time, builds the reply frames and hands them back through a queue,
+waking the socket thread with a byte on a socketpair (not a ZeroMQ socket: the compute thread may be
+inside a long model call at shutdown, and must not hold the context open).
+
+The same class serves as a worker behind `serve --workers N` (see broker.py): there its socket is a DEALER
+connected to the broker, and every message still starts with the client's routing identity.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, Callable
+
+import numpy as np
+import zmq
+
+from anisketch import __version__, protocol
+from anisketch.errors import BadRequest
+from anisketch.server.scheduler import Job, Scheduler
+
+log = logging.getLogger("anisketch.serve")
+
+# Ops the socket thread answers itself; the others go through the scheduler to the model.
+IMMEDIATE_OPS = frozenset({"info", "cancel"})
+
+
+@dataclass
+class Outcome:
+    job: Job
+    parts: list
+    status: str  # "ok" or an error code
+    timing_ms: dict = field(default_factory=dict)
+    layers: int = 0
+
+
+class Server:
+    def __init__(self, service: Any, socket: zmq.Socket, *, context: zmq.Context, max_queued_per_client: int = 32,
+                 max_batch: int = 8, bus: "Bus | None" = None):
+        self.service = service
+        self.socket = socket
+        self.context = context
+        self.scheduler = Scheduler(max_queued_per_client)
+        self.bus = bus
+        # A service may offer `guide_batch(list of guide kwargs) -> list of results` to run several clients'
+        # guides as one GPU batch; without it guides run one by one.
+        self.batchable = frozenset({"guide"}) if callable(getattr(service, "guide_batch", None)) else frozenset()
+        self.max_batch = max_batch
+        self.stop_event = threading.Event()
+        self._todo: queue.SimpleQueue = queue.SimpleQueue()
+        self._done: queue.SimpleQueue = queue.SimpleQueue()
+        self._wake_recv, self._wake_send = _socketpair()
+        self._busy = False
+        self._compute = threading.Thread(target=self._compute_loop, name="anisketch-compute", daemon=True)
+        self.served = 0
+
+    # --- the socket thread -------------------------------------------------------------------------------
+
+    def serve_forever(self) -> None:
+        """Serve until `stop()` (or a signal handler calling it). Returns after answering what was queued."""
+        self._compute.start()
+        poller = zmq.Poller()
+        poller.register(self.socket, zmq.POLLIN)
+        poller.register(self._wake_recv.fileno(), zmq.POLLIN)
+        if self.bus:
+            poller.register(self.bus.sub, zmq.POLLIN)
+        while not self.stop_event.is_set():
+            ready = dict(poller.poll(100))
+            if self.socket in ready:
+                self._receive_all()
+            if self._wake_recv.fileno() in ready:
+                self._collect_outcomes()
+            if self.bus and self.bus.sub in ready:
+                self._receive_bus()
+            self._dispatch()
+        self._shut_down()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def _receive_all(self) -> None:
+        while True:
+            try:
+                frames = self.socket.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            self._handle(frames)
+
+    def _handle(self, frames: list) -> None:
+        arrived = time.monotonic()
+        envelope, parts = _split_envelope(frames)
+        client = envelope[0]
+        try:
+            request = protocol.decode_request([part.buffer for part in parts])
+        except protocol.ProtocolError as error:
+            self._send(envelope, protocol.error_reply(error.request_id, error.op, error.code, error.message))
+            self._log(error.request_id, error.op, client, error.code, {}, detail=error.message)
+            return
+        job = Job(client=client, envelope=envelope, request=request, frames=parts, arrived=arrived)
+        if request.op == "info":
+            self._answer_info(job)
+        elif request.op == "cancel":
+            self._answer_cancel(job)
+        else:
+            if self.bus and request.op == "guide":
+                self.bus.announce_guide(client, arrived)
+            for old, code in self.scheduler.submit(job):
+                self._reply_status(old, code)
+
+    def _answer_info(self, job: Job) -> None:
+        started = time.perf_counter()
+        try:
+            info = _jsonable(self.service.info())
+            reply = protocol.Reply(job.id, "info", True, result={**info, **self._server_info()})
+            status = "ok"
+        except Exception as error:  # the service failed to describe itself: still say who we are
+            code, message = classify(error)
+            reply = protocol.Reply(job.id, "info", True, result={"service_error": {"code": code, "message": message},
+                                                                 **self._server_info()})
+            status = code
+        reply.timing_ms = {"total": _ms_since(started)}
+        self._send(job.envelope, reply)
+        self._log(job.id, "info", job.client, status, reply.timing_ms)
+
+    def _server_info(self) -> dict:
+        return {
+            "protocol": protocol.PROTOCOL_VERSION,
+            "server": {"version": __version__, "pid": os.getpid(), "queued": len(self.scheduler),
+                       "batching": sorted(self.batchable)},
+            "limits": {"max_side": protocol.MAX_SIDE, "max_frame_bytes": protocol.MAX_FRAME_BYTES,
+                       "max_images": protocol.MAX_IMAGES, "max_candidates": protocol.MAX_CANDIDATES,
+                       "max_queued_per_client": self.scheduler.max_queued_per_client,
+                       "formats": list(protocol.FORMATS), "layer_formats": list(protocol.LAYER_FORMATS)},
+        }
+
+    def _answer_cancel(self, job: Job) -> None:
+        target = job.request.params["target"]
+        was = self._cancel(job.client, target)
+        if was == "unknown" and self.bus:
+            self.bus.announce_cancel(job.client, target)
+            was = "forwarded"  # another worker may hold it; that job answers "cancelled" itself
+        self._send(job.envelope, protocol.Reply(job.id, "cancel", True, result={"target": target, "was": was}))
+        self._log(job.id, "cancel", job.client, "ok", {}, detail=f"target={target} was={was}")
+
+    def _cancel(self, client: bytes, target: str) -> str:
+        was, cancelled = self.scheduler.cancel(client, target)
+        if was == "queued":
+            self._reply_status(cancelled, protocol.CANCELLED)
+        return was
+
+    def _receive_bus(self) -> None:
+        for kind, client, value in self.bus.receive_all():
+            if kind == "cancel":
+                self._cancel(client, value)
+            elif kind == "guide":
+                for old in self.scheduler.supersede_before(client, "guide", float(value)):
+                    self._reply_status(old, protocol.SUPERSEDED)
+
+    def _dispatch(self) -> None:
+        if self._busy:
+            return
+        batch = self.scheduler.next_batch(self.batchable, self.max_batch)
+        if batch:
+            self._busy = True
+            self._todo.put(batch)
+
+    def _collect_outcomes(self) -> None:
+        try:
+            self._wake_recv.recv(4096)
+        except BlockingIOError:
+            pass
+        while True:
+            try:
+                outcomes = self._done.get_nowait()
+            except queue.Empty:
+                return
+            self._busy = False
+            for outcome in outcomes:
+                job = outcome.job
+                self.scheduler.finished(job)
+                if job.cancelled:
+                    self._reply_status(job, protocol.CANCELLED)
+                    continue
+                self.socket.send_multipart(job.envelope + outcome.parts, copy=False)
+                self.served += 1
+                self._log(job.id, job.op, job.client, outcome.status, outcome.timing_ms, layers=outcome.layers)
+
+    def _reply_status(self, job: Job, code: str) -> None:
+        messages = {
+            protocol.SUPERSEDED: "a newer guide request from this client replaced this one before it ran",
+            protocol.CANCELLED: "cancelled at the client's request",
+            protocol.BUSY: f"this client already has {self.scheduler.max_queued_per_client} requests queued",
+            protocol.SHUTTING_DOWN: "the server is shutting down",
+        }
+        timing = {"queue": _ms_since_monotonic(job.arrived)}
+        self._send(job.envelope, protocol.error_reply(job.id, job.op, code, messages.get(code, code), timing))
+        self._log(job.id, job.op, job.client, code, timing)
+
+    def _send(self, envelope: list, reply: protocol.Reply) -> None:
+        self.socket.send_multipart(envelope + protocol.encode_reply(reply), copy=False)
+
+    def _shut_down(self) -> None:
+        for job in self.scheduler.drain() + list(self.scheduler.running.values()):
+            self._reply_status(job, protocol.SHUTTING_DOWN)
+        self._todo.put(None)
+
+    def _log(self, request_id: str | None, op: str | None, client: bytes, status: str, timing_ms: dict,
+             **extra: Any) -> None:
+        fields_ = {"id": request_id, "op": op, "client": client.hex() or "-", "status": status,
+                   **{f"{k}_ms": round(v, 1) for k, v in timing_ms.items()}, **extra}
+        log.info("request " + " ".join(f"{k}={_logfmt(v)}" for k, v in fields_.items()))
+
+    # --- the compute thread ------------------------------------------------------------------------------
+
+    def _compute_loop(self) -> None:
+        while True:
+            batch = self._todo.get()
+            if batch is None:
+                return
+            outcomes = self._run_batch(batch) if len(batch) > 1 else [self._run(batch[0])]
+            self._done.put(outcomes)
+            try:
+                self._wake_send.send(b"\0")
+            except OSError:  # the socket thread has gone: shutting down
+                return
+
+    def _run(self, job: Job) -> Outcome:
+        started = time.perf_counter()
+        queued_ms = _ms_since_monotonic(job.arrived)
+        try:
+            method, args, kwargs, layer_format = _service_call(job.request)
+            decoded = time.perf_counter()
+            result = getattr(self.service, method)(*args, **kwargs)
+            return self._outcome(job, result, layer_format, queued_ms, started, decoded)
+        except Exception as error:
+            return self._failure(job, error, queued_ms, started)
+
+    def _run_batch(self, batch: list[Job]) -> list[Outcome]:
+        started = time.perf_counter()
+        calls = [_service_call(job.request) for job in batch]
+        decoded = time.perf_counter()
+        try:
+            results = self.service.guide_batch([dict(kwargs, sketch_rgba=args[0]) for _, args, kwargs, _ in calls])
+        except Exception:  # one bad request must not fail the others: fall back to one by one
+            log.warning("batched guide failed; running the batch one by one", exc_info=True)
+            return [self._run(job) for job in batch]
+        return [self._outcome(job, result, call[3], _ms_since_monotonic(job.arrived), started, decoded)
+                for job, result, call in zip(batch, results, calls)]
+
+    def _outcome(self, job: Job, result: Any, layer_format: str, queued_ms: float, started: float,
+                 decoded: float) -> Outcome:
+        try:
+            computed = time.perf_counter()
+            layers = [_layer_frame(layer, layer_format) for layer in getattr(result, "layers", [])]
+            timing = {"queue": queued_ms, "decode": (decoded - started) * 1e3,
+                      **{k: float(v) for k, v in (getattr(result, "timing_ms", None) or {}).items()},
+                      "model": (computed - decoded) * 1e3}
+            reply = protocol.Reply(job.id, job.op, True, result=_result_fields(result), layers=layers, timing_ms=timing)
+            reply.timing_ms["encode"] = (time.perf_counter() - computed) * 1e3
+            reply.timing_ms["total"] = _ms_since_monotonic(job.arrived)
+            return Outcome(job, protocol.encode_reply(reply), "ok", reply.timing_ms, len(layers))
+        except Exception as error:  # the model answered something the protocol cannot carry
+            return self._failure(job, error, queued_ms, started)
+
+    def _failure(self, job: Job, error: Exception, queued_ms: float, started: float) -> Outcome:
+        code, message = classify(error)
+        if code == protocol.INTERNAL:
+            log.error("request id=%s op=%s failed", job.id, job.op, exc_info=error)
+        if code == protocol.OUT_OF_MEMORY:
+            _release_gpu_memory()
+        timing = {"queue": queued_ms, "total": _ms_since_monotonic(job.arrived)}
+        return Outcome(job, protocol.encode_reply(protocol.error_reply(job.id, job.op, code, message, timing)),
+                       code, timing)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Requests to service calls, results to replies
+
+
+def _service_call(request: protocol.Request) -> tuple[str, tuple, dict, str]:
+    """(method, positional args, keyword args, layer format) for a validated request."""
+    params = dict(request.params)
+    layer_format = params.pop("layer_format", "rgba8")
+    image = lambda name: None if request.image(name) is None else to_rgba(request.image(name))  # noqa: E731
+    if request.op == "guide":
+        return "guide", (image("sketch"),), params, layer_format
+    if request.op == "render":
+        return "render", (image("sketch"), image("hints")), params, layer_format
+    if request.op == "generate":
+        return "generate", (params.pop("attributes", {}),), params, layer_format
+    if request.op == "photo":
+        return "photo", (image("photo"),), params, layer_format
+    raise AssertionError(f"no service call for op {request.op!r}")  # OPS and this table disagree
+
+
+def to_rgba(image: protocol.Image) -> np.ndarray:
+    """A received image as a fresh, writable RGBA uint8[H, W, 4] array. gray8 is luminance, fully opaque."""
+    bpp = protocol.FORMATS[image.format]
+    rows = np.frombuffer(image.data, np.uint8).reshape(image.height, image.stride)[:, : image.width * bpp]
+    if image.format == "gray8":
+        rgba = np.empty((image.height, image.width, 4), np.uint8)
+        rgba[..., :3] = rows[..., None]
+        rgba[..., 3] = 255
+        return rgba
+    pixels = rows.reshape(image.height, image.width, 4)
+    return pixels[..., [2, 1, 0, 3]] if image.format == "bgra8" else pixels.copy()
+
+
+def _layer_frame(layer: Any, layer_format: str) -> protocol.Layer:
+    rgba = np.asarray(layer.rgba)
+    if rgba.dtype != np.uint8 or rgba.ndim != 3 or rgba.shape[2] != 4:
+        raise TypeError(f"layer {layer.name!r}: the service returned {rgba.dtype} {rgba.shape}, not uint8 [H, W, 4]")
+    if layer_format == "bgra8":
+        rgba = rgba[..., [2, 1, 0, 3]]
+    rgba = np.ascontiguousarray(rgba)
+    height, width = rgba.shape[:2]
+    return protocol.Layer(name=str(layer.name), format=layer_format, width=width, height=height,
+                          data=rgba.reshape(-1).data, group=None if layer.group is None else str(layer.group),
+                          x=int(layer.x), y=int(layer.y))
+
+
+def _result_fields(result: Any) -> dict:
+    """The op-specific fields of a service result (confidence, state, noise...), as JSON-safe values."""
+    if is_dataclass(result):
+        values = {f.name: getattr(result, f.name) for f in fields(result)}
+    elif isinstance(result, dict):
+        values = dict(result)
+    else:
+        values = dict(vars(result))
+    return {k: _jsonable(v) for k, v in values.items() if k not in ("layers", "timing_ms") and not k.startswith("_")}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None  # JSON has no NaN; the protocol forbids it
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Errors
+
+
+def classify(error: BaseException) -> tuple[str, str]:
+    """(code, message) of the error reply for an exception raised by the service."""
+    if isinstance(error, BadRequest):
+        return protocol.BAD_REQUEST, str(error)
+    code = getattr(error, "code", None)
+    if isinstance(code, str) and type(error).__module__.startswith("anisketch"):
+        return code, str(error)  # our own errors carry their code (ModelUnavailable: "model_unavailable")
+    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError" or "out of memory" in str(error):
+        return protocol.OUT_OF_MEMORY, ("the backend ran out of memory for this request; try a smaller crop "
+                                        "or fewer candidates")
+    return protocol.INTERNAL, f"internal error: {type(error).__name__}: {str(error)[:300]}"
+
+
+def _release_gpu_memory() -> None:
+    torch = sys.modules.get("torch")  # never import torch just for this
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+class UnavailableService:
+    """Stands in for a service that failed to load: every model op answers with the load error."""
+
+    def __init__(self, error: BaseException):
+        self.message = f"the model service failed to load: {type(error).__name__}: {error}"
+
+    def info(self) -> dict:
+        return {"service_error": {"code": protocol.MODEL_UNAVAILABLE, "message": self.message}}
+
+    def _fail(self, *args: Any, **kwargs: Any) -> Any:
+        from anisketch.errors import ModelUnavailable
+        raise ModelUnavailable(self.message)
+
+    guide = render = generate = photo = _fail
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The bus between workers (serve --workers N): cancel and supersession reach jobs held by other workers.
+
+
+class Bus:
+    def __init__(self, context: zmq.Context, publish_url: str, subscribe_url: str):
+        self.me = str(os.getpid()).encode()
+        self.pub = context.socket(zmq.PUB)
+        self.pub.connect(publish_url)
+        self.sub = context.socket(zmq.SUB)
+        self.sub.connect(subscribe_url)
+        self.sub.setsockopt(zmq.SUBSCRIBE, b"")
+        for s in (self.pub, self.sub):
+            s.setsockopt(zmq.LINGER, 0)
+
+    def announce_guide(self, client: bytes, arrived: float) -> None:
+        self.pub.send_multipart([b"guide", self.me, client, repr(arrived).encode()])
+
+    def announce_cancel(self, client: bytes, target: str) -> None:
+        self.pub.send_multipart([b"cancel", self.me, client, target.encode()])
+
+    def receive_all(self) -> list[tuple[str, bytes, str]]:
+        messages = []
+        while True:
+            try:
+                kind, sender, client, value = self.sub.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return messages
+            except ValueError:  # not ours: ignore
+                continue
+            if sender != self.me:
+                messages.append((kind.decode(), client, value.decode()))
+
+    def close(self) -> None:
+        self.pub.close()
+        self.sub.close()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _split_envelope(frames: list) -> tuple[list, list]:
+    """Routing identity first; a REQ-style client adds an empty delimiter frame, which goes back too."""
+    size = 2 if len(frames) > 2 and len(frames[1].buffer) == 0 else 1
+    return [frame.bytes for frame in frames[:size]], frames[size:]
+
+
+def _socketpair() -> tuple[socket.socket, socket.socket]:
+    receiver, sender = socket.socketpair()
+    receiver.setblocking(False)
+    return receiver, sender
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1e3
+
+
+def _ms_since_monotonic(started: float) -> float:
+    return (time.monotonic() - started) * 1e3
+
+
+def _logfmt(value: Any) -> str:
+    text = "-" if value is None else str(value)
+    return f'"{text[:200]}"' if (" " in text or '"' in text or not text) else text
+
+
+def configure_socket(sock: zmq.Socket) -> None:
+    """Limits every server-side socket facing clients shares."""
+    sock.setsockopt(zmq.MAXMSGSIZE, protocol.MAX_FRAME_BYTES + protocol.MAX_HEADER_BYTES)
+    sock.setsockopt(zmq.LINGER, 1000)  # at shutdown, give the last replies a second to leave
+
+
+def make_signal_handler(stop: Callable[[], None]) -> Callable:
+    def handler(signum: int, frame: Any) -> None:
+        log.info("signal %d: shutting down", signum)
+        stop()
+    return handler

@@ -1,0 +1,108 @@
+"""A FAKE model service for the server's tests: the real server process serves it through the real socket.
+
+It stands in for anisketch.service.Service only where the model is irrelevant (protocol, scheduling,
+fuzzing, security). Its answers are cheap functions of the request, so a test can check that each reply
+belongs to its own request. ANISKETCH_FAKE_DELAY_S slows every model call down (supersession tests).
+`generate(attributes={"__fail__": KIND})` raises on purpose: bad_request, internal, oom.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from anisketch.errors import BadRequest
+
+GROUPS = ("face", "eyes", "brows", "nose", "mouth", "hair", "accessories")
+
+
+@dataclass
+class Layer:
+    name: str
+    group: str | None
+    rgba: np.ndarray
+    x: int = 0
+    y: int = 0
+
+
+@dataclass
+class FakeResult:
+    layers: list
+    timing_ms: dict = field(default_factory=dict)
+    confidence: dict | None = None
+    state: str | None = None
+    noise: str | None = None
+    attributes: dict | None = None
+    faces_found: int | None = None
+    echo: dict = field(default_factory=dict)
+
+
+def digest(array: np.ndarray) -> str:
+    """What the test recomputes on its side to match a reply with its request."""
+    return hashlib.sha1(np.ascontiguousarray(array).tobytes()).hexdigest()[:16]
+
+
+class FakeService:
+    def __init__(self, weights_dir=None, device="auto"):
+        self.delay_s = float(os.environ.get("ANISKETCH_FAKE_DELAY_S", "0"))
+        self.calls = 0
+
+    def _work(self) -> None:
+        self.calls += 1
+        if self.delay_s:
+            time.sleep(self.delay_s)
+
+    def info(self) -> dict:
+        return {"version": "fake", "device": "cpu", "models": {"fake": True}, "calls": self.calls}
+
+    def guide(self, sketch_rgba, *, mode="rough", faithfulness=0.5, pins=(), state=None, out_size=None):
+        self._work()
+        inverted = sketch_rgba.copy()
+        inverted[..., :3] = 255 - inverted[..., :3]
+        layers = [Layer("guide", None, inverted, x=-2, y=-3)]
+        layers += [Layer(f"pin {group}", group, np.full((8, 8, 4), i * 30, np.uint8), x=i, y=0)
+                   for i, group in enumerate(pins)]
+        return FakeResult(layers, {"fake_model": 0.5}, confidence={g: 0.5 for g in GROUPS},
+                          state=f"state-{digest(sketch_rgba)}",
+                          echo={"mode": mode, "faithfulness": faithfulness, "pins": list(pins),
+                                "digest": digest(sketch_rgba), "shape": list(sketch_rgba.shape), "state_in": state})
+
+    def render(self, sketch_rgba, hints_rgba=None, *, n=4, mode="refined", style_seed=0, state=None):
+        self._work()
+        layers = [Layer(f"render {i + 1}", None, np.full(sketch_rgba.shape, (style_seed + i) % 256, np.uint8))
+                  for i in range(n)]
+        return FakeResult(layers, echo={"n": n, "mode": mode, "style_seed": style_seed, "digest": digest(sketch_rgba),
+                                        "hints": None if hints_rgba is None else digest(hints_rgba)})
+
+    def generate(self, attributes, *, noise=None):
+        self._work()
+        failure = attributes.get("__fail__")
+        if failure == "bad_request":
+            raise BadRequest("unknown hair colour 'plaid'; choose one of blonde, brown, black")
+        if failure == "internal":
+            raise RuntimeError("the fake model broke")
+        if failure == "oom":
+            raise MemoryError("CUDA out of memory (fake)")
+        seed = noise if isinstance(noise, int) else int(hashlib.sha1(str(noise).encode()).hexdigest()[:8], 16)
+        pixels = np.random.default_rng(seed).integers(0, 256, (64, 64, 4), dtype=np.uint8)
+        return FakeResult([Layer("portrait", None, pixels)], noise=f"noise-{seed}", attributes=dict(attributes))
+
+    def photo(self, photo_rgba, *, n=4):
+        self._work()
+        small = np.ascontiguousarray(photo_rgba[::2, ::2])
+        return FakeResult([Layer(f"anime {i + 1}", None, small) for i in range(n)], faces_found=1,
+                          echo={"digest": digest(photo_rgba)})
+
+
+class BatchingFakeService(FakeService):
+    """The same, with the optional batch entry point the server uses when several clients' guides wait."""
+
+    batches: list[int] = []
+
+    def guide_batch(self, requests: list[dict]) -> list:
+        self.batches.append(len(requests))
+        return [self.guide(request.pop("sketch_rgba"), **request) for request in requests]
