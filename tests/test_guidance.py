@@ -1,0 +1,140 @@
+"""The guidance model with the shipped weights, on CPU: what the server relies on."""
+
+import numpy as np
+import pytest
+
+from anisketch.engine import params as P
+from anisketch.engine.geometry import build_portrait
+from anisketch.engine.raster import render_lines
+from anisketch.engine.sketch import render_sketch, simulate_sketch, sketch_to_rgba
+from anisketch.errors import BadRequest, ModelUnavailable
+from anisketch.guidance.predictor import GuidanceModel, decode_state
+from anisketch.guidance.projection import ManifoldProjector, affine_weights
+from anisketch.service import Service
+
+
+@pytest.fixture(scope="module")
+def model():
+    return GuidanceModel.load(device="cpu")
+
+
+def beginner_sketch(seed: int, fraction: float, size: int = 384) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    portrait = build_portrait(P.sample_params(seed))
+    strokes = simulate_sketch(portrait, rng, fraction=fraction, order="random", messiness=0.6)
+    return render_sketch(strokes, size, rng=rng)
+
+
+def group_lines(guide, group: str, size: int = 256) -> np.ndarray:
+    return render_lines([s for s in guide.portrait.strokes if s.group == group], size)
+
+
+def test_guide_is_deterministic_and_shaped(model):
+    sketch = beginner_sketch(2_000_000_101, 0.6)
+    a = model.guide(sketch)
+    b = model.guide(sketch)
+    assert a.floats.shape == (P.FLOAT_DIM,) and a.choices.shape == (P.CHOICE_DIM,)
+    assert np.array_equal(a.floats, b.floats) and np.array_equal(a.choices, b.choices)
+    assert a.state == b.state
+    assert set(a.confidence) <= set(P.GROUPS) and all(0.0 <= v <= 1.0 for v in a.confidence.values())
+
+
+def test_guidance_follows_the_sketch(model):
+    """On a complete messy sketch the guidance lands much closer to the truth than a random portrait does."""
+    from anisketch.eval.metrics import line_f1
+
+    seed = 2_000_000_202
+    truth = render_lines(build_portrait(P.sample_params(seed)).strokes, 384)
+    guided = render_lines(model.guide(beginner_sketch(seed, 1.0)).portrait.strokes, 384)
+    stranger = render_lines(build_portrait(P.sample_params(seed + 1)).strokes, 384)
+    assert line_f1(guided, truth) > line_f1(stranger, truth) + 0.15
+
+
+def test_pinning_keeps_pinned_parts_exactly(model):
+    first = model.guide(beginner_sketch(2_000_000_303, 0.4))
+    other_sketch = beginner_sketch(2_000_000_404, 0.9)
+    free = model.guide(other_sketch)
+    pinned = model.guide(other_sketch, pins=("eyes", "mouth"), state=first.state)
+    for group in ("eyes", "mouth"):
+        assert np.array_equal(group_lines(pinned, group), group_lines(first, group))
+    assert not np.array_equal(group_lines(pinned, "eyes"), group_lines(free, "eyes"))
+
+
+def test_state_round_trips(model):
+    guide = model.guide(beginner_sketch(2_000_000_505, 0.5))
+    floats, choices = decode_state(guide.state)
+    assert np.allclose(floats, guide.floats, atol=1e-5) and np.array_equal(choices, guide.choices)
+
+
+def test_projection_weights_sum_to_one():
+    rng = np.random.default_rng(0)
+    bank = rng.random((500, P.FLOAT_DIM)).astype(np.float32)
+    projector = ManifoldProjector(bank, P.float_groups(), P.ALL_GROUPS, k=10)
+    x = rng.random(P.FLOAT_DIM).astype(np.float32)
+    for group in P.GROUPS:
+        _, info = projector.project_group(x, group)
+        assert info.weights.shape == (10,)
+        assert abs(info.weights.sum() - 1.0) < 1e-9
+    assert abs(affine_weights(x[:5].astype(np.float64), bank[:7, :5].astype(np.float64)).sum() - 1) < 1e-9
+
+
+def test_faithfulness_one_keeps_what_was_read(model):
+    sketch = beginner_sketch(2_000_000_606, 0.7)
+    faithful = model.guide(sketch, faithfulness=1.0)
+    assert np.allclose(faithful.floats, faithful.read_floats)
+    plausible = model.guide(sketch, faithfulness=0.0)
+    assert not np.allclose(plausible.floats, plausible.read_floats)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda m: m.guide(np.zeros((256, 256), np.uint8)), "empty"),
+        (lambda m: m.guide(np.zeros((8, 8), np.uint8)), "too small"),
+        (lambda m: m.guide(np.zeros((64, 64, 3), np.uint8)), "2-D"),
+        (lambda m: m.guide(beginner_sketch(1, 0.5), faithfulness=float("nan")), "between 0 and 1"),
+        (lambda m: m.guide(beginner_sketch(1, 0.5), faithfulness={"tail": 0.3}), "unknown part"),
+        (lambda m: m.guide(beginner_sketch(1, 0.5), pins=("eyes",)), "previous guidance"),
+        (lambda m: m.guide(beginner_sketch(1, 0.5), pins=("elbow",), state="x"), "unknown part"),
+        (lambda m: m.guide(beginner_sketch(1, 0.5), pins=("eyes",), state="not-a-state"), "state"),
+    ],
+)
+def test_bad_inputs_give_clear_errors(model, call, message):
+    with pytest.raises(BadRequest, match=message):
+        call(model)
+
+
+def test_service_guide_layers_in_request_coordinates():
+    service = Service(device="cpu")
+    darkness = beginner_sketch(2_000_000_707, 0.8, size=300)
+    sketch = np.zeros((300, 420, 4), np.uint8)  # a wide crop: the sketch sits at its left
+    sketch[:, :300] = sketch_to_rgba(darkness)
+    rough = service.guide(sketch, mode="rough")
+    assert {layer.group for layer in rough.layers} <= set(P.GROUPS) and len(rough.layers) >= 4
+    for layer in rough.layers:
+        h, w = layer.rgba.shape[:2]
+        assert 0 <= layer.x and 0 <= layer.y and layer.x + w <= 420 and layer.y + h <= 420
+    detail = service.guide(sketch, mode="detail")
+    assert len(detail.layers) == 1 and detail.layers[0].group is None
+    with pytest.raises(BadRequest, match="mode"):
+        service.guide(sketch, mode="sparkly")
+    with pytest.raises(BadRequest, match="uint8"):
+        service.guide(sketch.astype(np.float32))
+
+
+def test_corrupt_weights_fail_clearly(tmp_path):
+    import shutil
+
+    from anisketch.weights import default_weights_dir
+
+    for f in default_weights_dir().iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    target = tmp_path / "guidance.safetensors"
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    target.write_bytes(bytes(data))
+    with pytest.raises(ModelUnavailable, match="corrupt"):
+        GuidanceModel.load(tmp_path)
+    target.unlink()
+    with pytest.raises(ModelUnavailable, match="missing"):
+        GuidanceModel.load(tmp_path)
