@@ -1,0 +1,515 @@
+"""The drawing simulator: what a beginner's sketch layer holds at any point of the drawing.
+
+The guidance model never sees a real artist during training, only this simulator, so everything an
+artist does that the model should shrug off has to be here: strokes drawn in any order and only partly,
+wobbly and jittery lines, ends that overshoot or stop short, long lines drawn in two or three pieces,
+lines traced twice, pressure that comes and goes, and parts drawn a little too big or a little off.
+
+Two steps, so that each can be tested and timed on its own:
+
+- `simulate_sketch(portrait, rng, fraction, order, messiness) -> list[Stroke]`: which strokes are drawn
+  and how they deviate from the clean ones (vector data, normalised coordinates, group kept);
+- `render_sketch(strokes, size, rng, texture) -> uint8[S, S]` darkness: those strokes as pixels, in pencil
+  or pen.
+
+Plus the one conversion between a sketch layer (RGBA, as Krita holds it) and darkness that the server,
+the guidance model and the data writer all share: `rgba_to_darkness` and `sketch_to_rgba`.
+
+How much is drawn is measured in **ink length** (the summed length of the clean strokes, in drawing
+order), not in stroke count: a face contour is a lot more of the drawing than an eyelash. The stroke on
+the boundary is drawn half-way (cut at the exact length) or not at all / whole, at random.
+
+All randomness is drawn up front in a fixed pattern that does not depend on `fraction`, so the sketches
+made with the same seed at 25%, 50%, 75% and 100% are snapshots of the *same* drawing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+# Resampling step along every stroke (normalised): about 1.3 px at 256, 2.6 px at 512. Wobble and jitter
+# are functions of arc length, so they look the same whatever point density the engine used.
+# (A finer step costs raster time: OpenCV's cost is per segment.)
+SPACING = 0.005
+
+# Groups whose proportions a beginner gets a little wrong, and how strongly (1 = full).
+MISPROPORTION = {"eyes": 1.0, "brows": 1.0, "nose": 1.0, "mouth": 1.0, "hair": 0.4, "accessories": 0.6}
+# Groups that come in a left and a right half, where a beginner misjudges the spacing.
+PAIRED = ("eyes", "brows")
+
+# Messiness 1 means the following (normalised units, 0.01 = 2.6 px at 256):
+WOBBLE = 0.0045       # amplitude of the slow sideways drift along a stroke
+WOBBLE_WAVE = 0.12    # its wavelength
+JITTER = 0.0012       # amplitude of the fast hand tremor
+JITTER_WAVE = 0.015   # its wavelength
+END_ERROR = 0.022     # longest overshoot / undershoot at each end (also capped at 20% of the stroke)
+GAP_MIN_LENGTH = 0.12  # strokes longer than this may be drawn in 2-3 pieces
+GAP_CHANCE = 0.6
+GAP_SIZE = 0.012      # pieces leave a gap or overlap of up to this much
+DOUBLE_CHANCE = 0.35  # chance that a stroke is retraced once, beside itself
+DOUBLE_OFFSET = 0.004
+PRESSURE = 0.45       # relative width variation along a stroke
+WIDTH_SPREAD = 0.25   # relative width variation between strokes
+PART_SCALE = 0.05     # relative size error of a part
+PART_SHIFT = 0.02     # position error of a part, as a fraction of the face size
+PAIR_SPREAD = 0.03    # spacing error of paired parts (eyes, brows), as a fraction of the face size
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Smooth 1-D noise, looked up by arc length: no per-point random draws, so it is cheap and reproducible.
+
+def _make_noise_table(length: int = 4096, smooth: float = 6.0) -> np.ndarray:
+    white = np.random.default_rng(20261122).standard_normal(length).astype(np.float32)
+    # Periodic Gaussian smoothing: value noise with a correlation length of a few table cells.
+    spectrum = np.fft.rfft(white)
+    freqs = np.fft.rfftfreq(length)
+    smoothed = np.fft.irfft(spectrum * np.exp(-0.5 * (freqs * 2 * np.pi * smooth) ** 2), length)
+    smoothed /= smoothed.std()
+    return np.append(smoothed, smoothed[0]).astype(np.float32)  # closing sample: interp wraps cleanly
+
+
+_NOISE = _make_noise_table()
+_NOISE_MASK = len(_NOISE) - 2   # table length is a power of two plus the closing sample
+_NOISE_CELLS_PER_WAVE = 24.0  # one "wavelength" spans this many table cells
+
+
+def _noise(phase: np.ndarray) -> np.ndarray:
+    """Smooth noise of unit std; `phase` is in wavelengths (1.0 = one bump). Periodic in the table."""
+    position = phase * _NOISE_CELLS_PER_WAVE
+    cell = np.floor(position)
+    frac = position - cell
+    i = cell.astype(np.int64) & _NOISE_MASK  # wraps negative cells too (two's complement)
+    return _NOISE[i] * (1.0 - frac) + _NOISE[i + 1] * frac
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Simulation
+
+
+@dataclasses.dataclass
+class _Source:
+    """All drawn strokes concatenated, so that every step below is one numpy call, not one per stroke."""
+
+    strokes: list            # the engine's strokes, in drawing order
+    points: np.ndarray       # float64[M, 2] all vertices (closed strokes repeat their first vertex)
+    widths: np.ndarray       # float64[M]
+    tangents: np.ndarray     # float64[M, 2] unit tangent at each vertex
+    keys: np.ndarray         # float64[M]: stroke index * KEY_STRIDE + arc length, increasing
+    lengths: np.ndarray      # float64[K] arc length of each stroke
+    first: np.ndarray        # int[K] index of each stroke's first vertex
+    last: np.ndarray         # int[K] index of each stroke's last vertex
+    stroke_of_vertex: np.ndarray  # int[M]
+
+
+KEY_STRIDE = 1000.0  # larger than any stroke length, so keys of different strokes never overlap
+
+
+def simulate_sketch(portrait, rng: np.random.Generator, fraction: float = 1.0, order: str = "artist",
+                    messiness: float = 0.5) -> list:
+    """The strokes a beginner has drawn so far, messy, in the order drawn.
+
+    portrait: anything with `.strokes` (the engine's Portrait), or a list of strokes.
+    fraction: share of the total ink length drawn, 0..1.
+    order: "artist" follows `Stroke.order` (what an illustrator draws first); "random" shuffles whole
+        strokes.
+    messiness: 0 gives the clean strokes back (resampled), 1 a rather shaky beginner.
+    Returns new Stroke objects (same type as the input's): `group` kept, `order` = position in the
+    drawing, `closed` = False (a messy closed loop rarely meets itself; its points say where it goes).
+    """
+    if order not in ("artist", "random"):
+        raise ValueError(f"order must be 'artist' or 'random', not {order!r}")
+    strokes = [s for s in getattr(portrait, "strokes", portrait) if len(s.points) >= 2]
+    fraction = float(np.clip(fraction, 0.0, 1.0))
+    m = float(np.clip(messiness, 0.0, 1.0))
+    n = len(strokes)
+
+    # Every random number, drawn in a fixed pattern (independent of `fraction`).
+    permutation = rng.permutation(n)
+    boundary_coin = rng.random()
+    per_stroke = rng.random((n, 12))
+    per_group = rng.standard_normal((len(MISPROPORTION), 5))
+    if n == 0 or fraction == 0.0:
+        return []
+
+    if order == "artist":
+        drawing = sorted(range(n), key=lambda i: (strokes[i].order, i))
+    else:
+        drawing = [int(i) for i in permutation]
+    strokes = [strokes[i] for i in drawing]
+    per_stroke = per_stroke[drawing]  # the randomness belongs to the stroke, not to its position
+
+    source = _concatenate(strokes)
+    if m > 0:
+        _misproportion(source, per_group, m)
+    drawn_length = _drawn_lengths(source.lengths, fraction, boundary_coin)
+    pieces = _plan_pieces(source.lengths, drawn_length, per_stroke, m)
+    if len(pieces["src"]) == 0:
+        return []
+    return _trace_pieces(source, pieces, m)
+
+
+def _concatenate(strokes: list) -> _Source:
+    points, widths = [], []
+    for stroke in strokes:
+        p = np.asarray(stroke.points, dtype=np.float64)
+        w = np.asarray(stroke.widths, dtype=np.float64)
+        if stroke.closed:
+            p, w = np.concatenate([p, p[:1]]), np.concatenate([w, w[:1]])
+        points.append(p)
+        widths.append(w)
+    counts = np.array([len(p) for p in points])
+    stroke_of_vertex = np.repeat(np.arange(len(points)), counts)
+    P, W = np.concatenate(points), np.concatenate(widths)
+    # Drop repeated vertices: zero-length segments would make the arc-length keys stall.
+    keep = np.ones(len(P), bool)
+    keep[1:] = np.any(np.abs(np.diff(P, axis=0)) > 1e-9, axis=1) | (np.diff(stroke_of_vertex) != 0)
+    if not keep.all():
+        P, W, stroke_of_vertex = P[keep], W[keep], stroke_of_vertex[keep]
+        counts = np.bincount(stroke_of_vertex, minlength=len(points))
+        if np.any(counts < 2):  # a dot: give it a tiny length so that it still draws
+            return _concatenate([_as_dash(s) for s in strokes])
+    last = np.cumsum(counts) - 1
+    first = last - counts + 1
+    seg = np.diff(P, axis=0)
+    seg_len = np.hypot(seg[:, 0], seg[:, 1])
+    seg_len[last[:-1]] = 0.0  # the "segment" joining two strokes does not count
+    arc = np.concatenate([[0.0], np.cumsum(seg_len)])
+    arc -= np.repeat(arc[first], counts)
+    keys = stroke_of_vertex * KEY_STRIDE + arc
+    # Vertex tangents: central differences inside a stroke, one-sided at its ends.
+    index = np.arange(len(P))
+    tangents = P[np.minimum(index + 1, last[stroke_of_vertex])] - P[np.maximum(index - 1,
+                                                                            first[stroke_of_vertex])]
+    tangents /= np.maximum(np.hypot(tangents[:, 0], tangents[:, 1]), 1e-12)[:, None]
+    return _Source(strokes, P, W, tangents, keys, arc[last], first, last, stroke_of_vertex)
+
+
+def _as_dash(stroke):
+    """A stroke whose vertices all coincide becomes a tiny dash (a dot a pen makes)."""
+    p = np.asarray(stroke.points, np.float64)
+    if np.ptp(p, axis=0).max() > 1e-9:
+        return stroke
+    w = np.asarray(stroke.widths)
+    return dataclasses.replace(stroke, points=np.stack([p[0], p[0] + 1e-4]), widths=w[[0, -1]],
+                               closed=False)
+
+
+def _misproportion(source: _Source, per_group: np.ndarray, m: float) -> None:
+    """Scale and shift whole parts a little, in place: eyes a bit too far apart, a nose a bit low.
+
+    Works on per-stroke bounding boxes, then moves all vertices in one go."""
+    P, first = source.points, source.first
+    lo, hi = np.minimum.reduceat(P, first), np.maximum.reduceat(P, first)
+    face_size = float(np.max(hi.max(axis=0) - lo.min(axis=0)))
+    k = len(first)
+    centre, scale = np.zeros((k, 2)), np.ones(k)
+    shift = np.zeros((k, 2))
+    groups = [s.group for s in source.strokes]
+    for row, (group, strength) in enumerate(MISPROPORTION.items()):
+        members = [i for i, g in enumerate(groups) if g == group]
+        if not members:
+            continue
+        part_centre = (lo[members].min(axis=0) + hi[members].max(axis=0)) / 2
+        g = per_group[row] * m * strength
+        centre[members] = part_centre
+        scale[members] = 1.0 + PART_SCALE * g[0]
+        shift[members] = PART_SHIFT * face_size * g[1:3]
+        if group in PAIRED:  # push the left and right halves apart (or together)
+            side = np.sign((lo[members, 0] + hi[members, 0]) / 2 - part_centre[0])
+            shift[members, 0] += side * PAIR_SPREAD * face_size * g[3] / 2
+    v = source.stroke_of_vertex
+    source.points = (P - centre[v]) * scale[v][:, None] + centre[v] + shift[v]
+
+
+def _drawn_lengths(lengths: np.ndarray, fraction: float, coin: float) -> np.ndarray:
+    """How much of each stroke (in drawing order) is on the canvas when `fraction` of the ink is."""
+    total = lengths.sum()
+    if fraction >= 1.0:
+        return lengths.copy()
+    budget = fraction * total
+    before = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
+    drawn = np.clip(budget - before, 0.0, lengths)
+    partial = np.flatnonzero((drawn > 0) & (drawn < lengths))
+    if len(partial) and coin >= 0.5:  # half the time, the boundary stroke is whole or absent
+        k = partial[0]
+        drawn[k] = lengths[k] if drawn[k] >= lengths[k] / 2 else 0.0
+    return drawn
+
+
+def _plan_pieces(lengths: np.ndarray, drawn: np.ndarray, r: np.ndarray, m: float) -> dict:
+    """Split strokes into the pieces a hand actually draws: gaps, retraces, over/undershoot.
+
+    r: per-stroke uniform random numbers [K, 12]; column use is fixed so results stay reproducible.
+    A piece is a range [s0, s1] of arc length along one source stroke (beyond the ends = overshoot).
+    """
+    src, s0, s1, offset, width_scale = [], [], [], [], []
+
+    def add(k, a, b, side_offset, scale):
+        if b - a > 1e-4:
+            src.append(k), s0.append(a), s1.append(b), offset.append(side_offset), width_scale.append(scale)
+
+    # Plain floats: this loop is scalar arithmetic, which numpy scalars make several times slower.
+    for k, (length, cut, u) in enumerate(zip(lengths.tolist(), drawn.tolist(), r.tolist())):
+        if cut <= 0:
+            continue
+        end_error = m * min(END_ERROR, 0.2 * length)
+        start = -end_error * (1.6 * u[0] - 0.6)  # mostly overshoot, sometimes short
+        stop = length + end_error * (1.6 * u[1] - 0.6)
+        if cut < length:  # the stroke being drawn right now: no end yet
+            stop = cut
+        spread = 1.0 + WIDTH_SPREAD * m * (2 * u[6] - 1)
+        cuts = [start, stop]
+        if length > GAP_MIN_LENGTH and u[2] < GAP_CHANCE * m:  # drawn in 2-3 pieces
+            pieces = 2 + int(u[3] < 0.4)
+            gap = GAP_SIZE * m * (2 * u[5] - 0.8)  # > 0: a gap, < 0: an overlap
+            cuts = [start]
+            for i in range(1, pieces):
+                x = start + (stop - start) * (i + (u[4] - 0.5) * 0.6) / pieces
+                cuts += [x - gap / 2, x + gap / 2]
+            cuts.append(stop)
+        for a, b in zip(cuts[0::2], cuts[1::2]):
+            add(k, a, b, 0.0, spread)
+        if u[7] < DOUBLE_CHANCE * m:  # retraced: a second, thinner pass beside part of the stroke
+            side = 1.0 if u[10] < 0.5 else -1.0
+            add(k, start + (stop - start) * 0.5 * u[8], stop - (stop - start) * 0.5 * u[9],
+                side * DOUBLE_OFFSET * (0.5 + u[11]) * m, spread * 0.7)
+    as_array = lambda x, t=np.float64: np.asarray(x, dtype=t)  # noqa: E731
+    return {"src": as_array(src, np.int64), "s0": as_array(s0), "s1": as_array(s1),
+            "offset": as_array(offset), "width_scale": as_array(width_scale)}
+
+
+def _trace_pieces(source: _Source, pieces: dict, m: float) -> list:
+    """Sample every piece at SPACING, displace it sideways by wobble + jitter, vary its width.
+
+    Everything is one pass over all samples of all pieces (numpy calls cost the same for 30 or 3000
+    values, so fewer, wider calls are what makes this fast)."""
+    src, s0, s1 = pieces["src"], pieces["s0"], pieces["s1"]
+    n_pieces = len(src)
+    counts = np.maximum(2, np.ceil((s1 - s0) / SPACING).astype(np.int64) + 1)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    piece = np.repeat(np.arange(n_pieces), counts)
+    # Per-piece values gathered to samples in one go: step, s0, stroke length, key base, piece index.
+    table = np.stack([(s1 - s0) / (counts - 1), s0 - starts * (s1 - s0) / (counts - 1),
+                      source.lengths[src], src * KEY_STRIDE, np.arange(n_pieces)], axis=1)[piece]
+    s = np.arange(len(piece)) * table[:, 0] + table[:, 1]     # arc length along the source stroke
+    length = table[:, 2]
+    key = table[:, 3] + np.clip(s, 0.0, length)
+    # Linear interpolation along the source polylines: one search, one gather of x, y, tx, ty, width.
+    vertex = np.column_stack([source.points, source.tangents, source.widths])
+    j = np.clip(np.searchsorted(source.keys, key, side="right") - 1, 0, len(source.keys) - 2)
+    f = np.minimum((key - source.keys[j]) / np.maximum(source.keys[j + 1] - source.keys[j], 1e-12),
+                   1.0)[:, None]
+    v = vertex[j] * (1.0 - f) + vertex[j + 1] * f
+    xy, tangent, widths = v[:, 0:2], v[:, 2:4], v[:, 4]
+    tangent /= np.maximum(np.hypot(tangent[:, 0], tangent[:, 1]), 1e-12)[:, None]
+    # Beyond an end the hand carries on straight along the end tangent (overshoot).
+    beyond = (s < 0) | (s > length)
+    if beyond.any():
+        k = src[piece[beyond]]
+        sb, lb = s[beyond], length[beyond]
+        xy[beyond] += (source.tangents[source.first[k]] * np.minimum(sb, 0.0)[:, None]
+                       + source.tangents[source.last[k]] * np.maximum(sb - lb, 0.0)[:, None])
+
+    widths = widths * pieces["width_scale"][piece]
+    if m > 0:
+        # Each piece gets its own noise phases: its index picks far-apart places in the table.
+        phase = (src * 7.31 + np.arange(n_pieces) * 3.17)[piece]
+        wobble_amp = WOBBLE * m * np.minimum(1.0, length / 0.1)  # short strokes wobble less
+        side = (wobble_amp * _noise(s / WOBBLE_WAVE + phase)
+                + JITTER * m * _noise(s / JITTER_WAVE + phase * 1.9 + 101.0)
+                + pieces["offset"][piece])
+        xy[:, 0] -= tangent[:, 1] * side
+        xy[:, 1] += tangent[:, 0] * side
+        pressure = np.clip(1.0 + PRESSURE * m * _noise(s / 0.2 + phase * 0.7 + 207.0), 0.3, 1.8)
+        # The pen lands and lifts: thinner at both ends of each piece.
+        ramp = np.minimum(0.03, (s1 - s0) / 2)[piece]
+        end_distance = np.minimum(s - s0[piece], s1[piece] - s) / np.maximum(ramp, 1e-6)
+        taper = 1.0 - 0.6 * m * np.clip(1.0 - end_distance, 0.0, 1.0)
+        widths = widths * pressure * taper
+
+    points = xy.astype(np.float32)
+    widths = widths.astype(np.float32)
+    result = []
+    for i, (a, b) in enumerate(zip(starts.tolist(), (starts + counts).tolist())):
+        original = source.strokes[src[i]]
+        result.append(dataclasses.replace(original, points=points[a:b], widths=widths[a:b],
+                                          order=i, closed=False))
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Raster
+
+
+def _make_grain_tile(size: int = 256) -> np.ndarray:
+    """A tileable pencil grain (uint8, 255 = full ink passes): paper tooth, slightly streaky."""
+    rng = np.random.default_rng(7)
+    white = rng.standard_normal((size, size))
+    f = np.fft.fftfreq(size)
+    fy, fx = np.meshgrid(f, f, indexing="ij")
+    # Fine tooth plus a faint diagonal streak, as graphite catches the paper ridges.
+    tooth = np.exp(-(fx ** 2 + fy ** 2) / (2 * 0.18 ** 2))
+    streak = np.exp(-((fx + fy) ** 2) / (2 * 0.03 ** 2) - ((fx - fy) ** 2) / (2 * 0.25 ** 2))
+    grain = np.real(np.fft.ifft2(np.fft.fft2(white) * (tooth + 0.6 * streak)))
+    grain = (grain - grain.mean()) / grain.std()
+    return np.clip(255 * (0.84 + 0.16 * grain), 120, 255).astype(np.uint8)
+
+
+_GRAIN = np.tile(_make_grain_tile(), (2, 2))  # 512x512: any 256x256 window of it is seamless
+_GRAIN_TILE = _GRAIN.shape[0] // 2
+
+
+def _grain(size: int, rng: np.random.Generator | None) -> np.ndarray:
+    oy, ox = (0, 0) if rng is None else rng.integers(0, _GRAIN_TILE, size=2)
+    reps = -(-(size + _GRAIN_TILE) // _GRAIN.shape[0])
+    big = _GRAIN if reps == 1 else np.tile(_GRAIN, (reps, reps))
+    return big[oy:oy + size, ox:ox + size]
+
+
+SUBPIXEL_BITS = 4  # cv2 drawing with fractional coordinates
+_PENCIL_DARKNESS = (0.55, 0.9)  # range of a pencil stroke's darkness, before grain
+_LEVELS = 8                     # darkness levels, for batching cv2 calls
+
+
+def render_sketch(strokes: Sequence, size: int, rng: np.random.Generator | None = None,
+                  texture: str | None = "pencil") -> np.ndarray:
+    """Draw strokes as a sketch layer's darkness, uint8[S, S] (0 = paper, 255 = black ink).
+
+    Anti-aliased, width following each stroke's `widths` (pressure). "pencil": lighter strokes of
+    varying darkness with paper grain (a random offset into a precomputed tile); "pen" or None: solid.
+    rng varies the pencil's darkness per stroke and the grain offset; None draws the same every time.
+    Widths below one pixel draw as lighter one-pixel lines, as a light touch would.
+
+    Speed: strokes are cut into runs of equal (width, darkness) and each class goes to OpenCV in one
+    `polylines` call, at 2x resolution then area-downsampled (half-pixel width steps, smooth edges).
+    About 1 ms for a 60-stroke portrait at 256 px.
+    """
+    if texture not in ("pencil", "pen", None):
+        raise ValueError(f"texture must be 'pencil', 'pen' or None, not {texture!r}")
+    strokes = [s for s in strokes if len(s.points) >= 2]
+    if not strokes:
+        return np.zeros((size, size), np.uint8)
+    supersample = 2 if size <= 1024 else 1  # see below: anti-aliasing by supersampling
+    px = size * supersample
+    counts = np.array([len(s.points) for s in strokes])
+    points = np.concatenate([np.asarray(s.points, np.float32) for s in strokes])
+    widths = np.concatenate([np.asarray(s.widths, np.float32) for s in strokes])
+
+    pencil = texture == "pencil"
+    if pencil:
+        lo, hi = _PENCIL_DARKNESS
+        stroke_dark = (np.full(len(strokes), (lo + hi) / 2) if rng is None
+                       else rng.uniform(lo, hi, len(strokes)))
+    else:
+        stroke_dark = np.ones(len(strokes))
+
+    # Per segment: thickness in (supersampled) pixels and darkness level.
+    seg_width = (widths[:-1] + widths[1:]) * 0.5 * px
+    thickness = np.maximum(1, np.rint(seg_width)).astype(np.int64)
+    dark = np.repeat(stroke_dark, counts)[:-1] * np.clip(seg_width, 0.3, 1.0)
+    level = np.clip(np.rint(dark * _LEVELS), 1, _LEVELS).astype(np.int64)
+    key = thickness * (_LEVELS + 1) + level
+
+    # Runs: maximal chains of segments with the same key inside one stroke. The "segment" from the
+    # last vertex of a stroke to the first of the next is never drawn.
+    first_vertex = np.cumsum(counts) - counts
+    change = np.flatnonzero(key[1:] != key[:-1]) + 1
+    run_start = np.union1d(change, first_vertex)
+    run_stop = np.append(run_start[1:], len(key))       # exclusive, in segments
+    ends_stroke = np.isin(run_stop, first_vertex)
+    run_stop = run_stop - ends_stroke                    # drop the joining segment
+    fixed = np.rint(points * (px * (1 << SUBPIXEL_BITS))).astype(np.int32)
+    batches: dict[int, list] = {}
+    for a, b, k in zip(run_start.tolist(), run_stop.tolist(), key[run_start].tolist()):
+        if b > a:
+            batches.setdefault(k, []).append(fixed[a:b + 1])
+
+    canvas = np.zeros((px, px), np.uint8)
+    for k in sorted(batches, key=lambda k: (k % (_LEVELS + 1), k)):  # lighter first: darker wins
+        t, lv = divmod(k, _LEVELS + 1)
+        # Thick anti-aliased lines are ~10x slower in OpenCV than aliased ones; supersampling gives
+        # the anti-aliasing back at a fraction of the cost.
+        cv2.polylines(canvas, batches[k], False, int(round(255 * lv / _LEVELS)), thickness=int(t),
+                      lineType=cv2.LINE_AA if t == 1 else cv2.LINE_8, shift=SUBPIXEL_BITS)
+    if supersample > 1:
+        canvas = cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA)
+    if pencil:
+        canvas = cv2.multiply(canvas, _grain(size, rng), scale=1 / 255)
+    return canvas
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Sketch layer <-> darkness
+
+
+def sketch_to_rgba(darkness: np.ndarray, color: tuple[int, int, int] = (40, 40, 40)) -> np.ndarray:
+    """Darkness as a Krita sketch layer: strokes of one colour on transparency (alpha = darkness)."""
+    darkness = np.asarray(darkness, np.uint8)
+    rgba = np.empty(darkness.shape + (4,), np.uint8)
+    rgba[..., :3] = np.asarray(color, np.uint8)
+    rgba[..., 3] = darkness
+    return rgba
+
+
+def rgba_to_darkness(rgba: np.ndarray) -> np.ndarray:
+    """How much ink each pixel of a sketch layer holds, uint8[S, S] (0 = nothing, 255 = full ink).
+
+    This is the one reading of a sketch layer that the server, the guidance model and the data writer
+    share. Ink is `alpha x strength`, where strength says how far the paint is from "no ink":
+
+    - **Transparent layer** (the usual case: most pixels have alpha < 0.5): every painted pixel is a
+      stroke. strength = max(1 - luminance, chroma), so dark pencils count fully and so do coloured ones
+      (a yellow or red pencil is light but saturated); strength is then normalised by the strokes'
+      typical strength (90th percentile), so a uniformly light pencil still reads as full lines. If the
+      strokes are all near white (white on transparency, drawn over a dark background) alpha alone is
+      the drawing.
+    - **Opaque layer** (a sketch drawn on a white paint layer, or a scan): the paper colour is the
+      median pixel, and ink is the distance from it (luminance or chroma, whichever is larger),
+      normalised by the largest possible distance. Dark strokes on light paper and light strokes on dark
+      paper both work.
+
+    Accepts uint8 RGBA [H, W, 4], RGB [H, W, 3] (opaque) or gray [H, W] (taken as darkness already? no:
+    as luminance, i.e. an opaque gray image).
+    """
+    rgba = np.asarray(rgba)
+    if rgba.dtype != np.uint8:
+        raise ValueError(f"sketch must be uint8, got {rgba.dtype}")
+    if rgba.ndim == 2:
+        rgba = np.repeat(rgba[..., None], 3, axis=2)
+    if rgba.ndim != 3 or rgba.shape[2] not in (3, 4):
+        raise ValueError(f"sketch must be [H, W, 4] RGBA (or RGB/gray), got shape {rgba.shape}")
+    rgb = rgba[..., :3].astype(np.float32) / 255.0
+    alpha = rgba[..., 3].astype(np.float32) / 255.0 if rgba.shape[2] == 4 else np.ones(rgb.shape[:2],
+                                                                                        np.float32)
+    luminance = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    chroma = rgb.max(axis=2) - rgb.min(axis=2)
+    if np.mean(alpha >= 0.5) < 0.5:
+        strength = _transparent_strength(luminance, chroma, alpha)
+    else:
+        strength = _opaque_strength(rgb, luminance)
+    return np.rint(np.clip(alpha * strength, 0.0, 1.0) * 255).astype(np.uint8)
+
+
+def _transparent_strength(luminance: np.ndarray, chroma: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    strength = np.maximum(1.0 - luminance, chroma)
+    painted = alpha >= 0.5
+    if not painted.any():  # only faint marks (soft brush edges): judge them by themselves
+        painted = alpha > 0
+        if not painted.any():
+            return strength
+    typical = float(np.percentile(strength[painted], 90))
+    if typical < 0.15:  # white or near-white strokes on transparency: the alpha is the drawing
+        return np.ones_like(strength)
+    return np.minimum(strength / typical, 1.0)
+
+
+def _opaque_strength(rgb: np.ndarray, luminance: np.ndarray) -> np.ndarray:
+    small = rgb[::4, ::4].reshape(-1, 3)  # the paper is most of the picture: its median colour
+    paper = np.median(small, axis=0)
+    paper_luminance = float(paper @ np.array([0.299, 0.587, 0.114], np.float32))
+    distance = np.maximum(np.abs(luminance - paper_luminance), np.abs(rgb - paper).max(axis=2))
+    return distance / max(paper_luminance, 1.0 - paper_luminance, 0.5)
