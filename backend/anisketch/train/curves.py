@@ -28,21 +28,22 @@ class CurveLog:
         with open(self.path) as f:
             return [{k: float(v) for k, v in r.items() if v not in ("", None)} for r in csv.DictReader(f)]
 
-    def plot(self, png: Path, x: str = "step") -> None:
-        """One panel per column (losses on a log scale). Needs matplotlib (the `train` extra)."""
+    def plot(self, png: Path, x: str = "step", extra: "CurveLog | None" = None) -> None:
+        """One panel per column (losses on a log scale), then `extra`'s columns (e.g. validation metrics).
+
+        Needs matplotlib (the `train` extra)."""
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        rows = self.rows()
-        if not rows:
+        panels = [(log, c) for log in (self, extra) if log is not None for c in (log.fields or []) if c not in (x, "time")]
+        if not panels or not self.rows():
             return
-        columns = [c for c in (self.fields or []) if c not in (x, "time")]
-        fig, axes = plt.subplots(1, len(columns), figsize=(3.2 * len(columns), 2.8), squeeze=False)
-        xs = [r.get(x, 0.0) for r in rows]
-        for ax, col in zip(axes[0], columns):
-            pts = [(xv, r[col]) for xv, r in zip(xs, rows) if col in r]
+        fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 2.8), squeeze=False)
+        cache = {id(log): log.rows() for log, _ in panels}
+        for ax, (log, col) in zip(axes[0], panels):
+            pts = [(r.get(x, 0.0), r[col]) for r in cache[id(log)] if col in r]
             if not pts:
                 continue
             ax.plot([p[0] for p in pts], [p[1] for p in pts], lw=1)

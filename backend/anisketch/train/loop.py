@@ -119,6 +119,7 @@ def train(task: Task, cfg: LoopConfig, out_dir: Path) -> dict:
         persistent_workers=cfg.workers > 0, prefetch_factor=6 if cfg.workers > 0 else None,
     )
     curves = CurveLog(out_dir / "curves.csv") if rank == 0 else None
+    validation = CurveLog(out_dir / "validation.csv")
     t0, last_log, step = time.time(), time.time(), start
     bar = tqdm(total=cfg.steps, initial=start, disable=rank != 0, desc="train", dynamic_ncols=True)
     window: list[dict[str, float]] = []
@@ -149,10 +150,9 @@ def train(task: Task, cfg: LoopConfig, out_dir: Path) -> dict:
             if rank == 0:
                 save_checkpoint(out_dir, model, optimizer, info)
                 metrics = task.on_checkpoint(model, out_dir, done)
-                if metrics and curves is not None:
-                    CurveLog(out_dir / "validation.csv").append({"step": done, **metrics})
-                    CurveLog(out_dir / "validation.csv").plot(out_dir / "validation.png")
-                curves.plot(out_dir / "curves.png")
+                if metrics:
+                    validation.append({"step": done, **metrics})
+                curves.plot(out_dir / "curves.png", extra=validation)
             t0, info["seconds"] = time.time(), elapsed
         if out_of_time:
             break
