@@ -1,0 +1,280 @@
+"""What the photo shows beyond landmark geometry: colours, glasses, hair length.
+
+Sampling happens in face-aligned crops (roll undone, fixed pixels per IOD) so that region sizes
+mean the same on every photo. Regions come from the landmarks: cheeks for skin, the iris disc
+(pupil and highlight left out) for the eyes, the ring between the lip contours for the lips, and
+for hair the band around the upper face, with pixels that look like the photo's border
+(background) or like the skin left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .colour import delta_e2000, lab_to_srgb, srgb_to_lab
+from .frame import FaceFrame
+from .landmarks import OVAL_CHIN, Landmarks
+
+DETAIL_PPI, DETAIL_EXTENT = 64, 2.5  # pixels per IOD, half side in IOD: skin, eyes, lips, glasses
+CONTEXT_PPI, CONTEXT_EXTENT = 24, 4.5  # hair and how far it falls
+CROP_CENTRE_Y = 0.6  # IOD below the eye midpoint
+BACKGROUND_DE = 10.0  # CIEDE2000 under which a pixel counts as background-coloured
+SKIN_DE = 9.0  # ... as skin-coloured (not hair)
+HAIR_DE = 12.0  # ... as hair-coloured, for hair length
+HAIR_SHADES_DE = 20.0  # clusters this close to the hair cluster are its lit or shaded strands
+GLASSES_THRESHOLD = 1.0  # glasses score above which we say "glasses" (see docs/photo.md)
+
+
+@dataclass
+class Appearance:
+    colours: dict[str, tuple[int, int, int] | None]  # skin, hair, eyes, lips: sRGB, None = not seen
+    glasses: float  # frame evidence, > GLASSES_THRESHOLD means glasses
+    hair_length: float | None  # lowest hair below the chin, IOD (negative = above the chin)
+
+
+class FaceCrop:
+    """The photo resampled in the face's frame: pixel (u, v) <-> face coordinates (x, y) in IOD."""
+
+    def __init__(self, rgb: np.ndarray, frame: FaceFrame, ppi: int, extent: float):
+        self.ppi, self.extent = ppi, extent
+        self.size = int(round(2 * extent * ppi))
+        roll = np.radians(frame.roll_degrees)
+        c, s = np.cos(roll), np.sin(roll)
+        # face (x, y) -> image: origin + iod * R(roll) @ (x, y); we need image -> crop
+        self.scale = scale = ppi / frame.iod  # crop pixels per image pixel
+        rotation = np.array([[c, s], [-s, c]]) * scale
+        offset = np.array([self.size / 2, self.size / 2 - CROP_CENTRE_Y * ppi]) - rotation @ frame.origin[:2]
+        self.matrix = np.concatenate([rotation, offset[:, None]], axis=1)
+        flags = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        self.rgb = cv2.warpAffine(rgb, self.matrix, (self.size, self.size), flags=flags,
+                                  borderMode=cv2.BORDER_REPLICATE)
+        inside = np.ones(rgb.shape[:2], np.uint8)
+        self.valid = cv2.warpAffine(inside, self.matrix, (self.size, self.size), flags=cv2.INTER_NEAREST) > 0
+        self.lab = srgb_to_lab(self.rgb)
+
+    def points(self, image_points: np.ndarray) -> np.ndarray:
+        return image_points[:, :2] @ self.matrix[:, :2].T + self.matrix[:, 2]
+
+    def y_of(self, face_y: float) -> int:
+        return int(round(self.size / 2 + (face_y - CROP_CENTRE_Y) * self.ppi))
+
+    def x_of(self, face_x: float) -> int:
+        return int(round(self.size / 2 + face_x * self.ppi))
+
+    def polygon(self, image_points: np.ndarray) -> np.ndarray:
+        mask = np.zeros((self.size, self.size), np.uint8)
+        cv2.fillPoly(mask, [np.round(self.points(image_points)).astype(np.int32)], 1)
+        return mask > 0
+
+    def disc(self, image_centre: np.ndarray, radius_px: float) -> np.ndarray:
+        mask = np.zeros((self.size, self.size), np.uint8)
+        centre = np.round(self.points(image_centre[None])[0]).astype(int)
+        cv2.circle(mask, tuple(int(v) for v in centre), max(1, int(round(radius_px))), 1, -1)
+        return mask > 0
+
+
+def analyse(rgb: np.ndarray, landmarks: Landmarks, frame: FaceFrame) -> Appearance:
+    detail = FaceCrop(rgb, frame, DETAIL_PPI, DETAIL_EXTENT)
+    context = FaceCrop(rgb, frame, CONTEXT_PPI, CONTEXT_EXTENT)
+    skin = _skin_lab(detail, landmarks)
+    background = _background_labs(rgb)
+    hair = _hair_lab(context, landmarks, skin, background)
+    colours = {
+        "skin": skin,
+        "hair": hair,
+        "eyes": _iris_lab(detail, landmarks),
+        "lips": _lips_lab(detail, landmarks),
+    }
+    return Appearance(
+        colours={k: None if v is None else _to_rgb8(v) for k, v in colours.items()},
+        glasses=glasses_score(detail, landmarks),
+        hair_length=None if hair is None else _hair_length(context, landmarks, frame, hair, background),
+    )
+
+
+def _to_rgb8(lab: np.ndarray) -> tuple[int, int, int]:
+    return tuple(int(v) for v in np.round(lab_to_srgb(lab) * 255))  # type: ignore[return-value]
+
+
+def _robust_median(lab: np.ndarray, low: float = 20, high: float = 90) -> np.ndarray | None:
+    """Median colour of the pixels whose lightness lies between two percentiles (no shadows, no shine)."""
+    if len(lab) < 6:
+        return None
+    lo, hi = np.percentile(lab[:, 0], [low, high])
+    keep = lab[(lab[:, 0] >= lo) & (lab[:, 0] <= hi)]
+    return np.median(keep if len(keep) >= 3 else lab, axis=0)
+
+
+def _skin_lab(crop: FaceCrop, landmarks: Landmarks) -> np.ndarray | None:
+    radius = 0.2 * crop.ppi
+    mask = crop.disc(landmarks["cheeks"][0], radius) | crop.disc(landmarks["cheeks"][1], radius)
+    return _robust_median(crop.lab[mask & crop.valid])
+
+
+def _lips_lab(crop: FaceCrop, landmarks: Landmarks) -> np.ndarray | None:
+    mask = crop.polygon(landmarks["lips_outer"]) & ~crop.polygon(landmarks["lips_inner"])
+    return _robust_median(crop.lab[mask & crop.valid], 10, 90)
+
+
+def _iris_lab(crop: FaceCrop, landmarks: Landmarks) -> np.ndarray | None:
+    pixels = []
+    for side in "lr":
+        iris = landmarks[f"iris_{side}"]
+        radius = float(np.mean(np.linalg.norm(iris[1:, :2] - iris[0, :2], axis=1))) * crop.scale
+        if radius < 1e-3:  # mesh without iris refinement: a typical iris
+            radius = 0.083 * crop.ppi
+        ring = crop.disc(iris[0], 0.85 * radius) & ~crop.disc(iris[0], 0.35 * radius)
+        mask = ring & crop.polygon(landmarks[f"eye_{side}"]) & crop.valid
+        pixels.append(crop.lab[mask])
+    lab = np.concatenate(pixels)
+    return _robust_median(lab, 0, 80)  # drop the catchlights, keep the dark limbal ring
+
+
+def _background_labs(rgb: np.ndarray, clusters: int = 6) -> np.ndarray:
+    """Main colours along the photo's border: what the background looks like."""
+    h, w = rgb.shape[:2]
+    small = cv2.resize(rgb, (max(8, w * 128 // max(h, w)), max(8, h * 128 // max(h, w))),
+                       interpolation=cv2.INTER_AREA)
+    band = 4
+    border = np.concatenate([small[:band].reshape(-1, 3), small[-band:].reshape(-1, 3),
+                             small[:, :band].reshape(-1, 3), small[:, -band:].reshape(-1, 3)])
+    lab = srgb_to_lab(border)
+    labels, centres = _clusters(lab, clusters)
+    counts = np.bincount(labels, minlength=len(centres))
+    return centres[counts >= 0.03 * len(lab)]  # stray specks on the border are not background
+
+
+def _near_any(lab: np.ndarray, centres: np.ndarray, threshold: float) -> np.ndarray:
+    if len(centres) == 0:
+        return np.zeros(len(lab), bool)
+    return (delta_e2000(lab[:, None, :], centres[None, :, :]) < threshold).any(axis=1)
+
+
+def _hair_regions(crop: FaceCrop, landmarks: Landmarks) -> tuple[np.ndarray, np.ndarray]:
+    """Where hair grows around the upper face: (crown, sides) masks in the crop.
+
+    The crown is the band above the brows plus the forehead itself (fringes); the sides run from the
+    brows down to the nose. A hat covers the crown only, a bald head leaves only the sides: hair is
+    the colour seen in both.
+    """
+    face = crop.polygon(landmarks["oval"]).astype(np.uint8)
+    near = cv2.dilate(face, _disc_kernel(0.08 * crop.ppi)) > 0
+    far = cv2.dilate(face, _disc_kernel(0.7 * crop.ppi)) > 0
+    band = far & ~near
+    band[crop.y_of(0.8):] = False  # below the nose: neck, collar, clothes
+    brow_y = int(min(float(crop.points(landmarks[f"brow_{s}"])[:, 1].min()) for s in "lr") - 0.15 * crop.ppi)
+    crown = band | (face > 0)
+    crown[brow_y:] = False
+    sides = band.copy()
+    sides[:brow_y] = False
+    return crown & crop.valid, sides & crop.valid
+
+
+def _hair_lab(crop: FaceCrop, landmarks: Landmarks, skin: np.ndarray | None,
+              background: np.ndarray) -> np.ndarray | None:
+    crown, sides = _hair_regions(crop, landmarks)
+    region = crown | sides
+    lab = crop.lab[region]
+    if len(lab) == 0:
+        return None
+    keep = ~_near_any(lab, background, BACKGROUND_DE)
+    if keep.mean() < 0.05:  # the border looks like the hair (tight crop): trust the region instead
+        keep[:] = True
+    if skin is not None:
+        keep &= ~_near_any(lab, skin[None], SKIN_DE)
+    if keep.sum() < 0.05 * len(lab) or keep.sum() < 20:
+        return None  # no hair to be seen (bald, or hair the colour of the background)
+    candidates = lab[keep].astype(np.float32)
+    in_crown = crown[region][keep]
+    labels, centres = _clusters(candidates, 4)
+    crown_counts = np.bincount(labels[in_crown], minlength=len(centres))
+    side_counts = np.bincount(labels[~in_crown], minlength=len(centres))
+    hair = int(np.argmax((crown_counts + 1.0) * (side_counts + 1.0)))
+    # Lit and shaded strands land in neighbouring clusters: take them all.
+    shades = np.flatnonzero(delta_e2000(centres, centres[hair]) < HAIR_SHADES_DE)
+    return np.median(candidates[np.isin(labels, shades)], axis=0)
+
+
+def _clusters(lab: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """k-means in CIELAB, deterministic: (labels [n], centres [k, 3])."""
+    k = min(k, len(lab))
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+    cv2.setRNGSeed(0)
+    _, labels, centres = cv2.kmeans(lab.astype(np.float32), k, None, criteria, 3, cv2.KMEANS_PP_CENTERS)
+    return labels.ravel(), centres
+
+
+def _hair_length(crop: FaceCrop, landmarks: Landmarks, frame: FaceFrame, hair: np.ndarray,
+                 background: np.ndarray) -> float | None:
+    """Walk down beside the face while the rows still hold hair; return the end relative to the chin."""
+    oval_face = frame.to_face(landmarks["oval"])[:, :2]
+    half_width = float(np.abs(oval_face[:, 0]).max())
+    chin_y = float(oval_face[OVAL_CHIN, 1])
+    face = cv2.dilate(crop.polygon(landmarks["oval"]).astype(np.uint8), _disc_kernel(0.08 * crop.ppi)) > 0
+    columns = np.zeros(crop.size, bool)
+    for sign in (-1, 1):
+        a, b = sorted((crop.x_of(sign * 0.7 * half_width), crop.x_of(sign * (half_width + 0.9))))
+        columns[max(a, 0): min(b, crop.size)] = True
+    strips = columns[None, :] & ~face & crop.valid
+    hairlike = delta_e2000(crop.lab, hair) < HAIR_DE
+    hairlike &= ~_near_any(crop.lab.reshape(-1, 3), background, BACKGROUND_DE).reshape(hairlike.shape)
+    counts = strips.sum(axis=1)
+    fraction = np.where(counts > 0, (hairlike & strips).sum(axis=1) / np.maximum(counts, 1), 0.0)
+    fraction = np.convolve(fraction, np.ones(5) / 5, mode="same")
+    start = crop.y_of(-0.8)  # the temples: where hair is, if there is any
+    gap = int(0.3 * crop.ppi)  # a parting or an ear may interrupt the hair for a short while
+    last_hair, row = None, start
+    while row < crop.size:
+        if counts[row] == 0:  # the photo ends here: the hair goes at least this far
+            break
+        if fraction[row] > 0.15:
+            last_hair = row
+        elif last_hair is not None and row - last_hair > gap:
+            break
+        elif last_hair is None and row - start > gap:
+            break
+        row += 1
+    if last_hair is None:
+        return None
+    face_y = (last_hair - crop.size / 2) / crop.ppi + CROP_CENTRE_Y
+    return float(face_y - chin_y)
+
+
+def _disc_kernel(radius: float) -> np.ndarray:
+    r = max(1, int(round(radius)))
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+
+def glasses_score(crop: FaceCrop, landmarks: Landmarks) -> float:
+    """Evidence of spectacle frames: long straight edges where bare skin is smooth.
+
+    Frames draw a horizontal bar over the nose bridge and a rim under each eye; bare skin there has
+    no long coherent edge. Each band's strongest row of mean |dI/dy| (averaged across the band, so a
+    wrinkle or a pore does not count) is compared with the cheeks' texture.
+    """
+    gray = cv2.cvtColor(crop.rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    gray = cv2.GaussianBlur(gray, (0, 0), 0.02 * crop.ppi)
+    gy = np.abs(cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3))
+    radius = 0.2 * crop.ppi
+    cheeks = crop.disc(landmarks["cheeks"][0], radius) | crop.disc(landmarks["cheeks"][1], radius)
+    texture = float(np.mean(gy[cheeks & crop.valid])) if (cheeks & crop.valid).any() else 1.0
+    eyes = [crop.points(landmarks.eye_centre(s)[None])[0] for s in "lr"]
+    bridge = _band_peak(gy, crop, (eyes[0][0] + eyes[1][0]) / 2, eyes[0][1] / 2 + eyes[1][1] / 2,
+                        half_width=0.12, top=-0.3, bottom=0.1)
+    rims = [_band_peak(gy, crop, x, y, half_width=0.3, top=0.12, bottom=0.5) for x, y in eyes]
+    return float((bridge + np.mean(rims)) / 2 / (texture + 2.0) / 4.0)
+
+
+def _band_peak(gy: np.ndarray, crop: FaceCrop, cx: float, cy: float, half_width: float,
+               top: float, bottom: float) -> float:
+    x0, x1 = int(cx - half_width * crop.ppi), int(cx + half_width * crop.ppi)
+    y0, y1 = int(cy + top * crop.ppi), int(cy + bottom * crop.ppi)
+    x0, y0 = max(x0, 0), max(y0, 0)
+    band = gy[y0:y1, x0:x1]
+    valid = crop.valid[y0:y1, x0:x1]
+    if band.size == 0 or not valid.all():
+        return 0.0
+    return float(band.mean(axis=1).max())
