@@ -1,0 +1,228 @@
+"""Reading and writing the Krita document: the only module that touches layers and pixels.
+
+Rules kept here, in one place:
+- The artist's layers are only ever read. Everything we write lives in our two groups ("AniSketch guidance",
+  "AniSketch renders") or in a layer the artist asked us to create ("Color hints").
+- Pixels cross as Krita holds them: B,G,R,A bytes. RGBA/U8 documents are sent without any conversion;
+  RGBA/U16 ones are narrowed to 8 bits for the request (and widened for the results); other colour
+  spaces are refused with a message saying what to do.
+- Guidance layers are reused between updates and rewritten with setPixelData, which makes no undo entry:
+  Ctrl+Z after a stroke undoes the stroke, not the guidance that followed it (see docs/plugin.md, Undo).
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any, Iterable, Optional
+
+from .region import Box
+
+GUIDANCE_GROUP = "AniSketch guidance"
+RENDERS_GROUP = "AniSketch renders"
+HINTS_LAYER = "Color hints"
+OUR_GROUPS = (GUIDANCE_GROUP, RENDERS_GROUP)
+KEPT_PREFIX = "AniSketch"
+
+# (colour model, depth) -> bytes per pixel, for the spaces we can read and write.
+SUPPORTED = {("RGBA", "U8"): 4, ("RGBA", "U16"): 8}
+
+
+class CanvasError(Exception):
+    """Something about the document stops the request; the message is shown to the artist as is."""
+
+
+# ------------------------------------------------------------------------------------------------ reading
+
+
+def check_supported(node: Any) -> None:
+    space = (node.colorModel(), node.colorDepth())
+    if space not in SUPPORTED:
+        raise CanvasError(
+            f"AniSketch reads RGB/Alpha layers of 8 or 16 bits; '{node.name()}' is {space[0]}/{space[1]}. "
+            "Convert it with Image ▸ Convert Image Color Space (RGB/Alpha, 8-bit integer)."
+        )
+
+
+def box_of(rect: Any) -> Box:
+    return Box(rect.x(), rect.y(), rect.width(), rect.height())
+
+
+def sketch_bounds(document: Any, node: Any) -> Box:
+    """Where the sketch has ink, within the image."""
+    return box_of(node.bounds()).intersect(Box(0, 0, document.width(), document.height()))
+
+
+def selection_box(document: Any) -> Optional[Box]:
+    selection = document.selection()
+    if selection is None or selection.width() <= 0 or selection.height() <= 0:
+        return None
+    return Box(selection.x(), selection.y(), selection.width(), selection.height())
+
+
+def read_bgra8(node: Any, box: Box) -> Any:
+    """The node's pixels in `box` as tightly packed B,G,R,A bytes (a buffer the request can send as is)."""
+    check_supported(node)
+    data = node.pixelData(box.x, box.y, box.w, box.h)
+    if node.colorDepth() == "U16":
+        return bytes(data)[1::2]  # the high byte of each little-endian channel: exact for 8-bit content
+    return memoryview(data)  # no copy: ZeroMQ sends straight from Krita's buffer
+
+
+def to_node_bytes(bgra8: Any, node: Any) -> bytes:
+    """B,G,R,A bytes in the node's own depth."""
+    if node.colorDepth() == "U16":
+        wide = bytearray(len(bgra8) * 2)
+        wide[0::2] = bgra8  # v * 257: 8-bit 0..255 maps onto 16-bit 0..65535
+        wide[1::2] = bgra8
+        return bytes(wide)
+    return bgra8 if isinstance(bgra8, bytes) else bytes(bgra8)
+
+
+def signature(node: Any) -> tuple:
+    """A cheap fingerprint of a layer's pixels, to notice that a stroke happened.
+
+    Krita keeps a cached thumbnail per paint device that it renews when pixels change, so a small
+    thumbnail plus the exact bounds costs far less than hashing the layer itself.
+    """
+    image = node.thumbnail(256, 256)
+    bits = image.constBits()
+    if bits is None:
+        return (tuple(_rect_tuple(node.bounds())), 0)
+    bits.setsize(image.sizeInBytes() if hasattr(image, "sizeInBytes") else image.byteCount())
+    return (_rect_tuple(node.bounds()), zlib.crc32(bits))
+
+
+def _rect_tuple(rect: Any) -> tuple:
+    return (rect.x(), rect.y(), rect.width(), rect.height())
+
+
+# ------------------------------------------------------------------------------------------------ the layer tree
+
+
+def walk(node: Any) -> Iterable[Any]:
+    for child in node.childNodes():
+        yield child
+        yield from walk(child)
+
+
+def paint_layers(document: Any) -> list[Any]:
+    """The artist's paint layers, top of the stack first (ours excluded), for the layer choosers."""
+    ours = {id(node) for group in our_groups(document) for node in walk(group)}
+    layers = [node for node in walk(document.rootNode())
+              if node.type() == "paintlayer" and id(node) not in ours]
+    return list(reversed(layers))
+
+
+def our_groups(document: Any) -> list[Any]:
+    return [node for node in walk(document.rootNode()) if node.type() == "grouplayer" and node.name() in OUR_GROUPS]
+
+
+def node_id(node: Any) -> str:
+    return node.uniqueId().toString()
+
+
+def find_node(document: Any, uid: str) -> Optional[Any]:
+    return next((node for node in walk(document.rootNode()) if node_id(node) == uid), None)
+
+
+def find_group(document: Any, name: str) -> Optional[Any]:
+    return next((node for node in walk(document.rootNode())
+                 if node.type() == "grouplayer" and node.name() == name), None)
+
+
+def ensure_group(document: Any, name: str, anchor: Any) -> Any:
+    """Our group `name`, created right above `anchor` (the sketch) the first time."""
+    group = find_group(document, name)
+    if group is None:
+        group = document.createGroupLayer(name)
+        parent = anchor.parentNode() if anchor is not None and anchor.parentNode() is not None else document.rootNode()
+        parent.addChildNode(group, anchor if anchor is not None and anchor.parentNode() is not None else None)
+    return group
+
+
+def ensure_hints_layer(document: Any, anchor: Any) -> Any:
+    """The colour-hint layer: an existing layer named "Color hints", or a new one above the sketch."""
+    existing = next((n for n in paint_layers(document) if n.name() == HINTS_LAYER), None)
+    if existing is not None:
+        return existing
+    layer = document.createNode(HINTS_LAYER, "paintlayer")
+    parent = anchor.parentNode() if anchor is not None and anchor.parentNode() is not None else document.rootNode()
+    parent.addChildNode(layer, anchor if anchor is not None and anchor.parentNode() is not None else None)
+    return layer
+
+
+# ------------------------------------------------------------------------------------------------ writing
+
+
+def write_layer(node: Any, layer: Any, origin: Box) -> Box:
+    """Write one result layer (protocol.Layer, bgra8) at its place on the canvas; returns that place."""
+    place = Box(origin.x + layer.x, origin.y + layer.y, layer.width, layer.height)
+    data = layer.data
+    if layer.format != "bgra8":
+        raise CanvasError(f"the backend sent '{layer.name}' as {layer.format}; the plugin asks for bgra8")
+    if layer.stride != layer.width * 4:  # repack rows; never the case with our server, cheap when it is
+        view = memoryview(data)
+        data = b"".join(view[row * layer.stride:row * layer.stride + layer.width * 4] for row in range(layer.height))
+    node.setPixelData(to_node_bytes(data, node), place.x, place.y, place.w, place.h)
+    return place
+
+
+def clear_layer(node: Any) -> None:
+    """Make a layer transparent again without removing it (no undo entry, no layer-stack change)."""
+    box = box_of(node.bounds())
+    if not box.empty:
+        pixel_size = SUPPORTED.get((node.colorModel(), node.colorDepth()), 4)
+        node.setPixelData(bytes(box.w * box.h * pixel_size), box.x, box.y, box.w, box.h)
+
+
+def update_guidance(document: Any, group: Any, layers: list, origin: Box) -> None:
+    """Make the guidance group hold exactly `layers`: reuse same-named layers, add new ones, drop the rest."""
+    existing = {child.name(): child for child in group.childNodes()}
+    for layer in layers:
+        node = existing.pop(layer.name, None)
+        if node is None:
+            node = document.createNode(layer.name, "paintlayer")
+            group.addChildNode(node, None)
+        else:
+            clear_layer(node)
+        write_layer(node, layer, origin)
+    for stale in existing.values():
+        stale.remove()
+
+
+def add_candidates(document: Any, group: Any, layers: list, origin: Box, label: str) -> list[Any]:
+    """Replace the renders group's content with new candidate layers (added first, old ones removed after).
+
+    Only the first candidate stays visible: the artist chooses with the thumbnails.
+    """
+    old = group.childNodes()
+    nodes = []
+    for index, layer in enumerate(layers):
+        node = document.createNode(f"{label} {index + 1}", "paintlayer")
+        group.addChildNode(node, nodes[-1] if nodes else None)
+        write_layer(node, layer, origin)
+        node.setVisible(index == 0)
+        nodes.append(node)
+    for node in old:
+        node.remove()
+    return nodes
+
+
+def choose(group: Any, chosen: Any) -> None:
+    for node in group.childNodes():
+        node.setVisible(node_id(node) == node_id(chosen))
+
+
+def keep(document: Any, group: Any, chosen: Any) -> Any:
+    """Turn the chosen candidate into an ordinary layer above the renders group; the other candidates go."""
+    kept = chosen.duplicate()
+    kept.setName(f"{KEPT_PREFIX} {chosen.name()}")
+    kept.setVisible(True)
+    parent = group.parentNode() or document.rootNode()
+    parent.addChildNode(kept, group)
+    group.remove()
+    return kept
+
+
+def refresh(document: Any) -> None:
+    document.refreshProjection()

@@ -1,0 +1,484 @@
+"""What the docker does, without its widgets: watch the sketch, send requests, put results on the canvas.
+
+One Controller per docker. It owns the settings, the connection and the per-document memory, and reports
+to the widgets through `changed` (status, progress, errors) and `renders_changed` (candidates).
+Every method runs on Krita's GUI thread; `timings` records how long each part of an update kept it busy.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from . import canvas, protocol
+from .canvas import CanvasError
+from .connection import Connection
+from .qt import QImage, QObject, Qt, QTimer, Signal
+from .region import Box, RegionTracker, selection_square
+from .state import (DEFAULT_ATTRIBUTES, GuideMemory, LatestOnly, Pins, Settings, StrokeDetector, attribute_request,
+                    next_seed, vary_attributes)
+
+LOG_PATH = os.path.join(tempfile.gettempdir(), "anisketch-krita.log")
+POLL_MS = 100  # how often the sketch layer's fingerprint is taken
+QUIET_CODES = (protocol.SUPERSEDED, protocol.CANCELLED)  # replies that are no news for the artist
+
+
+def guarded(method: Callable) -> Callable:
+    """For everything Qt calls (slots, timers): a bug shows as a line in the docker, never as a traceback
+    dialog; the traceback goes to LOG_PATH."""
+
+    @functools.wraps(method)
+    def run(self: "Controller", *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - the artist's session must survive our bugs
+            with open(LOG_PATH, "a", encoding="utf-8") as log:
+                log.write(f"--- {time.ctime()} {method.__name__}\n{traceback.format_exc()}")
+            self.error = f"Internal error in AniSketch: {error} (details in {LOG_PATH})"
+            self.changed.emit()
+            return None
+
+    return run
+
+
+@dataclass
+class Candidate:
+    node_id: str
+    name: str
+    thumbnail: QImage
+
+
+@dataclass
+class Timings:
+    """Milliseconds of GUI-thread work for the last guidance update, and the history (for the e2e report)."""
+
+    send_ms: float = 0.0  # read the region + encode + hand to ZeroMQ
+    apply_ms: float = 0.0  # decode + write layers + refresh
+    history: list = field(default_factory=list)  # (region side, send_ms, apply_ms, server ms)
+
+
+@dataclass
+class _Flight:
+    op: str
+    document: Any
+    origin: Box
+    started: float
+
+
+class Controller(QObject):
+    changed = Signal()
+    renders_changed = Signal()
+
+    def __init__(self, connection: Connection, settings: Settings, save_settings: Callable[[Settings], None],
+                 krita: Any):
+        super().__init__()
+        self.connection = connection
+        self.settings = settings
+        self._save_settings = save_settings
+        self.krita = krita
+        self.pins = Pins()
+        self.memory = GuideMemory()
+        self.guide_jobs: LatestOnly[str] = LatestOnly()
+        self.detector = StrokeDetector()
+        self.region = RegionTracker()
+        self.sketch_id: Optional[str] = None  # chosen by the artist; None: the active paint layer
+        self.hints_id: Optional[str] = None
+        self.error = ""  # shown in the docker until the next success
+        self.busy: dict[str, str] = {}  # op -> what we wait for ("Rendering 4 candidates…")
+        self.candidates: list[Candidate] = []
+        self.last_noise: Optional[str] = None
+        self.timings = Timings()
+        self.attributes: dict[str, str] = {}
+        self._flights: dict[str, _Flight] = {}
+        self._document: Any = None
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._on_poll)
+        connection.replied.connect(self._on_reply)
+        connection.status_changed.connect(self._on_status)
+
+    def start(self) -> None:
+        self.connection.start()
+        self._poll.start()
+
+    def stop(self) -> None:
+        self._poll.stop()
+        self.connection.close()
+
+    # ------------------------------------------------------------------------------------------ settings
+
+    @guarded
+    def update_settings(self, **values: Any) -> None:
+        """Change settings from the widgets; guidance follows at once where it should."""
+        before = Settings(**{k: getattr(self.settings, k) for k in vars(self.settings)})
+        for key, value in values.items():
+            setattr(self.settings, key, value)
+        self._save_settings(self.settings)
+        if before.opacity != self.settings.opacity or before.guidance_on != self.settings.guidance_on:
+            self._apply_group_look()
+        if self.settings.guidance_on and (before.mode != self.settings.mode
+                                          or before.faithfulness != self.settings.faithfulness
+                                          or not before.guidance_on):
+            self.request_guidance()
+        self.changed.emit()
+
+    @guarded
+    def toggle_guidance(self) -> None:
+        """The Krita action (with its shortcut): guidance on/off while drawing."""
+        self.update_settings(guidance_on=not self.settings.guidance_on)
+
+    @guarded
+    def set_pin(self, part: str, on: bool) -> None:
+        self.pins.toggle(part, on)
+        self.changed.emit()
+
+    @guarded
+    def choose_sketch(self, node_id: Optional[str]) -> None:
+        self.sketch_id = node_id
+        self.region.reset()
+        self.memory = GuideMemory()
+        self.detector.forget()
+        self.changed.emit()
+
+    @guarded
+    def choose_hints(self, node_id: Optional[str]) -> None:
+        self.hints_id = node_id
+        self.changed.emit()
+
+    # ------------------------------------------------------------------------------------------ document
+
+    def document(self) -> Any:
+        document = self.krita.activeDocument()
+        if document is not self._document:  # another document: its own region, state and candidates
+            self._document = document
+            self.region.reset()
+            self.memory = GuideMemory()
+            self.detector.forget()
+            self.guide_jobs.reset()
+            self.candidates = []
+            self.renders_changed.emit()
+        return document
+
+    def sketch_layer(self, document: Any) -> Any:
+        if self.sketch_id:
+            node = canvas.find_node(document, self.sketch_id)
+            if node is not None:
+                return node
+        active = document.activeNode()
+        if active is not None and active.type() == "paintlayer" and active not in self._our_nodes(document):
+            return active
+        layers = canvas.paint_layers(document)
+        return layers[0] if layers else None
+
+    def hints_layer(self, document: Any, create: bool = False) -> Any:
+        if self.hints_id:
+            node = canvas.find_node(document, self.hints_id)
+            if node is not None:
+                return node
+        existing = next((n for n in canvas.paint_layers(document) if n.name() == canvas.HINTS_LAYER), None)
+        if existing is None and create:
+            existing = canvas.ensure_hints_layer(document, self.sketch_layer(document))
+            self.changed.emit()
+        return existing
+
+    @guarded
+    def create_hints_layer(self) -> None:
+        document = self.document()
+        if document is None:
+            self._show_error("Open a document first.")
+            return
+        layer = self.hints_layer(document, create=True)
+        self.hints_id = canvas.node_id(layer)
+        canvas.refresh(document)
+        self.changed.emit()
+
+    @staticmethod
+    def _our_nodes(document: Any) -> list:
+        return [node for group in canvas.our_groups(document) for node in [group, *canvas.walk(group)]]
+
+    def _crop(self, document: Any, sketch: Any) -> Optional[Box]:
+        """The request's square: the selection if there is one, else around the sketch (kept steady)."""
+        selected = canvas.selection_box(document)
+        if selected is not None:
+            return selection_square(selected, document.width(), document.height())
+        return self.region.update(canvas.sketch_bounds(document, sketch), document.width(), document.height())
+
+    # ------------------------------------------------------------------------------------------ guidance
+
+    @guarded
+    def _on_poll(self) -> None:
+        if not (self.settings.guidance_on and self.settings.auto_update and self.connection.connected):
+            return
+        document = self.document()
+        sketch = self.sketch_layer(document) if document is not None else None
+        if sketch is None:
+            return
+        if self.detector.observe((canvas.node_id(sketch), canvas.signature(sketch))):
+            self.request_guidance()
+
+    @guarded
+    def request_guidance(self) -> None:
+        """Ask for guidance now (after a stroke, or the Update button); newest wins while one is out."""
+        if self.guide_jobs.want("update") is not None:
+            self._send_guide()
+
+    def _send_guide(self) -> None:
+        started = time.perf_counter()
+        try:
+            document = self.document()
+            if document is None:
+                return
+            sketch = self.sketch_layer(document)
+            if sketch is None:
+                raise CanvasError("There is no paint layer to read the sketch from.")
+            crop = self._crop(document, sketch)
+            if crop is None:  # an empty sketch: nothing to guide, and old guidance would mislead
+                self._clear_guidance(document)
+                return
+            pixels = canvas.read_bgra8(sketch, crop)
+            params: dict[str, Any] = {"mode": self.settings.mode, "faithfulness": float(self.settings.faithfulness),
+                                      "layer_format": "bgra8"}
+            if self.pins.parts and self.memory.state:
+                params.update(pins=self.pins.as_list(), state=self.memory.state)
+            image = protocol.Image("sketch", "bgra8", crop.w, crop.h, pixels)
+            request_id = self.connection.request("guide", params, [image])
+        except (CanvasError, protocol.ProtocolError) as error:
+            self._show_error(str(error))
+            return
+        self.guide_jobs.sent(request_id)
+        self._flights[request_id] = _Flight("guide", document, crop, time.perf_counter())
+        self.busy["guide"] = "Updating guidance…"
+        self.timings.send_ms = (time.perf_counter() - started) * 1e3
+        self.changed.emit()
+
+    def _apply_guide(self, reply: protocol.Reply, flight: _Flight) -> None:
+        document = flight.document
+        sketch = self.sketch_layer(document)
+        group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, sketch)
+        canvas.update_guidance(document, group, reply.layers, flight.origin)
+        self.memory.remember(reply.result)
+        self._apply_group_look(group)
+        canvas.refresh(document)
+
+    def _clear_guidance(self, document: Any) -> None:
+        group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
+        if group is not None and group.childNodes():
+            canvas.update_guidance(document, group, [], Box(0, 0, 0, 0))
+            canvas.refresh(document)
+        self.memory = GuideMemory()
+
+    def _apply_group_look(self, group: Any = None) -> None:
+        document = self._document or self.krita.activeDocument()
+        if document is None:
+            return
+        group = group or canvas.find_group(document, canvas.GUIDANCE_GROUP)
+        if group is None:
+            return
+        group.setOpacity(round(self.settings.opacity * 255 / 100))
+        group.setVisible(self.settings.guidance_on)
+        group.setLocked(True)
+        canvas.refresh(document)
+
+    # ------------------------------------------------------------------------------------------ renders
+
+    @guarded
+    def render(self) -> None:
+        try:
+            document = self.document()
+            if document is None:
+                raise CanvasError("Open a document first.")
+            sketch = self.sketch_layer(document)
+            if sketch is None:
+                raise CanvasError("There is no paint layer to read the sketch from.")
+            crop = self._crop(document, sketch)
+            if crop is None:
+                raise CanvasError("The sketch layer is empty: draw a face first, then render it.")
+            images = [protocol.Image("sketch", "bgra8", crop.w, crop.h, canvas.read_bgra8(sketch, crop))]
+            hints = self.hints_layer(document)
+            if hints is not None and not canvas.box_of(hints.bounds()).empty:
+                images.append(protocol.Image("hints", "bgra8", crop.w, crop.h, canvas.read_bgra8(hints, crop)))
+            params: dict[str, Any] = {"n": int(self.settings.render_count), "mode": self.settings.render_mode,
+                                      "style_seed": int(self.settings.style_seed), "layer_format": "bgra8"}
+            if self.memory.state:
+                params["state"] = self.memory.state
+            request_id = self.connection.request("render", params, images)
+        except (CanvasError, protocol.ProtocolError) as error:
+            self._show_error(str(error))
+            return
+        self._flights[request_id] = _Flight("render", document, crop, time.perf_counter())
+        self.busy["render"] = f"Rendering {self.settings.render_count} candidates…"
+        self.changed.emit()
+
+    def _apply_render(self, reply: protocol.Reply, flight: _Flight, label: str = "Render") -> None:
+        document = flight.document
+        layers = [layer for layer in reply.layers if layer.group not in protocol.GROUPS]
+        if not layers:
+            return
+        group = canvas.ensure_group(document, canvas.RENDERS_GROUP, self._render_anchor(document))
+        group.setVisible(True)
+        nodes = canvas.add_candidates(document, group, layers, flight.origin, label)
+        canvas.refresh(document)
+        self.candidates = [Candidate(canvas.node_id(node), node.name(), _thumbnail(layer))
+                           for node, layer in zip(nodes, layers)]
+        self.renders_changed.emit()
+
+    def _render_anchor(self, document: Any) -> Any:
+        """Renders go above the guidance group if there is one, else above the sketch."""
+        return canvas.find_group(document, canvas.GUIDANCE_GROUP) or self.sketch_layer(document)
+
+    @guarded
+    def choose_candidate(self, index: int) -> None:
+        document = self.document()
+        group = canvas.find_group(document, canvas.RENDERS_GROUP) if document is not None else None
+        node = canvas.find_node(document, self.candidates[index].node_id) if group is not None else None
+        if node is None:
+            self._show_error("That candidate is gone (deleted or undone): render again.")
+            return
+        canvas.choose(group, node)
+        canvas.refresh(document)
+        self.changed.emit()
+
+    @guarded
+    def keep_candidate(self, index: int) -> None:
+        document = self.document()
+        group = canvas.find_group(document, canvas.RENDERS_GROUP) if document is not None else None
+        node = canvas.find_node(document, self.candidates[index].node_id) if group is not None else None
+        if node is None:
+            self._show_error("That candidate is gone (deleted or undone): render again.")
+            return
+        canvas.keep(document, group, node)
+        canvas.refresh(document)
+        self.candidates = []
+        self.renders_changed.emit()
+
+    # ------------------------------------------------------------------------------------------ generation
+
+    @guarded
+    def generate(self, vary: str = "") -> None:
+        """A new portrait from the attribute choices and the seed; `vary` is "", "seed" or "attributes"."""
+        choices = dict(self.attributes)
+        if vary == "seed":
+            self.update_settings(generate_seed=next_seed(self.settings.generate_seed, self.settings.seed_locked,
+                                                         lambda: random.getrandbits(31)))
+        elif vary == "attributes":
+            choices = vary_attributes(choices, self.vocabulary(), random.randrange)
+        try:
+            document = self.document()
+            if document is None:
+                raise CanvasError("Open a document first.")
+            params = {"attributes": attribute_request(choices), "noise": int(self.settings.generate_seed),
+                      "layer_format": "bgra8"}
+            request_id = self.connection.request("generate", params)
+        except (CanvasError, protocol.ProtocolError) as error:
+            self._show_error(str(error))
+            return
+        self._flights[request_id] = _Flight("generate", document, self._generation_square(document),
+                                            time.perf_counter())
+        self.busy["generate"] = "Generating a portrait…"
+        self.changed.emit()
+
+    def vocabulary(self) -> dict[str, list[str]]:
+        offered = self.connection.state.server.get("attributes")
+        return offered if isinstance(offered, dict) and offered else DEFAULT_ATTRIBUTES
+
+    def _generation_square(self, document: Any) -> Box:
+        if self.region.region is not None:
+            return self.region.region
+        side = min(document.width(), document.height())  # the largest centred square
+        return Box((document.width() - side) // 2, (document.height() - side) // 2, side, side)
+
+    def _apply_generate(self, reply: protocol.Reply, flight: _Flight) -> None:
+        document = flight.document
+        layers = _fit_to_square(reply.layers, reply.result.get("size"), flight.origin.w)
+        self.memory.remember(reply.result)
+        noise = reply.result.get("noise")
+        self.last_noise = noise if isinstance(noise, str) else None
+        guides = [layer for layer in layers if layer.group in protocol.GROUPS]
+        if guides:
+            group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, self.sketch_layer(document))
+            canvas.update_guidance(document, group, guides, flight.origin)
+            self._apply_group_look(group)
+        self._apply_render(protocol.Reply(reply.id, reply.op, True, reply.result, layers), flight, "Portrait")
+        canvas.refresh(document)
+
+    # ------------------------------------------------------------------------------------------ replies
+
+    @guarded
+    def _on_reply(self, reply: protocol.Reply) -> None:
+        flight = self._flights.pop(reply.id, None) if reply.id is not None else None
+        op = flight.op if flight is not None else reply.op
+        if op:
+            self.busy.pop(op, None)
+        started = time.perf_counter()
+        try:
+            if not reply.ok:
+                if reply.error_code not in QUIET_CODES:
+                    self._show_error(reply.error_message or reply.error_code or "the backend failed", emit=False)
+            elif flight is not None and flight.document in self.krita.documents():
+                self.error = ""
+                {"guide": self._apply_guide, "render": self._apply_render,
+                 "generate": self._apply_generate}[flight.op](reply, flight)
+        except CanvasError as error:
+            self._show_error(str(error), emit=False)
+        finally:
+            if op == "guide":
+                self._after_guide(reply, flight, started)
+            self.changed.emit()
+
+    def _after_guide(self, reply: protocol.Reply, flight: Optional[_Flight], started: float) -> None:
+        if reply.ok and flight is not None:
+            self.timings.apply_ms = (time.perf_counter() - started) * 1e3
+            server_ms = sum(v for v in reply.timing_ms.values()) if reply.timing_ms else 0.0
+            self.timings.history.append((flight.origin.w, round(self.timings.send_ms, 2),
+                                         round(self.timings.apply_ms, 2), round(server_ms, 1)))
+            del self.timings.history[:-200]
+        if reply.id is not None and self.guide_jobs.finished(reply.id) is not None:
+            self._send_guide()
+
+    @guarded
+    def _on_status(self) -> None:
+        if not self.connection.connected:
+            self.guide_jobs.reset()
+            self.busy.clear()
+        else:
+            self.detector.forget()  # (re)connected: refresh the guidance for what is on the canvas now
+        self.changed.emit()
+
+    def _show_error(self, message: str, emit: bool = True) -> None:
+        self.error = message
+        if emit:
+            self.changed.emit()
+
+
+def _thumbnail(layer: protocol.Layer, size: int = 96) -> QImage:
+    """A thumbnail straight from the reply's bytes: bgra8 is QImage's ARGB32 on little-endian machines."""
+    image = QImage(bytes(layer.data), layer.width, layer.height, layer.stride, QImage.Format.Format_ARGB32)
+    return image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
+                        Qt.TransformationMode.SmoothTransformation).copy()
+
+
+def _fit_to_square(layers: list, size: Any, side: int) -> list:
+    """Scale layers drawn on a `size`-px square (a generation) onto our `side`-px square."""
+    extent = size if isinstance(size, int) and size > 0 else max(
+        [max(layer.x + layer.width, layer.y + layer.height) for layer in layers] or [side])
+    if extent == side:
+        return list(layers)
+    factor = side / extent
+    fitted = []
+    for layer in layers:
+        width, height = max(1, round(layer.width * factor)), max(1, round(layer.height * factor))
+        image = QImage(bytes(layer.data), layer.width, layer.height, layer.stride, QImage.Format.Format_ARGB32)
+        scaled = image.scaled(width, height, Qt.AspectRatioMode.IgnoreAspectRatio,
+                              Qt.TransformationMode.SmoothTransformation).convertToFormat(QImage.Format.Format_ARGB32)
+        bits = scaled.constBits()
+        bits.setsize(scaled.sizeInBytes())
+        fitted.append(protocol.Layer(name=layer.name, format="bgra8", width=width, height=height,
+                                     data=bytes(bits), stride=scaled.bytesPerLine(), group=layer.group,
+                                     x=round(layer.x * factor), y=round(layer.y * factor)))
+    return fitted

@@ -1,0 +1,591 @@
+"""A stand-in for the part of Krita 5.1's `krita` module (libkis) that the AniSketch plugin uses.
+
+Fast unit tests import this instead of the real module (tests/conftest_plugin.py puts this folder first on
+sys.path). It keeps real pixel buffers and a real layer tree so that the plugin's canvas code is exercised,
+not mocked. Where Krita 5.1.5 behaves surprisingly, this does the same (checked against the real module
+with kritarunner; see docs/plugin.md):
+
+- pixel bytes of an RGBA/U8 layer are B,G,R,A; RGBA/U16 is B,G,R,A of little-endian uint16;
+- paint devices are unbounded: pixels outside the image can be written and read back;
+- `pixelData`/`projectionPixelData` return copies (QByteArray); reading where nothing was painted gives zeros;
+- `setPixelData` with too few bytes prints a warning and writes nothing, and does nothing on group layers;
+  it makes no undo entry;
+- `Node.bounds()` is the exact extent of non-transparent pixels (an empty QRect for an empty layer);
+- `addChildNode(child, None)` puts the child on top; `addChildNode(child, above)` right above `above`;
+- adding to a locked group works (locks stop the artist, not the API);
+- `createDocument` adds an opaque white "Background" layer; `Document.pixelData` is the composite.
+
+Signatures follow the real bindings (positional ints, `str` for names); only the subset is implemented.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Iterable
+
+try:  # Krita's module re-exports PyQt; the tests run with PyQt5 (PyQt6 works too)
+    from PyQt5.QtCore import QByteArray, QObject, QPoint, QRect, QUuid, pyqtSignal
+    from PyQt5.QtWidgets import QAction, QDockWidget, QMainWindow
+except ImportError:  # pragma: no cover - PyQt6 environments
+    from PyQt6.QtCore import QByteArray, QObject, QPoint, QRect, QUuid, pyqtSignal  # type: ignore
+    from PyQt6.QtGui import QAction  # type: ignore
+    from PyQt6.QtWidgets import QDockWidget, QMainWindow  # type: ignore
+
+TILE = 64
+
+_PIXEL_SIZE = {("RGBA", "U8"): 4, ("RGBA", "U16"): 8, ("RGBA", "F16"): 8, ("RGBA", "F32"): 16,
+               ("GRAYA", "U8"): 2, ("GRAYA", "U16"): 4, ("CMYKA", "U8"): 5}
+
+
+# --------------------------------------------------------------------------------------------- pixels
+
+
+class _TiledDevice:
+    """An unbounded pixel store in TILE x TILE tiles, like Krita's KisPaintDevice (minus everything else)."""
+
+    def __init__(self, pixel_size: int):
+        self.pixel_size = pixel_size
+        self.tiles: dict[tuple[int, int], bytearray] = {}
+
+    def write(self, data: bytes, x: int, y: int, w: int, h: int) -> None:
+        ps, row_bytes = self.pixel_size, w * self.pixel_size
+        view = memoryview(bytes(data))
+        for ty in range(y // TILE, (y + h - 1) // TILE + 1):
+            for tx in range(x // TILE, (x + w - 1) // TILE + 1):
+                x0, x1 = max(x, tx * TILE), min(x + w, (tx + 1) * TILE)
+                y0, y1 = max(y, ty * TILE), min(y + h, (ty + 1) * TILE)
+                tile = self.tiles.get((tx, ty))
+                if tile is None:
+                    tile = self.tiles[(tx, ty)] = bytearray(TILE * TILE * ps)
+                for row in range(y0, y1):
+                    src = (row - y) * row_bytes + (x0 - x) * ps
+                    dst = ((row - ty * TILE) * TILE + (x0 - tx * TILE)) * ps
+                    tile[dst:dst + (x1 - x0) * ps] = view[src:src + (x1 - x0) * ps]
+
+    def read(self, x: int, y: int, w: int, h: int) -> bytearray:
+        ps, row_bytes = self.pixel_size, w * self.pixel_size
+        out = bytearray(w * h * ps)
+        for (tx, ty), tile in self.tiles.items():
+            x0, x1 = max(x, tx * TILE), min(x + w, (tx + 1) * TILE)
+            y0, y1 = max(y, ty * TILE), min(y + h, (ty + 1) * TILE)
+            if x0 >= x1 or y0 >= y1:
+                continue
+            for row in range(y0, y1):
+                src = ((row - ty * TILE) * TILE + (x0 - tx * TILE)) * ps
+                dst = (row - y) * row_bytes + (x0 - x) * ps
+                out[dst:dst + (x1 - x0) * ps] = tile[src:src + (x1 - x0) * ps]
+        return out
+
+    def exact_bounds(self, alpha_offset: int, alpha_size: int) -> tuple[int, int, int, int] | None:
+        """(x0, y0, x1, y1) of pixels whose alpha is not zero, or None."""
+        ps, box = self.pixel_size, None
+        zero = bytes(alpha_size)
+        for (tx, ty), tile in self.tiles.items():
+            for row in range(TILE):
+                line = tile[row * TILE * ps:(row + 1) * TILE * ps]
+                xs = [i for i in range(TILE) if line[i * ps + alpha_offset:i * ps + alpha_offset + alpha_size] != zero]
+                if xs:
+                    px0, px1, py = tx * TILE + xs[0], tx * TILE + xs[-1] + 1, ty * TILE + row
+                    box = (px0, py, px1, py + 1) if box is None else (
+                        min(box[0], px0), min(box[1], py), max(box[2], px1), max(box[3], py + 1))
+        return box
+
+
+def _alpha_layout(model: str, depth: str) -> tuple[int, int]:
+    ps = _PIXEL_SIZE[(model, depth)]
+    channel = {"U8": 1, "U16": 2, "F16": 2, "F32": 4}[depth]
+    return ps - channel, channel
+
+
+# --------------------------------------------------------------------------------------------- nodes
+
+
+class Node(QObject):
+    def __init__(self, document: "Document", name: str, node_type: str):
+        super().__init__()
+        self._document = document
+        self._name = name
+        self._type = node_type
+        self._children: list[Node] = []
+        self._parent: Node | None = None
+        self._opacity = 255
+        self._visible = True
+        self._locked = False
+        self._uuid = QUuid(str(uuid.uuid4()))
+        self._model, self._depth = document.colorModel(), document.colorDepth()
+        self._device = _TiledDevice(_PIXEL_SIZE[(self._model, self._depth)])
+
+    # identity and tree
+    def name(self) -> str:
+        return self._name
+
+    def setName(self, name: str) -> None:
+        self._name = name
+
+    def type(self) -> str:
+        return self._type
+
+    def uniqueId(self) -> QUuid:
+        return self._uuid
+
+    def childNodes(self) -> list["Node"]:
+        return list(self._children)
+
+    def parentNode(self) -> "Node | None":
+        return self._parent
+
+    def addChildNode(self, child: "Node", above: "Node | None") -> bool:
+        if child._parent is not None:
+            child._parent._children.remove(child)
+        index = len(self._children) if above is None or above not in self._children else self._children.index(above) + 1
+        self._children.insert(index, child)
+        child._parent = self
+        return True
+
+    def removeChildNode(self, child: "Node") -> bool:
+        if child not in self._children:
+            return False
+        self._children.remove(child)
+        child._parent = None
+        return True
+
+    def remove(self) -> bool:
+        return self._parent.removeChildNode(self) if self._parent is not None else False
+
+    def setChildNodes(self, nodes: Iterable["Node"]) -> None:
+        for child in list(self._children):
+            self.removeChildNode(child)
+        for node in nodes:
+            self.addChildNode(node, None)
+
+    # properties
+    def opacity(self) -> int:
+        return self._opacity
+
+    def setOpacity(self, value: int) -> None:
+        self._opacity = max(0, min(255, int(value)))
+
+    def visible(self) -> bool:
+        return self._visible
+
+    def setVisible(self, visible: bool) -> None:
+        self._visible = bool(visible)
+
+    def locked(self) -> bool:
+        return self._locked
+
+    def setLocked(self, value: bool) -> None:
+        self._locked = bool(value)
+
+    def colorModel(self) -> str:
+        return self._model
+
+    def colorDepth(self) -> str:
+        return self._depth
+
+    def colorProfile(self) -> str:
+        return self._document.colorProfile()
+
+    def position(self) -> QPoint:
+        return QPoint(0, 0)
+
+    # pixels
+    def bounds(self) -> QRect:
+        if self._type == "grouplayer":
+            rects = [child.bounds() for child in self._children]
+            box = QRect()
+            for rect in rects:
+                box = box.united(rect)
+            return box
+        offset, size = _alpha_layout(self._model, self._depth)
+        box = self._device.exact_bounds(offset, size)
+        return QRect() if box is None else QRect(box[0], box[1], box[2] - box[0], box[3] - box[1])
+
+    def pixelData(self, x: int, y: int, w: int, h: int) -> QByteArray:
+        return QByteArray(bytes(self._device.read(x, y, w, h)))
+
+    def projectionPixelData(self, x: int, y: int, w: int, h: int) -> QByteArray:
+        if self._type != "grouplayer":
+            return self.pixelData(x, y, w, h)
+        return QByteArray(bytes(_composite(self._children, x, y, w, h)))
+
+    def setPixelData(self, value: Any, x: int, y: int, w: int, h: int) -> None:
+        if self._type == "grouplayer":
+            return
+        data = bytes(value)
+        if len(data) < w * h * self._device.pixel_size:
+            print("Node::setPixelData: not enough data to write to the paint device")
+            return
+        self._device.write(data, x, y, w, h)
+
+    def __repr__(self) -> str:
+        return f"<fake Node {self._type} {self._name!r}>"
+
+
+class GroupLayer(Node):
+    def __init__(self, document: "Document", name: str):
+        super().__init__(document, name, "grouplayer")
+        self._pass_through = False
+
+    def passThroughMode(self) -> bool:
+        return self._pass_through
+
+    def setPassThroughMode(self, value: bool) -> None:
+        self._pass_through = bool(value)
+
+
+def _composite(nodes: list[Node], x: int, y: int, w: int, h: int) -> bytearray:
+    """Source-over of visible RGBA/U8 layers, bottom to top (enough for 'what does the artist see')."""
+    out = bytearray(w * h * 4)
+    for node in nodes:
+        if not node.visible() or node.colorDepth() != "U8":
+            continue
+        src = bytes(node.projectionPixelData(x, y, w, h))
+        k = node.opacity() / 255.0
+        for i in range(0, len(out), 4):
+            a = src[i + 3] * k / 255.0
+            if a <= 0:
+                continue
+            da = out[i + 3] / 255.0
+            oa = a + da * (1 - a)
+            for c in range(3):
+                out[i + c] = round((src[i + c] * a + out[i + c] * da * (1 - a)) / oa)
+            out[i + 3] = round(oa * 255)
+    return out
+
+
+# --------------------------------------------------------------------------------------------- selection
+
+
+class Selection(QObject):
+    """A pixel selection (one byte per pixel, 255 = selected)."""
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._device = _TiledDevice(1)
+
+    def select(self, x: int, y: int, w: int, h: int, value: int) -> None:
+        self._device.write(bytes([value]) * (w * h), x, y, w, h)
+
+    def clear(self) -> None:
+        self._device = _TiledDevice(1)
+
+    def _box(self) -> tuple[int, int, int, int]:
+        box = self._device.exact_bounds(0, 1)
+        return (0, 0, 0, 0) if box is None else (box[0], box[1], box[2] - box[0], box[3] - box[1])
+
+    def x(self) -> int:
+        return self._box()[0]
+
+    def y(self) -> int:
+        return self._box()[1]
+
+    def width(self) -> int:
+        return self._box()[2]
+
+    def height(self) -> int:
+        return self._box()[3]
+
+    def pixelData(self, x: int, y: int, w: int, h: int) -> QByteArray:
+        return QByteArray(bytes(self._device.read(x, y, w, h)))
+
+    def setPixelData(self, value: Any, x: int, y: int, w: int, h: int) -> None:
+        self._device.write(bytes(value), x, y, w, h)
+
+    def duplicate(self) -> "Selection":
+        copy = Selection()
+        copy._device.tiles = {k: bytearray(v) for k, v in self._device.tiles.items()}
+        return copy
+
+
+# --------------------------------------------------------------------------------------------- document
+
+
+class Document(QObject):
+    def __init__(self, width: int, height: int, name: str, model: str, depth: str, profile: str, resolution: float):
+        super().__init__()
+        self._width, self._height, self._name = width, height, name
+        self._model, self._depth, self._profile = model, depth, profile or "sRGB-elle-V2-srgbtrc.icc"
+        self._resolution = resolution
+        self._root = GroupLayer(self, "root")
+        self._active: Node | None = None
+        self._selection: Selection | None = None
+        self._modified = False
+        self.refresh_count = 0
+
+    def width(self) -> int:
+        return self._width
+
+    def height(self) -> int:
+        return self._height
+
+    def bounds(self) -> QRect:
+        return QRect(0, 0, self._width, self._height)
+
+    def name(self) -> str:
+        return self._name
+
+    def colorModel(self) -> str:
+        return self._model
+
+    def colorDepth(self) -> str:
+        return self._depth
+
+    def colorProfile(self) -> str:
+        return self._profile
+
+    def rootNode(self) -> Node:
+        return self._root
+
+    def topLevelNodes(self) -> list[Node]:
+        return self._root.childNodes()
+
+    def createNode(self, name: str, node_type: str) -> Node:
+        if node_type == "grouplayer":
+            return GroupLayer(self, name)
+        return Node(self, name, node_type)
+
+    def createGroupLayer(self, name: str) -> GroupLayer:
+        return GroupLayer(self, name)
+
+    def nodeByName(self, name: str) -> Node | None:
+        def walk(node: Node) -> Node | None:
+            for child in node.childNodes():
+                if child.name() == name:
+                    return child
+                found = walk(child)
+                if found is not None:
+                    return found
+            return None
+        return walk(self._root)
+
+    def activeNode(self) -> Node | None:
+        return self._active
+
+    def setActiveNode(self, node: Node) -> None:
+        self._active = node
+
+    def selection(self) -> Selection | None:
+        return self._selection.duplicate() if self._selection is not None else None
+
+    def setSelection(self, selection: Selection) -> None:
+        self._selection = selection.duplicate()
+
+    def pixelData(self, x: int, y: int, w: int, h: int) -> QByteArray:
+        return self._root.projectionPixelData(x, y, w, h)
+
+    def refreshProjection(self) -> None:
+        self.refresh_count += 1
+
+    def waitForDone(self) -> None:
+        pass
+
+    def modified(self) -> bool:
+        return self._modified
+
+    def setModified(self, modified: bool) -> None:
+        self._modified = bool(modified)
+
+    def close(self) -> bool:
+        Krita.instance()._documents.remove(self)
+        return True
+
+
+# --------------------------------------------------------------------------------------------- application
+
+
+class Notifier(QObject):
+    windowCreated = pyqtSignal()
+    imageCreated = pyqtSignal(Document)
+    imageClosed = pyqtSignal(str)
+    applicationClosing = pyqtSignal()
+
+
+class Canvas(QObject):
+    def __init__(self, view: "View | None"):
+        super().__init__()
+        self._view = view
+
+    def view(self) -> "View | None":
+        return self._view
+
+
+class View(QObject):
+    def __init__(self, window: "Window", document: Document):
+        super().__init__()
+        self._window, self._document = window, document
+
+    def document(self) -> Document:
+        return self._document
+
+    def window(self) -> "Window":
+        return self._window
+
+    def canvas(self) -> Canvas:
+        return Canvas(self)
+
+
+class Window(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self._qwindow = QMainWindow()
+        self._views: list[View] = []
+        self.actions: dict[str, QAction] = {}
+
+    def qwindow(self) -> QMainWindow:
+        return self._qwindow
+
+    def views(self) -> list[View]:
+        return list(self._views)
+
+    def activeView(self) -> View | None:
+        return self._views[-1] if self._views else None
+
+    def addView(self, document: Document) -> View:
+        view = View(self, document)
+        self._views.append(view)
+        Krita.instance()._active_document = document
+        return view
+
+    def createAction(self, id: str, text: str = "", menuLocation: str = "") -> QAction:
+        action = QAction(text, self._qwindow)
+        action.setObjectName(id)
+        self.actions[id] = action
+        Krita.instance()._actions[id] = action
+        return action
+
+
+class Extension(QObject):
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+
+    def setup(self) -> None:
+        pass
+
+    def createActions(self, window: Window) -> None:
+        pass
+
+
+class DockWidget(QDockWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self._canvas: Canvas | None = None
+
+    def canvas(self) -> Canvas | None:
+        return self._canvas
+
+    def canvasChanged(self, canvas: Canvas) -> None:
+        pass
+
+
+class DockWidgetFactoryBase:
+    DockRight, DockLeft, DockTop, DockBottom, DockTornOff, DockMinimized = range(6)
+
+    def __init__(self, id: str, position: int):
+        self._id, self._position = id, position
+
+    def id(self) -> str:
+        return self._id
+
+
+class DockWidgetFactory(DockWidgetFactoryBase):
+    def __init__(self, id: str, position: int, klass: type):
+        super().__init__(id, position)
+        self._klass = klass
+
+    def createDockWidget(self) -> QDockWidget:
+        dock = self._klass()
+        dock.setObjectName(self._id)
+        return dock
+
+
+class Krita(QObject):
+    _instance: "Krita | None" = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._documents: list[Document] = []
+        self._active_document: Document | None = None
+        self._windows: list[Window] = []
+        self._extensions: list[Extension] = []
+        self._dock_factories: list[DockWidgetFactoryBase] = []
+        self._dockers: list[QDockWidget] = []
+        self._settings: dict[tuple[str, str], str] = {}
+        self._actions: dict[str, QAction] = {}
+        self._notifier = Notifier()
+
+    @staticmethod
+    def instance() -> "Krita":
+        if Krita._instance is None:
+            Krita._instance = Krita()
+        return Krita._instance
+
+    @staticmethod
+    def reset_for_tests() -> "Krita":
+        """Not in the real API: a fresh application for each test."""
+        Krita._instance = Krita()
+        return Krita._instance
+
+    def version(self) -> str:
+        return "5.1.5 (fake)"
+
+    def createDocument(self, width: int, height: int, name: str, colorModel: str, colorDepth: str,
+                       profile: str, resolution: float) -> Document:
+        document = Document(width, height, name, colorModel, colorDepth, profile, resolution)
+        background = document.createNode("Background", "paintlayer")
+        if (colorModel, colorDepth) == ("RGBA", "U8"):
+            background.setPixelData(b"\xff\xff\xff\xff" * (width * height), 0, 0, width, height)
+        document.rootNode().addChildNode(background, None)
+        document.setActiveNode(background)
+        self._documents.append(document)
+        return document
+
+    def documents(self) -> list[Document]:
+        return list(self._documents)
+
+    def activeDocument(self) -> Document | None:
+        return self._active_document
+
+    def setActiveDocument(self, document: Document) -> None:
+        self._active_document = document
+
+    def openWindow(self) -> Window:
+        window = Window()
+        self._windows.append(window)
+        for extension in self._extensions:
+            extension.createActions(window)
+        return window
+
+    def windows(self) -> list[Window]:
+        return list(self._windows)
+
+    def activeWindow(self) -> Window | None:
+        return self._windows[-1] if self._windows else None
+
+    def addExtension(self, extension: Extension) -> None:
+        self._extensions.append(extension)
+        extension.setup()
+
+    def extensions(self) -> list[Extension]:
+        return list(self._extensions)
+
+    def addDockWidgetFactory(self, factory: DockWidgetFactoryBase) -> None:
+        self._dock_factories.append(factory)
+
+    def dockers(self) -> list[QDockWidget]:
+        """Creates the registered dockers on first call (Krita creates them with the main window)."""
+        for factory in self._dock_factories[len(self._dockers):]:
+            self._dockers.append(factory.createDockWidget())  # type: ignore[attr-defined]
+        return list(self._dockers)
+
+    def action(self, name: str) -> QAction | None:
+        return self._actions.get(name)
+
+    def notifier(self) -> Notifier:
+        return self._notifier
+
+    def readSetting(self, group: str, name: str, defaultValue: str) -> str:
+        return self._settings.get((group, name), defaultValue)
+
+    def writeSetting(self, group: str, name: str, value: str) -> None:
+        self._settings[(group, name)] = str(value)

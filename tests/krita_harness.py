@@ -1,0 +1,335 @@
+"""Run the real Krita under Xvfb, drive it from inside with a scenario, and always end it.
+
+    result = run_scenario(Path("my_scenario.py"), out_dir, env={"ANISKETCH_ENDPOINT": ...})
+
+Each run gets a private HOME, TMPDIR and XDG_RUNTIME_DIR (copied from a profile prepared once per test
+session: Krita builds its resource database on first start, about 10 s), the plugin installed with
+`install.py --plugin-only --krita-dir`, and a small test-driver plugin written beside it. The driver:
+
+- replaces sys.excepthook (an unhandled exception would open a modal dialog that blocks quitting) and
+  records every exception in the result;
+- once the main window exists, sets its geometry (there is no window manager), shows the AniSketch
+  docker and steps the scenario: a generator `scenario(t)` that yields seconds to wait or `t.until(...)`
+  conditions, so Krita's event loop keeps running between steps;
+- writes `result.json` (what the scenario put in `t.result`, its error, the exceptions), marks every
+  document unmodified and quits; a watchdog quits anyway after ANISKETCH_DRIVER_TIMEOUT seconds.
+
+The harness kills the whole process group if Krita outlives its timeout. Screenshots are taken with
+`import -window root` (ImageMagick) from inside the scenario (`t.screenshot(name)`), layers are saved as
+PNG with `t.save_layer(node, name)`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Optional
+
+REPO = Path(__file__).resolve().parents[1]
+XVFB_SCREEN = "-screen 0 1600x1000x24 -nolisten tcp"
+DRIVER = "anisketch_test_driver"
+_PREPARED: dict[str, Path] = {}
+
+
+def tools_missing() -> list[str]:
+    return [tool for tool in ("krita", "xvfb-run", "import") if shutil.which(tool) is None]
+
+
+# ------------------------------------------------------------------------------------------------ profile
+
+
+def _write_driver(data_dir: Path) -> None:
+    pykrita = data_dir / "pykrita"
+    (pykrita / DRIVER).mkdir(parents=True, exist_ok=True)
+    (pykrita / DRIVER / "__init__.py").write_text(DRIVER_SOURCE)
+    (pykrita / f"{DRIVER}.desktop").write_text(textwrap.dedent(f"""\
+        [Desktop Entry]
+        Type=Service
+        ServiceTypes=Krita/PythonPlugin
+        X-KDE-Library={DRIVER}
+        X-Python-2-Compatible=false
+        Name=AniSketch test driver
+        """))
+
+
+def _enable(kritarc: Path, name: str) -> None:
+    text = kritarc.read_text() if kritarc.exists() else ""
+    if f"enable_{name}=true" in text:
+        return
+    if "[python]" in text:
+        text = text.replace("[python]\n", f"[python]\nenable_{name}=true\n", 1)
+    else:
+        text += f"\n[python]\nenable_{name}=true\n"
+    kritarc.write_text(text)
+
+
+def _install_plugin(home: Path) -> None:
+    data_dir, kritarc = home / ".local/share/krita", home / ".config/kritarc"
+    command = [sys.executable, str(REPO / "install.py"), "--plugin-only", "--krita-dir", str(data_dir),
+               "--kritarc", str(kritarc)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO)
+    if done.returncode != 0:
+        raise RuntimeError(f"install.py failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+
+
+def prepared_home(base: Path) -> Path:
+    """A HOME with the plugin and the driver installed and Krita's first start done (once per session)."""
+    key = str(base)
+    if key in _PREPARED and _PREPARED[key].exists():
+        return _PREPARED[key]
+    home = base / "prepared-home"
+    shutil.rmtree(home, ignore_errors=True)
+    (home / ".config").mkdir(parents=True)
+    (home / ".config/kritarc").write_text("")
+    _install_plugin(home)
+    _write_driver(home / ".local/share/krita")
+    _enable(home / ".config/kritarc", DRIVER)
+    warm = base / "warm-up.py"
+    warm.write_text("def scenario(t):\n    yield 0.1\n")
+    _launch(home, warm, base / "warm-up", env={}, timeout=120)
+    _PREPARED[key] = home
+    return home
+
+
+# ------------------------------------------------------------------------------------------------ running
+
+
+def run_scenario(scenario: Path, out_dir: Path, env: Optional[dict] = None, timeout: float = 180,
+                 base: Optional[Path] = None) -> dict:
+    """Start Krita on a copy of the prepared profile, run `scenario`, return result.json (plus 'log')."""
+    base = base or Path(tempfile.gettempdir()) / "anisketch-krita-harness"
+    base.mkdir(parents=True, exist_ok=True)
+    home = Path(tempfile.mkdtemp(prefix="home-", dir=base))
+    shutil.rmtree(home)
+    shutil.copytree(prepared_home(base), home, symlinks=True)
+    _install_plugin(home)  # the plugin as it is now in the checkout (cheap; keeps the warm profile)
+    try:
+        return _launch(home, scenario, out_dir, env=env or {}, timeout=timeout)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _launch(home: Path, scenario: Path, out_dir: Path, env: dict, timeout: float) -> dict:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp, runtime = home / "tmp", home / "runtime"
+    tmp.mkdir(exist_ok=True)
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    result_path = out_dir / "result.json"
+    result_path.unlink(missing_ok=True)
+    full_env = {
+        **{k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")},
+        "HOME": str(home), "TMPDIR": str(tmp), "XDG_RUNTIME_DIR": str(runtime),
+        "XDG_CONFIG_HOME": str(home / ".config"), "XDG_DATA_HOME": str(home / ".local/share"),
+        "ANISKETCH_SCENARIO": str(scenario), "ANISKETCH_OUT": str(out_dir),
+        "ANISKETCH_DRIVER_TIMEOUT": str(max(10, timeout - 15)), **env,
+    }
+    command = ["xvfb-run", "-a", "-s", XVFB_SCREEN, "krita", "--nosplash"]
+    log_path = out_dir / "krita.log"
+    started = time.monotonic()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True, cwd=str(home))
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+    elapsed = time.monotonic() - started
+    result = json.loads(result_path.read_text()) if result_path.exists() else {
+        "ok": False, "error": f"Krita ended without a result after {elapsed:.0f} s (exit {process.returncode}); "
+                              f"see {log_path}"}
+    result["krita_seconds"] = round(elapsed, 1)
+    result["log"] = str(log_path)
+    return result
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(5)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+# ------------------------------------------------------------------------------------------------ the driver
+
+DRIVER_SOURCE = r'''
+"""AniSketch test driver: runs the scenario named by ANISKETCH_SCENARIO inside Krita (see tests/krita_harness.py)."""
+import importlib.util, json, os, subprocess, sys, time, traceback
+
+from krita import Extension, Krita
+
+try:
+    from PyQt5.QtCore import QTimer
+    from PyQt5.QtGui import QImage
+    from PyQt5.QtWidgets import QApplication, QDockWidget
+except ImportError:
+    from PyQt6.QtCore import QTimer
+    from PyQt6.QtGui import QImage
+    from PyQt6.QtWidgets import QApplication, QDockWidget
+
+OUT = os.environ.get("ANISKETCH_OUT", "")
+STARTED = time.monotonic()
+EXCEPTIONS = []
+
+
+def log(*parts):
+    if OUT:
+        with open(os.path.join(OUT, "driver.log"), "a") as f:
+            f.write("%7.2f %s\n" % (time.monotonic() - STARTED, " ".join(str(p) for p in parts)))
+
+
+def excepthook(kind, value, tb):
+    text = "".join(traceback.format_exception(kind, value, tb))
+    EXCEPTIONS.append(text)
+    log("EXCEPTION", text)
+
+
+sys.excepthook = excepthook
+
+
+class Until:
+    def __init__(self, predicate, timeout, what):
+        self.predicate, self.timeout, self.what = predicate, timeout, what
+
+
+class Test:
+    """What a scenario gets: `yield 0.5` waits, `yield t.until(pred, 10, "what")` waits for a condition."""
+
+    def __init__(self):
+        self.out = OUT
+        self.krita = Krita.instance()
+        self.result = {}
+        self.log = log
+
+    def until(self, predicate, timeout, what):
+        return Until(predicate, timeout, what)
+
+    def screenshot(self, name):
+        QApplication.processEvents()
+        path = os.path.join(OUT, name)
+        subprocess.run(["import", "-window", "root", path], timeout=30, check=False)
+        return path
+
+    def save_layer(self, document, node, name):
+        w, h = document.width(), document.height()
+        data = bytes(node.pixelData(0, 0, w, h))
+        image = QImage(data, w, h, w * 4, QImage.Format.Format_ARGB32).copy()
+        path = os.path.join(OUT, name)
+        image.save(path)
+        return path
+
+    def load_png(self, path):
+        """A PNG as B,G,R,A bytes (QImage's ARGB32 is B,G,R,A in memory on little-endian machines)."""
+        image = QImage(path).convertToFormat(QImage.Format.Format_ARGB32)
+        bits = image.constBits()
+        bits.setsize(image.sizeInBytes())
+        return bytes(bits), image.width(), image.height()
+
+
+class Runner:
+    def __init__(self):
+        self.test = Test()
+        self.steps = None
+        self.finished = False
+
+    def start(self):
+        log("window created")
+        window = Krita.instance().activeWindow()
+        if window is not None:
+            window.qwindow().setGeometry(0, 0, 1600, 1000)
+        for dock in Krita.instance().dockers():
+            if dock.objectName() == "anisketch_docker":
+                dock.setVisible(True)
+                dock.raise_()
+        QTimer.singleShot(int(float(os.environ.get("ANISKETCH_DRIVER_TIMEOUT", "150")) * 1000),
+                          lambda: self.finish("watchdog: the scenario took too long"))
+        try:
+            spec = importlib.util.spec_from_file_location("anisketch_scenario", os.environ["ANISKETCH_SCENARIO"])
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            self.steps = module.scenario(self.test)
+        except Exception:
+            self.finish(traceback.format_exc())
+            return
+        QTimer.singleShot(0, self.step)
+
+    def step(self, sent=None):
+        if self.finished:
+            return
+        try:
+            wait = self.steps.send(sent) if sent is not None else next(self.steps)
+        except StopIteration:
+            self.finish(None)
+            return
+        except Exception:
+            self.finish(traceback.format_exc())
+            return
+        if isinstance(wait, Until):
+            self.wait_until(wait, time.monotonic())
+        else:
+            QTimer.singleShot(int(float(wait or 0) * 1000), self.step)
+
+    def wait_until(self, until, since):
+        if self.finished:
+            return
+        try:
+            done = until.predicate()
+        except Exception:
+            self.finish(traceback.format_exc())
+            return
+        if done:
+            QTimer.singleShot(0, lambda: self.step(True))
+        elif time.monotonic() - since > until.timeout:
+            self.finish("timed out after %.0f s waiting for: %s" % (until.timeout, until.what))
+        else:
+            QTimer.singleShot(50, lambda: self.wait_until(until, since))
+
+    def finish(self, error):
+        if self.finished:
+            return
+        self.finished = True
+        log("finish", error or "ok")
+        result = {"ok": error is None and not EXCEPTIONS, "error": error, "exceptions": EXCEPTIONS,
+                  "result": self.test.result, "seconds": round(time.monotonic() - STARTED, 2)}
+        if OUT:
+            with open(os.path.join(OUT, "result.json"), "w") as f:
+                json.dump(result, f, indent=2, default=str)
+        for document in Krita.instance().documents():
+            document.setModified(False)
+        QTimer.singleShot(200, self.quit)
+
+    def quit(self):
+        action = Krita.instance().action("file_quit")
+        if action is not None:
+            action.trigger()
+        QTimer.singleShot(5000, lambda: os._exit(0))  # a dialog we did not foresee must not keep Krita alive
+
+
+class Driver(Extension):
+    def __init__(self, parent):
+        super().__init__(parent)
+        self.runner = Runner()
+
+    def setup(self):
+        Krita.instance().notifier().windowCreated.connect(lambda: QTimer.singleShot(300, self.runner.start))
+
+    def createActions(self, window):
+        pass
+
+
+if os.environ.get("ANISKETCH_SCENARIO"):
+    Krita.instance().addExtension(Driver(Krita.instance()))
+'''
