@@ -1,0 +1,214 @@
+"""Simulated colour hints: what the plugin's "Color hints" layer holds when an artist says what colour goes where.
+
+An artist drops a few round-brush dabs or short scribbles on the big areas (hair, skin, iris, clothes,
+background), in the colour that area should have. We imitate that from a rendered portrait:
+
+- how many: the caller picks (`sample_hint_count` draws from a geometric law, p = 1/8 as in Zhang et al.
+  2017, so no hints at all is common and many hints are rare);
+- where: a region is chosen by how likely an artist is to colour it (`HINT_WEIGHTS`), then a spot inside
+  it, biased towards the middle of the face (people hint where they look), away from the region's edge
+  so that the brush stays inside;
+- what colour: the region's colour under the dab (median, so line-art pixels do not count), plus a little
+  noise, as a colour picked by eye is never exact.
+
+`sample_dabs` returns the dabs as data (tests and the colouriser's curriculum use them); `paint_hints`
+draws them as the RGBA layer; `simulate_hints` does both. The layer is RGBA uint8, straight (not
+premultiplied) alpha, transparent where there is no hint, exactly what the plugin sends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from anisketch.engine.params import LABEL
+
+# Relative chance that a dab lands on each part (when that part is big enough to hold one).
+HINT_WEIGHTS = {
+    "hair": 0.30, "skin": 0.22, "eye_l": 0.07, "eye_r": 0.07, "clothes": 0.14, "background": 0.12,
+    "accessory": 0.05, "neck": 0.02, "mouth": 0.01,
+}
+RADIUS = (0.01, 0.04)      # round brush radius, fraction of the canvas side
+MIN_RADIUS = 0.006         # a dab shrinks down to this to fit a small region (an iris), then gives up
+SCRIBBLE_CHANCE = 0.4      # a short back-and-forth stroke instead of a single dab
+COLOR_NOISE = 6.0          # per-channel std of the colour error, 0..255
+BRIGHTNESS_NOISE = 8.0     # std of a shared brightness error
+CENTRE_BIAS = 0.3          # std (canvas units) of the Gaussian preference for spots near the face centre
+GRID = 64                  # positions are chosen on a coarse grid of the part map, then jittered
+
+
+@dataclass
+class Dab:
+    label: int               # the part it was placed in
+    points: np.ndarray       # float32[N, 2] normalised; one point = a dab, several = a scribble
+    radius: float            # brush radius, normalised
+    color: tuple             # (r, g, b) uint8
+
+
+def sample_hint_count(rng: np.random.Generator, p: float = 1 / 8, most: int = 40) -> int:
+    """Number of hints an artist gives: geometric from 0 (Zhang et al. 2017 use p = 1/8)."""
+    return int(min(rng.geometric(p) - 1, most))
+
+
+def simulate_hints(portrait, color: np.ndarray, parts: np.ndarray, rng: np.random.Generator,
+                   count: int, weights: dict | None = HINT_WEIGHTS) -> np.ndarray:
+    """`count` dabs or scribbles, painted as the hint layer: uint8[S, S, 4] RGBA.
+
+    portrait: unused beyond the contract (the part map says everything needed); may be None.
+    color: uint8[S, S, 3] the rendered portrait; parts: int[S, S] part labels of the same size.
+    weights: part name -> relative chance; None treats every label in `parts` alike (weighted by the
+        square root of its area), for label maps that are not engine parts (`--from-images`).
+    """
+    del portrait
+    return paint_hints(sample_dabs(color, parts, rng, count, weights), color.shape[0])
+
+
+def sample_dabs(color: np.ndarray, parts: np.ndarray, rng: np.random.Generator, count: int,
+                weights: dict | None = HINT_WEIGHTS) -> list[Dab]:
+    """Where the hints go and what colour they have (see the module's docstring)."""
+    if count <= 0:
+        return []
+    coarse = cv2.resize(parts.astype(np.int32), (GRID, GRID), interpolation=cv2.INTER_NEAREST)
+    labels, chances = _label_chances(coarse, weights)
+    if len(labels) == 0:
+        return []
+    centre = _face_centre(coarse) if weights is not None else np.array([0.5, 0.5])
+    spots_of = {}  # label -> (cell centres, cumulative preference), computed once per label
+    dabs = []
+    for label in labels[np.searchsorted(np.cumsum(chances), rng.random(count) * chances.sum())]:
+        if label not in spots_of:
+            spots_of[label] = _candidate_cells(coarse, int(label), centre)
+        dab = _place_dab(color, parts, int(label), spots_of[label], rng.uniform(*RADIUS), rng)
+        if dab is not None:
+            dabs.append(dab)
+    return dabs
+
+
+def _label_chances(coarse: np.ndarray, weights: dict | None) -> tuple[np.ndarray, np.ndarray]:
+    area = np.bincount(coarse.ravel())
+    present = np.flatnonzero(area >= 4)  # at least a few grid cells: room for a brush
+    if weights is None:
+        chance = np.sqrt(area[present].astype(np.float64))
+    else:
+        by_label = {LABEL[name]: w for name, w in weights.items()}
+        chance = np.array([by_label.get(int(label), 0.0) for label in present])
+    keep = chance > 0
+    present, chance = present[keep], chance[keep]
+    return present, chance / chance.sum() if len(chance) else chance
+
+
+def _face_centre(coarse: np.ndarray) -> np.ndarray:
+    skin = np.argwhere(coarse == LABEL["skin"])
+    if len(skin) == 0:
+        return np.array([0.5, 0.5])
+    return (skin.mean(axis=0)[::-1] + 0.5) / GRID  # (x, y)
+
+
+def _candidate_cells(coarse, label, centre) -> tuple[np.ndarray, np.ndarray]:
+    """The grid cells of a part (centres, normalised) and their cumulative centre-biased preference."""
+    xy = (np.argwhere(coarse == label)[:, ::-1] + 0.5) / GRID
+    preference = np.exp(-np.sum((xy - centre) ** 2, axis=1) / (2 * CENTRE_BIAS ** 2))
+    return xy, np.cumsum(preference)
+
+
+def _place_dab(color, parts, label, cells, radius, rng) -> Dab | None:
+    xy, cumulative = cells
+    picks = np.searchsorted(cumulative, rng.random(12) * cumulative[-1])
+    spots = xy[np.minimum(picks, len(xy) - 1)] + rng.uniform(-0.5, 0.5, size=(len(picks), 2)) / GRID
+    scribble = rng.random() < SCRIBBLE_CHANCE
+    for r in (radius, radius * 0.6, radius * 0.36):  # shrink the brush to fit small parts
+        if r < MIN_RADIUS:
+            break
+        fitting = np.flatnonzero(_fits(parts, spots, r, label))
+        if len(fitting):  # the first candidate where the whole brush fits
+            spot = spots[fitting[0]]
+            points = _scribble(parts, spot, r, label, rng) if scribble else spot[None]
+            return Dab(label, points.astype(np.float32), float(r), _pick_color(color, parts, spot, r, label, rng))
+    return None
+
+
+_RING = np.stack([np.cos(np.linspace(0, 2 * np.pi, 8, endpoint=False)),
+                  np.sin(np.linspace(0, 2 * np.pi, 8, endpoint=False))], axis=1)
+_PROBE = np.concatenate([np.zeros((1, 2)), _RING, _RING * 0.5])  # centre, rim, half-way: [17, 2]
+
+
+def _fits(parts: np.ndarray, centres: np.ndarray, radius: float, label: int) -> np.ndarray:
+    """bool[K]: whether a disk at each centre lies inside the region (17 probe points all do)."""
+    size = parts.shape[0]
+    ij = np.floor((centres[:, None, :] + _PROBE * radius) * size).astype(np.int64)  # [K, 17, 2]
+    inside = np.all((ij >= 0) & (ij < size), axis=(1, 2))
+    ij = np.clip(ij, 0, size - 1)
+    return inside & np.all(parts[ij[..., 1], ij[..., 0]] == label, axis=1)
+
+
+def _scribble(parts, start, radius, label, rng) -> np.ndarray:
+    """A short stroke of 2-4 points that wanders inside the region."""
+    points = [start]
+    heading = rng.uniform(0, 2 * np.pi)
+    for _ in range(int(rng.integers(1, 4))):
+        heading += rng.normal(0, 1.2)
+        nxt = points[-1] + radius * rng.uniform(1.0, 2.5) * np.array([np.cos(heading), np.sin(heading)])
+        if not _fits(parts, nxt[None], radius, label)[0]:
+            break
+        points.append(nxt)
+    return np.array(points)
+
+
+def _pick_color(color, parts, spot, radius, label, rng) -> tuple:
+    """The region's colour under the dab, as an artist would pick it, with a small error."""
+    size = parts.shape[0]
+    x, y = (spot * size).astype(int)
+    r = max(1, int(radius * size))
+    window = (slice(max(0, y - r), y + r + 1), slice(max(0, x - r), x + r + 1))
+    pixels = color[window][parts[window] == label]
+    base = np.median(pixels, axis=0) if len(pixels) else color[min(y, size - 1), min(x, size - 1)]
+    noisy = base + rng.normal(0, COLOR_NOISE, 3) + rng.normal(0, BRIGHTNESS_NOISE)
+    return tuple(int(c) for c in np.clip(np.rint(noisy), 0, 255))
+
+
+SUBPIXEL_BITS = 4
+
+
+def paint_hints(dabs: list[Dab], size: int) -> np.ndarray:
+    """The hint layer: each dab a round-brush stamp or stroke, anti-aliased alpha, later dabs on top."""
+    layer = np.zeros((size, size, 4), np.uint8)
+    scale = size * (1 << SUBPIXEL_BITS)
+    for dab in dabs:
+        r = max(1.0, dab.radius * size)
+        pad = int(np.ceil(r)) + 2
+        lo = np.maximum(np.floor(dab.points.min(axis=0) * size).astype(int) - pad, 0)
+        hi = np.minimum(np.ceil(dab.points.max(axis=0) * size).astype(int) + pad, size)
+        if np.any(hi <= lo):
+            continue
+        stamp = np.zeros((hi[1] - lo[1], hi[0] - lo[0]), np.uint8)
+        pts = np.rint(dab.points * scale - lo * (1 << SUBPIXEL_BITS)).astype(np.int32)
+        if len(pts) == 1:
+            cv2.circle(stamp, tuple(int(v) for v in pts[0]), int(round(r * (1 << SUBPIXEL_BITS))), 255, -1,
+                       cv2.LINE_AA, SUBPIXEL_BITS)
+        else:
+            cv2.polylines(stamp, [pts], False, 255, thickness=max(1, int(round(2 * r))),
+                          lineType=cv2.LINE_AA, shift=SUBPIXEL_BITS)
+        region = layer[lo[1]:hi[1], lo[0]:hi[0]]
+        covered = stamp > 0
+        region[..., :3][covered] = dab.color  # straight alpha: the colour is exact even at soft edges
+        region[..., 3] = np.maximum(region[..., 3], stamp)
+    return layer
+
+
+def hints_to_mask(rgba: np.ndarray, threshold: int = 128) -> np.ndarray:
+    """bool[S, S]: where the hint layer holds a colour (alpha at least `threshold`)."""
+    rgba = np.asarray(rgba)
+    if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
+        raise ValueError(f"hint layer must be uint8 [H, W, 4] RGBA, got {rgba.dtype} {rgba.shape}")
+    return rgba[..., 3] >= threshold
+
+
+def hints_to_input(rgba: np.ndarray) -> np.ndarray:
+    """float32[S, S, 4] for a colouriser: the hint colours in [0, 1] where hinted (0 elsewhere), and the mask."""
+    mask = hints_to_mask(rgba)
+    out = np.zeros(rgba.shape[:2] + (4,), np.float32)
+    out[..., :3] = rgba[..., :3] * (mask[..., None] / 255.0)
+    out[..., 3] = mask
+    return out
