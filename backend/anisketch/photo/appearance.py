@@ -33,6 +33,7 @@ class Appearance:
     colours: dict[str, tuple[int, int, int] | None]  # skin, hair, eyes, lips: sRGB, None = not seen
     glasses: float  # frame evidence, > GLASSES_THRESHOLD means glasses
     hair_length: float | None  # lowest hair below the chin, IOD (negative = above the chin)
+    teeth: float | None = None  # fraction of the open mouth that is teeth-white (None: mouth not located)
 
 
 class FaceCrop:
@@ -92,6 +93,7 @@ def analyse(rgb: np.ndarray, landmarks: Landmarks, frame: FaceFrame) -> Appearan
         colours={k: None if v is None else _to_rgb8(v) for k, v in colours.items()},
         glasses=glasses_score(detail, landmarks),
         hair_length=None if hair is None else _hair_length(context, landmarks, frame, hair, background),
+        teeth=_teeth_fraction(detail, landmarks) if "lips_inner" in landmarks.measured else None,
     )
 
 
@@ -117,6 +119,17 @@ def _skin_lab(crop: FaceCrop, landmarks: Landmarks) -> np.ndarray | None:
 def _lips_lab(crop: FaceCrop, landmarks: Landmarks) -> np.ndarray | None:
     mask = crop.polygon(landmarks["lips_outer"]) & ~crop.polygon(landmarks["lips_inner"])
     return _robust_median(crop.lab[mask & crop.valid], 10, 90)
+
+
+def _teeth_fraction(crop: FaceCrop, landmarks: Landmarks) -> float:
+    """Share of the mouth opening that is light and grey-white (teeth), 0 for a closed mouth."""
+    mask = crop.polygon(landmarks["lips_inner"]) & crop.valid
+    if mask.sum() < 0.002 * crop.ppi ** 2:
+        return 0.0
+    lab = crop.lab[mask]
+    skin_light = np.percentile(crop.lab[..., 0], 75)
+    white = (lab[:, 0] > min(60.0, skin_light - 5)) & (np.hypot(lab[:, 1], lab[:, 2]) < 22)
+    return float(white.mean())
 
 
 def _iris_lab(crop: FaceCrop, landmarks: Landmarks) -> np.ndarray | None:
