@@ -70,129 +70,192 @@ _BASIS = {n: _catmull_basis(n) for n in (4, 6, 8, 12)}
 
 
 def curve(ctrl, n=8, closed=False, start=None, end=None):
-    """A Catmull-Rom spline through the control points. `start`/`end` are phantom points that set the end
-    tangents (default: reflections, i.e. natural ends)."""
-    c = np.asarray(ctrl, np.float64)
+    """A Catmull-Rom spline through the control points, n samples per segment. `start`/`end` are phantom points
+    that set the end tangents (default: reflections, i.e. natural ends)."""
+    c = np.array(ctrl, dtype=np.float64)
+    k = len(c)
     if closed:
-        ext = np.vstack([c[-1:], c, c[:2]])
+        ext = c[np.arange(-1, k + 2) % k]
     else:
-        head = 2 * c[0] - c[1] if start is None else np.asarray(start, np.float64)
-        tail = 2 * c[-1] - c[-2] if end is None else np.asarray(end, np.float64)
-        ext = np.vstack([head, c, tail])
+        ext = np.empty((k + 2, 2))
+        ext[1:-1] = c
+        ext[0] = 2 * c[0] - c[1] if start is None else start
+        ext[-1] = 2 * c[-1] - c[-2] if end is None else end
     segments = len(ext) - 3
-    windows = np.stack([ext[i:i + segments] for i in range(4)], axis=1)  # [S, 4, 2]
-    pts = np.einsum("tk,skd->std", _BASIS[n], windows).reshape(-1, 2)
-    return pts if closed else np.vstack([pts, c[-1:]])
+    windows = ext[np.arange(segments)[:, None] + np.arange(4)]  # [S, 4, 2]
+    pts = (_BASIS[n] @ windows).reshape(-1, 2)
+    if closed:
+        return pts
+    out = np.empty((len(pts) + 1, 2))
+    out[:-1] = pts
+    out[-1] = c[-1]
+    return out
 
 
-def ellipse(cx, cy, rx, ry, n=40, angle=0.0, start=0.0, stop=2 * np.pi):
-    t = np.linspace(start, stop, n, endpoint=(stop - start) < 2 * np.pi - 1e-9)
-    x, y = rx * np.cos(t), ry * np.sin(t)
-    ca, sa = np.cos(angle), np.sin(angle)
-    return np.stack([cx + ca * x - sa * y, cy + sa * x + ca * y], axis=1)
+_TRIG = {}
+
+
+def ellipse(cx, cy, rx, ry, n=40, angle=0.0):
+    """A closed ellipse polygon (n points, no repeat), rotated by `angle`."""
+    if n not in _TRIG:
+        t = np.linspace(0.0, 2 * np.pi, n, endpoint=False)
+        _TRIG[n] = np.stack([np.cos(t), np.sin(t)], axis=1)
+    pts = _TRIG[n] * (rx, ry)
+    if angle:
+        ca, sa = np.cos(angle), np.sin(angle)
+        pts = pts @ np.array([[ca, sa], [-sa, ca]])
+    return pts + (cx, cy)
+
+
+def quad_curves(a, mid, b, n=10):
+    """Many smooth three-point curves at once: a quadratic Bezier from a to b through mid, for [E, 2] inputs.
+    Returns [E, n, 2]."""
+    t = np.linspace(0.0, 1.0, n)[None, :, None]
+    control = 2.0 * mid - 0.5 * (a + b)
+    return ((1 - t) ** 2) * a[:, None] + (2 * t * (1 - t)) * control[:, None] + (t * t) * b[:, None]
 
 
 def mirror(pts):
     return np.asarray(pts, np.float64) * (-1.0, 1.0)
 
 
-def resample(points, widths, step, closed=False):
-    """Points at regular arc length (so that occlusion cuts are precise and rendering is even)."""
-    if closed:
-        points = np.vstack([points, points[:1]])
-        widths = np.concatenate([widths, widths[:1]])
-    seg = np.sqrt(np.sum(np.diff(points, axis=0) ** 2, axis=1))
-    arc = np.concatenate([[0.0], np.cumsum(seg)])
-    count = max(int(np.ceil(arc[-1] / step)), 1) + 1
-    s = np.linspace(0.0, arc[-1], count, endpoint=not closed) if not closed else \
-        np.linspace(0.0, arc[-1], max(count - 1, 3), endpoint=False)
-    out = np.stack([np.interp(s, arc, points[:, 0]), np.interp(s, arc, points[:, 1])], axis=1)
-    return out, np.interp(s, arc, widths)
+SOLID = (0.0, 0.0, 1.0)  # a stroke of even weight
 
 
-def taper(n, start=0.15, end=0.15, floor=0.2):
-    """Pen pressure along a stroke: swells in from `floor` over the first `start` of its length and out over the
-    last `end`, like an inked line."""
-    t = np.linspace(0.0, 1.0, n)
-    rise = np.clip(t / max(start, 1e-6), 0, 1) if start > 0 else np.ones(n)
-    fall = np.clip((1 - t) / max(end, 1e-6), 0, 1) if end > 0 else np.ones(n)
+def taper_profile(t, start, end, floor):
+    """Pen pressure along a stroke at arc-length fraction t: swells in from `floor` over the first `start` of
+    its length and out over the last `end`, like an inked line. Arguments broadcast (one row per point)."""
+    rise = np.where(start > 0, np.clip(t / np.maximum(start, 1e-9), 0.0, 1.0), 1.0)
+    fall = np.where(end > 0, np.clip((1.0 - t) / np.maximum(end, 1e-9), 0.0, 1.0), 1.0)
     k = np.minimum(rise, fall)
-    k = k * k * (3 - 2 * k)  # smoothstep
-    return floor + (1 - floor) * k
+    return floor + (1.0 - floor) * k * k * (3.0 - 2.0 * k)
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# The builder: collects strokes and regions in face units and places them on the canvas
+# The builder: collects strokes and regions in face units, then places, resamples and cuts them all at once
+# (one batch of numpy operations for the whole portrait, rather than a few dozen per stroke).
+
+@dataclass
+class _Line:
+    pts: np.ndarray
+    width: float
+    group: str
+    stage: str
+    z: float
+    taper: tuple
+    closed: bool
+    depth: float
+
 
 class _Builder:
     def __init__(self, p: Params):
         self.p = p
         self.scale = p["scale"]
-        self.yaw = 0.16 * p["yaw"]
+        self.yaw = 0.2 * p["yaw"]
         ca, sa = np.cos(p["roll"]), np.sin(p["roll"])
-        self.rot = np.array([[ca, -sa], [sa, ca]]) * self.scale
+        self.rot_t = (np.array([[ca, -sa], [sa, ca]]) * self.scale).T
         self.offset = np.array([p["cx"], p["cy"]])
         self.width_unit = self.scale / 0.21  # line weights follow the face size
-        self.strokes = []  # (points, widths, group, stage, z, closed)
-        self.regions = []  # (polygon, label, color, z)
-        self.occluders = []  # (polygon, z)
+        self.lines: list[_Line] = []
+        self.local_regions = []  # (points, label, color, z, occludes, depth)
+        self.canvas_regions = []  # already in canvas coordinates (the background)
 
-    def place(self, pts, depth=0.0):
+    def place(self, pts, depth):
         """Face units -> canvas. The yaw warp slides the face centre sideways and narrows the far side; points
         that stand out of the face (depth > 0: the nose) slide further."""
-        pts = np.asarray(pts, np.float64)
         x = pts[:, 0]
         xc = np.clip(x, -1.3, 1.3)
-        warped = np.stack([x + self.yaw * (1.0 - xc * xc + depth), pts[:, 1] - ANCHOR_Y], axis=1)
-        return warped @ self.rot.T + self.offset
+        warped = np.empty_like(pts)
+        warped[:, 0] = x + self.yaw * (1.0 - xc * xc + depth)
+        warped[:, 1] = pts[:, 1] - ANCHOR_Y
+        return warped @ self.rot_t + self.offset
 
-    def line(self, pts, width, group, stage, z, profile=None, closed=False, depth=0.0):
-        canvas = self.place(pts, depth)
-        if profile is None:
-            profile = taper(len(canvas))
-        widths = width * self.width_unit * np.asarray(profile, np.float64)
-        self.strokes.append((canvas, widths, group, stage, z, closed))
+    def line(self, pts, width, group, stage, z, taper=(0.15, 0.15, 0.2), closed=False, depth=0.0):
+        self.lines.append(_Line(np.asarray(pts, np.float64), width, group, stage, z, taper, closed, depth))
 
     def region(self, pts, label, color, z, occludes=True, depth=0.0):
-        poly = self.place(pts, depth)
-        self.regions.append((poly, LABEL[label], color, z))
-        if occludes:
-            self.occluders.append((poly, z))
+        self.local_regions.append((np.asarray(pts, np.float64), LABEL[label], color, z, occludes, depth))
 
     def finish(self):
-        strokes = self._visible_strokes()
-        regions = [Region(poly.astype(np.float32), label, tuple(int(c) for c in color), float(z))
-                   for poly, label, color, z in sorted(self.regions, key=lambda r: r[3])]
-        return strokes, regions
+        regions, occluders = self._place_regions()
+        return self._visible_strokes(occluders), regions
 
-    def _depth_map(self):
+    def _place_regions(self):
+        polys = [r[0] for r in self.local_regions]
+        counts = [len(poly) for poly in polys]
+        depth = np.repeat([r[5] for r in self.local_regions], counts)
+        placed = np.split(self.place(np.concatenate(polys), depth), np.cumsum(counts)[:-1])
+        regions, occluders = list(self.canvas_regions), []
+        for poly, (_, label, color, z, occludes, _) in zip(placed, self.local_regions):
+            regions.append((poly, label, color, z))
+            if occludes:
+                occluders.append((poly, z))
+        regions.sort(key=lambda r: r[3])
+        return [Region(poly.astype(np.float32), label, color, float(z)) for poly, label, color, z in regions], \
+            occluders
+
+    def _depth_map(self, occluders):
         zmap = np.zeros((OCCLUSION_RES, OCCLUSION_RES), np.uint8)
-        for poly, z in sorted(self.occluders, key=lambda o: o[1]):
-            pts = np.round(poly * OCCLUSION_RES * 16).astype(np.int32)
-            cv2.fillPoly(zmap, [pts], int(round(z * 10)), lineType=cv2.LINE_8, shift=4)
+        scale = OCCLUSION_RES * 16
+        for poly, z in sorted(occluders, key=lambda o: o[1]):
+            cv2.fillPoly(zmap, [(poly * scale).astype(np.int32)], int(round(z * 10)), lineType=cv2.LINE_8,
+                         shift=4)
         return zmap
 
-    def _visible_strokes(self):
-        zmap = self._depth_map()
-        stage_rank = {name: i for i, name in enumerate(STAGES)}
-        pieces = []
-        for index, (pts, widths, group, stage, z, closed) in enumerate(self.strokes):
-            pts, widths = resample(pts, widths, STEP, closed)
-            ij = np.clip((pts * OCCLUSION_RES).astype(np.int64), 0, OCCLUSION_RES - 1)
-            visible = zmap[ij[:, 1], ij[:, 0]] <= int(round(z * 10))
-            for run_pts, run_w, run_closed in _visible_runs(pts, widths, visible, closed):
-                pieces.append(((stage_rank[stage], index), run_pts, run_w, group, run_closed))
-        pieces.sort(key=lambda piece: piece[0])
-        return [Stroke(p.astype(np.float32), w.astype(np.float32), group, order, closed)
-                for order, (_, p, w, group, closed) in enumerate(pieces)]
+    def _visible_strokes(self, occluders):
+        rank = {name: i for i, name in enumerate(STAGES)}
+        lines = [line for _, line in sorted(enumerate(self.lines), key=lambda il: (rank[il[1].stage], il[0]))]
+        pts, widths, counts = _resample_all(self, lines)
+        zmap = self._depth_map(occluders)
+        ij = np.clip((pts * OCCLUSION_RES).astype(np.int64), 0, OCCLUSION_RES - 1)
+        z_line = np.repeat([int(round(line.z * 10)) for line in lines], counts)
+        visible = zmap[ij[:, 1], ij[:, 0]] <= z_line
+        starts = np.cumsum(counts) - counts
+        n_visible = np.add.reduceat(visible.astype(np.int64), starts)
+        pts32, widths32 = pts.astype(np.float32), widths.astype(np.float32)
+        strokes = []
+        for line, a, n, nv in zip(lines, starts, counts, n_visible):
+            if nv == n:
+                strokes.append(Stroke(pts32[a:a + n], widths32[a:a + n], line.group, len(strokes), line.closed))
+            elif nv > 0:
+                for run_pts, run_w in _visible_runs(pts[a:a + n], widths[a:a + n], visible[a:a + n], line.closed):
+                    strokes.append(Stroke(run_pts.astype(np.float32), run_w.astype(np.float32), line.group,
+                                          len(strokes), False))
+        return strokes
+
+
+def _resample_all(b, lines, step=STEP, gap=1.0):
+    """Place every line on the canvas and resample it to even arc-length spacing, all strokes at once.
+
+    The strokes are laid end to end on one arc-length axis, with a `gap` between them so that one np.interp
+    call resamples all of them without mixing neighbours. Returns (points, widths, counts)."""
+    local = [np.vstack([line.pts, line.pts[:1]]) if line.closed else line.pts for line in lines]
+    counts = np.array([len(p) for p in local])
+    starts = np.cumsum(counts) - counts
+    pts = b.place(np.concatenate(local), np.repeat([line.depth for line in lines], counts))
+    seg = np.sqrt(np.sum(np.diff(pts, axis=0) ** 2, axis=1))
+    seg[starts[1:] - 1] = 0.0
+    length = np.add.reduceat(seg, starts)
+    seg[starts[1:] - 1] = gap
+    arc = np.concatenate([[0.0], np.cumsum(seg)])
+    m = np.maximum(np.ceil(length / step).astype(np.int64), 1) + 1
+    first = np.cumsum(m) - m
+    t = (np.arange(m.sum()) - np.repeat(first, m)) / np.repeat(m - 1, m)
+    target = np.repeat(arc[starts], m) + t * np.repeat(length, m)
+    out = np.stack([np.interp(target, arc, pts[:, 0]), np.interp(target, arc, pts[:, 1])], axis=1)
+    tapers = np.array([line.taper for line in lines], np.float64)
+    base = np.array([line.width for line in lines]) * b.width_unit
+    widths = np.repeat(base, m) * taper_profile(t, *(np.repeat(tapers[:, k], m) for k in range(3)))
+    closed = np.array([line.closed for line in lines])
+    if closed.any():  # a closed loop's last sample repeats its first
+        keep = np.ones(len(t), bool)
+        keep[(first + m - 1)[closed]] = False
+        out, widths, m = out[keep], widths[keep], m - closed
+    return out, widths, m
 
 
 def _visible_runs(pts, widths, visible, closed):
     """Split a stroke into its visible runs; each cut end moves halfway to the first hidden point."""
-    if visible.all():
-        return [(pts, widths, closed)]
-    if not visible.any():
-        return []
     if closed:  # rotate so that the stroke starts on a hidden point, then treat it as open
         first_hidden = int(np.argmin(visible))
         pts, widths, visible = (np.roll(a, -first_hidden, axis=0) for a in (pts, widths, visible))
@@ -200,13 +263,14 @@ def _visible_runs(pts, widths, visible, closed):
     runs = []
     for start, stop in zip(edges[::2], edges[1::2]):
         a, b = max(start - 1, 0), min(stop + 1, len(pts))
+        if b - a < 2:
+            continue
         run_pts, run_w = pts[a:b].copy(), widths[a:b].copy()
         if a < start:
             run_pts[0] = 0.5 * (run_pts[0] + run_pts[1])
         if b > stop:
             run_pts[-1] = 0.5 * (run_pts[-1] + run_pts[-2])
-        if len(run_pts) >= 2 and (b - a) >= 2:
-            runs.append((run_pts, run_w, False))
+        runs.append((run_pts, run_w))
     return runs
 
 
@@ -214,11 +278,14 @@ def _visible_runs(pts, widths, visible, closed):
 # Face: contour, ears, neck, shoulders, clothes, blush
 
 def face_contour_half(p):
-    """The left half of the contour, temple to chin (face units)."""
+    """The left half of the contour, temple to chin (face units): cheek, a soft jaw, then the chin, pointed or
+    rounded."""
     r = p["chin_round"]
     chin = np.array([0.0, p["chin_y"]])
-    flank = np.array([-(0.16 + 0.14 * r), p["chin_y"] - (0.16 - 0.08 * r)])
-    ctrl = [(-0.99, -0.3), (-p["cheek_w"], p["cheek_y"]), (-p["jaw_x"], p["jaw_y"]), flank, chin]
+    jaw = np.array([-p["jaw_x"], p["jaw_y"]])
+    # the flank sits on the jaw-chin line, pushed out a little: a rounder chin has a fuller flank
+    flank = jaw + (chin - jaw) * 0.62 + np.array([-0.04 - 0.05 * r, 0.02 + 0.02 * r])
+    ctrl = [(-0.99, -0.3), (-p["cheek_w"], p["cheek_y"]), jaw, flank, chin]
     # Pointed chin: the tangent at the chin continues the flank; rounded: it turns horizontal.
     pointed_end = chin + (chin - flank)
     rounded_end = flank * (-1.0, 1.0)
@@ -239,7 +306,7 @@ def build_face(b: _Builder, pal):
     skin_poly = np.vstack([half, right[1:], cranium[1:-1]])
     b.region(skin_poly, "skin", pal["skin"], Z_FACE)
     for side in (half, mirror(half)):
-        b.line(side, 0.0042, "face", "contour", Z_FACE, taper(len(side), 0.25, 0.06, 0.15))
+        b.line(side, 0.0042, "face", "contour", Z_FACE, (0.25, 0.06, 0.15))
 
     build_ears(b, pal)
     build_neck_and_clothes(b, pal, half)
@@ -257,8 +324,8 @@ def build_ears(b, pal):
         inner = curve([(1.03, top + 0.1), (1.09, top + 0.2), (1.02, top + 0.35 * size / 0.4)], n=6) * (s, 1.0)
         poly = np.vstack([outer, [(0.85 * s, top + size), (0.85 * s, top)]])
         b.region(poly, "ears", pal["skin"], Z_EARS)
-        b.line(outer, 0.0036, "face", "ears", Z_EARS, taper(len(outer), 0.2, 0.3, 0.2))
-        b.line(inner, 0.0022, "face", "ears", Z_EARS, taper(len(inner), 0.3, 0.4, 0.1))
+        b.line(outer, 0.0036, "face", "ears", Z_EARS, (0.2, 0.3, 0.2))
+        b.line(inner, 0.0022, "face", "ears", Z_EARS, (0.3, 0.4, 0.1))
 
 
 def build_neck_and_clothes(b, pal, half):
@@ -267,14 +334,16 @@ def build_neck_and_clothes(b, pal, half):
     collar_y = 1.25 + p["neck_len"]
     sw, drop = p["shoulder_w"], p["shoulder_drop"]
     bottom = 4.5
-    # neck + shoulders as one skin shape; the clothes cover its lower part
+    # the skin silhouette: neck sides flowing into the shoulders; the clothes cover the lower part
+    shoulder = curve([(nw * 1.12, collar_y - 0.02), (nw + 0.45, collar_y + 0.2 + 0.25 * drop),
+                      (sw * 0.8, collar_y + 0.45 + 0.6 * drop), (sw, collar_y + 0.95 + drop)], n=8)
+    side = np.vstack([curve([(nw, 0.9), (nw * 1.02, collar_y - 0.3)], n=4)[:-1],
+                      curve([(nw * 1.02, collar_y - 0.3), (nw * 1.12, collar_y - 0.02), shoulder[8]], n=6)[:-1],
+                      shoulder[8:]])
     for s in (-1.0, 1.0):
-        neck_line = curve([(nw * s, 0.9), (nw * 1.02 * s, collar_y - 0.2), (nw * 1.15 * s, collar_y)], n=8)
-        b.line(neck_line, 0.0036, "face", "neck", Z_NECK, taper(len(neck_line), 0.0, 0.25, 0.3))
-    shoulder_r = curve([(nw * 1.15, collar_y), (nw + 0.5, collar_y + 0.18 + 0.3 * drop),
-                        (sw * 0.75, collar_y + 0.35 + drop * 0.8), (sw, collar_y + 0.7 + drop)], n=8)
-    body = np.vstack([[(-nw, 0.8), (nw, 0.8)], shoulder_r, [(sw * 1.05, bottom), (-sw * 1.05, bottom)],
-                      mirror(shoulder_r)[::-1]])
+        b.line(side * (s, 1.0), 0.0036, "face", "neck", Z_NECK, (0.0, 0.1, 0.3))
+    body = np.vstack([[(-nw, 0.8), (nw, 0.8)], side, [(sw * 1.05, bottom), (-sw * 1.05, bottom)],
+                      mirror(side)[::-1]])
     b.region(body, "neck", pal["skin"], Z_NECK)
     # neck shadow under the chin, clamped to the neck
     chin_part = half[half[:, 0] > -nw * 1.2]
@@ -282,44 +351,50 @@ def build_neck_and_clothes(b, pal, half):
     shadow = np.vstack([chin_part, (chin_part + (0.0, 0.16 + 0.1 * (p["chin_y"] - 1.3)))[::-1]])
     shadow[:, 0] = np.clip(shadow[:, 0], -nw * 1.1, nw * 1.1)
     b.region(shadow, "neck", pal["skin_shadow"], Z_NECK + 0.1, occludes=False)
-    build_clothes(b, pal, shoulder_r, collar_y, bottom, sw)
+    build_clothes(b, pal, shoulder, bottom)
 
 
-def build_clothes(b, pal, shoulder_r, collar_y, bottom, sw):
+def build_clothes(b, pal, shoulder, bottom):
+    """Clothes lie a hair above the skin's shoulder line (so it hides that line), with a neckline and collar."""
     p = b.p
     nw = p["neck_w"]
     style = p.option("clothes")
-    start = collar_y + 0.05
+    sw = shoulder[-1, 0]
+    x0 = nw * (1.75 if style == "round" else 1.45)
+
+    def on_shoulder(x):
+        return np.interp(x, shoulder[:, 0], shoulder[:, 1]) - 0.05
+
+    y0 = float(on_shoulder(x0))
+    xs = np.linspace(x0, sw + 0.1, 7)
+    cloth = np.vstack([curve(np.stack([xs, on_shoulder(xs)], axis=1), n=4), [(sw * 1.08, bottom)]])
     if style == "round":
-        neckline = curve([(-nw * 1.6, start), (0.0, start + 0.45), (nw * 1.6, start)], n=12)
+        neckline = curve([(-x0, y0), (0.0, y0 + 0.5), (x0, y0)], n=12)
     else:
-        neckline = np.array([(-nw * 1.3, start), (0.0, start + 0.7), (nw * 1.3, start)])
-    cloth_shoulder = shoulder_r[np.argmax(shoulder_r[:, 0] > nw * 1.6):]
-    right_side = np.vstack([cloth_shoulder, [(sw * 1.05, bottom)]])
-    poly = np.vstack([neckline, right_side, mirror(right_side)[::-1]])
+        neckline = np.array([(-x0, y0), (0.0, y0 + 0.8), (x0, y0)])
+    poly = np.vstack([neckline, cloth, mirror(cloth)[::-1]])
     b.region(poly, "clothes", pal["clothes"], Z_CLOTHES)
-    b.line(neckline, 0.0034, "face", "clothes", Z_CLOTHES, taper(len(neckline), 0.05, 0.05, 0.5))
-    b.line(right_side[:-1], 0.0036, "face", "clothes", Z_CLOTHES, taper(len(right_side) - 1, 0.1, 0.0, 0.4))
-    b.line(mirror(right_side[:-1]), 0.0036, "face", "clothes", Z_CLOTHES,
-           taper(len(right_side) - 1, 0.1, 0.0, 0.4))
+    b.line(neckline, 0.0034, "face", "clothes", Z_CLOTHES, (0.05, 0.05, 0.5))
+    for s in (-1.0, 1.0):
+        b.line(cloth[:-1] * (s, 1.0), 0.0036, "face", "clothes", Z_CLOTHES, (0.1, 0.0, 0.4))
     if style == "sailor":
         for s in (-1.0, 1.0):
-            flap = np.array([(nw * 1.3, start), (nw * 1.3 + 0.75, start + 0.25), (0.35, start + 1.2),
-                             (0.0, start + 0.7)]) * (s, 1.0)
+            flap = np.array([(x0, y0), (x0 + 0.8, on_shoulder(x0 + 0.8) + 0.05), (0.4, y0 + 1.25),
+                             (0.0, y0 + 0.8)]) * (s, 1.0)
             b.region(flap, "clothes", pal["collar"], Z_CLOTHES + 0.1)
-            b.line(flap[1:], 0.0034, "face", "clothes", Z_CLOTHES + 0.1, taper(3, 0.05, 0.05, 0.5))
-            stripe = np.array([(nw * 1.3 + 0.62, start + 0.3), (0.3, start + 1.05)]) * (s, 1.0)
-            b.line(stripe, 0.0022, "face", "clothes", Z_CLOTHES + 0.1, taper(2, 0.0, 0.0, 1.0))
-        tie = np.array([(0.0, start + 0.8), (0.28, start + 1.05), (0.12, start + 1.5), (0.0, start + 1.2),
-                        (-0.12, start + 1.5), (-0.28, start + 1.05)])
+            b.line(flap[1:], 0.0034, "face", "clothes", Z_CLOTHES + 0.1, (0.05, 0.05, 0.5))
+            stripe = np.array([(x0 + 0.66, on_shoulder(x0 + 0.66) + 0.13), (0.34, y0 + 1.1)]) * (s, 1.0)
+            b.line(stripe, 0.0022, "face", "clothes", Z_CLOTHES + 0.1, SOLID)
+        tie = np.array([(0.0, y0 + 0.85), (0.28, y0 + 1.1), (0.12, y0 + 1.55), (0.0, y0 + 1.25),
+                        (-0.12, y0 + 1.55), (-0.28, y0 + 1.1)])
         b.region(tie, "clothes", pal["accent"], Z_CLOTHES + 0.2)
-        b.line(tie, 0.003, "face", "clothes", Z_CLOTHES + 0.2, np.ones(len(tie)), closed=True)
+        b.line(tie, 0.003, "face", "clothes", Z_CLOTHES + 0.2, SOLID, closed=True)
     elif style == "shirt":
         for s in (-1.0, 1.0):
-            flap = np.array([(nw * 1.15, start - 0.12), (nw * 1.35 + 0.15, start + 0.2), (0.28, start + 0.62),
-                             (0.0, start + 0.7)]) * (s, 1.0)
+            flap = np.array([(nw * 1.1, y0 - 0.15), (x0 + 0.2, y0 + 0.15), (0.3, y0 + 0.7),
+                             (0.0, y0 + 0.8)]) * (s, 1.0)
             b.region(flap, "clothes", pal["collar"], Z_CLOTHES + 0.1)
-            b.line(flap, 0.0032, "face", "clothes", Z_CLOTHES + 0.1, taper(4, 0.05, 0.05, 0.5))
+            b.line(flap, 0.0032, "face", "clothes", Z_CLOTHES + 0.1, (0.05, 0.05, 0.5))
 
 
 def build_blush(b, pal):
@@ -332,30 +407,32 @@ def build_blush(b, pal):
         for k in range(3):
             x0 = cx + (k - 1) * 0.075 * size
             hatch = np.array([(x0 + 0.03, cy - 0.055), (x0 - 0.03, cy + 0.055)])
-            b.line(hatch, 0.0022, "face", "blush", Z_FACE + 0.2, taper(2, 0.0, 1.0, 0.3))
+            b.line(hatch, 0.0022, "face", "blush", Z_FACE + 0.2, (0.0, 1.0, 0.3))
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Eyes
 
 def eye_shape(p):
-    """Upper lid, full lower edge and lower lid line of the right-hand eye (outer corner at +x), eye-centred,
-    before tilt: (upper, lower_edge, lower_lid)."""
+    """The right-hand eye (outer corner at +x), eye-centred, before tilt: (upper lid, lower edge, lower lid line,
+    wing). The upper lid rises steeply from the inner corner and runs flatter to the outer corner; the wing
+    continues it past the outer corner, as anime lash lines do."""
     w, h = p["eye_w"], p["eye_h"]
-    peak_x = (p["lid_peak"] - 0.5) * 0.35 * w
+    peak_x = (p["lid_peak"] - 0.5) * 0.3 * w - 0.05 * w
     flat = p["lid_flat"]
-    upper = curve([(-0.5 * w, 0.08 * h), (-0.32 * w, -0.36 * h), (peak_x, -0.5 * h),
-                   (0.3 * w, (-0.42 + 0.12 * flat) * h), (0.52 * w, 0.02 * h)], n=8)
-    lower_edge = curve([(0.52 * w, 0.02 * h), (0.35 * w, 0.36 * h), (0.0, 0.5 * h), (-0.32 * w, 0.38 * h),
-                        (-0.5 * w, 0.08 * h)], n=8)
+    inner, outer = (-0.5 * w, 0.12 * h), (0.5 * w, (-0.02 + 0.06 * flat) * h)
+    upper = curve([inner, (-0.36 * w, -0.3 * h), (peak_x, -0.5 * h), (0.3 * w, (-0.42 + 0.1 * flat) * h), outer],
+                  n=8)
+    lower_edge = curve([outer, (0.36 * w, 0.34 * h), (0.02 * w, 0.5 * h), (-0.34 * w, 0.4 * h), inner], n=8)
+    wing = curve([(0.3 * w, (-0.42 + 0.1 * flat) * h), outer, (0.6 * w, (0.1 + 0.06 * flat) * h)], n=6)[4:]
     n = len(lower_edge)
-    length = p["lower_lid"]
-    lower_lid = lower_edge[int(0.08 * n): max(int((0.08 + 0.62 * length) * n), int(0.08 * n) + 3)]
-    return upper, lower_edge, lower_lid
+    a = int(0.12 * n)
+    lower_lid = lower_edge[a: max(int((0.12 + 0.5 * p["lower_lid"]) * n), a + 3)]
+    return upper, lower_edge, lower_lid, wing
 
 
 def _clamp_into(poly, top, bottom):
-    """Clamp a shape vertically between two lid curves (x sorted ascending): an exact clip for the iris."""
+    """Clamp a shape vertically between two lid curves: an exact clip for the iris. Returns (points, clamped)."""
     ot, ob = np.argsort(top[:, 0]), np.argsort(bottom[:, 0])
     x = np.clip(poly[:, 0], top[ot[0], 0], top[ot[-1], 0])
     y_top = np.interp(x, top[ot, 0], top[ot, 1])
@@ -370,52 +447,52 @@ def _rotate(pts, angle):
     return pts @ np.array([[ca, sa], [-sa, ca]])
 
 
+def _iris_layers(p, upper, lower_edge, pal):
+    """The iris as cel layers, all clipped to the eye opening: dark rim, base, a lighter lower crescent (the
+    vertical gradient), pupil, and the catch-lights. Returns ([(shape, colour)], iris outline, outline hidden)."""
+    w, h = p["eye_w"], p["eye_h"]
+    ry = 0.5 * h * (0.95 + 0.9 * (p["iris_w"] - 0.52))
+    rx = min(ry * 0.78, 0.5 * w * p["iris_w"] * 1.25)
+    cx, cy = p["gaze_x"] * w, (0.06 + p["gaze_y"]) * h
+
+    def clip(shape):
+        return _clamp_into(shape, upper, lower_edge)[0]
+
+    iris = ellipse(cx, cy, rx, ry, n=44)
+    layers = [(clip(iris), pal["iris_dark"]),
+              (clip(ellipse(cx, cy + 0.14 * ry, 0.84 * rx, 0.8 * ry, n=36)), pal["iris"]),
+              (clip(ellipse(cx, cy + 0.52 * ry, 0.62 * rx, 0.38 * ry, n=28)), pal["iris_light"]),
+              (clip(ellipse(cx, cy + 0.04 * ry, p["pupil"] * rx, p["pupil"] * ry * 0.9, n=28)), pal["pupil"])]
+    hx = cx + (p["highlight_x"] - 0.65) * rx * 0.8
+    hy = cy - (0.28 + 0.3 * p["highlight_y"]) * ry
+    hr = rx * (0.28 + 0.16 * p["highlight_size"])
+    layers.append((clip(ellipse(hx, hy, hr, hr * 1.2, n=20)), pal["highlight"]))
+    if p.option("highlights") == 2:
+        layers.append((clip(ellipse(cx + 0.35 * rx, cy + 0.45 * ry, 0.4 * hr, 0.4 * hr, n=14)), pal["highlight"]))
+    outline, hidden = _clamp_into(iris, upper, lower_edge)
+    return layers, iris, hidden
+
+
 def build_eyes(b, pal):
     p = b.p
-    upper, lower_edge, lower_lid = eye_shape(p)
+    upper, lower_edge, lower_lid, wing = eye_shape(p)
     w, h = p["eye_w"], p["eye_h"]
     opening = np.vstack([upper, lower_edge[1:-1]])
-    iris_rx = 0.5 * p["iris_w"] * w
-    iris_ry = iris_rx * 1.22
-    icx, icy = p["gaze_x"] * w, (0.08 + p["gaze_y"]) * h
-    iris = ellipse(icx, icy, iris_rx, iris_ry, n=40)
-    iris_clip, iris_hidden = _clamp_into(iris, upper, lower_edge)
-
-    def bands():
-        yield iris_clip, pal["iris_dark"]
-        mid = _clamp_into(ellipse(icx, icy + 0.2 * iris_ry, iris_rx * 0.86, iris_ry * 0.78, n=32), upper,
-                          lower_edge)[0]
-        yield mid, pal["iris"]
-        light = _clamp_into(ellipse(icx, icy + 0.55 * iris_ry, iris_rx * 0.62, iris_ry * 0.4, n=24), upper,
-                            lower_edge)[0]
-        yield light, pal["iris_light"]
-        pupil = _clamp_into(ellipse(icx, icy + 0.05 * iris_ry, iris_rx * p["pupil"], iris_ry * p["pupil"] * 1.1,
-                                    n=24), upper, lower_edge)[0]
-        yield pupil, pal["pupil"]
-
-    lid_shadow = np.vstack([upper, (upper + (0.0, 0.16 * h))[::-1]])
-    lid_shadow = _clamp_into(lid_shadow, upper, lower_edge)[0]
-    hx = icx + (p["highlight_x"] - 0.5) * iris_rx * 0.9
-    hy = icy - (0.25 + 0.35 * p["highlight_y"]) * iris_ry
-    hr = iris_rx * (0.26 + 0.16 * p["highlight_size"])
-    highlights = [ellipse(hx, hy, hr, hr * 1.15, n=20)]
-    if p.option("highlights") == 2:
-        highlights.append(ellipse(icx - (p["highlight_x"] - 0.5) * iris_rx * 0.8, icy + 0.5 * iris_ry,
-                                  hr * 0.45, hr * 0.45, n=12))
-
-    lash_pts = []
-    for k in range(p.option("lashes")):
-        t = 0.72 + 0.1 * k
-        base = upper[min(int(t * len(upper)), len(upper) - 1)]
-        tip = base + np.array([0.1 + 0.05 * k, -0.06 + 0.07 * k]) * (0.6 + 0.8 * p["lash_len"]) * w / 0.42
-        mid = 0.5 * (base + tip) + np.array([0.0, -0.02])
-        lash_pts.append(curve([base, mid, tip], n=4))
+    layers, iris, iris_hidden = _iris_layers(p, upper, lower_edge, pal)
+    lid_shadow = _clamp_into(np.vstack([upper, (upper + (0.0, 0.18 * h))[::-1]]), upper, lower_edge)[0]
+    lashes = []
+    for k in range(p.option("lashes")):  # flicks off the outer end of the lash line
+        base = wing[0] * (1 - 0.3 * k) + upper[-12] * (0.3 * k)
+        reach = (0.07 + 0.08 * p["lash_len"]) * w / 0.5
+        tip = base + np.array([0.8 - 0.25 * k, -0.35 - 0.35 * k]) * reach
+        lashes.append(curve([base, 0.5 * (base + tip) + (0.01, 0.01), tip], n=4))
     crease = None
-    if p["crease"] > 0.3:
-        lift = (0.1 + 0.12 * p["crease"]) * h
-        crease = upper[int(0.3 * len(upper)): int(0.92 * len(upper))] + (0.0, -lift)
+    if p["crease"] > 0.3:  # the double-eyelid fold, above and parallel to the lid
+        lift = (0.1 + 0.1 * p["crease"]) * h
+        crease = upper[int(0.35 * len(upper)):] * (1.02, 1.0) + (0.0, -lift)
 
     tilt = p["eye_tilt"]
+    weight = p["lid_weight"]
     for s, label in ((-1.0, "eye_l"), (1.0, "eye_r")):
         centre = np.array([s * p["eye_x"], p["eye_y"]])
 
@@ -424,24 +501,17 @@ def build_eyes(b, pal):
 
         b.region(put(opening), label, pal["sclera"], Z_FEATURES, occludes=False, depth=0.05)
         b.region(put(lid_shadow), label, pal["sclera_shadow"], Z_FEATURES + 0.01, occludes=False, depth=0.05)
-        for k, (shape, color) in enumerate(bands()):
+        for k, (shape, color) in enumerate(layers):
             b.region(put(shape), label, color, Z_FEATURES + 0.02 + 0.01 * k, occludes=False, depth=0.05)
-        for k, shape in enumerate(highlights):
-            b.region(put(shape), label, pal["highlight"], Z_FEATURES + 0.1 + 0.01 * k, occludes=False,
-                     depth=0.05)
-        weight = p["lid_weight"]
-        prof = taper(len(upper), 0.35, 0.12, 0.15)
-        b.line(put(upper), 0.0085 * weight, "eyes", "eyes", Z_FEATURES, prof, depth=0.05)
-        b.line(put(lower_lid), 0.0026, "eyes", "eyes", Z_FEATURES, taper(len(lower_lid), 0.3, 0.3, 0.1),
-               depth=0.05)
+        lash_line = np.vstack([upper, wing[1:]])
+        b.line(put(lash_line), 0.013 * weight, "eyes", "eyes", Z_FEATURES, (0.4, 0.1, 0.12), depth=0.05)
+        b.line(put(lower_lid), 0.0028, "eyes", "eyes", Z_FEATURES, (0.3, 0.4, 0.1), depth=0.05)
         for run in _runs(iris, ~iris_hidden):
-            b.line(put(run), 0.0022, "eyes", "eyes", Z_FEATURES, taper(len(run), 0.15, 0.15, 0.3), depth=0.05)
-        for lash in lash_pts:
-            b.line(put(lash), 0.0045 * weight, "eyes", "eyes", Z_FEATURES, taper(len(lash), 0.0, 0.9, 0.1),
-                   depth=0.05)
+            b.line(put(run), 0.0024, "eyes", "eyes", Z_FEATURES, (0.1, 0.1, 0.4), depth=0.05)
+        for lash in lashes:
+            b.line(put(lash), 0.006 * weight, "eyes", "eyes", Z_FEATURES, (0.0, 0.9, 0.05), depth=0.05)
         if crease is not None:
-            b.line(put(crease), 0.0022, "eyes", "eyes", Z_FEATURES, taper(len(crease), 0.4, 0.4, 0.05),
-                   depth=0.05)
+            b.line(put(crease), 0.0022, "eyes", "eyes", Z_FEATURES, (0.4, 0.3, 0.05), depth=0.05)
 
 
 def _runs(pts, keep):
@@ -462,10 +532,10 @@ def build_brows(b, pal):
         outer = (cx + 0.5 * length, cy - tilt * 0.5 * length + 0.04)
         top = (cx + 0.05 * length, cy - arch - 0.02)
         pts = curve([inner, top, outer], n=12) * (s, 1.0)
-        prof = taper(len(pts), 0.1, 0.6, 0.25)
+        prof = (0.1, 0.6, 0.25)
         width = 0.0034 * p["brow_weight"]
         b.line(pts, width, "brows", "brows", Z_FEATURES, prof)
-        band = np.vstack([pts + (0, -0.035), (pts + (0, 0.035))[::-1]])
+        band = np.vstack([pts + (0, -0.018), (pts + (0, 0.018))[::-1]])
         b.region(band, label, pal["brow"], Z_FEATURES - 0.05, occludes=False)
 
 
@@ -478,16 +548,16 @@ def build_nose(b, pal):
              occludes=False, depth=0.2)
     if style == "tick":
         pts = curve([(0.25 * size, y - 0.4 * size), (0.0, y), (-0.35 * size, y + 0.05 * size)], n=6)
-        b.line(pts, 0.0028, "nose", "nose", Z_FEATURES, taper(len(pts), 0.3, 0.3, 0.2), depth=0.2)
+        b.line(pts, 0.0028, "nose", "nose", Z_FEATURES, (0.3, 0.3, 0.2), depth=0.2)
     elif style == "shadow":
         pts = curve([(0.3 * size, y + 0.05 * size), (0.0, y + 0.15 * size), (-0.3 * size, y + 0.05 * size)], n=6)
-        b.line(pts, 0.0022, "nose", "nose", Z_FEATURES, taper(len(pts), 0.4, 0.4, 0.1), depth=0.2)
+        b.line(pts, 0.0022, "nose", "nose", Z_FEATURES, (0.4, 0.4, 0.1), depth=0.2)
     else:
         ridge = curve([(0.05 * size, y - 2.0 * size), (0.25 * size, y - 0.8 * size), (0.3 * size, y - 0.1 * size)],
                       n=6)
-        b.line(ridge, 0.002, "nose", "nose", Z_FEATURES, taper(len(ridge), 0.6, 0.3, 0.05), depth=0.2)
+        b.line(ridge, 0.002, "nose", "nose", Z_FEATURES, (0.6, 0.3, 0.05), depth=0.2)
         tip = curve([(0.3 * size, y), (0.0, y + 0.12 * size), (-0.2 * size, y + 0.05 * size)], n=6)
-        b.line(tip, 0.0026, "nose", "nose", Z_FEATURES, taper(len(tip), 0.3, 0.3, 0.2), depth=0.2)
+        b.line(tip, 0.0026, "nose", "nose", Z_FEATURES, (0.3, 0.3, 0.2), depth=0.2)
 
 
 def build_mouth(b, pal):
@@ -500,7 +570,7 @@ def build_mouth(b, pal):
         pts = curve([(-w, y - lift), (0.0, y + 0.2 * lift), (w, y - lift)], n=12)
         band = np.vstack([pts + (0, -0.03), (pts + (0, 0.03))[::-1]])
         b.region(band, "mouth", pal["lips"], Z_FEATURES - 0.05, occludes=False, depth=0.1)
-        b.line(pts, 0.0032, "mouth", "mouth", Z_FEATURES, taper(len(pts), 0.3, 0.3, 0.15), depth=0.1)
+        b.line(pts, 0.0032, "mouth", "mouth", Z_FEATURES, (0.3, 0.3, 0.15), depth=0.1)
         return
     hgt = p["mouth_open_h"]
     if smile:  # the classic open smile: straight-ish top, round bottom
@@ -522,116 +592,129 @@ def build_mouth(b, pal):
                  depth=0.1)
         line = top[2:-2] + (0.0, 0.28 * hgt)
         b.line(_clamp_into(line, top, bottom)[0], 0.0016, "mouth", "mouth", Z_FEATURES,
-               taper(len(line), 0.2, 0.2, 0.2), depth=0.1)
-    b.line(top, 0.0034, "mouth", "mouth", Z_FEATURES, taper(len(top), 0.15, 0.15, 0.3), depth=0.1)
-    b.line(bottom, 0.0026, "mouth", "mouth", Z_FEATURES, taper(len(bottom), 0.15, 0.15, 0.2), depth=0.1)
+               (0.2, 0.2, 0.2), depth=0.1)
+    b.line(top, 0.0034, "mouth", "mouth", Z_FEATURES, (0.15, 0.15, 0.3), depth=0.1)
+    b.line(bottom, 0.0026, "mouth", "mouth", Z_FEATURES, (0.15, 0.15, 0.2), depth=0.1)
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Hair
 
-def crown_arc(p, n=24, spread=0.12):
+def crown_arc(p, n=28, spread=0.1):
     """The hair silhouette over the head, from the right side to the left side."""
     radius = 1.0 + p["hair_volume"]
     t = np.linspace(-spread, np.pi + spread, n)
     return np.stack([radius * 1.04 * np.cos(t), -0.08 - radius * (1.0 + p["crown"]) * np.sin(t)], axis=1)
 
 
+HAIRLINE_Y = -0.8  # where the fringe's locks grow from
+TEMPLE = np.array([0.97, -0.12])  # the fringe's outer ends (a side lock starts here)
+
+
 def bang_tips(p):
-    """Tip and notch points of the fringe, left to right: tips[7], notches[8] (outer ones at the temples)."""
+    """Tips[7] and notches[8] of the fringe, left to right (the outer notches are the temples)."""
     cut = p.option("bangs")
     sweep = p["bang_sweep"]
-    base_len = -0.42 + 0.34 * p["bang_len"]  # tip height (forehead -> just above the eyes)
-    slots = np.linspace(-0.8, 0.8, 7)
+    slots = np.linspace(-0.78, 0.78, 7)
     spacing = slots[1] - slots[0]
-    xs = slots + (np.array([p[f"bang_x{i}"] for i in range(7)]) - 0.5) * 0.45 * spacing
+    xs = slots + (np.array([p[f"bang_x{i}"] for i in range(7)]) - 0.5) * 0.4 * spacing
     var = np.array([p[f"bang_l{i}"] for i in range(7)]) - 0.5
-    spread = {"straight": 0.06, "swept": 0.14, "parted": 0.16, "spiky": 0.3}[cut]
-    ys = base_len + var * spread - 0.12 * np.abs(xs) ** 2
-    if cut == "swept":
-        ys = ys + 0.14 * np.sign(sweep) * xs * (0.5 + 0.5 * abs(sweep))
-        xs = xs + 0.08 * sweep
+    spread = {"straight": 0.05, "swept": 0.12, "parted": 0.14, "spiky": 0.26}[cut]
+    ys = -0.3 + 0.28 * p["bang_len"] + var * spread - 0.1 * xs * xs
+    if cut == "swept":  # longer on one side, tips blown towards it
+        direction = 1.0 if sweep >= 0 else -1.0
+        ys = ys + 0.12 * direction * xs * (0.5 + 0.5 * abs(sweep))
+        xs = xs + 0.07 * sweep
+    elif cut == "parted":  # the parting opens the fringe over the forehead
+        ys = ys - 0.2 * np.exp(-((xs - p["parting"]) / 0.28) ** 2)
+    ys = np.minimum(ys, -0.02)
+    depth = 0.3 + 0.35 * p["bang_depth"] + (0.15 if cut == "spiky" else 0.0)
+    mids = np.concatenate([[-TEMPLE[0]], 0.5 * (xs[1:] + xs[:-1]), [TEMPLE[0]]])
+    between = np.concatenate([[ys[0]], np.maximum(ys[1:], ys[:-1]), [ys[-1]]])
+    notch_y = HAIRLINE_Y + (between - HAIRLINE_Y) * (1.0 - depth)
+    notch_y[0] = notch_y[-1] = TEMPLE[1]
     if cut == "parted":
-        part = p["parting"]
-        ys = ys - 0.22 * np.exp(-((xs - part) / 0.3) ** 2)
-    ys = np.minimum(ys, -0.04)
-    depth = 0.25 + 0.45 * p["bang_depth"] + (0.2 if cut == "spiky" else 0.0)
-    hairline = -0.78
-    mids = np.concatenate([[-0.98], 0.5 * (xs[1:] + xs[:-1]), [0.98]])
-    tip_between = np.concatenate([[ys[0]], 0.5 * (ys[1:] + ys[:-1]), [ys[-1]]])
-    notch_y = hairline + (tip_between - hairline) * (1.0 - depth)
-    notch_y[0] = notch_y[-1] = -0.15
-    if cut == "parted":
-        k = int(np.argmin(np.abs(mids - p["parting"])))
-        notch_y[k] = hairline + 0.05
+        k = 1 + int(np.argmin(np.abs(mids[1:-1] - p["parting"])))
+        notch_y[k] = HAIRLINE_Y + 0.04
     return np.stack([xs, ys], axis=1), np.stack([mids, notch_y], axis=1)
 
 
-def _lock_edge(a, tip, bulge, sweep):
-    """A curved lock edge from a notch down to a tip, bowing by `bulge` and leaning with the sweep."""
-    a, tip = np.asarray(a), np.asarray(tip)
-    d = tip - a
-    normal = np.array([-d[1], d[0]]) / (np.hypot(*d) + 1e-9)
-    mid = 0.5 * (a + tip) + normal * bulge + (sweep, 0.0)
-    return curve([a, mid, tip], n=8)
-
-
-def bangs_edge(p):
-    """The fringe's lower edge, left temple to right temple, as (points, list of lock edges)."""
+def lock_edges(p):
+    """The two edges of every fringe lock, each running from a notch down to the lock's tip: [14, n, 2] in the
+    order (left edge of lock 0, right edge of lock 0, left edge of lock 1, ...)."""
     tips, notches = bang_tips(p)
     cut = p.option("bangs")
-    bulge = {"straight": 0.03, "swept": 0.05, "parted": 0.05, "spiky": 0.015}[cut]
-    sweep = 0.06 * p["bang_sweep"] if cut in ("swept",) else 0.0
-    edges, outline = [], [notches[:1]]
+    a = np.repeat(notches, 2, axis=0)[1:-1]  # notch i, notch i+1 for lock i
+    b = np.repeat(tips, 2, axis=0)
+    d = b - a
+    normal = np.stack([-d[:, 1], d[:, 0]], axis=1) / (np.hypot(d[:, 0], d[:, 1])[:, None] + 1e-9)
+    side = np.tile([1.0, -1.0], 7)[:, None]  # bow each edge outwards from its lock
+    bulge = {"straight": 0.035, "swept": 0.03, "parted": 0.035, "spiky": 0.0}[cut]
+    if cut == "swept":
+        lean = np.full(14, 0.07 * p["bang_sweep"])
+    elif cut == "parted":
+        lean = 0.06 * np.sign(b[:, 0] - p["parting"])
+    else:
+        lean = 0.03 * np.sign(b[:, 0]) * np.abs(b[:, 0])  # locks fan out gently from the centre
+    mid = 0.5 * (a + b) - normal * side * bulge + np.stack([lean, np.zeros(14)], axis=1)
+    return quad_curves(a, mid, b, n=10)
+
+
+def fringe_edge(edges):
+    """The fringe's lower outline, left temple to right temple, from the lock edges."""
+    parts = []
     for i in range(7):
-        lean = sweep if cut != "parted" else 0.05 * np.sign(tips[i, 0] - p["parting"])
-        left = _lock_edge(notches[i], tips[i], bulge, lean)
-        right = _lock_edge(notches[i + 1], tips[i], -bulge, lean)
-        edges += [left, right]
-        outline += [left[1:], right[::-1][1:]]
-    return np.vstack(outline), edges
+        parts += [edges[2 * i][:-1], edges[2 * i + 1][::-1][:-1]]
+    parts.append(edges[13][:1])
+    return np.vstack(parts)
 
 
 def side_lock(p, s):
-    """The lock hanging beside the cheek on side s: (outline polygon, outer edge, inner edge)."""
+    """The lock hanging beside the cheek on side s: (outer edge, inner edge), both from the top to the tip."""
     style = p.option("hair_style")
-    length = 0.5 + 1.0 * p["lock_len"] if style != "short" else 0.45 + 0.5 * p["lock_len"]
-    width = 0.22 + 0.16 * p["lock_w"]
-    bend = 0.08 * p["lock_curve"]
+    if style == "short":
+        length = 0.55 + 0.55 * p["lock_len"]
+    else:
+        length = 0.75 + 0.95 * p["lock_len"]
+    width = 0.2 + 0.14 * p["lock_w"]
+    bend = 0.1 * p["lock_curve"]
     radius = 1.0 + p["hair_volume"]
-    tip = np.array([0.93 + bend, length])
-    outer = curve([(radius * 1.02, -0.15), (radius * 1.02 + 0.02, 0.25), (tip[0] + 0.1, 0.6 * length + 0.1), tip],
-                  n=8)
-    inner = curve([(0.8, -0.45), (radius - width, 0.1), (tip[0] - 0.08 + bend, 0.7 * length), tip], n=8)
-    outer, inner = outer * (s, 1.0), inner * (s, 1.0)
-    return np.vstack([outer, inner[::-1]]), outer, inner
+    tip = np.array([0.88 + bend + 0.04 * (1 - p["lock_w"]), length])
+    outer = curve([(radius * 1.035, 0.0), (radius * 1.02 + 0.02 + 0.5 * bend, 0.45 * length),
+                   (tip[0] + 0.06, 0.85 * length), tip], n=8)
+    inner = curve([TEMPLE, (radius * 1.02 - width, 0.3 * length), (tip[0] - 0.05 + bend, 0.8 * length), tip], n=8)
+    return outer * (s, 1.0), inner * (s, 1.0)
 
 
 def _back_outline(p):
-    """The back hair's silhouette below the crown: (right side down, bottom edge right->left)."""
+    """The back hair's silhouette below the crown: (right side from top to bottom, bottom edge right to left)."""
     style = p.option("hair_style")
     radius = 1.0 + p["hair_volume"]
-    L, flare = p["back_len"], p["back_flare"]
+    length, flare = p["back_len"], p["back_flare"]
     if style == "long":
-        bottom, width = 2.3 + 1.3 * L, radius + 0.25 + 0.45 * flare
+        bottom, width = 2.4 + 1.2 * length, radius + 0.3 + 0.45 * flare
     elif style == "short":
-        bottom, width = 0.95 + 0.35 * L, radius + 0.02 + 0.08 * flare
+        bottom, width = 1.0 + 0.35 * length, radius + 0.03 + 0.1 * flare
     elif style in ("twin_tail", "drill"):
-        bottom, width = 1.0 + 0.5 * L, radius + 0.05 + 0.12 * flare
-    else:  # ponytail: hair gathered at the back, little falls down
-        bottom, width = 0.55 + 0.3 * L, radius + 0.02
-    side = curve([(radius * 1.04, -0.1), (radius * 1.06 + 0.03, 0.5 * bottom), (width, bottom)], n=8)
-    tips_x = np.linspace(width, -width, 7)[1:-1]
+        bottom, width = 1.1 + 0.5 * length, radius + 0.06 + 0.12 * flare
+    else:  # ponytail: the hair is gathered at the back, little falls down
+        bottom, width = 0.6 + 0.3 * length, radius + 0.02
+    side = curve([(radius * 1.04, -0.1), (radius * 1.05 + 0.05 * flare, 0.35 * bottom),
+                  (width - 0.1 * flare, 0.75 * bottom), (width, bottom)], n=8)
     jitter = np.array([p[f"back_tip{i}"] for i in range(5)]) - 0.5
-    tips_y = bottom - 0.12 - 0.18 * np.abs(tips_x) / width + 0.15 * jitter
-    if style == "short":  # a bob turns inwards
-        tips_y = bottom - 0.05 + 0.06 * jitter - 0.12 * (1 - np.abs(tips_x) / width)
-    notches_x = np.linspace(width, -width, 6)
-    notches_y = tips_y.mean() - 0.25 + 0.0 * notches_x
+    tips_x = np.linspace(width, -width, 7)[1:-1] * 0.9 + 0.12 * jitter
+    if style == "short":  # a bob curls in: its middle is shorter
+        tips_y = bottom - 0.02 + 0.06 * jitter - 0.1 * (1 - np.abs(tips_x) / width)
+    else:
+        tips_y = bottom + 0.05 - 0.12 * np.abs(tips_x) / width + 0.16 * jitter
+    notch_x = np.linspace(width, -width, 6)[1:-1] * 0.92
+    notch_y = 0.5 * (tips_y[1:] + tips_y[:-1]) - 0.22
     zig = [(width, bottom)]
     for i in range(5):
-        zig += [(0.5 * (notches_x[i] + tips_x[i]) * 1.0, notches_y[i] + 0.12), (tips_x[i], tips_y[i] + 0.12)]
-    zig += [(-width, bottom)]
+        zig.append((tips_x[i], tips_y[i]))
+        if i < 4:
+            zig.append((notch_x[i], notch_y[i]))
+    zig.append((-width, bottom))
     return side, np.array(zig)
 
 
@@ -639,23 +722,23 @@ def build_hair(b, pal):
     p = b.p
     style = p.option("hair_style")
     arc = crown_arc(p)
-    # back hair: silhouette behind everything
+    # back hair: the silhouette behind everything
     side, zig = _back_outline(p)
-    back_poly = np.vstack([side[::-1], arc[1:-1], mirror(side), zig[::-1][1:-1]])
+    bottom_line = _zigzag_curve(zig)
+    back_poly = np.vstack([side[::-1], arc[1:-1], mirror(side), bottom_line[::-1][1:-1]])
     b.region(back_poly, "hair", pal["hair_back"], Z_BACK_HAIR)
     for outline in (side, mirror(side)):
-        b.line(outline, 0.0038, "hair", "hair_back", Z_BACK_HAIR, taper(len(outline), 0.05, 0.2, 0.3))
-    bottom_line = curve(zig, n=4)
-    b.line(bottom_line, 0.0032, "hair", "hair_back", Z_BACK_HAIR, taper(len(bottom_line), 0.1, 0.1, 0.4))
+        b.line(outline, 0.0038, "hair", "hair_back", Z_BACK_HAIR, (0.05, 0.15, 0.3))
+    b.line(bottom_line, 0.0032, "hair", "hair_back", Z_BACK_HAIR, (0.05, 0.05, 0.5))
     for i in range(4):  # strands falling on the back hair, beside the neck
         t = p[f"strand{i}"]
         s = -1.0 if i % 2 == 0 else 1.0
-        x0 = s * (0.75 + 0.25 * t)
-        y_end = zig[:, 1].max() - 0.2 - 0.3 * t
-        if y_end > 0.6:
-            strand = curve([(x0, 0.2), (s * (0.95 + 0.3 * t), 0.5 * (0.2 + y_end)), (s * (1.0 + 0.35 * t), y_end)],
-                           n=6)
-            b.line(strand, 0.0022, "hair", "hair_back", Z_BACK_HAIR, taper(len(strand), 0.3, 0.5, 0.05))
+        y_end = zig[:, 1].max() - 0.25 - 0.35 * t
+        if y_end > 0.9:
+            x_end = s * (0.6 + 0.3 * t) * abs(zig[0, 0])
+            strand = curve([(s * (0.7 + 0.2 * t), 0.25), (s * (0.85 + 0.3 * t), 0.5 * (0.25 + y_end)),
+                            (x_end, y_end)], n=6)
+            b.line(strand, 0.0022, "hair", "hair_back", Z_BACK_HAIR, (0.3, 0.5, 0.05))
 
     if style in ("twin_tail", "drill"):
         for s in (-1.0, 1.0):
@@ -664,38 +747,67 @@ def build_hair(b, pal):
         build_ponytail(b, pal)
 
     # front hair: crown + fringe + side locks, one shape in front of the face
-    edge, lock_edges = bangs_edge(p)
-    lock_l, outer_l, inner_l = side_lock(p, -1.0)
-    lock_r, outer_r, inner_r = side_lock(p, 1.0)
-    front = np.vstack([arc, outer_l, inner_l[::-1], edge, inner_r, outer_r[::-1]])
+    edges = lock_edges(p)
+    fringe = fringe_edge(edges)
+    outer_l, inner_l = side_lock(p, -1.0)
+    outer_r, inner_r = side_lock(p, 1.0)
+    front = np.vstack([arc, outer_l, inner_l[::-1], fringe, inner_r, outer_r[::-1]])
     b.region(front, "hair", pal["hair"], Z_FRONT_HAIR)
-    b.line(arc, 0.0042, "hair", "hair_front", Z_FRONT_HAIR, taper(len(arc), 0.1, 0.1, 0.3))
-    for lock_edge in lock_edges:
-        b.line(lock_edge, 0.0036, "hair", "hair_front", Z_FRONT_HAIR, taper(len(lock_edge), 0.1, 0.45, 0.1))
+    _hair_shading(b, pal, edges, inner_l, inner_r)
+    b.line(arc, 0.0042, "hair", "hair_front", Z_FRONT_HAIR, (0.08, 0.08, 0.3))
+    for edge in edges:
+        b.line(edge, 0.0036, "hair", "hair_front", Z_FRONT_HAIR, (0.0, 0.55, 0.06))
     for line in (outer_l, inner_l, outer_r, inner_r):
-        b.line(line, 0.0036, "hair", "hair_front", Z_FRONT_HAIR, taper(len(line), 0.15, 0.4, 0.1))
-    # strand lines rising from the fringe's notches towards the crown
+        b.line(line, 0.0036, "hair", "hair_front", Z_FRONT_HAIR, (0.1, 0.45, 0.06))
+    # strand lines rising from the fringe's notches towards the crown, fading out
     tips, notches = bang_tips(p)
-    top = np.array([0.0, -1.05 - p["crown"]])
-    for i in range(1, 7):
-        start = notches[i]
-        reach = 0.35 + 0.3 * p[f"bang_l{i}"]
-        end = start + (top - start) * reach
-        strand = curve([start, 0.5 * (start + end) + (0.04 * np.sign(start[0]), 0.0), end], n=6)
-        b.line(strand, 0.0022, "hair", "hair_front", Z_FRONT_HAIR, taper(len(strand), 0.0, 0.7, 0.05))
-    # colour: sheen band on the crown, shadow of the fringe on the forehead
-    sheen = _sheen_band(p)
-    b.region(sheen, "hair", pal["hair_sheen"], Z_FRONT_HAIR + 0.05, occludes=False)
-    shadow = np.vstack([edge, (edge + (0.04, 0.1))[::-1]])
+    top = np.array([0.0, -1.1 - p["crown"]])
+    starts = notches[1:-1]
+    reach = (0.3 + 0.35 * np.array([p[f"bang_l{i}"] for i in range(6)]))[:, None]
+    ends = starts + (top - starts) * reach
+    mids = 0.5 * (starts + ends) + np.stack([0.05 * np.sign(starts[:, 0]), np.zeros(6)], axis=1)
+    for strand in quad_curves(starts, mids, ends, n=8):
+        b.line(strand, 0.0024, "hair", "hair_front", Z_FRONT_HAIR, (0.0, 0.75, 0.05))
+    # the fringe's shadow on the forehead
+    shadow = np.vstack([fringe, (fringe + (0.05, 0.11))[::-1]])
     b.region(shadow, "skin", pal["skin_shadow"], Z_FACE + 0.1, occludes=False)
+
+
+def _zigzag_curve(zig):
+    """Pointed tips joined by curved flanks: each tip stays a corner, each flank a gentle curve."""
+    a, c = zig[:-1], zig[1:]
+    d = c - a
+    normal = np.stack([-d[:, 1], d[:, 0]], axis=1) * 0.12
+    flanks = quad_curves(a, 0.5 * (a + c) + normal, c, n=6)
+    return np.vstack([flanks[:, :-1].reshape(-1, 2), zig[-1:]])
+
+
+def _hair_shading(b, pal, edges, inner_l, inner_r):
+    """Cel shading of the front hair: a shadow tone inside each lock beside one edge, and a sheen band."""
+    p = b.p
+    for i in range(7):
+        left, right = edges[2 * i], edges[2 * i + 1]
+        # a sliver from the notch down two thirds of the lock, hugging the right edge
+        k = int(0.7 * len(right))
+        inside = 0.55 * right[:k] + 0.45 * left[:k]
+        sliver = np.vstack([right[:k], inside[::-1]])
+        b.region(sliver, "hair", pal["hair_shadow"], Z_FRONT_HAIR + 0.02, occludes=False)
+    for inner in (inner_l, inner_r):
+        k = len(inner)
+        band = np.vstack([inner[k // 6: 5 * k // 6], (inner[k // 6: 5 * k // 6] * (0.9, 1.0) + (0.0, 0.0))[::-1]])
+        band[:, 0] = np.where(np.arange(len(band)) < len(band) // 2, band[:, 0],
+                              band[:, 0] + 0.09 * np.sign(band[:, 0]))
+        b.region(band, "hair", pal["hair_shadow"], Z_FRONT_HAIR + 0.02, occludes=False)
+    b.region(_sheen_band(p), "hair", pal["hair_sheen"], Z_FRONT_HAIR + 0.05, occludes=False)
 
 
 def _sheen_band(p):
     radius = 1.0 + p["hair_volume"]
-    t = np.linspace(0.35, np.pi - 0.35, 14)
-    upper = np.stack([0.82 * radius * np.cos(t), -0.08 - 0.82 * radius * (1 + p["crown"]) * np.sin(t)], axis=1)
-    zig = np.where(np.arange(14) % 2 == 0, 0.7, 0.77)
-    lower = np.stack([zig * radius * np.cos(t), -0.08 - zig * radius * (1 + p["crown"]) * np.sin(t)], axis=1)
+    t = np.linspace(0.4, np.pi - 0.4, 15)
+    r_out = 0.86 * radius
+    r_in = np.where(np.arange(15) % 2 == 0, 0.72, 0.79) * radius
+    upper = np.stack([r_out * np.cos(t), -0.08 - r_out * (1 + p["crown"]) * np.sin(t)], axis=1)
+    lower = np.stack([r_in * np.cos(t), -0.08 - r_in * (1 + p["crown"]) * np.sin(t)], axis=1)
     return np.vstack([upper, lower[::-1]])
 
 
@@ -715,11 +827,11 @@ def build_tail(b, pal, s, drill):
                        attach + (out * 0.85 - 0.2 * width, 0.75 * length), tip], n=8)
         poly = np.vstack([outer, inner[::-1]]) * (s, 1.0)
         b.region(poly, "hair", pal["hair"], Z_TAILS)
-        b.line(outer * (s, 1.0), 0.0038, "hair", "hair_back", Z_TAILS, taper(len(outer), 0.05, 0.3, 0.1))
-        b.line(inner * (s, 1.0), 0.0038, "hair", "hair_back", Z_TAILS, taper(len(inner), 0.05, 0.3, 0.1))
+        b.line(outer * (s, 1.0), 0.0038, "hair", "hair_back", Z_TAILS, (0.05, 0.3, 0.1))
+        b.line(inner * (s, 1.0), 0.0038, "hair", "hair_back", Z_TAILS, (0.05, 0.3, 0.1))
         strand = curve([attach + (0.05, 0.15), attach + (out * 0.7 + 0.2 * width, 0.4 * length),
                         attach + (out * 0.95, 0.85 * length)], n=8) * (s, 1.0)
-        b.line(strand, 0.0022, "hair", "hair_back", Z_TAILS, taper(len(strand), 0.2, 0.4, 0.05))
+        b.line(strand, 0.0022, "hair", "hair_back", Z_TAILS, (0.2, 0.4, 0.05))
     else:
         curls = 4
         centre = [attach + (out * (k / curls) ** 0.8, length * 0.85 * k / curls) for k in range(curls + 1)]
@@ -729,14 +841,14 @@ def build_tail(b, pal, s, drill):
             blob = ellipse(*(0.5 * (a + c)), wk, 0.5 * np.hypot(*(c - a)) + 0.06, n=28,
                            angle=np.arctan2(c[1] - a[1], c[0] - a[0]) - np.pi / 2)
             b.region(blob * (s, 1.0), "hair", pal["hair"], Z_TAILS + 0.01 * k)
-            b.line(blob * (s, 1.0), 0.0036, "hair", "hair_back", Z_TAILS + 0.01 * k, np.ones(len(blob)),
+            b.line(blob * (s, 1.0), 0.0036, "hair", "hair_back", Z_TAILS + 0.01 * k, SOLID,
                    closed=True)
             spiral = curve([0.5 * (a + c) + (-wk * 0.9, -0.05), 0.5 * (a + c) + (0.0, 0.06),
                             0.5 * (a + c) + (wk * 0.9, 0.12)], n=6) * (s, 1.0)
-            b.line(spiral, 0.0024, "hair", "hair_back", Z_TAILS + 0.01 * k, taper(len(spiral), 0.2, 0.3, 0.1))
+            b.line(spiral, 0.0024, "hair", "hair_back", Z_TAILS + 0.01 * k, (0.2, 0.3, 0.1))
     tie = ellipse(attach[0] * s, attach[1], 0.09, 0.12, n=16)
     b.region(tie, "hair", pal["tie"], Z_TAILS + 0.1)
-    b.line(tie, 0.003, "hair", "hair_back", Z_TAILS + 0.1, np.ones(len(tie)), closed=True)
+    b.line(tie, 0.003, "hair", "hair_back", Z_TAILS + 0.1, SOLID, closed=True)
 
 
 def build_ponytail(b, pal):
@@ -752,11 +864,11 @@ def build_ponytail(b, pal):
     inner = curve([(radius * 0.9, -0.2), (radius + 0.1, 0.3 * length), (radius + 0.5 * out, length)], n=8)
     poly = np.vstack([outer, inner[::-1]]) * (s, 1.0)
     b.region(poly, "hair", pal["hair_back"], Z_TAIL_BACK)
-    b.line(outer * (s, 1.0), 0.0038, "hair", "hair_back", Z_TAIL_BACK, taper(len(outer), 0.05, 0.3, 0.1))
-    b.line(inner * (s, 1.0), 0.0036, "hair", "hair_back", Z_TAIL_BACK, taper(len(inner), 0.05, 0.3, 0.1))
+    b.line(outer * (s, 1.0), 0.0038, "hair", "hair_back", Z_TAIL_BACK, (0.05, 0.3, 0.1))
+    b.line(inner * (s, 1.0), 0.0036, "hair", "hair_back", Z_TAIL_BACK, (0.05, 0.3, 0.1))
     strand = curve([(radius + 0.5 * out, -0.2), (radius + 0.55 * out + 0.05, 0.4 * length),
                     (radius + 0.5 * out, 0.85 * length)], n=6) * (s, 1.0)
-    b.line(strand, 0.0022, "hair", "hair_back", Z_TAIL_BACK, taper(len(strand), 0.2, 0.4, 0.05))
+    b.line(strand, 0.0022, "hair", "hair_back", Z_TAIL_BACK, (0.2, 0.4, 0.05))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -779,11 +891,11 @@ def build_hat(b, pal):
         band = curve([(-radius * 0.95, cy + 0.25), (0.0, cy + 0.38), (radius * 0.95, cy + 0.25)], n=8)
         poly = np.vstack([dome])
         b.region(poly, "accessory", pal["hat"], Z_HAT)
-        b.line(dome, 0.004, "accessories", "accessories", Z_HAT, np.ones(len(dome)), closed=True)
-        b.line(band, 0.0028, "accessories", "accessories", Z_HAT, taper(len(band), 0.2, 0.2, 0.3))
+        b.line(dome, 0.004, "accessories", "accessories", Z_HAT, SOLID, closed=True)
+        b.line(band, 0.0028, "accessories", "accessories", Z_HAT, (0.2, 0.2, 0.3))
         nub = ellipse(0.15 * p["hat_tilt"] + 0.1, cy - ry - 0.02, 0.05, 0.07, n=12, angle=tilt)
         b.region(nub, "accessory", pal["hat"], Z_HAT + 0.01)
-        b.line(nub, 0.003, "accessories", "accessories", Z_HAT + 0.01, np.ones(len(nub)), closed=True)
+        b.line(nub, 0.003, "accessories", "accessories", Z_HAT + 0.01, SOLID, closed=True)
     else:  # sun hat: a wide brim and a rounded crown with a ribbon band
         brim_y = top_y + 0.55
         brim = ellipse(0.0, brim_y, radius * (1.6 + 0.4 * size), 0.38, n=56, angle=tilt)
@@ -796,11 +908,11 @@ def build_hat(b, pal):
         b.region(crown, "accessory", pal["hat"], Z_HAT + 0.01)
         band = np.vstack([curve(band_lo, n=8), curve(band_hi, n=8)[::-1]])
         b.region(band, "accessory", pal["hat_band"], Z_HAT + 0.02)
-        b.line(brim, 0.004, "accessories", "accessories", Z_HAT, np.ones(len(brim)), closed=True)
-        b.line(crown, 0.004, "accessories", "accessories", Z_HAT + 0.01, taper(len(crown), 0.05, 0.05, 0.5))
+        b.line(brim, 0.004, "accessories", "accessories", Z_HAT, SOLID, closed=True)
+        b.line(crown, 0.004, "accessories", "accessories", Z_HAT + 0.01, (0.05, 0.05, 0.5))
         for edge in (band_lo, band_hi):
             line = curve(edge, n=8)
-            b.line(line, 0.0026, "accessories", "accessories", Z_HAT + 0.02, taper(len(line), 0.1, 0.1, 0.5))
+            b.line(line, 0.0026, "accessories", "accessories", Z_HAT + 0.02, (0.1, 0.1, 0.5))
 
 
 def build_ribbon(b, pal):
@@ -815,12 +927,12 @@ def build_ribbon(b, pal):
         shape = curve(loop * (s, 1.0), n=6, closed=True)
         shape = _rotate(shape, -rot) + centre
         b.region(shape, "accessory", pal["ribbon"], Z_RIBBON)
-        b.line(shape, 0.0034, "accessories", "accessories", Z_RIBBON, np.ones(len(shape)), closed=True)
+        b.line(shape, 0.0034, "accessories", "accessories", Z_RIBBON, SOLID, closed=True)
         fold = _rotate(np.array([(0.05 * s, 0.0), (0.22 * s, -0.02)]) * size, -rot) + centre
-        b.line(fold, 0.0022, "accessories", "accessories", Z_RIBBON, taper(2, 0.0, 1.0, 0.2))
+        b.line(fold, 0.0022, "accessories", "accessories", Z_RIBBON, (0.0, 1.0, 0.2))
     knot = _rotate(ellipse(0.0, 0.0, 0.07 * size, 0.09 * size, n=14), -rot) + centre
     b.region(knot, "accessory", pal["ribbon"], Z_RIBBON + 0.01)
-    b.line(knot, 0.0032, "accessories", "accessories", Z_RIBBON + 0.01, np.ones(len(knot)), closed=True)
+    b.line(knot, 0.0032, "accessories", "accessories", Z_RIBBON + 0.01, SOLID, closed=True)
 
 
 def build_glasses(b, pal):
@@ -838,13 +950,13 @@ def build_glasses(b, pal):
         ring = np.vstack([frame, frame[:1], (frame[:1] - (s * centre_x, centre_y)) * 0.93 + (s * centre_x, centre_y),
                           ((frame - (s * centre_x, centre_y)) * 0.93 + (s * centre_x, centre_y))[::-1]])
         b.region(ring, "accessory", pal["glasses"], Z_GLASSES, occludes=False, depth=0.15)
-        b.line(frame, 0.0032, "accessories", "accessories", Z_GLASSES, np.ones(len(frame)), closed=True,
+        b.line(frame, 0.0032, "accessories", "accessories", Z_GLASSES, SOLID, closed=True,
                depth=0.15)
         temple = np.array([(s * (centre_x + rx), centre_y - 0.6 * ry), (s * 1.02, centre_y - 0.1)])
-        b.line(temple, 0.003, "accessories", "accessories", Z_GLASSES, taper(2, 0.0, 0.5, 0.3), depth=0.1)
+        b.line(temple, 0.003, "accessories", "accessories", Z_GLASSES, (0.0, 0.5, 0.3), depth=0.1)
     bridge = curve([(-centre_x + rx * 0.95, centre_y - 0.2 * ry), (0.0, centre_y - 0.35 * ry),
                     (centre_x - rx * 0.95, centre_y - 0.2 * ry)], n=6)
-    b.line(bridge, 0.003, "accessories", "accessories", Z_GLASSES, taper(len(bridge), 0.0, 0.0, 1.0), depth=0.15)
+    b.line(bridge, 0.003, "accessories", "accessories", Z_GLASSES, (0.0, 0.0, 1.0), depth=0.15)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -852,7 +964,7 @@ def build_glasses(b, pal):
 def build_portrait(params: Params) -> Portrait:
     b = _Builder(params)
     pal = palette.make_palette(params)
-    b.regions.extend(palette.background_regions(params))
+    b.canvas_regions.extend(palette.background_regions(params))
     build_face(b, pal)
     build_eyes(b, pal)
     build_brows(b, pal)

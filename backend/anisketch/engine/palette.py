@@ -15,7 +15,7 @@ INK = (48, 32, 40)  # line colour: a warm near-black, as anime line art is rarel
 
 
 def _u8(rgb):
-    return tuple(int(round(255 * float(np.clip(c, 0.0, 1.0)))) for c in rgb)
+    return tuple(int(round(255 * min(1.0, max(0.0, float(c))))) for c in rgb)
 
 
 def shade(rgb, value=0.78, sat=1.15, hue_shift=0.015):
@@ -43,6 +43,7 @@ def make_palette(p) -> dict:
         "lips": _u8(skin),
         "hair": _u8(hair),
         "hair_back": _u8(mix(hair, hair_shadow, 0.6)),
+        "hair_shadow": _u8(hair_shadow),
         "hair_sheen": _u8(lighten(hair, 0.35)),
         "tie": _u8(shade(p["ribbon_color"] if p["ribbon"] else (0.85, 0.25, 0.3), 0.9)),
         "brow": _u8(shade(hair, 0.7)),

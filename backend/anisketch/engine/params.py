@@ -20,7 +20,7 @@ import numpy as np
 from anisketch.errors import BadRequest
 
 # Bump whenever the same seed would draw a different portrait (layout, ranges, sampling or geometry).
-ENGINE_VERSION = "0.1.0"
+ENGINE_VERSION = "0.2.0"
 
 GROUPS = ("face", "eyes", "brows", "nose", "mouth", "hair", "accessories")
 # `pose` is global (placement of the whole face and the background): it belongs to no stroke group.
@@ -105,16 +105,16 @@ PARAM_SPECS = [
     # face: contour, jaw, ears, neck, shoulders and clothes, blush
     F("cheek_w", "face", 0.93, 1.0), F("cheek_y", "face", 0.35, 0.6),
     F("jaw_x", "face", 0.58, 0.8), F("jaw_y", "face", 0.95, 1.12),
-    F("chin_y", "face", 1.32, 1.58), F("chin_round", "face", 0.0, 1.0),
+    F("chin_y", "face", 1.28, 1.5), F("chin_round", "face", 0.0, 1.0),
     F("ear_y", "face", 0.12, 0.3), F("ear_size", "face", 0.34, 0.48),
     F("neck_w", "face", 0.32, 0.44), F("neck_len", "face", 0.55, 0.85),
-    F("shoulder_w", "face", 2.2, 3.0), F("shoulder_drop", "face", 0.2, 0.45),
+    F("shoulder_w", "face", 1.9, 2.6), F("shoulder_drop", "face", 0.2, 0.45),
     C("clothes", "face", ("sailor", "shirt", "round")), K("clothes_color", "face"),
     C("blush", "face", ON_OFF), F("blush_size", "face", 0.0, 1.0, canonical=0.5),
     K("skin_color", "face"),
     # eyes (both eyes share their shape, mirrored)
-    F("eye_x", "eyes", 0.43, 0.52), F("eye_y", "eyes", 0.2, 0.34),
-    F("eye_w", "eyes", 0.36, 0.48), F("eye_h", "eyes", 0.3, 0.5),
+    F("eye_x", "eyes", 0.44, 0.52), F("eye_y", "eyes", 0.2, 0.34),
+    F("eye_w", "eyes", 0.42, 0.54), F("eye_h", "eyes", 0.36, 0.56),
     F("eye_tilt", "eyes", -0.1, 0.18), F("lid_peak", "eyes", 0.0, 1.0), F("lid_flat", "eyes", 0.0, 1.0),
     F("lower_lid", "eyes", 0.3, 0.8), F("iris_w", "eyes", 0.52, 0.7),
     F("gaze_x", "eyes", -0.12, 0.12), F("gaze_y", "eyes", -0.05, 0.08),

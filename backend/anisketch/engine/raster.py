@@ -16,32 +16,42 @@ MIN_WIDTH_PX = 0.6  # soft floor on line width: hair-thin tapers stay visible at
 
 
 def _to_fixed(points, size):
-    """Canvas [0, 1] -> OpenCV fixed-point pixel coordinates (pixel centres at k + 0.5 of the canvas grid)."""
-    return np.round((points * size - 0.5) * (1 << SHIFT)).astype(np.int32)
+    """Canvas [0, 1] -> OpenCV fixed-point pixels (the canvas edge is the pixels' outer edge)."""
+    return ((points * size - 0.5) * (1 << SHIFT) + 0.5).astype(np.int32)
 
 
-def stroke_outline(points, widths, size, closed=False):
-    """Outline polygon(s) of a variable-width stroke, in fixed-point pixels: one polygon for an open stroke,
-    an outer and an inner ring for a closed one (filled even-odd, that is a band)."""
-    pts = points.astype(np.float64) * size
-    w_px = widths.astype(np.float64) * size
+def stroke_outlines(strokes, size):
+    """The outline polygons of all strokes, in fixed-point pixels, computed in one batch: for an open stroke one
+    polygon (the centre line offset by half the width on each side, so weight varies and ends taper), for a
+    closed stroke an outer and an inner ring (filled even-odd, that is a band)."""
+    strokes = [s for s in strokes if len(s.points) >= 2]
+    if not strokes:
+        return []
+    counts = np.array([len(s.points) for s in strokes])
+    starts = np.cumsum(counts) - counts
+    ends = starts + counts - 1
+    pts = np.concatenate([s.points for s in strokes]).astype(np.float64) * size
+    w_px = np.concatenate([s.widths for s in strokes]).astype(np.float64) * size
     half = 0.5 * np.sqrt(w_px * w_px + MIN_WIDTH_PX * MIN_WIDTH_PX)
-    if closed:
-        tangent = np.roll(pts, -1, axis=0) - np.roll(pts, 1, axis=0)
-    else:
-        tangent = np.empty_like(pts)
-        tangent[1:-1] = pts[2:] - pts[:-2]
-        tangent[0] = pts[1] - pts[0]
-        tangent[-1] = pts[-1] - pts[-2]
-    length = np.sqrt(np.sum(tangent * tangent, axis=1, keepdims=True))
-    normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1) / np.maximum(length, 1e-9)
-    left = pts + normal * half[:, None]
-    right = pts - normal * half[:, None]
+    tangent = np.empty_like(pts)
+    tangent[1:-1] = pts[2:] - pts[:-2]
+    tangent[starts] = pts[starts + 1] - pts[starts]
+    tangent[ends] = pts[ends] - pts[ends - 1]
+    closed = np.array([s.closed for s in strokes])
+    tangent[starts[closed]] = pts[starts[closed] + 1] - pts[ends[closed]]
+    tangent[ends[closed]] = pts[starts[closed]] - pts[ends[closed] - 1]
+    length = np.sqrt(np.sum(tangent * tangent, axis=1))
+    offset = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1) * (half / np.maximum(length, 1e-9))[:, None]
     scale = 1 << SHIFT
-    if closed:
-        return [np.round((left - 0.5) * scale).astype(np.int32), np.round((right - 0.5) * scale).astype(np.int32)]
-    outline = np.vstack([left, right[::-1]])
-    return [np.round((outline - 0.5) * scale).astype(np.int32)]
+    left = ((pts + offset - 0.5) * scale + 0.5).astype(np.int32)
+    right = ((pts - offset - 0.5) * scale + 0.5).astype(np.int32)
+    outlines = []
+    for a, b, is_closed in zip(starts, ends + 1, closed):
+        if is_closed:
+            outlines.append([left[a:b], right[a:b]])
+        else:
+            outlines.append([np.concatenate([left[a:b], right[a:b][::-1]])])
+    return list(zip(strokes, outlines))
 
 
 def render_lines(strokes, size: int, colors: dict | None = None) -> np.ndarray:
@@ -50,15 +60,13 @@ def render_lines(strokes, size: int, colors: dict | None = None) -> np.ndarray:
     size = int(size)
     if colors is None:
         ink = np.zeros((size, size), np.uint8)
-        for stroke in strokes:
-            cv2.fillPoly(ink, stroke_outline(stroke.points, stroke.widths, size, stroke.closed), 255,
-                         lineType=cv2.LINE_AA, shift=SHIFT)
+        for _, polygons in stroke_outlines(strokes, size):
+            cv2.fillPoly(ink, polygons, 255, lineType=cv2.LINE_AA, shift=SHIFT)
         return ink
     premultiplied = np.zeros((size, size, 4), np.uint8)
-    for stroke in strokes:
+    for stroke, polygons in stroke_outlines(strokes, size):
         r, g, b = colors.get(stroke.group, (0, 0, 0))
-        cv2.fillPoly(premultiplied, stroke_outline(stroke.points, stroke.widths, size, stroke.closed),
-                     (int(r), int(g), int(b), 255), lineType=cv2.LINE_AA, shift=SHIFT)
+        cv2.fillPoly(premultiplied, polygons, (int(r), int(g), int(b), 255), lineType=cv2.LINE_AA, shift=SHIFT)
     alpha = premultiplied[..., 3:4].astype(np.float32)
     rgb = premultiplied[..., :3].astype(np.float32) * 255.0 / np.maximum(alpha, 1.0)
     return np.concatenate([np.clip(rgb + 0.5, 0, 255).astype(np.uint8), premultiplied[..., 3:4]], axis=2)
@@ -68,17 +76,22 @@ def render_regions(regions, size: int):
     """Flat cel colours (anti-aliased) and the part map (hard edges), painted back to front."""
     color = np.zeros((size, size, 3), np.uint8)
     parts = np.zeros((size, size), np.uint8)
-    for region in regions:
-        poly = [_to_fixed(region.polygon, size)]
-        cv2.fillPoly(color, poly, tuple(int(c) for c in region.color), lineType=cv2.LINE_AA, shift=SHIFT)
-        cv2.fillPoly(parts, poly, int(region.label), lineType=cv2.LINE_8, shift=SHIFT)
+    if not regions:
+        return color, parts
+    counts = [len(r.polygon) for r in regions]
+    fixed = np.split(_to_fixed(np.concatenate([r.polygon for r in regions]), size), np.cumsum(counts)[:-1])
+    for region, poly in zip(regions, fixed):
+        cv2.fillPoly(color, [poly], region.color, lineType=cv2.LINE_AA, shift=SHIFT)
+        cv2.fillPoly(parts, [poly], int(region.label), lineType=cv2.LINE_8, shift=SHIFT)
     return color, parts
 
 
 def composite_ink(color, lineart, ink=INK):
-    alpha = lineart.astype(np.float32)[..., None] * (1.0 / 255.0)
-    out = color.astype(np.float32) * (1.0 - alpha) + np.asarray(ink, np.float32) * alpha
-    return (out + 0.5).astype(np.uint8)
+    """Line art over the colours: out = colour * (1 - a) + ink * a, with a = darkness / 255."""
+    alpha = lineart.astype(np.float32) * (1.0 / 255.0)
+    ink_image = np.empty_like(color)
+    ink_image[:] = ink
+    return cv2.blendLinear(ink_image, color, alpha, 1.0 - alpha)
 
 
 def render(portrait, size: int) -> dict:

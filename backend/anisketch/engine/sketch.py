@@ -31,6 +31,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from anisketch.engine.geometry import Stroke
+
 # Resampling step along every stroke (normalised): about 1.3 px at 256, 2.6 px at 512. Wobble and jitter
 # are functions of arc length, so they look the same whatever point density the engine used.
 # (A finer step costs raster time: OpenCV's cost is per segment.)
@@ -117,8 +119,9 @@ def simulate_sketch(portrait, rng: np.random.Generator, fraction: float = 1.0, o
     order: "artist" follows `Stroke.order` (what an illustrator draws first); "random" shuffles whole
         strokes.
     messiness: 0 gives the clean strokes back (resampled), 1 a rather shaky beginner.
-    Returns new Stroke objects (same type as the input's): `group` kept, `order` = position in the
-    drawing, `closed` = False (a messy closed loop rarely meets itself; its points say where it goes).
+    Returns new Strokes: `group` kept, `order` = position in the drawing, `closed` = False (a messy
+    closed loop rarely meets itself; its points say where it goes). A long stroke drawn in pieces, or
+    retraced, comes back as several strokes.
     """
     if order not in ("artist", "random"):
         raise ValueError(f"order must be 'artist' or 'random', not {order!r}")
@@ -333,12 +336,9 @@ def _trace_pieces(source: _Source, pieces: dict, m: float) -> list:
 
     points = xy.astype(np.float32)
     widths = widths.astype(np.float32)
-    result = []
-    for i, (a, b) in enumerate(zip(starts.tolist(), (starts + counts).tolist())):
-        original = source.strokes[src[i]]
-        result.append(dataclasses.replace(original, points=points[a:b], widths=widths[a:b],
-                                          order=i, closed=False))
-    return result
+    groups = [source.strokes[k].group for k in src.tolist()]
+    return [Stroke(points[a:b], widths[a:b], group, i, False)
+            for i, (a, b, group) in enumerate(zip(starts.tolist(), (starts + counts).tolist(), groups))]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -371,7 +371,7 @@ def _grain(size: int, rng: np.random.Generator | None) -> np.ndarray:
 
 
 SUBPIXEL_BITS = 4  # cv2 drawing with fractional coordinates
-_PENCIL_DARKNESS = (0.55, 0.9)  # range of a pencil stroke's darkness, before grain
+_PENCIL_DARKNESS = (0.6, 0.95)  # range of a pencil stroke's darkness, before grain
 _LEVELS = 8                     # darkness levels, for batching cv2 calls
 
 
@@ -396,8 +396,8 @@ def render_sketch(strokes: Sequence, size: int, rng: np.random.Generator | None 
     supersample = 2 if size <= 1024 else 1  # see below: anti-aliasing by supersampling
     px = size * supersample
     counts = np.array([len(s.points) for s in strokes])
-    points = np.concatenate([np.asarray(s.points, np.float32) for s in strokes])
-    widths = np.concatenate([np.asarray(s.widths, np.float32) for s in strokes])
+    points = np.concatenate([s.points for s in strokes]).astype(np.float32, copy=False)
+    widths = np.concatenate([s.widths for s in strokes]).astype(np.float32, copy=False)
 
     pencil = texture == "pencil"
     if pencil:
