@@ -103,14 +103,22 @@ def prepared_home(base: Path) -> Path:
 
 
 def run_scenario(scenario: Path, out_dir: Path, env: Optional[dict] = None, timeout: float = 180,
-                 base: Optional[Path] = None) -> dict:
-    """Start Krita on a copy of the prepared profile, run `scenario`, return result.json (plus 'log')."""
+                 base: Optional[Path] = None, settings: Optional[dict] = None) -> dict:
+    """Start Krita on a copy of the prepared profile, run `scenario`, return result.json (plus 'log').
+
+    `settings` go into kritarc's [anisketch] section, where the plugin's readSetting finds them
+    (e.g. {"endpoint": "tcp://127.0.0.1:PORT", "start_backend": "false"}).
+    """
     base = base or Path(tempfile.gettempdir()) / "anisketch-krita-harness"
     base.mkdir(parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="home-", dir=base))
     shutil.rmtree(home)
     shutil.copytree(prepared_home(base), home, symlinks=True)
     _install_plugin(home)  # the plugin as it is now in the checkout (cheap; keeps the warm profile)
+    if settings:
+        kritarc = home / ".config/kritarc"
+        lines = "".join(f"{key}={value}\n" for key, value in settings.items())
+        kritarc.write_text(kritarc.read_text() + f"\n[anisketch]\n{lines}")
     try:
         return _launch(home, scenario, out_dir, env=env or {}, timeout=timeout)
     finally:

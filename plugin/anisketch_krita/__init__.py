@@ -12,6 +12,9 @@ _VENDOR = os.path.join(os.path.dirname(__file__), "vendor", "py%d%d" % sys.versi
 if os.path.isdir(_VENDOR) and _VENDOR not in sys.path:
     sys.path.insert(0, _VENDOR)
 
+from typing import Any
+
+_krita: Any
 try:
     import krita as _krita
 except ImportError:  # imported outside Krita (tests import the submodules directly)

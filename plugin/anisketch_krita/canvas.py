@@ -196,7 +196,7 @@ def add_candidates(document: Any, group: Any, layers: list, origin: Box, label: 
     Only the first candidate stays visible: the artist chooses with the thumbnails.
     """
     old = group.childNodes()
-    nodes = []
+    nodes: list[Any] = []
     for index, layer in enumerate(layers):
         node = document.createNode(f"{label} {index + 1}", "paintlayer")
         group.addChildNode(node, nodes[-1] if nodes else None)

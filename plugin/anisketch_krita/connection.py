@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, cast
 
 import zmq
 
@@ -55,7 +55,7 @@ class Connection(QObject):
         self.may_start = may_start
         self.clock = clock
         self.state = ConnectionState()
-        self._context = zmq.Context.instance()
+        self._context: zmq.Context = zmq.Context.instance()
         self._socket: Optional[zmq.Socket] = None
         self._notifier: Optional[QSocketNotifier] = None
         self._pending: dict[str, _Pending] = {}
@@ -160,7 +160,7 @@ class Connection(QObject):
         if self._notifier is not None:
             self._notifier.setEnabled(False)
         try:
-            while self._socket is socket and socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            while self._socket is socket and cast(int, socket.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
                 self._receive(socket.recv_multipart(flags=zmq.NOBLOCK))
         except zmq.Again:
             pass

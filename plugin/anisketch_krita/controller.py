@@ -477,8 +477,9 @@ def _fit_to_square(layers: list, size: Any, side: int) -> list:
         scaled = image.scaled(width, height, Qt.AspectRatioMode.IgnoreAspectRatio,
                               Qt.TransformationMode.SmoothTransformation).convertToFormat(QImage.Format.Format_ARGB32)
         bits = scaled.constBits()
-        bits.setsize(scaled.sizeInBytes())
+        if bits is None:
+            raise CanvasError(f"could not scale '{layer.name}' to {width}x{height} px (out of memory?)")
         fitted.append(protocol.Layer(name=layer.name, format="bgra8", width=width, height=height,
-                                     data=bytes(bits), stride=scaled.bytesPerLine(), group=layer.group,
+                                     data=bits.asstring(scaled.sizeInBytes()), stride=scaled.bytesPerLine(), group=layer.group,
                                      x=round(layer.x * factor), y=round(layer.y * factor)))
     return fitted

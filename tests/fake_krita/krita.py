@@ -24,11 +24,12 @@ import uuid
 from typing import Any, Iterable
 
 try:  # Krita's module re-exports PyQt; the tests run with PyQt5 (PyQt6 works too)
-    from PyQt5.QtCore import QByteArray, QObject, QPoint, QRect, QUuid, pyqtSignal
+    from PyQt5.QtCore import QByteArray, QObject, QPoint, QRect, QUuid, Qt, pyqtSignal
+    from PyQt5.QtGui import QImage
     from PyQt5.QtWidgets import QAction, QDockWidget, QMainWindow
 except ImportError:  # pragma: no cover - PyQt6 environments
-    from PyQt6.QtCore import QByteArray, QObject, QPoint, QRect, QUuid, pyqtSignal  # type: ignore
-    from PyQt6.QtGui import QAction  # type: ignore
+    from PyQt6.QtCore import QByteArray, QObject, QPoint, QRect, QUuid, Qt, pyqtSignal  # type: ignore
+    from PyQt6.QtGui import QAction, QImage  # type: ignore
     from PyQt6.QtWidgets import QDockWidget, QMainWindow  # type: ignore
 
 TILE = 64
@@ -217,6 +218,21 @@ class Node(QObject):
             print("Node::setPixelData: not enough data to write to the paint device")
             return
         self._device.write(data, x, y, w, h)
+
+    def thumbnail(self, w: int, h: int) -> QImage:
+        """The layer within the image bounds, scaled to fit w x h (RGBA/U8 layers)."""
+        width, height = self._document.width(), self._document.height()
+        data = bytes(self.projectionPixelData(0, 0, width, height))
+        image = QImage(data, width, height, width * 4, QImage.Format.Format_ARGB32)
+        return image.scaled(w, h, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+
+    def duplicate(self) -> "Node":
+        copy = self._document.createNode(self._name, self._type)
+        copy._device.tiles = {k: bytearray(v) for k, v in self._device.tiles.items()}
+        copy._opacity, copy._visible = self._opacity, self._visible
+        for child in self._children:
+            copy.addChildNode(child.duplicate(), None)
+        return copy
 
     def __repr__(self) -> str:
         return f"<fake Node {self._type} {self._name!r}>"

@@ -1,0 +1,252 @@
+"""The plugin's controller and docker against a real `anisketch serve` (ZeroMQ, fake model) and the stand-in
+`krita` module: requests, exact placement, pins, newest-wins, renders, generation, errors, reconnection,
+the Krita action, and a mypy check of the whole plugin against tests/fake_krita/krita.pyi."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PyQt5", reason="the plugin's unit tests need PyQt5 (test extra)")
+sys.path.insert(0, str(Path(__file__).resolve().parent / "fake_krita"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from server_harness import ServerProcess  # noqa: E402
+from support import FAKE_KRITA, bgra, import_plugin, install_plugin_copy, wait_for  # noqa: E402
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def plugin_dir(tmp_path_factory):
+    target = tmp_path_factory.mktemp("pykrita")
+    install_plugin_copy(target)
+    import_plugin(target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def server(plugin_dir):
+    process = ServerProcess(env={"ANISKETCH_FAKE_DELAY_S": "0.2"})
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def app(plugin_dir, server):
+    """A fake Krita with a window and a 96x96 document holding an artist's sketch layer."""
+    import krita
+
+    from anisketch_krita.extension import register
+
+    instance = krita.Krita.reset_for_tests()
+    register()  # what Krita does when it loads the plugin, before any window exists
+    window = instance.openWindow()
+    document = instance.createDocument(96, 96, "portrait", "RGBA", "U8", "", 72.0)
+    window.addView(document)
+    sketch = document.createNode("Sketch", "paintlayer")
+    document.rootNode().addChildNode(sketch, None)
+    document.setActiveNode(sketch)
+    return instance, document, sketch
+
+
+@pytest.fixture
+def controller(app, server):
+    from anisketch_krita.connection import Connection
+    from anisketch_krita.controller import Controller
+    from anisketch_krita.state import Settings
+
+    instance = app[0]
+    connection = Connection(server.endpoint, may_start=lambda: False)
+    control = Controller(connection, Settings(auto_update=False), lambda s: None, instance)
+    control.start()
+    wait_for(lambda: connection.connected, what="the connection")
+    yield control
+    control.stop()
+
+
+def _draw(sketch, x, y, w, h, rgb=(20, 20, 20)):
+    sketch.setPixelData(bgra(rgb) * (w * h), x, y, w, h)
+
+
+def _guidance(document):
+    from anisketch_krita import canvas
+
+    group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
+    return {n.name(): n for n in group.childNodes()} if group is not None else {}
+
+
+def test_guidance_lands_exactly_where_the_backend_placed_it(app, controller):
+    instance, document, sketch = app
+    _draw(sketch, 40, 50, 3, 2, rgb=(30, 20, 10))
+    before = bytes(sketch.pixelData(0, 0, 96, 96))
+    controller.request_guidance()
+    wait_for(lambda: "guide" in _guidance(document), what="the guidance layer")
+    crop = controller.region.region
+    node = _guidance(document)["guide"]
+    # The fake model inverts the crop and places it at (-2, -3): the sketch pixel (40, 50) lands 2 left, 3 up.
+    assert bytes(node.pixelData(40 - 2, 50 - 3, 1, 1)) == bgra((225, 235, 245))
+    assert crop.w == crop.h and crop.contains(__import__("anisketch_krita.region").region.Box(40, 50, 3, 2))
+    group = node.parentNode()
+    assert group.locked() and group.opacity() == round(60 * 255 / 100)
+    assert bytes(sketch.pixelData(0, 0, 96, 96)) == before  # the artist's layer is untouched
+    send_ms, apply_ms = controller.timings.send_ms, controller.timings.apply_ms
+    assert 0 < send_ms < 1000 and 0 < apply_ms < 1000
+
+
+def test_pins_send_the_last_state_and_newest_wins(app, controller):
+    instance, document, sketch = app
+    _draw(sketch, 30, 30, 20, 20)
+    controller.request_guidance()
+    wait_for(lambda: controller.memory.state is not None, what="a first reply")
+    first_state = controller.memory.state
+    controller.set_pin("eyes", True)
+    sent = len(controller.timings.history)
+    for _ in range(4):  # the first is sent; the other three wait, and only the newest of them follows
+        controller.request_guidance()
+    wait_for(lambda: not controller.guide_jobs.busy and "pin eyes" in _guidance(document), what="pinned guidance")
+    assert len(controller.timings.history) - sent == 2
+    assert first_state.startswith("state-")
+
+
+def test_render_hints_candidates_choose_and_keep(app, controller):
+    from anisketch_krita import canvas
+
+    instance, document, sketch = app
+    _draw(sketch, 30, 30, 20, 20)
+    controller.create_hints_layer()
+    hints = document.nodeByName(canvas.HINTS_LAYER)
+    assert hints is not None and hints.parentNode() is sketch.parentNode()
+    _draw(hints, 35, 35, 4, 4, rgb=(250, 120, 160))
+    controller.update_settings(render_count=3, style_seed=7)
+    controller.render()
+    wait_for(lambda: len(controller.candidates) == 3, what="three candidates")
+    group = canvas.find_group(document, canvas.RENDERS_GROUP)
+    nodes = group.childNodes()
+    assert [n.visible() for n in nodes] == [True, False, False]
+    assert controller.candidates[0].thumbnail.width() == 96
+    crop = controller.region.region
+    assert bytes(nodes[1].pixelData(crop.x, crop.y, 1, 1)) == bytes([8, 8, 8, 8])  # fake: (seed + i) grey
+    controller.choose_candidate(2)
+    assert [n.visible() for n in nodes] == [False, False, True]
+    controller.keep_candidate(2)
+    assert canvas.find_group(document, canvas.RENDERS_GROUP) is None
+    assert document.nodeByName("AniSketch Render 3") is not None
+
+
+def test_generation_scales_onto_the_canvas_and_errors_show_in_the_docker(app, controller):
+    from anisketch_krita import canvas
+
+    instance, document, sketch = app
+    controller.attributes = {"__fail__": "bad_request"}
+    controller.generate()
+    wait_for(lambda: bool(controller.error), what="the error")
+    assert "plaid" in controller.error and "Traceback" not in controller.error
+    controller.attributes = {"hair_color": "random"}
+    controller.generate("seed")
+    wait_for(lambda: bool(controller.candidates), what="a portrait")
+    node = canvas.find_group(document, canvas.RENDERS_GROUP).childNodes()[0]
+    assert canvas.box_of(node.bounds()).w == 96  # the 64 px portrait, scaled onto the 96 px document
+    assert controller.last_noise and controller.error == ""
+
+
+def test_unsupported_documents_are_refused_with_a_message(app, controller):
+    import krita
+
+    instance = app[0]
+    document = instance.createDocument(64, 64, "grey", "GRAYA", "U8", "", 72.0)
+    instance.activeWindow().addView(document)
+    layer = document.createNode("Sketch", "paintlayer")
+    document.rootNode().addChildNode(layer, None)
+    document.setActiveNode(layer)
+    layer.setPixelData(b"\x10\xff" * 16, 10, 10, 4, 4)
+    controller.request_guidance()
+    assert "Convert Image Color Space" in controller.error
+    assert isinstance(krita.Krita.instance(), krita.Krita)
+
+
+def test_reconnects_after_the_backend_is_killed_and_restarted(plugin_dir, app):
+    from anisketch_krita.connection import Connection
+    from anisketch_krita.state import Status
+
+    first = ServerProcess()
+    connection = Connection(first.endpoint, may_start=lambda: False)
+    connection.start()
+    try:
+        wait_for(lambda: connection.connected, what="the first connection")
+        first.stop(sig=9)
+        wait_for(lambda: connection.state.status is Status.DISCONNECTED, timeout=15, what="noticing the loss")
+        assert first.endpoint in connection.state.reason
+        second = ServerProcess(endpoint=first.endpoint)
+        try:
+            wait_for(lambda: connection.connected, timeout=20, what="the reconnection")
+        finally:
+            second.stop()
+    finally:
+        connection.close()
+
+
+def test_launcher_starts_a_backend_when_none_answers(plugin_dir, tmp_path):
+    from server_harness import FAKE, free_port
+
+    from anisketch_krita.connection import Connection
+    from anisketch_krita.launcher import Launcher
+    from anisketch_krita.state import Status
+
+    script = tmp_path / "anisketch"  # stands in for .venv/bin/anisketch, serving the fake model
+    script.write_text(f"#!/bin/sh\nexec {sys.executable} -m anisketch.cli \"$@\" --service {FAKE}\n")
+    script.chmod(0o755)
+    launcher = Launcher(str(script), log_path=tmp_path / "serve.log")
+    connection = Connection(f"tcp://127.0.0.1:{free_port()}", launcher, may_start=lambda: True)
+    seen = []
+    connection.status_changed.connect(lambda: seen.append(connection.state.status))
+    connection.start()
+    try:
+        wait_for(lambda: connection.connected, timeout=60, what="the launched backend")
+        assert Status.STARTING in seen and launcher.running
+    finally:
+        connection.close()
+    assert not launcher.running
+
+
+def test_docker_action_and_settings_in_krita(plugin_dir, app, server):
+    from anisketch_krita import canvas
+    from anisketch_krita.docker import OPEN_DOCKERS
+
+    instance, document, sketch = app
+    instance.writeSetting("anisketch", "endpoint", server.endpoint)
+    instance.writeSetting("anisketch", "opacity", "35")
+    instance.writeSetting("anisketch", "start_backend", "false")
+    docks = instance.dockers()
+    docker = next(d for d in docks if d.objectName() == "anisketch_docker")
+    try:
+        assert docker in OPEN_DOCKERS and docker.controller.settings.opacity == 35
+        wait_for(lambda: docker.controller.connection.connected, what="the docker's connection")
+        assert docker.status_label.text().startswith("Connected")
+        _draw(sketch, 30, 30, 20, 20)
+        wait_for(lambda: bool(_guidance(document)), timeout=15, what="automatic guidance after the stroke")
+        action = instance.action("anisketch_toggle_guidance")
+        assert action is not None
+        action.trigger()
+        group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
+        assert not docker.controller.settings.guidance_on and not group.visible()
+        assert instance.readSetting("anisketch", "guidance_on", "") == "false"
+        action.trigger()
+        assert group.visible()
+        docker.opacity_slider.setValue(80)
+        assert group.opacity() == round(0.8 * 255)
+    finally:
+        docker.controller.stop()
+
+
+def test_plugin_type_checks_against_the_krita_stubs(tmp_path):
+    install_plugin_copy(tmp_path)
+    mypy = shutil.which("mypy") or str(Path(sys.executable).parent / "mypy")
+    done = subprocess.run([mypy, "--python-version", "3.10", "--ignore-missing-imports", "--follow-imports=silent",
+                           "--no-incremental", "anisketch_krita"], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "MYPYPATH": str(FAKE_KRITA)}, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr

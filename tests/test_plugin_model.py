@@ -1,0 +1,192 @@
+"""The plugin's plain-Python model and its canvas I/O, against the stand-in `krita` module (fast)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "fake_krita"))
+from support import bgra, import_plugin, install_plugin_copy  # noqa: E402
+
+pytest.importorskip("PyQt5", reason="the plugin's unit tests need PyQt5 (test extra)")
+
+
+@pytest.fixture(scope="module")
+def plugin(tmp_path_factory):
+    target = tmp_path_factory.mktemp("pykrita")
+    install_plugin_copy(target)
+    return import_plugin(target)
+
+
+@pytest.fixture
+def krita(plugin):
+    import krita
+
+    return krita.Krita.reset_for_tests()
+
+
+# ------------------------------------------------------------------------------------------------ state
+
+
+def test_settings_round_trip_and_bad_values_keep_defaults(plugin):
+    from anisketch_krita.state import Settings
+
+    store: dict[str, str] = {}
+    settings = Settings(mode="detail", opacity=35, faithfulness=0.8, auto_update=False, style_seed=7)
+    settings.save(store.__setitem__)
+    assert Settings.load(lambda k, d: store.get(k, d)) == settings
+    broken = {"mode": "sketchy", "opacity": "250", "faithfulness": "lots", "auto_update": "maybe"}
+    loaded = Settings.load(lambda k, d: broken.get(k, d))
+    assert (loaded.mode, loaded.opacity, loaded.faithfulness, loaded.auto_update) == ("rough", 100, 0.5, True)
+
+
+def test_latest_only_keeps_one_in_flight_and_the_newest_wish(plugin):
+    from anisketch_krita.state import LatestOnly
+
+    jobs: LatestOnly[str] = LatestOnly()
+    assert jobs.want("a") == "a"
+    jobs.sent("1")
+    assert jobs.want("b") is None and jobs.want("c") is None  # b is dropped: c is newer
+    assert jobs.finished("stale") is None and jobs.busy
+    assert jobs.finished("1") == "c"
+    assert not jobs.busy and jobs.finished("1") is None
+
+
+def test_stroke_detector_fires_once_after_the_debounce(plugin):
+    from anisketch_krita.state import StrokeDetector
+
+    now = [0.0]
+    detector = StrokeDetector(debounce_s=0.25, clock=lambda: now[0])
+    seen = []
+    for t, signature in [(0.0, "a"), (0.1, "b"), (0.2, "c"), (0.3, "c"), (0.46, "c"), (0.5, "c"), (0.9, "c"),
+                         (1.0, "d"), (1.1, "d"), (1.3, "d")]:
+        now[0] = t
+        seen.append(detector.observe(signature))
+    assert seen == [False, False, False, False, True, False, False, False, False, True]
+
+
+def test_pins_and_attribute_requests(plugin):
+    from anisketch_krita.state import Pins, attribute_request, next_seed, vary_attributes
+
+    pins = Pins()
+    pins.toggle("hair", True)
+    pins.toggle("eyes", True)
+    pins.toggle("hair", False)
+    assert pins.as_list() == ["eyes"]
+    with pytest.raises(ValueError):
+        pins.toggle("tail", True)
+    assert attribute_request({"hair_color": "pink", "smile": "random", "hat": "off"}) == {"hair_color": "pink",
+                                                                                      "hat": "off"}
+    assert next_seed(5, True, lambda: 99) == 5 and next_seed(5, False, lambda: 99) == 99
+    varied = vary_attributes({"hair_color": "pink"}, {"hair_color": ["a", "b"], "smile": ["on", "off"]}, lambda n: 1)
+    assert varied == {"hair_color": "pink", "smile": "off"}
+
+
+# ------------------------------------------------------------------------------------------------ region
+
+
+def test_square_around_stays_inside_the_canvas_when_it_can(plugin):
+    from anisketch_krita.region import Box, square_around
+
+    box = square_around(Box(900, 100, 80, 200), 1000, 800)
+    assert box.w == box.h == 300 and box.right <= 1000 and box.y >= 0 and box.contains(Box(900, 100, 80, 200))
+    wide = square_around(Box(10, 10, 600, 90), 2000, 200)  # canvas lower than the square: centred, past edges
+    assert wide.h == wide.w == 900 and wide.y == (200 - 900) // 2
+
+
+def test_region_tracker_is_steady_and_only_grows(plugin):
+    from anisketch_krita.region import Box, RegionTracker
+
+    tracker = RegionTracker()
+    first = tracker.update(Box(400, 400, 100, 100), 2000, 2000)
+    assert tracker.update(Box(420, 420, 50, 50), 2000, 2000) == first  # inside: unchanged
+    grown = tracker.update(Box(400, 400, 500, 300), 2000, 2000)
+    assert grown.contains(Box(400, 400, 500, 300)) and grown.contains(first)
+    assert tracker.update(Box(0, 0, 0, 0), 2000, 2000) is None
+
+
+# ------------------------------------------------------------------------------------------------ canvas
+
+
+def _document(krita, size=64, model="RGBA", depth="U8"):
+    document = krita.createDocument(size, size, "t", model, depth, "", 72.0)
+    sketch = document.createNode("Sketch", "paintlayer")
+    document.rootNode().addChildNode(sketch, None)
+    return document, sketch
+
+
+def test_read_bgra8_returns_krita_bytes_untouched(plugin, krita):
+    from anisketch_krita import canvas
+    from anisketch_krita.region import Box
+
+    document, sketch = _document(krita)
+    sketch.setPixelData(bgra((10, 20, 30)) * 4, 5, 6, 2, 2)
+    data = bytes(canvas.read_bgra8(sketch, Box(5, 6, 2, 2)))
+    assert data == bgra((10, 20, 30)) * 4
+    assert canvas.sketch_bounds(document, sketch) == Box(5, 6, 2, 2)
+
+
+def test_sixteen_bit_documents_are_narrowed_and_widened_exactly(plugin, krita):
+    from anisketch_krita import canvas, protocol
+    from anisketch_krita.region import Box
+
+    document, sketch = _document(krita, depth="U16")
+    sketch.setPixelData(bytes([0x10, 0xAB, 0x20, 0xCD, 0x30, 0xEF, 0xFF, 0xFF]), 0, 0, 1, 1)
+    assert bytes(canvas.read_bgra8(sketch, Box(0, 0, 1, 1))) == bytes([0xAB, 0xCD, 0xEF, 0xFF])
+    layer = protocol.Layer("g", "bgra8", 1, 1, bytes([1, 2, 3, 255]), x=3, y=4)
+    target = document.createNode("out", "paintlayer")
+    canvas.write_layer(target, layer, Box(10, 10, 8, 8))
+    assert bytes(target.pixelData(13, 14, 1, 1)) == bytes([1, 1, 2, 2, 3, 3, 255, 255])
+
+
+def test_other_colour_spaces_are_refused_with_a_clear_message(plugin, krita):
+    from anisketch_krita import canvas
+    from anisketch_krita.region import Box
+
+    _, sketch = _document(krita, model="GRAYA")
+    with pytest.raises(canvas.CanvasError, match="Convert Image Color Space"):
+        canvas.read_bgra8(sketch, Box(0, 0, 4, 4))
+
+
+def test_guidance_layers_are_reused_placed_exactly_and_stale_ones_removed(plugin, krita):
+    from anisketch_krita import canvas, protocol
+    from anisketch_krita.region import Box
+
+    document, sketch = _document(krita)
+    group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, sketch)
+    assert [n.name() for n in document.topLevelNodes()] == ["Background", "Sketch", canvas.GUIDANCE_GROUP]
+    eyes = protocol.Layer("Guidance: eyes", "bgra8", 2, 1, bgra((0, 0, 255)) * 2, group="eyes", x=-1, y=2)
+    hair = protocol.Layer("Guidance: hair", "bgra8", 1, 1, bgra((255, 0, 0)), group="hair", x=0, y=0)
+    canvas.update_guidance(document, group, [eyes, hair], Box(10, 20, 16, 16))
+    first = {n.name(): n for n in group.childNodes()}
+    assert bytes(first["Guidance: eyes"].pixelData(9, 22, 2, 1)) == bgra((0, 0, 255)) * 2
+    moved = protocol.Layer("Guidance: eyes", "bgra8", 1, 1, bgra((0, 255, 0)), group="eyes", x=0, y=0)
+    canvas.update_guidance(document, group, [moved], Box(10, 20, 16, 16))
+    nodes = group.childNodes()
+    assert [n.name() for n in nodes] == ["Guidance: eyes"] and nodes[0] is first["Guidance: eyes"]
+    assert bytes(nodes[0].pixelData(9, 22, 2, 1)) == bytes(8)  # the old strokes are gone
+    assert canvas.box_of(nodes[0].bounds()) == Box(10, 20, 1, 1)
+
+
+def test_candidates_choose_and_keep(plugin, krita):
+    from anisketch_krita import canvas, protocol
+    from anisketch_krita.region import Box
+
+    document, sketch = _document(krita)
+    before = bytes(sketch.pixelData(0, 0, 64, 64))
+    group = canvas.ensure_group(document, canvas.RENDERS_GROUP, sketch)
+    layers = [protocol.Layer(f"r{i}", "bgra8", 2, 2, bgra((i, i, i)) * 4) for i in range(3)]
+    old = canvas.add_candidates(document, group, layers, Box(0, 0, 2, 2), "Render")
+    nodes = canvas.add_candidates(document, group, layers, Box(0, 0, 2, 2), "Render")
+    assert [n.name() for n in group.childNodes()] == ["Render 1", "Render 2", "Render 3"]
+    assert not any(n in group.childNodes() for n in old)
+    assert [n.visible() for n in nodes] == [True, False, False]
+    canvas.choose(group, nodes[2])
+    assert [n.visible() for n in nodes] == [False, False, True]
+    kept = canvas.keep(document, group, nodes[2])
+    assert canvas.find_group(document, canvas.RENDERS_GROUP) is None
+    assert kept.name() == "AniSketch Render 3" and kept.visible()
+    assert bytes(kept.pixelData(0, 0, 1, 1)) == bgra((2, 2, 2))
+    assert bytes(sketch.pixelData(0, 0, 64, 64)) == before
