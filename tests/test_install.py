@@ -141,18 +141,26 @@ def test_plugin_files_land_where_krita_looks(sandbox):
     assert (pykrita / "other_plugin" / "__init__.py").read_text() == "# someone else's plugin\n"
 
 
-def test_real_protocol_module_is_the_default(sandbox):
-    """Without --protocol-src, the backend's own protocol.py is the one copied (one file, both sides)."""
-    protocol = REPO_ROOT / "backend" / "anisketch" / "protocol.py"
-    if not protocol.exists():
-        pytest.fail(f"{protocol} is missing: the plugin cannot talk to the backend without it")
+def test_the_real_plugin_installs_and_uninstalls_cleanly(sandbox):
+    """The checkout's own plugin/ (the default source), with its .desktop naming the installed package."""
+    before = sandbox.snapshot()
     command = [
-        sys.executable, str(INSTALL_PY), "--plugin-only", "--plugin-src", str(sandbox.src),
+        sys.executable, str(INSTALL_PY), "--plugin-only",
         "--krita-dir", str(sandbox.krita_dir), "--kritarc", str(sandbox.kritarc), "--krita-python", sys.executable,
     ]
-    subprocess.run(command, check=True, capture_output=True, env={**os.environ, "HOME": str(sandbox.home)})
-    installed = sandbox.krita_dir / "pykrita" / PLUGIN / "protocol.py"
-    assert installed.read_bytes() == protocol.read_bytes()
+    env = {**os.environ, "HOME": str(sandbox.home)}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    pykrita = sandbox.krita_dir / "pykrita"
+    desktop = (pykrita / f"{PLUGIN}.desktop").read_text()
+    assert f"X-KDE-Library={PLUGIN}" in desktop.splitlines()
+    assert "ServiceTypes=Krita/PythonPlugin" in desktop.splitlines()
+    assert (pykrita / PLUGIN / "__init__.py").is_file()
+    protocol = REPO_ROOT / "backend" / "anisketch" / "protocol.py"
+    assert (pykrita / PLUGIN / "protocol.py").read_bytes() == protocol.read_bytes()
+    assert (sandbox.krita_dir / "actions" / f"{PLUGIN}.action").is_file()
+    subprocess.run([*command, "--uninstall"], check=True, capture_output=True, env=env, timeout=120)
+    assert sandbox.snapshot() == before
 
 
 def test_reinstall_updates_files_and_drops_stale_ones(sandbox):
