@@ -118,6 +118,16 @@ def strokes_from_json(data: dict) -> list:
                    s["group"], int(s["order"]), bool(s["closed"])) for s in data["strokes"]]
 
 
+def save_strokes(path, strokes) -> None:
+    """Strokes JSON with one stroke per line: compact, still readable and diff-able."""
+    data = strokes_to_json(strokes)
+    lines = [json.dumps(s, sort_keys=True, separators=(",", ":")) for s in data["strokes"]]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('{"coordinates": ' + json.dumps(data["coordinates"]) + ',\n "strokes": [\n  ')
+        f.write(",\n  ".join(lines))
+        f.write("\n]}\n")
+
+
 def save_json(path, data) -> None:
     with open(path, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=1, sort_keys=True)

@@ -27,6 +27,7 @@ STREAM_STYLE, STREAM_SKETCH, STREAM_HINTS = 1, 2, 3
 ARTIST_ORDER_CHANCE = 0.6  # otherwise strokes come in random order
 MESSINESS = (0.15, 0.9)
 PENCIL_CHANCE = 0.7        # otherwise pen
+FINISHED_CHANCE = 0.2      # a training example shows the whole drawing
 
 
 @dataclass
@@ -37,6 +38,7 @@ class DrawingStyle:
     messiness: float
     texture: str
     hint_count: int
+    fraction: float  # how far the drawing is, for a training example with one sketch
 
     @classmethod
     def from_seed(cls, seed: int) -> "DrawingStyle":
@@ -44,7 +46,10 @@ class DrawingStyle:
         order = "artist" if rng.random() < ARTIST_ORDER_CHANCE else "random"
         messiness = round(float(rng.uniform(*MESSINESS)), 4)
         texture = "pencil" if rng.random() < PENCIL_CHANCE else "pen"
-        return cls(order, messiness, texture, hints.sample_hint_count(rng))
+        hint_count = hints.sample_hint_count(rng)
+        # Early sketches matter most (guidance starts from the first strokes); a finished one is common too.
+        fraction = 1.0 if rng.random() < FINISHED_CHANCE else round(float(rng.uniform(0.05, 1.0)), 4)
+        return cls(order, messiness, texture, hint_count, fraction)
 
 
 @dataclass
@@ -77,10 +82,13 @@ def draw_sketches(strokes, size: int, seed: int, style: DrawingStyle, fractions=
 
 
 def make_sample(seed: int, size: int = 512, fractions=FRACTIONS, attributes: dict | None = None) -> Sample:
+    """Everything about one seed. fractions: the sketches to draw; None draws one, at the style's own
+    fraction (a training example: what the on-the-fly loader and `bench data` use)."""
     params = sample_params(seed, attributes)
     portrait = build_portrait(params)
     image = render(portrait, size)
     style = DrawingStyle.from_seed(seed)
+    fractions = (style.fraction,) if fractions is None else fractions
     sketches = draw_sketches(portrait, size, seed, style, fractions)
     hint_layer = hints.simulate_hints(portrait, image["color"], image["parts"], stream(seed, STREAM_HINTS),
                                       style.hint_count)

@@ -19,7 +19,7 @@ def write_sample(sample: Sample, out: Path, name: str) -> dict:
     for fraction, darkness in sample.sketches.items():
         fmt.save_darkness(path(fmt.FRACTION_NAMES[fraction]), darkness)
     fmt.save_png(path("hints"), sample.hints)
-    fmt.save_json(path("strokes"), fmt.strokes_to_json(sample.strokes))
+    fmt.save_strokes(path("strokes"), sample.strokes)
     fmt.save_json(path("meta"), sample.meta)
     record = {"name": name, "seed": sample.seed, "source": sample.meta.get("source", "engine"),
               "size": sample.size, "has_parts": sample.parts is not None}

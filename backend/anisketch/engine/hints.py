@@ -157,16 +157,27 @@ def _scribble(parts, start, radius, label, rng) -> np.ndarray:
 
 
 def _pick_color(color, parts, spot, radius, label, rng) -> tuple:
-    """The region's colour under the dab, as an artist would pick it, with a small error."""
+    """The region's colour under the dab, as an artist would pick it, with a small error.
+
+    A median ignores line-art pixels. In an eye the artist means the iris, not the white or the pupil,
+    so near-white and near-black pixels are left out there when the iris is under the brush."""
     size = parts.shape[0]
     x, y = (spot * size).astype(int)
     r = max(1, int(radius * size))
     window = (slice(max(0, y - r), y + r + 1), slice(max(0, x - r), x + r + 1))
     pixels = color[window][parts[window] == label]
-    base = np.median(pixels, axis=0) if len(pixels) else color[min(y, size - 1), min(x, size - 1)]
+    if label in _EYES and len(pixels):
+        iris = pixels[(pixels.min(axis=1) < 200) & (pixels.max(axis=1) > 50)]
+        pixels = iris if len(iris) >= 0.2 * len(pixels) else pixels
+    if len(pixels):  # the pixel nearest the median: a colour the picture really has, as a colour picker gives
+        base = pixels[np.argmin(np.abs(pixels - np.median(pixels, axis=0)).sum(axis=1))].astype(np.float64)
+    else:
+        base = color[min(y, size - 1), min(x, size - 1)].astype(np.float64)
     noisy = base + rng.normal(0, COLOR_NOISE, 3) + rng.normal(0, BRIGHTNESS_NOISE)
     return tuple(int(c) for c in np.clip(np.rint(noisy), 0, 255))
 
+
+_EYES = (LABEL["eye_l"], LABEL["eye_r"])
 
 SUBPIXEL_BITS = 4
 
