@@ -15,6 +15,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from ..errors import BadRequest
 from . import landmarks as lm
 
 MESH_CROP = 384  # px: faces are cropped, upright-scaled to this square, then meshed
@@ -189,7 +190,11 @@ def finder(backend: str = "auto"):
     if backend == "auto":
         backend = "mediapipe" if mediapipe_available() else "haar"
     if backend == "mediapipe":
+        if not mediapipe_available():
+            raise BadRequest("the MediaPipe face mesh is not installed: install it with `pip install --no-deps "
+                             "mediapipe==0.10.21 absl-py attrs flatbuffers 'protobuf>=4.25.3,<5'` (see "
+                             "docs/photo.md), or use the Haar cascades (backend 'haar')")
         return MediapipeFinder()
     if backend == "haar":
         return HaarFinder()
-    raise ValueError(f"unknown face finder {backend!r}: use auto, mediapipe or haar")
+    raise BadRequest(f"unknown face finder {backend!r}: use auto, mediapipe or haar")
