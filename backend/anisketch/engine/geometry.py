@@ -48,6 +48,7 @@ class Region:
     label: int  # index into PART_LABELS
     color: tuple  # (r, g, b) uint8
     z: float
+    detail: bool = False  # shading or highlight inside a region of the same label: the part map skips it
 
 
 @dataclass
@@ -145,6 +146,23 @@ class _Line:
     taper: tuple
     closed: bool
     depth: float
+    frame: tuple
+
+
+# A frame places a part drawn in its own coordinates (an eye, drawn once) in face units:
+# (angle, x sign, x, y) = rotate by angle, mirror x by the sign, then move to (x, y).
+IDENTITY = (0.0, 1.0, 0.0, 0.0)
+
+
+def _framed(local, frames):
+    """Concatenate point arrays, each moved by its frame (one batch of operations for all of them)."""
+    pts = np.concatenate(local)
+    if all(frame is IDENTITY for frame in frames):
+        return pts
+    f = np.repeat(np.array(frames, np.float64), [len(p) for p in local], axis=0)
+    ca, sa = np.cos(f[:, 0]), np.sin(f[:, 0])
+    x, y = pts[:, 0], pts[:, 1]
+    return np.stack([f[:, 1] * (x * ca - y * sa) + f[:, 2], x * sa + y * ca + f[:, 3]], axis=1)
 
 
 class _Builder:
@@ -170,11 +188,16 @@ class _Builder:
         warped[:, 1] = pts[:, 1] - ANCHOR_Y
         return warped @ self.rot_t + self.offset
 
-    def line(self, pts, width, group, stage, z, taper=(0.15, 0.15, 0.2), closed=False, depth=0.0):
-        self.lines.append(_Line(np.asarray(pts, np.float64), width, group, stage, z, taper, closed, depth))
+    def line(self, pts, width, group, stage, z, taper=(0.15, 0.15, 0.2), closed=False, depth=0.0, frame=IDENTITY):
+        self.lines.append(_Line(np.asarray(pts, np.float64), width, group, stage, z, taper, closed, depth, frame))
 
-    def region(self, pts, label, color, z, occludes=True, depth=0.0):
-        self.local_regions.append((np.asarray(pts, np.float64), LABEL[label], color, z, occludes, depth))
+    def region(self, pts, label, color, z, occludes=True, depth=0.0, frame=IDENTITY):
+        self.local_regions.append((np.asarray(pts, np.float64), LABEL[label], color, z, occludes, depth, frame,
+                                   False))
+
+    def detail(self, pts, label, color, z, depth=0.0, frame=IDENTITY):
+        """Shading or a highlight painted inside a region of the same label (hides nothing, labels nothing)."""
+        self.local_regions.append((np.asarray(pts, np.float64), LABEL[label], color, z, False, depth, frame, True))
 
     def finish(self):
         regions, occluders = self._place_regions()
@@ -184,15 +207,16 @@ class _Builder:
         polys = [r[0] for r in self.local_regions]
         counts = [len(poly) for poly in polys]
         depth = np.repeat([r[5] for r in self.local_regions], counts)
-        placed = np.split(self.place(np.concatenate(polys), depth), np.cumsum(counts)[:-1])
-        regions, occluders = list(self.canvas_regions), []
-        for poly, (_, label, color, z, occludes, _) in zip(placed, self.local_regions):
-            regions.append((poly, label, color, z))
+        face = _framed(polys, [r[6] for r in self.local_regions])
+        placed = np.split(self.place(face, depth), np.cumsum(counts)[:-1])
+        regions, occluders = [(poly, label, color, z, False) for poly, label, color, z in self.canvas_regions], []
+        for poly, (_, label, color, z, occludes, _, _, detail) in zip(placed, self.local_regions):
+            regions.append((poly, label, color, z, detail))
             if occludes:
                 occluders.append((poly, z))
         regions.sort(key=lambda r: r[3])
-        return [Region(poly.astype(np.float32), label, color, float(z)) for poly, label, color, z in regions], \
-            occluders
+        return [Region(poly.astype(np.float32), label, color, float(z), detail)
+                for poly, label, color, z, detail in regions], occluders
 
     def _depth_map(self, occluders):
         zmap = np.zeros((OCCLUSION_RES, OCCLUSION_RES), np.uint8)
@@ -210,18 +234,45 @@ class _Builder:
         ij = np.clip((pts * OCCLUSION_RES).astype(np.int64), 0, OCCLUSION_RES - 1)
         z_line = np.repeat([int(round(line.z * 10)) for line in lines], counts)
         visible = zmap[ij[:, 1], ij[:, 0]] <= z_line
-        starts = np.cumsum(counts) - counts
-        n_visible = np.add.reduceat(visible.astype(np.int64), starts)
-        pts32, widths32 = pts.astype(np.float32), widths.astype(np.float32)
-        strokes = []
-        for line, a, n, nv in zip(lines, starts, counts, n_visible):
-            if nv == n:
-                strokes.append(Stroke(pts32[a:a + n], widths32[a:a + n], line.group, len(strokes), line.closed))
-            elif nv > 0:
-                for run_pts, run_w in _visible_runs(pts[a:a + n], widths[a:a + n], visible[a:a + n], line.closed):
+        return _cut_hidden(lines, pts, widths, counts, visible)
+
+
+def _cut_hidden(lines, pts, widths, counts, visible):
+    """Strokes made of the visible runs of each line. A cut end moves halfway to the first hidden point, so
+    that it meets the occluder's outline."""
+    starts = np.cumsum(counts) - counts
+    ends = starts + counts
+    v = visible.astype(np.int8)
+    prev = np.concatenate([[0], v[:-1]])
+    prev[starts] = 0
+    nxt = np.concatenate([v[1:], [0]])
+    nxt[ends - 1] = 0
+    run_starts = np.flatnonzero((v == 1) & (prev == 0))
+    run_ends = np.flatnonzero((v == 1) & (nxt == 0)) + 1
+    owner = np.searchsorted(starts, run_starts, side="right") - 1
+    pts32, widths32 = pts.astype(np.float32), widths.astype(np.float32)
+    strokes, done_closed = [], set()
+    for a, b, k in zip(run_starts.tolist(), run_ends.tolist(), owner.tolist()):
+        line, s0, s1 = lines[k], int(starts[k]), int(ends[k])
+        if a == s0 and b == s1:
+            strokes.append(Stroke(pts32[a:b], widths32[a:b], line.group, len(strokes), line.closed))
+        elif line.closed:  # partly hidden loops are rare: cut them on their own (their runs may wrap around)
+            if k not in done_closed:
+                done_closed.add(k)
+                for run_pts, run_w in _visible_runs(pts[s0:s1], widths[s0:s1], visible[s0:s1], True):
                     strokes.append(Stroke(run_pts.astype(np.float32), run_w.astype(np.float32), line.group,
                                           len(strokes), False))
-        return strokes
+        else:
+            lo, hi = max(a - 1, s0), min(b + 1, s1)
+            if hi - lo < 2:
+                continue
+            run_pts = pts32[lo:hi].copy()
+            if lo < a:
+                run_pts[0] = 0.5 * (run_pts[0] + run_pts[1])
+            if hi > b:
+                run_pts[-1] = 0.5 * (run_pts[-1] + run_pts[-2])
+            strokes.append(Stroke(run_pts, widths32[lo:hi].copy(), line.group, len(strokes), False))
+    return strokes
 
 
 def _resample_all(b, lines, step=STEP, gap=1.0):
@@ -232,7 +283,7 @@ def _resample_all(b, lines, step=STEP, gap=1.0):
     local = [np.vstack([line.pts, line.pts[:1]]) if line.closed else line.pts for line in lines]
     counts = np.array([len(p) for p in local])
     starts = np.cumsum(counts) - counts
-    pts = b.place(np.concatenate(local), np.repeat([line.depth for line in lines], counts))
+    pts = b.place(_framed(local, [line.frame for line in lines]), np.repeat([line.depth for line in lines], counts))
     seg = np.sqrt(np.sum(np.diff(pts, axis=0) ** 2, axis=1))
     seg[starts[1:] - 1] = 0.0
     length = np.add.reduceat(seg, starts)
@@ -331,7 +382,7 @@ def build_ears(b, pal):
 def build_neck_and_clothes(b, pal, half):
     p = b.p
     nw = p["neck_w"]
-    collar_y = 1.25 + p["neck_len"]
+    collar_y = 1.1 + p["neck_len"]
     sw, drop = p["shoulder_w"], p["shoulder_drop"]
     bottom = 4.5
     # the skin silhouette: neck sides flowing into the shoulders; the clothes cover the lower part
@@ -350,7 +401,7 @@ def build_neck_and_clothes(b, pal, half):
     chin_part = np.vstack([chin_part, mirror(chin_part)[::-1]])
     shadow = np.vstack([chin_part, (chin_part + (0.0, 0.16 + 0.1 * (p["chin_y"] - 1.3)))[::-1]])
     shadow[:, 0] = np.clip(shadow[:, 0], -nw * 1.1, nw * 1.1)
-    b.region(shadow, "neck", pal["skin_shadow"], Z_NECK + 0.1, occludes=False)
+    b.detail(shadow, "neck", pal["skin_shadow"], Z_NECK + 0.1)
     build_clothes(b, pal, shoulder, bottom)
 
 
@@ -374,7 +425,8 @@ def build_clothes(b, pal, shoulder, bottom):
         neckline = np.array([(-x0, y0), (0.0, y0 + 0.8), (x0, y0)])
     poly = np.vstack([neckline, cloth, mirror(cloth)[::-1]])
     b.region(poly, "clothes", pal["clothes"], Z_CLOTHES)
-    b.line(neckline, 0.0034, "face", "clothes", Z_CLOTHES, (0.05, 0.05, 0.5))
+    if style != "sailor":  # a sailor collar's flaps draw the neckline themselves
+        b.line(neckline, 0.0034, "face", "clothes", Z_CLOTHES, (0.05, 0.05, 0.5))
     for s in (-1.0, 1.0):
         b.line(cloth[:-1] * (s, 1.0), 0.0036, "face", "clothes", Z_CLOTHES, (0.1, 0.0, 0.4))
     if style == "sailor":
@@ -382,7 +434,7 @@ def build_clothes(b, pal, shoulder, bottom):
             flap = np.array([(x0, y0), (x0 + 0.8, on_shoulder(x0 + 0.8) + 0.05), (0.4, y0 + 1.25),
                              (0.0, y0 + 0.8)]) * (s, 1.0)
             b.region(flap, "clothes", pal["collar"], Z_CLOTHES + 0.1)
-            b.line(flap[1:], 0.0034, "face", "clothes", Z_CLOTHES + 0.1, (0.05, 0.05, 0.5))
+            b.line(flap, 0.0034, "face", "clothes", Z_CLOTHES + 0.1, SOLID, closed=True)
             stripe = np.array([(x0 + 0.66, on_shoulder(x0 + 0.66) + 0.13), (0.34, y0 + 1.1)]) * (s, 1.0)
             b.line(stripe, 0.0022, "face", "clothes", Z_CLOTHES + 0.1, SOLID)
         tie = np.array([(0.0, y0 + 0.85), (0.28, y0 + 1.1), (0.12, y0 + 1.55), (0.0, y0 + 1.25),
@@ -402,8 +454,7 @@ def build_blush(b, pal):
     size = 0.9 + 0.3 * p["blush_size"]
     for s in (-1.0, 1.0):
         cx, cy = 0.6 * s, 0.68
-        b.region(ellipse(cx, cy, 0.2 * size, 0.085 * size, n=24), "skin", pal["blush"], Z_FACE + 0.2,
-                 occludes=False)
+        b.detail(ellipse(cx, cy, 0.2 * size, 0.085 * size, n=24), "skin", pal["blush"], Z_FACE + 0.2)
         for k in range(3):
             x0 = cx + (k - 1) * 0.075 * size
             hatch = np.array([(x0 + 0.03, cy - 0.055), (x0 - 0.03, cy + 0.055)])
@@ -454,23 +505,22 @@ def _iris_layers(p, upper, lower_edge, pal):
     ry = 0.5 * h * (0.95 + 0.9 * (p["iris_w"] - 0.52))
     rx = min(ry * 0.78, 0.5 * w * p["iris_w"] * 1.25)
     cx, cy = p["gaze_x"] * w, (0.06 + p["gaze_y"]) * h
-
-    def clip(shape):
-        return _clamp_into(shape, upper, lower_edge)[0]
-
-    iris = ellipse(cx, cy, rx, ry, n=44)
-    layers = [(clip(iris), pal["iris_dark"]),
-              (clip(ellipse(cx, cy + 0.14 * ry, 0.84 * rx, 0.8 * ry, n=36)), pal["iris"]),
-              (clip(ellipse(cx, cy + 0.52 * ry, 0.62 * rx, 0.38 * ry, n=28)), pal["iris_light"]),
-              (clip(ellipse(cx, cy + 0.04 * ry, p["pupil"] * rx, p["pupil"] * ry * 0.9, n=28)), pal["pupil"])]
     hx = cx + (p["highlight_x"] - 0.65) * rx * 0.8
     hy = cy - (0.28 + 0.3 * p["highlight_y"]) * ry
     hr = rx * (0.28 + 0.16 * p["highlight_size"])
-    layers.append((clip(ellipse(hx, hy, hr, hr * 1.2, n=20)), pal["highlight"]))
+    iris = ellipse(cx, cy, rx, ry, n=44)
+    shapes = [(iris, pal["iris_dark"]),
+              (ellipse(cx, cy + 0.14 * ry, 0.84 * rx, 0.8 * ry, n=36), pal["iris"]),
+              (ellipse(cx, cy + 0.52 * ry, 0.62 * rx, 0.38 * ry, n=28), pal["iris_light"]),
+              (ellipse(cx, cy + 0.04 * ry, p["pupil"] * rx, p["pupil"] * ry * 0.9, n=28), pal["pupil"]),
+              (ellipse(hx, hy, hr, hr * 1.2, n=20), pal["highlight"])]
     if p.option("highlights") == 2:
-        layers.append((clip(ellipse(cx + 0.35 * rx, cy + 0.45 * ry, 0.4 * hr, 0.4 * hr, n=14)), pal["highlight"]))
-    outline, hidden = _clamp_into(iris, upper, lower_edge)
-    return layers, iris, hidden
+        shapes.append((ellipse(cx + 0.35 * rx, cy + 0.45 * ry, 0.4 * hr, 0.4 * hr, n=14), pal["highlight"]))
+    counts = [len(shape) for shape, _ in shapes]
+    clipped, hidden = _clamp_into(np.concatenate([shape for shape, _ in shapes]), upper, lower_edge)
+    pieces = np.split(clipped, np.cumsum(counts)[:-1])
+    layers = [(piece, color) for piece, (_, color) in zip(pieces, shapes)]
+    return layers, iris, hidden[:counts[0]]
 
 
 def build_eyes(b, pal):
@@ -493,25 +543,22 @@ def build_eyes(b, pal):
 
     tilt = p["eye_tilt"]
     weight = p["lid_weight"]
+    lash_line = np.vstack([upper, wing[1:]])
     for s, label in ((-1.0, "eye_l"), (1.0, "eye_r")):
-        centre = np.array([s * p["eye_x"], p["eye_y"]])
-
-        def put(pts):
-            return _rotate(np.asarray(pts), -tilt) * (s, 1.0) + centre
-
-        b.region(put(opening), label, pal["sclera"], Z_FEATURES, occludes=False, depth=0.05)
-        b.region(put(lid_shadow), label, pal["sclera_shadow"], Z_FEATURES + 0.01, occludes=False, depth=0.05)
+        frame = (-tilt, s, s * p["eye_x"], p["eye_y"])  # rotate, then mirror: both outer corners tilt alike
+        kw = dict(depth=0.05, frame=frame)
+        b.region(opening, label, pal["sclera"], Z_FEATURES, occludes=False, **kw)
+        b.detail(lid_shadow, label, pal["sclera_shadow"], Z_FEATURES + 0.01, **kw)
         for k, (shape, color) in enumerate(layers):
-            b.region(put(shape), label, color, Z_FEATURES + 0.02 + 0.01 * k, occludes=False, depth=0.05)
-        lash_line = np.vstack([upper, wing[1:]])
-        b.line(put(lash_line), 0.013 * weight, "eyes", "eyes", Z_FEATURES, (0.4, 0.1, 0.12), depth=0.05)
-        b.line(put(lower_lid), 0.0028, "eyes", "eyes", Z_FEATURES, (0.3, 0.4, 0.1), depth=0.05)
+            b.detail(shape, label, color, Z_FEATURES + 0.02 + 0.01 * k, **kw)
+        b.line(lash_line, 0.013 * weight, "eyes", "eyes", Z_FEATURES, (0.4, 0.1, 0.12), **kw)
+        b.line(lower_lid, 0.0028, "eyes", "eyes", Z_FEATURES, (0.3, 0.4, 0.1), **kw)
         for run in _runs(iris, ~iris_hidden):
-            b.line(put(run), 0.0024, "eyes", "eyes", Z_FEATURES, (0.1, 0.1, 0.4), depth=0.05)
+            b.line(run, 0.0024, "eyes", "eyes", Z_FEATURES, (0.1, 0.1, 0.4), **kw)
         for lash in lashes:
-            b.line(put(lash), 0.006 * weight, "eyes", "eyes", Z_FEATURES, (0.0, 0.9, 0.05), depth=0.05)
+            b.line(lash, 0.006 * weight, "eyes", "eyes", Z_FEATURES, (0.0, 0.9, 0.05), **kw)
         if crease is not None:
-            b.line(put(crease), 0.0022, "eyes", "eyes", Z_FEATURES, (0.4, 0.3, 0.05), depth=0.05)
+            b.line(crease, 0.0022, "eyes", "eyes", Z_FEATURES, (0.4, 0.3, 0.05), **kw)
 
 
 def _runs(pts, keep):
@@ -585,7 +632,7 @@ def build_mouth(b, pal):
     opening = np.vstack([top, bottom[1:-1]])
     b.region(opening, "mouth", pal["mouth_inside"], Z_FEATURES, occludes=False, depth=0.1)
     tongue = _clamp_into(ellipse(0.0, y + hgt, 0.6 * w, 0.45 * hgt, n=20), top, bottom)[0]
-    b.region(tongue, "mouth", pal["tongue"], Z_FEATURES + 0.01, occludes=False, depth=0.1)
+    b.detail(tongue, "mouth", pal["tongue"], Z_FEATURES + 0.01, depth=0.1)
     if p["teeth"]:
         teeth = np.vstack([top, (top + (0.0, 0.28 * hgt))[::-1]])
         b.region(_clamp_into(teeth, top, bottom)[0], "mouth", pal["teeth"], Z_FEATURES + 0.02, occludes=False,
@@ -763,11 +810,12 @@ def build_hair(b, pal):
     tips, notches = bang_tips(p)
     top = np.array([0.0, -1.1 - p["crown"]])
     starts = notches[1:-1]
-    reach = (0.3 + 0.35 * np.array([p[f"bang_l{i}"] for i in range(6)]))[:, None]
+    # short strands from the notches, fading upwards: long and short alternate so the locks do not close up
+    reach = (np.tile([0.32, 0.14], 3) + 0.12 * np.array([p[f"bang_l{i}"] for i in range(6)]))[:, None]
     ends = starts + (top - starts) * reach
-    mids = 0.5 * (starts + ends) + np.stack([0.05 * np.sign(starts[:, 0]), np.zeros(6)], axis=1)
+    mids = 0.5 * (starts + ends) + np.stack([0.03 * np.sign(starts[:, 0]), np.zeros(6)], axis=1)
     for strand in quad_curves(starts, mids, ends, n=8):
-        b.line(strand, 0.0024, "hair", "hair_front", Z_FRONT_HAIR, (0.0, 0.75, 0.05))
+        b.line(strand, 0.0024, "hair", "hair_front", Z_FRONT_HAIR, (0.0, 0.8, 0.05))
     # the fringe's shadow on the forehead
     shadow = np.vstack([fringe, (fringe + (0.05, 0.11))[::-1]])
     b.region(shadow, "skin", pal["skin_shadow"], Z_FACE + 0.1, occludes=False)
@@ -791,14 +839,14 @@ def _hair_shading(b, pal, edges, inner_l, inner_r):
         k = int(0.7 * len(right))
         inside = 0.55 * right[:k] + 0.45 * left[:k]
         sliver = np.vstack([right[:k], inside[::-1]])
-        b.region(sliver, "hair", pal["hair_shadow"], Z_FRONT_HAIR + 0.02, occludes=False)
+        b.detail(sliver, "hair", pal["hair_shadow"], Z_FRONT_HAIR + 0.02)
     for inner in (inner_l, inner_r):
         k = len(inner)
         band = np.vstack([inner[k // 6: 5 * k // 6], (inner[k // 6: 5 * k // 6] * (0.9, 1.0) + (0.0, 0.0))[::-1]])
         band[:, 0] = np.where(np.arange(len(band)) < len(band) // 2, band[:, 0],
                               band[:, 0] + 0.09 * np.sign(band[:, 0]))
-        b.region(band, "hair", pal["hair_shadow"], Z_FRONT_HAIR + 0.02, occludes=False)
-    b.region(_sheen_band(p), "hair", pal["hair_sheen"], Z_FRONT_HAIR + 0.05, occludes=False)
+        b.detail(band, "hair", pal["hair_shadow"], Z_FRONT_HAIR + 0.02)
+    b.detail(_sheen_band(p), "hair", pal["hair_sheen"], Z_FRONT_HAIR + 0.05)
 
 
 def _sheen_band(p):
@@ -811,64 +859,81 @@ def _sheen_band(p):
     return np.vstack([upper, lower[::-1]])
 
 
+def _tube(centre_ctrl, half_widths):
+    """A lock of hair around a centre line: (one edge, other edge), both from root to tip. `half_widths` are
+    the half-widths at 0, 20, 55 and 100 % of the length."""
+    centre = curve(centre_ctrl, n=8)
+    d = np.gradient(centre, axis=0)
+    normal = np.stack([-d[:, 1], d[:, 0]], axis=1) / np.hypot(d[:, 0], d[:, 1])[:, None]
+    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(centre, axis=0).T))])
+    w = np.interp(arc / arc[-1], (0.0, 0.2, 0.55, 1.0), half_widths)[:, None]
+    return centre + normal * w, centre - normal * w, centre
+
+
 def build_tail(b, pal, s, drill):
+    """A twin tail (or a drill ringlet) on side s, tied high on the head and falling past the shoulders."""
     p = b.p
     radius = 1.0 + p["hair_volume"]
-    ay = -0.55 - 0.35 * p["tail_height"]
-    attach = np.array([radius * 0.82, ay])
-    length = 1.8 + 1.4 * p["tail_len"]
-    width = 0.32 + 0.25 * p["tail_w"]
-    out = 0.5 + 0.6 * p["tail_spread"]
-    tip = attach + (out, length)
+    attach = np.array([radius * 0.97, -0.45 - 0.4 * p["tail_height"]])
+    length = 2.3 + 1.6 * p["tail_len"]
+    width = 0.2 + 0.16 * p["tail_w"]
+    spread = p["tail_spread"]
     if not drill:
-        outer = curve([attach + (0.05, -0.05), attach + (out * 0.8 + width, 0.3 * length),
-                       attach + (out + 0.6 * width, 0.7 * length), tip], n=8)
-        inner = curve([attach + (-0.05, 0.1), attach + (out * 0.5, 0.35 * length),
-                       attach + (out * 0.85 - 0.2 * width, 0.75 * length), tip], n=8)
-        poly = np.vstack([outer, inner[::-1]]) * (s, 1.0)
+        ctrl = [attach, attach + (0.28 + 0.25 * spread, 0.25 * length), attach + (0.4 + 0.4 * spread, 0.62 * length),
+                attach + (0.3 + 0.35 * spread, length)]
+        edge_a, edge_b, centre = _tube(ctrl, (0.07, 0.8 * width, width, 0.0))
+        poly = np.vstack([edge_a, edge_b[::-1]]) * (s, 1.0)
         b.region(poly, "hair", pal["hair"], Z_TAILS)
-        b.line(outer * (s, 1.0), 0.0038, "hair", "hair_back", Z_TAILS, (0.05, 0.3, 0.1))
-        b.line(inner * (s, 1.0), 0.0038, "hair", "hair_back", Z_TAILS, (0.05, 0.3, 0.1))
-        strand = curve([attach + (0.05, 0.15), attach + (out * 0.7 + 0.2 * width, 0.4 * length),
-                        attach + (out * 0.95, 0.85 * length)], n=8) * (s, 1.0)
-        b.line(strand, 0.0022, "hair", "hair_back", Z_TAILS, (0.2, 0.4, 0.05))
+        for edge in (edge_a, edge_b):
+            b.line(edge * (s, 1.0), 0.0038, "hair", "hair_back", Z_TAILS, (0.05, 0.4, 0.06))
+        n = len(centre)
+        for frac, lo, hi in ((0.35, 0.12, 0.8), (-0.4, 0.2, 0.65)):
+            strand = (centre + (edge_a - centre) * frac)[int(lo * n): int(hi * n)]
+            b.line(strand * (s, 1.0), 0.0022, "hair", "hair_back", Z_TAILS, (0.3, 0.5, 0.05))
     else:
         curls = 4
-        centre = [attach + (out * (k / curls) ** 0.8, length * 0.85 * k / curls) for k in range(curls + 1)]
+        out = 0.2 + 0.3 * spread
+        w0 = 0.22 + 0.1 * p["tail_w"]
+        centres = [attach + (out * (k / curls) ** 0.7, (length * 0.8) * k / curls) for k in range(curls + 1)]
         for k in range(curls):
-            a, c = centre[k], centre[k + 1]
-            wk = width * (1.0 - 0.15 * k) * (0.8 if k == 0 else 1.0)
-            blob = ellipse(*(0.5 * (a + c)), wk, 0.5 * np.hypot(*(c - a)) + 0.06, n=28,
+            a, c = centres[k], centres[k + 1]
+            wk = w0 * (1.0 - 0.1 * k)
+            mid = 0.5 * (a + c) + (0.0, 0.05)
+            blob = ellipse(mid[0], mid[1], wk, 0.5 * np.hypot(*(c - a)) + 0.09, n=28,
                            angle=np.arctan2(c[1] - a[1], c[0] - a[0]) - np.pi / 2)
-            b.region(blob * (s, 1.0), "hair", pal["hair"], Z_TAILS + 0.01 * k)
-            b.line(blob * (s, 1.0), 0.0036, "hair", "hair_back", Z_TAILS + 0.01 * k, SOLID,
-                   closed=True)
-            spiral = curve([0.5 * (a + c) + (-wk * 0.9, -0.05), 0.5 * (a + c) + (0.0, 0.06),
-                            0.5 * (a + c) + (wk * 0.9, 0.12)], n=6) * (s, 1.0)
-            b.line(spiral, 0.0024, "hair", "hair_back", Z_TAILS + 0.01 * k, (0.2, 0.3, 0.1))
-    tie = ellipse(attach[0] * s, attach[1], 0.09, 0.12, n=16)
-    b.region(tie, "hair", pal["tie"], Z_TAILS + 0.1)
-    b.line(tie, 0.003, "hair", "hair_back", Z_TAILS + 0.1, SOLID, closed=True)
+            z = Z_TAILS + 0.01 * k
+            b.region(blob * (s, 1.0), "hair", pal["hair"], z)
+            b.line(blob * (s, 1.0), 0.0036, "hair", "hair_back", z, SOLID, closed=True)
+            for off in (-0.04, 0.1):  # the curl's spiral, as two slanted arcs across it
+                spiral = curve([mid + (-wk * 0.92, off - 0.1), mid + (0.0, off + 0.02), mid + (wk * 0.92, off + 0.06)],
+                               n=6) * (s, 1.0)
+                b.line(spiral, 0.0024, "hair", "hair_back", z, (0.2, 0.3, 0.1))
+    # the hair tie sits on the head's outline, in front of the hair
+    tie = ellipse(attach[0] * s, attach[1], 0.08, 0.11, n=16)
+    b.region(tie, "hair", pal["tie"], Z_FRONT_HAIR + 0.1)
+    b.line(tie, 0.003, "hair", "hair_front", Z_FRONT_HAIR + 0.1, SOLID, closed=True)
 
 
 def build_ponytail(b, pal):
+    """A ponytail tied at the back of the head; in this front view it swings out from behind the head on one
+    side (the back hair hides its root)."""
     p = b.p
     s = 1.0 if p["tail_side"] >= 0 else -1.0
     radius = 1.0 + p["hair_volume"]
-    length = 1.6 + 1.3 * p["tail_len"]
-    width = 0.3 + 0.25 * p["tail_w"]
-    out = 0.35 + 0.5 * p["tail_spread"] + 0.2 * abs(p["tail_side"])
-    attach = np.array([0.5, -0.95 - 0.2 * p["tail_height"]])
-    outer = curve([attach, (radius + out, -0.5), (radius + out + 0.1, 0.4 * length), (radius + 0.5 * out, length)],
-                  n=8)
-    inner = curve([(radius * 0.9, -0.2), (radius + 0.1, 0.3 * length), (radius + 0.5 * out, length)], n=8)
-    poly = np.vstack([outer, inner[::-1]]) * (s, 1.0)
-    b.region(poly, "hair", pal["hair_back"], Z_TAIL_BACK)
-    b.line(outer * (s, 1.0), 0.0038, "hair", "hair_back", Z_TAIL_BACK, (0.05, 0.3, 0.1))
-    b.line(inner * (s, 1.0), 0.0036, "hair", "hair_back", Z_TAIL_BACK, (0.05, 0.3, 0.1))
-    strand = curve([(radius + 0.5 * out, -0.2), (radius + 0.55 * out + 0.05, 0.4 * length),
-                    (radius + 0.5 * out, 0.85 * length)], n=6) * (s, 1.0)
-    b.line(strand, 0.0022, "hair", "hair_back", Z_TAIL_BACK, (0.2, 0.4, 0.05))
+    length = 1.7 + 1.3 * p["tail_len"]
+    width = 0.22 + 0.16 * p["tail_w"]
+    out = 0.25 + 0.3 * p["tail_spread"] + 0.1 * abs(p["tail_side"])
+    top = -1.0 - 0.15 * p["tail_height"]
+    ctrl = [(0.5, top), (radius + 0.15, top + 0.05), (radius + out + 0.05, -0.3),
+            (radius + out + 0.1, 0.5 * length - 0.6), (radius + out - 0.05, length - 0.8)]
+    edge_a, edge_b, centre = _tube(ctrl, (0.14, width, 0.9 * width, 0.0))
+    poly = np.vstack([edge_a, edge_b[::-1]]) * (s, 1.0)
+    b.region(poly, "hair", pal["hair"], Z_TAIL_BACK)
+    for edge in (edge_a, edge_b):
+        b.line(edge * (s, 1.0), 0.0038, "hair", "hair_back", Z_TAIL_BACK, (0.05, 0.4, 0.06))
+    n = len(centre)
+    strand = (centre + (edge_a - centre) * 0.3)[int(0.25 * n): int(0.8 * n)]
+    b.line(strand * (s, 1.0), 0.0022, "hair", "hair_back", Z_TAIL_BACK, (0.3, 0.5, 0.05))
 
 
 # ----------------------------------------------------------------------------------------------------------------

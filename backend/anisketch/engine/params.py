@@ -20,7 +20,7 @@ import numpy as np
 from anisketch.errors import BadRequest
 
 # Bump whenever the same seed would draw a different portrait (layout, ranges, sampling or geometry).
-ENGINE_VERSION = "0.2.0"
+ENGINE_VERSION = "0.3.0"
 
 GROUPS = ("face", "eyes", "brows", "nose", "mouth", "hair", "accessories")
 # `pose` is global (placement of the whole face and the background): it belongs to no stroke group.
@@ -219,38 +219,51 @@ def drawn_mask() -> np.ndarray:
     return np.array([spec.drawn for spec, width in _float_slots() for _ in range(width)], bool)
 
 
-def encode(params: Params) -> tuple[np.ndarray, np.ndarray]:
-    floats = np.empty(FLOAT_DIM, np.float32)
-    i = 0
+_SLOT_LO = np.array([spec.lo if w == 1 else 0.0 for spec, w in _float_slots() for _ in range(w)])
+_SLOT_SPAN = np.array([spec.hi - spec.lo if w == 1 else 1.0 for spec, w in _float_slots() for _ in range(w)])
+
+
+def _flat_values(params) -> list:
+    values = []
     for spec in FLOAT_SPECS:
         if spec.kind == "color":
-            floats[i:i + 3] = params[spec.name]
-            i += 3
+            values.extend(params[spec.name])
         else:
-            floats[i] = (params[spec.name] - spec.lo) / (spec.hi - spec.lo)
-            i += 1
+            values.append(params[spec.name])
+    return values
+
+
+def encode(params: Params) -> tuple[np.ndarray, np.ndarray]:
+    floats = ((np.array(_flat_values(params), np.float64) - _SLOT_LO) / _SLOT_SPAN).astype(np.float32)
     choices = np.array([params[spec.name] for spec in CHOICE_SPECS], np.int64)
     return np.clip(floats, 0.0, 1.0), choices
 
 
+def _assign_floats(params, floats32):
+    """Set every float (and colour) of params from a float32 vector in [0, 1]."""
+    values = (_SLOT_LO + floats32.astype(np.float64) * _SLOT_SPAN).tolist()
+    i = 0
+    for spec in FLOAT_SPECS:
+        if spec.kind == "color":
+            params[spec.name] = tuple(values[i:i + 3])
+            i += 3
+        else:
+            params[spec.name] = values[i]
+            i += 1
+    return params
+
+
 def decode(floats, choices) -> Params:
     """The inverse of `encode`: floats are clipped to [0, 1], choices to their option count."""
-    floats = np.clip(np.asarray(floats, np.float64).reshape(-1), 0.0, 1.0)
+    floats = np.clip(np.asarray(floats, np.float32).reshape(-1), 0.0, 1.0)
     choices = np.asarray(choices).reshape(-1)
     if floats.size != FLOAT_DIM or choices.size != CHOICE_DIM:
         raise BadRequest(f"a parameter vector has {FLOAT_DIM} floats and {CHOICE_DIM} choices, "
                          f"got {floats.size} and {choices.size}")
-    params = Params()
-    i = 0
-    for spec in FLOAT_SPECS:
-        if spec.kind == "color":
-            params[spec.name] = tuple(float(np.float32(v)) for v in floats[i:i + 3])
-            i += 3
-        else:
-            params[spec.name] = _from_unit(spec, np.float32(floats[i]))
-            i += 1
-    for spec, value in zip(CHOICE_SPECS, choices):
-        params[spec.name] = int(np.clip(int(value), 0, len(spec.options) - 1))
+    params = Params({spec.name: None for spec in PARAM_SPECS})  # layout order
+    _assign_floats(params, floats)
+    for spec, value in zip(CHOICE_SPECS, choices.tolist()):
+        params[spec.name] = min(max(int(value), 0), len(spec.options) - 1)
     return canonicalize(params)
 
 
@@ -261,16 +274,7 @@ def _from_unit(spec, unit):
 
 def _quantize(params: Params) -> Params:
     """Round every float through its float32 vector value: the params then survive encode/decode unchanged."""
-    floats, choices = encode(params)
-    i = 0
-    for spec in FLOAT_SPECS:
-        if spec.kind == "color":
-            params[spec.name] = tuple(float(v) for v in floats[i:i + 3])
-            i += 3
-        else:
-            params[spec.name] = _from_unit(spec, floats[i])
-            i += 1
-    return params
+    return _assign_floats(params, encode(params)[0])
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -327,8 +331,10 @@ def _mix64(z: int) -> int:
 
 def uniforms(seed: int, stream: int, n: int) -> np.ndarray:
     """n uniform floats in [0, 1) from (seed, stream): splitmix64, identical on every machine and very cheap."""
-    key = np.uint64(_mix64(_mix64(int(seed)) ^ (int(stream) * 0xD1B54A32D192ED03)))
-    z = np.arange(1, n + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15) + key
+    key = _mix64(_mix64(int(seed)) ^ (int(stream) * 0xD1B54A32D192ED03))
+    if n <= 8:  # plain Python beats numpy's per-call overhead for a handful of numbers (same values)
+        return np.array([(_mix64(key + i * 0x9E3779B97F4A7C15) >> 11) * (1.0 / (1 << 53)) for i in range(1, n + 1)])
+    z = np.arange(1, n + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(key)
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     z = z ^ (z >> np.uint64(31))
@@ -372,7 +378,7 @@ def _draw_attributes(seed, fixed):
         elif prior is None:
             out[name] = values[min(int(u * len(values)), len(values) - 1)]
         elif isinstance(prior, tuple):
-            out[name] = values[int(np.searchsorted(np.cumsum(prior) / sum(prior), u, side="right"))]
+            out[name] = values[_pick(u, prior)]
         else:
             out[name] = "on" if u < prior else "off"
     return out
@@ -383,17 +389,28 @@ def _triangular(u0, u1):
     return 0.5 * (u0 + u1)
 
 
+_GROUP_FLOATS = {group: [(spec.name, spec.lo, spec.hi - spec.lo) for spec in PARAM_SPECS
+                          if spec.group == group and spec.kind == "float"] for group in ALL_GROUPS}
+
+
 def _sample_floats(seed, group, params):
-    specs = [spec for spec in PARAM_SPECS if spec.group == group and spec.kind == "float"]
-    u = uniforms(seed, _shape_stream(group), 2 * len(specs) + 8)
-    for k, spec in enumerate(specs):
-        params[spec.name] = spec.lo + _triangular(u[2 * k], u[2 * k + 1]) * (spec.hi - spec.lo)
-    return u[2 * len(specs):]  # spare uniforms for the group's free choices
+    specs = _GROUP_FLOATS[group]
+    n = len(specs)
+    u = uniforms(seed, _shape_stream(group), 2 * n + 8)
+    values = _triangular(u[0:2 * n:2], u[1:2 * n:2]).tolist()
+    for (name, lo, span), v in zip(specs, values):
+        params[name] = lo + v * span
+    return u[2 * n:].tolist()  # spare uniforms for the group's free choices
 
 
 def _pick(u, weights):
-    cumulative = np.cumsum(weights) / np.sum(weights)
-    return int(min(np.searchsorted(cumulative, u, side="right"), len(weights) - 1))
+    """Index i with probability weights[i] / sum(weights), for a uniform u."""
+    target, total = u * sum(weights), 0.0
+    for i, weight in enumerate(weights):
+        total += weight
+        if target < total:
+            return i
+    return len(weights) - 1
 
 
 def _jitter_color(base, u, hue=0.02, sat=0.12, val=0.08):
@@ -423,9 +440,14 @@ def _color_key(rgb):
     return np.array([1.6 * luma, r - g, 0.5 * (r + g) - b])
 
 
+_KEYS = {}
+
+
 def nearest_color_name(prototypes, rgb) -> str:
-    key = _color_key(rgb)
-    return min(prototypes, key=lambda name: float(np.sum((_color_key(prototypes[name]) - key) ** 2)))
+    if id(prototypes) not in _KEYS:
+        _KEYS[id(prototypes)] = (list(prototypes), np.stack([_color_key(c) for c in prototypes.values()]))
+    names, keys = _KEYS[id(prototypes)]
+    return names[int(np.argmin(np.sum((keys - _color_key(rgb)) ** 2, axis=1)))]
 
 
 def _skin_color(dark, u):

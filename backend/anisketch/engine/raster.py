@@ -73,17 +73,33 @@ def render_lines(strokes, size: int, colors: dict | None = None) -> np.ndarray:
 
 
 def render_regions(regions, size: int):
-    """Flat cel colours (anti-aliased) and the part map (hard edges), painted back to front."""
+    """Flat cel colours (anti-aliased) and the part map (hard edges), painted back to front.
+
+    Consecutive regions of one colour that do not overlap (the two irises, the shading slivers of a fringe)
+    go to OpenCV in one call; detail regions (shading, highlights) leave the part map alone."""
     color = np.zeros((size, size, 3), np.uint8)
     parts = np.zeros((size, size), np.uint8)
     if not regions:
         return color, parts
     counts = [len(r.polygon) for r in regions]
     fixed = np.split(_to_fixed(np.concatenate([r.polygon for r in regions]), size), np.cumsum(counts)[:-1])
-    for region, poly in zip(regions, fixed):
-        cv2.fillPoly(color, [poly], region.color, lineType=cv2.LINE_AA, shift=SHIFT)
-        cv2.fillPoly(parts, [poly], int(region.label), lineType=cv2.LINE_8, shift=SHIFT)
+    boxes = [(poly[:, 0].min(), poly[:, 1].min(), poly[:, 0].max(), poly[:, 1].max()) for poly in fixed]
+    batch, batch_boxes, batch_color = [], [], None
+    for region, poly, box in zip(regions, fixed, boxes):
+        if batch and (region.color != batch_color or any(_overlap(box, other) for other in batch_boxes)):
+            cv2.fillPoly(color, batch, batch_color, lineType=cv2.LINE_AA, shift=SHIFT)
+            batch, batch_boxes = [], []
+        batch.append(poly)
+        batch_boxes.append(box)
+        batch_color = region.color
+        if not region.detail:
+            cv2.fillPoly(parts, [poly], int(region.label), lineType=cv2.LINE_8, shift=SHIFT)
+    cv2.fillPoly(color, batch, batch_color, lineType=cv2.LINE_AA, shift=SHIFT)
     return color, parts
+
+
+def _overlap(a, b):
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
 
 def composite_ink(color, lineart, ink=INK):
