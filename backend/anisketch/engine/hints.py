@@ -37,6 +37,8 @@ COLOR_NOISE = 6.0          # per-channel std of the colour error, 0..255
 BRIGHTNESS_NOISE = 8.0     # std of a shared brightness error
 CENTRE_BIAS = 0.3          # std (canvas units) of the Gaussian preference for spots near the face centre
 GRID = 64                  # positions are chosen on a coarse grid of the part map, then jittered
+CANDIDATES = 12            # spots tried per dab
+BRUSH_SHRINK = np.array([1.0, 0.6, 0.36])  # a brush that does not fit shrinks (an iris is small)
 
 
 @dataclass
@@ -67,7 +69,10 @@ def simulate_hints(portrait, color: np.ndarray, parts: np.ndarray, rng: np.rando
 
 def sample_dabs(color: np.ndarray, parts: np.ndarray, rng: np.random.Generator, count: int,
                 weights: dict | None = HINT_WEIGHTS) -> list[Dab]:
-    """Where the hints go and what colour they have (see the module's docstring)."""
+    """Where the hints go and what colour they have (see the module's docstring).
+
+    All dabs are placed together: for each, 12 candidate spots at 3 brush sizes are tested in one
+    gather, and the first spot where the whole brush fits wins (largest brush first)."""
     if count <= 0:
         return []
     coarse = cv2.resize(parts.astype(np.int32), (GRID, GRID), interpolation=cv2.INTER_NEAREST)
@@ -75,14 +80,24 @@ def sample_dabs(color: np.ndarray, parts: np.ndarray, rng: np.random.Generator, 
     if len(labels) == 0:
         return []
     centre = _face_centre(coarse) if weights is not None else np.array([0.5, 0.5])
-    spots_of = {}  # label -> (cell centres, cumulative preference), computed once per label
+    label = labels[np.minimum(np.searchsorted(np.cumsum(chances), rng.random(count)), len(labels) - 1)]
+    radii = rng.uniform(*RADIUS, size=(count, 1)) * BRUSH_SHRINK  # [count, 3]
+    spots = np.empty((count, CANDIDATES, 2))
+    picks = rng.random((count, CANDIDATES))
+    for value in np.unique(label):  # candidate cells, centre-biased, computed once per part
+        xy, cumulative = _candidate_cells(coarse, int(value), centre)
+        rows = label == value
+        spots[rows] = xy[np.minimum(np.searchsorted(cumulative, picks[rows] * cumulative[-1]), len(xy) - 1)]
+    spots += rng.uniform(-0.5, 0.5, size=spots.shape) / GRID
+    fits = _fits(parts, spots, radii, label) & (radii >= MIN_RADIUS)[:, :, None]  # [count, 3, candidates]
+    scribble = rng.random(count) < SCRIBBLE_CHANCE
+    noise = rng.normal(0, COLOR_NOISE, (count, 3)) + rng.normal(0, BRIGHTNESS_NOISE, (count, 1))
     dabs = []
-    for label in labels[np.searchsorted(np.cumsum(chances), rng.random(count) * chances.sum())]:
-        if label not in spots_of:
-            spots_of[label] = _candidate_cells(coarse, int(label), centre)
-        dab = _place_dab(color, parts, int(label), spots_of[label], rng.uniform(*RADIUS), rng)
-        if dab is not None:
-            dabs.append(dab)
+    for i in np.flatnonzero(fits.any(axis=(1, 2))):
+        level, candidate = divmod(int(np.argmax(fits[i].ravel())), CANDIDATES)
+        spot, r, part = spots[i, candidate], float(radii[i, level]), int(label[i])
+        points = _scribble(parts, spot, r, part, rng) if scribble[i] else spot[None]
+        dabs.append(Dab(part, points.astype(np.float32), r, _pick_color(color, spot, r, part, noise[i])))
     return dabs
 
 
@@ -113,34 +128,22 @@ def _candidate_cells(coarse, label, centre) -> tuple[np.ndarray, np.ndarray]:
     return xy, np.cumsum(preference)
 
 
-def _place_dab(color, parts, label, cells, radius, rng) -> Dab | None:
-    xy, cumulative = cells
-    picks = np.searchsorted(cumulative, rng.random(12) * cumulative[-1])
-    spots = xy[np.minimum(picks, len(xy) - 1)] + rng.uniform(-0.5, 0.5, size=(len(picks), 2)) / GRID
-    scribble = rng.random() < SCRIBBLE_CHANCE
-    for r in (radius, radius * 0.6, radius * 0.36):  # shrink the brush to fit small parts
-        if r < MIN_RADIUS:
-            break
-        fitting = np.flatnonzero(_fits(parts, spots, r, label))
-        if len(fitting):  # the first candidate where the whole brush fits
-            spot = spots[fitting[0]]
-            points = _scribble(parts, spot, r, label, rng) if scribble else spot[None]
-            return Dab(label, points.astype(np.float32), float(r), _pick_color(color, parts, spot, r, label, rng))
-    return None
-
-
 _RING = np.stack([np.cos(np.linspace(0, 2 * np.pi, 8, endpoint=False)),
                   np.sin(np.linspace(0, 2 * np.pi, 8, endpoint=False))], axis=1)
 _PROBE = np.concatenate([np.zeros((1, 2)), _RING, _RING * 0.5])  # centre, rim, half-way: [17, 2]
 
 
-def _fits(parts: np.ndarray, centres: np.ndarray, radius: float, label: int) -> np.ndarray:
-    """bool[K]: whether a disk at each centre lies inside the region (17 probe points all do)."""
+def _fits(parts: np.ndarray, centres: np.ndarray, radii: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Whether a disk lies inside its region: its 17 probe points (centre, rim, half-way) all do.
+
+    centres [D, K, 2], radii [D, R], labels [D] -> bool[D, R, K]."""
     size = parts.shape[0]
-    ij = np.floor((centres[:, None, :] + _PROBE * radius) * size).astype(np.int64)  # [K, 17, 2]
-    inside = np.all((ij >= 0) & (ij < size), axis=(1, 2))
-    ij = np.clip(ij, 0, size - 1)
-    return inside & np.all(parts[ij[..., 1], ij[..., 0]] == label, axis=1)
+    probes = centres[:, None, :, None, :] + _PROBE * radii[:, :, None, None, None]  # [D, R, K, 17, 2]
+    ij = np.floor(probes * size).astype(np.int64)
+    inside = np.all((ij >= 0) & (ij < size), axis=(3, 4))
+    np.clip(ij, 0, size - 1, out=ij)
+    same = parts[ij[..., 1], ij[..., 0]] == labels[:, None, None, None]
+    return inside & np.all(same, axis=3)
 
 
 def _scribble(parts, start, radius, label, rng) -> np.ndarray:
@@ -150,31 +153,26 @@ def _scribble(parts, start, radius, label, rng) -> np.ndarray:
     for _ in range(int(rng.integers(1, 4))):
         heading += rng.normal(0, 1.2)
         nxt = points[-1] + radius * rng.uniform(1.0, 2.5) * np.array([np.cos(heading), np.sin(heading)])
-        if not _fits(parts, nxt[None], radius, label)[0]:
+        if not _fits(parts, nxt[None, None], np.array([[radius]]), np.array([label]))[0, 0, 0]:
             break
         points.append(nxt)
     return np.array(points)
 
 
-def _pick_color(color, parts, spot, radius, label, rng) -> tuple:
-    """The region's colour under the dab, as an artist would pick it, with a small error.
+def _pick_color(color, spot, radius, label, noise) -> tuple:
+    """The region's colour under the dab, as an artist with a colour picker would take it, plus `noise`.
 
-    A median ignores line-art pixels. In an eye the artist means the iris, not the white or the pupil,
-    so near-white and near-black pixels are left out there when the iris is under the brush."""
-    size = parts.shape[0]
-    x, y = (spot * size).astype(int)
-    r = max(1, int(radius * size))
-    window = (slice(max(0, y - r), y + r + 1), slice(max(0, x - r), x + r + 1))
-    pixels = color[window][parts[window] == label]
-    if label in _EYES and len(pixels):
+    The probe points of the brush (all inside the region) are sorted by brightness and the middle one
+    taken: a colour the picture really has, not a dark line pixel. In an eye the artist means the iris,
+    so near-white and near-black pixels are left out there when enough of the iris is under the brush."""
+    size = color.shape[0]
+    ij = np.clip(np.floor((spot + _PROBE * radius * 0.8) * size).astype(np.int64), 0, size - 1)
+    pixels = color[ij[:, 1], ij[:, 0]].astype(np.int64)
+    if label in _EYES:
         iris = pixels[(pixels.min(axis=1) < 200) & (pixels.max(axis=1) > 50)]
-        pixels = iris if len(iris) >= 0.2 * len(pixels) else pixels
-    if len(pixels):  # the pixel nearest the median: a colour the picture really has, as a colour picker gives
-        base = pixels[np.argmin(np.abs(pixels - np.median(pixels, axis=0)).sum(axis=1))].astype(np.float64)
-    else:
-        base = color[min(y, size - 1), min(x, size - 1)].astype(np.float64)
-    noisy = base + rng.normal(0, COLOR_NOISE, 3) + rng.normal(0, BRIGHTNESS_NOISE)
-    return tuple(int(c) for c in np.clip(np.rint(noisy), 0, 255))
+        pixels = iris if len(iris) >= 4 else pixels
+    base = pixels[np.argsort(pixels @ (299, 587, 114), kind="stable")[len(pixels) // 2]]
+    return tuple(int(c) for c in np.clip(np.rint(base + noise), 0, 255))
 
 
 _EYES = (LABEL["eye_l"], LABEL["eye_r"])
@@ -183,29 +181,27 @@ SUBPIXEL_BITS = 4
 
 
 def paint_hints(dabs: list[Dab], size: int) -> np.ndarray:
-    """The hint layer: each dab a round-brush stamp or stroke, anti-aliased alpha, later dabs on top."""
-    layer = np.zeros((size, size, 4), np.uint8)
-    scale = size * (1 << SUBPIXEL_BITS)
+    """The hint layer: each dab a round-brush stamp or stroke, later dabs on top.
+
+    Alpha is anti-aliased; the colour is painted hard over a slightly larger area, so that it is exact
+    even at soft edges (straight alpha, as Krita stores a layer)."""
+    if not dabs:
+        return np.zeros((size, size, 4), np.uint8)
+    rgb = np.zeros((size, size, 3), np.uint8)
+    alpha = np.zeros((size, size), np.uint8)
+    one = 1 << SUBPIXEL_BITS
     for dab in dabs:
         r = max(1.0, dab.radius * size)
-        pad = int(np.ceil(r)) + 2
-        lo = np.maximum(np.floor(dab.points.min(axis=0) * size).astype(int) - pad, 0)
-        hi = np.minimum(np.ceil(dab.points.max(axis=0) * size).astype(int) + pad, size)
-        if np.any(hi <= lo):
-            continue
-        stamp = np.zeros((hi[1] - lo[1], hi[0] - lo[0]), np.uint8)
-        pts = np.rint(dab.points * scale - lo * (1 << SUBPIXEL_BITS)).astype(np.int32)
+        pts = np.rint(dab.points * size * one).astype(np.int32)
         if len(pts) == 1:
-            cv2.circle(stamp, tuple(int(v) for v in pts[0]), int(round(r * (1 << SUBPIXEL_BITS))), 255, -1,
-                       cv2.LINE_AA, SUBPIXEL_BITS)
+            centre = (int(pts[0, 0]), int(pts[0, 1]))
+            cv2.circle(rgb, centre, int(round((r + 2) * one)), dab.color, -1, cv2.LINE_8, SUBPIXEL_BITS)
+            cv2.circle(alpha, centre, int(round(r * one)), 255, -1, cv2.LINE_AA, SUBPIXEL_BITS)
         else:
-            cv2.polylines(stamp, [pts], False, 255, thickness=max(1, int(round(2 * r))),
-                          lineType=cv2.LINE_AA, shift=SUBPIXEL_BITS)
-        region = layer[lo[1]:hi[1], lo[0]:hi[0]]
-        covered = stamp > 0
-        region[..., :3][covered] = dab.color  # straight alpha: the colour is exact even at soft edges
-        region[..., 3] = np.maximum(region[..., 3], stamp)
-    return layer
+            cv2.polylines(rgb, [pts], False, dab.color, int(round(2 * r + 4)), cv2.LINE_8, SUBPIXEL_BITS)
+            cv2.polylines(alpha, [pts], False, 255, max(1, int(round(2 * r))), cv2.LINE_AA, SUBPIXEL_BITS)
+    rgb *= (alpha > 0)[..., None]  # no colour where there is no hint: the layer compresses well, reads clean
+    return np.dstack([rgb, alpha])
 
 
 def hints_to_mask(rgba: np.ndarray, threshold: int = 128) -> np.ndarray:

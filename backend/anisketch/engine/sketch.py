@@ -156,23 +156,21 @@ def simulate_sketch(portrait, rng: np.random.Generator, fraction: float = 1.0, o
 
 
 def _concatenate(strokes: list) -> _Source:
-    points, widths = [], []
-    for stroke in strokes:
-        p = np.asarray(stroke.points, dtype=np.float64)
-        w = np.asarray(stroke.widths, dtype=np.float64)
-        if stroke.closed:
-            p, w = np.concatenate([p, p[:1]]), np.concatenate([w, w[:1]])
-        points.append(p)
-        widths.append(w)
-    counts = np.array([len(p) for p in points])
-    stroke_of_vertex = np.repeat(np.arange(len(points)), counts)
-    P, W = np.concatenate(points), np.concatenate(widths)
+    counts = np.array([len(s.points) for s in strokes])
+    closed = np.array([s.closed for s in strokes])
+    P = np.concatenate([s.points for s in strokes]).astype(np.float64)
+    W = np.concatenate([s.widths for s in strokes]).astype(np.float64)
+    if closed.any():  # a closed stroke returns to its first vertex
+        ends = np.cumsum(counts)
+        vertex = np.insert(np.arange(len(P)), ends[closed], (ends - counts)[closed])
+        P, W, counts = P[vertex], W[vertex], counts + closed
+    stroke_of_vertex = np.repeat(np.arange(len(strokes)), counts)
     # Drop repeated vertices: zero-length segments would make the arc-length keys stall.
     keep = np.ones(len(P), bool)
     keep[1:] = np.any(np.abs(np.diff(P, axis=0)) > 1e-9, axis=1) | (np.diff(stroke_of_vertex) != 0)
     if not keep.all():
         P, W, stroke_of_vertex = P[keep], W[keep], stroke_of_vertex[keep]
-        counts = np.bincount(stroke_of_vertex, minlength=len(points))
+        counts = np.bincount(stroke_of_vertex, minlength=len(strokes))
         if np.any(counts < 2):  # a dot: give it a tiny length so that it still draws
             return _concatenate([_as_dash(s) for s in strokes])
     last = np.cumsum(counts) - 1
@@ -201,31 +199,38 @@ def _as_dash(stroke):
                                closed=False)
 
 
+_PART_INDEX = {group: i for i, group in enumerate(MISPROPORTION)}
+_PART_STRENGTH = np.array(list(MISPROPORTION.values()))
+_PART_PAIRED = np.array([group in PAIRED for group in MISPROPORTION])
+
+
 def _misproportion(source: _Source, per_group: np.ndarray, m: float) -> None:
     """Scale and shift whole parts a little, in place: eyes a bit too far apart, a nose a bit low.
 
-    Works on per-stroke bounding boxes, then moves all vertices in one go."""
+    Per-stroke bounding boxes give each part's centre; then all vertices move in one go. Row -1 of the
+    per-part tables is "no change", for the groups that keep their place (face)."""
     P, first = source.points, source.first
+    part = np.array([_PART_INDEX.get(s.group, -1) for s in source.strokes])
     lo, hi = np.minimum.reduceat(P, first), np.maximum.reduceat(P, first)
     face_size = float(np.max(hi.max(axis=0) - lo.min(axis=0)))
-    k = len(first)
-    centre, scale = np.zeros((k, 2)), np.ones(k)
-    shift = np.zeros((k, 2))
-    groups = [s.group for s in source.strokes]
-    for row, (group, strength) in enumerate(MISPROPORTION.items()):
-        members = [i for i, g in enumerate(groups) if g == group]
-        if not members:
-            continue
-        part_centre = (lo[members].min(axis=0) + hi[members].max(axis=0)) / 2
-        g = per_group[row] * m * strength
-        centre[members] = part_centre
-        scale[members] = 1.0 + PART_SCALE * g[0]
-        shift[members] = PART_SHIFT * face_size * g[1:3]
-        if group in PAIRED:  # push the left and right halves apart (or together)
-            side = np.sign((lo[members, 0] + hi[members, 0]) / 2 - part_centre[0])
-            shift[members, 0] += side * PAIR_SPREAD * face_size * g[3] / 2
+    n_parts = len(_PART_INDEX) + 1
+    part_lo, part_hi = np.full((n_parts, 2), np.inf), np.full((n_parts, 2), -np.inf)
+    np.minimum.at(part_lo, part, lo)
+    np.maximum.at(part_hi, part, hi)
+    absent = np.isinf(part_lo[:, 0])
+    absent[-1] = True
+    part_lo[absent], part_hi[absent] = 0.0, 0.0
+    centre = (part_lo + part_hi) / 2
+    g = per_group * (m * _PART_STRENGTH)[:, None]
+    scale = np.append(1.0 + PART_SCALE * g[:, 0], 1.0)
+    shift = np.vstack([PART_SHIFT * face_size * g[:, 1:3], [0.0, 0.0]])
+    spread = np.append(np.where(_PART_PAIRED, PAIR_SPREAD * face_size * g[:, 3] / 2, 0.0), 0.0)
+    # Paired parts (eyes, brows): each stroke moves away from (or towards) the part's middle.
+    side = np.sign((lo[:, 0] + hi[:, 0]) / 2 - centre[part, 0])
+    stroke_shift = shift[part] + np.stack([side * spread[part], np.zeros(len(part))], axis=1)
     v = source.stroke_of_vertex
-    source.points = (P - centre[v]) * scale[v][:, None] + centre[v] + shift[v]
+    c = centre[part][v]
+    source.points = (P - c) * scale[part][v][:, None] + c + stroke_shift[v]
 
 
 def _drawn_lengths(lengths: np.ndarray, fraction: float, coin: float) -> np.ndarray:
@@ -248,41 +253,33 @@ def _plan_pieces(lengths: np.ndarray, drawn: np.ndarray, r: np.ndarray, m: float
 
     r: per-stroke uniform random numbers [K, 12]; column use is fixed so results stay reproducible.
     A piece is a range [s0, s1] of arc length along one source stroke (beyond the ends = overshoot).
+    Each stroke has up to 4 piece slots: 3 for the stroke itself (drawn in 1-3 pieces) and one for a
+    retrace beside it; the slots in use are kept in stroke order.
     """
-    src, s0, s1, offset, width_scale = [], [], [], [], []
-
-    def add(k, a, b, side_offset, scale):
-        if b - a > 1e-4:
-            src.append(k), s0.append(a), s1.append(b), offset.append(side_offset), width_scale.append(scale)
-
-    # Plain floats: this loop is scalar arithmetic, which numpy scalars make several times slower.
-    for k, (length, cut, u) in enumerate(zip(lengths.tolist(), drawn.tolist(), r.tolist())):
-        if cut <= 0:
-            continue
-        end_error = m * min(END_ERROR, 0.2 * length)
-        start = -end_error * (1.6 * u[0] - 0.6)  # mostly overshoot, sometimes short
-        stop = length + end_error * (1.6 * u[1] - 0.6)
-        if cut < length:  # the stroke being drawn right now: no end yet
-            stop = cut
-        spread = 1.0 + WIDTH_SPREAD * m * (2 * u[6] - 1)
-        cuts = [start, stop]
-        if length > GAP_MIN_LENGTH and u[2] < GAP_CHANCE * m:  # drawn in 2-3 pieces
-            pieces = 2 + int(u[3] < 0.4)
-            gap = GAP_SIZE * m * (2 * u[5] - 0.8)  # > 0: a gap, < 0: an overlap
-            cuts = [start]
-            for i in range(1, pieces):
-                x = start + (stop - start) * (i + (u[4] - 0.5) * 0.6) / pieces
-                cuts += [x - gap / 2, x + gap / 2]
-            cuts.append(stop)
-        for a, b in zip(cuts[0::2], cuts[1::2]):
-            add(k, a, b, 0.0, spread)
-        if u[7] < DOUBLE_CHANCE * m:  # retraced: a second, thinner pass beside part of the stroke
-            side = 1.0 if u[10] < 0.5 else -1.0
-            add(k, start + (stop - start) * 0.5 * u[8], stop - (stop - start) * 0.5 * u[9],
-                side * DOUBLE_OFFSET * (0.5 + u[11]) * m, spread * 0.7)
-    as_array = lambda x, t=np.float64: np.asarray(x, dtype=t)  # noqa: E731
-    return {"src": as_array(src, np.int64), "s0": as_array(s0), "s1": as_array(s1),
-            "offset": as_array(offset), "width_scale": as_array(width_scale)}
+    u = r.T
+    end_error = m * np.minimum(END_ERROR, 0.2 * lengths)
+    start = -end_error * (1.6 * u[0] - 0.6)  # mostly overshoot, sometimes short
+    stop = np.where(drawn < lengths, drawn, lengths + end_error * (1.6 * u[1] - 0.6))  # drawing now: no end yet
+    span = stop - start
+    spread = 1.0 + WIDTH_SPREAD * m * (2 * u[6] - 1)
+    split = (lengths > GAP_MIN_LENGTH) & (u[2] < GAP_CHANCE * m)
+    n = np.where(split, 2 + (u[3] < 0.4), 1)
+    gap = GAP_SIZE * m * (2 * u[5] - 0.8)  # > 0: a gap, < 0: an overlap
+    cut = start[:, None] + span[:, None] * (np.arange(3) + ((u[4] - 0.5) * 0.6)[:, None]) / n[:, None]
+    slot = np.arange(3)[None, :]
+    a = np.where(slot == 0, start[:, None], cut + gap[:, None] / 2)
+    b = np.where(slot == n[:, None] - 1, stop[:, None], np.roll(cut, -1, axis=1) - gap[:, None] / 2)
+    main = (slot < n[:, None]) & (drawn > 0)[:, None]
+    side = np.where(u[10] < 0.5, 1.0, -1.0)
+    double = (drawn > 0) & (u[7] < DOUBLE_CHANCE * m)  # retraced: a second, thinner pass beside it
+    s0 = np.column_stack([a, start + span * 0.5 * u[8]])
+    s1 = np.column_stack([b, stop - span * 0.5 * u[9]])
+    offset = np.column_stack([np.zeros((len(u[0]), 3)), side * DOUBLE_OFFSET * (0.5 + u[11]) * m])
+    width_scale = np.column_stack([np.repeat(spread[:, None], 3, axis=1), spread * 0.7])
+    use = np.column_stack([main, double]) & (s1 - s0 > 1e-4)
+    src = np.repeat(np.arange(len(lengths)), 4).reshape(-1, 4)
+    return {"src": src[use], "s0": s0[use], "s1": s1[use], "offset": offset[use],
+            "width_scale": width_scale[use]}
 
 
 def _trace_pieces(source: _Source, pieces: dict, m: float) -> list:
