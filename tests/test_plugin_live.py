@@ -120,7 +120,7 @@ def test_render_hints_candidates_choose_and_keep(app, controller):
     _draw(sketch, 30, 30, 20, 20)
     controller.create_hints_layer()
     hints = document.nodeByName(canvas.HINTS_LAYER)
-    assert hints is not None and hints.parentNode() is sketch.parentNode()
+    assert hints is not None and hints.parentNode() == sketch.parentNode()
     _draw(hints, 35, 35, 4, 4, rgb=(250, 120, 160))
     controller.update_settings(render_count=3, style_seed=7)
     controller.render()

@@ -165,7 +165,7 @@ def test_guidance_layers_are_reused_placed_exactly_and_stale_ones_removed(plugin
     moved = protocol.Layer("Guidance: eyes", "bgra8", 1, 1, bgra((0, 255, 0)), group="eyes", x=0, y=0)
     canvas.update_guidance(document, group, [moved], Box(10, 20, 16, 16))
     nodes = group.childNodes()
-    assert [n.name() for n in nodes] == ["Guidance: eyes"] and nodes[0] is first["Guidance: eyes"]
+    assert [n.name() for n in nodes] == ["Guidance: eyes"] and nodes[0] == first["Guidance: eyes"]
     assert bytes(nodes[0].pixelData(9, 22, 2, 1)) == bytes(8)  # the old strokes are gone
     assert canvas.box_of(nodes[0].bounds()) == Box(10, 20, 1, 1)
 
@@ -181,7 +181,7 @@ def test_candidates_choose_and_keep(plugin, krita):
     old = canvas.add_candidates(document, group, layers, Box(0, 0, 2, 2), "Render")
     nodes = canvas.add_candidates(document, group, layers, Box(0, 0, 2, 2), "Render")
     assert [n.name() for n in group.childNodes()] == ["Render 1", "Render 2", "Render 3"]
-    assert not any(n in group.childNodes() for n in old)
+    assert not any(n in group.childNodes() for n in old)  # == compares the nodes themselves
     assert [n.visible() for n in nodes] == [True, False, False]
     canvas.choose(group, nodes[2])
     assert [n.visible() for n in nodes] == [False, False, True]

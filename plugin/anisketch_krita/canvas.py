@@ -106,10 +106,13 @@ def walk(node: Any) -> Iterable[Any]:
 
 
 def paint_layers(document: Any) -> list[Any]:
-    """The artist's paint layers, top of the stack first (ours excluded), for the layer choosers."""
-    ours = {id(node) for group in our_groups(document) for node in walk(group)}
+    """The artist's paint layers, top of the stack first (ours excluded), for the layer choosers.
+
+    Krita hands out a new Python wrapper for a node on every call: nodes are told apart by uniqueId.
+    """
+    ours = {node_id(node) for group in our_groups(document) for node in walk(group)}
     layers = [node for node in walk(document.rootNode())
-              if node.type() == "paintlayer" and id(node) not in ours]
+              if node.type() == "paintlayer" and node_id(node) not in ours]
     return list(reversed(layers))
 
 

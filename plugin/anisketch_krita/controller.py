@@ -155,7 +155,7 @@ class Controller(QObject):
 
     def document(self) -> Any:
         document = self.krita.activeDocument()
-        if document is not self._document:  # another document: its own region, state and candidates
+        if not _same(document, self._document):  # another document: its own region, state and candidates
             self._document = document
             self.region.reset()
             self.memory = GuideMemory()
@@ -171,7 +171,8 @@ class Controller(QObject):
             if node is not None:
                 return node
         active = document.activeNode()
-        if active is not None and active.type() == "paintlayer" and active not in self._our_nodes(document):
+        ours = {canvas.node_id(node) for node in self._our_nodes(document)}
+        if active is not None and active.type() == "paintlayer" and canvas.node_id(active) not in ours:
             return active
         layers = canvas.paint_layers(document)
         return layers[0] if layers else None
@@ -420,7 +421,7 @@ class Controller(QObject):
             if not reply.ok:
                 if reply.error_code not in QUIET_CODES:
                     self._show_error(reply.error_message or reply.error_code or "the backend failed", emit=False)
-            elif flight is not None and flight.document in self.krita.documents():
+            elif flight is not None and any(_same(flight.document, d) for d in self.krita.documents()):
                 self.error = ""
                 {"guide": self._apply_guide, "render": self._apply_render,
                  "generate": self._apply_generate}[flight.op](reply, flight)
@@ -454,6 +455,11 @@ class Controller(QObject):
         self.error = message
         if emit:
             self.changed.emit()
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Krita returns a new wrapper for a document on every call; == compares the documents themselves."""
+    return a is b or (a is not None and b is not None and a == b)
 
 
 def _thumbnail(layer: protocol.Layer, size: int = 96) -> QImage:

@@ -101,153 +101,175 @@ def _alpha_layout(model: str, depth: str) -> tuple[int, int]:
 # --------------------------------------------------------------------------------------------- nodes
 
 
-class Node(QObject):
+class _NodeState:
+    """What a node is; `Node` objects are handles to it, a new one per call, as Krita's wrappers are."""
+
     def __init__(self, document: "Document", name: str, node_type: str):
+        self.document, self.name, self.type = document, name, node_type
+        self.children: list[_NodeState] = []
+        self.parent: _NodeState | None = None
+        self.opacity, self.visible, self.locked, self.pass_through = 255, True, False, False
+        self.uuid = QUuid(str(uuid.uuid4()))
+        self.model, self.depth = document.colorModel(), document.colorDepth()
+        self.device = _TiledDevice(_PIXEL_SIZE[(self.model, self.depth)])
+
+
+def _handle(state: "_NodeState | None") -> "Node | None":
+    if state is None:
+        return None
+    return GroupLayer(state=state) if state.type == "grouplayer" else Node(state=state)
+
+
+class Node(QObject):
+    """Like libkis: each call that returns a node returns a NEW wrapper; compare nodes with ==, never `is`."""
+
+    def __init__(self, document: "Document | None" = None, name: str = "", node_type: str = "paintlayer", *,
+                 state: _NodeState | None = None):
         super().__init__()
-        self._document = document
-        self._name = name
-        self._type = node_type
-        self._children: list[Node] = []
-        self._parent: Node | None = None
-        self._opacity = 255
-        self._visible = True
-        self._locked = False
-        self._uuid = QUuid(str(uuid.uuid4()))
-        self._model, self._depth = document.colorModel(), document.colorDepth()
-        self._device = _TiledDevice(_PIXEL_SIZE[(self._model, self._depth)])
+        self._s = state if state is not None else _NodeState(document, name, node_type)  # type: ignore[arg-type]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Node) and other._s is self._s
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return id(self._s)
 
     # identity and tree
     def name(self) -> str:
-        return self._name
+        return self._s.name
 
     def setName(self, name: str) -> None:
-        self._name = name
+        self._s.name = name
 
     def type(self) -> str:
-        return self._type
+        return self._s.type
 
     def uniqueId(self) -> QUuid:
-        return self._uuid
+        return self._s.uuid
 
     def childNodes(self) -> list["Node"]:
-        return list(self._children)
+        return [_handle(child) for child in self._s.children]  # type: ignore[misc]
 
     def parentNode(self) -> "Node | None":
-        return self._parent
+        return _handle(self._s.parent)
 
     def addChildNode(self, child: "Node", above: "Node | None") -> bool:
-        if child._parent is not None:
-            child._parent._children.remove(child)
-        index = len(self._children) if above is None or above not in self._children else self._children.index(above) + 1
-        self._children.insert(index, child)
-        child._parent = self
+        me, it = self._s, child._s
+        if it.parent is not None:
+            it.parent.children.remove(it)
+        siblings = me.children
+        index = len(siblings) if above is None or above._s not in siblings else siblings.index(above._s) + 1
+        siblings.insert(index, it)
+        it.parent = me
         return True
 
     def removeChildNode(self, child: "Node") -> bool:
-        if child not in self._children:
+        if child._s not in self._s.children:
             return False
-        self._children.remove(child)
-        child._parent = None
+        self._s.children.remove(child._s)
+        child._s.parent = None
         return True
 
     def remove(self) -> bool:
-        return self._parent.removeChildNode(self) if self._parent is not None else False
+        parent = self.parentNode()
+        return parent.removeChildNode(self) if parent is not None else False
 
     def setChildNodes(self, nodes: Iterable["Node"]) -> None:
-        for child in list(self._children):
+        for child in self.childNodes():
             self.removeChildNode(child)
         for node in nodes:
             self.addChildNode(node, None)
 
+    def duplicate(self) -> "Node":
+        copy = self._s.document.createNode(self._s.name, self._s.type)
+        copy._s.device.tiles = {k: bytearray(v) for k, v in self._s.device.tiles.items()}
+        copy._s.opacity, copy._s.visible = self._s.opacity, self._s.visible
+        for child in self.childNodes():
+            copy.addChildNode(child.duplicate(), None)
+        return copy
+
     # properties
     def opacity(self) -> int:
-        return self._opacity
+        return self._s.opacity
 
     def setOpacity(self, value: int) -> None:
-        self._opacity = max(0, min(255, int(value)))
+        self._s.opacity = max(0, min(255, int(value)))
 
     def visible(self) -> bool:
-        return self._visible
+        return self._s.visible
 
     def setVisible(self, visible: bool) -> None:
-        self._visible = bool(visible)
+        self._s.visible = bool(visible)
 
     def locked(self) -> bool:
-        return self._locked
+        return self._s.locked
 
     def setLocked(self, value: bool) -> None:
-        self._locked = bool(value)
+        self._s.locked = bool(value)
 
     def colorModel(self) -> str:
-        return self._model
+        return self._s.model
 
     def colorDepth(self) -> str:
-        return self._depth
+        return self._s.depth
 
     def colorProfile(self) -> str:
-        return self._document.colorProfile()
+        return self._s.document.colorProfile()
 
     def position(self) -> QPoint:
         return QPoint(0, 0)
 
     # pixels
     def bounds(self) -> QRect:
-        if self._type == "grouplayer":
-            rects = [child.bounds() for child in self._children]
+        if self._s.type == "grouplayer":
             box = QRect()
-            for rect in rects:
-                box = box.united(rect)
+            for child in self.childNodes():
+                box = box.united(child.bounds())
             return box
-        offset, size = _alpha_layout(self._model, self._depth)
-        box = self._device.exact_bounds(offset, size)
-        return QRect() if box is None else QRect(box[0], box[1], box[2] - box[0], box[3] - box[1])
+        offset, size = _alpha_layout(self._s.model, self._s.depth)
+        found = self._s.device.exact_bounds(offset, size)
+        return QRect() if found is None else QRect(found[0], found[1], found[2] - found[0], found[3] - found[1])
 
     def pixelData(self, x: int, y: int, w: int, h: int) -> QByteArray:
-        return QByteArray(bytes(self._device.read(x, y, w, h)))
+        return QByteArray(bytes(self._s.device.read(x, y, w, h)))
 
     def projectionPixelData(self, x: int, y: int, w: int, h: int) -> QByteArray:
-        if self._type != "grouplayer":
+        if self._s.type != "grouplayer":
             return self.pixelData(x, y, w, h)
-        return QByteArray(bytes(_composite(self._children, x, y, w, h)))
+        return QByteArray(bytes(_composite(self.childNodes(), x, y, w, h)))
 
     def setPixelData(self, value: Any, x: int, y: int, w: int, h: int) -> None:
-        if self._type == "grouplayer":
+        if self._s.type == "grouplayer":
             return
         data = bytes(value)
-        if len(data) < w * h * self._device.pixel_size:
+        if len(data) < w * h * self._s.device.pixel_size:
             print("Node::setPixelData: not enough data to write to the paint device")
             return
-        self._device.write(data, x, y, w, h)
+        self._s.device.write(data, x, y, w, h)
 
     def thumbnail(self, w: int, h: int) -> QImage:
         """The layer within the image bounds, scaled to fit w x h (RGBA/U8 layers)."""
-        width, height = self._document.width(), self._document.height()
+        width, height = self._s.document.width(), self._s.document.height()
         data = bytes(self.projectionPixelData(0, 0, width, height))
         image = QImage(data, width, height, width * 4, QImage.Format.Format_ARGB32)
         return image.scaled(w, h, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
 
-    def duplicate(self) -> "Node":
-        copy = self._document.createNode(self._name, self._type)
-        copy._device.tiles = {k: bytearray(v) for k, v in self._device.tiles.items()}
-        copy._opacity, copy._visible = self._opacity, self._visible
-        for child in self._children:
-            copy.addChildNode(child.duplicate(), None)
-        return copy
-
     def __repr__(self) -> str:
-        return f"<fake Node {self._type} {self._name!r}>"
+        return f"<fake Node {self._s.type} {self._s.name!r}>"
 
 
 class GroupLayer(Node):
-    def __init__(self, document: "Document", name: str):
-        super().__init__(document, name, "grouplayer")
-        self._pass_through = False
+    def __init__(self, document: "Document | None" = None, name: str = "", *, state: _NodeState | None = None):
+        super().__init__(document, name, "grouplayer", state=state)
 
     def passThroughMode(self) -> bool:
-        return self._pass_through
+        return self._s.pass_through
 
     def setPassThroughMode(self, value: bool) -> None:
-        self._pass_through = bool(value)
+        self._s.pass_through = bool(value)
 
 
 def _composite(nodes: list[Node], x: int, y: int, w: int, h: int) -> bytearray:
@@ -318,13 +340,30 @@ class Selection(QObject):
 
 
 class Document(QObject):
+    """Like libkis, each call returning a document returns a NEW wrapper (sharing its state): compare with ==."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Document) and other.__dict__ is self.__dict__
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return id(self.__dict__)
+
+    def _wrapper(self) -> "Document":
+        wrapper = Document.__new__(Document)
+        QObject.__init__(wrapper)
+        wrapper.__dict__ = self.__dict__
+        return wrapper
+
     def __init__(self, width: int, height: int, name: str, model: str, depth: str, profile: str, resolution: float):
         super().__init__()
         self._width, self._height, self._name = width, height, name
         self._model, self._depth, self._profile = model, depth, profile or "sRGB-elle-V2-srgbtrc.icc"
         self._resolution = resolution
-        self._root = GroupLayer(self, "root")
-        self._active: Node | None = None
+        self._root = GroupLayer(self, "root")._s
+        self._active: _NodeState | None = None
         self._selection: Selection | None = None
         self._modified = False
         self.refresh_count = 0
@@ -351,10 +390,10 @@ class Document(QObject):
         return self._profile
 
     def rootNode(self) -> Node:
-        return self._root
+        return _handle(self._root)  # type: ignore[return-value]
 
     def topLevelNodes(self) -> list[Node]:
-        return self._root.childNodes()
+        return self.rootNode().childNodes()
 
     def createNode(self, name: str, node_type: str) -> Node:
         if node_type == "grouplayer":
@@ -373,13 +412,13 @@ class Document(QObject):
                 if found is not None:
                     return found
             return None
-        return walk(self._root)
+        return walk(self.rootNode())
 
     def activeNode(self) -> Node | None:
-        return self._active
+        return _handle(self._active)
 
     def setActiveNode(self, node: Node) -> None:
-        self._active = node
+        self._active = node._s
 
     def selection(self) -> Selection | None:
         return self._selection.duplicate() if self._selection is not None else None
@@ -388,7 +427,7 @@ class Document(QObject):
         self._selection = selection.duplicate()
 
     def pixelData(self, x: int, y: int, w: int, h: int) -> QByteArray:
-        return self._root.projectionPixelData(x, y, w, h)
+        return self.rootNode().projectionPixelData(x, y, w, h)
 
     def refreshProjection(self) -> None:
         self.refresh_count += 1
@@ -403,7 +442,7 @@ class Document(QObject):
         self._modified = bool(modified)
 
     def close(self) -> bool:
-        Krita.instance()._documents.remove(self)
+        Krita.instance()._documents = [d for d in Krita.instance()._documents if d != self]
         return True
 
 
@@ -432,7 +471,7 @@ class View(QObject):
         self._window, self._document = window, document
 
     def document(self) -> Document:
-        return self._document
+        return self._document._wrapper()
 
     def window(self) -> "Window":
         return self._window
@@ -557,10 +596,10 @@ class Krita(QObject):
         return document
 
     def documents(self) -> list[Document]:
-        return list(self._documents)
+        return [document._wrapper() for document in self._documents]
 
     def activeDocument(self) -> Document | None:
-        return self._active_document
+        return self._active_document._wrapper() if self._active_document is not None else None
 
     def setActiveDocument(self, document: Document) -> None:
         self._active_document = document

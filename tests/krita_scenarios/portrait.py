@@ -1,0 +1,189 @@
+"""E2E scenario, run INSIDE the real Krita by the test driver (tests/krita_harness.py).
+
+An artist's session: a sketch appears stroke by stroke (frames made by the drawing simulator), guidance
+follows, a part is pinned, colour hints are dabbed and rendered, a portrait is generated, the backend is
+killed and restarted, and a 2048x2048 canvas measures the GUI-thread time per update. Everything observed
+goes into t.result; the pytest side (tests/test_e2e_krita.py) asserts on it.
+
+Inputs (environment): ANISKETCH_FRAMES (a folder of frame_NN.png, hints.png, big_NN.png and frames.json),
+ANISKETCH_SERVE_PID and ANISKETCH_SERVE_CMD (JSON list) for the kill/restart step.
+"""
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+
+FRAMES = os.environ["ANISKETCH_FRAMES"]
+UPDATE_TIMEOUT = float(os.environ.get("ANISKETCH_UPDATE_TIMEOUT", "60"))
+
+
+def digest(data):
+    return hashlib.sha1(bytes(data)).hexdigest()[:16]
+
+
+def scenario(t):
+    import anisketch_krita.docker as docker_module
+    from anisketch_krita import canvas
+    from anisketch_krita.state import Status
+
+    krita = t.krita
+    info = json.load(open(os.path.join(FRAMES, "frames.json")))
+    width, height = info["width"], info["height"]
+    document = krita.createDocument(width, height, "AniSketch e2e", "RGBA", "U8", "", 300.0)
+    window = krita.activeWindow()
+    window.addView(document)
+    sketch = document.createNode("Sketch", "paintlayer")
+    document.rootNode().addChildNode(sketch, None)
+    document.setActiveNode(sketch)
+    yield t.until(lambda: bool(docker_module.OPEN_DOCKERS), 20, "the AniSketch docker")
+    docker = docker_module.OPEN_DOCKERS[0]
+    controller = docker.controller
+    _tidy_window(t, krita)
+    t.result["docker_visible"] = docker.isVisible()
+    yield t.until(lambda: controller.connection.connected, 60, "the docker to connect")
+    t.result["connected_status"] = docker.status_label.text()
+
+    def guidance_nodes():
+        group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
+        return {n.name(): n for n in group.childNodes()} if group is not None else {}
+
+    def wait_for_update(count_before):
+        return t.until(lambda: len(controller.timings.history) > count_before and not controller.guide_jobs.busy,
+                       UPDATE_TIMEOUT, "a guidance update")
+
+    # --- stroke by stroke -------------------------------------------------------------------------------
+    strokes = []
+    frames = info["frames"]
+    for index, name in enumerate(frames):
+        data, w, h = t.load_png(os.path.join(FRAMES, name))
+        before = len(controller.timings.history)
+        sketch.setPixelData(data, 0, 0, w, h)  # as if the artist had just lifted the pen
+        document.refreshProjection()
+        yield wait_for_update(before)
+        nodes = guidance_nodes()
+        strokes.append({
+            "frame": name, "layers": sorted(nodes),
+            "bounds": {k: canvas._rect_tuple(n.bounds()) for k, n in nodes.items()},
+            "digests": {k: digest(n.pixelData(0, 0, width, height)) for k, n in nodes.items()},
+            "error": controller.error, "timing": controller.timings.history[-1],
+        })
+        if index == len(frames) - 3:  # pin the eyes now; the last strokes must leave them exactly as they are
+            controller.set_pin("eyes", True)
+            t.result["pinned_at"] = name
+    t.result["strokes"] = strokes
+    group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
+    t.result["guidance_group"] = {"locked": group.locked(), "opacity": group.opacity(), "visible": group.visible(),
+                                  "above_sketch": _index(group) > _index(sketch)} if group else None
+    t.result["region"] = list(vars(controller.region.region).values()) if controller.region.region else None
+    t.screenshot("docker_guidance.png")
+    t.save_layer(document, sketch, "layer_sketch.png")
+    for name, node in guidance_nodes().items():
+        t.save_layer(document, node, "layer_" + name.replace(":", "").replace(" ", "_") + ".png")
+    final_frame, _, _ = t.load_png(os.path.join(FRAMES, frames[-1]))
+    t.result["sketch_unchanged"] = bytes(sketch.pixelData(0, 0, width, height)) == final_frame
+
+    # --- the toggle action -------------------------------------------------------------------------------
+    action = krita.action("anisketch_toggle_guidance")
+    t.result["action_exists"] = action is not None
+    if action is not None:
+        action.trigger()
+        t.result["hidden_by_action"] = not group.visible()
+        action.trigger()
+        t.result["shown_by_action"] = group.visible()
+
+    # --- colour hints and a render -----------------------------------------------------------------------
+    controller.create_hints_layer()
+    hints = document.nodeByName(canvas.HINTS_LAYER)
+    data, w, h = t.load_png(os.path.join(FRAMES, "hints.png"))
+    hints.setPixelData(data, 0, 0, w, h)
+    document.refreshProjection()
+    controller.update_settings(render_count=3)
+    controller.render()
+    yield t.until(lambda: bool(controller.candidates) or (bool(controller.error) and "render" not in controller.busy),
+                  180, "render candidates")
+    renders = canvas.find_group(document, canvas.RENDERS_GROUP)
+    t.result["render"] = {"error": controller.error, "candidates": [c.name for c in controller.candidates],
+                          "layers": [n.name() for n in renders.childNodes()] if renders else [],
+                          "visible": [n.visible() for n in renders.childNodes()] if renders else []}
+    if controller.candidates:
+        docker.candidate_list.setCurrentRow(1)  # the artist clicks the second thumbnail
+        yield 0.3
+        t.result["render"]["visible_after_choice"] = [n.visible() for n in renders.childNodes()]
+        t.screenshot("docker_render.png")
+        t.save_layer(document, renders.childNodes()[1], "layer_render_2.png")
+    t.result["sketch_unchanged_after_render"] = bytes(sketch.pixelData(0, 0, width, height)) == final_frame
+
+    # --- generation --------------------------------------------------------------------------------------
+    controller.attributes = {"hair_color": "pink", "hair_style": "twin_tail"}
+    error_before = controller.error
+    controller.error = ""
+    controller.generate()
+    yield t.until(lambda: "generate" not in controller.busy, 180, "a generated portrait")
+    t.result["generate"] = {"error": controller.error, "noise": controller.last_noise,
+                            "candidates": [c.name for c in controller.candidates]}
+    controller.error = error_before
+    if controller.candidates and controller.candidates[0].name.startswith("Portrait"):
+        t.screenshot("docker_generate.png")
+
+    # --- the backend dies and comes back -------------------------------------------------------------------
+    pid = int(os.environ.get("ANISKETCH_SERVE_PID", "0"))
+    if pid:
+        os.kill(pid, signal.SIGKILL)
+        yield t.until(lambda: controller.connection.state.status is Status.DISCONNECTED, 20, "noticing the loss")
+        t.result["disconnected_status"] = docker.status_label.text()
+        command = json.loads(os.environ["ANISKETCH_SERVE_CMD"])
+        log = open(os.path.join(t.out, "serve-restarted.log"), "wb")
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        t.result["restarted_pid"] = process.pid
+        yield t.until(lambda: controller.connection.connected, 60, "the reconnection")
+        t.result["reconnected_status"] = docker.status_label.text()
+        before = len(controller.timings.history)
+        controller.request_guidance()
+        yield wait_for_update(before)
+        t.result["guidance_after_reconnect"] = controller.error == "" and bool(guidance_nodes())
+
+    # --- GUI-thread time per update on a 2048 x 2048 canvas -------------------------------------------------
+    big = krita.createDocument(2048, 2048, "AniSketch 2048", "RGBA", "U8", "", 300.0)
+    window.addView(big)
+    big_sketch = big.createNode("Sketch", "paintlayer")
+    big.rootNode().addChildNode(big_sketch, None)
+    big.setActiveNode(big_sketch)
+    yield 1.0
+    samples = []
+    for name in info["big_frames"]:
+        data, w, h = t.load_png(os.path.join(FRAMES, name))
+        big_sketch.setPixelData(data, 0, 0, w, h)
+        started = time.perf_counter()
+        canvas.signature(big_sketch)  # what the stroke poll costs right after a change (thumbnail renewed)
+        signature_ms = (time.perf_counter() - started) * 1e3
+        before = len(controller.timings.history)
+        yield wait_for_update(before)
+        side, send_ms, apply_ms, server_ms = controller.timings.history[-1]
+        samples.append({"side": side, "send_ms": send_ms, "apply_ms": apply_ms, "signature_ms": round(signature_ms, 2),
+                        "server_ms": server_ms, "layers": len(canvas.find_group(big, canvas.GUIDANCE_GROUP).childNodes())})
+    t.result["big_canvas"] = samples
+    for doc in krita.documents():
+        doc.setModified(False)
+
+
+def _index(node):
+    parent = node.parentNode()
+    return [n.uniqueId().toString() for n in parent.childNodes()].index(node.uniqueId().toString())
+
+
+def _tidy_window(t, krita):
+    """Room for the docker in screenshots: hide the big default dockers, fit the canvas in the view."""
+    for dock in krita.dockers():
+        if dock.objectName() in ("ColorSelectorNg", "PresetDocker", "ToolBox"):
+            dock.hide()
+        if dock.objectName() == "anisketch_docker":
+            dock.show()
+            dock.raise_()
+    for name in ("zoom_to_fit", "view_zoom_to_fit"):
+        action = krita.action(name)
+        if action is not None:
+            action.trigger()
+            break
