@@ -45,13 +45,16 @@ def stroke_outlines(strokes, size):
     scale = 1 << SHIFT
     left = ((pts + offset - 0.5) * scale + 0.5).astype(np.int32)
     right = ((pts - offset - 0.5) * scale + 0.5).astype(np.int32)
-    outlines = []
-    for a, b, is_closed in zip(starts, ends + 1, closed):
-        if is_closed:
-            outlines.append([left[a:b], right[a:b]])
-        else:
-            outlines.append([np.concatenate([left[a:b], right[a:b][::-1]])])
-    return list(zip(strokes, outlines))
+    # open strokes: gather every outline (left side forwards, right side backwards) in one indexing operation
+    o_starts, o_counts = starts[~closed], counts[~closed]
+    within = np.arange(2 * o_counts.sum()) - np.repeat(2 * (np.cumsum(o_counts) - o_counts), 2 * o_counts)
+    n = np.repeat(o_counts, 2 * o_counts)
+    forward = within < n
+    index = np.repeat(o_starts, 2 * o_counts) + np.where(forward, within, 2 * n - 1 - within)
+    polygon = np.where(forward[:, None], left[index], right[index])
+    open_outlines = iter(np.split(polygon, np.cumsum(2 * o_counts)[:-1]))
+    return [(stroke, [left[a:b], right[a:b]] if is_closed else [next(open_outlines)])
+            for stroke, a, b, is_closed in zip(strokes, starts, ends + 1, closed)]
 
 
 def render_lines(strokes, size: int, colors: dict | None = None) -> np.ndarray:
@@ -83,7 +86,10 @@ def render_regions(regions, size: int):
         return color, parts
     counts = [len(r.polygon) for r in regions]
     fixed = np.split(_to_fixed(np.concatenate([r.polygon for r in regions]), size), np.cumsum(counts)[:-1])
-    boxes = [(poly[:, 0].min(), poly[:, 1].min(), poly[:, 0].max(), poly[:, 1].max()) for poly in fixed]
+    all_fixed = np.concatenate(fixed)
+    first = np.cumsum(counts) - counts
+    lo, hi = np.minimum.reduceat(all_fixed, first).tolist(), np.maximum.reduceat(all_fixed, first).tolist()
+    boxes = [(a[0], a[1], b[0], b[1]) for a, b in zip(lo, hi)]
     batch, batch_boxes, batch_color = [], [], None
     for region, poly, box in zip(regions, fixed, boxes):
         if batch and (region.color != batch_color or any(_overlap(box, other) for other in batch_boxes)):
@@ -102,12 +108,16 @@ def _overlap(a, b):
     return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
 
+_INK_IMAGES = {}
+
+
 def composite_ink(color, lineart, ink=INK):
     """Line art over the colours: out = colour * (1 - a) + ink * a, with a = darkness / 255."""
-    alpha = lineart.astype(np.float32) * (1.0 / 255.0)
-    ink_image = np.empty_like(color)
-    ink_image[:] = ink
-    return cv2.blendLinear(ink_image, color, alpha, 1.0 - alpha)
+    key = (color.shape, tuple(ink))
+    if key not in _INK_IMAGES:  # a flat ink-coloured image per size, made once
+        _INK_IMAGES[key] = np.full(color.shape, ink, np.uint8)
+    alpha = cv2.multiply(lineart, 1.0 / 255.0, dtype=cv2.CV_32F)
+    return cv2.blendLinear(_INK_IMAGES[key], color, alpha, 1.0 - alpha)
 
 
 def render(portrait, size: int) -> dict:
