@@ -184,24 +184,26 @@ def paint_hints(dabs: list[Dab], size: int) -> np.ndarray:
     """The hint layer: each dab a round-brush stamp or stroke, later dabs on top.
 
     Alpha is anti-aliased; the colour is painted hard over a slightly larger area, so that it is exact
-    even at soft edges (straight alpha, as Krita stores a layer)."""
+    even at soft edges (straight alpha, as Krita stores a layer). Drawn straight into the layer with
+    OpenCV: every extra full-size array costs about a millisecond at 512 px."""
+    layer = np.zeros((size, size, 4), np.uint8)
     if not dabs:
-        return np.zeros((size, size, 4), np.uint8)
-    rgb = np.zeros((size, size, 3), np.uint8)
+        return layer
     alpha = np.zeros((size, size), np.uint8)
     one = 1 << SUBPIXEL_BITS
     for dab in dabs:
         r = max(1.0, dab.radius * size)
         pts = np.rint(dab.points * size * one).astype(np.int32)
+        color = (*dab.color, 0)  # the alpha channel is filled from `alpha` at the end
         if len(pts) == 1:
             centre = (int(pts[0, 0]), int(pts[0, 1]))
-            cv2.circle(rgb, centre, int(round((r + 2) * one)), dab.color, -1, cv2.LINE_8, SUBPIXEL_BITS)
+            cv2.circle(layer, centre, int(round((r + 2) * one)), color, -1, cv2.LINE_8, SUBPIXEL_BITS)
             cv2.circle(alpha, centre, int(round(r * one)), 255, -1, cv2.LINE_AA, SUBPIXEL_BITS)
         else:
-            cv2.polylines(rgb, [pts], False, dab.color, int(round(2 * r + 4)), cv2.LINE_8, SUBPIXEL_BITS)
+            cv2.polylines(layer, [pts], False, color, int(round(2 * r + 4)), cv2.LINE_8, SUBPIXEL_BITS)
             cv2.polylines(alpha, [pts], False, 255, max(1, int(round(2 * r))), cv2.LINE_AA, SUBPIXEL_BITS)
-    rgb *= (alpha > 0)[..., None]  # no colour where there is no hint: the layer compresses well, reads clean
-    return np.dstack([rgb, alpha])
+    cv2.mixChannels([alpha], [layer], [0, 3])
+    return layer
 
 
 def hints_to_mask(rgba: np.ndarray, threshold: int = 128) -> np.ndarray:
