@@ -427,3 +427,79 @@ def test_ctrl_c_stops_the_backend_cleanly(tmp_path):
     out, err = process.communicate(timeout=20)
     assert process.returncode == 0, out + err
     assert "Traceback" not in err and "server stopped" in out and "Backend stopped" in out
+
+
+# --------------------------------------------------------------------------- where Krita's profile is
+
+
+@pytest.fixture
+def locate(monkeypatch, tmp_path):
+    """find_profile() for a fake HOME, platform and environment; returns (module, home)."""
+    spec = importlib.util.spec_from_file_location("anisketch_install_paths", INSTALL_PY)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "APPDATA", "LOCALAPPDATA"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(module.shutil, "which", lambda name: "/usr/bin/krita" if name == "krita" else None)
+
+    def find(*argv: str, platform: str = "linux"):
+        monkeypatch.setattr(module.sys, "platform", platform)
+        profile = module.find_profile(module.parse_args(list(argv))[0])
+        return profile
+
+    yield find, module, home
+
+
+def test_linux_profile(locate):
+    find, _, home = locate
+    profile = find()
+    assert profile.pykrita == home / ".local/share/krita/pykrita"
+    assert profile.kritarc == home / ".config/kritarc"
+    assert profile.python == ["/usr/bin/python3"]
+
+
+def test_linux_profile_respects_xdg(locate, monkeypatch, tmp_path):
+    find, _, _ = locate
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    profile = find()
+    assert profile.data_dir == tmp_path / "data" / "krita"
+    assert profile.kritarc == tmp_path / "config" / "kritarc"
+
+
+def test_flatpak_profile_when_only_flatpak_krita_is_there(locate, monkeypatch):
+    find, module, home = locate
+    flatpak = home / ".var/app/org.kde.krita"
+    (flatpak / "data" / "krita").mkdir(parents=True)
+    assert find().data_dir == home / ".local/share/krita", "a native krita on PATH wins"
+    monkeypatch.setattr(module.shutil, "which", lambda name: None)
+    profile = find()
+    assert profile.flatpak
+    assert profile.data_dir == flatpak / "data" / "krita"
+    assert profile.kritarc == flatpak / "config" / "kritarc"
+    assert profile.python[:3] == ["flatpak", "run", "--command=python3"]
+
+
+def test_macos_profile(locate):
+    find, _, home = locate
+    profile = find(platform="darwin")
+    assert profile.data_dir == home / "Library/Application Support/krita"
+    assert profile.kritarc == home / "Library/Preferences/kritarc"
+
+
+def test_windows_profile(locate, monkeypatch, tmp_path):
+    find, _, _ = locate
+    monkeypatch.setenv("APPDATA", str(tmp_path / "Roaming"))
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "Local"))
+    profile = find(platform="win32")
+    assert profile.data_dir == tmp_path / "Roaming" / "krita"
+    assert profile.kritarc == tmp_path / "Local" / "kritarc"
+
+
+def test_overrides_win(locate, tmp_path):
+    find, _, _ = locate
+    profile = find("--krita-dir", str(tmp_path / "k"), "--kritarc", str(tmp_path / "rc"), "--krita-python", "/opt/py")
+    assert (profile.data_dir, profile.kritarc, profile.python) == (tmp_path / "k", tmp_path / "rc", ["/opt/py"])
