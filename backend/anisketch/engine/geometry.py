@@ -93,7 +93,7 @@ def curve(ctrl, n=8, closed=False, start=None, end=None):
     return out
 
 
-_TRIG = {}
+_TRIG: dict[int, np.ndarray] = {}
 
 
 def ellipse(cx, cy, rx, ry, n=40, angle=0.0):
@@ -175,8 +175,8 @@ class _Builder:
         self.offset = np.array([p["cx"], p["cy"]])
         self.width_unit = self.scale / 0.21  # line weights follow the face size
         self.lines: list[_Line] = []
-        self.local_regions = []  # (points, label, color, z, occludes, depth)
-        self.canvas_regions = []  # already in canvas coordinates (the background)
+        self.local_regions: list[tuple] = []  # (points, label, color, z, occludes, depth, frame, detail)
+        self.canvas_regions: list[tuple] = []  # already in canvas coordinates (the background)
 
     def place(self, pts, depth):
         """Face units -> canvas. The yaw warp slides the face centre sideways and narrows the far side; points
@@ -341,12 +341,6 @@ def face_contour_half(p):
     pointed_end = chin + (chin - flank)
     rounded_end = flank * (-1.0, 1.0)
     return curve(ctrl, n=8, end=(1 - r) * pointed_end + r * rounded_end)
-
-
-def _contour_width_at(half, y):
-    """Half-width of the face at height y (for clamping colour regions inside the face)."""
-    order = np.argsort(half[:, 1])
-    return np.interp(y, half[order, 1], -half[order, 0])
 
 
 def build_face(b: _Builder, pal):
@@ -727,9 +721,10 @@ def side_lock(p, s):
     bend = 0.1 * p["lock_curve"]
     radius = 1.0 + p["hair_volume"]
     tip = np.array([0.88 + bend + 0.04 * (1 - p["lock_w"]), length])
-    outer = curve([(radius * 1.035, 0.0), (radius * 1.02 + 0.02 + 0.5 * bend, 0.45 * length),
-                   (tip[0] + 0.06, 0.85 * length), tip], n=8)
-    inner = curve([TEMPLE, (radius * 1.02 - width, 0.3 * length), (tip[0] - 0.05 + bend, 0.8 * length), tip], n=8)
+    # a slim lock falls in front of the cheek and leaves the ear free; a wide one covers it
+    x_mid = 0.97 + 0.22 * p["lock_w"] + 0.5 * bend
+    outer = curve([(radius * 1.035, 0.0), (x_mid, 0.45 * length), (tip[0] + 0.06, 0.85 * length), tip], n=8)
+    inner = curve([TEMPLE, (x_mid - width, 0.3 * length), (tip[0] - 0.05 + bend, 0.8 * length), tip], n=8)
     return outer * (s, 1.0), inner * (s, 1.0)
 
 
@@ -816,6 +811,18 @@ def build_hair(b, pal):
     mids = 0.5 * (starts + ends) + np.stack([0.03 * np.sign(starts[:, 0]), np.zeros(6)], axis=1)
     for strand in quad_curves(starts, mids, ends, n=8):
         b.line(strand, 0.0024, "hair", "hair_front", Z_FRONT_HAIR, (0.0, 0.8, 0.05))
+    # flow lines over the crown: from near the whorl, sweeping down towards the temples
+    radius = 1.0 + p["hair_volume"]
+    whorl = np.array([0.08 * p["bang_sweep"], -0.08 - 0.78 * radius * (1 + p["crown"])])
+    for s, u in ((-1.0, p["bang_x1"]), (1.0, p["bang_x5"])):
+        end = np.array([s * (0.62 + 0.12 * u) * radius, -0.42 - 0.1 * u])
+        ctrl = np.array([whorl + (s * 0.1, 0.05), 0.5 * (whorl + end) + (s * 0.22, -0.08), end])
+        flow = quad_curves(ctrl[:1], ctrl[1:2], ctrl[2:], n=10)[0]
+        b.line(flow, 0.0022, "hair", "hair_front", Z_FRONT_HAIR, (0.3, 0.45, 0.05))
+    if p.option("bangs") == "parted":  # the parting itself, from the fringe's gap up to the crown
+        gap = notches[1 + int(np.argmin(np.abs(notches[1:-1, 0] - p["parting"])))]
+        parting = quad_curves(gap[None], (0.5 * (gap + whorl) + (0.03, 0.0))[None], whorl[None], n=10)[0]
+        b.line(parting, 0.0024, "hair", "hair_front", Z_FRONT_HAIR, (0.1, 0.6, 0.1))
     # the fringe's shadow on the forehead
     shadow = np.vstack([fringe, (fringe + (0.05, 0.11))[::-1]])
     b.region(shadow, "skin", pal["skin_shadow"], Z_FACE + 0.1, occludes=False)

@@ -20,7 +20,7 @@ import numpy as np
 from anisketch.errors import BadRequest
 
 # Bump whenever the same seed would draw a different portrait (layout, ranges, sampling or geometry).
-ENGINE_VERSION = "0.3.0"
+ENGINE_VERSION = "0.4.0"
 
 GROUPS = ("face", "eyes", "brows", "nose", "mouth", "hair", "accessories")
 # `pose` is global (placement of the whole face and the background): it belongs to no stroke group.
@@ -440,7 +440,7 @@ def _color_key(rgb):
     return np.array([1.6 * luma, r - g, 0.5 * (r + g) - b])
 
 
-_KEYS = {}
+_KEYS: dict[int, tuple[list[str], np.ndarray]] = {}
 
 
 def nearest_color_name(prototypes, rgb) -> str:

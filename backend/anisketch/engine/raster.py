@@ -87,10 +87,12 @@ def render_regions(regions, size: int):
     counts = [len(r.polygon) for r in regions]
     fixed = np.split(_to_fixed(np.concatenate([r.polygon for r in regions]), size), np.cumsum(counts)[:-1])
     all_fixed = np.concatenate(fixed)
-    first = np.cumsum(counts) - counts
+    first = (np.cumsum(counts) - counts).astype(np.intp)
     lo, hi = np.minimum.reduceat(all_fixed, first).tolist(), np.maximum.reduceat(all_fixed, first).tolist()
     boxes = [(a[0], a[1], b[0], b[1]) for a, b in zip(lo, hi)]
-    batch, batch_boxes, batch_color = [], [], None
+    batch: list[np.ndarray] = []
+    batch_boxes: list[tuple] = []
+    batch_color: tuple = regions[0].color
     for region, poly, box in zip(regions, fixed, boxes):
         if batch and (region.color != batch_color or any(_overlap(box, other) for other in batch_boxes)):
             cv2.fillPoly(color, batch, batch_color, lineType=cv2.LINE_AA, shift=SHIFT)
@@ -108,7 +110,7 @@ def _overlap(a, b):
     return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
 
-_INK_IMAGES = {}
+_INK_IMAGES: dict[tuple, np.ndarray] = {}
 
 
 def composite_ink(color, lineart, ink=INK):
