@@ -19,7 +19,8 @@ from ..engine import params as P
 from ..engine.geometry import build_portrait
 from ..engine.raster import render_lines
 from ..engine.sketch import render_sketch, simulate_sketch
-from ..guidance.predictor import GuidanceModel, to_model_input
+from ..guidance.predictor import GuidanceModel
+from ..parallel import parallel_map
 from .metrics import LINE_THRESHOLD, line_f1
 
 LEVELS = (25, 50, 75, 100)
@@ -57,8 +58,10 @@ class NearestTrainingSketch:
     def __init__(self, count: int = 4000, feature_size: int = 48):
         self.feature_size = feature_size
         self.seeds = np.arange(count)
-        self.features = np.stack([self.feature(render_lines(build_portrait(P.sample_params(int(s))).strokes, 128))
-                                  for s in self.seeds])
+        self.features = np.stack(parallel_map(self._feature_of_seed, self.seeds.tolist()))
+
+    def _feature_of_seed(self, seed: int) -> np.ndarray:
+        return self.feature(render_lines(build_portrait(P.sample_params(seed)).strokes, 128))
 
     def feature(self, darkness: np.ndarray) -> np.ndarray:
         small = cv2.resize(darkness.astype(np.float32), (self.feature_size,) * 2, interpolation=cv2.INTER_AREA)

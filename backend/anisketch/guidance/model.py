@@ -96,14 +96,14 @@ def vector_loss(
     target_floats: torch.Tensor,
     target_choices: torch.Tensor,
     float_weights: torch.Tensor,
-) -> tuple[torch.Tensor, dict[str, float]]:
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Weighted smooth-L1 on the floats (colours carry weight 0: a line sketch cannot show them) plus
     cross-entropy on each choice. Returns the total and its parts for the curves."""
     per_float = F.smooth_l1_loss(floats, target_floats, reduction="none", beta=0.05)
     float_term = (per_float * float_weights).sum(dim=1).mean() / float_weights.sum().clamp(min=1e-6)
     choice_term = sum(F.cross_entropy(lg, target_choices[:, i]) for i, lg in enumerate(logits)) / max(len(logits), 1)
     total = float_term * 20.0 + choice_term
-    return total, {"float_loss": float(float_term), "choice_loss": float(choice_term)}
+    return total, {"float_loss": float_term.detach(), "choice_loss": choice_term.detach()}
 
 
 @dataclass

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..engine import params as P
+from ..parallel import parallel_map
 from ..engine.geometry import build_portrait
 from ..engine.raster import render_lines
 from ..engine.sketch import render_sketch, simulate_sketch
@@ -69,7 +70,7 @@ def layout_fingerprint() -> str:
 
 class GuidanceTask:
     def __init__(self, model_config: dict, curriculum: SketchCurriculum):
-        cfg = EncoderConfig(n_floats=P.FLOAT_DIM, choice_sizes=tuple(P.choice_sizes()), **model_config)
+        cfg = EncoderConfig(n_floats=P.FLOAT_DIM, choice_sizes=tuple(int(k) for k in P.choice_sizes()), **model_config)
         self.model = SketchEncoder(cfg)
         self.curriculum = curriculum
         self.weights = torch.from_numpy(float_weights())
@@ -118,8 +119,12 @@ def make_task(config: dict, data_dir: Path | None = None) -> GuidanceTask:
     return GuidanceTask(config.get("model", {}), SketchCurriculum(**config.get("data", {})))
 
 
+def _vector_of_seed(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    return P.encode(P.sample_params(seed))
+
+
 def projection_bank(count: int = BANK_SIZE) -> tuple[np.ndarray, np.ndarray]:
-    vectors = [P.encode(P.sample_params(seed)) for seed in range(count)]
+    vectors = parallel_map(_vector_of_seed, range(count))
     return np.stack([v[0] for v in vectors]), np.stack([v[1] for v in vectors])
 
 

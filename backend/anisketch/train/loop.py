@@ -46,7 +46,7 @@ class Task(Protocol):
 
     def make_batch(self, first_seed: int, batch_size: int) -> dict[str, np.ndarray]: ...
 
-    def loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]: ...
+    def loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]: ...
 
     def on_checkpoint(self, model: torch.nn.Module, out_dir: Path, step: int) -> dict[str, float]: ...
 
@@ -99,6 +99,7 @@ def setup_distributed() -> tuple[int, int, torch.device]:
 
 def train(task: Task, cfg: LoopConfig, out_dir: Path) -> dict:
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     rank, world, device = setup_distributed()
     model = task.model.to(device)
     if cfg.channels_last and device.type == "cuda":
@@ -122,7 +123,7 @@ def train(task: Task, cfg: LoopConfig, out_dir: Path) -> dict:
     validation = CurveLog(out_dir / "validation.csv")
     t0, last_log, step = time.time(), time.time(), start
     bar = tqdm(total=cfg.steps, initial=start, disable=rank != 0, desc="train", dynamic_ncols=True)
-    window: list[dict[str, float]] = []
+    window: list[dict[str, torch.Tensor]] = []
     for step, batch in zip(range(start, cfg.steps), loader):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, cfg)
@@ -134,13 +135,13 @@ def train(task: Task, cfg: LoopConfig, out_dir: Path) -> dict:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         optimizer.step()
-        window.append({"loss": float(loss), **parts})
+        window.append({"loss": loss.detach(), **parts})  # tensors: no GPU sync until the next log line
         bar.update(1)
         done = step + 1
         elapsed = info["seconds"] + time.time() - t0
         out_of_time = cfg.time_limit_s > 0 and time.time() - t0 > cfg.time_limit_s
         if done % cfg.log_every == 0 and curves is not None:
-            row = {k: float(np.mean([w[k] for w in window])) for k in window[0]}
+            row = {k: float(torch.stack([w[k] for w in window]).float().mean()) for k in window[0]}
             rate = len(window) * cfg.batch_size * world / max(time.time() - last_log, 1e-6)
             curves.append({"step": done, "time": elapsed, "lr": learning_rate(step, cfg), **row, "samples_per_s": rate})
             bar.set_postfix(loss=f"{row['loss']:.4f}", sps=f"{rate:.0f}")
