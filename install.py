@@ -361,12 +361,13 @@ def plugin_paths(profile: KritaProfile) -> list[Path]:
 # --------------------------------------------------------------------------- pyzmq for Krita's own Python
 
 
-def krita_python_version(profile: KritaProfile) -> str | None:
-    if not profile.python:
-        return None
+BUNDLED_KRITA_PYTHON = "3.10"  # what Krita 5 for Windows and macOS bundles inside its own installation
+
+
+def python_version(python: list[str]) -> str | None:
     try:
         done = subprocess.run(
-            [*profile.python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            [*python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
             capture_output=True, text=True, timeout=60, cwd=tempfile.gettempdir(),
         )
     except (OSError, subprocess.TimeoutExpired):
@@ -374,45 +375,49 @@ def krita_python_version(profile: KritaProfile) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def krita_imports_zmq(profile: KritaProfile, extra_path: Path | None = None) -> bool:
+def imports_zmq(python: list[str], extra_path: Path | None = None) -> bool:
     prelude = f"import sys; sys.path.insert(0, {str(extra_path)!r}); " if extra_path else ""
-    command = [*profile.python, "-c", prelude + "import zmq"]
-    return run_quiet(command, cwd=tempfile.gettempdir()) == 0
+    return run_quiet([*python, "-c", prelude + "import zmq"], cwd=tempfile.gettempdir()) == 0
 
 
 def provide_pyzmq(profile: KritaProfile) -> str:
     """Make `import zmq` work inside Krita; returns what was done, for the summary."""
-    version = krita_python_version(profile)
-    if version is None and profile.python and not (profile.flatpak or sys.platform in ("win32", "darwin")):
+    python = profile.python
+    if python is None:  # Windows, macOS: the bundled Python cannot be run from outside Krita
+        return vendor_pyzmq(profile, None, BUNDLED_KRITA_PYTHON)
+    version = python_version(python)
+    if version is None:
         return (
-            f"could not run Krita's Python ({' '.join(profile.python)}): if Krita cannot import zmq,"
-            " install python3-zmq (sudo apt install python3-zmq) or pass --krita-python PATH."
+            f"could not run Krita's Python ({' '.join(python)}): if the docker says it cannot import zmq,"
+            " install python3-zmq (sudo apt install python3-zmq) or run install.py with --krita-python PATH."
         )
-    if version and krita_imports_zmq(profile):
-        return f"Krita's Python {version} ({' '.join(profile.python)}) already has pyzmq"
-    # Krita on Windows and macOS bundles Python 3.10 (Krita 5.x); it cannot be run from outside.
-    version = version or "3.10"
+    if imports_zmq(python):
+        return f"Krita's Python {version} ({' '.join(python)}) already has pyzmq"
+    return vendor_pyzmq(profile, python, version)
+
+
+def vendor_pyzmq(profile: KritaProfile, python: list[str] | None, version: str) -> str:
+    """pip install --target the plugin's vendor/pyXY, which the plugin puts on sys.path."""
     target = profile.plugin_dir / "vendor" / f"py{version.replace('.', '')}"
-    if (target / "zmq").is_dir() and (not profile.python or krita_imports_zmq(profile, target)):
+    if (target / "zmq").is_dir() and (python is None or imports_zmq(python, target)):
         return f"pyzmq for Python {version} already vendored in {target}"
     say(f"Installing pyzmq for Krita's Python {version} into {target}")
-    if not pip_install_target(profile, version, target):
+    if not pip_install_target(python, version, target):
         raise InstallError(
-            f"could not install pyzmq for Krita's Python {version}. On Debian/Ubuntu:"
-            " sudo apt install python3-zmq, then run install.py again."
+            f"could not install pyzmq for Krita's Python {version} (see pip's messages above)."
+            " On Debian/Ubuntu: sudo apt install python3-zmq, then run install.py again."
         )
-    if profile.python and not krita_imports_zmq(profile, target):
-        raise InstallError(f"pyzmq installed into {target} but Krita's Python cannot import it.")
+    if python is not None and not imports_zmq(python, target):
+        raise InstallError(f"pyzmq was installed into {target} but Krita's Python cannot import it.")
     return f"vendored pyzmq for Python {version} into {target}"
 
 
-def pip_install_target(profile: KritaProfile, version: str, target: Path) -> bool:
+def pip_install_target(python: list[str] | None, version: str, target: Path) -> bool:
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    own_pip = profile.python and run_quiet([*profile.python, "-m", "pip", "--version"]) == 0
-    if own_pip:  # best: that Python's own pip picks the right wheel by itself
-        command = [*profile.python, "-m", "pip", "install"]
-    else:  # otherwise ask our pip for a wheel built for that Python
+    if python is not None and run_quiet([*python, "-m", "pip", "--version"]) == 0:
+        command = [*python, "-m", "pip", "install"]  # that Python's own pip picks the right wheel by itself
+    else:  # otherwise our pip fetches a wheel built for that Python version
         pip_python = venv_executable("python") if venv_executable("python").exists() else Path(sys.executable)
         command = [str(pip_python), "-m", "pip", "install", "--python-version", version, "--only-binary=:all:"]
         if sys.platform == "darwin":
