@@ -69,14 +69,16 @@ class FakeService:
         return FakeResult(layers, {"fake_model": 0.5}, confidence={g: 0.5 for g in GROUPS},
                           state=f"state-{digest(sketch_rgba)}",
                           echo={"mode": mode, "faithfulness": faithfulness, "pins": list(pins),
-                                "digest": digest(sketch_rgba), "shape": list(sketch_rgba.shape), "state_in": state})
+                                "digest": digest(sketch_rgba), "shape": list(sketch_rgba.shape), "state_in": state,
+                                "call": self.calls})
 
     def render(self, sketch_rgba, hints_rgba=None, *, n=4, mode="refined", style_seed=0, state=None):
         self._work()
         layers = [Layer(f"render {i + 1}", None, np.full(sketch_rgba.shape, (style_seed + i) % 256, np.uint8))
                   for i in range(n)]
         return FakeResult(layers, echo={"n": n, "mode": mode, "style_seed": style_seed, "digest": digest(sketch_rgba),
-                                        "hints": None if hints_rgba is None else digest(hints_rgba)})
+                                        "hints": None if hints_rgba is None else digest(hints_rgba),
+                                        "call": self.calls})
 
     def generate(self, attributes, *, noise=None):
         self._work()
@@ -102,6 +104,9 @@ class BatchingFakeService(FakeService):
     """The same, with the optional batch entry point the server uses when several clients' guides wait."""
 
     batches: list[int] = []
+
+    def info(self) -> dict:
+        return {**super().info(), "batches": self.batches}
 
     def guide_batch(self, requests: list[dict]) -> list:
         self.batches.append(len(requests))

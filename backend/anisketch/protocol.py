@@ -119,6 +119,9 @@ class Request:
     id: str
     params: dict = field(default_factory=dict)
     images: list[Image] = field(default_factory=list)
+    # Optional, increasing with each request a client sends: orders one client's requests even where they
+    # reach different worker processes (serve --workers N), so the newest guide wins there too.
+    seq: int | None = None
 
     def image(self, name: str) -> Image | None:
         return next((image for image in self.images if image.name == name), None)
@@ -287,6 +290,8 @@ def encode_request(request: Request) -> list:
     """The frames to send. Raises ProtocolError for a request the server would refuse."""
     header = {"v": PROTOCOL_VERSION, "id": request.id, "op": request.op, "params": request.params,
               "frames": [image.descriptor() for image in request.images]}
+    if request.seq is not None:
+        header["seq"] = request.seq
     parts = [_dump(header)] + [image.data for image in request.images]
     decode_request(parts)
     return parts
@@ -306,7 +311,10 @@ def decode_request(parts: Sequence) -> Request:
 
 
 def _decode_request(header: dict, parts: Sequence, request_id: str | None) -> Request:
-    _check_envelope(header, required=("v", "id", "op"), optional=("params", "frames"))
+    _check_envelope(header, required=("v", "id", "op"), optional=("params", "frames", "seq"))
+    seq = header.get("seq")
+    if seq is not None and (not _is_int(seq) or not 0 <= seq < 2**63):
+        raise ProtocolError(BAD_MESSAGE, f"'seq' must be a whole number from 0 to 2**63-1, not {_show(seq)}")
     if request_id is None:
         raise ProtocolError(BAD_MESSAGE, f"'id' must be a non-empty string of at most {MAX_ID_CHARS} characters, "
                                          f"not {_show(header['id'])}")
@@ -320,7 +328,7 @@ def _decode_request(header: dict, parts: Sequence, request_id: str | None) -> Re
     missing = [name for name, required in spec.images.items() if required and name not in {i.name for i in images}]
     if missing:
         raise ProtocolError(BAD_FRAMES, f"'{op}' needs the image {', '.join(missing)}")
-    return Request(op=op, id=request_id, params=params, images=images)
+    return Request(op=op, id=request_id, params=params, images=images, seq=seq)
 
 
 def _check_params(params: Any, spec: OpSpec) -> dict:

@@ -38,6 +38,7 @@ def run_broker(args: argparse.Namespace) -> int:
     stop = threading.Event()
     with tempfile.TemporaryDirectory(prefix="anisketch-") as private:  # ipc files only we can reach
         urls = _internal_urls(private)
+        curve = None
         try:
             curve = ServerCurve.start(context, args.curve_keys) if args.curve_keys else None
             frontend = context.socket(zmq.ROUTER)
@@ -47,6 +48,8 @@ def run_broker(args: argparse.Namespace) -> int:
             frontend.bind(args.endpoint)
         except (SecurityError, zmq.ZMQError) as error:
             print(f"anisketch serve: cannot listen on {args.endpoint}: {error}", file=sys.stderr)
+            if curve:
+                curve.stop()
             context.destroy(linger=0)
             return 2
         requests = _Proxy(context, frontend, zmq.DEALER, urls["backend"])

@@ -67,7 +67,8 @@ class Client:
         self.timeout = timeout
         self.curve = (curve_keys, curve_client) if curve_keys else None
         self.context = context or zmq.Context.instance()
-        self._ids = (f"{secrets.token_hex(3)}-{n}" for n in itertools.count(1))
+        self._prefix = secrets.token_hex(3)
+        self._seq = itertools.count(1)
         self._stash: dict[str, protocol.Reply] = {}  # replies that arrived while waiting for another id
         self.socket = self._connect()
 
@@ -110,9 +111,10 @@ class Client:
              request_id: str | None = None) -> str:
         """Send a request without waiting; returns its id. Raises ProtocolError for a request the server
         would refuse."""
-        request = protocol.Request(op=op, id=request_id or next(self._ids), params=_plain(params or {}),
+        seq = next(self._seq)
+        request = protocol.Request(op=op, id=request_id or f"{self._prefix}-{seq}", params=_plain(params or {}),
                                    images=[to_image(name, array) for name, array in (images or {}).items()
-                                           if array is not None])
+                                           if array is not None], seq=seq)
         self.socket.send_multipart(protocol.encode_request(request), copy=False)
         return request.id
 
@@ -124,7 +126,9 @@ class Client:
         """The next reply, whichever request it answers."""
         if self._stash:
             return self._stash.pop(next(iter(self._stash)))
-        timeout = self.timeout if timeout is None else timeout
+        return self._receive_from_socket(self.timeout if timeout is None else timeout)
+
+    def _receive_from_socket(self, timeout: float) -> protocol.Reply:
         if not self.socket.poll(int(timeout * 1000), zmq.POLLIN):
             self.reconnect()
             raise ServerTimeout(f"no reply from {self.endpoint} within {timeout:g} s; the connection was reset, "
@@ -137,7 +141,7 @@ class Client:
             return self._stash.pop(request_id)
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while True:
-            reply = self.receive(max(0.0, deadline - time.monotonic()))
+            reply = self._receive_from_socket(max(0.0, deadline - time.monotonic()))
             if reply.id == request_id:
                 return reply
             if reply.id is not None:

@@ -8,7 +8,7 @@ Scheduler per process; jobs leave it either to run (`next_batch`) or with a stat
 from __future__ import annotations
 
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,9 +39,11 @@ class Job:
 class Scheduler:
     def __init__(self, max_queued_per_client: int = 32):
         self.max_queued_per_client = max_queued_per_client
-        # client -> its queued jobs, oldest first. The dict's order is the round-robin order: a client that
-        # just had a job taken moves to the back.
-        self._queues: OrderedDict[bytes, deque[Job]] = OrderedDict()
+        self._queues: dict[bytes, deque[Job]] = {}  # client -> its queued jobs, oldest first
+        # Fair turns: the client served longest ago goes next. A client whose queue empties is forgotten, so
+        # one that sends a request now and then (an artist's guide) goes before a backlog of renders.
+        self._last_turn: dict[bytes, int] = {}
+        self._turns = 0
         self.running: dict[tuple[bytes, str], Job] = {}
 
     def __len__(self) -> int:
@@ -61,12 +63,15 @@ class Scheduler:
         queue.append(job)
         return leaving
 
-    def supersede_before(self, client: bytes, op: str, arrived: float) -> list[Job]:
-        """Drop the client's queued `op` jobs older than `arrived` (a newer one reached another worker)."""
-        queue = self._queues.get(client, ())
-        old = [job for job in queue if job.op == op and job.arrived < arrived]
+    def supersede_before(self, client: bytes, op: str, seq: int) -> list[Job]:
+        """Drop the client's queued `op` jobs sent before `seq` (a newer one reached another worker). Jobs
+        without a seq stay: without one, their order against another worker's jobs is unknown."""
+        queue = self._queues.get(client, deque())
+        old = [job for job in queue if job.op == op and job.request.seq is not None and job.request.seq < seq]
         for job in old:
             queue.remove(job)
+        if client in self._queues and not queue:
+            self._forget(client)
         return old
 
     def cancel(self, client: bytes, request_id: str) -> tuple[str, Job | None]:
@@ -75,6 +80,8 @@ class Scheduler:
         for job in self._queues.get(client, ()):
             if job.id == request_id:
                 self._queues[client].remove(job)
+                if not self._queues[client]:
+                    self._forget(client)
                 return "queued", job
         job = self.running.get((client, request_id))
         if job is not None:
@@ -83,23 +90,32 @@ class Scheduler:
         return "unknown", None
 
     def next_batch(self, batchable: frozenset[str] = frozenset(), max_batch: int = 1) -> list[Job]:
-        """The next job in round-robin order, plus, when its op is batchable, the head jobs of the next
-        clients with the same op (one per client, so batching never breaks a client's order)."""
+        """The next job in fair order, plus, when its op is batchable, the head jobs of the next clients with
+        the same op (one per client, so batching never reorders a client's own requests)."""
+        order = sorted(self._queues, key=lambda c: (self._last_turn.get(c, -1), self._queues[c][0].arrived))
         batch: list[Job] = []
-        for client in list(self._queues):
-            queue = self._queues[client]
-            if not queue:
-                del self._queues[client]
+        for client in order:
+            if batch and (self._queues[client][0].op != batch[0].op or len(batch) >= max_batch):
                 continue
-            if batch and (queue[0].op != batch[0].op or len(batch) >= max_batch):
-                continue
-            batch.append(queue.popleft())
-            self._queues.move_to_end(client)
+            batch.append(self._take(client))
             if batch[0].op not in batchable or len(batch) >= max_batch:
                 break
         for job in batch:
             self.running[(job.client, job.id)] = job
         return batch
+
+    def _take(self, client: bytes) -> Job:
+        queue = self._queues[client]
+        job = queue.popleft()
+        self._turns += 1
+        self._last_turn[client] = self._turns
+        if not queue:
+            self._forget(client)
+        return job
+
+    def _forget(self, client: bytes) -> None:
+        self._queues.pop(client, None)
+        self._last_turn.pop(client, None)
 
     def finished(self, job: Job) -> None:
         self.running.pop((job.client, job.id), None)
@@ -108,6 +124,7 @@ class Scheduler:
         """Empty the queue (at shutdown): the jobs that will never run."""
         jobs = [job for queue in self._queues.values() for job in queue]
         self._queues.clear()
+        self._last_turn.clear()
         return jobs
 
     def queued_for(self, client: bytes) -> list[Any]:

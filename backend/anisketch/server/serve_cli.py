@@ -65,12 +65,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace, bind: str | None) -> int:
     context = zmq.Context()
-    curve = None
+    curve = sock = None
     try:
         if bind:
+            curve = ServerCurve.start(context, args.curve_keys) if args.curve_keys else None
             sock = context.socket(zmq.ROUTER)
-            if args.curve_keys:
-                curve = ServerCurve.start(context, args.curve_keys)
+            if curve:
                 curve.apply(sock)
             configure_socket(sock)
             sock.bind(bind)
@@ -80,6 +80,8 @@ def _serve(args: argparse.Namespace, bind: str | None) -> int:
             sock.connect(args.worker_of)
     except (SecurityError, zmq.ZMQError) as error:
         print(f"anisketch serve: cannot listen on {bind or args.worker_of}: {error}", file=sys.stderr)
+        if sock is not None:
+            sock.close(linger=0)
         _close(context, curve)
         return 2
     bus = Bus(context, *args.bus) if args.bus else None

@@ -27,7 +27,7 @@ import numpy as np
 import zmq
 
 from anisketch import __version__, protocol
-from anisketch.errors import BadRequest
+from anisketch.errors import BadRequest, ModelUnavailable
 from anisketch.server.scheduler import Job, Scheduler
 
 log = logging.getLogger("anisketch.serve")
@@ -113,16 +113,18 @@ class Server:
         elif request.op == "cancel":
             self._answer_cancel(job)
         else:
-            if self.bus and request.op == "guide":
-                self.bus.announce_guide(client, arrived)
+            if self.bus and request.op == "guide" and request.seq is not None:
+                self.bus.announce_guide(client, request.seq)
             for old, code in self.scheduler.submit(job):
                 self._reply_status(old, code)
 
     def _answer_info(self, job: Job) -> None:
         started = time.perf_counter()
         try:
-            info = _jsonable(self.service.info())
-            reply = protocol.Reply(job.id, "info", True, result={**info, **self._server_info()})
+            info, ours = _jsonable(self.service.info()), self._server_info()
+            # The service's limits are the stricter ones (it knows its models); the protocol's fill the rest.
+            limits = {**ours["limits"], **(info.get("limits") or {})}
+            reply = protocol.Reply(job.id, "info", True, result={**info, **ours, "limits": limits})
             status = "ok"
         except Exception as error:  # the service failed to describe itself: still say who we are
             code, message = classify(error)
@@ -138,6 +140,7 @@ class Server:
             "protocol": protocol.PROTOCOL_VERSION,
             "server": {"version": __version__, "pid": os.getpid(), "queued": len(self.scheduler),
                        "batching": sorted(self.batchable)},
+            "ops": [op for op in protocol.OPS if op in IMMEDIATE_OPS or callable(getattr(self.service, op, None))],
             "limits": {"max_side": protocol.MAX_SIDE, "max_frame_bytes": protocol.MAX_FRAME_BYTES,
                        "max_images": protocol.MAX_IMAGES, "max_candidates": protocol.MAX_CANDIDATES,
                        "max_queued_per_client": self.scheduler.max_queued_per_client,
@@ -164,7 +167,7 @@ class Server:
             if kind == "cancel":
                 self._cancel(client, value)
             elif kind == "guide":
-                for old in self.scheduler.supersede_before(client, "guide", float(value)):
+                for old in self.scheduler.supersede_before(client, "guide", int(value)):
                     self._reply_status(old, protocol.SUPERSEDED)
 
     def _dispatch(self) -> None:
@@ -241,6 +244,8 @@ class Server:
         try:
             method, args, kwargs, layer_format = _service_call(job.request)
             decoded = time.perf_counter()
+            if not callable(getattr(self.service, method, None)):
+                raise ModelUnavailable(f"this backend cannot do '{method}' yet (its service has no such operation)")
             result = getattr(self.service, method)(*args, **kwargs)
             return self._outcome(job, result, layer_format, queued_ms, started, decoded)
         except Exception as error:
@@ -263,9 +268,10 @@ class Server:
         try:
             computed = time.perf_counter()
             layers = [_layer_frame(layer, layer_format) for layer in getattr(result, "layers", [])]
-            timing = {"queue": queued_ms, "decode": (decoded - started) * 1e3,
-                      **{k: float(v) for k, v in (getattr(result, "timing_ms", None) or {}).items()},
-                      "model": (computed - decoded) * 1e3}
+            # The service's own stages (prepare, model, draw...) beside the server's: queue, decode, service
+            # (the whole service call), encode, total (arrival to reply).
+            timing = {**{k: float(v) for k, v in (getattr(result, "timing_ms", None) or {}).items()},
+                      "queue": queued_ms, "decode": (decoded - started) * 1e3, "service": (computed - decoded) * 1e3}
             reply = protocol.Reply(job.id, job.op, True, result=_result_fields(result), layers=layers, timing_ms=timing)
             reply.timing_ms["encode"] = (time.perf_counter() - computed) * 1e3
             reply.timing_ms["total"] = _ms_since_monotonic(job.arrived)
@@ -390,7 +396,6 @@ class UnavailableService:
         return {"service_error": {"code": protocol.MODEL_UNAVAILABLE, "message": self.message}}
 
     def _fail(self, *args: Any, **kwargs: Any) -> Any:
-        from anisketch.errors import ModelUnavailable
         raise ModelUnavailable(self.message)
 
     guide = render = generate = photo = _fail
@@ -411,8 +416,8 @@ class Bus:
         for s in (self.pub, self.sub):
             s.setsockopt(zmq.LINGER, 0)
 
-    def announce_guide(self, client: bytes, arrived: float) -> None:
-        self.pub.send_multipart([b"guide", self.me, client, repr(arrived).encode()])
+    def announce_guide(self, client: bytes, seq: int) -> None:
+        self.pub.send_multipart([b"guide", self.me, client, str(seq).encode()])
 
     def announce_cancel(self, client: bytes, target: str) -> None:
         self.pub.send_multipart([b"cancel", self.me, client, target.encode()])
