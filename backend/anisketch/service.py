@@ -18,6 +18,7 @@ from .engine import params as P
 from .engine.raster import render, render_lines
 from .engine.sketch import rgba_to_darkness
 from .errors import BadRequest
+from .layers import Layer, ink_layer
 from .weights import default_weights_dir
 
 MAX_SIDE = 4096  # largest request image side (the protocol enforces it too)
@@ -29,15 +30,6 @@ GROUP_COLORS = {
     "face": (235, 120, 40), "eyes": (30, 110, 235), "brows": (150, 60, 210), "nose": (30, 170, 80),
     "mouth": (225, 40, 90), "hair": (200, 150, 0), "accessories": (0, 165, 175),
 }
-
-
-@dataclass
-class Layer:
-    name: str
-    group: str | None
-    rgba: np.ndarray  # uint8 [h, w, 4]
-    x: int = 0
-    y: int = 0
 
 
 @dataclass
@@ -57,19 +49,6 @@ def check_image(name: str, image, channels: int = 4) -> np.ndarray:
     if not (MIN_SIDE <= h <= MAX_SIDE and MIN_SIDE <= w <= MAX_SIDE):
         raise BadRequest(f"{name} is {w}x{h} px; each side must be between {MIN_SIDE} and {MAX_SIDE} px")
     return image
-
-
-def ink_layer(darkness: np.ndarray, rgb: tuple[int, int, int], name: str, group: str | None) -> Layer | None:
-    """A layer of solid colour whose alpha is the ink, cropped to where there is ink (None when empty)."""
-    ys, xs = np.nonzero(darkness)
-    if len(xs) == 0:
-        return None
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    crop = darkness[y0:y1, x0:x1]
-    rgba = np.empty(crop.shape + (4,), np.uint8)
-    rgba[..., :3] = rgb
-    rgba[..., 3] = crop
-    return Layer(name, group, rgba, int(x0), int(y0))
 
 
 def guidance_layers(strokes, side: int, mode: str) -> list[Layer]:
