@@ -293,11 +293,12 @@ def _trace_pieces(source: _Source, pieces: dict, m: float) -> list:
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     piece = np.repeat(np.arange(n_pieces), counts)
     # Per-piece values gathered to samples in one go: step, s0, stroke length, key base, piece index.
-    table = np.stack([(s1 - s0) / (counts - 1), s0 - starts * (s1 - s0) / (counts - 1),
-                      source.lengths[src], src * KEY_STRIDE, np.arange(n_pieces)], axis=1)[piece]
-    s = np.arange(len(piece)) * table[:, 0] + table[:, 1]     # arc length along the source stroke
-    length = table[:, 2]
-    key = table[:, 3] + np.clip(s, 0.0, length)
+    # Samples every SPACING from the piece's start, the last one at its end: a stroke cut short is then
+    # exactly the beginning of the whole one (the sketch at 50 % is the start of the one at 100 %).
+    table = np.stack([s0, s1, s0 - starts * SPACING, source.lengths[src], src * KEY_STRIDE], axis=1)[piece]
+    s = np.minimum(np.arange(len(piece)) * SPACING + table[:, 2], table[:, 1])  # arc length along the source
+    length = table[:, 3]
+    key = table[:, 4] + np.clip(s, 0.0, length)
     # Linear interpolation along the source polylines: one search, one gather of x, y, tx, ty, width.
     vertex = np.column_stack([source.points, source.tangents, source.widths])
     j = np.clip(np.searchsorted(source.keys, key, side="right") - 1, 0, len(source.keys) - 2)
@@ -356,15 +357,18 @@ def _make_grain_tile(size: int = 256) -> np.ndarray:
     return np.clip(255 * (0.84 + 0.16 * grain), 120, 255).astype(np.uint8)
 
 
-_GRAIN = np.tile(_make_grain_tile(), (2, 2))  # 512x512: any 256x256 window of it is seamless
-_GRAIN_TILE = _GRAIN.shape[0] // 2
+_GRAIN_TILE = _make_grain_tile()
+_GRAIN_BY_SIZE: dict[int, np.ndarray] = {}
 
 
 def _grain(size: int, rng: np.random.Generator | None) -> np.ndarray:
-    oy, ox = (0, 0) if rng is None else rng.integers(0, _GRAIN_TILE, size=2)
-    reps = -(-(size + _GRAIN_TILE) // _GRAIN.shape[0])
-    big = _GRAIN if reps == 1 else np.tile(_GRAIN, (reps, reps))
-    return big[oy:oy + size, ox:ox + size]
+    """A size x size window of the endlessly tiled grain, at a random offset (a view: no copy)."""
+    tile = _GRAIN_TILE.shape[0]
+    if size not in _GRAIN_BY_SIZE:  # tiled once per size: big enough for a window at any offset
+        reps = -(-(size + tile) // tile)
+        _GRAIN_BY_SIZE[size] = np.tile(_GRAIN_TILE, (reps, reps))
+    oy, ox = (0, 0) if rng is None else rng.integers(0, tile, size=2)
+    return _GRAIN_BY_SIZE[size][oy:oy + size, ox:ox + size]
 
 
 SUBPIXEL_BITS = 4  # cv2 drawing with fractional coordinates
@@ -435,7 +439,7 @@ def render_sketch(strokes: Sequence, size: int, rng: np.random.Generator | None 
     if supersample > 1:
         canvas = cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA)
     if pencil:
-        canvas = cv2.multiply(canvas, _grain(size, rng), scale=1 / 255)
+        cv2.multiply(canvas, _grain(size, rng), dst=canvas, scale=1 / 255)
     return canvas
 
 
