@@ -25,8 +25,8 @@ def alignment_matrix(landmarks: Landmarks, size: int = 256, zoom: float = 1.0) -
     x = x / np.hypot(*x) * max(np.hypot(*eye_to_eye) * 2.0, np.hypot(*eye_to_mouth) * 1.8) * zoom
     y = np.array([-x[1], x[0]])
     centre = eye_avg + eye_to_mouth * 0.1
-    quad = np.float32([centre - x - y, centre - x + y, centre + x - y])  # top-left, bottom-left, top-right
-    target = np.float32([[0, 0], [0, size], [size, 0]])
+    quad = np.array([centre - x - y, centre - x + y, centre + x - y], np.float32)  # top-left, bottom-left, top-right
+    target = np.array([[0, 0], [0, size], [size, 0]], np.float32)
     return cv2.getAffineTransform(quad, target)
 
 

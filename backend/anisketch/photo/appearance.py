@@ -21,10 +21,13 @@ from .landmarks import OVAL_CHIN, Landmarks
 DETAIL_PPI, DETAIL_EXTENT = 64, 2.5  # pixels per IOD, half side in IOD: skin, eyes, lips, glasses
 CONTEXT_PPI, CONTEXT_EXTENT = 24, 4.5  # hair and how far it falls
 CROP_CENTRE_Y = 0.6  # IOD below the eye midpoint
-BACKGROUND_DE = 10.0  # CIEDE2000 under which a pixel counts as background-coloured
+BACKGROUND_DE = 6.0  # CIEDE2000 under which a pixel counts as background-coloured
 SKIN_DE = 9.0  # ... as skin-coloured (not hair)
 HAIR_DE = 12.0  # ... as hair-coloured, for hair length
+HAIR_BAND = 1.2  # IOD beyond the face oval searched for hair (voluminous hair reaches that far)
 HAIR_SHADES_DE = 20.0  # clusters this close to the hair cluster are its lit or shaded strands
+BORDER_BAND = 4  # px of the photo's border (scaled to 128 px) read for the background
+HEAD_STRIP = 2.2  # IOD either side of the face's midline: hair may reach the border there
 GLASSES_THRESHOLD = 1.0  # glasses score above which we say "glasses" (see docs/photo.md)
 
 
@@ -81,7 +84,7 @@ def analyse(rgb: np.ndarray, landmarks: Landmarks, frame: FaceFrame) -> Appearan
     detail = FaceCrop(rgb, frame, DETAIL_PPI, DETAIL_EXTENT)
     context = FaceCrop(rgb, frame, CONTEXT_PPI, CONTEXT_EXTENT)
     skin = _skin_lab(detail, landmarks)
-    background = _background_labs(rgb)
+    background = _background_labs(rgb, frame)
     hair = _hair_lab(context, landmarks, skin, background)
     colours = {
         "skin": skin,
@@ -146,24 +149,34 @@ def _iris_lab(crop: FaceCrop, landmarks: Landmarks) -> np.ndarray | None:
     return _robust_median(lab, 0, 80)  # drop the catchlights, keep the dark limbal ring
 
 
-def _background_labs(rgb: np.ndarray, clusters: int = 6) -> np.ndarray:
-    """Main colours along the photo's border: what the background looks like."""
+def _background_labs(rgb: np.ndarray, frame: FaceFrame, clusters: int = 10) -> np.ndarray:
+    """Main colours along the photo's border, away from the head: what the background looks like.
+
+    Hair often runs off the top of a photo (or long hair off the bottom), straight above or below the
+    face. A border colour counts as background only where it is also seen outside the vertical strip
+    through the head, so such hair is never mistaken for the background.
+    """
     h, w = rgb.shape[:2]
-    small = cv2.resize(rgb, (max(8, w * 128 // max(h, w)), max(8, h * 128 // max(h, w))),
-                       interpolation=cv2.INTER_AREA)
-    band = 4
-    border = np.concatenate([small[:band].reshape(-1, 3), small[-band:].reshape(-1, 3),
-                             small[:, :band].reshape(-1, 3), small[:, -band:].reshape(-1, 3)])
-    lab = srgb_to_lab(border)
-    labels, centres = _clusters(lab, clusters)
-    counts = np.bincount(labels, minlength=len(centres))
-    return centres[counts >= 0.1 * len(lab)]  # the dominant colours only: hair touching the border is not background
+    factor = 128 / max(h, w)
+    small = cv2.resize(rgb, (max(8, round(w * factor)), max(8, round(h * factor))), interpolation=cv2.INTER_AREA)
+    ring = np.ones(small.shape[:2], bool)
+    ring[BORDER_BAND:-BORDER_BAND, BORDER_BAND:-BORDER_BAND] = False
+    ys, xs = np.nonzero(ring)
+    lab = srgb_to_lab(small[ys, xs])
+    photo_points = (np.stack([xs, ys], axis=1) + 0.5) / factor
+    across = (photo_points - frame.origin[:2]) @ frame.axes[0, :2] / frame.iod  # face-frame x
+    outside = np.abs(across) > HEAD_STRIP
+    if outside.sum() < 20:  # the head fills the photo's width: no background to speak of
+        return np.zeros((0, 3))
+    labels, centres = _clusters(lab, clusters)  # many clusters: few blends that land on a hair tone
+    share = np.bincount(labels[outside], minlength=len(centres)) / outside.sum()
+    return centres[share >= 0.05]
 
 
 def _near_any(lab: np.ndarray, centres: np.ndarray, threshold: float) -> np.ndarray:
     if len(centres) == 0:
         return np.zeros(len(lab), bool)
-    return (delta_e2000(lab[:, None, :], centres[None, :, :]) < threshold).any(axis=1)
+    return np.asarray((delta_e2000(lab[:, None, :], centres[None, :, :]) < threshold).any(axis=1))
 
 
 def _hair_regions(crop: FaceCrop, landmarks: Landmarks) -> tuple[np.ndarray, np.ndarray]:
@@ -175,7 +188,7 @@ def _hair_regions(crop: FaceCrop, landmarks: Landmarks) -> tuple[np.ndarray, np.
     """
     face = crop.polygon(landmarks["oval"]).astype(np.uint8)
     near = cv2.dilate(face, _disc_kernel(0.08 * crop.ppi)) > 0
-    far = cv2.dilate(face, _disc_kernel(0.7 * crop.ppi)) > 0
+    far = cv2.dilate(face, _disc_kernel(HAIR_BAND * crop.ppi)) > 0
     band = far & ~near
     band[crop.y_of(0.8):] = False  # below the nose: neck, collar, clothes
     brow_y = int(min(float(crop.points(landmarks[f"brow_{s}"])[:, 1].min()) for s in "lr") - 0.15 * crop.ppi)
@@ -216,7 +229,8 @@ def _clusters(lab: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     k = min(k, len(lab))
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
     cv2.setRNGSeed(0)
-    _, labels, centres = cv2.kmeans(lab.astype(np.float32), k, None, criteria, 3, cv2.KMEANS_PP_CENTERS)
+    _, labels, centres = cv2.kmeans(lab.astype(np.float32), k, None, criteria, 3,  # type: ignore[call-overload]
+                                    cv2.KMEANS_PP_CENTERS)
     return labels.ravel(), centres
 
 
@@ -269,8 +283,7 @@ def glasses_score(crop: FaceCrop, landmarks: Landmarks) -> float:
     no long coherent edge. Each band's strongest row of mean |dI/dy| (averaged across the band, so a
     wrinkle or a pore does not count) is compared with the cheeks' texture.
     """
-    gray = cv2.cvtColor(crop.rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    gray = cv2.GaussianBlur(gray, (0, 0), 0.02 * crop.ppi)
+    gray = cv2.GaussianBlur(cv2.cvtColor(crop.rgb, cv2.COLOR_RGB2GRAY).astype(np.float32), (0, 0), 0.02 * crop.ppi)
     gy = np.abs(cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3))
     radius = 0.2 * crop.ppi
     cheeks = crop.disc(landmarks["cheeks"][0], radius) | crop.disc(landmarks["cheeks"][1], radius)

@@ -95,8 +95,11 @@ def run(args: argparse.Namespace) -> int:
         "glasses": face.glasses,
         "colours": face.appearance.colours,
         "candidates": candidates,
+        "warnings": face.warnings(),
     }
     (out / "photo.json").write_text(json.dumps(report, indent=2))
     print(f"{detection.count} face(s) found ({detection.backend}); portraits of face {detection.chosen + 1} "
           f"in {out}/sheet.png")
+    for note in face.warnings():
+        print(f"note: {note}")
     return 0

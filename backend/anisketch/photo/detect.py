@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from ..errors import BadRequest
@@ -16,8 +17,10 @@ from .frame import FaceFrame, face_frame
 from .landmarks import Landmarks
 from .measure import Measurements, measure
 
+DETECT_SIDE = 1280  # faces are found on the photo scaled down to this, then measured at full resolution
 MAX_FACES = 8  # faces described per photo; a crowd photo is not what the tool is for
 MIN_FACE_PX = 24  # smaller faces carry no usable detail
+SMALL_FACE_IOD = 20  # px between the eyes under which eyes and mouth are a few pixels: say so
 
 
 @dataclass
@@ -36,6 +39,21 @@ class Face:
     @property
     def glasses(self) -> bool:
         return self.appearance.glasses > GLASSES_THRESHOLD
+
+    def warnings(self) -> list[str]:
+        """What the artist should know about this face's portrait (shown beside the result)."""
+        notes = []
+        if self.source == "haar":
+            notes.append("face shape not measured (MediaPipe is not installed): only the eyes, mouth width "
+                         "and colours come from the photo")
+        yaw = self.measurements.yaw
+        if yaw is not None and abs(yaw) > 30:
+            notes.append(f"the face is turned {abs(yaw):.0f}° away: it is drawn nearly frontal and its "
+                         "measurements are rough")
+        if self.size < SMALL_FACE_IOD:
+            notes.append(f"the face is small ({self.size:.0f} px between the eyes): use a larger photo or "
+                         "select the face for a closer likeness")
+        return notes
 
     @property
     def size(self) -> float:
@@ -119,7 +137,7 @@ def _covered(box: Box, area: Box) -> float:
 def _detect(rgb: np.ndarray, backend: str) -> tuple[list[Face], str, dict[str, float]]:
     finder = detectors.finder(backend)
     start = time.perf_counter()
-    boxes = _distinct(sorted(finder.boxes(rgb), key=lambda b: -b.area))
+    boxes = _distinct(sorted(_find_boxes(finder, rgb), key=lambda b: -b.area))
     boxes = [b for b in boxes if min(b.x1 - b.x0, b.y1 - b.y0) >= MIN_FACE_PX][:MAX_FACES]
     found = time.perf_counter()
     faces = []
@@ -133,6 +151,16 @@ def _detect(rgb: np.ndarray, backend: str) -> tuple[list[Face], str, dict[str, f
     faces.sort(key=lambda f: -f.size)
     timing = {"detect": 1000 * (found - start), "describe": 1000 * (described - found)}
     return faces, finder.name, timing
+
+
+def _find_boxes(finder, rgb: np.ndarray) -> list[Box]:
+    """Boxes found on a copy at most DETECT_SIDE px wide (detectors need no more), in photo pixels."""
+    factor = DETECT_SIDE / max(rgb.shape[:2])
+    if factor >= 1:
+        return finder.boxes(rgb)
+    small = cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    return [Box(b.x0 / factor, b.y0 / factor, b.x1 / factor, b.y1 / factor, b.score, b.roll)
+            for b in finder.boxes(small)]
 
 
 def _distinct(boxes: list[Box], overlap: float = 0.4) -> list[Box]:

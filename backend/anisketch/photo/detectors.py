@@ -126,7 +126,8 @@ class HaarFinder:
         mouth = self._mouth(gray, x0, y0, w, h)
         if mouth is not None:
             measured.add("mouth_corners")
-        return lm.from_template(*eyes, measured=frozenset(measured), source="haar",
+        eye_l, eye_r = eyes
+        return lm.from_template(eye_l, eye_r, measured=frozenset(measured), source="haar",
                                 mouth_width=None if mouth is None else mouth[1],
                                 mouth_centre=None if mouth is None else mouth[0])
 
@@ -160,7 +161,7 @@ class HaarFinder:
 
 @lru_cache(maxsize=None)
 def _cascade(name: str) -> cv2.CascadeClassifier:
-    path = cv2.data.haarcascades + name
+    path = cv2.data.haarcascades + name  # type: ignore[attr-defined]  # (missing from OpenCV's stubs)
     cascade = cv2.CascadeClassifier(path)
     if cascade.empty():
         raise RuntimeError(f"OpenCV's bundled cascade {path} is missing: reinstall opencv-python-headless<5")

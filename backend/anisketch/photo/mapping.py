@@ -124,7 +124,8 @@ def _colours(params: Params, colours: dict, overrides: dict) -> None:
 def _anime_iris(rgb: tuple[float, float, float]) -> tuple[float, float, float]:
     """Photo irises are dark and greyish; anime ones are bright and saturated: lift both, keep the hue."""
     h, s, v = colorsys.rgb_to_hsv(*rgb)
-    return tuple(float(c) for c in colorsys.hsv_to_rgb(h, min(1.0, max(s, 0.2) * 1.4), max(v, 0.6)))
+    r, g, b = colorsys.hsv_to_rgb(h, min(1.0, max(s, 0.2) * 1.4), max(v, 0.6))
+    return float(r), float(g), float(b)
 
 
 def _eye_colour_name(rgb: tuple[float, float, float]) -> str:
@@ -141,7 +142,7 @@ def framed_crop(rgb: np.ndarray, face: Face, size: int) -> np.ndarray:
     canvas_iod = 2 * eye_half_gap * FRAMING["scale"] * size
     target_mid = np.array([FRAMING["cx"], FRAMING["cy"] + (eye_y - ANCHOR_Y) * FRAMING["scale"]]) * size
     eye_l, eye_r = face.landmarks.eye_centre("l")[:2], face.landmarks.eye_centre("r")[:2]
-    src = np.float32([eye_l, eye_r])
-    dst = np.float32([target_mid - (canvas_iod / 2, 0), target_mid + (canvas_iod / 2, 0)])
+    src = np.array([eye_l, eye_r], np.float32)
+    dst = np.array([target_mid - (canvas_iod / 2, 0), target_mid + (canvas_iod / 2, 0)], np.float32)
     matrix, _ = cv2.estimateAffinePartial2D(src, dst)
     return cv2.warpAffine(rgb, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -59,8 +59,9 @@ class Measurements:
         for name in _SIDED:
             values[f"{name}_l"], values[f"{name}_r"] = values[f"{name}_r"], values[f"{name}_l"]
         for name in _SIGNED:
-            if values[name] is not None:
-                values[name] = -values[name]
+            value = values[name]
+            if value is not None:
+                values[name] = -value
         return Measurements(**values)
 
     @staticmethod
@@ -69,8 +70,7 @@ class Measurements:
 
     def mean_of(self, name: str) -> float | None:
         """Average of a sided measurement ("eye_openness" -> mean of _l and _r), or the value itself."""
-        pair = [getattr(self, f"{name}_{s}", None) for s in "lr"]
-        pair = [v for v in pair if v is not None]
+        pair = [v for v in (getattr(self, f"{name}_{s}", None) for s in "lr") if v is not None]
         if pair:
             return float(np.mean(pair))
         return getattr(self, name, None)
