@@ -284,7 +284,8 @@ def _resample_all(b, lines, step=STEP, gap=1.0):
     counts = np.array([len(p) for p in local])
     starts = np.cumsum(counts) - counts
     pts = b.place(_framed(local, [line.frame for line in lines]), np.repeat([line.depth for line in lines], counts))
-    seg = np.sqrt(np.sum(np.diff(pts, axis=0) ** 2, axis=1))
+    step_xy = np.diff(pts, axis=0)
+    seg = np.hypot(step_xy[:, 0], step_xy[:, 1])
     seg[starts[1:] - 1] = 0.0
     length = np.add.reduceat(seg, starts)
     seg[starts[1:] - 1] = gap
@@ -387,7 +388,7 @@ def build_neck_and_clothes(b, pal, half):
                       shoulder[8:]])
     for s in (-1.0, 1.0):
         b.line(side * (s, 1.0), 0.0036, "face", "neck", Z_NECK, (0.0, 0.1, 0.3))
-    body = np.vstack([[(-nw, 0.8), (nw, 0.8)], side, [(sw * 1.05, bottom), (-sw * 1.05, bottom)],
+    body = np.vstack([[(-nw, 0.8), (nw, 0.8)], side, [(sw * 1.3, bottom), (-sw * 1.3, bottom)],
                       mirror(side)[::-1]])
     b.region(body, "neck", pal["skin"], Z_NECK)
     # neck shadow under the chin, clamped to the neck
@@ -412,7 +413,7 @@ def build_clothes(b, pal, shoulder, bottom):
 
     y0 = float(on_shoulder(x0))
     xs = np.linspace(x0, sw + 0.1, 7)
-    cloth = np.vstack([curve(np.stack([xs, on_shoulder(xs)], axis=1), n=4), [(sw * 1.08, bottom)]])
+    cloth = np.vstack([curve(np.stack([xs, on_shoulder(xs)], axis=1), n=4), [(sw * 1.32, bottom)]])  # + the arm
     if style == "round":
         neckline = curve([(-x0, y0), (0.0, y0 + 0.5), (x0, y0)], n=12)
     else:
@@ -422,7 +423,7 @@ def build_clothes(b, pal, shoulder, bottom):
     if style != "sailor":  # a sailor collar's flaps draw the neckline themselves
         b.line(neckline, 0.0034, "face", "clothes", Z_CLOTHES, (0.05, 0.05, 0.5))
     for s in (-1.0, 1.0):
-        b.line(cloth[:-1] * (s, 1.0), 0.0036, "face", "clothes", Z_CLOTHES, (0.1, 0.0, 0.4))
+        b.line(cloth * (s, 1.0), 0.0036, "face", "clothes", Z_CLOTHES, (0.1, 0.0, 0.4))
     if style == "sailor":
         for s in (-1.0, 1.0):
             flap = np.array([(x0, y0), (x0 + 0.8, on_shoulder(x0 + 0.8) + 0.05), (0.4, y0 + 1.25),

@@ -20,12 +20,13 @@ import numpy as np
 from anisketch.errors import BadRequest
 
 # Bump whenever the same seed would draw a different portrait (layout, ranges, sampling or geometry).
-ENGINE_VERSION = "0.4.0"
+ENGINE_VERSION = "0.4.1"
 
 GROUPS = ("face", "eyes", "brows", "nose", "mouth", "hair", "accessories")
 # `pose` is global (placement of the whole face and the background): it belongs to no stroke group.
 ALL_GROUPS = GROUPS + ("pose",)
 
+# Part-map labels. "_l" and "_r" are the image's left and right (the character's right and left).
 PART_LABELS = ("background", "skin", "eye_l", "eye_r", "brow_l", "brow_r", "nose", "mouth", "hair", "ears",
                "neck", "accessory", "clothes")
 LABEL = {name: index for index, name in enumerate(PART_LABELS)}
@@ -286,6 +287,10 @@ def inactive(params: Params) -> list[str]:
         names.append("blush_size")
     if params["open_mouth"] == 0:
         names += ["mouth_open_h", "teeth"]
+    else:
+        names.append("mouth_curve")  # an open mouth's shape comes from smile and opening alone
+    if params["lashes"] == 0:
+        names.append("lash_len")
     if params.option("bangs") != "parted":
         names.append("parting")
     style = params.option("hair_style")

@@ -40,21 +40,13 @@ def stroke_outlines(strokes, size):
     closed = np.array([s.closed for s in strokes])
     tangent[starts[closed]] = pts[starts[closed] + 1] - pts[ends[closed]]
     tangent[ends[closed]] = pts[starts[closed]] - pts[ends[closed] - 1]
-    length = np.sqrt(np.sum(tangent * tangent, axis=1))
+    length = np.hypot(tangent[:, 0], tangent[:, 1])
     offset = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1) * (half / np.maximum(length, 1e-9))[:, None]
     scale = 1 << SHIFT
     left = ((pts + offset - 0.5) * scale + 0.5).astype(np.int32)
     right = ((pts - offset - 0.5) * scale + 0.5).astype(np.int32)
-    # open strokes: gather every outline (left side forwards, right side backwards) in one indexing operation
-    o_starts, o_counts = starts[~closed], counts[~closed]
-    within = np.arange(2 * o_counts.sum()) - np.repeat(2 * (np.cumsum(o_counts) - o_counts), 2 * o_counts)
-    n = np.repeat(o_counts, 2 * o_counts)
-    forward = within < n
-    index = np.repeat(o_starts, 2 * o_counts) + np.where(forward, within, 2 * n - 1 - within)
-    polygon = np.where(forward[:, None], left[index], right[index])
-    open_outlines = iter(np.split(polygon, np.cumsum(2 * o_counts)[:-1]))
-    return [(stroke, [left[a:b], right[a:b]] if is_closed else [next(open_outlines)])
-            for stroke, a, b, is_closed in zip(strokes, starts, ends + 1, closed)]
+    return [(stroke, [left[a:b], right[a:b]] if is_closed else [np.concatenate((left[a:b], right[a:b][::-1]))])
+            for stroke, a, b, is_closed in zip(strokes, starts.tolist(), (ends + 1).tolist(), closed.tolist())]
 
 
 def render_lines(strokes, size: int, colors: dict | None = None) -> np.ndarray:
