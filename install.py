@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -124,14 +125,14 @@ def run_quiet(command: list[str], **kwargs) -> int:
 # --------------------------------------------------------------------------- where Krita keeps things
 
 
+@dataclass
 class KritaProfile:
     """The folders and files of one Krita installation that the plugin touches."""
 
-    def __init__(self, data_dir: Path, kritarc: Path, python: list[str] | None, flatpak: bool = False):
-        self.data_dir = data_dir  # holds pykrita/ and actions/
-        self.kritarc = kritarc
-        self.python = python  # the command that runs Krita's embedded Python, when it can be run
-        self.flatpak = flatpak
+    data_dir: Path  # holds pykrita/ and actions/
+    kritarc: Path
+    python: list[str] | None  # the command that runs Krita's embedded Python, when it can be run at all
+    flatpak: bool = False
 
     @property
     def pykrita(self) -> Path:

@@ -342,10 +342,17 @@ def test_help_explains_every_mode():
 # that log how they were called: the logic is real, pip and the server are stand-ins.
 
 
-def load_install_module(monkeypatch, tmp_path, python_exit: int = 0):
+def import_install_py(monkeypatch):
+    """A fresh copy of install.py as a module (registered, as dataclasses need, until the test ends)."""
     spec = importlib.util.spec_from_file_location("anisketch_install", INSTALL_PY)
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
     spec.loader.exec_module(module)
+    return module
+
+
+def load_install_module(monkeypatch, tmp_path, python_exit: int = 0):
+    module = import_install_py(monkeypatch)
     root = tmp_path / "checkout"
     (root / "backend").mkdir(parents=True)
     (root / "backend" / "pyproject.toml").write_text("[project]\nname = 'anisketch'\n")
@@ -413,7 +420,8 @@ def test_ctrl_c_stops_the_backend_cleanly(tmp_path):
     driver = textwrap.dedent(f"""
         import importlib.util, sys
         spec = importlib.util.spec_from_file_location("anisketch_install", {str(INSTALL_PY)!r})
-        install = importlib.util.module_from_spec(spec); spec.loader.exec_module(install)
+        install = sys.modules["anisketch_install"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(install)
         install.venv_executable = lambda name: {str(server)!r}
         sys.exit(install.serve())
     """)
@@ -435,9 +443,7 @@ def test_ctrl_c_stops_the_backend_cleanly(tmp_path):
 @pytest.fixture
 def locate(monkeypatch, tmp_path):
     """find_profile() for a fake HOME, platform and environment; returns (module, home)."""
-    spec = importlib.util.spec_from_file_location("anisketch_install_paths", INSTALL_PY)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = import_install_py(monkeypatch)
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
