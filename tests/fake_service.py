@@ -89,7 +89,7 @@ class FakeService:
             raise RuntimeError("the fake model broke")
         if failure == "oom":
             raise MemoryError("CUDA out of memory (fake)")
-        seed = noise if isinstance(noise, int) else int(hashlib.sha1(str(noise).encode()).hexdigest()[:8], 16)
+        seed = noise % 2**32 if isinstance(noise, int) else int(hashlib.sha1(str(noise).encode()).hexdigest()[:8], 16)
         pixels = np.random.default_rng(seed).integers(0, 256, (64, 64, 4), dtype=np.uint8)
         return FakeResult([Layer("portrait", None, pixels)], noise=f"noise-{seed}", attributes=dict(attributes))
 

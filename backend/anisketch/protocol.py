@@ -319,7 +319,7 @@ def _decode_request(header: dict, parts: Sequence, request_id: str | None) -> Re
         raise ProtocolError(BAD_MESSAGE, f"'id' must be a non-empty string of at most {MAX_ID_CHARS} characters, "
                                          f"not {_show(header['id'])}")
     op = header["op"]
-    if op not in OPS:
+    if not isinstance(op, str) or op not in OPS:
         raise ProtocolError(UNKNOWN_OP, f"unknown op {_show(op)}; the ops are {', '.join(OPS)}")
     spec = OPS[op]
     params = _check_params(header.get("params", {}), spec)

@@ -95,7 +95,12 @@ class Server:
                 frames = self.socket.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 return
-            self._handle(frames)
+            try:
+                self._handle(frames)
+            except Exception:  # a bug of ours on a strange message: answer it, log it, keep serving
+                log.exception("unexpected error while handling a message")
+                self._send(frames[:1] and [frames[0].bytes], protocol.error_reply(
+                    None, None, protocol.INTERNAL, "internal error while reading this message"))
 
     def _handle(self, frames: list) -> None:
         arrived = time.monotonic()
