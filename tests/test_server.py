@@ -371,23 +371,40 @@ def test_command_line_client_writes_pngs(server, tmp_path):
 # --- the real model service --------------------------------------------------------------------------------
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(180)
 def test_real_service_through_the_real_server():
-    """The default service (anisketch.service.Service): info always; guide through the socket."""
-    pytest.importorskip("anisketch.service")
-    from anisketch.engine.sketch import render_sketch  # noqa: F401  (the engine the service needs is there)
+    """The default service, anisketch.service.Service, with the shipped weights: every operation it offers
+    answers through the socket; an operation it does not offer yet answers model_unavailable."""
+    from anisketch.service import Service
+    sketch = np.zeros((256, 256, 4), np.uint8)
+    sketch[60:200:6, 70:190, 3] = 255  # a few ink lines
+    calls = {
+        "guide": lambda c: c.guide(sketch, mode="rough"),
+        "render": lambda c: c.render(sketch, None, n=2),
+        "generate": lambda c: c.generate({"hair_color": "blonde"}, noise=7),
+        "photo": lambda c: c.photo(np.full((256, 256, 4), 200, np.uint8), n=1),
+    }
     with ServerProcess(service=None) as server:
-        with server.client(timeout=60) as client:
+        with server.client(timeout=120) as client:
             info = client.info()
-            assert "service_error" not in info, info
-            assert info["protocol"] == P.PROTOCOL_VERSION and "engine_version" in info
-            sketch = np.zeros((256, 256, 4), np.uint8)
-            sketch[60:200:4, 60:200, 3] = 255  # a few ink lines
-            try:
-                reply = client.guide(sketch, mode="rough")
-            except ServerError as error:
-                assert error.code == "model_unavailable", error  # no trained weights in this checkout yet
-            else:
-                assert reply.layers and all(layer.group in P.GROUPS for layer in reply.layers)
-                assert set(reply["confidence"]) <= set(P.GROUPS) and isinstance(reply["state"], str)
+            assert "service_error" not in info and "engine_version" in info, info
+            for op, call in calls.items():
+                offered = callable(getattr(Service, op, None))
+                assert (op in info["ops"]) == offered
+                if not offered:
+                    with pytest.raises(ServerError) as caught:
+                        call(client)
+                    assert caught.value.code == "model_unavailable" and "yet" in caught.value.message
+                    continue
+                try:
+                    reply = call(client)
+                except ServerError as error:  # photo may find no face in a flat grey image: a readable refusal
+                    assert op == "photo" and error.code == "bad_request", error
+                    continue
+                assert reply.layers and all(layer.rgba.dtype == np.uint8 for layer in reply.layers), op
+                if op == "guide":
+                    assert {layer.group for layer in reply.layers} <= set(P.GROUPS)
+                    assert set(reply["confidence"]) <= set(P.GROUPS) and isinstance(reply["state"], str)
+                    again = client.guide(sketch, pins=["eyes"], state=reply["state"])
+                    assert again.layers
         assert server.stop() == 0
