@@ -314,7 +314,7 @@ def undo_edit(text: str, edit: dict) -> str:
 # --------------------------------------------------------------------------- the plugin files
 
 
-def copy_plugin(profile: KritaProfile, plugin_src: Path, protocol_src: Path, record: dict) -> None:
+def copy_plugin(profile: KritaProfile, plugin_src: Path, protocol_src: Path, endpoint: str, record: dict) -> None:
     package_src = plugin_src / PLUGIN_NAME
     desktop_src = plugin_src / f"{PLUGIN_NAME}.desktop"
     action_src = plugin_src / f"{PLUGIN_NAME}.action"
@@ -329,7 +329,7 @@ def copy_plugin(profile: KritaProfile, plugin_src: Path, protocol_src: Path, rec
     if action_src.exists():
         make_dirs(profile.data_dir / "actions", record)
         shutil.copy2(action_src, profile.data_dir / "actions" / action_src.name)
-    backend = {"anisketch": str(venv_executable("anisketch")), "endpoint": DEFAULT_ENDPOINT}
+    backend = {"anisketch": str(venv_executable("anisketch")), "endpoint": endpoint}
     (profile.plugin_dir / "backend.json").write_text(json.dumps(backend, indent=2) + "\n")
 
 
@@ -433,12 +433,12 @@ def pip_install_target(python: list[str] | None, version: str, target: Path) -> 
 # --------------------------------------------------------------------------- install / uninstall
 
 
-def install_plugin(profile: KritaProfile, plugin_src: Path, protocol_src: Path) -> None:
+def install_plugin(profile: KritaProfile, plugin_src: Path, protocol_src: Path, endpoint: str) -> None:
     say(f"Installing the Krita plugin into {profile.pykrita}")
     record = read_json(profile.record_path) or {"version": 1, "created_dirs": []}
     record["krita_dir"] = str(profile.data_dir)
     try:
-        copy_plugin(profile, plugin_src, protocol_src, record)
+        copy_plugin(profile, plugin_src, protocol_src, endpoint, record)
         write_record(profile, record)  # written after each step: a failure later still leaves it right
         note(f"plugin files copied to {profile.plugin_dir}")
         note(f"kritarc: {enable_in_kritarc(profile, record)}")
@@ -480,10 +480,10 @@ def uninstall(profile: KritaProfile) -> int:
 # --------------------------------------------------------------------------- running
 
 
-def serve() -> int:
-    anisketch = venv_executable("anisketch")
-    say(f"Starting the backend: {anisketch} serve  (Ctrl-C stops it)")
-    process = subprocess.Popen([str(anisketch), "serve"])
+def serve(endpoint: str) -> int:
+    command = [str(venv_executable("anisketch")), "serve", "--endpoint", endpoint]
+    say(f"Starting the backend: {' '.join(command)}  (Ctrl-C stops it)")
+    process = subprocess.Popen(command)
     try:
         code = process.wait()
     except KeyboardInterrupt:  # the backend got the same Ctrl-C; give it a moment to close cleanly
@@ -542,6 +542,9 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--krita-python", metavar="PATH",
                         help="the Python that Krita embeds (default /usr/bin/python3 on Linux): pyzmq is "
                              "vendored for its version when it cannot import zmq")
+    parser.add_argument("--endpoint", default=DEFAULT_ENDPOINT,
+                        help=f"where the backend listens and the plugin connects (default {DEFAULT_ENDPOINT}, "
+                             "this machine only)")
     parser.add_argument("--plugin-only", action="store_true",
                         help="install the Krita plugin only; leave .venv as it is")
     # For tests: install a different plugin tree (holding anisketch_krita/, .desktop, .action) and protocol file.
@@ -569,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
             return uninstall(profile)
         if not args.plugin_only:
             setup_venv(extras=[])
-        install_plugin(profile, args.plugin_src, args.protocol_src)
+        install_plugin(profile, args.plugin_src, args.protocol_src, args.endpoint)
     except InstallError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -580,7 +583,7 @@ def main(argv: list[str] | None = None) -> int:
     print_how_to_use(profile)
     if args.setup_only or args.plugin_only:
         return 0
-    return serve()
+    return serve(args.endpoint)
 
 
 if __name__ == "__main__":

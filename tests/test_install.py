@@ -423,7 +423,7 @@ def test_ctrl_c_stops_the_backend_cleanly(tmp_path):
         install = sys.modules["anisketch_install"] = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(install)
         install.venv_executable = lambda name: {str(server)!r}
-        sys.exit(install.serve())
+        sys.exit(install.serve("tcp://127.0.0.1:5557"))
     """)
     process = subprocess.Popen([sys.executable, "-c", driver], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, start_new_session=True)
@@ -509,3 +509,60 @@ def test_overrides_win(locate, tmp_path):
     find, _, _ = locate
     profile = find("--krita-dir", str(tmp_path / "k"), "--kritarc", str(tmp_path / "rc"), "--krita-python", "/opt/py")
     assert (profile.data_dir, profile.kritarc, profile.python) == (tmp_path / "k", tmp_path / "rc", ["/opt/py"])
+
+
+# --------------------------------------------------------------------------- the real thing: set up, serve, Ctrl-C
+
+
+def free_tcp_endpoint() -> str:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+@pytest.mark.skipif(os.name == "nt", reason="process groups and SIGINT")
+def test_no_flags_sets_up_then_serves_until_ctrl_c(tmp_path):
+    """`python3 install.py` as a user runs it: setup (pip skipped: --test did it), the real backend, Ctrl-C."""
+    from conftest import require
+
+    from anisketch.server.client import Client, ServerError, ServerTimeout
+
+    stamp = REPO_ROOT / ".venv" / "anisketch-install.json"
+    require(stamp.exists(), "the checkout's .venv was not set up by install.py (run python3 install.py --setup-only)")
+    box = Sandbox(tmp_path, KRITARC_VARIANTS["python_section"])
+    endpoint = free_tcp_endpoint()
+    command = [
+        sys.executable, str(INSTALL_PY), "--endpoint", endpoint,
+        "--krita-dir", str(box.krita_dir), "--kritarc", str(box.kritarc), "--krita-python", sys.executable,
+        "--plugin-src", str(box.src), "--protocol-src", str(box.protocol),
+    ]
+    log = tmp_path / "install.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                   env={**os.environ, "HOME": str(box.home)})
+    try:
+        answered, deadline = False, time.monotonic() + 90
+        while not answered and time.monotonic() < deadline and process.poll() is None:
+            with Client(endpoint, timeout=2) as client:
+                try:
+                    client.info()
+                    answered = True
+                except ServerError:  # an error reply is an answer too: the backend is serving
+                    answered = True
+                except ServerTimeout:
+                    pass
+        assert answered, f"no answer on {endpoint}:\n{log.read_text()}"
+        backend = json.loads((box.krita_dir / "pykrita" / PLUGIN / "backend.json").read_text())
+        assert backend["endpoint"] == endpoint
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        assert process.wait(timeout=30) == 0, log.read_text()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    output = log.read_text()
+    assert "skipping pip" in output and "Backend stopped" in output
+    assert "Traceback" not in output, output
