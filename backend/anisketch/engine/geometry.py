@@ -70,27 +70,44 @@ def _catmull_basis(n):
 _BASIS = {n: _catmull_basis(n) for n in (4, 6, 8, 12)}
 
 
+_CURVE_MATRICES: dict[tuple, np.ndarray] = {}
+
+
+def _curve_matrix(k, n, closed, phantoms):
+    """The linear map from control points to spline samples, cached: a curve is then one matrix product.
+
+    Open curves take k control points, plus the two phantom end points when `phantoms` (else the natural
+    reflections 2 c0 - c1 and 2 c[-1] - c[-2] are folded into the matrix)."""
+    key = (k, n, closed, phantoms)
+    if key not in _CURVE_MATRICES:
+        width = k + 2 if phantoms else k
+        ext = np.zeros((k + 3 if closed else k + 2, width))  # extended points as combinations of the inputs
+        if closed:
+            for row, index in enumerate(np.arange(-1, k + 2) % k):
+                ext[row, index] = 1.0
+        elif phantoms:
+            ext[:, :] = np.eye(k + 2)[[k] + list(range(k)) + [k + 1]]
+        else:
+            ext[1:-1] = np.eye(k)
+            ext[0, 0], ext[0, 1] = 2.0, -1.0
+            ext[-1, -1], ext[-1, -2] = 2.0, -1.0
+        segments = len(ext) - 3
+        rows = [_BASIS[n] @ ext[s:s + 4] for s in range(segments)]
+        if not closed:
+            rows.append(ext[-2:-1])  # the last control point itself
+        _CURVE_MATRICES[key] = np.vstack(rows)
+    return _CURVE_MATRICES[key]
+
+
 def curve(ctrl, n=8, closed=False, start=None, end=None):
     """A Catmull-Rom spline through the control points, n samples per segment. `start`/`end` are phantom points
     that set the end tangents (default: reflections, i.e. natural ends)."""
     c = np.array(ctrl, dtype=np.float64)
-    k = len(c)
-    if closed:
-        ext = c[np.arange(-1, k + 2) % k]
-    else:
-        ext = np.empty((k + 2, 2))
-        ext[1:-1] = c
-        ext[0] = 2 * c[0] - c[1] if start is None else start
-        ext[-1] = 2 * c[-1] - c[-2] if end is None else end
-    segments = len(ext) - 3
-    windows = ext[np.arange(segments)[:, None] + np.arange(4)]  # [S, 4, 2]
-    pts = (_BASIS[n] @ windows).reshape(-1, 2)
-    if closed:
-        return pts
-    out = np.empty((len(pts) + 1, 2))
-    out[:-1] = pts
-    out[-1] = c[-1]
-    return out
+    if closed or (start is None and end is None):
+        return _curve_matrix(len(c), n, closed, False) @ c
+    head = 2 * c[0] - c[1] if start is None else np.asarray(start, np.float64)
+    tail = 2 * c[-1] - c[-2] if end is None else np.asarray(end, np.float64)
+    return _curve_matrix(len(c), n, False, True) @ np.vstack([c, head, tail])
 
 
 _TRIG: dict[int, np.ndarray] = {}
@@ -146,23 +163,6 @@ class _Line:
     taper: tuple
     closed: bool
     depth: float
-    frame: tuple
-
-
-# A frame places a part drawn in its own coordinates (an eye, drawn once) in face units:
-# (angle, x sign, x, y) = rotate by angle, mirror x by the sign, then move to (x, y).
-IDENTITY = (0.0, 1.0, 0.0, 0.0)
-
-
-def _framed(local, frames):
-    """Concatenate point arrays, each moved by its frame (one batch of operations for all of them)."""
-    pts = np.concatenate(local)
-    if all(frame is IDENTITY for frame in frames):
-        return pts
-    f = np.repeat(np.array(frames, np.float64), [len(p) for p in local], axis=0)
-    ca, sa = np.cos(f[:, 0]), np.sin(f[:, 0])
-    x, y = pts[:, 0], pts[:, 1]
-    return np.stack([f[:, 1] * (x * ca - y * sa) + f[:, 2], x * sa + y * ca + f[:, 3]], axis=1)
 
 
 class _Builder:
@@ -175,7 +175,7 @@ class _Builder:
         self.offset = np.array([p["cx"], p["cy"]])
         self.width_unit = self.scale / 0.21  # line weights follow the face size
         self.lines: list[_Line] = []
-        self.local_regions: list[tuple] = []  # (points, label, color, z, occludes, depth, frame, detail)
+        self.local_regions: list[tuple] = []  # (points, label, color, z, occludes, depth, detail)
         self.canvas_regions: list[tuple] = []  # already in canvas coordinates (the background)
 
     def place(self, pts, depth):
@@ -188,16 +188,15 @@ class _Builder:
         warped[:, 1] = pts[:, 1] - ANCHOR_Y
         return warped @ self.rot_t + self.offset
 
-    def line(self, pts, width, group, stage, z, taper=(0.15, 0.15, 0.2), closed=False, depth=0.0, frame=IDENTITY):
-        self.lines.append(_Line(np.asarray(pts, np.float64), width, group, stage, z, taper, closed, depth, frame))
+    def line(self, pts, width, group, stage, z, taper=(0.15, 0.15, 0.2), closed=False, depth=0.0):
+        self.lines.append(_Line(pts, width, group, stage, z, taper, closed, depth))
 
-    def region(self, pts, label, color, z, occludes=True, depth=0.0, frame=IDENTITY):
-        self.local_regions.append((np.asarray(pts, np.float64), LABEL[label], color, z, occludes, depth, frame,
-                                   False))
+    def region(self, pts, label, color, z, occludes=True, depth=0.0):
+        self.local_regions.append((pts, LABEL[label], color, z, occludes, depth, False))
 
-    def detail(self, pts, label, color, z, depth=0.0, frame=IDENTITY):
+    def detail(self, pts, label, color, z, depth=0.0):
         """Shading or a highlight painted inside a region of the same label (hides nothing, labels nothing)."""
-        self.local_regions.append((np.asarray(pts, np.float64), LABEL[label], color, z, False, depth, frame, True))
+        self.local_regions.append((pts, LABEL[label], color, z, False, depth, True))
 
     def finish(self):
         regions, occluders = self._place_regions()
@@ -207,10 +206,9 @@ class _Builder:
         polys = [r[0] for r in self.local_regions]
         counts = [len(poly) for poly in polys]
         depth = np.repeat([r[5] for r in self.local_regions], counts)
-        face = _framed(polys, [r[6] for r in self.local_regions])
-        placed = np.split(self.place(face, depth), np.cumsum(counts)[:-1])
+        placed = np.split(self.place(np.concatenate(polys), depth), np.cumsum(counts)[:-1])
         regions, occluders = [(poly, label, color, z, False) for poly, label, color, z in self.canvas_regions], []
-        for poly, (_, label, color, z, occludes, _, _, detail) in zip(placed, self.local_regions):
+        for poly, (_, label, color, z, occludes, _, detail) in zip(placed, self.local_regions):
             regions.append((poly, label, color, z, detail))
             if occludes:
                 occluders.append((poly, z))
@@ -251,9 +249,11 @@ def _cut_hidden(lines, pts, widths, counts, visible):
     run_ends = np.flatnonzero((v == 1) & (nxt == 0)) + 1
     owner = np.searchsorted(starts, run_starts, side="right") - 1
     pts32, widths32 = pts.astype(np.float32), widths.astype(np.float32)
+    midpoints = 0.5 * (pts32[:-1] + pts32[1:])
+    start_list, end_list = starts.tolist(), ends.tolist()
     strokes, done_closed = [], set()
     for a, b, k in zip(run_starts.tolist(), run_ends.tolist(), owner.tolist()):
-        line, s0, s1 = lines[k], int(starts[k]), int(ends[k])
+        line, s0, s1 = lines[k], start_list[k], end_list[k]
         if a == s0 and b == s1:
             strokes.append(Stroke(pts32[a:b], widths32[a:b], line.group, len(strokes), line.closed))
         elif line.closed:  # partly hidden loops are rare: cut them on their own (their runs may wrap around)
@@ -268,9 +268,9 @@ def _cut_hidden(lines, pts, widths, counts, visible):
                 continue
             run_pts = pts32[lo:hi].copy()
             if lo < a:
-                run_pts[0] = 0.5 * (run_pts[0] + run_pts[1])
+                run_pts[0] = midpoints[lo]
             if hi > b:
-                run_pts[-1] = 0.5 * (run_pts[-1] + run_pts[-2])
+                run_pts[-1] = midpoints[hi - 2]
             strokes.append(Stroke(run_pts, widths32[lo:hi].copy(), line.group, len(strokes), False))
     return strokes
 
@@ -283,7 +283,7 @@ def _resample_all(b, lines, step=STEP, gap=1.0):
     local = [np.vstack([line.pts, line.pts[:1]]) if line.closed else line.pts for line in lines]
     counts = np.array([len(p) for p in local])
     starts = np.cumsum(counts) - counts
-    pts = b.place(_framed(local, [line.frame for line in lines]), np.repeat([line.depth for line in lines], counts))
+    pts = b.place(np.concatenate(local), np.repeat([line.depth for line in lines], counts))
     step_xy = np.diff(pts, axis=0)
     seg = np.hypot(step_xy[:, 0], step_xy[:, 1])
     seg[starts[1:] - 1] = 0.0
@@ -536,24 +536,27 @@ def build_eyes(b, pal):
         lift = (0.1 + 0.1 * p["crease"]) * h
         crease = upper[int(0.35 * len(upper)):] * (1.02, 1.0) + (0.0, -lift)
 
-    tilt = p["eye_tilt"]
     weight = p["lid_weight"]
-    lash_line = np.vstack([upper, wing[1:]])
+    # one eye, drawn once: (builder method, shape, arguments) ...
+    parts = [("region", opening, (pal["sclera"], Z_FEATURES), {"occludes": False}),
+             ("detail", lid_shadow, (pal["sclera_shadow"], Z_FEATURES + 0.01), {})]
+    parts += [("detail", shape, (color, Z_FEATURES + 0.02 + 0.01 * k), {}) for k, (shape, color) in enumerate(layers)]
+    ink = [(np.vstack([upper, wing[1:]]), 0.013 * weight, (0.4, 0.1, 0.12)),
+           (lower_lid, 0.0028, (0.3, 0.4, 0.1))]
+    ink += [(run, 0.0024, (0.1, 0.1, 0.4)) for run in _runs(iris, ~iris_hidden)]
+    ink += [(lash, 0.006 * weight, (0.0, 0.9, 0.05)) for lash in lashes]
+    if crease is not None:
+        ink.append((crease, 0.0022, (0.4, 0.3, 0.05)))
+    shapes = [shape for _, shape, _, _ in parts] + [shape for shape, _, _ in ink]
+    counts = np.cumsum([len(shape) for shape in shapes])[:-1]
+    eye = _rotate(np.concatenate(shapes), -p["eye_tilt"])
+    # ... then placed twice, mirrored: both outer corners tilt alike
     for s, label in ((-1.0, "eye_l"), (1.0, "eye_r")):
-        frame = (-tilt, s, s * p["eye_x"], p["eye_y"])  # rotate, then mirror: both outer corners tilt alike
-        kw = dict(depth=0.05, frame=frame)
-        b.region(opening, label, pal["sclera"], Z_FEATURES, occludes=False, **kw)
-        b.detail(lid_shadow, label, pal["sclera_shadow"], Z_FEATURES + 0.01, **kw)
-        for k, (shape, color) in enumerate(layers):
-            b.detail(shape, label, color, Z_FEATURES + 0.02 + 0.01 * k, **kw)
-        b.line(lash_line, 0.013 * weight, "eyes", "eyes", Z_FEATURES, (0.4, 0.1, 0.12), **kw)
-        b.line(lower_lid, 0.0028, "eyes", "eyes", Z_FEATURES, (0.3, 0.4, 0.1), **kw)
-        for run in _runs(iris, ~iris_hidden):
-            b.line(run, 0.0024, "eyes", "eyes", Z_FEATURES, (0.1, 0.1, 0.4), **kw)
-        for lash in lashes:
-            b.line(lash, 0.006 * weight, "eyes", "eyes", Z_FEATURES, (0.0, 0.9, 0.05), **kw)
-        if crease is not None:
-            b.line(crease, 0.0022, "eyes", "eyes", Z_FEATURES, (0.4, 0.3, 0.05), **kw)
+        placed = np.split(eye * (s, 1.0) + (s * p["eye_x"], p["eye_y"]), counts)
+        for (method, _, args, kw), shape in zip(parts, placed):
+            getattr(b, method)(shape, label, *args, depth=0.05, **kw)
+        for (_, width, taper), shape in zip(ink, placed[len(parts):]):
+            b.line(shape, width, "eyes", "eyes", Z_FEATURES, taper, depth=0.05)
 
 
 def _runs(pts, keep):
@@ -681,10 +684,9 @@ def bang_tips(p):
     return np.stack([xs, ys], axis=1), np.stack([mids, notch_y], axis=1)
 
 
-def lock_edges(p):
+def lock_edges(p, tips, notches):
     """The two edges of every fringe lock, each running from a notch down to the lock's tip: [14, n, 2] in the
     order (left edge of lock 0, right edge of lock 0, left edge of lock 1, ...)."""
-    tips, notches = bang_tips(p)
     cut = p.option("bangs")
     a = np.repeat(notches, 2, axis=0)[1:-1]  # notch i, notch i+1 for lock i
     b = np.repeat(tips, 2, axis=0)
@@ -790,7 +792,8 @@ def build_hair(b, pal):
         build_ponytail(b, pal)
 
     # front hair: crown + fringe + side locks, one shape in front of the face
-    edges = lock_edges(p)
+    tips, notches = bang_tips(p)
+    edges = lock_edges(p, tips, notches)
     fringe = fringe_edge(edges)
     outer_l, inner_l = side_lock(p, -1.0)
     outer_r, inner_r = side_lock(p, 1.0)
@@ -803,7 +806,6 @@ def build_hair(b, pal):
     for line in (outer_l, inner_l, outer_r, inner_r):
         b.line(line, 0.0036, "hair", "hair_front", Z_FRONT_HAIR, (0.1, 0.45, 0.06))
     # strand lines rising from the fringe's notches towards the crown, fading out
-    tips, notches = bang_tips(p)
     top = np.array([0.0, -1.1 - p["crown"]])
     starts = notches[1:-1]
     # short strands from the notches, fading upwards: long and short alternate so the locks do not close up
@@ -841,12 +843,11 @@ def _zigzag_curve(zig):
 def _hair_shading(b, pal, edges, inner_l, inner_r):
     """Cel shading of the front hair: a shadow tone inside each lock beside one edge, and a sheen band."""
     p = b.p
-    for i in range(7):
-        left, right = edges[2 * i], edges[2 * i + 1]
-        # a sliver from the notch down two thirds of the lock, hugging the right edge
-        k = int(0.7 * len(right))
-        inside = 0.55 * right[:k] + 0.45 * left[:k]
-        sliver = np.vstack([right[:k], inside[::-1]])
+    # in every lock, a sliver from the notch down two thirds of the lock, hugging its right edge
+    k = int(0.7 * edges.shape[1])
+    right = edges[1::2, :k]
+    inside = 0.55 * right + 0.45 * edges[0::2, :k]
+    for sliver in np.concatenate([right, inside[:, ::-1]], axis=1):
         b.detail(sliver, "hair", pal["hair_shadow"], Z_FRONT_HAIR + 0.02)
     for inner in (inner_l, inner_r):
         k = len(inner)
