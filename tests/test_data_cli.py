@@ -151,3 +151,24 @@ def test_bench_lists_targets_and_runs_data(capsys):
     assert "unknown target" in capsys.readouterr().err
     assert cli.main(["bench", "data", "--sizes", "64", "--samples", "2", "--repeats", "1", "--workers", "1"]) == 0
     assert "samples/s" in capsys.readouterr().out
+
+
+def test_line_extraction_finds_the_engines_own_lines():
+    """--from-images on an engine portrait: the traced lines lie on the engine's true line art."""
+    import cv2
+
+    from anisketch.data.images import centre_lines, edge_map, thin, trace
+    from anisketch.engine.geometry import build_portrait
+    from anisketch.engine.raster import render
+
+    image = render(build_portrait(sample_params(4)), 256)
+    skeleton, half_width = centre_lines(edge_map(image["color"]))
+    truth = thin(image["lineart"] > 128)
+    near = lambda mask: cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0  # noqa: E731
+    precision = (skeleton & near(truth)).sum() / skeleton.sum()
+    recall = (truth & near(skeleton)).sum() / truth.sum()
+    assert precision > 0.7 and recall > 0.7, (precision, recall)
+    strokes = trace(skeleton, half_width)
+    assert len(strokes) > 10 and all(s.group == "unknown" for s in strokes)
+    orders = [s.order for s in strokes]
+    assert orders == sorted(orders)  # longest traced lines first: the big shapes an artist starts with
