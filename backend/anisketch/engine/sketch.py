@@ -72,7 +72,7 @@ def _make_noise_table(length: int = 4096, smooth: float = 6.0) -> np.ndarray:
     freqs = np.fft.rfftfreq(length)
     smoothed = np.fft.irfft(spectrum * np.exp(-0.5 * (freqs * 2 * np.pi * smooth) ** 2), length)
     smoothed /= smoothed.std()
-    return np.append(smoothed, smoothed[0]).astype(np.float32)  # closing sample: interp wraps cleanly
+    return np.append(smoothed, smoothed[0]).astype(np.float32)  # closing sample: cell i + 1 always exists
 
 
 _NOISE = _make_noise_table()
@@ -359,17 +359,17 @@ def _make_grain_tile(size: int = 256) -> np.ndarray:
 
 
 _GRAIN_TILE = _make_grain_tile()
-_GRAIN_BY_SIZE: dict[int, np.ndarray] = {}
+_GRAIN_TILED: dict[int, np.ndarray] = {}  # repeats -> the tile repeated that many times each way
 
 
 def _grain(size: int, rng: np.random.Generator | None) -> np.ndarray:
     """A size x size window of the endlessly tiled grain, at a random offset (a view: no copy)."""
     tile = _GRAIN_TILE.shape[0]
-    if size not in _GRAIN_BY_SIZE:  # tiled once per size: big enough for a window at any offset
-        reps = -(-(size + tile) // tile)
-        _GRAIN_BY_SIZE[size] = np.tile(_GRAIN_TILE, (reps, reps))
+    reps = -(-size // tile) + 1  # room for a window at any offset; a few entries cover every size
+    if reps not in _GRAIN_TILED:
+        _GRAIN_TILED[reps] = np.tile(_GRAIN_TILE, (reps, reps))
     oy, ox = (0, 0) if rng is None else rng.integers(0, tile, size=2)
-    return _GRAIN_BY_SIZE[size][oy:oy + size, ox:ox + size]
+    return _GRAIN_TILED[reps][oy:oy + size, ox:ox + size]
 
 
 SUBPIXEL_BITS = 4  # cv2 drawing with fractional coordinates
