@@ -668,12 +668,14 @@ def bang_tips(p):
     ys = -0.3 + 0.28 * p["bang_len"] + var * spread - 0.1 * xs * xs
     if cut == "swept":  # longer on one side, tips blown towards it
         direction = 1.0 if sweep >= 0 else -1.0
-        ys = ys + 0.12 * direction * xs * (0.5 + 0.5 * abs(sweep))
-        xs = xs + 0.07 * sweep
+        ys = ys + 0.14 * direction * xs * (0.5 + 0.5 * abs(sweep))
+        xs = xs + 0.1 * direction * (0.5 + 0.5 * abs(sweep))
     elif cut == "parted":  # the parting opens the fringe over the forehead
         ys = ys - 0.2 * np.exp(-((xs - p["parting"]) / 0.28) ** 2)
     ys = np.minimum(ys, -0.02)
-    depth = 0.3 + 0.35 * p["bang_depth"] + (0.15 if cut == "spiky" else 0.0)
+    # how far up between two tips the notch reaches: a straight (hime) cut is nearly one line
+    depth = {"straight": 0.12 + 0.2 * p["bang_depth"], "spiky": 0.45 + 0.35 * p["bang_depth"]}.get(
+        cut, 0.3 + 0.35 * p["bang_depth"])
     mids = np.concatenate([[-TEMPLE[0]], 0.5 * (xs[1:] + xs[:-1]), [TEMPLE[0]]])
     between = np.concatenate([[ys[0]], np.maximum(ys[1:], ys[:-1]), [ys[-1]]])
     notch_y = HAIRLINE_Y + (between - HAIRLINE_Y) * (1.0 - depth)
@@ -693,9 +695,10 @@ def lock_edges(p, tips, notches):
     d = b - a
     normal = np.stack([-d[:, 1], d[:, 0]], axis=1) / (np.hypot(d[:, 0], d[:, 1])[:, None] + 1e-9)
     side = np.tile([1.0, -1.0], 7)[:, None]  # bow each edge outwards from its lock
-    bulge = {"straight": 0.035, "swept": 0.03, "parted": 0.035, "spiky": 0.0}[cut]
+    bulge = {"straight": 0.0, "swept": 0.03, "parted": 0.035, "spiky": 0.0}[cut]
     if cut == "swept":
-        lean = np.full(14, 0.07 * p["bang_sweep"])
+        sweep = p["bang_sweep"]
+        lean = np.full(14, 0.13 * np.sign(sweep) * (0.5 + 0.5 * abs(sweep)))
     elif cut == "parted":
         lean = 0.06 * np.sign(b[:, 0] - p["parting"])
     else:
@@ -818,8 +821,9 @@ def build_hair(b, pal):
     radius = 1.0 + p["hair_volume"]
     whorl = np.array([0.08 * p["bang_sweep"], -0.08 - 0.78 * radius * (1 + p["crown"])])
     for s, u in ((-1.0, p["bang_x1"]), (1.0, p["bang_x5"])):
-        end = np.array([s * (0.62 + 0.12 * u) * radius, -0.42 - 0.1 * u])
-        ctrl = np.array([whorl + (s * 0.1, 0.05), 0.5 * (whorl + end) + (s * 0.22, -0.08), end])
+        end = np.array([s * (0.66 + 0.12 * u) * radius, -0.5 - 0.1 * u])
+        start = whorl + (s * (0.22 + 0.1 * u), 0.1)
+        ctrl = np.array([start, 0.5 * (start + end) + (s * 0.16, -0.06), end])
         flow = quad_curves(ctrl[:1], ctrl[1:2], ctrl[2:], n=10)[0]
         b.line(flow, 0.0022, "hair", "hair_front", Z_FRONT_HAIR, (0.3, 0.45, 0.05))
     if p.option("bangs") == "parted":  # the parting itself, from the fringe's gap up to the crown

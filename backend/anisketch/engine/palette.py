@@ -67,7 +67,7 @@ def make_palette(p) -> dict:
     }
 
 
-def background_regions(p, bands=24):
+def background_regions(p, bands=16):
     """The background as canvas-space regions: flat, or a gentle vertical gradient in horizontal bands (each
     band one step of a few levels, too small to see)."""
     base = p["bg_color"]
@@ -75,7 +75,7 @@ def background_regions(p, bands=24):
         square = np.array([(0, 0), (1, 0), (1, 1), (0, 1)], np.float64)
         return [(square, LABEL["background"], _u8(base), -1.0)]
     regions = []
-    top, bottom = lighten(base, 0.35), shade(base, 0.94, 1.05, 0.0)
+    top, bottom = lighten(base, 0.3), shade(base, 0.95, 1.05, 0.0)
     for k in range(bands):
         y0, y1 = k / bands, min(1.0, (k + 1.5) / bands)  # overlap: no anti-aliased seams
         band = np.array([(0, y0), (1, y0), (1, y1), (0, y1)], np.float64)
