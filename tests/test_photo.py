@@ -26,7 +26,7 @@ TOLERANCE = {
     "eye_width_l": 0.04, "eye_width_r": 0.04, "eye_openness_l": 0.05, "eye_openness_r": 0.05,
     "eye_tilt_l": 4.0, "eye_tilt_r": 4.0, "eye_spacing": 0.02,
     "brow_height_l": 0.05, "brow_height_r": 0.05, "brow_tilt_l": 5.0, "brow_tilt_r": 5.0,
-    "mouth_width": 0.05, "mouth_openness": 0.04, "smile": 0.03, "yaw": 4.0, "glasses": 0.3, "hair_length": 0.3,
+    "mouth_width": 0.05, "mouth_openness": 0.04, "smile": 0.03, "yaw": 4.0, "glasses": 0.3, "hair_length": 0.3, "hair_top": 0.25, "hair_side": 0.2,
 }
 
 
@@ -185,6 +185,17 @@ def test_params_unchanged_by_shift_and_scale_and_mirrored_by_mirror(astronaut):
         if transform == "mirror":
             assert params["yaw"] == pytest.approx(-reference["yaw"], abs=0.15)
             assert params["roll"] == pytest.approx(-reference["roll"], abs=0.04)
+
+
+def test_hair_running_off_the_photo(astronaut):
+    """A crop through the hair: its height is unknown (None, left to the prior), its colour unchanged."""
+    photo, faces = astronaut
+    cropped = np.ascontiguousarray(photo[45:400, 60:450])
+    face = detect_faces(cropped, "mediapipe")[0]
+    assert face.measurements.hair_top is None
+    assert face.measurements.hair_side == pytest.approx(faces[0].measurements.hair_side, abs=0.2)
+    a, b = (srgb_to_lab(np.array(f.appearance.colours["hair"], np.uint8)) for f in (face, faces[0]))
+    assert delta_e2000(a, b) < 5.0
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -16,14 +16,15 @@ import numpy as np
 
 from .colour import delta_e2000, lab_to_srgb, srgb_to_lab
 from .frame import FaceFrame
-from .landmarks import OVAL_CHIN, Landmarks
+from .landmarks import OVAL_CHIN, OVAL_TOP, Landmarks
 
 DETAIL_PPI, DETAIL_EXTENT = 64, 2.5  # pixels per IOD, half side in IOD: skin, eyes, lips, glasses
 CONTEXT_PPI, CONTEXT_EXTENT = 24, 4.5  # hair and how far it falls
 CROP_CENTRE_Y = 0.6  # IOD below the eye midpoint
 BACKGROUND_DE = 6.0  # CIEDE2000 under which a pixel counts as background-coloured
 SKIN_DE = 9.0  # ... as skin-coloured (not hair)
-HAIR_DE = 12.0  # ... as hair-coloured, for hair length
+HAIR_DE = 18.0  # ... as hair-coloured (lit and shaded strands included), for hair length and volume
+HAIR_REACH = 1.6  # IOD beyond the face's sides where hair length and volume are read
 HAIR_BAND = 1.2  # IOD beyond the face oval searched for hair (voluminous hair reaches that far)
 HAIR_SHADES_DE = 20.0  # clusters this close to the hair cluster are its lit or shaded strands
 BORDER_BAND = 4  # px of the photo's border (scaled to 128 px) read for the background
@@ -36,6 +37,8 @@ class Appearance:
     colours: dict[str, tuple[int, int, int] | None]  # skin, hair, eyes, lips: sRGB, None = not seen
     glasses: float  # frame evidence, > GLASSES_THRESHOLD means glasses
     hair_length: float | None  # lowest hair below the chin, IOD (negative = above the chin)
+    hair_top: float | None = None  # hair's height above the top of the face oval, IOD (volume)
+    hair_side: float | None = None  # hair's reach beyond the face's sides at the temples, IOD (volume)
     teeth: float | None = None  # fraction of the open mouth that is teeth-white (None: mouth not located)
 
 
@@ -86,6 +89,7 @@ def analyse(rgb: np.ndarray, landmarks: Landmarks, frame: FaceFrame) -> Appearan
     skin = _skin_lab(detail, landmarks)
     background = _background_labs(rgb, frame)
     hair = _hair_lab(context, landmarks, skin, background)
+    extent = (None, None, None) if hair is None else _hair_extent(context, landmarks, frame, hair, background)
     colours = {
         "skin": skin,
         "hair": hair,
@@ -95,7 +99,9 @@ def analyse(rgb: np.ndarray, landmarks: Landmarks, frame: FaceFrame) -> Appearan
     return Appearance(
         colours={k: None if v is None else _to_rgb8(v) for k, v in colours.items()},
         glasses=glasses_score(detail, landmarks),
-        hair_length=None if hair is None else _hair_length(context, landmarks, frame, hair, background),
+        hair_length=extent[0],
+        hair_top=extent[1],
+        hair_side=extent[2],
         teeth=_teeth_fraction(detail, landmarks) if "lips_inner" in landmarks.measured else None,
     )
 
@@ -234,41 +240,93 @@ def _clusters(lab: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return labels.ravel(), centres
 
 
-def _hair_length(crop: FaceCrop, landmarks: Landmarks, frame: FaceFrame, hair: np.ndarray,
-                 background: np.ndarray) -> float | None:
-    """Walk down beside the face while the rows still hold hair; return the end relative to the chin."""
+def _hair_mask(crop: FaceCrop, zone: np.ndarray, hair: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Pixels of `zone` that have the hair's colour and not the background's."""
+    mask = np.zeros_like(zone)
+    lab = crop.lab[zone]
+    hairlike = delta_e2000(lab, hair) < HAIR_DE
+    # Only background colours near the hair's can claim a hair-coloured pixel: test those alone.
+    close = background[delta_e2000(background, hair) < HAIR_DE + BACKGROUND_DE] if len(background) else background
+    hairlike[hairlike] &= ~_near_any(lab[hairlike], close, BACKGROUND_DE)
+    mask[zone] = hairlike
+    return mask
+
+
+def _hair_extent(crop: FaceCrop, landmarks: Landmarks, frame: FaceFrame, hair: np.ndarray,
+                 background: np.ndarray) -> tuple[float | None, float | None, float | None]:
+    """How far the hair reaches: (below the chin, above the face oval, beyond the face's sides), IOD."""
     oval_face = frame.to_face(landmarks["oval"])[:, :2]
     half_width = float(np.abs(oval_face[:, 0]).max())
-    chin_y = float(oval_face[OVAL_CHIN, 1])
     face = cv2.dilate(crop.polygon(landmarks["oval"]).astype(np.uint8), _disc_kernel(0.08 * crop.ppi)) > 0
-    columns = np.zeros(crop.size, bool)
+    zone = ~face & crop.valid
+    zone[:, : max(crop.x_of(-(half_width + HAIR_REACH)), 0)] = False
+    zone[:, crop.x_of(half_width + HAIR_REACH):] = False
+    hairlike = _hair_mask(crop, zone, hair, background)
+    length = _hair_length(crop, hairlike, zone, half_width, float(oval_face[OVAL_CHIN, 1]))
+    top = _hair_top(crop, hairlike, zone, float(oval_face[OVAL_TOP, 1]))
+    side = _hair_side(crop, hairlike, zone, half_width)
+    return length, top, side
+
+
+def _walk(fraction: np.ndarray, available: np.ndarray, start: int, step: int, gap: int,
+          lead: int | None = None) -> int | None:
+    """From `start`, step along while the fraction of hair stays above 15 % (gaps up to `gap` allowed,
+    `lead` before the first hair); return the last index with hair, None if there was none."""
+    last, i = None, start
+    while 0 <= i < len(fraction) and not available[i] and abs(i - start) <= (lead or gap):
+        i += step  # the start may lie just inside the face's margin
+    while 0 <= i < len(fraction) and available[i]:
+        if fraction[i] > 0.15:
+            last = i
+        elif abs(i - (start if last is None else last)) > (gap if last is not None or lead is None else lead):
+            break
+        i += step
+    return last
+
+
+def _profile(hairlike: np.ndarray, zone: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    counts = zone.sum(axis=axis)
+    fraction = np.where(counts > 0, hairlike.sum(axis=axis) / np.maximum(counts, 1), 0.0)
+    return np.convolve(fraction, np.ones(5) / 5, mode="same"), counts > 0
+
+
+def _hair_length(crop: FaceCrop, hairlike: np.ndarray, zone: np.ndarray, half_width: float,
+                 chin_y: float) -> float | None:
+    """Walk down beside the face from the temples while the rows still hold hair; end relative to the chin.
+    (Where the photo ends first, the hair goes at least that far.)"""
+    strips = zone.copy()
+    strips[:, crop.x_of(-0.7 * half_width): crop.x_of(0.7 * half_width)] = False  # not the neck below the chin
+    fraction, available = _profile(hairlike & strips, strips, axis=1)
+    last = _walk(fraction, available, crop.y_of(-0.8), 1, int(0.3 * crop.ppi))
+    return None if last is None else (last - crop.y_of(0.0)) / crop.ppi - chin_y
+
+
+def _hair_top(crop: FaceCrop, hairlike: np.ndarray, zone: np.ndarray, oval_top_y: float) -> float | None:
+    """Walk up over the middle of the head from the top of the face oval; height above it."""
+    column = zone.copy()
+    column[:, : crop.x_of(-0.4)] = False
+    column[:, crop.x_of(0.4):] = False
+    fraction, available = _profile(hairlike & column, column, axis=1)
+    start = crop.y_of(oval_top_y) - 1
+    last = _walk(fraction, available, start, -1, int(0.15 * crop.ppi), lead=int(0.6 * crop.ppi))  # forehead
+    if last is None or not available[max(last - 2, 0)]:
+        return None  # hair runs off the top of the photo: its height is unknown
+    return (start - last) / crop.ppi
+
+
+def _hair_side(crop: FaceCrop, hairlike: np.ndarray, zone: np.ndarray, half_width: float) -> float | None:
+    """Walk outwards from each temple (above the eyes); the hair's mean reach beyond the face sides."""
+    band = zone.copy()
+    band[: crop.y_of(-0.9)] = False
+    band[crop.y_of(-0.2):] = False
+    fraction, available = _profile(hairlike & band, band, axis=0)
+    reach = []
     for sign in (-1, 1):
-        a, b = sorted((crop.x_of(sign * 0.7 * half_width), crop.x_of(sign * (half_width + 0.9))))
-        columns[max(a, 0): min(b, crop.size)] = True
-    strips = columns[None, :] & ~face & crop.valid
-    lab = crop.lab[strips]  # only the strips: ΔE2000 over the whole crop would cost ten times more
-    hairlike = np.zeros_like(strips)
-    hairlike[strips] = (delta_e2000(lab, hair) < HAIR_DE) & ~_near_any(lab, background, BACKGROUND_DE)
-    counts = strips.sum(axis=1)
-    fraction = np.where(counts > 0, hairlike.sum(axis=1) / np.maximum(counts, 1), 0.0)
-    fraction = np.convolve(fraction, np.ones(5) / 5, mode="same")
-    start = crop.y_of(-0.8)  # the temples: where hair is, if there is any
-    gap = int(0.3 * crop.ppi)  # a parting or an ear may interrupt the hair for a short while
-    last_hair, row = None, start
-    while row < crop.size:
-        if counts[row] == 0:  # the photo ends here: the hair goes at least this far
-            break
-        if fraction[row] > 0.15:
-            last_hair = row
-        elif last_hair is not None and row - last_hair > gap:
-            break
-        elif last_hair is None and row - start > gap:
-            break
-        row += 1
-    if last_hair is None:
-        return None
-    face_y = (last_hair - crop.size / 2) / crop.ppi + CROP_CENTRE_Y
-    return float(face_y - chin_y)
+        start = crop.x_of(sign * (half_width + 0.1))
+        last = _walk(fraction, available, start, sign, int(0.15 * crop.ppi))
+        if last is not None and available[min(max(last + 2 * sign, 0), crop.size - 1)]:
+            reach.append(abs(last - crop.x_of(0.0)) / crop.ppi - half_width)
+    return float(np.mean(reach)) if reach else None
 
 
 def _disc_kernel(radius: float) -> np.ndarray:

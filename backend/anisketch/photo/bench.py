@@ -71,7 +71,7 @@ def rotate(rgb: np.ndarray, degrees: float) -> np.ndarray:
 
 TRANSFORMS = {
     "mirror": mirror,
-    "shift": lambda im: shift(im, 60, -40),
+    "shift": lambda im: shift(im, 50, 30),
     "scale 0.6": lambda im: scale(im, 0.6),
     "scale 1.7": lambda im: scale(im, 1.7),
     "rotate +20": lambda im: rotate(im, 20),

@@ -178,5 +178,7 @@ def _describe(rgb: np.ndarray, box: Box, landmarks: Landmarks) -> Face:
     if landmarks.source == "mediapipe" or "eye_centres" in landmarks.measured:
         measurements.glasses = appearance.glasses
     measurements.hair_length = appearance.hair_length
+    measurements.hair_top = appearance.hair_top
+    measurements.hair_side = appearance.hair_side
     return Face(box=box, landmarks=landmarks, frame=frame, measurements=measurements,
                 appearance=appearance, align=alignment_matrix(landmarks))

@@ -37,6 +37,8 @@ SHAPE_MAP = (
     ("mouth_curve", "smile", -0.02, 0.16),
     ("mouth_open_h", "mouth_openness", 0.06, 0.40),
     ("yaw", "yaw", -25.0, 25.0),
+    ("hair_volume", "hair_side", 0.15, 0.75),  # hair standing out beside the temples
+    ("crown", "hair_top", 0.5, 1.4),  # hair piled above the forehead
 )
 OPEN_MOUTH = 0.07  # inner lip gap / mouth width above which the mouth is open
 SMILE = 0.035  # corners this far above the lip centre (/ mouth width) make a smile

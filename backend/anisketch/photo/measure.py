@@ -49,6 +49,8 @@ class Measurements:
     # from the pixels (appearance.py)
     glasses: float | None = None  # frame evidence; above appearance.GLASSES_THRESHOLD = glasses
     hair_length: float | None = None  # lowest hair below the chin, IOD (negative: above the chin)
+    hair_top: float | None = None  # hair above the top of the face oval, IOD
+    hair_side: float | None = None  # hair beyond the face's sides at the temples, IOD
 
     def as_dict(self) -> dict[str, float | None]:
         return asdict(self)
