@@ -1,0 +1,147 @@
+"""The attribute classifier: the judge of generation.
+
+A colour portrait in, one prediction per MakeGirlsMoe attribute out (13 hair colours, 5 hair styles, 10 eye
+colours, and seven on/off attributes). It is trained on engine renders only (`generate/train.py`) and never
+sees the generator's requests: it reads what the pixels show, so it can tell whether a generated portrait really
+has the blonde twin tails it was asked for.
+
+A small residual CNN at 128 px. The eyes are about ten pixels wide at that size, so the stem downsamples only
+once and the last stage still sees an 8x8 map; a global average pool then lets each head read its attribute
+wherever the pose put the face.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..engine.params import ATTRIBUTES
+
+ATTRIBUTE_NAMES = tuple(ATTRIBUTES)
+HEAD_SIZES = tuple(len(ATTRIBUTES[name]) for name in ATTRIBUTE_NAMES)
+
+
+@dataclass
+class ClassifierConfig:
+    in_size: int = 128
+    widths: tuple[int, ...] = (32, 64, 128, 144)
+    blocks_per_stage: int = 2
+    dropout: float = 0.1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ClassifierConfig":
+        d = dict(d)
+        d["widths"] = tuple(d["widths"])
+        return cls(**d)
+
+
+def conv_bn(c_in: int, c_out: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False), nn.BatchNorm2d(c_out))
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, stride: int):
+        super().__init__()
+        self.conv1 = conv_bn(c_in, c_out, stride)
+        self.conv2 = conv_bn(c_out, c_out)
+        self.skip = nn.Identity() if stride == 1 and c_in == c_out else conv_bn(c_in, c_out, stride, kernel=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.conv2(F.relu(self.conv1(x))) + self.skip(x))
+
+
+class AttributeClassifier(nn.Module):
+    def __init__(self, config: ClassifierConfig):
+        super().__init__()
+        self.config = config
+        w = config.widths
+        self.stem = nn.Sequential(conv_bn(3, w[0], stride=2), nn.ReLU())
+        blocks, c_in = [], w[0]
+        for i, c_out in enumerate(w):
+            for b in range(config.blocks_per_stage):
+                blocks.append(ResidualBlock(c_in, c_out, stride=2 if (b == 0 and i > 0) else 1))
+                c_in = c_out
+        self.stages = nn.Sequential(*blocks)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(config.dropout),
+                                  nn.Linear(c_in, sum(HEAD_SIZES)))
+
+    def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
+        """image: float [B, 3, S, S] in [0, 1]. Returns one logits tensor [B, K_a] per attribute."""
+        out = self.head(self.stages(self.stem(image - 0.5))).float()
+        return list(torch.split(out, list(HEAD_SIZES), dim=1))
+
+
+def attribute_loss(logits: list[torch.Tensor], labels: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Mean cross-entropy over the attributes; the parts report each attribute's batch accuracy."""
+    losses = [F.cross_entropy(lg, labels[:, i]) for i, lg in enumerate(logits)]
+    parts = {f"acc_{name}": (lg.argmax(1) == labels[:, i]).float().mean().detach()
+             for i, (name, lg) in enumerate(zip(ATTRIBUTE_NAMES, logits))}
+    return torch.stack(losses).mean(), parts
+
+
+def labels_of(attributes: dict) -> np.ndarray:
+    """Attribute dict -> int64 [A] indices into each attribute's values."""
+    return np.array([ATTRIBUTES[name].index(attributes[name]) for name in ATTRIBUTE_NAMES], np.int64)
+
+
+def attributes_from_labels(labels) -> dict:
+    return {name: ATTRIBUTES[name][int(i)] for name, i in zip(ATTRIBUTE_NAMES, labels)}
+
+
+class AttributeJudge:
+    """The trained classifier behind a numpy API: `judge(images uint8 [N, S, S, 3]) -> list of attribute dicts`."""
+
+    def __init__(self, model: AttributeClassifier, device: str | torch.device = "cpu"):
+        self.model = model.to(device).eval()
+        self.device = torch.device(device)
+        self.size = model.config.in_size
+
+    @torch.no_grad()
+    def probabilities(self, images: np.ndarray, batch_size: int = 64) -> list[np.ndarray]:
+        """Per attribute, float [N, K_a] probabilities. Images are resized to the model's input size."""
+        images = np.asarray(images)
+        if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+            raise ValueError(f"expected uint8 images [N, S, S, 3], got {images.dtype} {images.shape}")
+        chunks: list[list[np.ndarray]] = [[] for _ in ATTRIBUTE_NAMES]
+        for start in range(0, len(images), batch_size):
+            x = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size])).to(self.device)
+            x = x.permute(0, 3, 1, 2).float().div_(255.0)
+            if x.shape[-1] != self.size:
+                x = F.interpolate(x, size=(self.size, self.size), mode="area")
+            for i, lg in enumerate(self.model(x)):
+                chunks[i].append(lg.softmax(1).cpu().numpy())
+        return [np.concatenate(c) for c in chunks]
+
+    def __call__(self, images: np.ndarray) -> list[dict]:
+        probs = self.probabilities(images)
+        labels = np.stack([p.argmax(1) for p in probs], axis=1)
+        return [attributes_from_labels(row) for row in labels]
+
+
+WEIGHTS_NAME = "attributes"
+
+
+def load_judge(weights_dir: Path | None = None, device: str = "cpu") -> AttributeJudge:
+    """The shipped classifier (`weights/attributes.safetensors`), checksum verified."""
+    import json
+
+    from ..errors import ModelUnavailable
+    from ..weights import default_weights_dir, load_tensors
+
+    tensors, metadata, _ = load_tensors(Path(weights_dir or default_weights_dir()), WEIGHTS_NAME, device="cpu")
+    model = AttributeClassifier(ClassifierConfig.from_dict(json.loads(metadata["classifier_config"])))
+    state = {k[len("classifier."):]: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
+    result = model.load_state_dict(state, strict=False)  # num_batches_tracked is not shipped
+    missing = [k for k in result.missing_keys if not k.endswith("num_batches_tracked")]
+    if missing or result.unexpected_keys:
+        raise ModelUnavailable(f"{WEIGHTS_NAME}.safetensors does not match the classifier "
+                               f"(missing {missing[:3]}, unexpected {result.unexpected_keys[:3]}): retrain or restore it")
+    return AttributeJudge(model, device)
