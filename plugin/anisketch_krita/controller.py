@@ -59,7 +59,7 @@ class Timings:
     """Milliseconds of GUI-thread work for the last guidance update, and the history (for the e2e report)."""
 
     send_ms: float = 0.0  # read the region + encode + hand to ZeroMQ
-    apply_ms: float = 0.0  # decode + write layers + refresh
+    apply_ms: float = 0.0  # write the layers into the document
     history: list = field(default_factory=list)  # (region side, send_ms, apply_ms, server ms)
 
 
@@ -196,7 +196,6 @@ class Controller(QObject):
             return
         layer = self.hints_layer(document, create=True)
         self.hints_id = canvas.node_id(layer)
-        canvas.refresh(document)
         self.changed.emit()
 
     @staticmethod
@@ -265,13 +264,11 @@ class Controller(QObject):
         canvas.update_guidance(document, group, reply.layers, flight.origin)
         self.memory.remember(reply.result)
         self._apply_group_look(group)
-        canvas.refresh(document)
 
     def _clear_guidance(self, document: Any) -> None:
         group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
         if group is not None and group.childNodes():
             canvas.update_guidance(document, group, [], Box(0, 0, 0, 0))
-            canvas.refresh(document)
         self.memory = GuideMemory()
 
     def _apply_group_look(self, group: Any = None) -> None:
@@ -281,10 +278,10 @@ class Controller(QObject):
         group = group or canvas.find_group(document, canvas.GUIDANCE_GROUP)
         if group is None:
             return
-        group.setOpacity(round(self.settings.opacity * 255 / 100))
-        group.setVisible(self.settings.guidance_on)
-        group.setLocked(True)
-        canvas.refresh(document)
+        canvas.set_opacity(group, round(self.settings.opacity * 255 / 100))
+        canvas.set_visible(group, self.settings.guidance_on)
+        if not group.locked():
+            group.setLocked(True)
 
     # ------------------------------------------------------------------------------------------ renders
 
@@ -322,9 +319,8 @@ class Controller(QObject):
         if not layers:
             return
         group = canvas.ensure_group(document, canvas.RENDERS_GROUP, self._render_anchor(document))
-        group.setVisible(True)
+        canvas.set_visible(group, True)
         nodes = canvas.add_candidates(document, group, layers, flight.origin, label)
-        canvas.refresh(document)
         self.candidates = [Candidate(canvas.node_id(node), node.name(), _thumbnail(layer))
                            for node, layer in zip(nodes, layers)]
         self.renders_changed.emit()
@@ -342,7 +338,6 @@ class Controller(QObject):
             self._show_error("That candidate is gone (deleted or undone): render again.")
             return
         canvas.choose(group, node)
-        canvas.refresh(document)
         self.changed.emit()
 
     @guarded
@@ -354,7 +349,6 @@ class Controller(QObject):
             self._show_error("That candidate is gone (deleted or undone): render again.")
             return
         canvas.keep(document, group, node)
-        canvas.refresh(document)
         self.candidates = []
         self.renders_changed.emit()
 
@@ -406,7 +400,6 @@ class Controller(QObject):
             canvas.update_guidance(document, group, guides, flight.origin)
             self._apply_group_look(group)
         self._apply_render(protocol.Reply(reply.id, reply.op, True, reply.result, layers), flight, "Portrait")
-        canvas.refresh(document)
 
     # ------------------------------------------------------------------------------------------ replies
 

@@ -59,9 +59,10 @@ def square_around(sketch: Box, canvas_w: int, canvas_h: int, margin: float = MAR
     centred on the canvas in that direction and reaches past its edges: Krita reads transparent pixels
     there, and results drawn there are simply outside the image.
     """
-    side = max(sketch.w, sketch.h)
-    side = int(round(side * (1 + 2 * margin)))
+    extent = max(sketch.w, sketch.h)
+    side = int(round(extent * (1 + 2 * margin)))
     side = max(side, min(min_side, max(canvas_w, canvas_h)))
+    side = min(side, max(canvas_w, canvas_h, extent))  # no margin beyond the canvas: it would be empty
     side = min(side, MAX_SIDE)
     cx, cy = sketch.x + sketch.w / 2, sketch.y + sketch.h / 2
     return Box(_place(cx, side, canvas_w), _place(cy, side, canvas_h), side, side)

@@ -109,6 +109,8 @@ class _NodeState:
         self.children: list[_NodeState] = []
         self.parent: _NodeState | None = None
         self.opacity, self.visible, self.locked, self.pass_through = 255, True, False, False
+        self.blending_mode = "normal"
+        self.touches = 0  # not in Krita: how often the plugin asked for a recomposite
         self.uuid = QUuid(str(uuid.uuid4()))
         self.model, self.depth = document.colorModel(), document.colorDepth()
         self.device = _TiledDevice(_PIXEL_SIZE[(self.model, self.depth)])
@@ -209,6 +211,14 @@ class Node(QObject):
 
     def setLocked(self, value: bool) -> None:
         self._s.locked = bool(value)
+
+    def blendingMode(self) -> str:
+        return self._s.blending_mode
+
+    def setBlendingMode(self, value: str) -> None:
+        """Krita recomposites the node's area when this is called, even with the same mode."""
+        self._s.blending_mode = value
+        self._s.touches += 1
 
     def colorModel(self) -> str:
         return self._s.model
