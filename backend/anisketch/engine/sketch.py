@@ -55,6 +55,13 @@ GAP_CHANCE = 0.6
 GAP_SIZE = 0.012      # pieces leave a gap or overlap of up to this much
 DOUBLE_CHANCE = 0.35  # chance that a stroke is retraced once, beside itself
 DOUBLE_OFFSET = 0.004
+FEATHER_MIN_LENGTH = 0.1  # strokes longer than this may be feathered: drawn as short overlapping pieces
+FEATHER_CHANCE = 0.25
+FEATHER_PIECE = 0.05      # length of one feathered piece
+FEATHER_OVERLAP = 0.3     # overlap of consecutive feathered pieces, as a share of a piece
+FEATHER_OFFSET = 0.0025   # sideways scatter of feathered pieces
+MAX_PIECES = 8
+RANDOM_PER_STROKE = 14    # uniform random numbers drawn per stroke (see _plan_pieces)
 PRESSURE = 0.45       # relative width variation along a stroke
 WIDTH_SPREAD = 0.25   # relative width variation between strokes
 PART_SCALE = 0.05     # relative size error of a part
@@ -134,7 +141,7 @@ def simulate_sketch(portrait, rng: np.random.Generator, fraction: float = 1.0, o
     # Every random number, drawn in a fixed pattern (independent of `fraction`).
     permutation = rng.permutation(n)
     boundary_coin = rng.random()
-    per_stroke = rng.random((n, 12))
+    per_stroke = rng.random((n, RANDOM_PER_STROKE))
     per_group = rng.standard_normal((len(MISPROPORTION), 5))
     if n == 0 or fraction == 0.0:
         return []
@@ -250,12 +257,13 @@ def _drawn_lengths(lengths: np.ndarray, fraction: float, coin: float) -> np.ndar
 
 
 def _plan_pieces(lengths: np.ndarray, drawn: np.ndarray, r: np.ndarray, m: float) -> dict:
-    """Split strokes into the pieces a hand actually draws: gaps, retraces, over/undershoot.
+    """Split strokes into the pieces a hand actually draws: gaps, feathering, retraces, over/undershoot.
 
-    r: per-stroke uniform random numbers [K, 12]; column use is fixed so results stay reproducible.
-    A piece is a range [s0, s1] of arc length along one source stroke (beyond the ends = overshoot).
-    Each stroke has up to 4 piece slots: 3 for the stroke itself (drawn in 1-3 pieces) and one for a
-    retrace beside it; the slots in use are kept in stroke order.
+    r: per-stroke uniform random numbers [K, RANDOM_PER_STROKE]; column use is fixed so that results
+    stay reproducible. A piece is a range [s0, s1] of arc length along one source stroke (beyond the
+    ends = overshoot) with a sideways offset. Each stroke has MAX_PIECES + 1 slots: the stroke itself
+    (one piece; 2-3 with gaps; 3-8 short overlapping ones when feathered) and a retrace beside it; the
+    slots in use are kept in stroke order.
     """
     u = r.T
     end_error = m * np.minimum(END_ERROR, 0.2 * lengths)
@@ -263,22 +271,26 @@ def _plan_pieces(lengths: np.ndarray, drawn: np.ndarray, r: np.ndarray, m: float
     stop = np.where(drawn < lengths, drawn, lengths + end_error * (1.6 * u[1] - 0.6))  # drawing now: no end yet
     span = stop - start
     spread = 1.0 + WIDTH_SPREAD * m * (2 * u[6] - 1)
-    split = (lengths > GAP_MIN_LENGTH) & (u[2] < GAP_CHANCE * m)
-    n = np.where(split, 2 + (u[3] < 0.4), 1)
-    gap = GAP_SIZE * m * (2 * u[5] - 0.8)  # > 0: a gap, < 0: an overlap
-    cut = start[:, None] + span[:, None] * (np.arange(3) + ((u[4] - 0.5) * 0.6)[:, None]) / n[:, None]
-    slot = np.arange(3)[None, :]
+    feathered = (lengths > FEATHER_MIN_LENGTH) & (u[12] < FEATHER_CHANCE * m)
+    split = ~feathered & (lengths > GAP_MIN_LENGTH) & (u[2] < GAP_CHANCE * m)
+    n = np.where(feathered, np.clip(np.rint(span / FEATHER_PIECE), 3, MAX_PIECES),
+                 np.where(split, 2 + (u[3] < 0.4), 1)).astype(np.int64)
+    gap = np.where(feathered, -FEATHER_OVERLAP * span / n, GAP_SIZE * m * (2 * u[5] - 0.8))  # < 0: overlap
+    slot = np.arange(MAX_PIECES)[None, :]
+    cut = start[:, None] + span[:, None] * (slot + ((u[4] - 0.5) * 0.6)[:, None]) / n[:, None]
     a = np.where(slot == 0, start[:, None], cut + gap[:, None] / 2)
     b = np.where(slot == n[:, None] - 1, stop[:, None], np.roll(cut, -1, axis=1) - gap[:, None] / 2)
     main = (slot < n[:, None]) & (drawn > 0)[:, None]
+    # Feathered pieces sit a little beside each other, as short hesitant strokes do.
+    sway = np.where(feathered[:, None], FEATHER_OFFSET * m * np.sin(2.4 * slot + 2 * np.pi * u[13][:, None]), 0.0)
     side = np.where(u[10] < 0.5, 1.0, -1.0)
     double = (drawn > 0) & (u[7] < DOUBLE_CHANCE * m)  # retraced: a second, thinner pass beside it
     s0 = np.column_stack([a, start + span * 0.5 * u[8]])
     s1 = np.column_stack([b, stop - span * 0.5 * u[9]])
-    offset = np.column_stack([np.zeros((len(u[0]), 3)), side * DOUBLE_OFFSET * (0.5 + u[11]) * m])
-    width_scale = np.column_stack([np.repeat(spread[:, None], 3, axis=1), spread * 0.7])
+    offset = np.column_stack([sway, side * DOUBLE_OFFSET * (0.5 + u[11]) * m])
+    width_scale = np.column_stack([np.repeat(spread[:, None], MAX_PIECES, axis=1), spread * 0.7])
     use = np.column_stack([main, double]) & (s1 - s0 > 1e-4)
-    src = np.repeat(np.arange(len(lengths)), 4).reshape(-1, 4)
+    src = np.repeat(np.arange(len(lengths))[:, None], MAX_PIECES + 1, axis=1)
     return {"src": src[use], "s0": s0[use], "s1": s1[use], "offset": offset[use],
             "width_scale": width_scale[use]}
 
