@@ -67,6 +67,27 @@ def make_palette(p) -> dict:
     }
 
 
+def _trace(rgb, value=0.36, sat=1.3, ceiling=0.42):
+    """A line colour traced from a fill: the fill's hue, dark enough to read as ink on any colour."""
+    h, s, v = colorsys.rgb_to_hsv(*rgb)
+    return _u8(colorsys.hsv_to_rgb(h, min(1.0, s * sat + 0.1), min(v * value, ceiling)))
+
+
+def line_colors(p) -> dict:
+    """Ink colour of each stroke group in the colour image ("colour trace", as cel animation does): hair lines
+    in a dark hair tone, skin lines in a dark warm brown, the eyes' lash lines nearly black."""
+    skin, hair = p["skin_color"], p["hair_color"]
+    return {
+        "face": _trace(skin, 0.4),
+        "eyes": INK,
+        "brows": _trace(hair, 0.45),
+        "nose": _trace(skin, 0.5),
+        "mouth": _trace(mix(skin, (0.8, 0.3, 0.3), 0.5), 0.45),
+        "hair": _trace(hair),
+        "accessories": INK,
+    }
+
+
 def background_regions(p, bands=16):
     """The background as canvas-space regions: flat, or a gentle vertical gradient in horizontal bands (each
     band one step of a few levels, too small to see)."""

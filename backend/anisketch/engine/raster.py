@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from anisketch.engine.palette import INK
+from anisketch.engine.palette import INK, line_colors
 
 SHIFT = 4  # sub-pixel bits for cv2.fillPoly
 MIN_WIDTH_PX = 0.6  # soft floor on line width: hair-thin tapers stay visible at small sizes
@@ -67,6 +67,17 @@ def render_lines(strokes, size: int, colors: dict | None = None) -> np.ndarray:
     return np.concatenate([np.clip(rgb + 0.5, 0, 255).astype(np.uint8), premultiplied[..., 3:4]], axis=2)
 
 
+def ink_over(color, strokes, size, colors):
+    """Ink the strokes straight onto a colour image (in place), each group in its colour: OpenCV's anti-aliased
+    fill blends each stroke over what lies beneath, so this is the colour image's line art, composited.
+    Returns the darkness image of the same strokes, drawn from the same outlines."""
+    darkness = np.zeros((size, size), np.uint8)
+    for stroke, polygons in stroke_outlines(strokes, size):
+        cv2.fillPoly(darkness, polygons, 255, lineType=cv2.LINE_AA, shift=SHIFT)
+        cv2.fillPoly(color, polygons, colors.get(stroke.group, INK), lineType=cv2.LINE_AA, shift=SHIFT)
+    return darkness
+
+
 def render_regions(regions, size: int):
     """Flat cel colours (anti-aliased) and the part map (hard edges), painted back to front.
 
@@ -102,21 +113,12 @@ def _overlap(a, b):
     return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
 
-_INK_IMAGES: dict[tuple, np.ndarray] = {}
-
-
-def composite_ink(color, lineart, ink=INK):
-    """Line art over the colours: out = colour * (1 - a) + ink * a, with a = darkness / 255."""
-    key = (color.shape, tuple(ink))
-    if key not in _INK_IMAGES:  # a flat ink-coloured image per size, made once
-        _INK_IMAGES[key] = np.full(color.shape, ink, np.uint8)
-    alpha = cv2.multiply(lineart, 1.0 / 255.0, dtype=cv2.CV_32F)
-    return cv2.blendLinear(_INK_IMAGES[key], color, alpha, 1.0 - alpha)
-
-
 def render(portrait, size: int) -> dict:
-    """{"color": uint8[S,S,3], "lineart": uint8[S,S] darkness, "parts": uint8[S,S] part labels}."""
+    """{"color": uint8[S,S,3], "lineart": uint8[S,S] darkness, "parts": uint8[S,S] part labels}.
+
+    The colour image carries its line art in colour-trace inks (palette.line_colors); "lineart" is the same
+    strokes as plain darkness, identical to render_lines(portrait.strokes, size)."""
     size = int(size)
     color, parts = render_regions(portrait.regions, size)
-    lineart = render_lines(portrait.strokes, size)
-    return {"color": composite_ink(color, lineart), "lineart": lineart, "parts": parts}
+    lineart = ink_over(color, portrait.strokes, size, line_colors(portrait.params))
+    return {"color": color, "lineart": lineart, "parts": parts}
