@@ -2,8 +2,9 @@
 
 The guidance model never sees a real artist during training, only this simulator, so everything an
 artist does that the model should shrug off has to be here: strokes drawn in any order and only partly,
-wobbly and jittery lines, ends that overshoot or stop short, long lines drawn in two or three pieces,
-lines traced twice, pressure that comes and goes, and parts drawn a little too big or a little off.
+wobbly and jittery lines, ends that overshoot or stop short, long lines drawn in two or three pieces or
+feathered in many short ones, lines traced twice, pressure that comes and goes, and parts drawn a little
+too big or a little off.
 
 Two steps, so that each can be tested and timed on its own:
 
