@@ -345,6 +345,15 @@ def test_a_service_that_fails_to_load_answers_with_the_error():
         assert server.stop() == 0
 
 
+def test_ipc_endpoint(tmp_path):
+    if not zmq.has("ipc"):
+        pytest.skip("this platform has no ipc transport")
+    with ServerProcess(endpoint=f"ipc://{tmp_path}/anisketch.sock") as server:
+        with server.client() as client:
+            assert client.guide(random_rgba(16, 16)).layers
+        assert server.stop() == 0
+
+
 # --- the command-line client -------------------------------------------------------------------------------
 
 

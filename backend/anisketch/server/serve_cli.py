@@ -12,6 +12,7 @@ import argparse
 import importlib
 import importlib.util
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -111,10 +112,23 @@ def load_service(spec: str, weights: str | None, device: str) -> Any:
     """Build the model service; a service that fails to load still lets the server answer (with the error)."""
     try:
         factory = resolve(spec)
-        return factory(weights_dir=weights, device=device)
+        service = factory(weights_dir=weights, device=device)
+        _spread_workers_over_gpus(device)  # models load lazily, on the device current at first use
+        return service
     except Exception as error:  # a broken install must show up as an error reply, not a dead server
         log.error("the service %s failed to load: %s", spec, error, exc_info=True)
         return UnavailableService(error)
+
+
+def _spread_workers_over_gpus(device: str) -> None:
+    """Worker i of `serve --workers N` on a machine with several GPUs makes GPU i mod count its "cuda"."""
+    index = os.environ.get("ANISKETCH_WORKER_INDEX")
+    if index is None or device not in ("auto", "cuda"):
+        return
+    torch = sys.modules.get("torch")  # only a service that uses torch has a GPU to pick
+    if torch is not None and torch.cuda.is_available() and torch.cuda.device_count() > 1:
+        torch.cuda.set_device(int(index) % torch.cuda.device_count())
+        log.info("worker %s uses GPU %d", index, torch.cuda.current_device())
 
 
 def resolve(spec: str) -> Callable:

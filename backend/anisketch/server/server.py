@@ -236,7 +236,10 @@ class Server:
             batch = self._todo.get()
             if batch is None:
                 return
-            outcomes = self._run_batch(batch) if len(batch) > 1 else [self._run(batch[0])]
+            try:
+                outcomes = self._run_batch(batch) if len(batch) > 1 else [self._run(batch[0])]
+            except BaseException as error:  # this thread must never die: the socket thread waits for it
+                outcomes = [self._failure(job, error, 0.0, time.perf_counter()) for job in batch]
             self._done.put(outcomes)
             try:
                 self._wake_send.send(b"\0")
@@ -284,7 +287,7 @@ class Server:
         except Exception as error:  # the model answered something the protocol cannot carry
             return self._failure(job, error, queued_ms, started)
 
-    def _failure(self, job: Job, error: Exception, queued_ms: float, started: float) -> Outcome:
+    def _failure(self, job: Job, error: BaseException, queued_ms: float, started: float) -> Outcome:
         code, message = classify(error)
         if code == protocol.INTERNAL:
             log.error("request id=%s op=%s failed", job.id, job.op, exc_info=error)
