@@ -77,6 +77,12 @@ def guidance_lines(model: GuidanceModel, sketch: np.ndarray, faithfulness: float
     return render_lines(model.guide(sketch, faithfulness=faithfulness).portrait.strokes, SIZE)
 
 
+def replayed_guide(model: GuidanceModel, sketch: np.ndarray, faithfulness: float, state: str | None):
+    """Guidance as the plugin asks for it while drawing: with the previous reply's state."""
+    guide = model.guide(sketch, faithfulness=faithfulness, state=state)
+    return render_lines(guide.portrait.strokes, SIZE), guide.state
+
+
 def locality(before: np.ndarray, after: np.ndarray, part_region: np.ndarray) -> float:
     """Share of guidance line pixels that changed outside the new stroke's part region."""
     a, b = before >= LINE_THRESHOLD, after >= LINE_THRESHOLD
@@ -100,10 +106,10 @@ def replay(model: GuidanceModel, sample: DrawnSample, faithfulness: float) -> tu
     """Stroke by stroke from 50 % to 100 %: F1 between consecutive guidances, and locality of each change."""
     regions = part_regions(sample)
     start = strokes_at(sample, 50)
-    previous = guidance_lines(model, sketch_of(sample, start), faithfulness)
+    previous, state = replayed_guide(model, sketch_of(sample, start), faithfulness, None)
     consistency, local = [], []
     for k in range(start + 1, len(sample.strokes) + 1):
-        current = guidance_lines(model, sketch_of(sample, k), faithfulness)
+        current, state = replayed_guide(model, sketch_of(sample, k), faithfulness, state)
         consistency.append(line_f1(current, previous))
         region = regions.get(sample.strokes[k - 1].group, np.zeros((SIZE, SIZE), bool))
         local.append(locality(previous, current, region))

@@ -106,6 +106,19 @@ def vector_loss(
     return total, {"float_loss": float_term.detach(), "choice_loss": choice_term.detach()}
 
 
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """For inference: fold every BatchNorm into the convolution before it (one op instead of two per layer)."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    for module in model.modules():
+        if isinstance(module, nn.Sequential) and len(module) >= 2:
+            conv, bn = module[0], module[1]
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                module[0] = fuse_conv_bn_eval(conv.eval(), bn.eval())
+                module[1] = nn.Identity()
+    return model.eval()
+
+
 @dataclass
 class Prediction:
     floats: torch.Tensor  # [B, D]

@@ -25,12 +25,15 @@ from ..engine.geometry import Portrait, build_portrait
 from ..engine.raster import render_lines
 from ..errors import BadRequest, ModelUnavailable
 from ..weights import default_weights_dir, load_tensors
-from .model import EncoderConfig, SketchEncoder, predict
+from .model import EncoderConfig, SketchEncoder, fold_batchnorm, predict
 from .projection import ManifoldProjector
 from .train import layout_fingerprint
 
 GUIDE_GROUPS = P.GROUPS  # face, eyes, brows, nose, mouth, hair, accessories
 MIN_INK_PIXELS = 12  # fewer inked pixels than this at the model's input size: nothing drawn yet
+# A part whose every float moved less than this since the previous guidance keeps its previous values: a
+# stroke on the mouth must not make the eyes shimmer by a pixel (normalised units; ~1.5 px of face shift at 512).
+STABLE_CHANGE = 0.02
 
 
 @dataclass
@@ -65,20 +68,31 @@ def to_model_input(darkness: np.ndarray, size: int) -> tuple[np.ndarray, int]:
     return img, side
 
 
+STATE_PREFIX = "g1."
+
+
 def encode_state(floats: np.ndarray, choices: np.ndarray) -> str:
-    payload = json.dumps({"layout": layout_fingerprint(), "f": floats.round(5).tolist(), "c": choices.tolist()})
-    return base64.urlsafe_b64encode(payload.encode()).decode()
+    """The vector exactly (float32 bytes), tagged with the layout it belongs to, as a short URL-safe string."""
+    payload = (bytes.fromhex(layout_fingerprint()) + np.asarray(floats, "<f4").tobytes()
+               + np.asarray(choices, np.uint8).tobytes())
+    return STATE_PREFIX + base64.urlsafe_b64encode(payload).decode()
 
 
 def decode_state(state: str) -> tuple[np.ndarray, np.ndarray]:
+    expected = 8 + 4 * P.FLOAT_DIM + P.CHOICE_DIM
     try:
-        payload = json.loads(base64.urlsafe_b64decode(state.encode()))
-        floats, choices = np.asarray(payload["f"], np.float32), np.asarray(payload["c"], np.int64)
-    except (ValueError, KeyError, TypeError) as exc:
+        if not isinstance(state, str) or not state.startswith(STATE_PREFIX):
+            raise ValueError("not a guidance state")
+        payload = base64.urlsafe_b64decode(state[len(STATE_PREFIX):].encode())
+    except ValueError as exc:
         raise BadRequest("the pin state is not one this backend produced; request guidance again") from exc
-    if payload.get("layout") != layout_fingerprint() or floats.shape != (P.FLOAT_DIM,):
+    if len(payload) != expected or payload[:8].hex() != layout_fingerprint():
         raise BadRequest("the pin state comes from another model version; request guidance again")
-    return floats, choices
+    floats = np.frombuffer(payload, "<f4", P.FLOAT_DIM, 8).astype(np.float32)
+    choices = np.frombuffer(payload, np.uint8, P.CHOICE_DIM, 8 + 4 * P.FLOAT_DIM).astype(np.int64)
+    if not np.isfinite(floats).all():
+        raise BadRequest("the pin state is damaged; request guidance again")
+    return np.clip(floats, 0.0, 1.0), choices
 
 
 class GuidanceModel:
@@ -101,7 +115,7 @@ class GuidanceModel:
         encoder = SketchEncoder(EncoderConfig.from_dict(json.loads(meta["encoder_config"])))
         state = {k[len("encoder.") :]: v.float() for k, v in tensors.items() if k.startswith("encoder.")}
         encoder.load_state_dict(state, strict=False)  # num_batches_tracked is not shipped
-        encoder.to(device)
+        encoder = fold_batchnorm(encoder).to(device)
         bank = tensors["bank.floats"].float().numpy()
         projector = ManifoldProjector(bank, P.float_groups(), P.ALL_GROUPS)
         return cls(encoder, projector, int(meta.get("input_size", 256)), device)
@@ -127,25 +141,41 @@ class GuidanceModel:
 
     def finish(self, read_floats, choices, image, faithfulness, pins, state) -> Guide:
         faith = resolve_faithfulness(faithfulness)
+        check_pins(pins, state)
         floats, _ = self.projector.project(read_floats, faith)
         choices = choices.copy()
+        if state is not None:
+            floats, choices = self.hold_still(floats, choices, *decode_state(state))
         if pins:
             floats, choices = self.apply_pins(floats, choices, pins, state)
         portrait = build_portrait(P.decode(floats, choices))
         return Guide(floats, choices, portrait, group_support(portrait, image), encode_state(floats, choices), read_floats)
 
+    def hold_still(self, floats, choices, old_floats, old_choices):
+        """Keep the previous values of every part (and the pose) that changed by less than STABLE_CHANGE."""
+        floats, choices = floats.copy(), choices.copy()
+        for group in P.ALL_GROUPS:
+            f_cols, c_cols = self.float_groups == group, self.choice_groups == group
+            small = np.abs(floats[f_cols] - old_floats[f_cols]).max(initial=0.0) < STABLE_CHANGE
+            if small and np.array_equal(choices[c_cols], old_choices[c_cols]):
+                floats[f_cols] = old_floats[f_cols]
+        return floats, choices
+
     def apply_pins(self, floats, choices, pins, state):
-        unknown = [p for p in pins if p not in GUIDE_GROUPS]
-        if unknown:
-            raise BadRequest(f"unknown part to pin: {', '.join(unknown)} (parts: {', '.join(GUIDE_GROUPS)})")
-        if state is None:
-            raise BadRequest("pinning needs the state of a previous guidance reply")
         old_floats, old_choices = decode_state(state)
         # A pinned part keeps its place on the canvas too, so the pose is kept whenever anything is pinned.
         keep = set(pins) | {"pose"}
         f_mask = np.isin(self.float_groups, list(keep))
         c_mask = np.isin(self.choice_groups, list(keep))
         return np.where(f_mask, old_floats, floats), np.where(c_mask, old_choices, choices)
+
+
+def check_pins(pins: tuple[str, ...], state: str | None) -> None:
+    unknown = [p for p in pins if p not in GUIDE_GROUPS]
+    if unknown:
+        raise BadRequest(f"unknown part to pin: {', '.join(map(str, unknown))} (parts: {', '.join(GUIDE_GROUPS)})")
+    if pins and state is None:
+        raise BadRequest("pinning needs the state of a previous guidance reply")
 
 
 def resolve_faithfulness(faithfulness: float | dict[str, float]) -> dict[str, float]:

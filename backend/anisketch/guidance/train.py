@@ -84,8 +84,20 @@ class GuidanceTask:
             "choices": np.stack([s[2] for s in samples]).astype(np.int64),
         }
 
+    def augment(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Another view of the same sketches, on the GPU: thicker strokes (a bigger brush) for some, and ink
+        strength (pencil pressure, layer opacity) varied for all. Targets are unchanged: neither moves a line."""
+        sketch = batch["sketch"].float().div(255.0)
+        n = sketch.shape[0]
+        thick = torch.rand(n, 1, 1, 1, device=sketch.device) < 0.25
+        sketch = torch.where(thick, torch.nn.functional.max_pool2d(sketch, 3, 1, 1), sketch)
+        gamma = torch.empty(n, 1, 1, 1, device=sketch.device).uniform_(0.7, 1.4)
+        sketch = sketch.clamp_min(1e-6).pow(gamma)
+        return {**batch, "sketch": sketch}
+
     def loss(self, model, batch):
-        sketch = batch["sketch"].float().div_(255.0)
+        sketch = batch["sketch"]
+        sketch = sketch.float().div(255.0) if sketch.dtype == torch.uint8 else sketch
         if sketch.is_cuda:
             sketch = sketch.contiguous(memory_format=torch.channels_last)
         floats, logits = model(sketch)

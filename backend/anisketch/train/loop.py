@@ -38,6 +38,9 @@ class LoopConfig:
     checkpoint_every: int = 1000
     workers: int = 8
     time_limit_s: float = 0.0  # 0: no limit; else checkpoint and stop after this many seconds
+    # Optimizer steps per rendered batch: the GPU outruns the CPU renderers, so each batch is used this many
+    # times, through the task's random `augment` (when it has one), which makes each pass a different view.
+    repeat: int = 1
     channels_last: bool = True
 
 
@@ -70,6 +73,14 @@ class RenderedBatches(IterableDataset):
         while True:
             yield self.make_batch(self.seed_base + j * self.batch_size, self.batch_size)
             j += streams
+
+
+def repeated(loader, times: int, device: torch.device) -> Iterator[dict[str, torch.Tensor]]:
+    """Each batch moved to the device once and yielded `times` times."""
+    for batch in loader:
+        on_device = {k: torch.as_tensor(v).to(device, non_blocking=True) for k, v in batch.items()}
+        for _ in range(max(1, times)):
+            yield on_device
 
 
 def learning_rate(step: int, cfg: LoopConfig) -> float:
@@ -115,7 +126,7 @@ def train(task: Task, cfg: LoopConfig, out_dir: Path) -> dict:
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
 
     loader = DataLoader(
-        RenderedBatches(task.make_batch, cfg.batch_size, start * world, rank, world),
+        RenderedBatches(task.make_batch, cfg.batch_size, start // max(1, cfg.repeat) * world, rank, world),
         batch_size=None, num_workers=cfg.workers, pin_memory=device.type == "cuda",
         persistent_workers=cfg.workers > 0, prefetch_factor=6 if cfg.workers > 0 else None,
     )
@@ -124,10 +135,11 @@ def train(task: Task, cfg: LoopConfig, out_dir: Path) -> dict:
     t0, last_log, step = time.time(), time.time(), start
     bar = tqdm(total=cfg.steps, initial=start, disable=rank != 0, desc="train", dynamic_ncols=True)
     window: list[dict[str, torch.Tensor]] = []
-    for step, batch in zip(range(start, cfg.steps), loader):
+    for step, batch in zip(range(start, cfg.steps), repeated(loader, cfg.repeat, device)):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, cfg)
-        batch = {k: torch.as_tensor(v).to(device, non_blocking=True) for k, v in batch.items()}
+        if hasattr(task, "augment"):
+            batch = task.augment(batch)
         net.train()
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             loss, parts = task.loss(net, batch)
@@ -142,12 +154,12 @@ def train(task: Task, cfg: LoopConfig, out_dir: Path) -> dict:
         out_of_time = cfg.time_limit_s > 0 and time.time() - t0 > cfg.time_limit_s
         if done % cfg.log_every == 0 and curves is not None:
             row = {k: float(torch.stack([w[k] for w in window]).float().mean()) for k in window[0]}
-            rate = len(window) * cfg.batch_size * world / max(time.time() - last_log, 1e-6)
+            rate = len(window) * cfg.batch_size * world / max(1, cfg.repeat) / max(time.time() - last_log, 1e-6)
             curves.append({"step": done, "time": elapsed, "lr": learning_rate(step, cfg), **row, "samples_per_s": rate})
             bar.set_postfix(loss=f"{row['loss']:.4f}", sps=f"{rate:.0f}")
             window, last_log = [], time.time()
         if done % cfg.checkpoint_every == 0 or done == cfg.steps or out_of_time:
-            info = {"step": done, "samples": done * cfg.batch_size * world, "seconds": elapsed}
+            info = {"step": done, "samples": done * cfg.batch_size * world // max(1, cfg.repeat), "seconds": elapsed}
             if rank == 0:
                 save_checkpoint(out_dir, model, optimizer, info)
                 metrics = task.on_checkpoint(model, out_dir, done)
