@@ -152,9 +152,11 @@ def _image_job(job):
     relative = str(Path(path).relative_to(folder))
     try:
         color = images.square(images.load_image(Path(path)), size)
+        sample = images.image_sample(color, number, seed + number, relative)
     except images.ImageRejected as reason:
         return None, None, (relative, str(reason))
-    sample = images.image_sample(color, number, seed + number, relative)
+    except Exception as error:  # one odd file must not end a long conversion: report it, go on
+        return None, None, (relative, f"could not convert ({type(error).__name__}: {error})")
     record = write_sample(sample, Path(out), fmt.sample_name(number))
     return record, thumbnail_row(sample) if with_row else None, None
 

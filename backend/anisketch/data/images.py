@@ -52,6 +52,8 @@ def load_image(path: Path) -> np.ndarray:
             rgba = image.convert("RGBA")
     except UnidentifiedImageError:
         raise ImageRejected("not an image (unknown format)") from None
+    except Image.DecompressionBombError as error:
+        raise ImageRejected(f"too large ({error})") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageRejected(f"corrupt image data ({error})") from None
     if min(rgba.size) < MIN_SIDE:
