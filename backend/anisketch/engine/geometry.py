@@ -133,6 +133,14 @@ def quad_curves(a, mid, b, n=10):
     return ((1 - t) ** 2) * a[:, None] + (2 * t * (1 - t)) * control[:, None] + (t * t) * b[:, None]
 
 
+def split_rows(array, counts):
+    """Consecutive row blocks of the given lengths, as views (np.split, without its per-piece overhead)."""
+    bounds = [0]
+    for count in counts:
+        bounds.append(bounds[-1] + int(count))
+    return [array[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
 def mirror(pts):
     return np.asarray(pts, np.float64) * (-1.0, 1.0)
 
@@ -206,7 +214,7 @@ class _Builder:
         polys = [r[0] for r in self.local_regions]
         counts = [len(poly) for poly in polys]
         depth = np.repeat([r[5] for r in self.local_regions], counts)
-        placed = np.split(self.place(np.concatenate(polys), depth), np.cumsum(counts)[:-1])
+        placed = split_rows(self.place(np.concatenate(polys), depth), counts)
         regions, occluders = [(poly, label, color, z, False) for poly, label, color, z in self.canvas_regions], []
         for poly, (_, label, color, z, occludes, _, detail) in zip(placed, self.local_regions):
             regions.append((poly, label, color, z, detail))
@@ -513,7 +521,7 @@ def _iris_layers(p, upper, lower_edge, pal):
         shapes.append((ellipse(cx + 0.35 * rx, cy + 0.45 * ry, 0.4 * hr, 0.4 * hr, n=14), pal["highlight"]))
     counts = [len(shape) for shape, _ in shapes]
     clipped, hidden = _clamp_into(np.concatenate([shape for shape, _ in shapes]), upper, lower_edge)
-    pieces = np.split(clipped, np.cumsum(counts)[:-1])
+    pieces = split_rows(clipped, counts)
     layers = [(piece, color) for piece, (_, color) in zip(pieces, shapes)]
     return layers, iris, hidden[:counts[0]]
 
@@ -548,11 +556,11 @@ def build_eyes(b, pal):
     if crease is not None:
         ink.append((crease, 0.0022, (0.4, 0.3, 0.05)))
     shapes = [shape for _, shape, _, _ in parts] + [shape for shape, _, _ in ink]
-    counts = np.cumsum([len(shape) for shape in shapes])[:-1]
+    counts = [len(shape) for shape in shapes]
     eye = _rotate(np.concatenate(shapes), -p["eye_tilt"])
     # ... then placed twice, mirrored: both outer corners tilt alike
     for s, label in ((-1.0, "eye_l"), (1.0, "eye_r")):
-        placed = np.split(eye * (s, 1.0) + (s * p["eye_x"], p["eye_y"]), counts)
+        placed = split_rows(eye * (s, 1.0) + (s * p["eye_x"], p["eye_y"]), counts)
         for (method, _, args, kw), shape in zip(parts, placed):
             getattr(b, method)(shape, label, *args, depth=0.05, **kw)
         for (_, width, taper), shape in zip(ink, placed[len(parts):]):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from anisketch.engine.geometry import split_rows
 from anisketch.engine.palette import INK, line_colors
 
 SHIFT = 4  # sub-pixel bits for cv2.fillPoly
@@ -88,7 +89,7 @@ def render_regions(regions, size: int):
     if not regions:
         return color, parts
     counts = [len(r.polygon) for r in regions]
-    fixed = np.split(_to_fixed(np.concatenate([r.polygon for r in regions]), size), np.cumsum(counts)[:-1])
+    fixed = split_rows(_to_fixed(np.concatenate([r.polygon for r in regions]), size), counts)
     all_fixed = np.concatenate(fixed)
     first = (np.cumsum(counts) - counts).astype(np.intp)
     lo, hi = np.minimum.reduceat(all_fixed, first).tolist(), np.maximum.reduceat(all_fixed, first).tolist()
