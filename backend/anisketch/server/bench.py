@@ -43,8 +43,7 @@ def main(argv: list[str]) -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     client_counts = [int(c) for c in args.clients.split(",")]
 
-    server = None if args.endpoint else _spawn(args)
-    endpoint = args.endpoint or server[1]
+    server, endpoint = (None, args.endpoint) if args.endpoint else _spawn(args)
     try:
         with Client(endpoint, timeout=300, curve_keys=args.curve_keys) as client:
             info = _wait_for(client)
@@ -61,17 +60,17 @@ def main(argv: list[str]) -> int:
                                  lambda: client.render(sketch, hints, n=args.n))
                 else:
                     print(f"{'render':8s} {size:6d}   (this backend offers no render yet)")
-        print(f"\n{'clients':>8s} {'guides/s':>9s} {'p50 ms':>9s} {'p95 ms':>9s} {'errors':>7s}   ({args.throughput_size} px, "
-              f"{args.seconds:g} s each)")
+        print(f"\n{'clients':>8s} {'guides/s':>9s} {'p50 ms':>9s} {'p95 ms':>9s} {'server p50':>11s} {'errors':>7s}"
+              f"   ({args.throughput_size} px, {args.seconds:g} s each)")
         sketch = bench_sketch(args.throughput_size)
         for count in client_counts:
-            rate, latencies, errors = throughput(endpoint, args.curve_keys, sketch, count, args.seconds)
+            rate, latencies, server_ms, errors = throughput(endpoint, args.curve_keys, sketch, count, args.seconds)
             p50, p95 = _percentiles(latencies)
-            print(f"{count:8d} {rate:9.1f} {p50:9.1f} {p95:9.1f} {errors:7d}")
+            print(f"{count:8d} {rate:9.1f} {p50:9.1f} {p95:9.1f} {_percentiles(server_ms)[0]:11.1f} {errors:7d}")
     finally:
         if server:
-            server[0].send_signal(signal.SIGTERM)
-            server[0].wait(timeout=30)
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
     return 0
 
 
@@ -93,27 +92,31 @@ def _latency_row(client: Client, op: str, size: int, count: int, call) -> None:
 
 
 def throughput(endpoint: str, curve_keys: str | None, sketch: np.ndarray, clients: int,
-               seconds: float) -> tuple[float, list[float], int]:
-    """Closed loop: each client sends its next guide when the last one answers."""
+               seconds: float) -> tuple[float, list[float], list[float], int]:
+    """Closed loop: each client sends its next guide when the last one answers. Returns replies per second,
+    round trips and the server's own time (arrival to reply) in ms, and the count of failed requests."""
     latencies: list[float] = []
+    server_ms: list[float] = []
     errors = [0]
     lock = threading.Lock()
     start = threading.Barrier(clients + 1)
     deadline = [0.0]
 
     def loop() -> None:
-        mine, failed = [], 0
+        mine, theirs, failed = [], [], 0
         with Client(endpoint, timeout=120, curve_keys=curve_keys) as client:
             start.wait()
             while time.perf_counter() < deadline[0]:
                 began = time.perf_counter()
                 try:
-                    client.guide(sketch)
+                    reply = client.guide(sketch)
                     mine.append((time.perf_counter() - began) * 1e3)
+                    theirs.append(reply.timing_ms.get("total", float("nan")))
                 except (ServerError, ServerTimeout):
                     failed += 1
         with lock:
             latencies.extend(mine)
+            server_ms.extend(theirs)
             errors[0] += failed
 
     threads = [threading.Thread(target=loop) for _ in range(clients)]
@@ -124,7 +127,7 @@ def throughput(endpoint: str, curve_keys: str | None, sketch: np.ndarray, client
     start.wait()
     for thread in threads:
         thread.join()
-    return len(latencies) / (time.perf_counter() - began), latencies, errors[0]
+    return len(latencies) / (time.perf_counter() - began), latencies, server_ms, errors[0]
 
 
 def bench_sketch(size: int, seed: int = 3) -> np.ndarray:
@@ -149,7 +152,7 @@ def _percentiles(values: list[float]) -> tuple[float, float]:
     return float(np.percentile(values, 50)), float(np.percentile(values, 95))
 
 
-def _spawn(args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
+def _spawn(args: argparse.Namespace) -> tuple[subprocess.Popen | None, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         endpoint = f"tcp://127.0.0.1:{s.getsockname()[1]}"

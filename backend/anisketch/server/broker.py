@@ -88,13 +88,13 @@ class _Proxy:
         back = _bound(context.socket(back_type), back_url)
         self.front_url = front.getsockopt_string(zmq.LAST_ENDPOINT)
         self.back_url = back.getsockopt_string(zmq.LAST_ENDPOINT)
-        self.sockets = (front, back)
+        self.sockets = [front, back]
         address = f"inproc://proxy-control-{id(self)}"
         self.control = context.socket(zmq.PAIR)
         self.control.bind(address)
         control_peer = context.socket(zmq.PAIR)
         control_peer.connect(address)
-        self.sockets += (control_peer,)
+        self.sockets.append(control_peer)
         self.thread = threading.Thread(target=zmq.proxy_steerable, args=(front, back, None, control_peer),
                                        daemon=True, name="anisketch-proxy")
         self.thread.start()

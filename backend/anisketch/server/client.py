@@ -50,8 +50,8 @@ class ResultLayer:
 
 @dataclass
 class Result:
-    id: str
-    op: str
+    id: str | None
+    op: str | None
     result: dict
     layers: list[ResultLayer] = field(default_factory=list)
     timing_ms: dict = field(default_factory=dict)

@@ -83,10 +83,10 @@ class Scheduler:
                 if not self._queues[client]:
                     self._forget(client)
                 return "queued", job
-        job = self.running.get((client, request_id))
-        if job is not None:
-            job.cancelled = True
-            return "running", job
+        running = self.running.get((client, request_id))
+        if running is not None:
+            running.cancelled = True
+            return "running", running
         return "unknown", None
 
     def next_batch(self, batchable: frozenset[str] = frozenset(), max_batch: int = 1) -> list[Job]:

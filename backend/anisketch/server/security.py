@@ -92,6 +92,8 @@ class ServerCurve:
             raise SecurityError(f"no client public keys in {allow}: nobody could connect. "
                                 f"Add one with `anisketch keys --out {keys_dir} --client NAME`")
         public, secret = zmq.auth.load_certificate(secret_file)
+        if secret is None:
+            raise SecurityError(f"{secret_file} holds no secret key")
         authenticator = ThreadAuthenticator(context)
         authenticator.start()
         authenticator.configure_curve(domain="*", location=str(allow))

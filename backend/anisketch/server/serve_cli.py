@@ -137,6 +137,8 @@ def resolve(spec: str) -> Callable:
     if target.endswith(".py"):
         path = Path(target)
         module_spec = importlib.util.spec_from_file_location(path.stem, path)
+        if module_spec is None or module_spec.loader is None:
+            raise ImportError(f"cannot load {path}")
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[module_spec.name] = module  # dataclasses and pickling look their module up there
         module_spec.loader.exec_module(module)

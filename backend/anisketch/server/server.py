@@ -163,11 +163,12 @@ class Server:
 
     def _cancel(self, client: bytes, target: str) -> str:
         was, cancelled = self.scheduler.cancel(client, target)
-        if was == "queued":
+        if was == "queued" and cancelled is not None:
             self._reply_status(cancelled, protocol.CANCELLED)
         return was
 
     def _receive_bus(self) -> None:
+        assert self.bus is not None
         for kind, client, value in self.bus.receive_all():
             if kind == "cancel":
                 self._cancel(client, value)
@@ -306,7 +307,11 @@ def _service_call(request: protocol.Request) -> tuple[str, tuple, dict, str]:
     """(method, positional args, keyword args, layer format) for a validated request."""
     params = dict(request.params)
     layer_format = params.pop("layer_format", "rgba8")
-    image = lambda name: None if request.image(name) is None else to_rgba(request.image(name))  # noqa: E731
+
+    def image(name: str) -> np.ndarray | None:
+        received = request.image(name)
+        return None if received is None else to_rgba(received)
+
     if request.op == "guide":
         return "guide", (image("sketch"),), params, layer_format
     if request.op == "render":
@@ -431,7 +436,7 @@ class Bus:
         self.pub.send_multipart([b"cancel", self.me, client, target.encode()])
 
     def receive_all(self) -> list[tuple[str, bytes, str]]:
-        messages = []
+        messages: list[tuple[str, bytes, str]] = []
         while True:
             try:
                 kind, sender, client, value = self.sub.recv_multipart(zmq.NOBLOCK)
