@@ -14,6 +14,12 @@ from anisketch.engine.palette import INK, line_colors
 
 SHIFT = 4  # sub-pixel bits for cv2.fillPoly
 MIN_WIDTH_PX = 0.6  # soft floor on line width: hair-thin tapers stay visible at small sizes
+MIN_SPACING_PX = 1.9  # outline vertices closer than this are thinned out (small sizes)
+
+
+def _median_spacing(pts):
+    step = np.diff(pts, axis=0)
+    return float(np.median(np.hypot(step[:, 0], step[:, 1])))
 
 
 def _to_fixed(points, size):
@@ -28,11 +34,20 @@ def stroke_outlines(strokes, size):
     strokes = [s for s in strokes if len(s.points) >= 2]
     if not strokes:
         return []
-    counts = np.array([len(s.points) for s in strokes])
-    starts = np.cumsum(counts) - counts
-    ends = starts + counts - 1
     pts = np.concatenate([s.points for s in strokes]).astype(np.float64) * size
     w_px = np.concatenate([s.widths for s in strokes]).astype(np.float64) * size
+    counts = np.array([len(s.points) for s in strokes])
+    # Small images need fewer outline vertices: keep points about MIN_SPACING_PX apart (plus each stroke's
+    # last point). A chord of 2 px on a curve of radius 10 px strays 0.05 px from it: invisible.
+    stride = int(round(MIN_SPACING_PX / max(_median_spacing(pts[:min(len(pts), 64)]), 1e-9)))
+    if stride >= 2:
+        starts = np.cumsum(counts) - counts
+        within = np.arange(len(pts)) - np.repeat(starts, counts)
+        keep = (within % stride == 0) | (within == np.repeat(counts - 1, counts))
+        pts, w_px = pts[keep], w_px[keep]
+        counts = np.add.reduceat(keep.astype(np.int64), starts)
+    starts = np.cumsum(counts) - counts
+    ends = starts + counts - 1
     half = 0.5 * np.sqrt(w_px * w_px + MIN_WIDTH_PX * MIN_WIDTH_PX)
     tangent = np.empty_like(pts)
     tangent[1:-1] = pts[2:] - pts[:-2]
