@@ -295,6 +295,22 @@ def test_cli_writes_portraits_and_report(tmp_path, photos, mesh):
     assert report["candidates"][0]["attributes"]["open_mouth"] == "on"
 
 
+def test_cli_haar_backend_and_rgba_photo(tmp_path, photos):
+    from PIL import Image
+
+    from anisketch.cli import main
+
+    rgba = np.dstack([photos["astronaut"], np.full((512, 512), 255, np.uint8)])
+    rgba[:64, :64, 3] = 0  # a transparent corner
+    image = tmp_path / "astronaut.png"
+    Image.fromarray(rgba).save(image)
+    out = tmp_path / "out"
+    assert main(["photo", str(image), "--out", str(out), "--n", "1", "--size", "96", "--backend", "haar"]) == 0
+    report = json.loads((out / "photo.json").read_text())
+    assert report["landmarks"] == "haar" and report["measurements"]["eye_openness_l"] is None
+    assert any("face shape not measured" in note for note in report["warnings"])
+
+
 def test_cli_no_face(tmp_path, capsys):
     import cv2
 

@@ -38,28 +38,39 @@ def _rectangle(text: str) -> tuple[float, float, float, float]:
     return x0, y0, x1, y1
 
 
+def read_photo(path: Path) -> np.ndarray:
+    """RGB or RGBA uint8, turned upright as the camera's EXIF orientation says (phone photos)."""
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as image:
+        image = ImageOps.exif_transpose(image)
+        has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+        return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
+
+
 def run(args: argparse.Namespace) -> int:
     from ..engine import build_portrait, render, render_lines
     from ..engine.params import attributes_of
     from ..service import GROUP_COLORS
-    from .detect import find_face
+    from .detect import as_rgb, find_face
     from .mapping import framed_crop, photo_to_params
     from .sheet import candidate_sheet, faces_overlay, on_white
 
     if not 1 <= args.n <= 8 or not 64 <= args.size <= 2048:
         print("error: --n must be 1-8 and --size 64-2048", file=sys.stderr)
         return 2
-    bgr = cv2.imread(str(args.image), cv2.IMREAD_COLOR)
-    if bgr is None:
-        print(f"error: cannot read {args.image} as an image", file=sys.stderr)
-        return 2
-    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     try:
-        detection = find_face(rgb, selection=args.selection, backend=args.backend)
+        photo = read_photo(args.image)
+    except OSError as error:
+        print(f"error: cannot read {args.image} as an image ({error})", file=sys.stderr)
+        return 2
+    try:
+        detection = find_face(photo, selection=args.selection, backend=args.backend)
     except BadRequest as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     face = detection.face
+    rgb = as_rgb(photo)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     write = lambda name, image: cv2.imwrite(str(out / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))  # noqa: E731

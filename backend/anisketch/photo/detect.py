@@ -44,7 +44,7 @@ class Face:
         """What the artist should know about this face's portrait (shown beside the result)."""
         notes = []
         if self.source == "haar":
-            notes.append("face shape not measured (MediaPipe is not installed): only the eyes, mouth width "
+            notes.append("face shape not measured (Haar cascades, no MediaPipe face mesh): only the eyes, mouth width "
                          "and colours come from the photo")
         yaw = self.measurements.yaw
         if yaw is not None and abs(yaw) > 30:

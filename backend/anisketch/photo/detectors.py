@@ -112,7 +112,8 @@ class HaarFinder:
         side = max(24, min(gray.shape) // 16)
         rects, _, weights = self._faces.detectMultiScale3(
             gray, scaleFactor=1.08, minNeighbors=6, minSize=(side, side), outputRejectLevels=True)
-        return [Box(x, y, x + w, y + h, float(s)) for (x, y, w, h), s in zip(rects, np.ravel(weights))]
+        return [Box(float(x), float(y), float(x + w), float(y + h), float(s))
+                for (x, y, w, h), s in zip(rects, np.ravel(weights))]
 
     def landmarks(self, rgb: np.ndarray, box: Box) -> lm.Landmarks:
         gray = cv2.equalizeHist(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
