@@ -73,6 +73,10 @@ class AttributeClassifier(nn.Module):
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(config.dropout),
                                   nn.Linear(c_in, sum(HEAD_SIZES)))
 
+    def features(self, image: torch.Tensor) -> torch.Tensor:
+        """The pooled last feature map [B, C]: a description of the portrait (diversity is measured on it)."""
+        return self.head[:2](self.stages(self.stem(image - 0.5))).float()
+
     def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
         """image: float [B, 3, S, S] in [0, 1]. Returns one logits tensor [B, K_a] per attribute."""
         out = self.head(self.stages(self.stem(image - 0.5))).float()
@@ -104,21 +108,30 @@ class AttributeJudge:
         self.device = torch.device(device)
         self.size = model.config.in_size
 
-    @torch.no_grad()
-    def probabilities(self, images: np.ndarray, batch_size: int = 64) -> list[np.ndarray]:
-        """Per attribute, float [N, K_a] probabilities. Images are resized to the model's input size."""
+    def _batches(self, images: np.ndarray, batch_size: int):
+        """Float [B, 3, S, S] tensors in [0, 1] at the model's input size."""
         images = np.asarray(images)
         if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
             raise ValueError(f"expected uint8 images [N, S, S, 3], got {images.dtype} {images.shape}")
-        chunks: list[list[np.ndarray]] = [[] for _ in ATTRIBUTE_NAMES]
         for start in range(0, len(images), batch_size):
             x = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size])).to(self.device)
             x = x.permute(0, 3, 1, 2).float().div_(255.0)
             if x.shape[-1] != self.size:
                 x = F.interpolate(x, size=(self.size, self.size), mode="area")
+            yield x
+
+    @torch.no_grad()
+    def probabilities(self, images: np.ndarray, batch_size: int = 64) -> list[np.ndarray]:
+        """Per attribute, float [N, K_a] probabilities. Images are resized to the model's input size."""
+        chunks: list[list[np.ndarray]] = [[] for _ in ATTRIBUTE_NAMES]
+        for x in self._batches(images, batch_size):
             for i, lg in enumerate(self.model(x)):
                 chunks[i].append(lg.softmax(1).cpu().numpy())
         return [np.concatenate(c) for c in chunks]
+
+    @torch.no_grad()
+    def features(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        return np.concatenate([self.model.features(x).cpu().numpy() for x in self._batches(images, batch_size)])
 
     def __call__(self, images: np.ndarray) -> list[dict]:
         probs = self.probabilities(images)
