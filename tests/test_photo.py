@@ -26,7 +26,8 @@ TOLERANCE = {
     "eye_width_l": 0.04, "eye_width_r": 0.04, "eye_openness_l": 0.05, "eye_openness_r": 0.05,
     "eye_tilt_l": 4.0, "eye_tilt_r": 4.0, "eye_spacing": 0.02,
     "brow_height_l": 0.05, "brow_height_r": 0.05, "brow_tilt_l": 5.0, "brow_tilt_r": 5.0,
-    "mouth_width": 0.05, "mouth_openness": 0.04, "smile": 0.03, "yaw": 4.0, "glasses": 0.3, "hair_length": 0.3, "hair_top": 0.25, "hair_side": 0.2,
+    "mouth_width": 0.05, "mouth_openness": 0.04, "smile": 0.03, "yaw": 4.0, "glasses": 0.3,
+    "hair_length": 0.3, "hair_top": 0.25, "hair_side": 0.2,
 }
 
 

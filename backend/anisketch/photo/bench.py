@@ -32,7 +32,8 @@ def face_photos() -> dict[str, np.ndarray]:
 
     return {
         "astronaut": data.astronaut(),  # frontal, smiling, open mouth, short hair
-        "grace_hopper": io.imread(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)),  # glasses, hat
+        # glasses, a hat
+        "grace_hopper": io.imread(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)),
         "cameraman": np.repeat(data.camera()[..., None], 3, axis=2),  # grey, small face in near profile
     }
 
@@ -130,7 +131,8 @@ def paint_glasses(rgb: np.ndarray, face: Face) -> np.ndarray:
         cv2.ellipse(out, (int(c[0]), int(c[1] + 0.05 * iod)), (int(0.33 * iod), int(0.25 * iod)), roll, 0, 360,
                     (35, 30, 30), thickness, cv2.LINE_AA)
     inner = [c + (centres[1] - centres[0]) * t for c, t in ((centres[0], 0.33), (centres[0], 0.67))]
-    cv2.line(out, tuple(int(v) for v in inner[0]), tuple(int(v) for v in inner[1]), (35, 30, 30), thickness, cv2.LINE_AA)
+    cv2.line(out, tuple(int(v) for v in inner[0]), tuple(int(v) for v in inner[1]), (35, 30, 30), thickness,
+             cv2.LINE_AA)
     return out
 
 

@@ -44,8 +44,8 @@ class Face:
         """What the artist should know about this face's portrait (shown beside the result)."""
         notes = []
         if self.source == "haar":
-            notes.append("face shape not measured (Haar cascades, no MediaPipe face mesh): only the eyes, mouth width "
-                         "and colours come from the photo")
+            notes.append("face shape not measured (Haar cascades, no MediaPipe face mesh): only the eyes, "
+                         "mouth width and colours come from the photo")
         yaw = self.measurements.yaw
         if yaw is not None and abs(yaw) > 30:
             notes.append(f"the face is turned {abs(yaw):.0f}° away: it is drawn nearly frontal and its "

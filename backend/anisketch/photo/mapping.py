@@ -118,9 +118,10 @@ def _colours(params: Params, colours: dict, overrides: dict) -> None:
     if colours["hair"] is not None and "hair_color" not in overrides:
         params["hair_color"] = _unit(colours["hair"])
     if colours["eyes"] is not None and "eye_color" not in overrides:
-        named = EYE_COLORS[_eye_colour_name(_unit(colours["eyes"]))]
+        photo_iris = _unit(colours["eyes"])
+        named = EYE_COLORS[_eye_colour_name(photo_iris)]
         # The named anime colour, with a little of the photo's own shade so eyes are not all alike.
-        params["iris_color"] = tuple(float(0.75 * a + 0.25 * b) for a, b in zip(named, _anime_iris(_unit(colours["eyes"]))))
+        params["iris_color"] = tuple(float(0.75 * a + 0.25 * b) for a, b in zip(named, _anime_iris(photo_iris)))
 
 
 def _anime_iris(rgb: tuple[float, float, float]) -> tuple[float, float, float]:
