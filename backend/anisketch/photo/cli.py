@@ -42,8 +42,8 @@ def read_photo(path: Path) -> np.ndarray:
     """RGB or RGBA uint8, turned upright as the camera's EXIF orientation says (phone photos)."""
     from PIL import Image, ImageOps
 
-    with Image.open(path) as image:
-        image = ImageOps.exif_transpose(image)
+    with Image.open(path) as stored:
+        image = ImageOps.exif_transpose(stored)
         has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
         return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
 
