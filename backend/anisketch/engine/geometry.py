@@ -125,12 +125,30 @@ def ellipse(cx, cy, rx, ry, n=40, angle=0.0):
     return pts + (cx, cy)
 
 
+_BEZIER: dict[int, tuple] = {}
+
+
 def quad_curves(a, mid, b, n=10):
     """Many smooth three-point curves at once: a quadratic Bezier from a to b through mid, for [E, 2] inputs.
     Returns [E, n, 2]."""
-    t = np.linspace(0.0, 1.0, n)[None, :, None]
+    if n not in _BEZIER:
+        t = np.linspace(0.0, 1.0, n)[None, :, None]
+        _BEZIER[n] = ((1 - t) ** 2, 2 * t * (1 - t), t * t)
+    wa, wc, wb = _BEZIER[n]
     control = 2.0 * mid - 0.5 * (a + b)
-    return ((1 - t) ** 2) * a[:, None] + (2 * t * (1 - t)) * control[:, None] + (t * t) * b[:, None]
+    return wa * a[:, None] + wc * control[:, None] + wb * b[:, None]
+
+
+_ARCS: dict[tuple, np.ndarray] = {}
+
+
+def _arc(n, start, stop):
+    """(cos t, sin t) for n angles from start to stop, cached."""
+    key = (n, start, stop)
+    if key not in _ARCS:
+        t = np.linspace(start, stop, n)
+        _ARCS[key] = np.stack([np.cos(t), np.sin(t)], axis=1)
+    return _ARCS[key]
 
 
 def split_rows(array, counts):
@@ -211,18 +229,24 @@ class _Builder:
         return self._visible_strokes(occluders), regions
 
     def _place_regions(self):
-        polys = [r[0] for r in self.local_regions]
-        counts = [len(poly) for poly in polys]
-        depth = np.repeat([r[5] for r in self.local_regions], counts)
-        placed = split_rows(self.place(np.concatenate(polys), depth), counts)
-        regions, occluders = [(poly, label, color, z, False) for poly, label, color, z in self.canvas_regions], []
-        for poly, (_, label, color, z, occludes, _, detail) in zip(placed, self.local_regions):
-            regions.append((poly, label, color, z, detail))
+        """All regions on the canvas (one placement for all), back to front; and the occluders among them."""
+        items = [(poly, label, color, z, False, 0.0, False) for poly, label, color, z in self.canvas_regions]
+        items += self.local_regions
+        counts = [len(item[0]) for item in items]
+        n_canvas = sum(counts[:len(self.canvas_regions)])
+        local = np.concatenate([item[0] for item in self.local_regions])
+        placed = self.place(local, np.repeat([r[5] for r in self.local_regions], counts[len(self.canvas_regions):]))
+        every = np.concatenate([np.concatenate([item[0] for item in self.canvas_regions]), placed]) if n_canvas \
+            else placed
+        polygons = split_rows(every, counts)
+        polygons32 = split_rows(every.astype(np.float32), counts)
+        regions, occluders = [], []
+        for poly, poly32, (_, label, color, z, occludes, _, detail) in zip(polygons, polygons32, items):
+            regions.append(Region(poly32, label, color, float(z), detail))
             if occludes:
                 occluders.append((poly, z))
-        regions.sort(key=lambda r: r[3])
-        return [Region(poly.astype(np.float32), label, color, float(z), detail)
-                for poly, label, color, z, detail in regions], occluders
+        regions.sort(key=lambda r: r.z)
+        return regions, occluders
 
     def _depth_map(self, occluders):
         zmap = np.zeros((OCCLUSION_RES, OCCLUSION_RES), np.uint8)
@@ -656,8 +680,8 @@ def build_mouth(b, pal):
 def crown_arc(p, n=28, spread=0.1):
     """The hair silhouette over the head, from the right side to the left side."""
     radius = 1.0 + p["hair_volume"]
-    t = np.linspace(-spread, np.pi + spread, n)
-    return np.stack([radius * 1.04 * np.cos(t), -0.08 - radius * (1.0 + p["crown"]) * np.sin(t)], axis=1)
+    unit = _arc(n, -spread, np.pi + spread)
+    return unit * (radius * 1.04, -radius * (1.0 + p["crown"])) + (0.0, -0.08)
 
 
 HAIRLINE_Y = -0.8  # where the fringe's locks grow from
@@ -872,11 +896,11 @@ def _hair_shading(b, pal, edges, inner_l, inner_r):
 
 def _sheen_band(p):
     radius = 1.0 + p["hair_volume"]
-    t = np.linspace(0.4, np.pi - 0.4, 15)
-    r_out = 0.86 * radius
-    r_in = np.where(np.arange(15) % 2 == 0, 0.72, 0.79) * radius
-    upper = np.stack([r_out * np.cos(t), -0.08 - r_out * (1 + p["crown"]) * np.sin(t)], axis=1)
-    lower = np.stack([r_in * np.cos(t), -0.08 - r_in * (1 + p["crown"]) * np.sin(t)], axis=1)
+    unit = _arc(15, 0.4, np.pi - 0.4)
+    r_in = np.where(np.arange(15) % 2 == 0, 0.72, 0.79)[:, None] * radius  # a zigzag lower edge
+    squash = np.array([1.0, -(1 + p["crown"])])
+    upper = unit * squash * 0.86 * radius + (0.0, -0.08)
+    lower = unit * squash * r_in + (0.0, -0.08)
     return np.vstack([upper, lower[::-1]])
 
 
