@@ -995,15 +995,21 @@ def build_hat(b, pal):
     radius = HAT_HEAD_RADIUS
     top_y = -0.08 - radius * (1.0 + HAT_HEAD_CROWN)
     if p.option("hat") == "beret":
-        rx, ry = radius * (1.08 + 0.2 * size), 0.42 + 0.1 * size
-        cy = top_y + 0.3
-        dome = ellipse(0.15 * p["hat_tilt"], cy, rx, ry, n=48, angle=tilt)
-        band = curve([(-radius * 0.95, cy + 0.25), (0.0, cy + 0.38), (radius * 0.95, cy + 0.25)], n=8)
-        poly = np.vstack([dome])
-        b.region(poly, "accessory", pal["hat"], Z_HAT)
-        b.line(dome, 0.004, "accessories", "accessories", Z_HAT, SOLID, closed=True)
+        # a soft wide disc on top, gathered into a band that hugs the head
+        rx, ry = radius * (1.1 + 0.2 * size), 0.5 + 0.12 * size
+        cy = top_y + 0.42
+        shift = 0.12 * p["hat_tilt"]
+        top = ellipse(shift, cy, rx, ry, n=40)[20:]  # the upper half, left to right
+        top = np.vstack([top, [(rx + shift, cy)]])
+        band_r = [(radius * 0.95, cy + 0.2), (0.0, cy + 0.33), (-radius * 0.95, cy + 0.2)]
+        under = curve([(rx + shift, cy), (radius * 1.0 + 0.5 * shift, cy + 0.13), *band_r,
+                       (-radius * 1.0 + 0.5 * shift, cy + 0.13), (-rx + shift, cy)], n=6)
+        outline = _rotate(np.vstack([top, under[1:-1]]) - (0, cy), -tilt) + (0, cy)
+        band = _rotate(curve(band_r, n=8) - (0, cy + 0.09), -tilt) + (0, cy)
+        b.region(outline, "accessory", pal["hat"], Z_HAT)
+        b.line(outline, 0.004, "accessories", "accessories", Z_HAT, SOLID, closed=True)
         b.line(band, 0.0028, "accessories", "accessories", Z_HAT, (0.2, 0.2, 0.3))
-        nub = ellipse(0.15 * p["hat_tilt"] + 0.1, cy - ry - 0.02, 0.05, 0.07, n=12, angle=tilt)
+        nub = _rotate(ellipse(shift + 0.1, cy - ry - 0.03, 0.05, 0.07, n=12) - (0, cy), -tilt) + (0, cy)
         b.region(nub, "accessory", pal["hat"], Z_HAT + 0.01)
         b.line(nub, 0.003, "accessories", "accessories", Z_HAT + 0.01, SOLID, closed=True)
     else:  # sun hat: a wide brim and a rounded crown with a ribbon band
