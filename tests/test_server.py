@@ -239,6 +239,19 @@ def test_scheduler_rules_without_sockets():
     assert [j.id for j in scheduler.next_batch()] == ["g2"] and len(scheduler) == 0
 
 
+def test_scheduler_remembers_turns_of_a_client_whose_requests_arrive_one_by_one():
+    def job(client: bytes, request_id: str) -> Job:
+        return Job(client=client, envelope=[client], request=P.Request("render", request_id))
+
+    scheduler = Scheduler()
+    scheduler.submit(job(b"busy", "r1"))
+    assert [j.id for j in scheduler.next_batch()] == ["r1"]  # its queue is empty for a moment
+    scheduler.submit(job(b"busy", "r2"))
+    scheduler.submit(job(b"busy", "r3"))
+    scheduler.submit(job(b"artist", "g"))
+    assert [j.id for j in scheduler.next_batch()] == ["g"]  # busy had a turn, the artist had none
+
+
 # --- several worker processes behind the broker ------------------------------------------------------------
 
 

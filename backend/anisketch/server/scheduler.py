@@ -40,8 +40,9 @@ class Scheduler:
     def __init__(self, max_queued_per_client: int = 32):
         self.max_queued_per_client = max_queued_per_client
         self._queues: dict[bytes, deque[Job]] = {}  # client -> its queued jobs, oldest first
-        # Fair turns: the client served longest ago goes next. A client whose queue empties is forgotten, so
-        # one that sends a request now and then (an artist's guide) goes before a backlog of renders.
+        # Fair turns: the client served longest ago goes next, so one that sends a request now and then (an
+        # artist's guide) goes before another's backlog of renders. Kept for idle clients too (a client whose
+        # requests arrive one by one must not look new each time), pruned when it grows large.
         self._last_turn: dict[bytes, int] = {}
         self._turns = 0
         self.running: dict[tuple[bytes, str], Job] = {}
@@ -115,7 +116,11 @@ class Scheduler:
 
     def _forget(self, client: bytes) -> None:
         self._queues.pop(client, None)
-        self._last_turn.pop(client, None)
+        if len(self._last_turn) > 4096:  # clients come and go (each reconnect is a new identity)
+            oldest = sorted(self._last_turn, key=self._last_turn.__getitem__)[:2048]
+            for gone in oldest:
+                if gone not in self._queues:
+                    del self._last_turn[gone]
 
     def finished(self, job: Job) -> None:
         self.running.pop((job.client, job.id), None)
