@@ -125,6 +125,18 @@ def test_two_faces_largest_by_default_selection_picks_the_other(photos, mesh):
         find_face(canvas, selection=(0, 400, 100, 500), backend=mesh)
 
 
+@pytest.mark.parametrize("quarter_turns", [1, 2, 3])
+def test_sideways_and_upside_down_photos(quarter_turns, astronaut, hopper):
+    """Phone photos without their orientation tag: found, measured alike, and drawn upright."""
+    for photo, faces in (astronaut, hopper):
+        turned = detect_faces(np.ascontiguousarray(np.rot90(photo, quarter_turns)), "mediapipe")
+        assert len(turned) == 1
+        base, m = faces[0].measurements, turned[0].measurements
+        assert (m.roll - (base.roll - 90 * quarter_turns) + 180) % 360 - 180 == pytest.approx(0, abs=3)
+        assert m.mean_of("eye_openness") == pytest.approx(base.mean_of("eye_openness"), abs=0.03)
+        assert photo_to_params(turned[0], 0)["roll"] == pytest.approx(photo_to_params(faces[0], 0)["roll"], abs=0.05)
+
+
 def test_photo_formats():
     gray = np.full((40, 50), 128, np.uint8)
     assert as_rgb(gray).shape == (40, 50, 3)

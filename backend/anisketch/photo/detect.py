@@ -154,13 +154,31 @@ def _detect(rgb: np.ndarray, backend: str) -> tuple[list[Face], str, dict[str, f
 
 
 def _find_boxes(finder, rgb: np.ndarray) -> list[Box]:
-    """Boxes found on a copy at most DETECT_SIDE px wide (detectors need no more), in photo pixels."""
-    factor = DETECT_SIDE / max(rgb.shape[:2])
-    if factor >= 1:
-        return finder.boxes(rgb)
-    small = cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    return [Box(b.x0 / factor, b.y0 / factor, b.x1 / factor, b.y1 / factor, b.score, b.roll)
-            for b in finder.boxes(small)]
+    """Boxes found on a copy at most DETECT_SIDE px wide (detectors need no more), in photo pixels.
+
+    A sideways or upside-down photo (a phone picture without its orientation tag) is searched again
+    turned by quarter turns; the boxes keep the face's roll, so the mesh still sees it upright. Only
+    MediaPipe can use that roll: the Haar cascades look upright faces only.
+    """
+    factor = min(1.0, DETECT_SIDE / max(rgb.shape[:2]))
+    small = rgb if factor == 1 else cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    turns = (0, 1, 3, 2) if finder.name == "mediapipe" else (0,)
+    for quarter_turns in turns:
+        found = finder.boxes(np.ascontiguousarray(np.rot90(small, quarter_turns)))
+        if found:
+            return [_unturned(box, quarter_turns, small.shape, factor) for box in found]
+    return []
+
+
+def _unturned(box: Box, quarter_turns: int, shape: tuple[int, ...], factor: float) -> Box:
+    """A box found on np.rot90(small, quarter_turns), back in the original photo's pixels."""
+    h, w = shape[:2]
+    corners = np.array([[box.x0, box.y0], [box.x1, box.y1]])
+    for done in range(quarter_turns, 0, -1):  # undo one counter-clockwise quarter turn at a time
+        width_before = w if (done - 1) % 2 == 0 else h  # (x, y) -> (y, width - x) was that turn
+        corners = np.stack([width_before - corners[:, 1], corners[:, 0]], axis=1)
+    (x0, y0), (x1, y1) = corners.min(axis=0) / factor, corners.max(axis=0) / factor
+    return Box(float(x0), float(y0), float(x1), float(y1), box.score, box.roll + quarter_turns * np.pi / 2)
 
 
 def _distinct(boxes: list[Box], overlap: float = 0.4) -> list[Box]:

@@ -64,7 +64,10 @@ def photo_to_params(face: Face, seed: int = 0, attributes: dict | None = None) -
         if value is not None:
             params[name] = _rescale(value, photo_lo, photo_hi, SPEC[name].lo, SPEC[name].hi)
     if m.roll is not None:
-        params["roll"] = float(np.clip(np.radians(m.roll), SPEC["roll"].lo, SPEC["roll"].hi))
+        # The portrait stands upright: a sideways or upside-down photo is read from its nearest edge,
+        # so only the head's own tilt (within the engine's ±11.5°) is kept.
+        tilt = (m.roll + 45.0) % 90.0 - 45.0
+        params["roll"] = float(np.clip(np.radians(tilt), SPEC["roll"].lo, SPEC["roll"].hi))
     if face.appearance.teeth is not None and "open_mouth" not in overrides:
         params["teeth"] = int(face.appearance.teeth > TEETH)
     _hair_length(params, m.hair_length, overrides)
