@@ -20,7 +20,7 @@ import numpy as np
 from anisketch.errors import BadRequest
 
 # Bump whenever the same seed would draw a different portrait (layout, ranges, sampling or geometry).
-ENGINE_VERSION = "0.7.1"
+ENGINE_VERSION = "0.7.2"
 
 GROUPS = ("face", "eyes", "brows", "nose", "mouth", "hair", "accessories")
 # `pose` is global (placement of the whole face and the background): it belongs to no stroke group.
@@ -138,7 +138,7 @@ PARAM_SPECS = [
     F("hair_volume", "hair", 0.06, 0.2), F("crown", "hair", 0.0, 0.15),
     F("back_len", "hair", 0.0, 1.0), F("back_flare", "hair", 0.0, 1.0),
     *[F(f"back_tip{i}", "hair", 0.0, 1.0) for i in range(5)],
-    F("bang_len", "hair", 0.0, 1.0), F("bang_depth", "hair", 0.0, 1.0), F("bang_sweep", "hair", -1.0, 1.0),
+    F("bang_len", "hair", 0.0, 1.0), F("bang_depth", "hair", 0.0, 1.0), F("bang_sweep", "hair", -1.0, 1.0, canonical=0.0),
     *[F(f"bang_x{i}", "hair", 0.0, 1.0) for i in range(7)],
     *[F(f"bang_l{i}", "hair", 0.0, 1.0) for i in range(7)],
     F("parting", "hair", -0.4, 0.4, canonical=0.0),
@@ -293,6 +293,8 @@ def inactive(params: Params) -> list[str]:
         names.append("lash_len")
     if params.option("bangs") != "parted":
         names.append("parting")
+    if params.option("bangs") != "swept":
+        names.append("bang_sweep")
     style = params.option("hair_style")
     if style in ("long", "short"):
         names += ["tail_len", "tail_w", "tail_spread", "tail_height", "tail_side"]
