@@ -851,7 +851,8 @@ def build_hair(b, pal):
         b.line(strand, 0.0024, "hair", "hair_front", Z_FRONT_HAIR, (0.0, 0.8, 0.05))
     # flow lines over the crown: from near the whorl, sweeping down towards the temples
     radius = 1.0 + p["hair_volume"]
-    whorl = np.array([0.08 * p["bang_sweep"], -0.08 - 0.78 * radius * (1 + p["crown"])])
+    sweep = p["bang_sweep"] if p.option("bangs") == "swept" else 0.0
+    whorl = np.array([0.08 * sweep, -0.08 - 0.78 * radius * (1 + p["crown"])])
     for s, u in ((-1.0, p["bang_x1"]), (1.0, p["bang_x5"])):
         end = np.array([s * (0.66 + 0.12 * u) * radius, -0.5 - 0.1 * u])
         start = whorl + (s * (0.22 + 0.1 * u), 0.1)
