@@ -8,6 +8,7 @@ anisketch.service.Service.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -278,6 +279,17 @@ def test_workers_behind_the_broker_share_clients_supersession_and_cancel():
             assert answer["was"] in ("queued", "forwarded"), answer
             assert client.wait(renders[2]).error_code == P.CANCELLED
             assert client.wait(renders[0]).ok and client.wait(renders[1]).ok
+        # A worker that dies is replaced; the pool serves on.
+        os.kill(pids.pop(), signal.SIGKILL)
+        with server.client(timeout=0.5) as client:
+            seen, deadline = set(), time.monotonic() + 30
+            while len(seen - pids) < 1 and time.monotonic() < deadline:
+                try:
+                    seen.add(client.info()["server"]["pid"])
+                except ServerTimeout:  # a request handed to the dead worker before ZeroMQ noticed
+                    pass
+            assert len(seen - pids) == 1, (seen, pids)
+        assert "restarting it" in server.log()
         assert server.stop() == 0
 
 
@@ -429,4 +441,16 @@ def test_real_service_through_the_real_server():
                     assert set(reply["confidence"]) <= set(P.GROUPS) and isinstance(reply["state"], str)
                     again = client.guide(sketch, pins=["eyes"], state=reply["state"])
                     assert again.layers
+        assert server.stop() == 0
+
+
+@pytest.mark.timeout(120)
+def test_real_service_without_weights_answers_model_unavailable(tmp_path):
+    with ServerProcess("--weights", str(tmp_path), service=None) as server:
+        with server.client(timeout=60) as client:
+            assert "service_error" not in client.info()  # the models load lazily: info still works
+            with pytest.raises(ServerError) as caught:
+                client.guide(random_rgba(64, 64))
+            assert caught.value.code == "model_unavailable" and "manifest" in caught.value.message
+            assert client.info()["protocol"] == P.PROTOCOL_VERSION  # and the server goes on
         assert server.stop() == 0

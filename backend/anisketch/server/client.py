@@ -131,7 +131,7 @@ class Client:
     def _receive_from_socket(self, timeout: float) -> protocol.Reply:
         if not self.socket.poll(int(timeout * 1000), zmq.POLLIN):
             self.reconnect()
-            raise ServerTimeout(f"no reply from {self.endpoint} within {timeout:g} s; the connection was reset, "
+            raise ServerTimeout(f"no reply from {self.endpoint} within {timeout:.1f} s; the connection was reset, "
                                 f"requests in flight are dropped")
         return protocol.decode_reply(self.socket.recv_multipart())
 
