@@ -89,8 +89,9 @@ class Server:
     def stop(self) -> None:
         self.stop_event.set()
 
-    def _receive_all(self) -> None:
-        while True:
+    def _receive_all(self, at_most: int = 256) -> None:
+        # Bounded, so that a flood of requests cannot keep finished results from being sent.
+        for _ in range(at_most):
             try:
                 frames = self.socket.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
