@@ -27,6 +27,8 @@ STAGES = ("contour", "ears", "neck", "clothes", "eyes", "brows", "nose", "mouth"
 # Depths (front is larger). Strokes on a region's outline carry that region's depth.
 Z_TAIL_BACK, Z_BACK_HAIR, Z_TAILS, Z_NECK, Z_CLOTHES, Z_EARS, Z_FACE, Z_FEATURES = 0.5, 1.0, 1.5, 2.0, 3.0, 3.5, 4.0, 5.0
 Z_FRONT_HAIR, Z_HAT, Z_RIBBON, Z_GLASSES = 6.0, 7.0, 8.0, 9.0
+# Eyes show through the fringe, as anime draws them: a long lock never hides the lash line.
+Z_EYES = 6.5
 
 ANCHOR_Y = 0.3  # the face point that sits at the pose's (cx, cy)
 OCCLUSION_RES = 512  # resolution of the depth map used to cut hidden strokes (fixed: strokes are size-free)
@@ -570,9 +572,9 @@ def build_eyes(b, pal):
 
     weight = p["lid_weight"]
     # one eye, drawn once: (builder method, shape, arguments) ...
-    parts = [("region", opening, (pal["sclera"], Z_FEATURES), {"occludes": False}),
-             ("detail", lid_shadow, (pal["sclera_shadow"], Z_FEATURES + 0.01), {})]
-    parts += [("detail", shape, (color, Z_FEATURES + 0.02 + 0.01 * k), {}) for k, (shape, color) in enumerate(layers)]
+    parts = [("region", opening, (pal["sclera"], Z_EYES), {"occludes": False}),
+             ("detail", lid_shadow, (pal["sclera_shadow"], Z_EYES + 0.01), {})]
+    parts += [("detail", shape, (color, Z_EYES + 0.02 + 0.01 * k), {}) for k, (shape, color) in enumerate(layers)]
     ink = [(np.vstack([upper, wing[1:]]), 0.013 * weight, (0.4, 0.1, 0.12)),
            (lower_lid, 0.0028, (0.3, 0.4, 0.1))]
     ink += [(run, 0.0024, (0.1, 0.1, 0.4)) for run in _runs(iris, ~iris_hidden)]
@@ -588,7 +590,7 @@ def build_eyes(b, pal):
         for (method, _, args, kw), shape in zip(parts, placed):
             getattr(b, method)(shape, label, *args, depth=0.05, **kw)
         for (_, width, taper), shape in zip(ink, placed[len(parts):]):
-            b.line(shape, width, "eyes", "eyes", Z_FEATURES, taper, depth=0.05)
+            b.line(shape, width, "eyes", "eyes", Z_EYES, taper, depth=0.05)
 
 
 def _runs(pts, keep):
