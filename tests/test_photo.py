@@ -247,8 +247,11 @@ def test_sampled_colours_match_hand_marked_patches(astronaut):
 
 
 def test_candidates_differ_where_the_photo_is_silent(astronaut):
+    from anisketch.engine import decode, encode
+
     face = astronaut[1][0]
     a, b = photo_to_params(face, 0), photo_to_params(face, 1)
+    assert decode(*encode(a)) == a  # exactly what a parameter vector (a guidance state) holds
     for name in ("eye_w", "eye_h", "mouth_w", "chin_y", "jaw_x", "hair_color", "skin_color"):
         assert a[name] == b[name], name  # measured: the same in every candidate
     assert any(a[n] != b[n] for n in ("bangs", "lashes", "clothes", "nose_style", "bang_len", "highlights"))

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from ..engine.geometry import ANCHOR_Y
-from ..engine.params import EYE_COLORS, HAIR_COLORS, ON_OFF, SPEC, Params, canonicalize, nearest_color_name, \
+from ..engine.params import EYE_COLORS, HAIR_COLORS, ON_OFF, SPEC, Params, decode, encode, nearest_color_name, \
     sample_params, validate_attributes
 from .detect import Face
 
@@ -72,7 +72,7 @@ def photo_to_params(face: Face, seed: int = 0, attributes: dict | None = None) -
         params["teeth"] = int(face.appearance.teeth > TEETH)
     _hair_length(params, m.hair_length, overrides)
     _colours(params, face.appearance.colours, overrides)
-    return canonicalize(params)
+    return decode(*encode(params))  # canonical, and exactly what the vector (and a guidance state) holds
 
 
 def _photo_attributes(face: Face) -> dict:
