@@ -1,10 +1,10 @@
-"""What the photo shows beyond landmark geometry: colours, glasses, hair length.
+"""What the photo shows beyond landmark geometry: colours, glasses, teeth, hair length and volume.
 
 Sampling happens in face-aligned crops (roll undone, fixed pixels per IOD) so that region sizes
 mean the same on every photo. Regions come from the landmarks: cheeks for skin, the iris disc
 (pupil and highlight left out) for the eyes, the ring between the lip contours for the lips, and
-for hair the band around the upper face, with pixels that look like the photo's border
-(background) or like the skin left out.
+for hair the band around the upper face, with pixels that look like the background (the photo's
+border away from the head) or like the skin left out. docs/photo.md has the figures.
 """
 
 from __future__ import annotations
