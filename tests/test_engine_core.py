@@ -32,9 +32,13 @@ def test_vector_layout_helpers_agree():
     assert float_groups().shape == floats.shape == drawn_mask().shape
     assert choice_groups().shape == choices.shape == choice_sizes().shape
     assert 60 <= floats.size <= 150 and 10 <= choices.size <= 16
-    assert not drawn_mask()[np.array([g for g in float_groups()]) >= 0].all()  # colours are not drawn
     n_color_floats = 3 * sum(spec.kind == "color" for spec in FLOAT_SPECS)
-    assert (~drawn_mask()).sum() == n_color_floats
+    assert (~drawn_mask()).sum() == n_color_floats  # exactly the colours are not drawn
+    assert set(float_groups().tolist()) == set(range(len(ALL_GROUPS)))  # every group, pose last
+    assert ALL_GROUPS[-1] == "pose" and (choice_sizes() >= 2).all()
+    # the hair colour's three floats belong to the hair group
+    hair = [i for i, spec in enumerate(FLOAT_SPECS) if spec.name == "hair_color"]
+    assert hair and float_groups()[sum(3 if s.kind == "color" else 1 for s in FLOAT_SPECS[:hair[0]])] == 5
 
 
 def test_same_seed_same_bytes():
@@ -69,12 +73,15 @@ def test_encode_decode_round_trip(seed):
 
 
 def test_decode_clips_and_canonicalises():
-    floats, choices = encode(sample_params(1, {"hat": "off"}))
-    params = decode(floats * 3 - 1, choices + 10)
+    floats, choices = encode(sample_params(1, {"hat": "off", "glasses": "off"}))
+    rng = np.random.default_rng(0)
+    params = decode(rng.uniform(-1, 2, floats.shape), choices * 0 + 10)
     assert all(0.0 <= v <= 1.0 for v in encode(params)[0])
-    assert all(0 <= params[s.name] < len(s.options) for s in PARAM_SPECS if s.kind == "choice")
-    for name in inactive(params):  # inactive parameters sit at their canonical value
-        assert encode(params)[0] is not None and name in SPEC
+    assert all(params[s.name] == len(s.options) - 1 for s in PARAM_SPECS if s.kind == "choice")
+    off = decode(rng.uniform(0, 1, floats.shape), choices)  # hat and glasses off: their floats are canonical
+    assert off["hat_tilt"] == 0.0 and off["hat_size"] == 0.5 and off["glasses_size"] == 0.5
+    assert off["hat_color"] == (0.5, 0.5, 0.5)
+    assert set(inactive(off)) >= {"hat_tilt", "hat_size", "hat_color", "glasses_size"}
 
 
 def test_inactive_parameters_are_canonical():
