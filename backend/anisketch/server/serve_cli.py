@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="serve with CURVE authentication, keys from `anisketch keys --out DIR` "
                              "(required beyond loopback)")
     parser.add_argument("--weights", metavar="DIR", help="weights folder (default: the shipped weights/)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1...")
+    parser.add_argument("--device", default="auto", help="auto (GPU when there is one), cpu or cuda")
     parser.add_argument("--max-queued", type=int, default=32, help="requests one client may have queued")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     # For tests and experiments: another service factory, "module:callable" or "path/to/file.py:callable".
