@@ -93,7 +93,7 @@ def write_interpolation(out: Path, start, attributes: dict, noise_to, steps: int
         Image.fromarray(frame.layers[0].rgba).save(folder / f"frame_{i:02d}.png")
         images.append(frame.layers[0].rgba[..., :3])
     thumb = max(64, min(size, 256))
-    strip = np.concatenate([np.asarray(Image.fromarray(im).resize((thumb, thumb), Image.LANCZOS)) for im in images], 1)
+    strip = np.concatenate([np.asarray(Image.fromarray(im).resize((thumb, thumb), Image.Resampling.LANCZOS)) for im in images], 1)
     Image.fromarray(strip).save(out / "interpolation_strip.png")
     (folder / "frames.json").write_text(json.dumps(
         {"from": start.info["noise"], "to": end.info["noise"], "frames": [f.info for f in frames]}, indent=2) + "\n")

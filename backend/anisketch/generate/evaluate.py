@@ -60,7 +60,7 @@ def _render_job(job: tuple[dict | None, int, int]) -> tuple[np.ndarray, dict]:
 
 
 def render_all(jobs: list) -> tuple[np.ndarray, list[dict]]:
-    out = parallel_map(_render_job, jobs)
+    out = parallel_map(_render_job, jobs)  # type: ignore[arg-type]  # parallel_map is typed for int items; any picklable works
     return np.stack([o[0] for o in out]), [o[1] for o in out]
 
 
