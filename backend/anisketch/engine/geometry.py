@@ -927,9 +927,9 @@ def build_tail(b, pal, s, drill):
     width = 0.2 + 0.16 * p["tail_w"]
     spread = p["tail_spread"]
     if not drill:
-        ctrl = [attach, attach + (0.28 + 0.25 * spread, 0.25 * length), attach + (0.4 + 0.4 * spread, 0.62 * length),
-                attach + (0.3 + 0.35 * spread, length)]
-        edge_a, edge_b, centre = _tube(ctrl, (0.07, 0.8 * width, width, 0.0))
+        ctrl = [attach, attach + (0.22 + 0.2 * spread, 0.22 * length), attach + (0.3 + 0.3 * spread, 0.6 * length),
+                attach + (0.2 + 0.25 * spread, length)]
+        edge_a, edge_b, centre = _tube(ctrl, (0.07, 0.85 * width, 0.9 * width, 0.0))
         poly = np.vstack([edge_a, edge_b[::-1]]) * (s, 1.0)
         b.region(poly, "hair", pal["hair"], Z_TAILS)
         for edge in (edge_a, edge_b):
