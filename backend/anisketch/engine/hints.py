@@ -71,8 +71,9 @@ def sample_dabs(color: np.ndarray, parts: np.ndarray, rng: np.random.Generator, 
                 weights: dict | None = HINT_WEIGHTS) -> list[Dab]:
     """Where the hints go and what colour they have (see the module's docstring).
 
-    All dabs are placed together: for each, 12 candidate spots at 3 brush sizes are tested in one
-    gather, and the first spot where the whole brush fits wins (largest brush first)."""
+    All dabs are handled together, each step one numpy gather for all of them: 12 candidate spots per
+    dab at 3 brush sizes (the first spot where the largest brush fits wins), the scribbles' next points,
+    and the colours under the brushes."""
     if count <= 0:
         return []
     coarse = cv2.resize(parts.astype(np.int32), (GRID, GRID), interpolation=cv2.INTER_NEAREST)
@@ -82,23 +83,20 @@ def sample_dabs(color: np.ndarray, parts: np.ndarray, rng: np.random.Generator, 
     centre = _face_centre(coarse) if weights is not None else np.array([0.5, 0.5])
     label = labels[np.minimum(np.searchsorted(np.cumsum(chances), rng.random(count)), len(labels) - 1)]
     radii = rng.uniform(*RADIUS, size=(count, 1)) * BRUSH_SHRINK  # [count, 3]
-    spots = np.empty((count, CANDIDATES, 2))
-    picks = rng.random((count, CANDIDATES))
-    for value in np.unique(label):  # candidate cells, centre-biased, computed once per part
-        xy, cumulative = _candidate_cells(coarse, int(value), centre)
-        rows = label == value
-        spots[rows] = xy[np.minimum(np.searchsorted(cumulative, picks[rows] * cumulative[-1]), len(xy) - 1)]
+    spots = _candidate_spots(coarse, label, centre, rng.random((count, CANDIDATES)))
     spots += rng.uniform(-0.5, 0.5, size=spots.shape) / GRID
     fits = _fits(parts, spots, radii, label) & (radii >= MIN_RADIUS)[:, :, None]  # [count, 3, candidates]
     scribble = rng.random(count) < SCRIBBLE_CHANCE
     noise = rng.normal(0, COLOR_NOISE, (count, 3)) + rng.normal(0, BRIGHTNESS_NOISE, (count, 1))
-    dabs = []
-    for i in np.flatnonzero(fits.any(axis=(1, 2))):
-        level, candidate = divmod(int(np.argmax(fits[i].ravel())), CANDIDATES)
-        spot, r, part = spots[i, candidate], float(radii[i, level]), int(label[i])
-        points = _scribble(parts, spot, r, part, rng) if scribble[i] else spot[None]
-        dabs.append(Dab(part, points.astype(np.float32), r, _pick_color(color, spot, r, part, noise[i])))
-    return dabs
+    steps = rng.random((count, SCRIBBLE_STEPS, 3))
+    placed = np.flatnonzero(fits.any(axis=(1, 2)))
+    if len(placed) == 0:
+        return []
+    level, candidate = np.divmod(np.argmax(fits[placed].reshape(len(placed), -1), axis=1), CANDIDATES)
+    spot, radius, label = spots[placed, candidate], radii[placed, level], label[placed]
+    paths = _scribbles(parts, spot, radius, label, steps[placed], scribble[placed])
+    colors = _pick_colors(color, spot, radius, label, noise[placed])
+    return [Dab(int(label[i]), path, float(radius[i]), tuple(colors[i].tolist())) for i, path in enumerate(paths)]
 
 
 def _label_chances(coarse: np.ndarray, weights: dict | None) -> tuple[np.ndarray, np.ndarray]:
@@ -121,11 +119,27 @@ def _face_centre(coarse: np.ndarray) -> np.ndarray:
     return (skin.mean(axis=0)[::-1] + 0.5) / GRID  # (x, y)
 
 
-def _candidate_cells(coarse, label, centre) -> tuple[np.ndarray, np.ndarray]:
-    """The grid cells of a part (centres, normalised) and their cumulative centre-biased preference."""
-    xy = (np.argwhere(coarse == label)[:, ::-1] + 0.5) / GRID
-    preference = np.exp(-np.sum((xy - centre) ** 2, axis=1) / (2 * CENTRE_BIAS ** 2))
-    return xy, np.cumsum(preference)
+_CELL_XY = (np.stack(np.meshgrid(np.arange(GRID), np.arange(GRID)), axis=-1).reshape(-1, 2) + 0.5) / GRID
+
+
+def _candidate_spots(coarse, label, centre, u) -> np.ndarray:
+    """[count, CANDIDATES, 2] grid-cell centres inside each dab's part, drawn with a preference for the
+    face centre. The cells are sorted by part once; each part is then a contiguous run."""
+    flat = coarse.ravel()
+    by_part = np.argsort(flat, kind="stable")
+    start = np.searchsorted(flat[by_part], label)
+    size = np.bincount(flat, minlength=int(label.max()) + 1)[label]
+    axis = (np.arange(GRID) + 0.5) / GRID  # the Gaussian preference is separable: 2 x 64 exponentials
+    gauss_x, gauss_y = (np.exp(-(axis - c) ** 2 / (2 * CENTRE_BIAS ** 2)) for c in centre)
+    preference = np.outer(gauss_y, gauss_x).ravel()[by_part]
+    spots = np.empty(u.shape + (2,))
+    for value in np.unique(label):
+        rows = label == value
+        run = slice(start[rows][0], start[rows][0] + size[rows][0])
+        cumulative = np.cumsum(preference[run])
+        pick = np.minimum(np.searchsorted(cumulative, u[rows] * cumulative[-1]), len(cumulative) - 1)
+        spots[rows] = _CELL_XY[by_part[run]][pick]
+    return spots
 
 
 _RING = np.stack([np.cos(np.linspace(0, 2 * np.pi, 8, endpoint=False)),
@@ -146,33 +160,40 @@ def _fits(parts: np.ndarray, centres: np.ndarray, radii: np.ndarray, labels: np.
     return inside & np.all(same, axis=3)
 
 
-def _scribble(parts, start, radius, label, rng) -> np.ndarray:
-    """A short stroke of 2-4 points that wanders inside the region."""
-    points = [start]
-    heading = rng.uniform(0, 2 * np.pi)
-    for _ in range(int(rng.integers(1, 4))):
-        heading += rng.normal(0, 1.2)
-        nxt = points[-1] + radius * rng.uniform(1.0, 2.5) * np.array([np.cos(heading), np.sin(heading)])
-        if not _fits(parts, nxt[None, None], np.array([[radius]]), np.array([label]))[0, 0, 0]:
-            break
-        points.append(nxt)
-    return np.array(points)
+SCRIBBLE_STEPS = 3
 
 
-def _pick_color(color, spot, radius, label, noise) -> tuple:
-    """The region's colour under the dab, as an artist with a colour picker would take it, plus `noise`.
+def _scribbles(parts, start, radius, label, u, scribble) -> list[np.ndarray]:
+    """Each dab's path: its spot, and for a scribble 1-3 more points wandering inside the part (a path
+    stops at its first step that would leave the part). u: [D, SCRIBBLE_STEPS, 3] uniforms."""
+    turn = np.cumsum((u[..., 0] - 0.5) * 2.4, axis=1) + u[:, :1, 0] * 2 * np.pi  # heading at each step
+    step = radius[:, None] * (1.0 + 1.5 * u[..., 1])
+    moves = np.stack([np.cos(turn), np.sin(turn)], axis=-1) * step[..., None]
+    path = np.concatenate([start[:, None], start[:, None] + np.cumsum(moves, axis=1)], axis=1)  # [D, 4, 2]
+    ok = _fits(parts, path[:, 1:], radius[:, None], label)[:, 0]  # [D, SCRIBBLE_STEPS]
+    wanted = np.where(scribble, 1 + (u[:, 0, 2] * SCRIBBLE_STEPS).astype(int), 0)
+    length = 1 + np.minimum(np.cumprod(ok, axis=1).sum(axis=1), wanted)
+    path = path.astype(np.float32)
+    return [path[i, :n] for i, n in enumerate(length.tolist())]
+
+
+def _pick_colors(color, spot, radius, label, noise) -> np.ndarray:
+    """The region's colour under each dab, as an artist with a colour picker would take it, plus noise.
 
     The probe points of the brush (all inside the region) are sorted by brightness and the middle one
     taken: a colour the picture really has, not a dark line pixel. In an eye the artist means the iris,
     so near-white and near-black pixels are left out there when enough of the iris is under the brush."""
     size = color.shape[0]
-    ij = np.clip(np.floor((spot + _PROBE * radius * 0.8) * size).astype(np.int64), 0, size - 1)
-    pixels = color[ij[:, 1], ij[:, 0]].astype(np.int64)
-    if label in _EYES:
-        iris = pixels[(pixels.min(axis=1) < 200) & (pixels.max(axis=1) > 50)]
-        pixels = iris if len(iris) >= 4 else pixels
-    base = pixels[np.argsort(pixels @ (299, 587, 114), kind="stable")[len(pixels) // 2]]
-    return tuple(int(c) for c in np.clip(np.rint(base + noise), 0, 255))
+    ij = np.clip(np.floor((spot[:, None] + _PROBE * radius[:, None, None] * 0.8) * size).astype(np.int64),
+                 0, size - 1)
+    pixels = color[ij[..., 1], ij[..., 0]].astype(np.int64)  # [D, 17, 3]
+    brightness = pixels @ np.array([299, 587, 114])
+    iris = (pixels.min(axis=2) < 200) & (pixels.max(axis=2) > 50)
+    use = np.where((np.isin(label, _EYES) & (iris.sum(axis=1) >= 4))[:, None], iris, True)
+    brightness = np.where(use, brightness, np.iinfo(np.int64).max)  # left out: sorted last
+    middle = np.take_along_axis(np.argsort(brightness, axis=1, kind="stable"), (use.sum(axis=1) // 2)[:, None], 1)
+    base = np.take_along_axis(pixels, middle[..., None], axis=1)[:, 0]
+    return np.clip(np.rint(base + noise), 0, 255).astype(np.int64)
 
 
 _EYES = (LABEL["eye_l"], LABEL["eye_r"])
