@@ -2,9 +2,10 @@
 
 A sample is the whole pipeline a training step consumes: sample the parameters, build the portrait,
 render colour + line art + parts, simulate one partial messy sketch and rasterise it, simulate hints.
-Measured in one process (samples/s of one core) and with N worker processes (samples/s in total and per
-worker), as the median of several repeats. The machine's load average is printed with the figures:
-other work on the machine slows them down.
+Measured in one process and with N worker processes, as the median of several repeats, both by CPU
+time (samples per CPU-second: what one core makes, little disturbed by other work on a shared machine)
+and by wall clock. The machine's load average is printed with the figures: other work slows the
+wall-clock ones down.
 """
 
 from __future__ import annotations
@@ -24,22 +25,23 @@ def _init() -> None:
     cv2.setNumThreads(1)
 
 
-def _samples_per_second(size: int, seeds: list[int]) -> float:
+def _samples_per_second(size: int, seeds: list[int]) -> tuple[float, float]:
+    """(samples per wall-clock second, samples per CPU second of this process)."""
     from anisketch.data.sample import make_sample
 
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     for seed in seeds:
         make_sample(seed, size, fractions=None)
-    return len(seeds) / (time.perf_counter() - start)
+    return len(seeds) / (time.perf_counter() - wall), len(seeds) / (time.process_time() - cpu)
 
 
-def _worker_rate(job) -> float:
+def _worker_rate(job) -> tuple[float, float]:
     size, seeds = job
     return _samples_per_second(size, seeds)
 
 
 def _stage_times(size: int, seeds: list[int]) -> dict:
-    """Median milliseconds per stage, single process."""
+    """Median CPU milliseconds per stage, single process."""
     from anisketch.data.sample import DrawingStyle, STREAM_HINTS, STREAM_SKETCH, stream
     from anisketch.engine import hints, sketch
     from anisketch.engine.geometry import build_portrait
@@ -48,21 +50,21 @@ def _stage_times(size: int, seeds: list[int]) -> dict:
 
     stages = {name: [] for name in ("params", "build", "render", "sketch sim", "sketch raster", "hints")}
     for seed in seeds:
-        t = [time.perf_counter()]
+        t = [time.process_time()]
         params = sample_params(seed)
-        t.append(time.perf_counter())
+        t.append(time.process_time())
         portrait = build_portrait(params)
-        t.append(time.perf_counter())
+        t.append(time.process_time())
         image = render(portrait, size)
-        t.append(time.perf_counter())
+        t.append(time.process_time())
         style = DrawingStyle.from_seed(seed)
         rng = stream(seed, STREAM_SKETCH)
         drawn = sketch.simulate_sketch(portrait, rng, style.fraction, style.order, style.messiness)
-        t.append(time.perf_counter())
+        t.append(time.process_time())
         sketch.render_sketch(drawn, size, rng, style.texture)
-        t.append(time.perf_counter())
+        t.append(time.process_time())
         hints.simulate_hints(portrait, image["color"], image["parts"], stream(seed, STREAM_HINTS), style.hint_count)
-        t.append(time.perf_counter())
+        t.append(time.process_time())
         for name, a, b in zip(stages, t, t[1:]):
             stages[name].append((b - a) * 1e3)
     return {name: statistics.median(values) for name, values in stages.items()}
@@ -85,13 +87,15 @@ def main(argv: list[str]) -> int:
     print(f"engine {ENGINE_VERSION}; a sample = params + build + render (colour, line art, parts) "
           f"+ one simulated sketch + raster + hints")
     _samples_per_second(256, list(range(3)))  # warm-up: imports, caches
+    print("samples/s per core: by CPU time (what one core makes, even on a busy machine) / by wall clock")
     for size in args.sizes:
         seed0 = 1_000_000 * size
         single = [_samples_per_second(size, list(range(seed0 + r * args.samples, seed0 + (r + 1) * args.samples)))
                   for r in range(args.repeats)]
-        line = f"{size:5d} px  1 process: {statistics.median(single):6.1f} samples/s (per core)"
+        wall, cpu = (statistics.median(x) for x in zip(*single))
+        line = f"{size:5d} px  1 process: {cpu:6.1f} / {wall:6.1f}"
         if args.workers > 1:
-            totals, per_worker = [], []
+            totals, per_worker_cpu = [], []
             with get_context("fork").Pool(args.workers, initializer=_init) as pool:
                 for r in range(args.repeats):
                     base = seed0 + 10_000 * (r + 1)
@@ -100,12 +104,13 @@ def main(argv: list[str]) -> int:
                     start = time.perf_counter()
                     rates = pool.map(_worker_rate, jobs)
                     totals.append(args.workers * args.samples / (time.perf_counter() - start))
-                    per_worker.append(float(np.median(rates)))
-            line += (f" | {args.workers} processes: {statistics.median(totals):6.1f} samples/s in total, "
-                     f"{statistics.median(totals) / args.workers:6.1f} per core")
+                    per_worker_cpu.append(float(np.median([cpu_rate for _, cpu_rate in rates])))
+            total = statistics.median(totals)
+            line += (f" | {args.workers} processes: {statistics.median(per_worker_cpu):6.1f} / "
+                     f"{total / args.workers:6.1f} per core, {total:6.1f} samples/s in total")
         print(line)
         stages = _stage_times(size, list(range(seed0, seed0 + min(args.samples, 30))))
-        print("        median ms per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
+        print("        median CPU ms per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
               + f" (sum {sum(stages.values()):.1f})")
     print(f"load average after: {_load()}")
     return 0
