@@ -7,7 +7,13 @@ face turns: features slide, the far side narrows), roll, scale and translation.
 Occlusion is honest and geometric: each stroke and each opaque region has a depth `z`; the parts of a stroke that
 lie under a deeper-in-front region (bangs over the brows, side locks over the cheek contour, the chin over the
 neck lines) are cut away here, so the strokes are exactly the visible line art. An artist sketching the face draws
-those same visible lines.
+those same visible lines. The cut is made on a fixed 512 x 512 depth map (size-free strokes), each cut end moved
+halfway to the first hidden point, under the occluder's own outline. Which groups may hide which (all else is
+independent): front hair hides face (contour, ears) and brows; face, neck and clothes hide back hair; hats and
+ribbons hide hair. The eyes show through the fringe, as anime draws them.
+
+Speed: parts only describe shapes; `_Builder.finish` places, resamples, depth-tests and cuts every stroke of the
+portrait in one batch of numpy operations.
 """
 
 from __future__ import annotations

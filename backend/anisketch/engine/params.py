@@ -8,6 +8,14 @@ Sampling is built for isolation: each group draws its shape from its own random 
 and each attribute from its own, so with a fixed seed, changing one attribute or one group changes nothing else.
 Every random detail of the drawing (bang tips, lash count, strand positions...) is a parameter: geometry has no
 randomness of its own.
+
+Learnability: repeated elements are ordered canonically (fringe tips left to right, each in its own slot), and a
+parameter that has no visible effect (the hat's shape without a hat, the parting without a parted fringe, the
+mouth's curve when it is open...) takes a fixed canonical value (`inactive`, `canonicalize`), also in `decode`.
+
+Groups: every spec belongs to one of GROUPS (the stroke groups) or to "pose" (placement and background);
+`float_groups()` / `choice_groups()` give indices into ALL_GROUPS = GROUPS + ("pose",). Colours are floats of
+kind "color" (drawn=False), grouped with the part they colour.
 """
 
 from __future__ import annotations
