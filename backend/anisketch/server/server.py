@@ -145,7 +145,7 @@ class Server:
         return {
             "protocol": protocol.PROTOCOL_VERSION,
             "server": {"version": __version__, "pid": os.getpid(), "queued": len(self.scheduler),
-                       "batching": sorted(self.batchable)},
+                       "running": len(self.scheduler.running), "batching": sorted(self.batchable)},
             "ops": [op for op in protocol.OPS if op in IMMEDIATE_OPS or callable(getattr(self.service, op, None))],
             "limits": {"max_side": protocol.MAX_SIDE, "max_frame_bytes": protocol.MAX_FRAME_BYTES,
                        "max_images": protocol.MAX_IMAGES, "max_candidates": protocol.MAX_CANDIDATES,
