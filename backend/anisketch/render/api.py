@@ -1,0 +1,108 @@
+"""The one colour-render call the Service makes: sketch + hint layer in, N candidate layers out.
+
+    colorizer = load_colorizer(weights_dir, device)   # None until a colouriser is shipped
+    result = render(guidance_model, sketch_rgba, hints_rgba, n=4, mode="refined", style_seed=0,
+                    colorizer=colorizer, state=None)
+    result.layers  # "Render 1".."Render n": RGBA at the request image's size, x = y = 0
+
+Modes:
+- refined: the guidance's cleaned-up face (or exactly the face of `state`, the guidance the artist is looking
+  at), painted by the engine in the hinted colours (`refined.py`);
+- faithful: the artist's own lines, coloured by the colouriser network (`faithful.py`).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..engine import params as P
+from ..engine.geometry import build_portrait
+from ..engine.raster import render as render_portrait
+from ..engine.sketch import rgba_to_darkness
+from ..errors import BadRequest
+from ..layers import Layer, Result
+from .dabs import find_dabs
+from .faithful import ColorizerModel, faithful_candidates, load_colorizer
+from .refined import donor_seed, refined_candidates, square
+
+MODES = ("refined", "faithful")
+MAX_CANDIDATES = 8
+MIN_SIDE, MAX_SIDE = 16, 4096
+
+__all__ = ["render", "load_colorizer", "MODES", "MAX_CANDIDATES"]
+
+
+def check_request(sketch_rgba, hints_rgba, n, mode, style_seed) -> None:
+    for name, image in (("sketch", sketch_rgba), ("hint layer", hints_rgba)):
+        if image is None and name == "hint layer":
+            continue
+        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 4:
+            shape = getattr(image, "shape", None)
+            raise BadRequest(f"the {name} must be a uint8 RGBA image (height, width, 4), got {shape}")
+    h, w = sketch_rgba.shape[:2]
+    if not (MIN_SIDE <= h <= MAX_SIDE and MIN_SIDE <= w <= MAX_SIDE):
+        raise BadRequest(f"the sketch is {w}x{h} px; each side must be between {MIN_SIDE} and {MAX_SIDE} px")
+    if hints_rgba is not None and hints_rgba.shape != sketch_rgba.shape:
+        hh, hw = hints_rgba.shape[:2]
+        raise BadRequest(f"the hint layer ({hw}x{hh} px) must cover the same region as the sketch ({w}x{h} px)")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_CANDIDATES:
+        raise BadRequest(f"the number of candidates must be a whole number from 1 to {MAX_CANDIDATES} (got {n!r})")
+    if mode not in MODES:
+        raise BadRequest(f"unknown render mode {mode!r}: use 'refined' or 'faithful'")
+    if isinstance(style_seed, bool) or not isinstance(style_seed, (int, np.integer)) or not 0 <= style_seed < 2**31:
+        raise BadRequest(f"the style seed must be a whole number from 0 to 2147483647 (got {style_seed!r})")
+
+
+def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | None = None, *, n: int = 4,
+           mode: str = "refined", style_seed: int = 0, colorizer: ColorizerModel | None = None,
+           state: str | None = None, faithfulness: float | dict = 0.5) -> Result:
+    """N colour candidates of the sketch (see the module docstring). Bad arguments raise BadRequest."""
+    check_request(sketch_rgba, hints_rgba, n, mode, style_seed)
+    if mode == "faithful" and colorizer is None:
+        raise BadRequest("faithful mode needs the colouriser network, which is not installed in this version yet; "
+                         "use refined mode")
+    timing: dict[str, float] = {}
+    t = time.perf_counter()
+    h, w = sketch_rgba.shape[:2]
+    side = max(h, w)
+    darkness = rgba_to_darkness(sketch_rgba)
+    floats, choices = face_vector(guidance_model, darkness, state, faithfulness)
+    timing["guidance"] = ms_since(t)
+
+    t = time.perf_counter()
+    hints = square(hints_rgba, side) if hints_rgba is not None and hints_rgba[..., 3].any() else None
+    if mode == "refined":
+        renders, dabs = refined_candidates(floats, choices, hints, side, n, int(style_seed))
+    else:
+        params = P.decode(floats, choices)
+        layers = render_portrait(build_portrait(params), colorizer.input_size)
+        renders = faithful_candidates(colorizer, square(darkness, side), hints, layers["parts"], params, n,
+                                      int(style_seed))
+        dabs = find_dabs(hints, render_portrait(build_portrait(params), side)["parts"]) if hints is not None else []
+    timing["render"] = ms_since(t)
+
+    candidates = [Layer(f"Render {i + 1}", None, np.ascontiguousarray(rgba[:h, :w]), 0, 0)
+                  for i, rgba in enumerate(renders)]
+    info = {
+        "mode": mode,
+        "style_seeds": [[int(style_seed), i] for i in range(n)],
+        "donor_seeds": [donor_seed(int(style_seed), i) for i in range(n)],
+        "dabs": [d.info() for d in dabs],
+    }
+    return Result(candidates, info, timing)
+
+
+def face_vector(guidance_model, darkness: np.ndarray, state: str | None, faithfulness) -> tuple[np.ndarray, np.ndarray]:
+    """The face to paint: exactly the guidance the artist sees (its state), or a fresh guidance of the sketch."""
+    if state is not None:
+        from ..guidance.predictor import decode_state
+
+        return decode_state(state)
+    guide = guidance_model.guide(darkness, faithfulness=faithfulness)
+    return guide.floats, guide.choices
+
+
+def ms_since(t: float) -> float:
+    return round((time.perf_counter() - t) * 1000.0, 1)

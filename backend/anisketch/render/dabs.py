@@ -1,0 +1,79 @@
+"""Reading the artist's hint layer: where the colour dabs are, what colour each is, which part it lands on.
+
+A hint layer is RGBA with straight alpha (as Krita stores it), transparent where there is no hint. A dab is
+a connected blob of pixels with alpha >= 128 (the colouriser's mask uses the same threshold). Its colour is
+the alpha-weighted mean of its pixels' colours: soft brush edges carry the right colour in straight alpha,
+but count less; fully transparent pixels carry whatever colour Krita left there and never count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..engine import params as P
+
+ALPHA_THRESHOLD = 128
+MIN_DAB_PIXELS = 4  # smaller specks are noise (a stray click), not a colour decision
+
+
+@dataclass
+class Dab:
+    color: tuple[int, int, int]  # RGB uint8
+    label: str  # part-map label under most of it ("" before the part map is known)
+    mask: np.ndarray  # bool [S, S], in the frame of the part map
+
+    def info(self) -> dict:
+        ys, xs = np.nonzero(self.mask)
+        return {"color": "#%02x%02x%02x" % self.color, "part": self.label, "pixels": int(len(xs)),
+                "center": [round(float(xs.mean()), 1), round(float(ys.mean()), 1)]}
+
+
+def check_hints(hints_rgba) -> np.ndarray:
+    if not isinstance(hints_rgba, np.ndarray) or hints_rgba.dtype != np.uint8 or hints_rgba.ndim != 3 \
+            or hints_rgba.shape[2] != 4:
+        raise ValueError("the hint layer must be a uint8 RGBA image (height, width, 4)")
+    return hints_rgba
+
+
+def find_dabs(hints_rgba: np.ndarray, parts: np.ndarray | None = None) -> list[Dab]:
+    """The dabs of a hint layer, largest first; with `parts` (same height and width), each knows its part."""
+    check_hints(hints_rgba)
+    alpha = hints_rgba[..., 3]
+    solid = (alpha >= ALPHA_THRESHOLD).astype(np.uint8)
+    if not solid.any():
+        return []
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=8)
+    dabs = []
+    for k in np.argsort(-stats[1:, cv2.CC_STAT_AREA]) + 1:
+        if stats[k, cv2.CC_STAT_AREA] < MIN_DAB_PIXELS:
+            continue
+        mask = labels == k
+        weights = alpha[mask].astype(np.float64)
+        rgb = hints_rgba[mask][:, :3].astype(np.float64).T @ weights / weights.sum()
+        label = ""
+        if parts is not None:
+            label = P.PART_LABELS[int(np.bincount(parts[mask], minlength=len(P.PART_LABELS)).argmax())]
+        dabs.append(Dab(tuple(int(c) for c in np.clip(np.rint(rgb), 0, 255)), label, mask))
+    return dabs
+
+
+def region_color(color: np.ndarray, lineart: np.ndarray, parts: np.ndarray, dab: Dab) -> np.ndarray | None:
+    """The colour the render shows where the dab lies on its part: the median of those pixels off the lines.
+
+    Falls back to the whole part region when the dab covers too little of it; None when the part is absent.
+    In an eye the iris is meant, so near-white (sclera, highlights) and near-black (pupil) pixels are left
+    out, as the hint simulator's colour picker does."""
+    region = parts == P.LABEL[dab.label]
+    off_lines = lineart < 64
+    pixels = color[region & off_lines & dab.mask]
+    if len(pixels) < MIN_DAB_PIXELS:
+        pixels = color[region & off_lines]
+    if dab.label in ("eye_l", "eye_r"):
+        iris = pixels[(pixels.min(axis=1) < 200) & (pixels.max(axis=1) > 50)]
+        pixels = iris if len(iris) >= MIN_DAB_PIXELS else pixels
+    if len(pixels) == 0:
+        return None
+    return np.median(pixels.astype(np.float64), axis=0)

@@ -1,0 +1,142 @@
+"""Faithful colour renders: the artist's own lines, coloured by the colouriser network as drawn.
+
+The network colours at its training size (256 px), which is plenty for flat cel fills; the fills are then
+upsampled smoothly to the request's size and the artist's *own full-resolution lines* are inked on top, so
+every line stays exactly as crisp as drawn (running the net at 512 px would cost 4x the time and it has never
+seen lines that thin).
+
+Candidates: the first is the network's own colouring; each further one adds *style dabs*: for every part the
+artist left unhinted (hair, skin, irises, clothes, background), a dab of the style donor's colour at the
+part's deepest interior point, placed with the guidance's part map (so candidate k has the palette of refined
+candidate k wherever the artist gave no hint).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from ..engine import params as P
+from ..engine.palette import INK
+from ..errors import ModelUnavailable
+from ..weights import default_weights_dir, load_tensors, read_manifest
+from .dabs import ALPHA_THRESHOLD
+from .model import Colorizer, ColorizerConfig, fold_batchnorm, make_input
+from .refined import COLOR_OF_LABEL, donor_seed
+
+STYLE_DAB_RADIUS = 0.02  # of the square's side
+STYLED_LABELS = ("hair", "skin", "eye_l", "eye_r", "clothes", "background")
+
+
+class ColorizerModel:
+    """The loaded network plus what inference needs around it (input size, device)."""
+
+    def __init__(self, net: Colorizer, input_size: int, device: str):
+        self.net = fold_batchnorm(net).to(device)
+        if device == "cpu":  # oneDNN's fast convolutions want NHWC
+            self.net = self.net.to(memory_format=torch.channels_last)
+        self.input_size = input_size
+        self.device = device
+
+    @classmethod
+    def load(cls, weights_dir: Path | None = None, device: str = "cpu") -> "ColorizerModel":
+        tensors, meta, _ = load_tensors(weights_dir or default_weights_dir(), "colorizer")
+        net = Colorizer(ColorizerConfig.from_dict(json.loads(meta["colorizer_config"])))
+        net.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=False)  # no num_batches_tracked
+        return cls(net, int(meta.get("input_size", 256)), device)
+
+    def fills(self, lines: np.ndarray, hints: np.ndarray) -> np.ndarray:
+        """lines uint8 [B, S, S], hints uint8 [B, S, S, 4] at the input size -> fills uint8 [B, S, S, 3]."""
+        x = make_input(torch.from_numpy(lines[:, None]), torch.from_numpy(hints).permute(0, 3, 1, 2))
+        if self.device == "cpu":
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            y = self.net(x.to(self.device)).clamp_(0, 1).mul_(255).round_()
+        return y.to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def load_colorizer(weights_dir: Path | None = None, device: str = "cpu") -> ColorizerModel | None:
+    """The shipped colouriser, or None when no colouriser is shipped yet (faithful mode then says so).
+
+    A colouriser that is listed but missing or corrupt raises ModelUnavailable (that is a broken install)."""
+    weights_dir = Path(weights_dir or default_weights_dir())
+    try:
+        listed = "colorizer" in read_manifest(weights_dir)
+    except ModelUnavailable:
+        listed = False
+    return ColorizerModel.load(weights_dir, device) if listed else None
+
+
+def lines_at(darkness: np.ndarray, size: int) -> np.ndarray:
+    """The square darkness image at the network's size; thin lines faded by downscaling get their ink back."""
+    img = cv2.resize(darkness, (size, size), interpolation=cv2.INTER_AREA) if darkness.shape[0] != size else darkness
+    inked = img[img > 12]
+    if inked.size >= 12:
+        strong = float(np.percentile(inked, 90))
+        if strong < 200:
+            img = cv2.convertScaleAbs(img, alpha=230.0 / max(strong, 25.0))
+    return img
+
+
+def hints_at(hints_rgba: np.ndarray, size: int) -> np.ndarray:
+    """The hint layer at the network's size: colours averaged over solid pixels only, small dabs kept."""
+    if hints_rgba.shape[0] == size:
+        return hints_rgba
+    solid = (hints_rgba[..., 3] >= ALPHA_THRESHOLD).astype(np.float32)
+    premultiplied = hints_rgba[..., :3].astype(np.float32) * solid[..., None]
+    coverage = cv2.resize(solid, (size, size), interpolation=cv2.INTER_AREA)
+    rgb = cv2.resize(premultiplied, (size, size), interpolation=cv2.INTER_AREA) / np.maximum(coverage, 1e-6)[..., None]
+    out = np.zeros((size, size, 4), np.uint8)
+    out[..., :3] = np.clip(np.rint(rgb), 0, 255)
+    out[..., 3] = np.where(coverage >= 0.3, 255, 0)  # a dab a third of a pixel wide at 256 px still counts
+    return out
+
+
+def style_dabs(hints: np.ndarray, parts: np.ndarray, params: P.Params, style_seed: int, candidate: int) -> np.ndarray:
+    """`hints` (at the network's size) plus one dab of the donor's colour on every part the artist left open."""
+    donor = P.sample_params(donor_seed(style_seed, candidate))
+    hinted = hints[..., 3] >= ALPHA_THRESHOLD
+    out = hints.copy()
+    size = hints.shape[0]
+    for label in STYLED_LABELS:
+        region = (parts == P.LABEL[label]).astype(np.uint8)
+        if region.sum() < 16 or (hinted & (region > 0)).any():
+            continue
+        depth = cv2.distanceTransform(region, cv2.DIST_L2, 3)
+        y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
+        radius = int(max(1, min(STYLE_DAB_RADIUS * size, 0.7 * depth[y, x])))
+        rgb = tuple(int(round(255 * c)) for c in donor[COLOR_OF_LABEL[label]])
+        cv2.circle(out, (int(x), int(y)), radius, (*rgb, 255), -1, cv2.LINE_8)
+    return out
+
+
+def ink_lines(fill: np.ndarray, darkness: np.ndarray, ink=INK) -> np.ndarray:
+    """The artist's lines over the fills: out = fill * (1 - a) + ink * a, with a = darkness / 255."""
+    alpha = cv2.multiply(darkness, 1.0 / 255.0, dtype=cv2.CV_32F)
+    return cv2.blendLinear(np.full_like(fill, ink), fill, alpha, 1.0 - alpha)
+
+
+def faithful_candidates(model: ColorizerModel, darkness: np.ndarray, hints_rgba: np.ndarray | None,
+                        parts: np.ndarray | None, params: P.Params | None, n: int, style_seed: int) -> list[np.ndarray]:
+    """n opaque RGBA renders of the square darkness image's size.
+
+    parts: the guidance's part map at the network's size (for style dabs; None gives n copies of candidate 1)."""
+    side, size = darkness.shape[0], model.input_size
+    lines = lines_at(darkness, size)
+    hints = hints_at(hints_rgba, size) if hints_rgba is not None else np.zeros((size, size, 4), np.uint8)
+    inputs = [hints] + [style_dabs(hints, parts, params, style_seed, i) if parts is not None else hints
+                        for i in range(1, n)]
+    fills = model.fills(np.repeat(lines[None], n, axis=0), np.stack(inputs))
+    renders = []
+    for fill in fills:
+        if side != size:  # flat fills upsample smoothly; the lines that bound them come next, at full size
+            fill = cv2.resize(fill, (side, side), interpolation=cv2.INTER_LINEAR)
+        rgba = np.empty((side, side, 4), np.uint8)
+        rgba[..., :3] = ink_lines(fill, darkness)
+        rgba[..., 3] = 255
+        renders.append(rgba)
+    return renders

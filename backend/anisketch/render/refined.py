@@ -1,0 +1,147 @@
+"""Refined colour renders: the guidance's cleaned-up face, painted by the engine in the artist's colours.
+
+The artist's hint layer holds a few dabs of colour. Each dab lands on a part of the predicted portrait (its
+hair, an iris, the skin, the clothes, the background); the dab's colour becomes that part's colour parameter.
+Parts no dab touches take their colours from a *style donor*: the palette of another engine portrait drawn
+from the style seed, one donor per candidate. So candidates differ exactly where the artist left the choice
+open, every palette is one the engine would paint (plausible with no hints at all), and the same style seed
+always gives the same candidate, byte for byte.
+
+What you dab is what you get: the engine derives shadows, sheen and gradients from a part's base colour, and
+a dab may land on a shadowed lock. So the base colours are corrected until the render, under each dab and
+inside its part, shows the dab's colour (`match_hints`: one or two cheap extra renders at low resolution).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..engine import params as P
+from ..engine.geometry import build_portrait
+from ..engine.raster import render
+from ..eval.metrics import ciede2000, rgb_to_lab
+from .dabs import Dab, find_dabs, region_color
+
+# Which colour parameter a dab sets, by the part-map label under it.
+COLOR_OF_LABEL = {
+    "skin": "skin_color", "ears": "skin_color", "neck": "skin_color",
+    "hair": "hair_color", "eye_l": "iris_color", "eye_r": "iris_color",
+    "clothes": "clothes_color", "background": "bg_color",
+}
+COLOR_NAMES = [s.name for s in P.PARAM_SPECS if s.kind == "color"]
+MATCH_SIZE = 256  # hint matching renders at this size: colours do not depend on it
+MATCH_ROUNDS = 2
+MATCH_TOLERANCE = 1.5  # CIEDE2000 below which a hint counts as met
+
+
+def color_param_for(label: str, params: P.Params) -> str | None:
+    if label == "accessory":
+        return "hat_color" if params["hat"] else "ribbon_color" if params["ribbon"] else None
+    return COLOR_OF_LABEL.get(label)
+
+
+def hinted_colors(params: P.Params, dabs: list[Dab]) -> dict[str, tuple[float, float, float]]:
+    """Colour parameter -> the mean colour (floats in [0, 1]) of the dabs that landed on its part."""
+    groups: dict[str, list] = {}
+    for dab in dabs:
+        name = color_param_for(dab.label, params)
+        if name:
+            groups.setdefault(name, []).append(dab.color)
+    return {name: tuple(float(c) / 255.0 for c in np.mean(colors, axis=0)) for name, colors in groups.items()}
+
+
+def donor_seed(style_seed: int, candidate: int) -> int:
+    return (int(style_seed) * 1000 + candidate) % (1 << 62)
+
+
+def with_style(params: P.Params, style_seed: int, candidate: int, fixed: dict) -> P.Params:
+    """params with every colour from the style donor, except those the hints fixed."""
+    donor = P.sample_params(donor_seed(style_seed, candidate))
+    styled = params.copy()
+    for name in COLOR_NAMES:
+        styled[name] = tuple(fixed[name]) if name in fixed else donor[name]
+    # A hinted background is painted flat in the hinted colour; otherwise the donor's kind of background.
+    styled["background"] = SPEC_FLAT if "bg_color" in fixed else donor["background"]
+    return styled
+
+
+SPEC_FLAT = P.SPEC["background"].options.index("flat")
+
+
+def match_hints(params: P.Params, dabs: list[Dab], fixed: dict) -> dict:
+    """Base colours corrected so that the render under each dab shows the dab's colour (see the docstring).
+
+    The dab masks are in the frame of the full-size part map; they are scaled down to MATCH_SIZE here."""
+    if not fixed:
+        return fixed
+    import cv2
+
+    side = dabs[0].mask.shape[0]
+    small = [cv2.resize(d.mask.astype(np.uint8), (MATCH_SIZE, MATCH_SIZE), interpolation=cv2.INTER_NEAREST) > 0
+             for d in dabs]
+    fixed = dict(fixed)
+    for _ in range(MATCH_ROUNDS):
+        styled = params.copy()
+        styled.update(fixed)
+        if "bg_color" in fixed:
+            styled["background"] = SPEC_FLAT
+        layers = render(build_portrait(styled), MATCH_SIZE if side > MATCH_SIZE else side)
+        errors: dict[str, list] = {}
+        for dab, mask in zip(dabs, small if side > MATCH_SIZE else [d.mask for d in dabs]):
+            name = color_param_for(dab.label, params)
+            if name not in fixed:
+                continue
+            shown = region_color(layers["color"], layers["lineart"], layers["parts"], Dab(dab.color, dab.label, mask))
+            if shown is not None:
+                errors.setdefault(name, []).append((np.asarray(dab.color, np.float64), shown))
+        worst = 0.0
+        for name, pairs in errors.items():
+            wanted = np.mean([p[0] for p in pairs], axis=0)
+            shown = np.mean([p[1] for p in pairs], axis=0)
+            worst = max(worst, float(ciede2000(rgb_to_lab(wanted.astype(np.uint8)), rgb_to_lab(shown.astype(np.uint8)))))
+            fixed[name] = tuple(float(c) for c in np.clip(np.asarray(fixed[name]) + (wanted - shown) / 255.0, 0, 1))
+        if worst < MATCH_TOLERANCE:
+            break
+    return fixed
+
+
+def paint_candidates(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.ndarray | None, side: int, n: int,
+                     style_seed: int) -> tuple[list[dict], list[Dab], dict]:
+    """The engine's layers (color, lineart, parts) of n candidates, the dabs found and the colours they fixed.
+
+    hints_rgba: None or the hint layer already squared to side x side (`square`)."""
+    params = P.decode(floats, choices)
+    dabs: list[Dab] = []
+    if hints_rgba is not None and hints_rgba[..., 3].any():
+        dabs = find_dabs(hints_rgba, render(build_portrait(params), side)["parts"])
+    fixed = match_hints(params, dabs, hinted_colors(params, dabs))
+    layers = [render(build_portrait(with_style(params, style_seed, i, fixed)), side) for i in range(n)]
+    return layers, dabs, fixed
+
+
+def as_rgba(layers: dict, background_hinted: bool) -> np.ndarray:
+    """A candidate layer: opaque, or transparent outside the portrait when the artist gave no background."""
+    side = layers["color"].shape[0]
+    rgba = np.empty((side, side, 4), np.uint8)
+    rgba[..., :3] = layers["color"]
+    rgba[..., 3] = 255
+    if not background_hinted:
+        rgba[..., 3] = np.where(layers["parts"] == P.LABEL["background"], 0, 255)
+    return rgba
+
+
+def refined_candidates(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.ndarray | None, side: int, n: int,
+                       style_seed: int) -> tuple[list[np.ndarray], list[Dab]]:
+    """n RGBA renders of side x side px (transparent outside the portrait unless the background was hinted)."""
+    layers, dabs, fixed = paint_candidates(floats, choices, hints_rgba, side, n, style_seed)
+    return [as_rgba(l, "bg_color" in fixed) for l in layers], dabs
+
+
+def square(image: np.ndarray, side: int) -> np.ndarray:
+    """The request image padded at the bottom/right to side x side (the frame guidance draws in)."""
+    h, w = image.shape[:2]
+    if (h, w) == (side, side):
+        return image
+    out = np.zeros((side, side) + image.shape[2:], image.dtype)
+    out[:h, :w] = image
+    return out

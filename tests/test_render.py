@@ -1,0 +1,259 @@
+"""Colour renders on CPU: hint parsing, both modes, candidates, determinism, the hint colour landing, bad input."""
+
+import numpy as np
+import pytest
+import torch
+
+from anisketch.engine import params as P
+from anisketch.engine.geometry import build_portrait
+from anisketch.engine.raster import render as render_portrait
+from anisketch.engine.sketch import render_sketch, simulate_sketch, sketch_to_rgba
+from anisketch.errors import BadRequest
+from anisketch.eval.metrics import ciede2000, rgb_to_lab
+from anisketch.guidance.predictor import GuidanceModel
+from anisketch.render.api import load_colorizer, render
+from anisketch.render.dabs import Dab, find_dabs, region_color
+from anisketch.render.faithful import ColorizerModel
+from anisketch.render.model import Colorizer
+from anisketch.render.refined import paint_candidates, square
+
+SEED = 2_000_000_321
+BLUE = (40, 90, 220)
+
+
+@pytest.fixture(scope="module")
+def guidance():
+    return GuidanceModel.load(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def sketch():
+    """A complete, messy engine sketch as a 384 x 320 px RGBA layer (not square: the crop is a rectangle)."""
+    rng = np.random.default_rng(SEED)
+    portrait = build_portrait(P.sample_params(SEED))
+    strokes = simulate_sketch(portrait, rng, fraction=1.0, order="random", messiness=0.5)
+    return sketch_to_rgba(render_sketch(strokes, 384, rng=rng))[:, :320].copy()
+
+
+@pytest.fixture(scope="module")
+def tiny_colorizer():
+    torch.manual_seed(0)
+    return ColorizerModel(Colorizer(), input_size=256, device="cpu")  # untrained: shapes and plumbing only
+
+
+def delta_e(a, b) -> float:
+    return float(ciede2000(rgb_to_lab(np.asarray(a, np.uint8)), rgb_to_lab(np.asarray(b, np.uint8))))
+
+
+def dab_layer(shape, centre, radius, color, soft=False) -> np.ndarray:
+    """A hint layer with one round dab (straight alpha); `soft` gives it an anti-aliased rim of low alpha."""
+    h, w = shape
+    yy, xx = np.mgrid[:h, :w]
+    distance = np.hypot(xx - centre[0], yy - centre[1])
+    layer = np.zeros((h, w, 4), np.uint8)
+    inside = distance <= radius + (3 if soft else 0)
+    layer[inside, :3] = color
+    layer[..., 3] = np.clip((radius + 3 - distance) / 3 * 255, 0, 255).astype(np.uint8) if soft else inside * 255
+    return layer
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Hint parsing
+
+
+def test_empty_hint_layer_has_no_dabs():
+    assert find_dabs(np.zeros((64, 80, 4), np.uint8)) == []
+
+
+def test_transparent_pixels_never_count_whatever_their_colour():
+    layer = np.zeros((64, 64, 4), np.uint8)
+    layer[..., :3] = (255, 0, 0)  # Krita keeps colour under zero alpha: it must be ignored
+    layer[20:30, 20:30] = (0, 200, 0, 255)
+    dabs = find_dabs(layer)
+    assert len(dabs) == 1 and dabs[0].color == (0, 200, 0) and dabs[0].mask.sum() == 100
+
+
+def test_soft_rim_keeps_the_dab_colour_and_specks_are_ignored():
+    layer = dab_layer((64, 64), (30, 30), 8, (200, 120, 30), soft=True)
+    layer[2, 60] = (0, 0, 255, 255)  # a one-pixel speck: a stray click, not a colour decision
+    dabs = find_dabs(layer)
+    assert len(dabs) == 1 and dabs[0].color == (200, 120, 30)
+
+
+def test_dabs_at_the_edges_of_the_layer_are_found():
+    layer = np.zeros((50, 90, 4), np.uint8)
+    layer[0:4, 0:6] = (10, 20, 30, 255)  # top-left corner
+    layer[44:50, 84:90] = (200, 100, 0, 255)  # bottom-right corner
+    colors = sorted(d.color for d in find_dabs(layer))
+    assert colors == [(10, 20, 30), (200, 100, 0)]
+    # padded to the guidance's square frame, the right/bottom dabs keep their place
+    padded = square(layer, 90)
+    assert sorted(d.color for d in find_dabs(padded)) == colors
+
+
+def test_two_dabs_of_different_colours_stay_apart_and_know_their_parts():
+    parts = np.full((64, 64), P.LABEL["skin"], np.uint8)
+    parts[:, 32:] = P.LABEL["hair"]
+    layer = dab_layer((64, 64), (12, 30), 5, (250, 220, 200)) | dab_layer((64, 64), (50, 30), 5, BLUE)
+    found = {d.label: d.color for d in find_dabs(layer, parts)}
+    assert found == {"skin": (250, 220, 200), "hair": BLUE}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Refined mode
+
+
+def test_candidates_are_request_sized_layers_that_differ_without_hints(guidance, sketch):
+    result = render(guidance, sketch, None, n=3, mode="refined", style_seed=0)
+    assert [layer.name for layer in result.layers] == ["Render 1", "Render 2", "Render 3"]
+    for layer in result.layers:
+        assert layer.rgba.shape == sketch.shape and layer.rgba.dtype == np.uint8 and (layer.x, layer.y) == (0, 0)
+        alpha = layer.rgba[..., 3]
+        assert 0.2 < (alpha == 255).mean() < 0.95  # the portrait opaque, the background transparent
+    colors = [layer.rgba[..., :3].astype(int) for layer in result.layers]
+    for a in range(3):
+        for b in range(a + 1, 3):
+            assert np.abs(colors[a] - colors[b]).mean() > 3
+    assert result.info["dabs"] == [] and len(result.info["style_seeds"]) == 3
+    assert set(result.timing_ms) >= {"guidance", "render"}
+
+
+def test_same_style_seed_same_bytes_other_seed_other_palette(guidance, sketch):
+    a = render(guidance, sketch, None, n=2, mode="refined", style_seed=7)
+    b = render(guidance, sketch, None, n=2, mode="refined", style_seed=7)
+    c = render(guidance, sketch, None, n=2, mode="refined", style_seed=8)
+    assert all(x.rgba.tobytes() == y.rgba.tobytes() for x, y in zip(a.layers, b.layers))
+    assert a.layers[0].rgba.tobytes() != c.layers[0].rgba.tobytes()
+
+
+def hair_dab(guidance, sketch, color):
+    """A dab in the middle of the hair of the face the guidance predicts for this sketch (request frame)."""
+    from anisketch.engine.sketch import rgba_to_darkness
+
+    h, w = sketch.shape[:2]
+    guide = guidance.guide(rgba_to_darkness(sketch))
+    parts = render_portrait(guide.portrait, max(h, w))["parts"][:h, :w]
+    import cv2
+
+    depth = cv2.distanceTransform((parts == P.LABEL["hair"]).astype(np.uint8), cv2.DIST_L2, 3)
+    y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    assert depth[y, x] >= 4, "the predicted face should have some hair"
+    return dab_layer((h, w), (x, y), min(8, int(depth[y, x]) - 1), color), guide
+
+
+def test_a_dab_on_the_hair_sets_the_hair_colour_in_every_candidate(guidance, sketch):
+    hints, guide = hair_dab(guidance, sketch, BLUE)
+    result = render(guidance, sketch, hints, n=3, mode="refined", style_seed=0)
+    assert [d["part"] for d in result.info["dabs"]] == ["hair"]
+    side = max(sketch.shape[:2])
+    layers, dabs, fixed = paint_candidates(guide.floats, guide.choices, square(hints, side), side, 3, 0)
+    assert "hair_color" in fixed
+    for candidate in layers:
+        shown = region_color(candidate["color"], candidate["lineart"], candidate["parts"], dabs[0])
+        assert delta_e(BLUE, np.rint(shown)) < 3.0
+    # the whole hair follows, not just the pixels under the dab
+    hair = layers[0]["parts"] == P.LABEL["hair"]
+    whole = region_color(layers[0]["color"], layers[0]["lineart"], layers[0]["parts"],
+                         Dab(BLUE, "hair", hair))
+    assert delta_e(BLUE, np.rint(whole)) < 8.0
+
+
+def test_hints_are_honoured_on_a_shadowed_part():
+    """A dab on a part the engine shades (back hair is darker than the base colour) still shows its colour."""
+    from anisketch.render.refined import match_hints
+
+    from anisketch.engine.palette import make_palette
+
+    params = P.sample_params(SEED, {"hair_style": "long"})
+    layers = render_portrait(build_portrait(params), 256)
+    back_color = make_palette(params)["hair_back"]  # the back hair: a darker mix of the base colour
+    back = (layers["parts"] == P.LABEL["hair"]) & np.all(layers["color"] == back_color, axis=2)
+    assert back.any()
+    mask = np.zeros_like(back)
+    ys, xs = np.nonzero(back)
+    mask[ys[len(ys) // 2], xs[len(xs) // 2]] = True
+    import cv2
+
+    mask = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & back
+    dab = Dab((200, 60, 140), "hair", mask)
+    naive = params.copy()
+    naive["hair_color"] = (200 / 255, 60 / 255, 140 / 255)
+    out = render_portrait(build_portrait(naive), 256)
+    assert delta_e(dab.color, np.rint(region_color(out["color"], out["lineart"], out["parts"], dab))) > 5.0
+    fixed = match_hints(params, [dab], {"hair_color": naive["hair_color"]})
+    styled = params.copy()
+    styled.update(fixed)
+    out = render_portrait(build_portrait(styled), 256)
+    assert delta_e(dab.color, np.rint(region_color(out["color"], out["lineart"], out["parts"], dab))) < 3.0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Faithful mode
+
+
+def test_faithful_mode_keeps_the_artists_lines_and_gives_n_candidates(guidance, sketch, tiny_colorizer):
+    hints, _ = hair_dab(guidance, sketch, BLUE)
+    result = render(guidance, sketch, hints, n=3, mode="faithful", style_seed=0, colorizer=tiny_colorizer)
+    assert len(result.layers) == 3
+    ink = sketch[..., 3] > 200
+    for layer in result.layers:
+        assert layer.rgba.shape == sketch.shape and (layer.rgba[..., 3] == 255).all()
+        assert layer.rgba[..., :3][ink].mean() < 90  # the artist's own lines are inked on top, full resolution
+    again = render(guidance, sketch, hints, n=3, mode="faithful", style_seed=0, colorizer=tiny_colorizer)
+    assert all(x.rgba.tobytes() == y.rgba.tobytes() for x, y in zip(result.layers, again.layers))
+
+
+def test_faithful_mode_without_a_colorizer_says_so(guidance, sketch):
+    with pytest.raises(BadRequest, match="colouriser"):
+        render(guidance, sketch, None, n=2, mode="faithful", colorizer=None)
+
+
+def test_load_colorizer_is_none_until_shipped_and_round_trips_an_export(tmp_path):
+    from anisketch.render.train import ColorCurriculum, ColorizerTask, export
+    from anisketch.train.checkpoint import save_checkpoint
+
+    assert load_colorizer(tmp_path / "nothing") is None
+    task = ColorizerTask({}, ColorCurriculum())
+    save_checkpoint(tmp_path / "run", task.model, torch.optim.AdamW(task.model.parameters()), {"step": 1})
+    export(task, tmp_path / "run", tmp_path / "weights", config_path="backend/configs/colorizer.toml")
+    assert (tmp_path / "weights" / "colorizer.safetensors").stat().st_size < 8 << 20
+    loaded = load_colorizer(tmp_path / "weights")
+    x = torch.rand(1, 5, 64, 64)
+    task.model.eval()
+    with torch.no_grad():
+        assert torch.allclose(loaded.net(x), task.model(x), atol=2e-2)  # fp16 weights, folded BatchNorm
+
+
+def test_training_batches_have_the_contracted_shapes_and_some_have_no_hints():
+    from anisketch.render.train import ColorCurriculum, ColorizerTask
+
+    task = ColorizerTask({}, ColorCurriculum(size=128, samples_per_portrait=4))
+    batch = task.make_batch(first_seed=5, batch_size=10)
+    assert batch["lines"].shape == (10, 1, 128, 128) and batch["hints"].shape == (10, 4, 128, 128)
+    assert batch["target"].shape == (10, 3, 128, 128)
+    assert all(v.dtype == np.uint8 for v in batch.values())
+    assert batch["lines"].max() > 200  # lines are there
+    loss, parts = task.loss(task.model, {k: torch.from_numpy(v) for k, v in batch.items()})
+    assert torch.isfinite(loss) and "l1" in parts
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Bad requests
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(n=0), "number of candidates"),
+    (dict(n=9), "number of candidates"),
+    (dict(n=2.5), "number of candidates"),
+    (dict(mode="sepia"), "unknown render mode"),
+    (dict(style_seed=-1), "style seed"),
+    (dict(hints=np.zeros((10, 10, 4), np.uint8)), "same region"),
+    (dict(hints=np.zeros((384, 320, 3), np.uint8)), "hint layer must be"),
+    (dict(sketch=np.zeros((384, 320, 4), np.float32)), "sketch must be"),
+    (dict(sketch=np.zeros((8, 8, 4), np.uint8), hints=None), "between 16 and 4096"),
+])
+def test_bad_arguments_are_bad_requests(guidance, sketch, change, message):
+    args = dict(sketch=sketch, hints=None, n=2, mode="refined", style_seed=0)
+    args.update(change)
+    with pytest.raises(BadRequest, match=message):
+        render(guidance, args.pop("sketch"), args.pop("hints"), **args)
