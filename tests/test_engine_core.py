@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from anisketch.engine import (ATTRIBUTES, GROUPS, PARAM_SPECS, PART_LABELS, attributes_of, build_portrait,
-                              choice_groups, choice_sizes, decode, drawn_mask, encode, float_groups, render,
-                              render_lines, sample_params)
+                              choice_drawn_mask, choice_groups, choice_sizes, decode, drawn_mask, encode,
+                              float_groups, render, render_lines, sample_params)
 from anisketch.engine.params import ALL_GROUPS, FLOAT_SPECS, SPEC, inactive
 from anisketch.errors import BadRequest
 
@@ -33,7 +33,8 @@ def test_vector_layout_helpers_agree():
     assert choice_groups().shape == choices.shape == choice_sizes().shape
     assert 60 <= floats.size <= 150 and 10 <= choices.size <= 16
     n_color_floats = 3 * sum(spec.kind == "color" for spec in FLOAT_SPECS)
-    assert (~drawn_mask()).sum() == n_color_floats  # exactly the colours are not drawn
+    assert (~drawn_mask()).sum() == n_color_floats + 4  # colours, pupil and three catch-light floats
+    assert choice_drawn_mask().shape == choices.shape and (~choice_drawn_mask()).sum() == 2
     assert set(float_groups().tolist()) == set(range(len(ALL_GROUPS)))  # every group, pose last
     assert ALL_GROUPS[-1] == "pose" and (choice_sizes() >= 2).all()
     # the hair colour's three floats belong to the hair group
@@ -217,12 +218,18 @@ def test_group_isolation(group):
             assert _strokes_equal(_by_group(a, other), _by_group(b, other)), (group, other)
 
 
-def test_colours_never_change_strokes():
-    params = sample_params(9)
+@pytest.mark.parametrize("seed", [9, 10, 11])
+def test_undrawn_parameters_never_change_strokes(seed):
+    """Colours, pupil, catch-lights, background style: what drawn_mask/choice_drawn_mask call undrawn."""
+    params = sample_params(seed)
     floats, choices = encode(params)
-    moved = floats.copy()
+    moved, flipped = floats.copy(), choices.copy()
     moved[~drawn_mask()] = 1.0 - moved[~drawn_mask()]
-    assert _strokes_equal(build_portrait(params).strokes, build_portrait(decode(moved, choices)).strokes)
+    undrawn = ~choice_drawn_mask()
+    flipped[undrawn] = (flipped[undrawn] + 1) % choice_sizes()[undrawn]
+    other = decode(moved, flipped)
+    assert not np.array_equal(render(build_portrait(other), 64)["color"], render(build_portrait(params), 64)["color"])
+    assert _strokes_equal(build_portrait(params).strokes, build_portrait(other).strokes)
 
 
 def test_invalid_attributes_list_valid_values():

@@ -91,12 +91,12 @@ class ParamSpec:
     canonical: float | int | tuple | None = None  # value taken when the parameter has no visible effect
 
 
-def F(name, group, lo, hi, canonical=None):
-    return ParamSpec(name, group, "float", float(lo), float(hi), canonical=canonical)
+def F(name, group, lo, hi, canonical=None, drawn=True):
+    return ParamSpec(name, group, "float", float(lo), float(hi), drawn=drawn, canonical=canonical)
 
 
-def C(name, group, options):
-    return ParamSpec(name, group, "choice", options=tuple(options))
+def C(name, group, options, drawn=True):
+    return ParamSpec(name, group, "choice", options=tuple(options), drawn=drawn)
 
 
 def K(name, group):
@@ -110,7 +110,7 @@ PARAM_SPECS = [
     F("cx", "pose", 0.42, 0.58), F("cy", "pose", 0.42, 0.58),
     F("scale", "pose", 0.15, 0.27),  # face half-width, in canvas units
     F("roll", "pose", -0.2, 0.2), F("yaw", "pose", -1.0, 1.0),
-    C("background", "pose", ("flat", "gradient")), K("bg_color", "pose"),
+    C("background", "pose", ("flat", "gradient"), drawn=False), K("bg_color", "pose"),
     # face: contour, jaw, ears, neck, shoulders and clothes, blush
     F("cheek_w", "face", 0.93, 1.0), F("cheek_y", "face", 0.35, 0.6),
     F("jaw_x", "face", 0.58, 0.8), F("jaw_y", "face", 0.95, 1.12),
@@ -127,10 +127,12 @@ PARAM_SPECS = [
     F("eye_tilt", "eyes", -0.1, 0.18), F("lid_peak", "eyes", 0.0, 1.0), F("lid_flat", "eyes", 0.0, 1.0),
     F("lower_lid", "eyes", 0.3, 0.8), F("iris_w", "eyes", 0.52, 0.7),
     F("gaze_x", "eyes", -0.12, 0.12), F("gaze_y", "eyes", -0.05, 0.08),
-    F("pupil", "eyes", 0.3, 0.5), F("highlight_x", "eyes", 0.0, 1.0), F("highlight_y", "eyes", 0.0, 1.0),
-    F("highlight_size", "eyes", 0.0, 1.0), F("lash_len", "eyes", 0.0, 1.0), F("lid_weight", "eyes", 0.75, 1.3),
+    # the pupil and the catch-lights are painted, not inked: a line sketch cannot show them
+    F("pupil", "eyes", 0.3, 0.5, drawn=False), F("highlight_x", "eyes", 0.0, 1.0, drawn=False),
+    F("highlight_y", "eyes", 0.0, 1.0, drawn=False), F("highlight_size", "eyes", 0.0, 1.0, drawn=False),
+    F("lash_len", "eyes", 0.0, 1.0), F("lid_weight", "eyes", 0.75, 1.3),
     F("crease", "eyes", 0.0, 1.0),
-    C("lashes", "eyes", (0, 1, 2, 3)), C("highlights", "eyes", (1, 2)),
+    C("lashes", "eyes", (0, 1, 2, 3)), C("highlights", "eyes", (1, 2), drawn=False),
     K("iris_color", "eyes"),
     # brows
     F("brow_gap", "brows", 0.1, 0.24), F("brow_len", "brows", 0.32, 0.5), F("brow_x", "brows", -0.04, 0.08),
@@ -224,8 +226,14 @@ def choice_sizes() -> np.ndarray:
 
 
 def drawn_mask() -> np.ndarray:
-    """True for each float a line sketch can show; False for colours."""
+    """True for each float a line sketch can show; False for colours and the painted-only eye details (pupil
+    size, catch-lights)."""
     return np.array([spec.drawn for spec, width in _float_slots() for _ in range(width)], bool)
+
+
+def choice_drawn_mask() -> np.ndarray:
+    """True for each choice a line sketch can show; False for the background style and the catch-light count."""
+    return np.array([spec.drawn for spec in CHOICE_SPECS], bool)
 
 
 _SLOT_LO = np.array([spec.lo if w == 1 else 0.0 for spec, w in _float_slots() for _ in range(w)])
