@@ -158,8 +158,8 @@ def trace(skeleton: np.ndarray, half_width: np.ndarray) -> list[Stroke]:
         simple = cv2.approxPolyDP(run.reshape(-1, 1, 2).astype(np.int32), 0.7, False)[:, 0, :]
         if len(simple) < 2:
             continue
-        # The closed band is a little wider than the inked line it came from.
-        width_px = np.clip(1.4 * half_width[simple[:, 1], simple[:, 0]], 1.0, 3.5 * size / 512)
+        # The closed band is about twice as wide as the inked line it came from: its half-width.
+        width_px = np.clip(half_width[simple[:, 1], simple[:, 0]], 1.0, 3.0 * size / 512)
         closed = len(run) > 8 and np.abs(run[0] - run[-1]).max() <= 1
         strokes.append(Stroke(((simple + 0.5) / size).astype(np.float32), (width_px / size).astype(np.float32),
                               GROUP, order, bool(closed)))
