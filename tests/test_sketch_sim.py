@@ -101,9 +101,13 @@ def test_simulation_is_deterministic_by_seed(portrait):
     assert len(a) != len(c) or not all(np.array_equal(x.points, y.points) for x, y in zip(a, c))
 
 
-def test_bad_order_is_refused(portrait):
+def test_bad_arguments_are_refused(portrait):
     with pytest.raises(ValueError, match="order"):
         simulate(portrait, order="backwards")
+    with pytest.raises(ValueError, match="fraction"):
+        simulate(portrait, fraction=float("nan"))
+    assert simulate([], fraction=1.0) == []
+    assert len(simulate(portrait, fraction=7.0, messiness=-1.0)) == len(portrait.strokes)  # clipped to 1 and 0
 
 
 # --- how messy ----------------------------------------------------------------------------------------------
