@@ -98,6 +98,22 @@ def test_guidance_lands_exactly_where_the_backend_placed_it(app, controller):
     assert 0 < send_ms < 1000 and 0 < apply_ms < 1000
 
 
+def test_results_wait_until_the_artist_lifts_the_pen(app, controller):
+    instance, document, sketch = app
+    _draw(sketch, 30, 30, 20, 20)
+    document.stroke_running = True  # refreshProjection would wait for the stroke: nothing may be written now
+    controller.request_guidance()
+    wait_for(lambda: controller.connection._pending == {} or not controller.guide_jobs.busy, timeout=5,
+             what="the reply to arrive")
+    import time
+    deadline = time.monotonic() + 0.5
+    wait_for(lambda: time.monotonic() > deadline, what="a while")
+    assert not _guidance(document) and document.refresh_count == 0
+    document.stroke_running = False
+    wait_for(lambda: bool(_guidance(document)), what="the deferred guidance")
+    assert document.refresh_count == 1  # one recomposite per update
+
+
 def test_pins_send_the_last_state_and_newest_wins(app, controller):
     instance, document, sketch = app
     _draw(sketch, 30, 30, 20, 20)

@@ -26,6 +26,7 @@ from .state import (DEFAULT_ATTRIBUTES, GuideMemory, LatestOnly, Pins, Settings,
 
 LOG_PATH = os.path.join(tempfile.gettempdir(), "anisketch-krita.log")
 POLL_MS = 100  # how often the sketch layer's fingerprint is taken
+IDLE_RETRY_MS = 50  # a reply that arrives mid-stroke is written this much later (until the pen is up)
 QUIET_CODES = (protocol.SUPERSEDED, protocol.CANCELLED)  # replies that are no news for the artist
 
 
@@ -244,8 +245,11 @@ class Controller(QObject):
             pixels = canvas.read_bgra8(sketch, crop)
             params: dict[str, Any] = {"mode": self.settings.mode, "faithfulness": float(self.settings.faithfulness),
                                       "layer_format": "bgra8"}
-            if self.pins.parts and self.memory.state:
-                params.update(pins=self.pins.as_list(), state=self.memory.state)
+            state = self.memory.for_crop(crop)
+            if state:
+                params["state"] = state
+                if self.pins.parts:
+                    params["pins"] = self.pins.as_list()
             image = protocol.Image("sketch", "bgra8", crop.w, crop.h, pixels)
             request_id = self.connection.request("guide", params, [image])
         except (CanvasError, protocol.ProtocolError) as error:
@@ -263,25 +267,29 @@ class Controller(QObject):
         group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, sketch)
         canvas.update_guidance(document, group, reply.layers, flight.origin)
         self.memory.remember(reply.result)
-        self._apply_group_look(group)
+        self._apply_group_look(group, refresh=False)
+        canvas.refresh(document)
 
     def _clear_guidance(self, document: Any) -> None:
         group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
         if group is not None and group.childNodes():
             canvas.update_guidance(document, group, [], Box(0, 0, 0, 0))
+            canvas.refresh(document)
         self.memory = GuideMemory()
 
-    def _apply_group_look(self, group: Any = None) -> None:
+    def _apply_group_look(self, group: Any = None, refresh: bool = True) -> None:
         document = self._document or self.krita.activeDocument()
         if document is None:
             return
         group = group or canvas.find_group(document, canvas.GUIDANCE_GROUP)
         if group is None:
             return
-        canvas.set_opacity(group, round(self.settings.opacity * 255 / 100))
-        canvas.set_visible(group, self.settings.guidance_on)
+        changed = canvas.set_opacity(group, round(self.settings.opacity * 255 / 100))
+        changed |= canvas.set_visible(group, self.settings.guidance_on)
         if not group.locked():
             group.setLocked(True)
+        if changed and refresh:
+            canvas.refresh(document)
 
     # ------------------------------------------------------------------------------------------ renders
 
@@ -303,8 +311,9 @@ class Controller(QObject):
                 images.append(protocol.Image("hints", "bgra8", crop.w, crop.h, canvas.read_bgra8(hints, crop)))
             params: dict[str, Any] = {"n": int(self.settings.render_count), "mode": self.settings.render_mode,
                                       "style_seed": int(self.settings.style_seed), "layer_format": "bgra8"}
-            if self.memory.state:
-                params["state"] = self.memory.state
+            state = self.memory.for_crop(crop)
+            if state:
+                params["state"] = state
             request_id = self.connection.request("render", params, images)
         except (CanvasError, protocol.ProtocolError) as error:
             self._show_error(str(error))
@@ -321,6 +330,7 @@ class Controller(QObject):
         group = canvas.ensure_group(document, canvas.RENDERS_GROUP, self._render_anchor(document))
         canvas.set_visible(group, True)
         nodes = canvas.add_candidates(document, group, layers, flight.origin, label)
+        canvas.refresh(document)
         self.candidates = [Candidate(canvas.node_id(node), node.name(), _thumbnail(layer))
                            for node, layer in zip(nodes, layers)]
         self.renders_changed.emit()
@@ -338,6 +348,7 @@ class Controller(QObject):
             self._show_error("That candidate is gone (deleted or undone): render again.")
             return
         canvas.choose(group, node)
+        canvas.refresh(document)
         self.changed.emit()
 
     @guarded
@@ -391,6 +402,7 @@ class Controller(QObject):
     def _apply_generate(self, reply: protocol.Reply, flight: _Flight) -> None:
         document = flight.document
         layers = _fit_to_square(reply.layers, reply.result.get("size"), flight.origin.w)
+        self.memory.for_crop(flight.origin)
         self.memory.remember(reply.result)
         noise = reply.result.get("noise")
         self.last_noise = noise if isinstance(noise, str) else None
@@ -398,13 +410,17 @@ class Controller(QObject):
         if guides:
             group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, self.sketch_layer(document))
             canvas.update_guidance(document, group, guides, flight.origin)
-            self._apply_group_look(group)
+            self._apply_group_look(group, refresh=False)
         self._apply_render(protocol.Reply(reply.id, reply.op, True, reply.result, layers), flight, "Portrait")
 
     # ------------------------------------------------------------------------------------------ replies
 
     @guarded
     def _on_reply(self, reply: protocol.Reply) -> None:
+        waiting = self._flights.get(reply.id) if reply.id is not None else None
+        if reply.ok and waiting is not None and not canvas.is_idle(waiting.document):
+            QTimer.singleShot(IDLE_RETRY_MS, lambda: self._on_reply(reply))  # the artist is mid-stroke
+            return
         flight = self._flights.pop(reply.id, None) if reply.id is not None else None
         op = flight.op if flight is not None else reply.op
         if op:

@@ -110,7 +110,6 @@ class _NodeState:
         self.parent: _NodeState | None = None
         self.opacity, self.visible, self.locked, self.pass_through = 255, True, False, False
         self.blending_mode = "normal"
-        self.touches = 0  # not in Krita: how often the plugin asked for a recomposite
         self.uuid = QUuid(str(uuid.uuid4()))
         self.model, self.depth = document.colorModel(), document.colorDepth()
         self.device = _TiledDevice(_PIXEL_SIZE[(self.model, self.depth)])
@@ -216,9 +215,8 @@ class Node(QObject):
         return self._s.blending_mode
 
     def setBlendingMode(self, value: str) -> None:
-        """Krita recomposites the node's area when this is called, even with the same mode."""
+        """In Krita 5.1 this is an undoable command (an undo entry, even for the same mode)."""
         self._s.blending_mode = value
-        self._s.touches += 1
 
     def colorModel(self) -> str:
         return self._s.model
@@ -376,6 +374,8 @@ class Document(QObject):
         self._active: _NodeState | None = None
         self._selection: Selection | None = None
         self._modified = False
+        self._locked = False
+        self.stroke_running = False  # not in Krita: lets a test pretend the artist is mid-stroke
         self.refresh_count = 0
 
     def width(self) -> int:
@@ -444,6 +444,19 @@ class Document(QObject):
 
     def waitForDone(self) -> None:
         pass
+
+    def tryBarrierLock(self) -> bool:
+        """False while a stroke runs (tests set `stroke_running`), like Krita's update scheduler."""
+        if self.stroke_running or self._locked:
+            return False
+        self._locked = True
+        return True
+
+    def lock(self) -> None:
+        self._locked = True
+
+    def unlock(self) -> None:
+        self._locked = False
 
     def modified(self) -> bool:
         return self._modified

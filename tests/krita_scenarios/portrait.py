@@ -45,6 +45,10 @@ def scenario(t):
     t.result["docker_visible"] = docker.isVisible()
     yield t.until(lambda: controller.connection.connected, 60, "the docker to connect")
     t.result["connected_status"] = docker.status_label.text()
+    replies = t.result["replies"] = []  # every reply the docker got: op, ok, error, layer names, backend ms
+    controller.connection.replied.connect(lambda r: replies.append(
+        [r.op, r.ok, r.error_code, (r.error_message or "")[:200], [layer.name for layer in r.layers],
+         round(sum(r.timing_ms.values()), 1) if r.timing_ms else None]))
 
     def guidance_nodes():
         group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
@@ -155,9 +159,13 @@ def scenario(t):
     samples = []
     for name in info["big_frames"]:
         data, w, h = t.load_png(os.path.join(FRAMES, name))
+        before = len(controller.timings.history)
         big_sketch.setPixelData(data, 0, 0, w, h)
+        yield wait_for_update(before)
+        # What the stroke poll costs while the artist draws: a short stroke, then the fingerprint.
+        big_sketch.setPixelData(b"\x20\x20\x20\xff" * 400, 60 + 30 * len(samples), 60, 20, 20)
         started = time.perf_counter()
-        canvas.signature(big_sketch)  # what the stroke poll costs right after a change (thumbnail renewed)
+        canvas.signature(big_sketch)
         signature_ms = (time.perf_counter() - started) * 1e3
         before = len(controller.timings.history)
         yield wait_for_update(before)
