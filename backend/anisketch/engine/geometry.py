@@ -848,6 +848,10 @@ def build_hair(b, pal):
         b.line(edge, 0.0036, "hair", "hair_front", Z_FRONT_HAIR, (0.0, 0.55, 0.06))
     for line in (outer_l, inner_l, outer_r, inner_r):
         b.line(line, 0.0036, "hair", "hair_front", Z_FRONT_HAIR, (0.1, 0.45, 0.06))
+    for outer, inner in ((outer_l, inner_l), (outer_r, inner_r)):  # one strand down each side lock
+        n = len(outer)
+        strand = (0.45 * outer + 0.55 * inner)[n // 5: 4 * n // 5]
+        b.line(strand, 0.0022, "hair", "hair_front", Z_FRONT_HAIR, (0.3, 0.5, 0.05))
     # strand lines rising from the fringe's notches towards the crown, fading out
     top = np.array([0.0, -1.1 - p["crown"]])
     starts = notches[1:-1]
