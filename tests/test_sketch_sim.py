@@ -288,3 +288,20 @@ def test_hints_with_a_generic_region_map(rendered):
     dabs = hints.sample_dabs(rendered["color"], regions, np.random.default_rng(0), 6, weights=None)
     assert dabs and all(d.label >= 100 for d in dabs)
     assert LABEL["skin"] == 1  # the part vocabulary the default weights use
+
+
+def test_many_portraits_simulate_without_surprises():
+    """Across the engine's variety (styles, hats, glasses...) every drawing stays finite and near its face."""
+    for seed in range(30):
+        portrait = build_portrait(sample_params(1000 + seed))
+        rng = np.random.default_rng(seed)
+        drawn = sketch.simulate_sketch(portrait, rng, fraction=rng.uniform(0.05, 1.0),
+                                       order=("artist", "random")[seed % 2], messiness=rng.uniform(0, 1))
+        points = np.concatenate([s.points for s in drawn])
+        widths = np.concatenate([s.widths for s in drawn])
+        assert np.isfinite(points).all() and np.isfinite(widths).all()
+        clean = np.concatenate([s.points for s in portrait.strokes])
+        assert (points.min(axis=0) > clean.min(axis=0) - 0.08).all()  # near the face it draws
+        assert (points.max(axis=0) < clean.max(axis=0) + 0.08).all() and widths.min() > 0
+        assert all(len(s.points) >= 2 for s in drawn)
+        assert sketch.render_sketch(drawn, 128, rng).max() > 0
