@@ -142,5 +142,6 @@ def render(portrait, size: int) -> dict:
     strokes as plain darkness, identical to render_lines(portrait.strokes, size)."""
     size = int(size)
     color, parts = render_regions(portrait.regions, size)
-    lineart = ink_over(color, portrait.strokes, size, line_colors(portrait.params))
+    colors = line_colors(portrait.params) if portrait.params is not None else {}  # no params: plain ink
+    lineart = ink_over(color, portrait.strokes, size, colors)
     return {"color": color, "lineart": lineart, "parts": parts}
