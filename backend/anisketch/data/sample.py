@@ -47,7 +47,7 @@ class DrawingStyle:
         messiness = round(float(rng.uniform(*MESSINESS)), 4)
         texture = "pencil" if rng.random() < PENCIL_CHANCE else "pen"
         hint_count = hints.sample_hint_count(rng)
-        # Early sketches matter most (guidance starts from the first strokes); a finished one is common too.
+        # Guidance runs from the first strokes on: any stage of the drawing, and often a finished one.
         fraction = 1.0 if rng.random() < FINISHED_CHANCE else round(float(rng.uniform(0.05, 1.0)), 4)
         return cls(order, messiness, texture, hint_count, fraction)
 
