@@ -70,6 +70,7 @@ class _Flight:
     document: Any
     origin: Box
     started: float
+    mode: str = ""  # guidance mode of the request
 
 
 class Controller(QObject):
@@ -97,6 +98,7 @@ class Controller(QObject):
         self.timings = Timings()
         self.attributes: dict[str, str] = {}
         self._flights: dict[str, _Flight] = {}
+        self._guide_mode = ""  # the mode the guidance group's layers were made in
         self._document: Any = None
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
@@ -220,6 +222,9 @@ class Controller(QObject):
         sketch = self.sketch_layer(document) if document is not None else None
         if sketch is None:
             return
+        if not canvas.is_idle(document):  # mid-stroke: the stroke is not over, and fingerprints cost
+            self.detector.observe(("stroke running", time.monotonic()))
+            return
         if self.detector.observe((canvas.node_id(sketch), canvas.signature(sketch))):
             self.request_guidance()
 
@@ -256,7 +261,7 @@ class Controller(QObject):
             self._show_error(str(error))
             return
         self.guide_jobs.sent(request_id)
-        self._flights[request_id] = _Flight("guide", document, crop, time.perf_counter())
+        self._flights[request_id] = _Flight("guide", document, crop, time.perf_counter(), self.settings.mode)
         self.busy["guide"] = "Updating guidance…"
         self.timings.send_ms = (time.perf_counter() - started) * 1e3
         self.changed.emit()
@@ -265,12 +270,15 @@ class Controller(QObject):
         document = flight.document
         sketch = self.sketch_layer(document)
         group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, sketch)
-        canvas.update_guidance(document, group, reply.layers, flight.origin)
+        canvas.update_guidance(document, group, reply.layers, flight.origin,
+                               remove_stale=flight.mode != self._guide_mode)
+        self._guide_mode = flight.mode
         self.memory.remember(reply.result)
         self._apply_group_look(group, refresh=False)
         canvas.refresh(document)
 
     def _clear_guidance(self, document: Any) -> None:
+        self._guide_mode = ""
         group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
         if group is not None and group.childNodes():
             canvas.update_guidance(document, group, [], Box(0, 0, 0, 0))

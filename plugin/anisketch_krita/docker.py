@@ -168,6 +168,8 @@ class AniSketchDocker(DockWidget):
             button.setText(PIN_LABELS[part])
             button.setCheckable(True)
             button.setObjectName(f"anisketch_pin_{part}")
+            button.setStyleSheet("QToolButton:checked { background: #3d6fb4; color: white; }")
+            button.setToolTip(f"Keep the {PIN_LABELS[part].lower()} exactly as they are now")
             button.toggled.connect(lambda on, part=part: self.controller.set_pin(part, on))
             grid.addWidget(button, index // 3, index % 3)
             self.pin_buttons[part] = button

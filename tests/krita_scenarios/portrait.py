@@ -185,13 +185,14 @@ def _index(node):
 def _tidy_window(t, krita):
     """Room for the docker in screenshots: hide the big default dockers, fit the canvas in the view."""
     for dock in krita.dockers():
-        if dock.objectName() in ("ColorSelectorNg", "PresetDocker", "ToolBox"):
+        if dock.objectName() in ("ColorSelectorNg", "PresetDocker", "sharedtooldocker"):
             dock.hide()
         if dock.objectName() == "anisketch_docker":
             dock.show()
             dock.raise_()
-    for name in ("zoom_to_fit", "view_zoom_to_fit"):
-        action = krita.action(name)
-        if action is not None:
-            action.trigger()
-            break
+    view = krita.activeWindow().activeView()
+    action = krita.action("zoom_to_fit") or krita.action("toggle_zoom_to_fit")
+    if action is not None:
+        action.trigger()
+    elif view is not None:
+        view.canvas().setZoomLevel(0.7)
