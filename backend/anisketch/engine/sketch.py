@@ -108,7 +108,7 @@ class _Source:
     strokes: list            # the engine's strokes, in drawing order
     points: np.ndarray       # float64[M, 2] all vertices (closed strokes repeat their first vertex)
     widths: np.ndarray       # float64[M]
-    tangents: np.ndarray     # float64[M, 2] unit tangent at each vertex
+    tangents: np.ndarray | None  # float64[M, 2] unit tangent at each vertex (set by _prefix)
     keys: np.ndarray         # float64[M]: stroke index * KEY_STRIDE + arc length, increasing
     lengths: np.ndarray      # float64[K] arc length of each stroke
     first: np.ndarray        # int[K] index of each stroke's first vertex
@@ -157,10 +157,17 @@ def simulate_sketch(portrait, rng: np.random.Generator, fraction: float = 1.0, o
     per_stroke = per_stroke[drawing]  # the randomness belongs to the stroke, not to its position
 
     source = _concatenate(strokes)
-    if m > 0:
-        _misproportion(source, per_group, m)
     drawn_length = _drawn_lengths(source.lengths, fraction, boundary_coin)
-    pieces = _plan_pieces(source.lengths, drawn_length, per_stroke, m)
+    on_canvas = int(np.count_nonzero(drawn_length))  # the strokes drawn so far: a prefix
+    if on_canvas == 0:
+        return []
+    if m > 0:  # parts are placed by where all their strokes will be, drawn or not yet
+        part = np.array([_PART_INDEX.get(s.group, -1) for s in strokes])
+        boxes = np.minimum.reduceat(source.points, source.first), np.maximum.reduceat(source.points, source.first)
+    source = _prefix(source, on_canvas)
+    if m > 0:
+        source.points = _misproportion(source.points, source.stroke_of_vertex, part, *boxes, per_group, m)
+    pieces = _plan_pieces(source.lengths, drawn_length[:on_canvas], per_stroke[:on_canvas], m)
     if len(pieces["src"]) == 0:
         return []
     return _trace_pieces(source, pieces, m)
@@ -192,12 +199,20 @@ def _concatenate(strokes: list) -> _Source:
     arc = np.concatenate([[0.0], np.cumsum(seg_len)])
     arc -= np.repeat(arc[first], counts)
     keys = stroke_of_vertex * KEY_STRIDE + arc
-    # Vertex tangents: central differences inside a stroke, one-sided at its ends.
-    index = np.arange(len(P))
-    tangents = P[np.minimum(index + 1, last[stroke_of_vertex])] - P[np.maximum(index - 1,
-                                                                            first[stroke_of_vertex])]
+    return _Source(strokes, P, W, None, keys, arc[last], first, last, stroke_of_vertex)
+
+
+def _prefix(source: _Source, n: int) -> _Source:
+    """The first n strokes only (those on the canvas so far), with their vertex tangents: central
+    differences inside a stroke, one-sided at its ends."""
+    end = source.last[n - 1] + 1
+    P, v = source.points[:end], source.stroke_of_vertex[:end]
+    first, last = source.first[:n], source.last[:n]
+    index = np.arange(end)
+    tangents = P[np.minimum(index + 1, last[v])] - P[np.maximum(index - 1, first[v])]
     tangents /= np.maximum(_norm(tangents), 1e-12)[:, None]
-    return _Source(strokes, P, W, tangents, keys, arc[last], first, last, stroke_of_vertex)
+    return _Source(source.strokes[:n], P, source.widths[:end], tangents, source.keys[:end], source.lengths[:n],
+                   first, last, v)
 
 
 def _norm(v: np.ndarray) -> np.ndarray:
@@ -220,14 +235,12 @@ _PART_STRENGTH = np.array(list(MISPROPORTION.values()))
 _PART_PAIRED = np.array([group in PAIRED for group in MISPROPORTION])
 
 
-def _misproportion(source: _Source, per_group: np.ndarray, m: float) -> None:
-    """Scale and shift whole parts a little, in place: eyes a bit too far apart, a nose a bit low.
+def _misproportion(points, stroke_of_vertex, part, lo, hi, per_group: np.ndarray, m: float) -> np.ndarray:
+    """Parts scaled and shifted a little: eyes a bit too far apart, a nose a bit low.
 
-    Per-stroke bounding boxes give each part's centre; then all vertices move in one go. Row -1 of the
-    per-part tables is "no change", for the groups that keep their place (face)."""
-    P, first = source.points, source.first
-    part = np.array([_PART_INDEX.get(s.group, -1) for s in source.strokes])
-    lo, hi = np.minimum.reduceat(P, first), np.maximum.reduceat(P, first)
+    part, lo, hi: per stroke (all strokes of the portrait, drawn or not), its MISPROPORTION row (-1:
+    none) and bounding box; they give each part's centre. Row -1 of the per-part tables is "no change",
+    for the groups that keep their place (face). All vertices move in one go."""
     face_size = float(np.max(hi.max(axis=0) - lo.min(axis=0)))
     n_parts = len(_PART_INDEX) + 1
     part_lo, part_hi = np.full((n_parts, 2), np.inf), np.full((n_parts, 2), -np.inf)
@@ -244,9 +257,9 @@ def _misproportion(source: _Source, per_group: np.ndarray, m: float) -> None:
     # Paired parts (eyes, brows): each stroke moves away from (or towards) the part's middle.
     side = np.sign((lo[:, 0] + hi[:, 0]) / 2 - centre[part, 0])
     stroke_shift = shift[part] + np.stack([side * spread[part], np.zeros(len(part))], axis=1)
-    v = source.stroke_of_vertex
-    c = centre[part][v]
-    source.points = (P - c) * scale[part][v][:, None] + c + stroke_shift[v]
+    vertex_part = part[stroke_of_vertex]
+    c = centre[vertex_part]
+    return (points - c) * scale[vertex_part][:, None] + c + stroke_shift[stroke_of_vertex]
 
 
 def _drawn_lengths(lengths: np.ndarray, fraction: float, coin: float) -> np.ndarray:
