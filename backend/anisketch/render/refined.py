@@ -125,8 +125,9 @@ def as_rgba(layers: dict, background_hinted: bool) -> np.ndarray:
     rgba = np.empty((side, side, 4), np.uint8)
     rgba[..., :3] = layers["color"]
     rgba[..., 3] = 255
-    if not background_hinted:
-        rgba[..., 3] = np.where(layers["parts"] == P.LABEL["background"], 0, 255)
+    if not background_hinted:  # the outline's outer half (anti-aliased) lies outside the part map: keep it
+        portrait = np.where(layers["parts"] == P.LABEL["background"], 0, 255).astype(np.uint8)
+        rgba[..., 3] = np.maximum(portrait, layers["lineart"])
     return rgba
 
 
