@@ -87,13 +87,15 @@ def main(argv: list[str]) -> int:
     print(f"engine {ENGINE_VERSION}; a sample = params + build + render (colour, line art, parts) "
           f"+ one simulated sketch + raster + hints")
     _samples_per_second(256, list(range(3)))  # warm-up: imports, caches
-    print("samples/s per core: by CPU time (what one core makes, even on a busy machine) / by wall clock")
+    print("samples/s per core, median of repeats: by CPU time (what one core makes, even on a busy machine) "
+          "/ by wall clock")
     for size in args.sizes:
         seed0 = 1_000_000 * size
         single = [_samples_per_second(size, list(range(seed0 + r * args.samples, seed0 + (r + 1) * args.samples)))
                   for r in range(args.repeats)]
-        wall, cpu = (statistics.median(x) for x in zip(*single))
-        line = f"{size:5d} px  1 process: {cpu:6.1f} / {wall:6.1f}"
+        walls, cpus = zip(*single)
+        line = (f"{size:5d} px  1 process: {statistics.median(cpus):6.1f} (best {max(cpus):.1f}) / "
+                f"{statistics.median(walls):6.1f}")
         if args.workers > 1:
             totals, per_worker_cpu = [], []
             with get_context("fork").Pool(args.workers, initializer=_init) as pool:
