@@ -71,38 +71,52 @@ SPEC_FLAT = P.SPEC["background"].options.index("flat")
 def match_hints(params: P.Params, dabs: list[Dab], fixed: dict) -> dict:
     """Base colours corrected so that the render under each dab shows the dab's colour (see the docstring).
 
-    The dab masks are in the frame of the full-size part map; they are scaled down to MATCH_SIZE here."""
+    Each round renders at MATCH_SIZE, measures every hinted colour's error (CIEDE2000 between the mean dab
+    colour and the mean shown colour), keeps the best colour seen per parameter, and steps by the difference
+    (half-way back towards the best when a step made things worse: the engine's shading is not linear, and
+    colours clip at the gamut's edge)."""
     if not fixed:
         return fixed
     import cv2
 
     side = dabs[0].mask.shape[0]
-    small = [cv2.resize(d.mask.astype(np.uint8), (MATCH_SIZE, MATCH_SIZE), interpolation=cv2.INTER_NEAREST) > 0
-             for d in dabs]
-    fixed = dict(fixed)
-    for _ in range(MATCH_ROUNDS):
+    size = min(side, MATCH_SIZE)
+    masks = [d.mask if side == size else
+             cv2.resize(d.mask.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST) > 0 for d in dabs]
+    current = {name: np.asarray(rgb, np.float64) for name, rgb in fixed.items()}
+    best = {name: (np.inf, rgb) for name, rgb in current.items()}
+    for round_ in range(MATCH_ROUNDS + 1):
         styled = params.copy()
-        styled.update(fixed)
-        if "bg_color" in fixed:
+        styled.update({name: tuple(float(c) for c in rgb) for name, rgb in current.items()})
+        if "bg_color" in current:
             styled["background"] = SPEC_FLAT
-        layers = render(build_portrait(styled), MATCH_SIZE if side > MATCH_SIZE else side)
-        errors: dict[str, list] = {}
-        for dab, mask in zip(dabs, small if side > MATCH_SIZE else [d.mask for d in dabs]):
-            name = color_param_for(dab.label, params)
-            if name not in fixed:
-                continue
-            shown = region_color(layers["color"], layers["lineart"], layers["parts"], Dab(dab.color, dab.label, mask))
-            if shown is not None:
-                errors.setdefault(name, []).append((np.asarray(dab.color, np.float64), shown))
-        worst = 0.0
-        for name, pairs in errors.items():
-            wanted = np.mean([p[0] for p in pairs], axis=0)
-            shown = np.mean([p[1] for p in pairs], axis=0)
-            worst = max(worst, float(ciede2000(rgb_to_lab(wanted.astype(np.uint8)), rgb_to_lab(shown.astype(np.uint8)))))
-            fixed[name] = tuple(float(c) for c in np.clip(np.asarray(fixed[name]) + (wanted - shown) / 255.0, 0, 1))
-        if worst < MATCH_TOLERANCE:
+        layers = render(build_portrait(styled), size)
+        for name, (wanted, shown) in measured_colors(layers, dabs, masks, params).items():
+            error = float(ciede2000(rgb_to_lab(np.rint(wanted).astype(np.uint8)),
+                                    rgb_to_lab(np.rint(shown).astype(np.uint8))))
+            improved = error < best[name][0]
+            if improved:
+                best[name] = (error, current[name])
+            if round_ < MATCH_ROUNDS:
+                step = current[name] + (wanted - shown) / 255.0 if improved else (current[name] + best[name][1]) / 2
+                current[name] = np.clip(step, 0.0, 1.0)
+        if max(error for error, _ in best.values()) < MATCH_TOLERANCE:
             break
-    return fixed
+    return {name: tuple(float(c) for c in rgb) for name, (_, rgb) in best.items()}
+
+
+def measured_colors(layers: dict, dabs: list[Dab], masks: list[np.ndarray], params: P.Params) -> dict:
+    """Colour parameter -> (mean dab colour, mean colour the render shows under those dabs), RGB 0..255."""
+    pairs: dict[str, list] = {}
+    for dab, mask in zip(dabs, masks):
+        name = color_param_for(dab.label, params)
+        if name is None:
+            continue
+        shown = region_color(layers["color"], layers["lineart"], layers["parts"], Dab(dab.color, dab.label, mask))
+        if shown is not None:
+            pairs.setdefault(name, []).append((np.asarray(dab.color, np.float64), shown))
+    return {name: (np.mean([p[0] for p in ps], axis=0), np.mean([p[1] for p in ps], axis=0))
+            for name, ps in pairs.items()}
 
 
 def paint_candidates(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.ndarray | None, side: int, n: int,
