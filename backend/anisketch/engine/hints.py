@@ -76,7 +76,8 @@ def sample_dabs(color: np.ndarray, parts: np.ndarray, rng: np.random.Generator, 
     and the colours under the brushes."""
     if count <= 0:
         return []
-    coarse = cv2.resize(parts.astype(np.int32), (GRID, GRID), interpolation=cv2.INTER_NEAREST)
+    grid = ((np.arange(GRID) + 0.5) * parts.shape[0] / GRID).astype(np.intp)  # nearest pixel of each cell
+    coarse = parts[np.ix_(grid, grid)].astype(np.int64)
     labels, chances = _label_chances(coarse, weights)
     if len(labels) == 0:
         return []
