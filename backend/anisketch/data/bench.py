@@ -48,7 +48,7 @@ def _stage_times(size: int, seeds: list[int]) -> dict:
     from anisketch.engine.params import sample_params
     from anisketch.engine.raster import render
 
-    stages = {name: [] for name in ("params", "build", "render", "sketch sim", "sketch raster", "hints")}
+    stages: dict[str, list[float]] = {name: [] for name in ("params", "build", "render", "sketch sim", "sketch raster", "hints")}
     for seed in seeds:
         t = [time.process_time()]
         params = sample_params(seed)

@@ -108,7 +108,7 @@ class _Source:
     strokes: list            # the engine's strokes, in drawing order
     points: np.ndarray       # float64[M, 2] all vertices (closed strokes repeat their first vertex)
     widths: np.ndarray       # float64[M]
-    tangents: np.ndarray | None  # float64[M, 2] unit tangent at each vertex (set by _prefix)
+    tangents: np.ndarray     # float64[M, 2] unit tangent at each vertex (empty until _prefix)
     keys: np.ndarray         # float64[M]: stroke index * KEY_STRIDE + arc length, increasing
     lengths: np.ndarray      # float64[K] arc length of each stroke
     first: np.ndarray        # int[K] index of each stroke's first vertex
@@ -199,7 +199,7 @@ def _concatenate(strokes: list) -> _Source:
     arc = np.concatenate([[0.0], np.cumsum(seg_len)])
     arc -= np.repeat(arc[first], counts)
     keys = stroke_of_vertex * KEY_STRIDE + arc
-    return _Source(strokes, P, W, None, keys, arc[last], first, last, stroke_of_vertex)
+    return _Source(strokes, P, W, np.empty((0, 2)), keys, arc[last], first, last, stroke_of_vertex)
 
 
 def _prefix(source: _Source, n: int) -> _Source:
@@ -477,7 +477,7 @@ def render_sketch(strokes: Sequence, size: int, rng: np.random.Generator | None 
     order = order.tolist()
     batches = {int(k): [runs[i] for i in order[bounds[j]:bounds[j + 1]]] for j, k in enumerate(keys.tolist())}
 
-    canvas = np.zeros((px, px), np.uint8)
+    canvas: np.ndarray = np.zeros((px, px), np.uint8)
     for k in sorted(batches, key=lambda k: (k % (_LEVELS + 1), k)):  # lighter first: darker wins
         t, lv = divmod(k, _LEVELS + 1)
         # Thick anti-aliased lines are ~10x slower in OpenCV than aliased ones; supersampling gives
