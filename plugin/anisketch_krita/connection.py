@@ -23,7 +23,7 @@ from .state import ConnectionState, Status
 
 TICK_MS = 250  # heartbeat timer: drain, ping, time-outs
 PING_EVERY_S = 2.0  # an idle connection is checked this often
-PING_TIMEOUT_S = 3.0  # an `info` unanswered this long means the server is gone
+PING_TIMEOUT_S = 6.0  # an `info` unanswered this long means the server is gone (a busy CPU backend can be slow)
 START_GRACE_S = 1.0  # no answer this long, and we may start a local backend
 STARTUP_TIMEOUT_S = 120.0  # a backend we started may take this long to answer (first import of torch)
 TIMEOUT_S = {"guide": 30.0, "render": 180.0, "generate": 120.0, "photo": 180.0, "info": PING_TIMEOUT_S}

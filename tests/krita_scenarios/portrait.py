@@ -106,8 +106,8 @@ def scenario(t):
     document.refreshProjection()
     controller.update_settings(render_count=3)
     controller.render()
-    yield t.until(lambda: bool(controller.candidates) or (bool(controller.error) and "render" not in controller.busy),
-                  180, "render candidates")
+    yield t.until(lambda: any(r[0] == "render" for r in replies) and "render" not in controller.busy, 180,
+                  "render candidates")
     renders = canvas.find_group(document, canvas.RENDERS_GROUP)
     t.result["render"] = {"error": controller.error, "candidates": [c.name for c in controller.candidates],
                           "layers": [n.name() for n in renders.childNodes()] if renders else [],
@@ -125,8 +125,10 @@ def scenario(t):
     error_before = controller.error
     controller.error = ""
     controller.generate()
-    yield t.until(lambda: "generate" not in controller.busy, 180, "a generated portrait")
-    t.result["generate"] = {"error": controller.error, "noise": controller.last_noise,
+    busy_after_request = dict(controller.busy)
+    yield t.until(lambda: any(r[0] == "generate" for r in replies) and "generate" not in controller.busy, 180,
+                  "a generated portrait")
+    t.result["generate"] = {"error": controller.error, "noise": controller.last_noise, "busy": busy_after_request,
                             "candidates": [c.name for c in controller.candidates]}
     controller.error = error_before
     if controller.candidates and controller.candidates[0].name.startswith("Portrait"):
