@@ -105,7 +105,8 @@ def test_non_empty_output_needs_overwrite_which_keeps_other_files(dataset, tmp_p
     assert data("--out", str(file_as_out), "--count", "1") == 2
 
 
-def test_from_images_converts_good_images_and_reports_bad_ones(tmp_path, capsys):
+@pytest.mark.parametrize("lines", ["auto", "canny"])
+def test_from_images_converts_good_images_and_reports_bad_ones(tmp_path, capsys, lines):
     src = tmp_path / "mine"
     (src / "sub").mkdir(parents=True)
     Image.fromarray(skimage.data.astronaut()).resize((200, 200)).save(src / "sub" / "astronaut.png")
@@ -114,7 +115,7 @@ def test_from_images_converts_good_images_and_reports_bad_ones(tmp_path, capsys)
     (src / "notes.txt").write_text("not a picture")
     Image.new("RGB", (20, 20), "white").save(src / "tiny.png")
     out = tmp_path / "out"
-    assert data("--from-images", str(src), "--out", str(out), "--size", "128", "--workers", "1") == 0
+    assert data("--from-images", str(src), "--out", str(out), "--size", "128", "--workers", "1", "--lines", lines) == 0
     captured = capsys.readouterr()
     assert "skipped broken.png: corrupt image data" in captured.err
     assert "skipped notes.txt: not an image" in captured.err
@@ -124,6 +125,7 @@ def test_from_images_converts_good_images_and_reports_bad_ones(tmp_path, capsys)
     assert len(folder) == 1
     item = folder.load(0)
     assert item["meta"]["source"] == "image" and item["meta"]["file"] == "sub/astronaut.png"
+    assert item["meta"]["lineart"].startswith("extracted: ")
     assert item["parts"] is None and item["color"].shape == (128, 128, 3)
     assert len(item["strokes"]) > 10 and (item["lineart"] > 64).mean() > 0.02
     assert (item["sketches"][1.0] > 64).sum() > (item["sketches"][0.25] > 64).sum() > 0
@@ -157,18 +159,29 @@ def test_line_extraction_finds_the_engines_own_lines():
     """--from-images on an engine portrait: the traced lines lie on the engine's true line art."""
     import cv2
 
-    from anisketch.data.images import centre_lines, edge_map, thin, trace
+    from anisketch.data.images import extract_lines, thin, trace
     from anisketch.engine.geometry import build_portrait
     from anisketch.engine.raster import render
 
     image = render(build_portrait(sample_params(4)), 256)
-    skeleton, half_width = centre_lines(edge_map(image["color"]))
     truth = thin(image["lineart"] > 128)
     near = lambda mask: cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0  # noqa: E731
-    precision = (skeleton & near(truth)).sum() / skeleton.sum()
-    recall = (truth & near(skeleton)).sum() / truth.sum()
-    assert precision > 0.7 and recall > 0.7, (precision, recall)
-    strokes = trace(skeleton, half_width)
-    assert len(strokes) > 10 and all(s.group == "unknown" for s in strokes)
-    orders = [s.order for s in strokes]
-    assert orders == sorted(orders)  # longest traced lines first: the big shapes an artist starts with
+    f1 = {}
+    for method in ("xdog", "canny"):
+        skeleton, width, used = extract_lines(image["color"], method)
+        assert used == method
+        precision = (skeleton & near(truth)).sum() / skeleton.sum()
+        recall = (truth & near(skeleton)).sum() / truth.sum()
+        assert precision > 0.7 and recall > 0.7, (method, precision, recall)
+        f1[method] = 2 * precision * recall / (precision + recall)
+        strokes = trace(skeleton, width)
+        assert len(strokes) > 10 and all(s.group == "unknown" for s in strokes)
+        orders = [s.order for s in strokes]
+        assert orders == sorted(orders)  # longest traced lines first: the big shapes an artist starts with
+    assert f1["xdog"] > f1["canny"]  # why xdog is the default
+    assert extract_lines(image["color"])[2] == "xdog"  # auto: an inked portrait
+    flat = np.zeros((256, 256, 3), np.uint8)
+    flat[:, 128:] = 255
+    assert extract_lines(flat)[2] == "canny"  # auto: a picture without ink lines
+    with pytest.raises(ValueError, match="line method"):
+        extract_lines(image["color"], "sobel")

@@ -1,7 +1,7 @@
 """`anisketch data`: write engine samples, or turn a folder of your own images into the same format.
 
     anisketch data --out DIR --count N [--seed S] [--size 512] [--workers K] [--overwrite]
-    anisketch data --from-images IMAGES --out DIR [--size 512] [--seed S] [--workers K] [--overwrite]
+    anisketch data --from-images IMAGES --out DIR [--size 512] [--lines auto|xdog|canny] [--seed S] [--workers K]
 
 Samples are named by seed (engine) or by number (images); the format is described in
 `anisketch/data/format.py` and docs/data-engine.md. Output bytes depend only on the arguments, not on
@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sheet-rows", type=int, default=8, help="samples shown on contact_sheet.png (default 8)")
     parser.add_argument("--from-images", type=Path, metavar="DIR",
                         help="convert your own anime images in DIR instead of drawing engine samples")
+    parser.add_argument("--lines", choices=("auto", "xdog", "canny"), default="auto",
+                        help="line extraction for --from-images: xdog finds inked lines, canny is Sketch2Anime's "
+                             "blur + Canny; auto (default) is xdog, or canny for pictures without inked lines")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -148,11 +151,11 @@ def _finish(out: Path, records: list, rows: list) -> None:
 def _image_job(job):
     from anisketch.data import images
 
-    number, path, folder, seed, size, out, with_row = job
+    number, path, folder, seed, size, lines, out, with_row = job
     relative = str(Path(path).relative_to(folder))
     try:
         color = images.square(images.load_image(Path(path)), size)
-        sample = images.image_sample(color, number, seed + number, relative)
+        sample = images.image_sample(color, number, seed + number, relative, lines)
     except images.ImageRejected as reason:
         return None, None, (relative, str(reason))
     except Exception as error:  # one odd file must not end a long conversion: report it, go on
@@ -166,7 +169,7 @@ def convert_images(args) -> int:
 
     folder = args.from_images
     candidates = list_candidates(folder)
-    jobs = ((i, str(path), str(folder), args.seed, args.size, str(args.out), i < args.sheet_rows)
+    jobs = ((i, str(path), str(folder), args.seed, args.size, args.lines, str(args.out), i < args.sheet_rows)
             for i, path in enumerate(candidates))
     records, rows, skipped = [], [], []
     for record, row, rejection in _map(_image_job, jobs, _workers(args, max(1, len(candidates))),
