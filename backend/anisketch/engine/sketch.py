@@ -64,7 +64,7 @@ FEATHER_OFFSET = 0.0025   # sideways scatter of feathered pieces
 MAX_PIECES = 8
 RANDOM_PER_STROKE = 14    # uniform random numbers drawn per stroke (see _plan_pieces)
 PRESSURE = 0.45       # relative width variation along a stroke
-UNIFORM_WEIGHT = 0.5  # how far line weights move towards the portrait's typical width (log scale)
+UNIFORM_WEIGHT = 0.5  # how far line weights move towards the drawing's mean width (log scale)
 WIDTH_SPREAD = 0.25   # relative width variation between strokes
 PART_SCALE = 0.05     # relative size error of a part
 PART_SHIFT = 0.02     # position error of a part, as a fraction of the face size
@@ -351,7 +351,7 @@ def _trace_pieces(source: _Source, pieces: dict, m: float) -> list:
                        + source.tangents[source.last[k]] * np.maximum(sb - lb, 0.0)[:, None])
 
     if m > 0:  # a sketching hand keeps one line weight more than an inker does: widths pulled together
-        typical = float(np.median(source.widths))
+        typical = float(source.widths.mean())
         widths = typical * (np.maximum(widths, 1e-6) / typical) ** (1.0 - UNIFORM_WEIGHT * m)
     widths = widths * pieces["width_scale"][piece]
     if m > 0:
