@@ -88,6 +88,7 @@ def test_fraction_is_a_share_of_the_ink_and_the_sketches_are_one_drawing(portrai
     full = simulate(portrait, 5, fraction=1.0, messiness=0.7)
     for a, b in zip(half[:-1], full):
         np.testing.assert_array_equal(a.points, b.points)
+        np.testing.assert_array_equal(a.widths, b.widths)
     last = half[-1]
     np.testing.assert_array_equal(last.points[:len(last.points) // 2], full[len(half) - 1].points[:len(last.points) // 2])
 

@@ -165,13 +165,14 @@ def simulate_sketch(portrait, rng: np.random.Generator, fraction: float = 1.0, o
     if m > 0:  # parts are placed by where all their strokes will be, drawn or not yet
         part = np.array([_PART_INDEX.get(s.group, -1) for s in strokes])
         boxes = np.minimum.reduceat(source.points, source.first), np.maximum.reduceat(source.points, source.first)
+    typical_width = float(source.widths.mean())  # of the whole portrait: the same at every fraction
     source = _prefix(source, on_canvas)
     if m > 0:
         source.points = _misproportion(source.points, source.stroke_of_vertex, part, *boxes, per_group, m)
     pieces = _plan_pieces(source.lengths, drawn_length[:on_canvas], per_stroke[:on_canvas], m)
     if len(pieces["src"]) == 0:
         return []
-    return _trace_pieces(source, pieces, m)
+    return _trace_pieces(source, pieces, m, typical_width)
 
 
 def _concatenate(strokes: list) -> _Source:
@@ -317,7 +318,7 @@ def _plan_pieces(lengths: np.ndarray, drawn: np.ndarray, r: np.ndarray, m: float
             "width_scale": width_scale[use]}
 
 
-def _trace_pieces(source: _Source, pieces: dict, m: float) -> list:
+def _trace_pieces(source: _Source, pieces: dict, m: float, typical_width: float) -> list:
     """Sample every piece at SPACING, displace it sideways by wobble + jitter, vary its width.
 
     Everything is one pass over all samples of all pieces (numpy calls cost the same for 30 or 3000
@@ -351,8 +352,7 @@ def _trace_pieces(source: _Source, pieces: dict, m: float) -> list:
                        + source.tangents[source.last[k]] * np.maximum(sb - lb, 0.0)[:, None])
 
     if m > 0:  # a sketching hand keeps one line weight more than an inker does: widths pulled together
-        typical = float(source.widths.mean())
-        widths = typical * (np.maximum(widths, 1e-6) / typical) ** (1.0 - UNIFORM_WEIGHT * m)
+        widths = typical_width * (np.maximum(widths, 1e-6) / typical_width) ** (1.0 - UNIFORM_WEIGHT * m)
     widths = widths * pieces["width_scale"][piece]
     if m > 0:
         # Each piece gets its own noise phases: its index picks far-apart places in the table.
