@@ -15,10 +15,11 @@ import numpy as np
 
 from . import __version__
 from .engine import params as P
+from .engine.geometry import build_portrait
 from .engine.raster import render, render_lines
 from .engine.sketch import rgba_to_darkness
 from .errors import BadRequest
-from .layers import Layer, ink_layer
+from .layers import Layer, Result, ink_layer
 from .weights import default_weights_dir
 
 MAX_SIDE = 4096  # largest request image side (the protocol enforces it too)
@@ -70,6 +71,7 @@ class Service:
         self.weights_dir = Path(weights_dir) if weights_dir else default_weights_dir()
         self.device = self._pick_device(device)
         self._guidance = None
+        self._colorizer, self._colorizer_loaded = None, False
 
     @staticmethod
     def _pick_device(device: str) -> str:
@@ -94,7 +96,8 @@ class Service:
             "version": __version__,
             "engine_version": P.ENGINE_VERSION,
             "device": self.device,
-            "models_loaded": [name for name, m in (("guidance", self._guidance),) if m is not None],
+            "models_loaded": [name for name, m in (("guidance", self._guidance), ("colorizer", self._colorizer))
+                              if m is not None],
             "groups": list(P.GROUPS),
             "attributes": {k: list(v) for k, v in P.ATTRIBUTES.items()},
             "limits": {"max_side": MAX_SIDE, "min_side": MIN_SIDE, "max_candidates": MAX_CANDIDATES},
@@ -115,3 +118,49 @@ class Service:
         t3 = time.perf_counter()
         timing = {"prepare": (t1 - t0) * 1e3, "model": (t2 - t1) * 1e3, "draw": (t3 - t2) * 1e3}
         return GuideResult(layers, guide.confidence, guide.state, {k: round(v, 2) for k, v in timing.items()})
+
+    @property
+    def colorizer(self):
+        """The faithful-mode colouriser, or None when this install ships none (refined mode still works)."""
+        if not self._colorizer_loaded:
+            from .render.api import load_colorizer
+
+            self._colorizer, self._colorizer_loaded = load_colorizer(self.weights_dir, self.device), True
+        return self._colorizer
+
+    def render(self, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | None = None, *, n: int = 4,
+               mode: str = "refined", style_seed: int = 0, state: str | None = None) -> Result:
+        from .render.api import render as render_colors
+
+        return render_colors(self.guidance, sketch_rgba, hints_rgba, n=n, mode=mode, style_seed=style_seed,
+                             colorizer=self.colorizer if mode == "faithful" else None, state=state)
+
+    def generate(self, attributes: dict | None, *, noise: str | int | None = None, size: int = 512, n: int = 1,
+                 mode: str = "rough") -> Result:
+        from .generate.api import generate
+
+        return generate(attributes, noise, size=size, n=n, mode=mode)
+
+    def photo(self, photo_rgba: np.ndarray, *, n: int = 4, mode: str = "rough", selection=None) -> Result:
+        """Anime portraits of the photo's face (the largest, or the one under `selection`): guidance line art
+        and n colour candidates that differ in style where the photo says nothing, drawn in the photo's frame."""
+        from .generate.api import Generated, color_layer, draw
+        from .photo.detect import find_face
+        from .photo.mapping import photo_to_params
+
+        t0 = time.perf_counter()
+        check_image("photo", photo_rgba)
+        if not 1 <= int(n) <= MAX_CANDIDATES:
+            raise BadRequest(f"n must be between 1 and {MAX_CANDIDATES}")
+        detection = find_face(np.ascontiguousarray(photo_rgba[..., :3]), selection=selection)
+        t1 = time.perf_counter()
+        side = max(photo_rgba.shape[:2])
+        candidates = [photo_to_params(detection.face, seed=i) for i in range(int(n))]
+        first = Generated(candidates[0], None)
+        layers, _ = draw(first, side, mode, transparent=True, suffix=" 1")  # colour 1, then the guidance
+        for i, params in enumerate(candidates[1:], start=2):
+            images = render(build_portrait(params), side)
+            layers.insert(i - 1, color_layer(images["color"], images["parts"], f"Portrait {i}", transparent=True))
+        info = {"faces_found": detection.count, "warnings": detection.face.warnings(), **first.info()}
+        timing = {"detect": (t1 - t0) * 1e3, "draw": (time.perf_counter() - t1) * 1e3}
+        return Result(layers, info, {k: round(v, 2) for k, v in timing.items()})

@@ -132,7 +132,8 @@ def train(task: Task, cfg: LoopConfig, out_dir: Path) -> dict:
     )
     curves = CurveLog(out_dir / "curves.csv") if rank == 0 else None
     validation = CurveLog(out_dir / "validation.csv")
-    t0, last_log, step = time.time(), time.time(), start
+    started = t0 = last_log = time.time()  # started: for the time limit; t0: since the last checkpoint
+    step = start
     bar = tqdm(total=cfg.steps, initial=start, disable=rank != 0, desc="train", dynamic_ncols=True)
     window: list[dict[str, torch.Tensor]] = []
     for step, batch in zip(range(start, cfg.steps), repeated(loader, cfg.repeat, device)):
@@ -151,7 +152,7 @@ def train(task: Task, cfg: LoopConfig, out_dir: Path) -> dict:
         bar.update(1)
         done = step + 1
         elapsed = info["seconds"] + time.time() - t0
-        out_of_time = cfg.time_limit_s > 0 and time.time() - t0 > cfg.time_limit_s
+        out_of_time = cfg.time_limit_s > 0 and time.time() - started > cfg.time_limit_s
         if done % cfg.log_every == 0 and curves is not None:
             row = {k: float(torch.stack([w[k] for w in window]).float().mean()) for k in window[0]}
             rate = len(window) * cfg.batch_size * world / max(1, cfg.repeat) / max(time.time() - last_log, 1e-6)
