@@ -124,6 +124,7 @@ def test_guidance_appears_after_strokes_and_updates(session):
     assert first["digests"] != last["digests"], "guidance changed as the sketch grew"
     if not FAKE_MODE:  # rough mode: one layer per part, each its own colour (the real service names them)
         assert {"Guidance: eyes", "Guidance: face"} <= set(last["layers"])
+    assert record["active_layer_after_guidance"] == "Sketch", "the brush must stay on the artist's layer"
     group = record["guidance_group"]
     assert group["locked"] and group["visible"] and group["above_sketch"]
     assert group["opacity"] == round(0.7 * 255)
@@ -164,6 +165,13 @@ def test_generation_adds_a_portrait(session):
     generate = _record(session)["generate"]
     assert not generate["error"], generate["error"]
     assert generate["candidates"] and generate["candidates"][0].startswith("Portrait")
+
+
+def test_a_real_mouse_stroke_updates_the_guidance(session):
+    stroke = _record(session)["real_stroke"]
+    assert stroke["xdotool_exit"] == 0 and stroke["sketch_changed"], stroke
+    assert stroke["stroke_seen_running"], "Krita never reported the stroke as running (tryBarrierLock)"
+    assert stroke["updates"] >= 1
 
 
 def test_docker_reconnects_after_the_backend_is_killed_and_restarted(session):

@@ -93,6 +93,7 @@ def test_guidance_lands_exactly_where_the_backend_placed_it(app, controller):
     assert crop.w == crop.h and crop.contains(__import__("anisketch_krita.region").region.Box(40, 50, 3, 2))
     group = node.parentNode()
     assert group.locked() and group.opacity() == round(60 * 255 / 100)
+    assert document.activeNode() == sketch  # the artist's brush stays on their layer
     assert bytes(sketch.pixelData(0, 0, 96, 96)) == before  # the artist's layer is untouched
     send_ms, apply_ms = controller.timings.send_ms, controller.timings.apply_ms
     assert 0 < send_ms < 1000 and 0 < apply_ms < 1000

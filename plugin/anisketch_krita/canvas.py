@@ -19,7 +19,8 @@ Rules kept here, in one place:
 from __future__ import annotations
 
 import zlib
-from typing import Any, Iterable, Optional
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator, Optional
 
 from .region import Box
 
@@ -141,18 +142,33 @@ def find_group(document: Any, name: str) -> Optional[Any]:
                  if node.type() == "grouplayer" and node.name() == name), None)
 
 
+@contextmanager
+def active_layer_kept(document: Any) -> Iterator[None]:
+    """Krita makes every layer added through the API the active one; the artist's brush must stay on the
+    layer they chose, so the active layer is put back afterwards."""
+    active = document.activeNode()
+    try:
+        yield
+    finally:
+        if active is not None and document.activeNode() != active:
+            document.setActiveNode(active)
+
+
 def ensure_group(document: Any, name: str, anchor: Any) -> Any:
     """Our group `name`, created right above `anchor` (the sketch) the first time."""
     group = find_group(document, name)
     if group is None:
         group = document.createGroupLayer(name)
         parent = anchor.parentNode() if anchor is not None and anchor.parentNode() is not None else document.rootNode()
-        parent.addChildNode(group, anchor if anchor is not None and anchor.parentNode() is not None else None)
+        with active_layer_kept(document):
+            parent.addChildNode(group, anchor if anchor is not None and anchor.parentNode() is not None else None)
     return group
 
 
 def ensure_hints_layer(document: Any, anchor: Any) -> Any:
-    """The colour-hint layer: an existing layer named "Color hints", or a new one above the sketch."""
+    """The colour-hint layer: an existing layer named "Color hints", or a new one above the sketch.
+
+    A new one becomes the active layer (Krita's doing, and what the artist wants: they dab hints next)."""
     existing = next((n for n in paint_layers(document) if n.name() == HINTS_LAYER), None)
     if existing is not None:
         return existing
@@ -233,10 +249,15 @@ def update_guidance(document: Any, group: Any, layers: list, origin: Box, remove
         node = existing.pop(layer.name, None)
         if node is None:
             node = document.createNode(layer.name, "paintlayer")
-            group.addChildNode(node, None)
+            with active_layer_kept(document):
+                group.addChildNode(node, None)
         write_layer(node, layer, origin, replace=True)
     for stale in existing.values():
-        stale.remove() if remove_stale else clear_layer(stale)
+        if remove_stale:
+            with active_layer_kept(document):
+                stale.remove()
+        else:
+            clear_layer(stale)
 
 
 def add_candidates(document: Any, group: Any, layers: list, origin: Box, label: str) -> list[Any]:
@@ -248,12 +269,14 @@ def add_candidates(document: Any, group: Any, layers: list, origin: Box, label: 
     nodes: list[Any] = []
     for index, layer in enumerate(layers):
         node = document.createNode(f"{label} {index + 1}", "paintlayer")
-        group.addChildNode(node, nodes[-1] if nodes else None)
+        with active_layer_kept(document):
+            group.addChildNode(node, nodes[-1] if nodes else None)
         write_layer(node, layer, origin)
         set_visible(node, index == 0)
         nodes.append(node)
-    for node in old:
-        node.remove()
+    with active_layer_kept(document):
+        for node in old:
+            node.remove()
     return nodes
 
 
@@ -268,8 +291,9 @@ def keep(document: Any, group: Any, chosen: Any) -> Any:
     kept.setName(f"{KEPT_PREFIX} {chosen.name()}")
     kept.setVisible(True)  # a new node: adding it makes Krita draw it
     parent = group.parentNode() or document.rootNode()
-    parent.addChildNode(kept, group)
-    group.remove()
+    with active_layer_kept(document):
+        parent.addChildNode(kept, group)
+        group.remove()
     return kept
 
 

@@ -440,14 +440,29 @@ class Controller(QObject):
                     self._show_error(reply.error_message or reply.error_code or "the backend failed", emit=False)
             elif flight is not None and any(_same(flight.document, d) for d in self.krita.documents()):
                 self.error = ""
+                active = flight.document.activeNode()
                 {"guide": self._apply_guide, "render": self._apply_render,
                  "generate": self._apply_generate}[flight.op](reply, flight)
+                self._keep_active_layer(flight.document, active)
         except CanvasError as error:
             self._show_error(str(error), emit=False)
         finally:
             if op == "guide":
                 self._after_guide(reply, flight, started)
             self.changed.emit()
+
+    def _keep_active_layer(self, document: Any, active: Any) -> None:
+        """Krita activates each layer added through the API, a moment later (a queued signal): put the
+        artist's layer back then, so that their next stroke lands where they expect."""
+        if active is None:
+            return
+
+        def restore() -> None:
+            if document.activeNode() != active and canvas.find_node(document, canvas.node_id(active)) is not None:
+                document.setActiveNode(active)
+
+        for delay in (0, 100):
+            QTimer.singleShot(delay, restore)
 
     def _after_guide(self, reply: protocol.Reply, flight: Optional[_Flight], started: float) -> None:
         if reply.ok and flight is not None:

@@ -13,6 +13,7 @@ with kritarunner; see docs/plugin.md):
 - `Node.bounds()` is the exact extent of non-transparent pixels (an empty QRect for an empty layer);
 - `addChildNode(child, None)` puts the child on top; `addChildNode(child, above)` right above `above`;
 - adding to a locked group works (locks stop the artist, not the API);
+- a node added with addChildNode becomes the document's active node (Krita's layer manager does that);
 - `createDocument` adds an opaque white "Background" layer; `Document.pixelData` is the composite.
 
 Signatures follow the real bindings (positional ints, `str` for names); only the subset is implemented.
@@ -165,6 +166,7 @@ class Node(QObject):
         index = len(siblings) if above is None or above._s not in siblings else siblings.index(above._s) + 1
         siblings.insert(index, it)
         it.parent = me
+        it.document._active = it  # like Krita: a layer added through the API becomes the active one
         return True
 
     def removeChildNode(self, child: "Node") -> bool:

@@ -78,10 +78,12 @@ def scenario(t):
             controller.set_pin("eyes", True)
             t.result["pinned_at"] = name
     t.result["strokes"] = strokes
+    t.result["active_layer_after_guidance"] = document.activeNode().name()
     group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
     t.result["guidance_group"] = {"locked": group.locked(), "opacity": group.opacity(), "visible": group.visible(),
                                   "above_sketch": _index(group) > _index(sketch)} if group else None
     t.result["region"] = list(vars(controller.region.region).values()) if controller.region.region else None
+    yield from _fit_canvas(t, krita)
     t.screenshot("docker_guidance.png")
     t.save_layer(document, sketch, "layer_sketch.png")
     for name, node in guidance_nodes().items():
@@ -133,6 +135,30 @@ def scenario(t):
     controller.error = error_before
     if controller.candidates and controller.candidates[0].name.startswith("Portrait"):
         t.screenshot("docker_generate.png")
+
+    # --- a real stroke with the mouse (xdotool): the stroke's end is noticed, nothing is written mid-stroke ---
+    yield t.until(lambda: not controller._flights, 60, "the backend to finish")
+    document.setActiveNode(sketch)  # the artist clicks their sketch layer again (the hint layer was active)
+    yield 0.5
+    active_before_stroke = document.activeNode().name()
+    layer_digests = {n.name(): digest(n.pixelData(0, 0, width, height)) for n in canvas.paint_layers(document)}
+    sketch_before = digest(sketch.pixelData(0, 0, width, height))
+    before = len(controller.timings.history)
+    moves = []
+    for i in range(12):  # a short arc over the middle of the view, drawn over about a second
+        moves += ["mousemove", str(560 + 12 * i), str(600 + (i * i) // 3), "sleep", "0.08"]
+    pen = subprocess.Popen(["xdotool", "mousemove", "560", "600", "mousedown", "1", *moves, "mouseup", "1"])
+    busy_seen = []
+    while pen.poll() is None:
+        busy_seen.append(not canvas.is_idle(document))
+        yield 0.03
+    yield wait_for_update(before)
+    t.result["real_stroke"] = {"xdotool_exit": pen.returncode, "sketch_changed":
+                               digest(sketch.pixelData(0, 0, width, height)) != sketch_before,
+                               "stroke_seen_running": any(busy_seen), "updates": len(controller.timings.history) - before,
+                               "active_before": active_before_stroke,
+                               "layers_changed": [n.name() for n in canvas.paint_layers(document)
+                                                  if layer_digests.get(n.name()) != digest(n.pixelData(0, 0, width, height))]}
 
     # --- the backend dies and comes back -------------------------------------------------------------------
     pid = int(os.environ.get("ANISKETCH_SERVE_PID", "0"))
@@ -192,9 +218,16 @@ def _tidy_window(t, krita):
         if dock.objectName() == "anisketch_docker":
             dock.show()
             dock.raise_()
-    view = krita.activeWindow().activeView()
-    action = krita.action("zoom_to_fit") or krita.action("toggle_zoom_to_fit")
+
+def _fit_canvas(t, krita):
+    """The view was laid out before the window got its size (no window manager): refit, then zoom out a bit."""
+    action = krita.action("toggle_zoom_to_fit")
     if action is not None:
         action.trigger()
-    elif view is not None:
-        view.canvas().setZoomLevel(0.7)
+        yield 0.3
+        action.trigger()
+        yield 0.3
+    view = krita.activeWindow().activeView()
+    if view is not None:
+        view.canvas().setZoomLevel(0.55)
+        yield 2.5  # Krita's "Zoom: 55 %" message fades
