@@ -159,6 +159,7 @@ def test_render_with_hints_adds_candidate_layers(session):
     assert not render["error"], render["error"]
     assert len(render["candidates"]) == 3 and len(render["layers"]) == 3
     assert render["visible_after_choice"] == [False, True, False]
+    assert render["active_layer"] == "Color hints", "the artist's active layer must survive the new layers"
 
 
 def test_generation_adds_a_portrait(session):

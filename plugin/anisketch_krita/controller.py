@@ -26,6 +26,7 @@ from .state import (DEFAULT_ATTRIBUTES, GuideMemory, LatestOnly, Pins, Settings,
 
 LOG_PATH = os.path.join(tempfile.gettempdir(), "anisketch-krita.log")
 POLL_MS = 100  # how often the sketch layer's fingerprint is taken
+RESTORE_ACTIVE_S = 2.0  # how long after adding layers an activated layer of ours is handed back
 IDLE_RETRY_MS = 50  # a reply that arrives mid-stroke is written this much later (until the pen is up)
 QUIET_CODES = (protocol.SUPERSEDED, protocol.CANCELLED)  # replies that are no news for the artist
 
@@ -99,6 +100,7 @@ class Controller(QObject):
         self.attributes: dict[str, str] = {}
         self._flights: dict[str, _Flight] = {}
         self._guide_mode = ""  # the mode the guidance group's layers were made in
+        self._restore: Optional[tuple] = None  # (document, artist's active layer, until) after we add layers
         self._document: Any = None
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
@@ -216,6 +218,7 @@ class Controller(QObject):
 
     @guarded
     def _on_poll(self) -> None:
+        self._restore_active_layer()
         if not (self.settings.guidance_on and self.settings.auto_update and self.connection.connected):
             return
         document = self.document()
@@ -452,17 +455,27 @@ class Controller(QObject):
             self.changed.emit()
 
     def _keep_active_layer(self, document: Any, active: Any) -> None:
-        """Krita activates each layer added through the API, a moment later (a queued signal): put the
-        artist's layer back then, so that their next stroke lands where they expect."""
-        if active is None:
+        """Krita activates each layer added through the API, a moment later (queued signals, later still
+        under load): for a short while, whenever one of our layers becomes active, the artist's layer is
+        put back, so that their next stroke lands where they expect. A layer of their own that they pick
+        is left alone."""
+        if active is not None:
+            self._restore = (document, active, time.monotonic() + RESTORE_ACTIVE_S)
+            QTimer.singleShot(0, self._restore_active_layer)
+
+    def _restore_active_layer(self) -> None:
+        if self._restore is None:
             return
-
-        def restore() -> None:
-            if document.activeNode() != active and canvas.find_node(document, canvas.node_id(active)) is not None:
-                document.setActiveNode(active)
-
-        for delay in (0, 100):
-            QTimer.singleShot(delay, restore)
+        document, wanted, until = self._restore
+        if time.monotonic() > until:
+            self._restore = None
+            return
+        active = document.activeNode()
+        if active is None or active == wanted:
+            return
+        ours = {canvas.node_id(node) for node in self._our_nodes(document)}
+        if canvas.node_id(active) in ours and canvas.find_node(document, canvas.node_id(wanted)) is not None:
+            document.setActiveNode(wanted)
 
     def _after_guide(self, reply: protocol.Reply, flight: Optional[_Flight], started: float) -> None:
         if reply.ok and flight is not None:

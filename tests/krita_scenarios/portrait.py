@@ -118,6 +118,8 @@ def scenario(t):
         docker.candidate_list.setCurrentRow(1)  # the artist clicks the second thumbnail
         yield 0.3
         t.result["render"]["visible_after_choice"] = [n.visible() for n in renders.childNodes()]
+        yield 1.0
+        t.result["render"]["active_layer"] = document.activeNode().name()
         t.screenshot("docker_render.png")
         t.save_layer(document, renders.childNodes()[1], "layer_render_2.png")
     t.result["sketch_unchanged_after_render"] = bytes(sketch.pixelData(0, 0, width, height)) == final_frame
