@@ -40,7 +40,7 @@ _PREPARED: dict[str, Path] = {}
 
 
 def tools_missing() -> list[str]:
-    return [tool for tool in ("krita", "xvfb-run", "import") if shutil.which(tool) is None]
+    return [tool for tool in ("krita", "xvfb-run", "import", "xdotool") if shutil.which(tool) is None]
 
 
 # ------------------------------------------------------------------------------------------------ profile

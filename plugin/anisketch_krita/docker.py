@@ -216,16 +216,12 @@ class AniSketchDocker(DockWidget):
     def _generate_tab(self) -> QWidget:
         tab = QWidget()
         layout = QVBoxLayout(tab)
-        form = QFormLayout()
+        self.attribute_form = QFormLayout()
         self.attribute_combos: dict[str, QComboBox] = {}
-        for name, values in self.controller.vocabulary().items():
-            combo = QComboBox()
-            combo.addItem("Random", RANDOM)
-            for value in values:
-                combo.addItem(value.replace("_", " ").capitalize(), value)
-            combo.activated.connect(lambda _, name=name, combo=combo: self._set_attribute(name, combo.currentData()))
-            form.addRow(name.replace("_", " ").capitalize(), combo)
-            self.attribute_combos[name] = combo
+        self._attribute_vocabulary: dict[str, list[str]] = {}
+        self._build_attribute_controls()
+        layout.addLayout(self.attribute_form)
+        form = QFormLayout()
         seed_row = QHBoxLayout()
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
@@ -247,6 +243,25 @@ class AniSketchDocker(DockWidget):
         self.noise_label.setWordWrap(True)
         layout.addWidget(self.noise_label)
         return tab
+
+    def _build_attribute_controls(self) -> None:
+        """One combo per attribute (Random + its values), from the backend's vocabulary once it answers."""
+        vocabulary = self.controller.vocabulary()
+        if vocabulary == self._attribute_vocabulary:
+            return
+        while self.attribute_form.rowCount():
+            self.attribute_form.removeRow(0)
+        self.attribute_combos = {}
+        for name, values in vocabulary.items():
+            combo = QComboBox()
+            combo.addItem("Random", RANDOM)
+            for value in values:
+                combo.addItem(value.replace("_", " ").capitalize(), value)
+            combo.setCurrentIndex(max(0, combo.findData(self.controller.attributes.get(name, RANDOM))))
+            combo.activated.connect(lambda _, name=name, combo=combo: self._set_attribute(name, combo.currentData()))
+            self.attribute_form.addRow(name.replace("_", " ").capitalize(), combo)
+            self.attribute_combos[name] = combo
+        self._attribute_vocabulary = vocabulary
 
     def _slider(self, lo: int, hi: int, changed: Callable[[int], None], on_release: bool = False) -> QSlider:
         slider = QSlider(Qt.Orientation.Horizontal)
@@ -308,6 +323,8 @@ class AniSketchDocker(DockWidget):
             self.seed_spin.setValue(s.generate_seed)
             self.seed_lock.setChecked(s.seed_locked)
             self.noise_label.setText(f"Noise: {c.last_noise}" if c.last_noise else "")
+            if state.status is Status.CONNECTED:
+                self._build_attribute_controls()
             self.keep_button.setEnabled(bool(c.candidates))
         finally:
             self._updating = False
