@@ -5,7 +5,6 @@ the Krita action, and a mypy check of the whole plugin against tests/fake_krita/
 from __future__ import annotations
 
 import importlib.util
-
 import os
 import shutil
 import subprocess
