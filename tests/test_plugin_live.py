@@ -104,6 +104,28 @@ def test_guidance_lands_exactly_where_the_backend_placed_it(app, controller):
     assert 0 < send_ms < 1000 and 0 < apply_ms < 1000
 
 
+def test_a_selection_is_the_region_made_square(app, controller):
+    import krita
+
+    from anisketch_krita.region import Box
+
+    instance, document, sketch = app
+    _draw(sketch, 30, 30, 20, 20)
+    selection = krita.Selection()
+    selection.select(10, 20, 40, 24, 255)
+    document.setSelection(selection)
+    controller.request_guidance()
+    wait_for(lambda: "guide" in _guidance(document), what="guidance for the selection")
+    flight_origin = Box(10, 20 - 8, 40, 40)  # 40 x 24 made square around its centre
+    node = _guidance(document)["guide"]
+    # The fake model returns the whole crop, inverted, at (-2, -3): where its (transparent) pixels were
+    # written tells where the crop was. Inside: white with alpha 0; just outside: never written.
+    x0, y0, x1, y1 = flight_origin.x - 2, flight_origin.y - 3, flight_origin.right - 3, flight_origin.bottom - 4
+    written = bgra((255, 255, 255), 0)
+    assert bytes(node.pixelData(x0, y0, 1, 1)) == written and bytes(node.pixelData(x1, y1, 1, 1)) == written
+    assert bytes(node.pixelData(x0 - 1, y0, 1, 1)) == bytes(4) and bytes(node.pixelData(x1 + 1, y1, 1, 1)) == bytes(4)
+
+
 def test_results_wait_until_the_artist_lifts_the_pen(app, controller):
     instance, document, sketch = app
     _draw(sketch, 30, 30, 20, 20)
