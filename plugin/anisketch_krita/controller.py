@@ -19,13 +19,14 @@ from typing import Any, Callable, Optional
 from . import canvas, protocol
 from .canvas import CanvasError
 from .connection import Connection
-from .qt import QImage, QObject, Qt, QTimer, Signal
+from .qt import QApplication, QImage, QObject, Qt, QTimer, Signal
 from .region import Box, RegionTracker, selection_square
 from .state import (DEFAULT_ATTRIBUTES, GuideMemory, LatestOnly, Pins, Settings, StrokeDetector, attribute_request,
                     next_seed, vary_attributes)
 
 LOG_PATH = os.path.join(tempfile.gettempdir(), "anisketch-krita.log")
-POLL_MS = 100  # how often the sketch layer's fingerprint is taken
+POLL_MS = 100  # how often the sketch layer's fingerprint is taken (at most: see _on_poll)
+POLL_SHARE = 0.125  # the fingerprint may use at most this share of the GUI thread (huge canvases poll slower)
 RESTORE_ACTIVE_S = 2.0  # how long after adding layers an activated layer of ours is handed back
 IDLE_RETRY_MS = 50  # a reply that arrives mid-stroke is written this much later (until the pen is up)
 QUIET_CODES = (protocol.SUPERSEDED, protocol.CANCELLED)  # replies that are no news for the artist
@@ -225,10 +226,14 @@ class Controller(QObject):
         sketch = self.sketch_layer(document) if document is not None else None
         if sketch is None:
             return
-        if not canvas.is_idle(document):  # mid-stroke: the stroke is not over, and fingerprints cost
-            self.detector.observe(("stroke running", time.monotonic()))
+        if QApplication.mouseButtons() != Qt.MouseButton.NoButton:  # mid-stroke (mouse): not over yet
+            self.detector.observe(("button down", time.monotonic()))
             return
-        if self.detector.observe((canvas.node_id(sketch), canvas.signature(sketch))):
+        started = time.perf_counter()
+        signature = (canvas.node_id(sketch), canvas.signature(sketch))
+        cost_ms = (time.perf_counter() - started) * 1e3
+        self._poll.setInterval(max(POLL_MS, min(1000, round(cost_ms / POLL_SHARE))))
+        if self.detector.observe(signature):
             self.request_guidance()
 
     @guarded

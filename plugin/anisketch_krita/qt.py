@@ -10,7 +10,7 @@ try:
     from PyQt5.QtCore import (QByteArray, QObject, QRect, QSocketNotifier, QSize, Qt, QTimer,
                               pyqtSignal as Signal)
     from PyQt5.QtGui import QColor, QIcon, QImage, QPixmap
-    from PyQt5.QtWidgets import (QAction, QButtonGroup, QCheckBox, QComboBox, QFormLayout, QFrame, QGridLayout,
+    from PyQt5.QtWidgets import (QAction, QApplication, QButtonGroup, QCheckBox, QComboBox, QFormLayout, QFrame, QGridLayout,
                                  QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                  QProgressBar, QPushButton, QScrollArea, QSlider, QSpinBox, QTabWidget,
                                  QToolButton, QVBoxLayout, QWidget)
@@ -20,7 +20,7 @@ except ImportError:  # Krita 6
     from PyQt6.QtCore import (QByteArray, QObject, QRect, QSocketNotifier, QSize, Qt, QTimer,  # type: ignore
                               pyqtSignal as Signal)
     from PyQt6.QtGui import QAction, QColor, QIcon, QImage, QPixmap  # type: ignore
-    from PyQt6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QFormLayout, QFrame,  # type: ignore
+    from PyQt6.QtWidgets import (QApplication, QButtonGroup, QCheckBox, QComboBox, QFormLayout, QFrame,  # type: ignore
                                  QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                  QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSlider, QSpinBox,
                                  QTabWidget, QToolButton, QVBoxLayout, QWidget)
@@ -28,7 +28,7 @@ except ImportError:  # Krita 6
     QT_BINDING = "PyQt6"
 
 __all__ = [
-    "QT_BINDING", "QAction", "QButtonGroup", "QByteArray", "QCheckBox", "QColor", "QComboBox", "QFormLayout",
+    "QT_BINDING", "QAction", "QApplication", "QButtonGroup", "QByteArray", "QCheckBox", "QColor", "QComboBox", "QFormLayout",
     "QFrame", "QGridLayout", "QGroupBox", "QHBoxLayout", "QIcon", "QImage", "QLabel", "QLineEdit", "QListWidget",
     "QListWidgetItem", "QObject", "QPixmap", "QProgressBar", "QPushButton", "QRect", "QScrollArea", "QSize",
     "QSlider", "QSocketNotifier", "QSpinBox", "QTabWidget", "QTimer", "QToolButton", "QVBoxLayout", "QWidget",
