@@ -38,6 +38,10 @@ RECORD_NAME = f"{PLUGIN_NAME}.install.json"
 VENV_STAMP = "anisketch-install.json"
 KRITARC_SECTION = "[python]"
 KRITARC_KEY = f"enable_{PLUGIN_NAME}"
+# Installed with `pip install --no-deps`, as pyproject.toml cannot say: mediapipe 0.10.21's metadata asks for
+# numpy<2, opencv-contrib-python and jax, which would break our numpy and cv2; its face mesh needs only these
+# (docs/photo.md explains).
+WITHOUT_DEPS = ["mediapipe==0.10.21", "absl-py", "attrs", "flatbuffers", "protobuf>=4.25.3,<5"]
 
 
 class InstallError(Exception):
@@ -66,22 +70,47 @@ def file_sha256(path: Path) -> str:
 
 
 def setup_venv(extras: list[str]) -> None:
-    """Create .venv and install the backend into it, unless a previous run already did."""
+    """Create .venv and install the backend into it, skipping what a previous run already did."""
     pyproject = ROOT / "backend" / "pyproject.toml"
     if not pyproject.is_file():
         raise InstallError(f"{pyproject} is missing: run install.py from a complete AniSketch checkout.")
     stamp_path = VENV / VENV_STAMP
+    stamp = read_json(stamp_path) or {}
     wanted = {"pyproject_sha256": file_sha256(pyproject), "root": str(ROOT)}
-    stamp = read_json(stamp_path)
-    if (
-        stamp
-        and all(stamp.get(key) == value for key, value in wanted.items())
+    backend_done = (
+        all(stamp.get(key) == value for key, value in wanted.items())
         and set(extras) <= set(stamp.get("extras", []))
         and venv_executable("anisketch").exists()
-    ):
+    )
+    without_deps_done = backend_done and stamp.get("without_deps") == WITHOUT_DEPS
+    if backend_done and without_deps_done:
         say(f"Backend already installed in {VENV} (pyproject.toml unchanged): skipping pip.")
         return
 
+    python = ensure_venv()
+    if not backend_done:
+        target = str(ROOT / "backend") + (f"[{','.join(extras)}]" if extras else "")
+        say(f"Installing the backend into {VENV} (pip install -e {target}); the first time takes a few minutes.")
+        started = time.monotonic()
+        # pip prints its own progress; no index options here, so pip's configuration (local wheels) applies.
+        if subprocess.call([str(python), "-m", "pip", "install", "-e", target]) != 0:
+            raise InstallError("pip could not install the backend (see its messages above).")
+        note(f"backend installed in {time.monotonic() - started:.0f} s")
+        stamp = {**wanted, "extras": sorted(extras)}
+        stamp_path.write_text(json.dumps(stamp, indent=2) + "\n")
+
+    say("Installing MediaPipe's face mesh for photo to anime, without its declared dependencies (docs/photo.md)")
+    command = [str(python), "-m", "pip", "install", "--no-deps", *WITHOUT_DEPS]
+    if subprocess.call(command) == 0:
+        stamp["without_deps"] = WITHOUT_DEPS
+        stamp_path.write_text(json.dumps(stamp, indent=2) + "\n")
+    else:  # not fatal: photo to anime falls back to OpenCV's face finder; the next run tries again
+        note("warning: MediaPipe did not install (no wheel for this Python?); photo to anime will use OpenCV's "
+             "simpler face finder.")
+
+
+def ensure_venv() -> Path:
+    """The venv's python, creating .venv first if needed."""
     if not venv_executable("python").exists():
         create_venv()
     python = venv_executable("python")
@@ -90,15 +119,7 @@ def setup_venv(extras: list[str]) -> None:
             f"{VENV} has no working pip. Delete that folder and run install.py again"
             " (on Debian/Ubuntu first: sudo apt install python3-venv)."
         )
-
-    target = str(ROOT / "backend") + (f"[{','.join(extras)}]" if extras else "")
-    say(f"Installing the backend into {VENV} (pip install -e {target}); the first time takes a few minutes.")
-    started = time.monotonic()
-    # pip prints its own progress; no index options here, so pip's configuration (local wheels) applies.
-    if subprocess.call([str(python), "-m", "pip", "install", "-e", target]) != 0:
-        raise InstallError("pip could not install the backend (see its messages above).")
-    note(f"backend installed in {time.monotonic() - started:.0f} s")
-    stamp_path.write_text(json.dumps({**wanted, "extras": sorted(extras)}, indent=2) + "\n")
+    return python
 
 
 def create_venv() -> None:

@@ -351,7 +351,8 @@ def import_install_py(monkeypatch):
     return module
 
 
-def load_install_module(monkeypatch, tmp_path, python_exit: int = 0):
+def load_install_module(monkeypatch, tmp_path, fail_on: str = ""):
+    """install.py pointed at a fake checkout and .venv; the fake python fails calls whose arguments hold fail_on."""
     module = import_install_py(monkeypatch)
     root = tmp_path / "checkout"
     (root / "backend").mkdir(parents=True)
@@ -359,42 +360,56 @@ def load_install_module(monkeypatch, tmp_path, python_exit: int = 0):
     venv = root / ".venv"
     (venv / "bin").mkdir(parents=True)
     log = tmp_path / "calls.log"
-    for name, code in (("python", python_exit), ("anisketch", 0)):
+    failing = f'case "$*" in *"{fail_on}"*) exit 1;; esac\n' if fail_on else ""
+    for name in ("python", "anisketch"):
         script = venv / "bin" / name
-        script.write_text(f'#!/bin/sh\necho "{name} $*" >> "{log}"\nexit {code}\n')
+        script.write_text(f'#!/bin/sh\necho "{name} $*" >> "{log}"\n{failing if name == "python" else ""}exit 0\n')
         script.chmod(0o755)
     monkeypatch.setattr(module, "ROOT", root)
     monkeypatch.setattr(module, "VENV", venv)
     return module, log
 
 
-def pip_installs(log: Path) -> list[str]:
-    return [line for line in log.read_text().splitlines() if " -m pip install " in line] if log.exists() else []
+def pip_calls(log: Path, kind: str) -> list[str]:
+    """The logged `pip install -e ...` (kind "-e") or `pip install --no-deps ...` (kind "--no-deps") calls."""
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [line for line in lines if f" -m pip install {kind} " in line]
 
 
 @pytest.mark.skipif(os.name == "nt", reason="the fake venv is made of shell scripts")
 def test_venv_step_runs_pip_only_when_needed(monkeypatch, tmp_path, capsys):
     install, log = load_install_module(monkeypatch, tmp_path)
     install.setup_venv(extras=[])
-    assert pip_installs(log) == [f"python -m pip install -e {install.ROOT / 'backend'}"]
+    assert pip_calls(log, "-e") == [f"python -m pip install -e {install.ROOT / 'backend'}"]
+    assert pip_calls(log, "--no-deps") == ["python -m pip install --no-deps " + " ".join(install.WITHOUT_DEPS)]
     install.setup_venv(extras=[])
-    assert len(pip_installs(log)) == 1, "second run with nothing changed must skip pip"
+    assert len(pip_calls(log, "-e")) == 1 and len(pip_calls(log, "--no-deps")) == 1, "nothing changed: no pip"
+    assert "skipping pip" in capsys.readouterr().out
     install.setup_venv(extras=["test"])
-    assert pip_installs(log)[-1].endswith("backend[test]"), "new extras need pip"
+    assert pip_calls(log, "-e")[-1].endswith("backend[test]"), "new extras need pip"
     install.setup_venv(extras=[])
-    assert len(pip_installs(log)) == 2, "an install with more extras satisfies one with fewer"
+    assert len(pip_calls(log, "-e")) == 2, "an install with more extras satisfies one with fewer"
     (install.ROOT / "backend" / "pyproject.toml").write_text("[project]\nname = 'anisketch'\nversion = '2'\n")
     install.setup_venv(extras=[])
-    assert len(pip_installs(log)) == 3, "a changed pyproject.toml means pip again"
-    assert "skipping pip" in capsys.readouterr().out
+    assert len(pip_calls(log, "-e")) == 3, "a changed pyproject.toml means pip again"
 
 
 @pytest.mark.skipif(os.name == "nt", reason="the fake venv is made of shell scripts")
-def test_pip_failure_is_a_clear_error(monkeypatch, tmp_path, capsys):
-    install, log = load_install_module(monkeypatch, tmp_path, python_exit=1)
-    with pytest.raises(install.InstallError, match="pip"):
+def test_pip_failure_is_a_clear_error(monkeypatch, tmp_path):
+    install, log = load_install_module(monkeypatch, tmp_path, fail_on="install -e")
+    with pytest.raises(install.InstallError, match="pip could not install the backend"):
         install.setup_venv(extras=[])
     assert not (install.VENV / install.VENV_STAMP).exists()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="the fake venv is made of shell scripts")
+def test_mediapipe_failure_warns_and_is_retried_alone(monkeypatch, tmp_path, capsys):
+    install, log = load_install_module(monkeypatch, tmp_path, fail_on="--no-deps")
+    install.setup_venv(extras=[])  # no exception: photo to anime falls back to OpenCV
+    assert "warning: MediaPipe did not install" in capsys.readouterr().out
+    install.setup_venv(extras=[])
+    assert len(pip_calls(log, "-e")) == 1, "the backend itself is not reinstalled"
+    assert len(pip_calls(log, "--no-deps")) == 2, "the failed step is tried again"
 
 
 @pytest.mark.skipif(os.name == "nt", reason="the fake venv is made of shell scripts")
@@ -403,7 +418,7 @@ def test_test_mode_passes_arguments_and_exit_code(monkeypatch, tmp_path):
     (install.VENV / "bin" / "python").write_text(f'#!/bin/sh\necho "python $*" >> "{log}"\nexit 3\n')
     (install.VENV / install.VENV_STAMP).write_text(json.dumps({
         "pyproject_sha256": install.file_sha256(install.ROOT / "backend" / "pyproject.toml"),
-        "root": str(install.ROOT), "extras": ["test"],
+        "root": str(install.ROOT), "extras": ["test"], "without_deps": install.WITHOUT_DEPS,
     }))
     assert install.main(["--test", "--", "-m", "not e2e", "-x"]) == 3
     assert log.read_text().splitlines() == ["python -m pytest -m not e2e -x"]
