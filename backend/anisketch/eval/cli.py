@@ -1,8 +1,10 @@
 """`anisketch eval --count N --seed S --out DIR`: the numbers we steer by, on unseen engine samples.
 
-Writes DIR/metrics.json (flat keys such as `guidance.f1.50`, `baseline.knn.f1.50`, `timing.guidance_ms`) and
-DIR/report_guidance.png (sketch, guidance and truth at each level). Training draws its seeds from 0 upwards
-(hundreds of millions at most), so evaluation seeds start at 2e9 and anything below 1e9 is refused.
+Writes DIR/metrics.json (flat keys such as `guidance.f1.50`, `baseline.knn.f1.50`, `render.psnr.10`,
+`generate.attribute_accuracy`, `timing.guidance_ms`) and one report PNG per capability: report_guidance.png
+(sketch, guidance and truth at each level), report_render.png (hints, renders, truth), report_generate.png
+(rows: one attribute changed; columns: seeds). Training draws its seeds from 0 upwards (hundreds of millions at
+most), so evaluation seeds start at 2e9 and anything below 1e9 is refused.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
     parser.add_argument("--replay", type=int, default=12, help="samples replayed stroke by stroke (consistency)")
     parser.add_argument("--faithfulness", type=float, default=0.5, help="guidance faithfulness (default 0.5)")
+    parser.add_argument("--only", default="guidance,render,generate",
+                        help="comma-separated capabilities to evaluate (default: all)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,18 +44,41 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"anisketch eval: seeds below {FIRST_UNSEEN_SEED} may have been used in training; "
                          f"use --seed {EVAL_SEED_BASE} or higher")
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    only = {name.strip() for name in args.only.split(",")}
+    unknown = only - {"guidance", "render", "generate"}
+    if unknown:
+        raise SystemExit(f"anisketch eval: unknown capability {', '.join(sorted(unknown))} (guidance, render, generate)")
     args.out.mkdir(parents=True, exist_ok=True)
     model = GuidanceModel.load(args.weights, device=device)
     seeds = list(range(args.seed, args.seed + args.count))
-    bar = tqdm(total=len(seeds), desc="eval guidance")
-    metrics, rows = evaluate_guidance(model, seeds, replay_count=min(args.replay, len(seeds)),
-                                      faithfulness=args.faithfulness, progress=lambda i, n: bar.update(1))
-    bar.close()
+    metrics: dict = {}
+    if "guidance" in only:
+        bar = tqdm(total=len(seeds), desc="eval guidance")
+        found, rows = evaluate_guidance(model, seeds, replay_count=min(args.replay, len(seeds)),
+                                        faithfulness=args.faithfulness, progress=lambda i, n: bar.update(1))
+        bar.close()
+        metrics.update(found)
+        Image.fromarray(report_image(rows)).save(args.out / "report_guidance.png")
+    if "render" in only:
+        from ..render.api import load_colorizer
+        from ..render.evaluate import evaluate_renders
+
+        bar = tqdm(total=len(seeds), desc="eval render")
+        metrics.update(evaluate_renders(model, load_colorizer(args.weights, device), seeds,
+                                        report_path=args.out / "report_render.png",
+                                        progress=lambda i, n: bar.update(1)))
+        bar.close()
+    if "generate" in only:
+        from ..generate.evaluate import evaluate_generation
+        from ..generate.model import load_judge
+
+        found, grid = evaluate_generation(load_judge(args.weights, device), seeds)
+        metrics.update(found)
+        Image.fromarray(grid).save(args.out / "report_generate.png")
     metrics["eval.count"] = args.count
     metrics["eval.seed"] = args.seed
     metrics["eval.device"] = device if device == "cpu" else torch.cuda.get_device_name()
     metrics["eval.machine"] = f"{platform.machine()} {torch.get_num_threads()} threads"
-    Image.fromarray(report_image(rows)).save(args.out / "report_guidance.png")
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     for key, value in metrics.items():
         print(f"{key:32s} {value}")

@@ -1,0 +1,75 @@
+"""`anisketch bench models`: how long the artist waits, per operation, on this machine (medians and p95).
+
+Each operation runs through the Service exactly as the server calls it, on beginner sketches from the drawing
+simulator at the crop sizes the plugin sends, with the state of the previous guidance (as while drawing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from ..engine import params as P
+from ..engine.geometry import build_portrait
+from ..engine.raster import render
+from ..engine.sketch import render_sketch, simulate_sketch, sketch_to_rgba
+from ..engine.hints import simulate_hints
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="anisketch bench models", description=__doc__)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu: what most artists have)")
+    parser.add_argument("--sizes", default="256,512,1024", help="crop sizes in px")
+    parser.add_argument("--repeats", type=int, default=15, help="calls per figure")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    return parser.parse_args(argv)
+
+
+def beginner(seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A sketch two thirds drawn, and a few colour dabs, as the plugin's layers hold them."""
+    rng = np.random.default_rng(seed)
+    portrait = build_portrait(P.sample_params(seed))
+    sketch = render_sketch(simulate_sketch(portrait, rng, fraction=0.66, order="random", messiness=0.6), size, rng=rng)
+    images = render(portrait, size)
+    return sketch_to_rgba(sketch), simulate_hints(portrait, images["color"], images["parts"], rng, 6)
+
+
+def timed(call, repeats: int) -> tuple[float, float]:
+    call()  # warm-up: lazy loading and first-call allocations are not what the artist waits for per stroke
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - t) * 1e3)
+    return float(np.median(times)), float(np.percentile(times, 95))
+
+
+def main(argv: list[str]) -> int:
+    import torch
+
+    from ..service import Service
+
+    args = parse(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    service = Service(device=args.device)
+    print(f"device {service.device}, torch threads {torch.get_num_threads()}, repeats {args.repeats}\n")
+    print(f"{'operation':28s} {'size':>5s} {'p50 ms':>8s} {'p95 ms':>8s}")
+    for size in (int(s) for s in args.sizes.split(",")):
+        sketch, hints = beginner(2_000_000_777 + size, size)
+        state = service.guide(sketch).state
+        rows = [
+            ("guide rough (while drawing)", lambda: service.guide(sketch, mode="rough", state=state)),
+            ("guide detail", lambda: service.guide(sketch, mode="detail", state=state)),
+            ("render refined, 4 candidates", lambda: service.render(sketch, hints, n=4, mode="refined", state=state)),
+        ]
+        if service.colorizer is not None:
+            rows.append(("render faithful, 4 candidates",
+                         lambda: service.render(sketch, hints, n=4, mode="faithful", state=state)))
+        rows.append(("generate", lambda: service.generate({"hair_color": "blonde"}, noise=7, size=size)))
+        for name, call in rows:
+            p50, p95 = timed(call, args.repeats if "guide" in name else max(3, args.repeats // 3))
+            print(f"{name:28s} {size:5d} {p50:8.1f} {p95:8.1f}")
+    return 0
