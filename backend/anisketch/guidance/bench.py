@@ -23,7 +23,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu: what most artists have)")
     parser.add_argument("--sizes", default="256,512,1024", help="crop sizes in px")
     parser.add_argument("--repeats", type=int, default=15, help="calls per figure")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: the Service's default, half the cores)")
     return parser.parse_args(argv)
 
 
@@ -52,9 +52,7 @@ def main(argv: list[str]) -> int:
     from ..service import Service
 
     args = parse(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    service = Service(device=args.device)
+    service = Service(device=args.device, threads=args.threads or None)
     print(f"device {service.device}, torch threads {torch.get_num_threads()}, repeats {args.repeats}\n")
     print(f"{'operation':28s} {'size':>5s} {'p50 ms':>8s} {'p95 ms':>8s}")
     for size in (int(s) for s in args.sizes.split(",")):
