@@ -74,6 +74,13 @@ def controller(app, server):
     control.stop()
 
 
+def _spin(seconds):
+    import time
+
+    deadline = time.monotonic() + seconds
+    wait_for(lambda: time.monotonic() > deadline, what="time to pass")
+
+
 def _draw(sketch, x, y, w, h, rgb=(20, 20, 20)):
     sketch.setPixelData(bgra(rgb) * (w * h), x, y, w, h)
 
@@ -98,6 +105,7 @@ def test_guidance_lands_exactly_where_the_backend_placed_it(app, controller):
     assert crop.w == crop.h and crop.contains(__import__("anisketch_krita.region").region.Box(40, 50, 3, 2))
     group = node.parentNode()
     assert group.locked() and group.opacity() == round(60 * 255 / 100)
+    _spin(0.3)  # Krita activates added layers a moment later; the plugin hands the artist's layer back
     assert document.activeNode() == sketch  # the artist's brush stays on their layer
     assert bytes(sketch.pixelData(0, 0, 96, 96)) == before  # the artist's layer is untouched
     send_ms, apply_ms = controller.timings.send_ms, controller.timings.apply_ms
@@ -175,6 +183,8 @@ def test_render_hints_candidates_choose_and_keep(app, controller):
     assert controller.candidates[0].thumbnail.width() == 96
     crop = controller.region.region
     assert bytes(nodes[1].pixelData(crop.x, crop.y, 1, 1)) == bytes([8, 8, 8, 8])  # fake: (seed + i) grey
+    _spin(0.3)
+    assert document.activeNode() == hints  # new on request, so active; the candidates did not take over
     controller.choose_candidate(2)
     assert [n.visible() for n in nodes] == [False, False, True]
     controller.keep_candidate(2)

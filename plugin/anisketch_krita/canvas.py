@@ -1,8 +1,10 @@
 """Reading and writing the Krita document: the only module that touches layers and pixels.
 
 Rules kept here, in one place:
-- The artist's layers are only ever read. Everything we write lives in our two groups ("AniSketch guidance",
-  "AniSketch renders") or in a layer the artist asked us to create ("Color hints").
+- The artist's layers are only ever read. Everything we write lives in our two groups ("AniSketch
+  guidance", "AniSketch renders") or in a layer the artist asked us to create ("Color hints"). Krita
+  makes each layer added here the active one; the controller hands the artist's layer back
+  (Controller._keep_active_layer).
 - Pixels cross as Krita holds them: B,G,R,A bytes. RGBA/U8 documents are sent without any conversion;
   RGBA/U16 ones are narrowed to 8 bits for the request (and widened for the results); other colour
   spaces are refused with a message saying what to do.
@@ -19,8 +21,7 @@ Rules kept here, in one place:
 from __future__ import annotations
 
 import zlib
-from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Iterable, Optional
 
 from .region import Box
 
@@ -142,26 +143,13 @@ def find_group(document: Any, name: str) -> Optional[Any]:
                  if node.type() == "grouplayer" and node.name() == name), None)
 
 
-@contextmanager
-def active_layer_kept(document: Any) -> Iterator[None]:
-    """Krita makes every layer added through the API the active one; the artist's brush must stay on the
-    layer they chose, so the active layer is put back afterwards."""
-    active = document.activeNode()
-    try:
-        yield
-    finally:
-        if active is not None and document.activeNode() != active:
-            document.setActiveNode(active)
-
-
 def ensure_group(document: Any, name: str, anchor: Any) -> Any:
     """Our group `name`, created right above `anchor` (the sketch) the first time."""
     group = find_group(document, name)
     if group is None:
         group = document.createGroupLayer(name)
         parent = anchor.parentNode() if anchor is not None and anchor.parentNode() is not None else document.rootNode()
-        with active_layer_kept(document):
-            parent.addChildNode(group, anchor if anchor is not None and anchor.parentNode() is not None else None)
+        parent.addChildNode(group, anchor if anchor is not None and anchor.parentNode() is not None else None)
     return group
 
 
@@ -249,15 +237,10 @@ def update_guidance(document: Any, group: Any, layers: list, origin: Box, remove
         node = existing.pop(layer.name, None)
         if node is None:
             node = document.createNode(layer.name, "paintlayer")
-            with active_layer_kept(document):
-                group.addChildNode(node, None)
+            group.addChildNode(node, None)
         write_layer(node, layer, origin, replace=True)
     for stale in existing.values():
-        if remove_stale:
-            with active_layer_kept(document):
-                stale.remove()
-        else:
-            clear_layer(stale)
+        stale.remove() if remove_stale else clear_layer(stale)
 
 
 def add_candidates(document: Any, group: Any, layers: list, origin: Box, label: str) -> list[Any]:
@@ -269,14 +252,12 @@ def add_candidates(document: Any, group: Any, layers: list, origin: Box, label: 
     nodes: list[Any] = []
     for index, layer in enumerate(layers):
         node = document.createNode(f"{label} {index + 1}", "paintlayer")
-        with active_layer_kept(document):
-            group.addChildNode(node, nodes[-1] if nodes else None)
+        group.addChildNode(node, nodes[-1] if nodes else None)
         write_layer(node, layer, origin)
         set_visible(node, index == 0)
         nodes.append(node)
-    with active_layer_kept(document):
-        for node in old:
-            node.remove()
+    for node in old:
+        node.remove()
     return nodes
 
 
@@ -291,9 +272,8 @@ def keep(document: Any, group: Any, chosen: Any) -> Any:
     kept.setName(f"{KEPT_PREFIX} {chosen.name()}")
     kept.setVisible(True)  # a new node: adding it makes Krita draw it
     parent = group.parentNode() or document.rootNode()
-    with active_layer_kept(document):
-        parent.addChildNode(kept, group)
-        group.remove()
+    parent.addChildNode(kept, group)
+    group.remove()
     return kept
 
 

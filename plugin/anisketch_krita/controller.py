@@ -464,9 +464,17 @@ class Controller(QObject):
         under load): for a short while, whenever one of our layers becomes active, the artist's layer is
         put back, so that their next stroke lands where they expect. A layer of their own that they pick
         is left alone."""
-        if active is not None:
-            self._restore = (document, active, time.monotonic() + RESTORE_ACTIVE_S)
-            QTimer.singleShot(0, self._restore_active_layer)
+        if active is None:
+            return
+        if self._is_ours(document, active):  # Krita already moved it to one of ours: keep the earlier target
+            if self._restore is None:
+                return
+            active = self._restore[1]
+        self._restore = (document, active, time.monotonic() + RESTORE_ACTIVE_S)
+        QTimer.singleShot(0, self._restore_active_layer)
+
+    def _is_ours(self, document: Any, node: Any) -> bool:
+        return canvas.node_id(node) in {canvas.node_id(n) for n in self._our_nodes(document)}
 
     def _restore_active_layer(self) -> None:
         if self._restore is None:
@@ -478,8 +486,7 @@ class Controller(QObject):
         active = document.activeNode()
         if active is None or active == wanted:
             return
-        ours = {canvas.node_id(node) for node in self._our_nodes(document)}
-        if canvas.node_id(active) in ours and canvas.find_node(document, canvas.node_id(wanted)) is not None:
+        if self._is_ours(document, active) and canvas.find_node(document, canvas.node_id(wanted)) is not None:
             document.setActiveNode(wanted)
 
     def _after_guide(self, reply: protocol.Reply, flight: Optional[_Flight], started: float) -> None:

@@ -13,7 +13,8 @@ with kritarunner; see docs/plugin.md):
 - `Node.bounds()` is the exact extent of non-transparent pixels (an empty QRect for an empty layer);
 - `addChildNode(child, None)` puts the child on top; `addChildNode(child, above)` right above `above`;
 - adding to a locked group works (locks stop the artist, not the API);
-- a node added with addChildNode becomes the document's active node (Krita's layer manager does that);
+- a node added with addChildNode becomes the document's active node, on the next turn of the event loop
+  (Krita's layer manager does that through a queued signal);
 - `createDocument` adds an opaque white "Background" layer; `Document.pixelData` is the composite.
 
 Signatures follow the real bindings (positional ints, `str` for names); only the subset is implemented.
@@ -25,11 +26,11 @@ import uuid
 from typing import Any, Iterable
 
 try:  # Krita's module re-exports PyQt; the tests run with PyQt5 (PyQt6 works too)
-    from PyQt5.QtCore import QByteArray, QObject, QPoint, QRect, QUuid, Qt, pyqtSignal
+    from PyQt5.QtCore import QByteArray, QObject, QPoint, QRect, QTimer, QUuid, Qt, pyqtSignal
     from PyQt5.QtGui import QImage
     from PyQt5.QtWidgets import QAction, QDockWidget, QMainWindow
 except ImportError:  # pragma: no cover - PyQt6 environments
-    from PyQt6.QtCore import QByteArray, QObject, QPoint, QRect, QUuid, Qt, pyqtSignal  # type: ignore
+    from PyQt6.QtCore import QByteArray, QObject, QPoint, QRect, QTimer, QUuid, Qt, pyqtSignal  # type: ignore
     from PyQt6.QtGui import QAction, QImage  # type: ignore
     from PyQt6.QtWidgets import QDockWidget, QMainWindow  # type: ignore
 
@@ -166,7 +167,8 @@ class Node(QObject):
         index = len(siblings) if above is None or above._s not in siblings else siblings.index(above._s) + 1
         siblings.insert(index, it)
         it.parent = me
-        it.document._active = it  # like Krita: a layer added through the API becomes the active one
+        # Like Krita: a layer added through the API becomes the active one, a moment later (queued signal).
+        QTimer.singleShot(0, lambda: setattr(it.document, "_active", it))
         return True
 
     def removeChildNode(self, child: "Node") -> bool:
