@@ -19,6 +19,7 @@ from .engine.geometry import build_portrait
 from .engine.raster import render, render_lines
 from .engine.sketch import rgba_to_darkness
 from .errors import BadRequest
+from .guidance.faithfulness import DEFAULT_FAITHFULNESS
 from .layers import Layer, Result, ink_layer
 from .weights import default_weights_dir
 
@@ -115,7 +116,7 @@ class Service:
             "limits": {"max_side": MAX_SIDE, "min_side": MIN_SIDE, "max_candidates": MAX_CANDIDATES},
         }
 
-    def guide(self, sketch_rgba: np.ndarray, *, mode: str = "rough", faithfulness=0.5, pins=(), state=None,
+    def guide(self, sketch_rgba: np.ndarray, *, mode: str = "rough", faithfulness=DEFAULT_FAITHFULNESS, pins=(), state=None,
               out_size=None) -> GuideResult:
         t0 = time.perf_counter()
         check_image("sketch", sketch_rgba)

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, default=None, help="weights folder (default: the shipped weights/)")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
     parser.add_argument("--replay", type=int, default=12, help="samples replayed stroke by stroke (consistency)")
-    parser.add_argument("--faithfulness", type=float, default=0.5, help="guidance faithfulness (default 0.5)")
+    parser.add_argument("--faithfulness", type=float, default=None, help="guidance faithfulness (default: as served)")
     parser.add_argument("--only", default="guidance,render,generate",
                         help="comma-separated capabilities to evaluate (default: all)")
 
@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from PIL import Image
     from tqdm import tqdm
 
+    from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
     from ..guidance.predictor import GuidanceModel
     from .guidance import evaluate_guidance, report_image
 
@@ -55,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     if "guidance" in only:
         bar = tqdm(total=len(seeds), desc="eval guidance")
         found, rows = evaluate_guidance(model, seeds, replay_count=min(args.replay, len(seeds)),
-                                        faithfulness=args.faithfulness, progress=lambda i, n: bar.update(1))
+                                        faithfulness=args.faithfulness if args.faithfulness is not None
+                                        else DEFAULT_FAITHFULNESS, progress=lambda i, n: bar.update(1))
         bar.close()
         metrics.update(found)
         Image.fromarray(report_image(rows)).save(args.out / "report_guidance.png")

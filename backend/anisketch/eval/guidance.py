@@ -19,6 +19,7 @@ from ..engine import params as P
 from ..engine.geometry import build_portrait
 from ..engine.raster import render_lines
 from ..engine.sketch import render_sketch, simulate_sketch
+from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
 from ..guidance.predictor import GuidanceModel
 from ..parallel import parallel_map
 from .metrics import LINE_THRESHOLD, line_f1
@@ -117,7 +118,7 @@ def replay(model: GuidanceModel, sample: DrawnSample, faithfulness: float) -> tu
     return consistency, local
 
 
-def evaluate_guidance(model: GuidanceModel, seeds: list[int], replay_count: int = 12, faithfulness: float = 0.5,
+def evaluate_guidance(model: GuidanceModel, seeds: list[int], replay_count: int = 12, faithfulness: float = DEFAULT_FAITHFULNESS,
                       progress=None) -> tuple[dict, list[dict]]:
     """metrics (flat dict) and per-sample images for the report."""
     knn = NearestTrainingSketch()

@@ -1,7 +1,7 @@
 """Guidance inference: sketch pixels in, a finished portrait (vector + strokes) out.
 
     model = GuidanceModel.load(weights_dir, device="cpu")
-    result = model.guide(darkness, faithfulness=0.5, pins=("eyes",), state=previous.state)
+    result = model.guide(darkness, faithfulness=0.75, pins=("eyes",), state=previous.state)
     result.portrait.strokes  # vector line art: draw at any size with engine.raster.render_lines
 
 Steps: read the sketch into the engine's vector (the encoder), project each group onto plausible faces
@@ -25,6 +25,7 @@ from ..engine.geometry import Portrait, build_portrait
 from ..engine.raster import render_lines
 from ..errors import BadRequest, ModelUnavailable
 from ..weights import default_weights_dir, load_tensors
+from .faithfulness import DEFAULT_FAITHFULNESS
 from .model import EncoderConfig, SketchEncoder, fold_batchnorm, predict
 from .projection import ManifoldProjector
 from .train import layout_fingerprint
@@ -129,7 +130,7 @@ class GuidanceModel:
     def guide(
         self,
         darkness: np.ndarray,
-        faithfulness: float | dict[str, float] = 0.5,
+        faithfulness: float | dict[str, float] = DEFAULT_FAITHFULNESS,
         pins: tuple[str, ...] = (),
         state: str | None = None,
     ) -> Guide:
@@ -183,7 +184,7 @@ def resolve_faithfulness(faithfulness: float | dict[str, float]) -> dict[str, fl
         unknown = [g for g in faithfulness if g not in GUIDE_GROUPS]
         if unknown:
             raise BadRequest(f"unknown part in faithfulness: {', '.join(unknown)} (parts: {', '.join(GUIDE_GROUPS)})")
-        values = {g: float(faithfulness.get(g, 0.5)) for g in GUIDE_GROUPS}
+        values = {g: float(faithfulness.get(g, DEFAULT_FAITHFULNESS)) for g in GUIDE_GROUPS}
     else:
         values = {g: float(faithfulness) for g in GUIDE_GROUPS}
     for g, v in values.items():

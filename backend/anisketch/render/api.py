@@ -22,6 +22,7 @@ from ..engine.geometry import build_portrait
 from ..engine.raster import render as render_portrait
 from ..engine.sketch import rgba_to_darkness
 from ..errors import BadRequest
+from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
 from ..layers import Layer, Result
 from .dabs import find_dabs
 from .faithful import ColorizerModel, faithful_candidates, load_colorizer
@@ -57,7 +58,7 @@ def check_request(sketch_rgba, hints_rgba, n, mode, style_seed) -> None:
 
 def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | None = None, *, n: int = 4,
            mode: str = "refined", style_seed: int = 0, colorizer: ColorizerModel | None = None,
-           state: str | None = None, faithfulness: float | dict = 0.5) -> Result:
+           state: str | None = None, faithfulness: float | dict = DEFAULT_FAITHFULNESS) -> Result:
     """N colour candidates of the sketch (see the module docstring). Bad arguments raise BadRequest."""
     check_request(sketch_rgba, hints_rgba, n, mode, style_seed)
     if mode == "faithful" and colorizer is None:

@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     guide.add_argument("--out", required=True, type=Path)
     guide.add_argument("--mode", choices=["rough", "detail"], default="rough")
     guide.add_argument("--pins", default="", help="part groups to keep as they were, e.g. eyes,mouth (needs --state)")
-    guide.add_argument("--faithfulness", default="0.5", help="0..1, or per group: eyes=0.9,hair=0.2")
+    guide.add_argument("--faithfulness", default="0.75", help="0..1, or per group: eyes=0.9,hair=0.2")
     guide.add_argument("--state", type=Path, help="a reply.json from an earlier guide, whose state the pins keep")
 
     render = verbs.add_parser("render", help="colour renders of a sketch from colour hints")
