@@ -144,6 +144,12 @@ def test_pinned_part_holds_while_the_sketch_changes(session):
     assert None not in digests and len(digests) == 1, f"the pinned eyes changed: {digests}"
 
 
+def test_guidance_updates_leave_the_undo_history_alone(session):
+    strokes = _record(session)["strokes"]
+    later = {tuple(s["undo"]) for s in strokes[2:]}  # the first updates create the group and layers (undoable)
+    assert len(later) == 1 and None not in next(iter(later)), [s["undo"] for s in strokes]
+
+
 def test_the_artists_layer_is_never_modified(session):
     record = _record(session)
     assert record["sketch_unchanged"] and record["sketch_unchanged_after_render"]

@@ -73,6 +73,7 @@ def scenario(t):
             "bounds": {k: canvas._rect_tuple(n.bounds()) for k, n in nodes.items()},
             "digests": {k: digest(n.pixelData(0, 0, width, height)) for k, n in nodes.items()},
             "error": controller.error, "timing": controller.timings.history[-1],
+            "undo": _undo_text(krita),  # guidance updates must not add undo entries
         })
         if index == len(frames) - 3:  # pin the eyes now; the last strokes must leave them exactly as they are
             controller.set_pin("eyes", True)
@@ -205,6 +206,21 @@ def scenario(t):
     t.result["big_canvas"] = samples
     for doc in krita.documents():
         doc.setModified(False)
+
+
+def _undo_text(krita):
+    """The undo history's length and top entry, read from Krita's History docker (its list view)."""
+    try:
+        from PyQt5.QtWidgets import QAbstractItemView
+    except ImportError:
+        from PyQt6.QtWidgets import QAbstractItemView
+    action = krita.action("edit_undo")
+    for dock in krita.dockers():
+        if dock.objectName() == "History":
+            views = dock.findChildren(QAbstractItemView)
+            if views and views[0].model() is not None:
+                return [views[0].model().rowCount(), action.text() if action is not None else None]
+    return [None, action.text() if action is not None else None]
 
 
 def _index(node):
