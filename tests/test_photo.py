@@ -13,7 +13,7 @@ import pytest
 
 from anisketch.errors import BadRequest
 from anisketch.photo import bench, detectors
-from anisketch.photo.colour import delta_e2000, lab_to_srgb, srgb_to_lab
+from anisketch.colour import delta_e2000, lab_to_srgb, srgb_to_lab
 from anisketch.photo.detect import as_rgb, detect_faces, find_face
 from anisketch.photo.mapping import photo_to_params
 from anisketch.photo.measure import Measurements

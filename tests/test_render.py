@@ -9,7 +9,7 @@ from anisketch.engine.geometry import build_portrait
 from anisketch.engine.raster import render as render_portrait
 from anisketch.engine.sketch import render_sketch, simulate_sketch, sketch_to_rgba
 from anisketch.errors import BadRequest
-from anisketch.eval.metrics import ciede2000, rgb_to_lab
+from anisketch.colour import delta_e2000, srgb_to_lab
 from anisketch.guidance.predictor import GuidanceModel
 from anisketch.render.api import load_colorizer, render
 from anisketch.render.dabs import Dab, find_dabs, region_color
@@ -42,7 +42,7 @@ def tiny_colorizer():
 
 
 def delta_e(a, b) -> float:
-    return float(ciede2000(rgb_to_lab(np.asarray(a, np.uint8)), rgb_to_lab(np.asarray(b, np.uint8))))
+    return float(delta_e2000(srgb_to_lab(np.asarray(a, np.uint8)), srgb_to_lab(np.asarray(b, np.uint8))))
 
 
 def dab_layer(shape, centre, radius, color, soft=False) -> np.ndarray:

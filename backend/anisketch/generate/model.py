@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..blocks import conv_bn, residual_stages
 from ..engine.params import ATTRIBUTES
 
 ATTRIBUTE_NAMES = tuple(ATTRIBUTES)
@@ -43,35 +44,15 @@ class ClassifierConfig:
         return cls(**d)
 
 
-def conv_bn(c_in: int, c_out: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False), nn.BatchNorm2d(c_out))
-
-
-class ResidualBlock(nn.Module):
-    def __init__(self, c_in: int, c_out: int, stride: int):
-        super().__init__()
-        self.conv1 = conv_bn(c_in, c_out, stride)
-        self.conv2 = conv_bn(c_out, c_out)
-        self.skip = nn.Identity() if stride == 1 and c_in == c_out else conv_bn(c_in, c_out, stride, kernel=1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.conv2(F.relu(self.conv1(x))) + self.skip(x))
-
-
 class AttributeClassifier(nn.Module):
     def __init__(self, config: ClassifierConfig):
         super().__init__()
         self.config = config
         w = config.widths
         self.stem = nn.Sequential(conv_bn(3, w[0], stride=2), nn.ReLU())
-        blocks, c_in = [], w[0]
-        for i, c_out in enumerate(w):
-            for b in range(config.blocks_per_stage):
-                blocks.append(ResidualBlock(c_in, c_out, stride=2 if (b == 0 and i > 0) else 1))
-                c_in = c_out
-        self.stages = nn.Sequential(*blocks)
+        self.stages = residual_stages(w, config.blocks_per_stage)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(config.dropout),
-                                  nn.Linear(c_in, sum(HEAD_SIZES)))
+                                  nn.Linear(w[-1], sum(HEAD_SIZES)))
 
     def features(self, image: torch.Tensor) -> torch.Tensor:
         """The pooled last feature map [B, C]: a description of the portrait (diversity is measured on it)."""

@@ -18,6 +18,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..blocks import conv_bn, residual_stages
+
 
 @dataclass
 class EncoderConfig:
@@ -40,37 +42,14 @@ class EncoderConfig:
         return cls(**d)
 
 
-def conv_bn(c_in: int, c_out: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False),
-        nn.BatchNorm2d(c_out),
-    )
-
-
-class ResidualBlock(nn.Module):
-    def __init__(self, c_in: int, c_out: int, stride: int):
-        super().__init__()
-        self.conv1 = conv_bn(c_in, c_out, stride)
-        self.conv2 = conv_bn(c_out, c_out)
-        self.skip = nn.Identity() if stride == 1 and c_in == c_out else conv_bn(c_in, c_out, stride, kernel=1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.conv2(F.relu(self.conv1(x))) + self.skip(x))
-
-
 class SketchEncoder(nn.Module):
     def __init__(self, config: EncoderConfig):
         super().__init__()
         self.config = config
         w = config.widths
         self.stem = nn.Sequential(conv_bn(3, w[0] // 2 + 8, stride=2), nn.ReLU(), conv_bn(w[0] // 2 + 8, w[0], 2), nn.ReLU())
-        stages, c_in = [], w[0]
-        for i, c_out in enumerate(w):
-            for b in range(config.blocks_per_stage):
-                stages.append(ResidualBlock(c_in, c_out, stride=2 if (b == 0 and i > 0) else 1))
-                c_in = c_out
-        self.stages = nn.Sequential(*stages)
-        self.reduce = nn.Sequential(conv_bn(c_in, config.head_channels, kernel=1), nn.ReLU())
+        self.stages = residual_stages(w, config.blocks_per_stage)
+        self.reduce = nn.Sequential(conv_bn(w[-1], config.head_channels, kernel=1), nn.ReLU())
         side = config.in_size // 4 // 2 ** (len(w) - 1)
         self.fc = nn.Sequential(
             nn.Flatten(),
@@ -104,19 +83,6 @@ def vector_loss(
     choice_term = sum(F.cross_entropy(lg, target_choices[:, i]) for i, lg in enumerate(logits)) / max(len(logits), 1)
     total = float_term * 20.0 + choice_term
     return total, {"float_loss": float_term.detach(), "choice_loss": choice_term.detach()}
-
-
-def fold_batchnorm(model: nn.Module) -> nn.Module:
-    """For inference: fold every BatchNorm into the convolution before it (one op instead of two per layer)."""
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
-
-    for module in model.modules():
-        if isinstance(module, nn.Sequential) and len(module) >= 2:
-            conv, bn = module[0], module[1]
-            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
-                module[0] = fuse_conv_bn_eval(conv.eval(), bn.eval())
-                module[1] = nn.Identity()
-    return model.eval()
 
 
 @dataclass

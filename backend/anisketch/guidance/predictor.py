@@ -26,7 +26,8 @@ from ..engine.raster import render_lines
 from ..errors import BadRequest, ModelUnavailable
 from ..weights import default_weights_dir, load_tensors
 from .faithfulness import DEFAULT_FAITHFULNESS
-from .model import EncoderConfig, SketchEncoder, fold_batchnorm, predict
+from ..blocks import fold_batchnorm
+from .model import EncoderConfig, SketchEncoder, predict
 from .projection import ManifoldProjector
 from .train import layout_fingerprint
 
@@ -115,7 +116,11 @@ class GuidanceModel:
             )
         encoder = SketchEncoder(EncoderConfig.from_dict(json.loads(meta["encoder_config"])))
         state = {k[len("encoder.") :]: v.float() for k, v in tensors.items() if k.startswith("encoder.")}
-        encoder.load_state_dict(state, strict=False)  # num_batches_tracked is not shipped
+        found = encoder.load_state_dict(state, strict=False)  # num_batches_tracked is not shipped
+        missing = [k for k in found.missing_keys if not k.endswith("num_batches_tracked")]
+        if missing or found.unexpected_keys:
+            raise ModelUnavailable(f"guidance weights do not fit this network (missing {missing[:3]}, "
+                                   f"unexpected {found.unexpected_keys[:3]}): reinstall or retrain")
         encoder = fold_batchnorm(encoder).to(device)
         bank = tensors["bank.floats"].float().numpy()
         projector = ManifoldProjector(bank, P.float_groups(), P.ALL_GROUPS)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .colour import delta_e2000, lab_to_srgb, srgb_to_lab
+from ..colour import delta_e2000, lab_to_srgb, srgb_to_lab
 from .frame import FaceFrame
 from .landmarks import OVAL_CHIN, OVAL_TOP, Landmarks
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..engine import build_portrait, render
 from ..engine.params import LABEL
-from .colour import delta_e2000, srgb_to_lab
+from ..colour import delta_e2000, srgb_to_lab
 from .detect import Face, detect_faces
 from .mapping import photo_to_params
 

@@ -30,7 +30,8 @@ from ..engine.geometry import build_portrait
 from ..engine.hints import simulate_hints
 from ..engine.raster import render as render_portrait
 from ..engine.sketch import render_sketch, simulate_sketch, sketch_to_rgba
-from ..eval.metrics import ciede2000, psnr, rgb_to_lab
+from ..colour import delta_e2000, srgb_to_lab
+from ..eval.metrics import psnr
 from .api import render
 from .dabs import region_color
 from .faithful import faithful_candidates
@@ -63,14 +64,14 @@ def hint_errors(layers: dict, dabs, params: P.Params) -> tuple[list[float], int]
             continue
         shown = region_color(layers["color"], layers["lineart"], layers["parts"], dab)
         if shown is not None:
-            wanted = rgb_to_lab(np.asarray(dab.color, np.uint8))
-            errors.append(float(ciede2000(wanted, rgb_to_lab(np.rint(shown).astype(np.uint8)))))
+            wanted = srgb_to_lab(np.asarray(dab.color, np.uint8))
+            errors.append(float(delta_e2000(wanted, srgb_to_lab(np.rint(shown).astype(np.uint8)))))
     return errors, len(dabs)
 
 
 def diversity(colors: list[np.ndarray], size: int = 128) -> float:
-    labs = [rgb_to_lab(cv2.resize(c, (size, size), interpolation=cv2.INTER_AREA)) for c in colors]
-    return float(np.mean([ciede2000(a, b).mean() for a, b in combinations(labs, 2)]))
+    labs = [srgb_to_lab(cv2.resize(c, (size, size), interpolation=cv2.INTER_AREA)) for c in colors]
+    return float(np.mean([delta_e2000(a, b).mean() for a, b in combinations(labs, 2)]))
 
 
 def evaluate_renders(guidance_model, colorizer, seeds: list[int], report_path: Path | None = None,

@@ -19,7 +19,7 @@ import numpy as np
 from ..engine import params as P
 from ..engine.geometry import build_portrait
 from ..engine.raster import render
-from ..eval.metrics import ciede2000, rgb_to_lab
+from ..colour import delta_e2000, srgb_to_lab
 from .dabs import Dab, find_dabs, region_color
 
 # Which colour parameter a dab sets, by the part-map label under it.
@@ -92,8 +92,8 @@ def match_hints(params: P.Params, dabs: list[Dab], fixed: dict) -> dict:
             styled["background"] = SPEC_FLAT
         layers = render(build_portrait(styled), size)
         for name, (wanted, shown) in measured_colors(layers, dabs, masks, params).items():
-            error = float(ciede2000(rgb_to_lab(np.rint(wanted).astype(np.uint8)),
-                                    rgb_to_lab(np.rint(shown).astype(np.uint8))))
+            error = float(delta_e2000(srgb_to_lab(np.rint(wanted).astype(np.uint8)),
+                                      srgb_to_lab(np.rint(shown).astype(np.uint8))))
             improved = error < best[name][0]
             if improved:
                 best[name] = (error, current[name])

@@ -1,0 +1,46 @@
+"""Network building blocks shared by our CNNs (the guidance encoder, the attribute judge)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def conv_bn(c_in: int, c_out: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
+    """Convolution then BatchNorm (no bias: the norm has one). `fold_batchnorm` merges them for inference."""
+    return nn.Sequential(nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False), nn.BatchNorm2d(c_out))
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, stride: int):
+        super().__init__()
+        self.conv1 = conv_bn(c_in, c_out, stride)
+        self.conv2 = conv_bn(c_out, c_out)
+        self.skip = nn.Identity() if stride == 1 and c_in == c_out else conv_bn(c_in, c_out, stride, kernel=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.conv2(F.relu(self.conv1(x))) + self.skip(x))
+
+
+def residual_stages(widths: tuple[int, ...], blocks_per_stage: int) -> nn.Sequential:
+    """Stages of residual blocks, one per width; every stage after the first halves the resolution."""
+    blocks, c_in = [], widths[0]
+    for i, c_out in enumerate(widths):
+        for b in range(blocks_per_stage):
+            blocks.append(ResidualBlock(c_in, c_out, stride=2 if (b == 0 and i > 0) else 1))
+            c_in = c_out
+    return nn.Sequential(*blocks)
+
+
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """For inference: fold every BatchNorm into the convolution before it (one op instead of two per layer)."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    for module in model.modules():
+        if isinstance(module, nn.Sequential) and len(module) >= 2:
+            conv, bn = module[0], module[1]
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                module[0] = fuse_conv_bn_eval(conv.eval(), bn.eval())
+                module[1] = nn.Identity()
+    return model.eval()
