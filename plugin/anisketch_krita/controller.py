@@ -7,6 +7,7 @@ Every method runs on Krita's GUI thread; `timings` records how long each part of
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import random
@@ -122,10 +123,12 @@ class Controller(QObject):
     @guarded
     def update_settings(self, **values: Any) -> None:
         """Change settings from the widgets; guidance follows at once where it should."""
-        before = Settings(**{k: getattr(self.settings, k) for k in vars(self.settings)})
+        before = dataclasses.replace(self.settings)
         for key, value in values.items():
             setattr(self.settings, key, value)
         self._save_settings(self.settings)
+        if self.settings.endpoint and before.endpoint != self.settings.endpoint:
+            self.connection.set_endpoint(self.settings.endpoint)
         if before.opacity != self.settings.opacity or before.guidance_on != self.settings.guidance_on:
             self._apply_group_look()
         if self.settings.guidance_on and (before.mode != self.settings.mode
