@@ -94,29 +94,16 @@ def export(task: AttributeTask, run_dir: Path, weights_dir: Path, config_path: P
     """Write `attributes.safetensors` (fp16) and register it, with its held-out accuracy, in the manifest."""
     import json
 
-    from safetensors.torch import save_file
-
-    from ..train.checkpoint import load_checkpoint
+    from ..train.export import half_tensors, load_trained, write_weights
     from ..weights import register
 
-    info = load_checkpoint(run_dir, task.model, None)
-    if info is None:
-        raise SystemExit(f"no checkpoint in {run_dir}: train first")
-    tensors = {
-        f"classifier.{k}": (v.half() if v.is_floating_point() else v).contiguous()
-        for k, v in task.model.state_dict().items()
-        if not k.endswith("num_batches_tracked")
-    }
-    metadata = {
+    info = load_trained(task.model, run_dir)
+    tensors = half_tensors(task.model, prefix="classifier.")
+    path = write_weights(weights_dir, WEIGHTS_NAME, tensors, {
         "classifier_config": json.dumps(task.model.config.to_dict()),
         "attributes": json.dumps(P.ATTRIBUTES),
-        "engine_version": P.ENGINE_VERSION,
         "trained": json.dumps(info),
-    }
-    weights_dir = Path(weights_dir)
-    weights_dir.mkdir(parents=True, exist_ok=True)
-    path = weights_dir / f"{WEIGHTS_NAME}.safetensors"
-    save_file(tensors, str(path), metadata=metadata)
+    })
     # Accuracy of the exported weights themselves (fp16-rounded, like users get them), on held-out engine images.
     task.model.load_state_dict({k[len("classifier."):]: v.float() for k, v in tensors.items()}, strict=False)
     accuracy = task.on_checkpoint(task.model, Path(run_dir), int(info["step"]))

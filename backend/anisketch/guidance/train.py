@@ -144,33 +144,20 @@ def export(task: GuidanceTask, run_dir: Path, weights_dir: Path, config_path: Pa
     """Write `guidance.safetensors` (fp16 weights + the projection bank) and register it in the manifest."""
     import json
 
-    from safetensors.torch import save_file
-
-    from ..train.checkpoint import load_checkpoint
+    from ..train.export import half_tensors, load_trained, write_weights
     from ..weights import register
 
-    info = load_checkpoint(run_dir, task.model, None)
-    if info is None:
-        raise SystemExit(f"no checkpoint in {run_dir}: train first")
-    tensors = {
-        f"encoder.{k}": (v.half() if v.is_floating_point() else v).contiguous()
-        for k, v in task.model.state_dict().items()
-        if not k.endswith("num_batches_tracked")
-    }
+    info = load_trained(task.model, run_dir)
+    tensors = half_tensors(task.model, prefix="encoder.")
     bank_floats, bank_choices = projection_bank()
     tensors["bank.floats"] = torch.from_numpy(bank_floats).half()
     tensors["bank.choices"] = torch.from_numpy(bank_choices.astype(np.int16))
-    metadata = {
+    path = write_weights(weights_dir, "guidance", tensors, {
         "encoder_config": json.dumps(task.model.config.to_dict()),
-        "engine_version": P.ENGINE_VERSION,
         "layout": layout_fingerprint(),
         "trained": json.dumps(info),
         "input_size": str(task.curriculum.size),
-    }
-    weights_dir = Path(weights_dir)
-    weights_dir.mkdir(parents=True, exist_ok=True)
-    path = weights_dir / "guidance.safetensors"
-    save_file(tensors, str(path), metadata=metadata)
+    })
     register(weights_dir, "guidance", path, config=str(config_path), engine_version=P.ENGINE_VERSION,
-             metadata={"layout": metadata["layout"], "trained": info, "bank_seeds": f"0..{BANK_SIZE - 1}"})
+             metadata={"layout": layout_fingerprint(), "trained": info, "bank_seeds": f"0..{BANK_SIZE - 1}"})
     return path

@@ -133,29 +133,15 @@ def export(task: ColorizerTask, run_dir: Path, weights_dir: Path, config_path: P
     """Write `colorizer.safetensors` (fp16 weights, BatchNorm statistics included) and register it."""
     import json
 
-    from safetensors.torch import save_file
-
-    from ..train.checkpoint import load_checkpoint
+    from ..train.export import half_tensors, load_trained, write_weights
     from ..weights import register
 
-    info = load_checkpoint(run_dir, task.model, None)
-    if info is None:
-        raise SystemExit(f"no checkpoint in {run_dir}: train first")
-    tensors = {
-        k: (v.half() if v.is_floating_point() else v).contiguous()
-        for k, v in task.model.state_dict().items()
-        if not k.endswith("num_batches_tracked")
-    }
-    metadata = {
+    info = load_trained(task.model, run_dir)
+    path = write_weights(weights_dir, "colorizer", half_tensors(task.model), {
         "colorizer_config": task.model.config.to_json(),
-        "engine_version": P.ENGINE_VERSION,
         "trained": json.dumps(info),
         "input_size": str(task.curriculum.size),
-    }
-    weights_dir = Path(weights_dir)
-    weights_dir.mkdir(parents=True, exist_ok=True)
-    path = weights_dir / "colorizer.safetensors"
-    save_file(tensors, str(path), metadata=metadata)
+    })
     register(weights_dir, "colorizer", path, config=str(config_path), engine_version=P.ENGINE_VERSION,
              metadata={"trained": info, "input_size": task.curriculum.size})
     return path
