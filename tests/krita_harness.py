@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -80,6 +81,16 @@ def _install_plugin(home: Path) -> None:
         raise RuntimeError(f"install.py failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
 
 
+def _sockets_and_pipes(folder: str, names: list[str]) -> list[str]:
+    """What copytree must leave out: a Krita stopped under load can leave its single-instance socket behind in
+    the prepared profile, and a socket cannot be copied (it would only confuse the next Krita anyway)."""
+    def special(name: str) -> bool:
+        mode = os.lstat(os.path.join(folder, name)).st_mode
+        return stat.S_ISSOCK(mode) or stat.S_ISFIFO(mode)
+
+    return [name for name in names if special(name)]
+
+
 def prepared_home(base: Path) -> Path:
     """A HOME with the plugin and the driver installed and Krita's first start done (once per session)."""
     key = str(base)
@@ -109,11 +120,12 @@ def run_scenario(scenario: Path, out_dir: Path, env: Optional[dict] = None, time
     `settings` go into kritarc's [anisketch] section, where the plugin's readSetting finds them
     (e.g. {"endpoint": "tcp://127.0.0.1:PORT", "start_backend": "false"}).
     """
-    base = base or Path(tempfile.gettempdir()) / "anisketch-krita-harness"
+    # One folder per test process: concurrent runs (two checkouts, CI beside a developer) must not share profiles.
+    base = base or Path(tempfile.gettempdir()) / f"anisketch-krita-harness-{os.getpid()}"
     base.mkdir(parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="home-", dir=base))
     shutil.rmtree(home)
-    shutil.copytree(prepared_home(base), home, symlinks=True)
+    shutil.copytree(prepared_home(base), home, symlinks=True, ignore=_sockets_and_pipes)
     _install_plugin(home)  # the plugin as it is now in the checkout (cheap; keeps the warm profile)
     if settings:
         kritarc = home / ".config/kritarc"

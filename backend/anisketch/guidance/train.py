@@ -135,8 +135,8 @@ def _vector_of_seed(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return P.encode(P.sample_params(seed))
 
 
-def projection_bank(count: int = BANK_SIZE) -> tuple[np.ndarray, np.ndarray]:
-    vectors = parallel_map(_vector_of_seed, range(count))
+def projection_bank(count: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    vectors = parallel_map(_vector_of_seed, range(BANK_SIZE if count is None else count))
     return np.stack([v[0] for v in vectors]), np.stack([v[1] for v in vectors])
 
 
