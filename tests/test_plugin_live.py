@@ -24,6 +24,7 @@ from server_harness import ServerProcess  # noqa: E402
 from support import FAKE_KRITA, bgra, import_plugin, install_plugin_copy, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
+PHOTO_FAKE = f"{FAKE_KRITA / 'photo_service.py'}:PhotoFakeService"  # FakeService + a photo op shaped like the real one
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,7 @@ def plugin_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(plugin_dir):
-    process = ServerProcess(env={"ANISKETCH_FAKE_DELAY_S": "0.2"})
+    process = ServerProcess(service=PHOTO_FAKE, env={"ANISKETCH_FAKE_DELAY_S": "0.2"})
     yield process
     process.stop()
 
@@ -208,6 +209,77 @@ def test_generation_scales_onto_the_canvas_and_errors_show_in_the_docker(app, co
     assert controller.last_noise and controller.error == ""
 
 
+def _photo_layer(document, flat=False):
+    """A paint layer over the whole 96 px document holding a "photo": a gradient (or one flat colour)."""
+    photo = document.createNode("Photo", "paintlayer")
+    document.rootNode().addChildNode(photo, None)
+    pixels = b"".join(bgra((90, 90, 90) if flat else (x * 2, y * 2, (x + y) % 256)) for y in range(96) for x in range(96))
+    photo.setPixelData(pixels, 0, 0, 96, 96)
+    _spin(0.05)  # Krita activates the added layer a moment later: let it, before the test picks the active one
+    return photo
+
+
+def _renders(document):
+    from anisketch_krita import canvas
+
+    group = canvas.find_group(document, canvas.RENDERS_GROUP)
+    return {n.name(): n for n in group.childNodes()} if group is not None else {}
+
+
+def test_from_photo_places_portraits_and_guidance_over_the_photo(app, controller):
+    import krita
+
+    from anisketch_krita import canvas
+    from anisketch_krita.region import Box
+
+    instance, document, sketch = app
+    photo = _photo_layer(document)
+    document.setActiveNode(sketch)  # the artist keeps drawing on the sketch; the photo is chosen in the docker
+    controller.choose_photo(canvas.node_id(photo))
+    selection = krita.Selection()
+    selection.select(10, 20, 40, 24, 255)  # the face
+    document.setSelection(selection)
+    photo_before = bytes(photo.pixelData(0, 0, 96, 96))
+    controller.update_settings(render_count=3)
+    controller.from_photo()
+    assert controller.busy.get("photo")
+    wait_for(lambda: len(controller.candidates) == 3, what="three photo portraits")
+    square = Box(10, 12, 40, 40)  # the selection made square: what was sent, and where the results land
+    renders = _renders(document)
+    assert sorted(renders) == ["Portrait 1", "Portrait 2", "Portrait 3"] and controller.error == ""
+    # The fake's candidate k is the photo crop it received, + 10 (k - 1): the crop, its bytes and the placement.
+    assert canvas.box_of(renders["Portrait 1"].bounds()) == square
+    assert bytes(renders["Portrait 1"].pixelData(*vars(square).values())) == bytes(photo.pixelData(*vars(square).values()))
+    assert bytes(renders["Portrait 2"].pixelData(10, 12, 1, 1)) == bgra((30, 34, 32))  # photo (20, 24, 22) + 10
+    guides = _guidance(document)
+    assert sorted(guides) == ["Guidance: eyes", "Guidance: face"]  # named by part, as guidance updates name them
+    assert canvas.box_of(guides["Guidance: eyes"].bounds()) == Box(10 + 40 // 4 + 1, 12 + 40 // 3, 4, 4)
+    assert controller.photo_note == "Found 1 face.\nNote: the face is small (fake)"
+    assert controller.memory.state.startswith("photo-")
+    _spin(0.3)
+    assert document.activeNode() == sketch
+    assert bytes(photo.pixelData(0, 0, 96, 96)) == photo_before  # the photo is only read
+    # The pins work on the photo's portrait: its state goes back with the next guide over the same square.
+    controller.set_pin("eyes", True)
+    _draw(sketch, 30, 30, 10, 10)
+    controller.request_guidance()
+    wait_for(lambda: "pin eyes" in _guidance(document), what="guidance with the photo's pinned eyes")
+
+
+def test_a_photo_larger_than_the_protocol_allows_is_shrunk_and_scaled_back(app, controller, monkeypatch):
+    from anisketch_krita import canvas, controller as controller_module
+    from anisketch_krita.region import Box
+
+    instance, document, sketch = app
+    photo = _photo_layer(document)
+    document.setActiveNode(photo)
+    monkeypatch.setattr(controller_module, "PHOTO_MAX_SIDE", 48)  # the 96 px layer goes out at 48 px
+    controller.from_photo()
+    wait_for(lambda: bool(controller.candidates), what="the portraits")
+    assert canvas.box_of(_renders(document)["Portrait 1"].bounds()) == Box(0, 0, 96, 96)
+    assert canvas.box_of(_guidance(document)["Guidance: eyes"].bounds()) == Box(2 * (48 // 4 + 1), 2 * (48 // 3), 8, 8)
+
+
 def test_unsupported_documents_are_refused_with_a_message(app, controller):
     import krita
 
@@ -295,6 +367,13 @@ def test_docker_action_and_settings_in_krita(plugin_dir, app, server):
         assert group.opacity() == round(0.8 * 255)
         assert set(docker.attribute_combos) == {"hair_color", "hair_style", "eye_color", "blush", "smile",
                                                 "open_mouth", "hat", "ribbon", "glasses", "dark_skin"}
+        # From photo on a layer without a face: the backend's message in the docker, no traceback, no note.
+        photo = _photo_layer(document, flat=True)
+        document.setActiveNode(photo)
+        docker.photo_button.click()
+        wait_for(lambda: "no face found" in docker.error_label.text(), what="the backend's error in the docker")
+        assert "Traceback" not in docker.error_label.text() and not docker.controller.candidates
+        assert docker.photo_label.text() == "" and docker.photo_button.isEnabled()
     finally:
         docker.controller.stop()
 

@@ -45,7 +45,27 @@ def test_settings_round_trip_and_bad_values_keep_defaults(plugin):
     assert Settings.load(lambda k, d: store.get(k, d)) == settings
     broken = {"mode": "sketchy", "opacity": "250", "faithfulness": "lots", "auto_update": "maybe"}
     loaded = Settings.load(lambda k, d: broken.get(k, d))
-    assert (loaded.mode, loaded.opacity, loaded.faithfulness, loaded.auto_update) == ("rough", 100, 0.5, True)
+    assert (loaded.mode, loaded.opacity, loaded.faithfulness, loaded.auto_update) == ("rough", 100, 0.75, True)
+
+
+def test_default_faithfulness_is_the_backends_tuned_one(plugin):
+    from anisketch.guidance.faithfulness import DEFAULT_FAITHFULNESS
+
+    from anisketch_krita.state import Settings
+
+    assert Settings().faithfulness == DEFAULT_FAITHFULNESS
+
+
+def test_photo_report_and_reply_fields(plugin):
+    from anisketch_krita.state import photo_report, reply_fields
+
+    real = {"info": {"faces_found": 2, "warnings": ["the face is small"], "state": "s1"}}
+    fields = reply_fields(real)
+    assert fields["state"] == "s1" and reply_fields({"noise": "n"}) == {"noise": "n"}
+    assert photo_report(fields) == ("Found 2 faces: the portrait is of the largest one (select another face to "
+                                     "choose it).\nNote: the face is small")
+    assert photo_report({"faces_found": 1, "warnings": []}) == "Found 1 face."
+    assert photo_report({}) == ""
 
 
 def test_latest_only_keeps_one_in_flight_and_the_newest_wish(plugin):
@@ -100,6 +120,14 @@ def test_square_around_stays_inside_the_canvas_when_it_can(plugin):
     assert box.w == box.h == 300 and box.right <= 1000 and box.y >= 0 and box.contains(Box(900, 100, 80, 200))
     wide = square_around(Box(10, 10, 600, 90), 2000, 200)  # canvas lower than the square: centred, past edges
     assert wide.h == wide.w == 900 and wide.y == (200 - 900) // 2
+
+
+def test_photo_square_is_the_selection_square_and_has_no_cap(plugin):
+    from anisketch_krita.region import Box, photo_square, selection_square
+
+    for box in (Box(10, 20, 40, 24), Box(0, 0, 96, 50), Box(900, 10, 300, 700)):
+        assert photo_square(box, 1280, 960) == selection_square(box, 1280, 960)
+    assert photo_square(Box(0, 0, 6000, 4000), 6000, 4000) == Box(0, -1000, 6000, 6000)
 
 
 def test_region_tracker_is_steady_and_only_grows(plugin):

@@ -21,9 +21,9 @@ from . import canvas, protocol
 from .canvas import CanvasError
 from .connection import Connection
 from .qt import QApplication, QImage, QObject, Qt, QTimer, Signal
-from .region import Box, RegionTracker, selection_square
+from .region import MAX_SIDE, Box, RegionTracker, photo_square, selection_square
 from .state import (DEFAULT_ATTRIBUTES, GuideMemory, LatestOnly, Pins, Settings, StrokeDetector, attribute_request,
-                    next_seed, vary_attributes)
+                    next_seed, photo_report, reply_fields, vary_attributes)
 
 LOG_PATH = os.path.join(tempfile.gettempdir(), "anisketch-krita.log")
 POLL_MS = 100  # how often the sketch layer's fingerprint is taken (at most: see _on_poll)
@@ -31,6 +31,7 @@ POLL_SHARE = 0.125  # the fingerprint may use at most this share of the GUI thre
 RESTORE_ACTIVE_S = 2.0  # how long after adding layers an activated layer of ours is handed back
 IDLE_RETRY_MS = 50  # a reply that arrives mid-stroke is written this much later (until the pen is up)
 QUIET_CODES = (protocol.SUPERSEDED, protocol.CANCELLED)  # replies that are no news for the artist
+PHOTO_MAX_SIDE = MAX_SIDE  # a larger photo region is shrunk to this for the request, its results scaled back
 
 
 def guarded(method: Callable) -> Callable:
@@ -74,6 +75,7 @@ class _Flight:
     origin: Box
     started: float
     mode: str = ""  # guidance mode of the request
+    frame: int = 0  # photo: the side of the square the backend drew in (the image sent; origin.w unless shrunk)
 
 
 class Controller(QObject):
@@ -94,6 +96,9 @@ class Controller(QObject):
         self.region = RegionTracker()
         self.sketch_id: Optional[str] = None  # chosen by the artist; None: the active paint layer
         self.hints_id: Optional[str] = None
+        self.photo_id: Optional[str] = None  # chosen by the artist; None: the active paint layer
+        self.photo_note = ""  # "Found 1 face." and the backend's warnings, after the last From photo
+        self._last_photo_id: Optional[str] = None  # never taken for a sketch while it is the active layer
         self.error = ""  # shown in the docker until the next success
         self.busy: dict[str, str] = {}  # op -> what we wait for ("Rendering 4 candidates…")
         self.candidates: list[Candidate] = []
@@ -160,6 +165,11 @@ class Controller(QObject):
         self.hints_id = node_id
         self.changed.emit()
 
+    @guarded
+    def choose_photo(self, node_id: Optional[str]) -> None:
+        self.photo_id = node_id
+        self.changed.emit()
+
     # ------------------------------------------------------------------------------------------ document
 
     def document(self) -> Any:
@@ -179,12 +189,27 @@ class Controller(QObject):
             node = canvas.find_node(document, self.sketch_id)
             if node is not None:
                 return node
+        active = self._active_paint_layer(document)
+        if active is not None and canvas.node_id(active) == self._last_photo_id:
+            return None  # the photo is no sketch: guiding it would replace the photo's portrait with scribbles
+        if active is not None:
+            return active
+        layers = [n for n in canvas.paint_layers(document) if canvas.node_id(n) != self._last_photo_id]
+        return layers[0] if layers else None
+
+    def _active_paint_layer(self, document: Any) -> Any:
         active = document.activeNode()
         ours = {canvas.node_id(node) for node in self._our_nodes(document)}
         if active is not None and active.type() == "paintlayer" and canvas.node_id(active) not in ours:
             return active
-        layers = canvas.paint_layers(document)
-        return layers[0] if layers else None
+        return None
+
+    def photo_layer(self, document: Any) -> Any:
+        if self.photo_id:
+            node = canvas.find_node(document, self.photo_id)
+            if node is not None:
+                return node
+        return self._active_paint_layer(document)
 
     def hints_layer(self, document: Any, create: bool = False) -> Any:
         if self.hints_id:
@@ -420,15 +445,67 @@ class Controller(QObject):
 
     def _apply_generate(self, reply: protocol.Reply, flight: _Flight) -> None:
         document = flight.document
-        layers = _fit_to_square(reply.layers, reply.result.get("size"), flight.origin.w)
+        fields = reply_fields(reply.result)
+        layers = _fit_to_square(reply.layers, fields.get("size"), flight.origin.w)
         self.memory.for_crop(flight.origin)
-        self.memory.remember(reply.result)
-        noise = reply.result.get("noise")
+        self.memory.remember(fields)
+        noise = fields.get("noise")
         self.last_noise = noise if isinstance(noise, str) else None
         guides = [layer for layer in layers if layer.group in protocol.GROUPS]
         if guides:
             group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, self.sketch_layer(document))
             canvas.update_guidance(document, group, guides, flight.origin)
+            self._apply_group_look(group, refresh=False)
+        self._apply_render(protocol.Reply(reply.id, reply.op, True, reply.result, layers), flight, "Portrait")
+
+    # ------------------------------------------------------------------------------------------ photo
+
+    @guarded
+    def from_photo(self) -> None:
+        """Anime portraits of the face in the photo layer, in the selection's square (else the layer's)."""
+        self.photo_note = ""
+        try:
+            document = self.document()
+            if document is None:
+                raise CanvasError("Open a document first.")
+            photo = self.photo_layer(document)
+            if photo is None:
+                raise CanvasError("Make the photo's layer the active layer (a paint layer), or choose it under From photo.")
+            area = canvas.selection_box(document) or canvas.sketch_bounds(document, photo)
+            if area.empty:
+                raise CanvasError(f"'{photo.name()}' is empty here: put a photo on it, or select the face.")
+            square = photo_square(area, document.width(), document.height())
+            image = _photo_image(canvas.read_bgra8(photo, square), square.w, PHOTO_MAX_SIDE)
+            params = {"n": int(self.settings.render_count), "layer_format": "bgra8"}
+            request_id = self.connection.request("photo", params, [image])
+        except (CanvasError, protocol.ProtocolError) as error:
+            self._show_error(str(error))
+            return
+        self._last_photo_id = canvas.node_id(photo)
+        self._flights[request_id] = _Flight("photo", document, square, time.perf_counter(), frame=image.width)
+        self.busy["photo"] = "Looking for a face and drawing its portrait…"
+        self.changed.emit()
+
+    def _apply_photo(self, reply: protocol.Reply, flight: _Flight) -> None:
+        """Like a generation: colour candidates in the renders group, the guidance group replaced. The state
+        goes into the guidance memory for the photo's square, which becomes the guidance crop: strokes drawn
+        over the portrait keep the pinned parts of the photo's face."""
+        document = flight.document
+        fields = reply_fields(reply.result)
+        self.photo_note = photo_report(fields)
+        layers = _fit_to_square(reply.layers, flight.frame, flight.origin.w)
+        self.region.region = flight.origin
+        self.memory = GuideMemory()
+        self.memory.for_crop(flight.origin)
+        self.memory.remember(fields)
+        # The backend names the first portrait's guidance "Guidance: eyes 1"; guidance updates name it by part.
+        guides = [dataclasses.replace(layer, name=f"Guidance: {layer.group}")
+                  for layer in layers if layer.group in protocol.GROUPS]
+        if guides:
+            anchor = self.sketch_layer(document) or canvas.find_node(document, self._last_photo_id or "")
+            group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, anchor)
+            canvas.update_guidance(document, group, guides, flight.origin)
+            self._guide_mode = "rough"
             self._apply_group_look(group, refresh=False)
         self._apply_render(protocol.Reply(reply.id, reply.op, True, reply.result, layers), flight, "Portrait")
 
@@ -447,13 +524,15 @@ class Controller(QObject):
         started = time.perf_counter()
         try:
             if not reply.ok:
+                if op == "photo":
+                    self.photo_note = ""
                 if reply.error_code not in QUIET_CODES:
                     self._show_error(reply.error_message or reply.error_code or "the backend failed", emit=False)
             elif flight is not None and any(_same(flight.document, d) for d in self.krita.documents()):
                 self.error = ""
                 active = flight.document.activeNode()
                 {"guide": self._apply_guide, "render": self._apply_render,
-                 "generate": self._apply_generate}[flight.op](reply, flight)
+                 "generate": self._apply_generate, "photo": self._apply_photo}[flight.op](reply, flight)
                 self._keep_active_layer(flight.document, active)
         except CanvasError as error:
             self._show_error(str(error), emit=False)
@@ -527,6 +606,20 @@ def _thumbnail(layer: protocol.Layer, size: int = 96) -> QImage:
     image = QImage(bytes(layer.data), layer.width, layer.height, layer.stride, QImage.Format.Format_ARGB32)
     return image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
                         Qt.TransformationMode.SmoothTransformation).copy()
+
+
+def _photo_image(bgra: Any, side: int, max_side: int) -> protocol.Image:
+    """The photo crop as the request's image, shrunk to `max_side` when larger (the protocol's limit)."""
+    if side <= max_side:
+        return protocol.Image("photo", "bgra8", side, side, bgra)
+    image = QImage(bytes(bgra), side, side, side * 4, QImage.Format.Format_ARGB32)
+    small = image.scaled(max_side, max_side, Qt.AspectRatioMode.IgnoreAspectRatio,
+                         Qt.TransformationMode.SmoothTransformation).convertToFormat(QImage.Format.Format_ARGB32)
+    bits = small.constBits()
+    if bits is None:
+        raise CanvasError(f"could not shrink the photo to {max_side} px (out of memory?)")
+    return protocol.Image("photo", "bgra8", max_side, max_side, bits.asstring(small.sizeInBytes()),
+                          stride=small.bytesPerLine())
 
 
 def _fit_to_square(layers: list, size: Any, side: int) -> list:

@@ -242,7 +242,31 @@ class AniSketchDocker(DockWidget):
         self.noise_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.noise_label.setWordWrap(True)
         layout.addWidget(self.noise_label)
+        layout.addWidget(self._photo_box())
         return tab
+
+    def _photo_box(self) -> QGroupBox:
+        """From photo: a portrait of the face in a photo layer (the selection, else the whole layer)."""
+        box = QGroupBox("From photo")
+        layout = QVBoxLayout(box)
+        row = QHBoxLayout()
+        self.photo_combo = QComboBox()
+        self.photo_combo.setToolTip("The layer holding the photo; it is only read. Select the face to choose "
+                                    "among several, or to work on part of a large photo.")
+        self.photo_combo.activated.connect(lambda _: self.controller.choose_photo(self.photo_combo.currentData() or None))
+        self.photo_button = QPushButton("From photo")
+        self.photo_button.setObjectName("anisketch_from_photo")
+        self.photo_button.setToolTip("Anime portraits of the face in the photo: colour candidates (as many as "
+                                     "the Colour tab asks for) and its guidance, placed over the photo")
+        self.photo_button.clicked.connect(lambda: self.controller.from_photo())
+        row.addWidget(self.photo_combo, 1)
+        row.addWidget(self.photo_button)
+        layout.addLayout(row)
+        self.photo_label = QLabel()
+        self.photo_label.setObjectName("anisketch_photo_note")
+        self.photo_label.setWordWrap(True)
+        layout.addWidget(self.photo_label)
+        return box
 
     def _build_attribute_controls(self) -> None:
         """One combo per attribute (Random + its values), from the backend's vocabulary once it answers."""
@@ -323,6 +347,9 @@ class AniSketchDocker(DockWidget):
             self.seed_spin.setValue(s.generate_seed)
             self.seed_lock.setChecked(s.seed_locked)
             self.noise_label.setText(f"Noise: {c.last_noise}" if c.last_noise else "")
+            self.photo_label.setText(c.photo_note)
+            self.photo_label.setVisible(bool(c.photo_note))
+            self.photo_button.setEnabled("photo" not in c.busy)
             if state.status is Status.CONNECTED:
                 self._build_attribute_controls()
             self.keep_button.setEnabled(bool(c.candidates))
@@ -353,6 +380,7 @@ class AniSketchDocker(DockWidget):
         self._fill(self.sketch_combo, [("Active layer", ACTIVE_LAYER)] + entries, self.controller.sketch_id or ACTIVE_LAYER)
         hints = [(f'"{canvas.HINTS_LAYER}" (when it exists)', ACTIVE_LAYER)] + entries
         self._fill(self.hints_combo, hints, self.controller.hints_id or ACTIVE_LAYER)
+        self._fill(self.photo_combo, [("Active layer", ACTIVE_LAYER)] + entries, self.controller.photo_id or ACTIVE_LAYER)
 
     def _fill(self, combo: QComboBox, entries: list[tuple[str, str]], current: str) -> None:
         if [(combo.itemText(i), combo.itemData(i)) for i in range(combo.count())] == entries:

@@ -80,6 +80,19 @@ def selection_square(selection: Box, canvas_w: int, canvas_h: int) -> Box:
     return square_around(selection, canvas_w, canvas_h, margin=0.0, min_side=16)
 
 
+def photo_square(box: Box, canvas_w: int, canvas_h: int) -> Box:
+    """A photo's region (the selection or the layer's extent) made square around its centre, without a cap.
+
+    The backend draws a photo's portrait in the square frame of the image it is sent, so a square crop maps
+    back 1:1. For a selection up to MAX_SIDE this is exactly `selection_square`, the crop guidance then uses,
+    so the photo's state token stays valid for the strokes drawn over it. Larger squares are shrunk for the
+    request by the caller and the results scaled back.
+    """
+    side = max(box.w, box.h)
+    cx, cy = box.x + box.w / 2, box.y + box.h / 2
+    return Box(_place(cx, side, canvas_w), _place(cy, side, canvas_h), side, side)
+
+
 class RegionTracker:
     """Keeps the crop steady while the artist draws: it only grows when the sketch leaves it.
 

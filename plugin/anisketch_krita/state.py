@@ -43,7 +43,7 @@ class Settings:
     guidance_on: bool = True
     mode: str = "rough"  # rough | detail
     opacity: int = 60  # percent, of the guidance group
-    faithfulness: float = 0.5  # 0: follow the manifold, 1: follow the strokes
+    faithfulness: float = 0.75  # 0: follow the manifold, 1: follow the strokes (the backend's tuned default)
     auto_update: bool = True
     render_count: int = 4
     render_mode: str = "refined"  # refined | faithful
@@ -245,3 +245,26 @@ def vary_attributes(choices: dict[str, str], vocabulary: dict[str, list[str]], r
         if choices.get(name, RANDOM) == RANDOM and values:
             varied[name] = values[rng(len(values))]
     return varied
+
+
+# ------------------------------------------------------------------------------------------------ photo
+
+
+def reply_fields(result: dict) -> dict:
+    """A reply's result fields, flat. The real service wraps an op's report in `info` ({"info": {"noise", "state",
+    ...}}); fakes and older backends put the fields at the top. Top-level fields win where both exist."""
+    info = result.get("info")
+    return {**info, **{k: v for k, v in result.items() if k != "info"}} if isinstance(info, dict) else dict(result)
+
+
+def photo_report(fields: dict) -> str:
+    """What the docker says after "From photo": how many faces were found, then the backend's warnings."""
+    count = fields.get("faces_found")
+    lines = []
+    if isinstance(count, int) and not isinstance(count, bool):
+        lines.append(f"Found {count} face{'' if count == 1 else 's'}" +
+                     (": the portrait is of the largest one (select another face to choose it)." if count > 1 else "."))
+    warnings = fields.get("warnings")
+    if isinstance(warnings, list):
+        lines += [f"Note: {w}" for w in warnings if isinstance(w, str) and w]
+    return "\n".join(lines)
