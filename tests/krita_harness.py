@@ -137,6 +137,25 @@ def run_scenario(scenario: Path, out_dir: Path, env: Optional[dict] = None, time
         shutil.rmtree(home, ignore_errors=True)
 
 
+# Variables of the test's own Python that must not reach Krita's embedded one, and no display of ours.
+NOT_FOR_KRITA = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM", "PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV",
+                 "LD_LIBRARY_PATH", "PYENV_VERSION")
+
+
+def desktop_environment() -> dict[str, str]:
+    """The environment Krita gets when started from a desktop: ours, less our Python's traces.
+
+    Krita embeds the system Python and locates it through PATH: with pyenv's or a virtualenv's `python3` first
+    on PATH (as under `pyenv exec`, which CI's `python3 install.py --test` is), the embedded interpreter took
+    that Python's prefix, lost /usr/lib/python3/dist-packages and with it PyQt5, and no plugin could load."""
+    def foreign(entry: str) -> bool:
+        return ".pyenv" in entry or entry.startswith(sys.prefix) or "/.venv/" in entry + "/"
+
+    env = {k: v for k, v in os.environ.items() if k not in NOT_FOR_KRITA and not k.startswith("PYENV_")}
+    env["PATH"] = os.pathsep.join(e for e in os.environ.get("PATH", "").split(os.pathsep) if e and not foreign(e))
+    return env
+
+
 def _launch(home: Path, scenario: Path, out_dir: Path, env: dict, timeout: float) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp, runtime = home / "tmp", home / "runtime"
@@ -145,7 +164,7 @@ def _launch(home: Path, scenario: Path, out_dir: Path, env: dict, timeout: float
     result_path = out_dir / "result.json"
     result_path.unlink(missing_ok=True)
     full_env = {
-        **{k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")},
+        **desktop_environment(),
         "HOME": str(home), "TMPDIR": str(tmp), "XDG_RUNTIME_DIR": str(runtime),
         "XDG_CONFIG_HOME": str(home / ".config"), "XDG_DATA_HOME": str(home / ".local/share"),
         "ANISKETCH_SCENARIO": str(scenario), "ANISKETCH_OUT": str(out_dir),
