@@ -33,6 +33,7 @@ OUT = REPO / "runs" / "e2e-krita"
 DOC_W, DOC_H = 1280, 960  # not square, and the face is not centred: any size, any position
 FACE_SIDE, FACE_AT = 760, (400, 120)
 BIG_SIDE, BIG_FACE, BIG_AT = 2048, 1700, (200, 150)
+PHOTO_AT = (60, 200)  # skimage's astronaut (512 px) on a layer of its own, not at the canvas's centre
 FAKE_MODE = os.environ.get("ANISKETCH_E2E_SERVICE") == "fake"
 
 
@@ -67,7 +68,10 @@ def make_frames(folder: Path, seed: int = 11, steps: int = 7) -> dict:
     drawn = render(portrait, FACE_SIDE)
     hints = simulate_hints(None, drawn["color"], drawn["parts"], np.random.default_rng(seed), count=14)
     Image.fromarray(_place(hints, DOC_W, DOC_H, FACE_AT), "RGBA").save(folder / "hints.png")
-    info = {"width": DOC_W, "height": DOC_H, "frames": frames, "big_frames": big_frames}
+    from skimage.data import astronaut
+
+    Image.fromarray(astronaut(), "RGB").convert("RGBA").save(folder / "photo.png")
+    info = {"width": DOC_W, "height": DOC_H, "frames": frames, "big_frames": big_frames, "photo_at": PHOTO_AT}
     (folder / "frames.json").write_text(json.dumps(info))
     return info
 
@@ -173,6 +177,24 @@ def test_generation_adds_a_portrait(session):
     generate = _record(session)["generate"]
     assert not generate["error"], generate["error"]
     assert generate["candidates"] and generate["candidates"][0].startswith("Portrait")
+
+
+def test_from_photo_turns_a_photo_layer_into_portrait_layers(session):
+    photo = _record(session)["photo"]
+    assert photo["chosen"] == "Photo" and not photo["error"], (photo["chosen"], photo["error"])
+    assert photo["busy"].get("photo"), "no progress shown while the backend worked"
+    assert photo["photo_unchanged"], "the artist's photo layer was modified"
+    assert photo["candidates"] == ["Portrait 1", "Portrait 2", "Portrait 3"]  # render_count is 3 by then
+    square = (*PHOTO_AT, 512, 512)  # the layer's extent (no selection): the portraits are drawn in its frame
+    assert photo["region"] == list(square)
+    for name, (x, y, w, h) in photo["renders"].items():
+        assert w > 100 and h > 100, (name, (x, y, w, h))
+        assert square[0] <= x and square[1] <= y and x + w <= square[0] + 512 and y + h <= square[1] + 512, name
+    if not FAKE_MODE:
+        assert {"Guidance: eyes", "Guidance: face"} <= set(photo["guidance"])
+        assert photo["state"], "the photo's guidance state was not kept (pins would not hold)"
+        assert photo["note"].startswith("Found 1 face") and photo["photo_shown_in_docker"] == photo["note"]
+    print(f"\nFrom photo in Krita: {photo['seconds']} s from the click to the layers ({photo['note']!r})")
 
 
 def test_a_real_mouse_stroke_updates_the_guidance(session):

@@ -254,6 +254,8 @@ def test_from_photo_places_portraits_and_guidance_over_the_photo(app, controller
     guides = _guidance(document)
     assert sorted(guides) == ["Guidance: eyes", "Guidance: face"]  # named by part, as guidance updates name them
     assert canvas.box_of(guides["Guidance: eyes"].bounds()) == Box(10 + 40 // 4 + 1, 12 + 40 // 3, 4, 4)
+    stack = [n.name() for n in document.rootNode().childNodes()]  # bottom to top
+    assert stack.index(canvas.GUIDANCE_GROUP) == stack.index("Photo") + 1, stack  # first portrait: right above the photo
     assert controller.photo_note == "Found 1 face.\nNote: the face is small (fake)"
     assert controller.memory.state.startswith("photo-")
     _spin(0.3)

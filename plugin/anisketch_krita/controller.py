@@ -189,12 +189,13 @@ class Controller(QObject):
             node = canvas.find_node(document, self.sketch_id)
             if node is not None:
                 return node
+        photos = {self.photo_id, self._last_photo_id}
         active = self._active_paint_layer(document)
-        if active is not None and canvas.node_id(active) == self._last_photo_id:
-            return None  # the photo is no sketch: guiding it would replace the photo's portrait with scribbles
+        if active is not None and canvas.node_id(active) in photos:
+            return None  # a photo is no sketch: guiding it would replace the photo's portrait with scribbles
         if active is not None:
             return active
-        layers = [n for n in canvas.paint_layers(document) if canvas.node_id(n) != self._last_photo_id]
+        layers = [n for n in canvas.paint_layers(document) if canvas.node_id(n) not in photos]
         return layers[0] if layers else None
 
     def _active_paint_layer(self, document: Any) -> Any:
@@ -502,7 +503,8 @@ class Controller(QObject):
         guides = [dataclasses.replace(layer, name=f"Guidance: {layer.group}")
                   for layer in layers if layer.group in protocol.GROUPS]
         if guides:
-            anchor = self.sketch_layer(document) or canvas.find_node(document, self._last_photo_id or "")
+            # A first portrait's group goes right above the photo (where the artist looks); an existing one stays.
+            anchor = canvas.find_node(document, self._last_photo_id or "") or self.sketch_layer(document)
             group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, anchor)
             canvas.update_guidance(document, group, guides, flight.origin)
             self._guide_mode = "rough"

@@ -1,11 +1,11 @@
 """E2E scenario, run INSIDE the real Krita by the test driver (tests/krita_harness.py).
 
 An artist's session: a sketch appears stroke by stroke (frames made by the drawing simulator), guidance
-follows, a part is pinned, colour hints are dabbed and rendered, a portrait is generated, the backend is
+follows, a part is pinned, colour hints are dabbed and rendered, a portrait is generated, a photo layer is turned into portraits, the backend is
 killed and restarted, and a 2048x2048 canvas measures the GUI-thread time per update. Everything observed
 goes into t.result; the pytest side (tests/test_e2e_krita.py) asserts on it.
 
-Inputs (environment): ANISKETCH_FRAMES (a folder of frame_NN.png, hints.png, big_NN.png and frames.json),
+Inputs (environment): ANISKETCH_FRAMES (a folder of frame_NN.png, hints.png, big_NN.png, photo.png, frames.json),
 ANISKETCH_SERVE_PID and ANISKETCH_SERVE_CMD (JSON list) for the kill/restart step.
 """
 
@@ -138,6 +138,44 @@ def scenario(t):
     controller.error = error_before
     if controller.candidates and controller.candidates[0].name.startswith("Portrait"):
         t.screenshot("docker_generate.png")
+
+    # --- From photo: a real photograph on a layer of its own becomes portrait layers; the photo stays as it is ---
+    yield t.until(lambda: not controller._flights, 60, "the backend to finish")
+    photo_x, photo_y = info["photo_at"]
+    data, w, h = t.load_png(os.path.join(FRAMES, "photo.png"))
+    photo = document.createNode("Photo", "paintlayer")
+    document.rootNode().addChildNode(photo, None)
+    photo.setPixelData(data, photo_x, photo_y, w, h)
+    document.refreshProjection()
+    photo_before = digest(photo.pixelData(0, 0, width, height))
+    error_before, controller.error = controller.error, ""
+    # The artist picks "Photo" in the From photo list (Krita activates layers a moment after setActiveNode, and
+    # an active photo would meanwhile be guided as a sketch: choosing it keeps it out of the guidance at once).
+    docker._refresh_layer_lists()
+    row = docker.photo_combo.findData(canvas.node_id(photo))
+    docker.photo_combo.setCurrentIndex(row)
+    docker.photo_combo.activated.emit(row)
+    chosen = controller.photo_layer(document).name()
+    started = time.monotonic()
+    docker.photo_button.click()
+    busy_after_request = dict(controller.busy)
+    yield t.until(lambda: any(r[0] == "photo" for r in replies) and "photo" not in controller.busy, 120,
+                  "the portraits of the photo")
+    photo_s = time.monotonic() - started
+    renders = canvas.find_group(document, canvas.RENDERS_GROUP)
+    t.result["photo"] = {
+        "chosen": chosen, "error": controller.error, "note": controller.photo_note, "busy": busy_after_request,
+        "seconds": round(photo_s, 2), "candidates": [c.name for c in controller.candidates],
+        "renders": {n.name(): canvas._rect_tuple(n.bounds()) for n in renders.childNodes()} if renders else {},
+        "guidance": {k: canvas._rect_tuple(n.bounds()) for k, n in guidance_nodes().items()},
+        "state": bool(controller.memory.state), "region": list(vars(controller.region.region).values()),
+        "photo_unchanged": digest(photo.pixelData(0, 0, width, height)) == photo_before,
+        "photo_shown_in_docker": docker.photo_label.text(),
+    }
+    controller.error = error_before or controller.error
+    if renders is not None and renders.childNodes():
+        t.save_layer(document, renders.childNodes()[0], "layer_photo_portrait_1.png")
+        t.screenshot("docker_photo.png")
 
     # --- a real stroke with the mouse (xdotool): the stroke's end is noticed, nothing is written mid-stroke ---
     yield t.until(lambda: not controller._flights, 60, "the backend to finish")
