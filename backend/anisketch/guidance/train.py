@@ -69,20 +69,24 @@ def layout_fingerprint() -> str:
 
 
 class GuidanceTask:
-    def __init__(self, model_config: dict, curriculum: SketchCurriculum):
+    def __init__(self, model_config: dict, curriculum: SketchCurriculum, own=None, own_share: float = 0.0):
         cfg = EncoderConfig(n_floats=P.FLOAT_DIM, choice_sizes=tuple(int(k) for k in P.choice_sizes()), **model_config)
         self.model = SketchEncoder(cfg)
         self.curriculum = curriculum
+        self.own, self.own_share = own, own_share  # the user's pictures (own_images.OwnSketches), if any
         self.weights = torch.from_numpy(float_weights())
         self.validation = None
 
+    def draw(self, seed: int):
+        """One training sample: with probability `own_share` one of the user's pictures, else an engine seed."""
+        if self.own is not None:
+            rng = np.random.default_rng([seed, 0x0E1])
+            if rng.random() < self.own_share:
+                return self.own.draw(rng, self.curriculum)
+        return self.curriculum.draw(seed)
+
     def make_batch(self, first_seed: int, batch_size: int) -> dict[str, np.ndarray]:
-        samples = [self.curriculum.draw(first_seed + i) for i in range(batch_size)]
-        return {
-            "sketch": np.stack([s[0] for s in samples])[:, None],
-            "floats": np.stack([s[1] for s in samples]).astype(np.float32),
-            "choices": np.stack([s[2] for s in samples]).astype(np.int64),
-        }
+        return stack_samples([self.draw(first_seed + i) for i in range(batch_size)])
 
     def augment(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Another view of the same sketches, on the GPU: thicker strokes (a bigger brush) for some, and ink
@@ -104,31 +108,66 @@ class GuidanceTask:
         return vector_loss(floats, logits, batch["floats"], batch["choices"], self.weights.to(floats.device))
 
     def on_checkpoint(self, model, out_dir: Path, step: int) -> dict[str, float]:
-        """Float error and choice accuracy on fixed held-out seeds (the full F1 is `anisketch eval`)."""
+        """Float error and choice accuracy on fixed held-out seeds (the full F1 is `anisketch eval`) and, when
+        training on the user's pictures, on fixed sketches of those (seen in training: a fit, not a test)."""
         if self.validation is None:
-            self.validation = self.make_batch(first_seed=VALIDATION_SEED, batch_size=256)
-        device = next(model.parameters()).device
+            seeds = range(VALIDATION_SEED, VALIDATION_SEED + VALIDATION_COUNT)
+            self.validation = {"val": stack_samples([self.curriculum.draw(seed) for seed in seeds])}
+            if self.own is not None:
+                rng = np.random.default_rng(VALIDATION_SEED)
+                own = [self.own.draw(rng, self.curriculum) for _ in range(OWN_VALIDATION_COUNT)]
+                self.validation["own"] = stack_samples(own)
         model.eval()
-        sketch = torch.from_numpy(self.validation["sketch"]).to(device).float() / 255.0
-        pred = predict(model, sketch)
-        target = torch.from_numpy(self.validation["floats"]).to(device)
+        metrics = {}
+        for prefix, batch in self.validation.items():
+            mae, acc = self.errors(model, batch)
+            metrics.update({f"{prefix}_float_mae": mae, f"{prefix}_choice_acc": acc})
+        model.train()
+        return metrics
+
+    def errors(self, model, batch: dict[str, np.ndarray]) -> tuple[float, float]:
+        device = next(model.parameters()).device
+        with torch.no_grad():
+            pred = predict(model, torch.from_numpy(batch["sketch"]).to(device).float() / 255.0)
+        target = torch.from_numpy(batch["floats"]).to(device)
         w = self.weights.to(device) > 0
         mae = (pred.floats - target).abs()[:, w].mean()
-        acc = (pred.choices.cpu() == torch.from_numpy(self.validation["choices"])).float().mean()
-        model.train()
-        return {"val_float_mae": float(mae), "val_choice_acc": float(acc)}
+        acc = (pred.choices.cpu() == torch.from_numpy(batch["choices"])).float().mean()
+        return float(mae), float(acc)
+
+
+def stack_samples(samples: list) -> dict[str, np.ndarray]:
+    return {
+        "sketch": np.stack([s[0] for s in samples])[:, None],
+        "floats": np.stack([s[1] for s in samples]).astype(np.float32),
+        "choices": np.stack([s[2] for s in samples]).astype(np.int64),
+    }
 
 
 VALIDATION_SEED = 1_900_000_000  # held out: training seeds count up from 0 and never get here
+VALIDATION_COUNT = 256
+OWN_VALIDATION_COUNT = 64  # fixed sketches of the user's pictures (with --data)
 
 
 BANK_SIZE = 20000  # training vectors kept for the projection (seeds 0 .. BANK_SIZE - 1)
 
 
 def make_task(config: dict, data_dir: Path | None = None) -> GuidanceTask:
-    if data_dir is not None:
-        raise SystemExit("anisketch train guidance --data: training on your own images is not available yet")
-    return GuidanceTask(config.get("model", {}), SketchCurriculum(**config.get("data", {})))
+    """The engine curriculum; with `data_dir` (a `--from-images` folder), fine-tuning on the user's pictures
+    mixed with engine portraits (`[own] share`), from the shipped weights (`[own] weights`, default shipped)."""
+    curriculum = SketchCurriculum(**config.get("data", {}))
+    if data_dir is None:
+        return GuidanceTask(config.get("model", {}), curriculum)
+    from .own_images import load_shipped_encoder, own_sketches
+
+    own_config = config.get("own", {})
+    share, weights_dir = float(own_config.get("share", 0.5)), own_config.get("weights")
+    own = own_sketches(data_dir, weights_dir)
+    task = GuidanceTask(config.get("model", {}), curriculum, own=own, own_share=share)
+    task.model = load_shipped_encoder(weights_dir)  # its own architecture, whatever [model] says
+    print(f"training on {len(own)} of your images mixed {share:.0%}/{1 - share:.0%} with engine portraits, "
+          f"starting from the shipped guidance weights (targets: what they read in each picture's line art)")
+    return task
 
 
 def _vector_of_seed(seed: int) -> tuple[np.ndarray, np.ndarray]:

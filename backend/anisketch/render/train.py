@@ -27,6 +27,8 @@ from ..engine.sketch import render_sketch, simulate_sketch
 from .model import Colorizer, ColorizerConfig, make_input
 
 VALIDATION_SEED = 1_900_000_000  # held out: training seeds count up from 0 and never get here
+VALIDATION_COUNT = 128
+OWN_VALIDATION_COUNT = 32  # fixed samples of the user's pictures (with --data)
 
 
 @dataclass
@@ -67,21 +69,25 @@ class ColorCurriculum:
 
 
 class ColorizerTask:
-    def __init__(self, model_config: dict, curriculum: ColorCurriculum, edge_weight: float = 0.0):
+    def __init__(self, model_config: dict, curriculum: ColorCurriculum, edge_weight: float = 0.0,
+                 own=None, own_share: float = 0.0):
         self.model = Colorizer(ColorizerConfig.from_dict(model_config) if model_config else ColorizerConfig())
         self.curriculum = curriculum
         self.edge_weight = edge_weight
+        self.own, self.own_share = own, own_share  # the user's pictures (own_images.OwnPictures), if any
         self.validation = None
 
     def make_batch(self, first_seed: int, batch_size: int) -> dict[str, np.ndarray]:
+        """`batch_size` samples: each one of the user's pictures with probability `own_share`, else engine."""
+        own = []
+        if self.own is not None:
+            rng = np.random.default_rng([first_seed, 0x0E1])
+            own = [self.own.draw(rng) for _ in range(rng.binomial(batch_size, self.own_share))]
+        return stack_samples(own + self.engine_samples(first_seed, batch_size - len(own)))
+
+    def engine_samples(self, first_seed: int, count: int) -> list:
         k = self.curriculum.samples_per_portrait
-        samples = [s for i in range(-(-batch_size // k)) for s in self.curriculum.portrait(first_seed + i)]
-        samples = samples[:batch_size]
-        return {
-            "lines": np.stack([s[0] for s in samples])[:, None],
-            "hints": np.stack([s[1] for s in samples]).transpose(0, 3, 1, 2).copy(),
-            "target": np.stack([s[2] for s in samples]).transpose(0, 3, 1, 2).copy(),
-        }
+        return [s for i in range(-(-count // k)) for s in self.curriculum.portrait(first_seed + i)][:count]
 
     def loss(self, model, batch):
         x = make_input(batch["lines"], batch["hints"])
@@ -100,18 +106,38 @@ class ColorizerTask:
     def on_checkpoint(self, model, out_dir: Path, step: int) -> dict[str, float]:
         """PSNR of the fills on fixed held-out portraits (the full evaluation is `anisketch eval`)."""
         if self.validation is None:
-            self.validation = self.make_batch(first_seed=VALIDATION_SEED, batch_size=128)
-        device = next(model.parameters()).device
+            self.validation = stack_samples(self.engine_samples(VALIDATION_SEED, VALIDATION_COUNT))
+            if self.own is not None:  # the user's pictures, seen in training: a fit, not a test
+                rng = np.random.default_rng(VALIDATION_SEED)
+                self.own_validation = stack_samples([self.own.draw(rng) for _ in range(OWN_VALIDATION_COUNT)])
         model.eval()
-        with torch.no_grad():
-            batch = {k: torch.from_numpy(v).to(device) for k, v in self.validation.items()}
-            pred = model(make_input(batch["lines"], batch["hints"])).float().clamp(0, 1)
-            mse = ((pred - batch["target"].float() / 255.0) ** 2).mean(dim=(1, 2, 3))
-            psnr = (-10 * torch.log10(mse.clamp_min(1e-10))).mean()
-            hinted = batch["hints"][:, 3].flatten(1).amax(1) >= 128
-            psnr_none = (-10 * torch.log10(mse[~hinted].clamp_min(1e-10))).mean() if (~hinted).any() else psnr
+        psnr, psnr_none = _psnr(model, self.validation)
+        metrics = {"val_psnr": psnr, "val_psnr_no_hints": psnr_none}
+        if self.own is not None:
+            metrics["own_psnr"] = _psnr(model, self.own_validation)[0]
         model.train()
-        return {"val_psnr": float(psnr), "val_psnr_no_hints": float(psnr_none)}
+        return metrics
+
+
+def stack_samples(samples: list) -> dict[str, np.ndarray]:
+    return {
+        "lines": np.stack([s[0] for s in samples])[:, None],
+        "hints": np.stack([s[1] for s in samples]).transpose(0, 3, 1, 2).copy(),
+        "target": np.stack([s[2] for s in samples]).transpose(0, 3, 1, 2).copy(),
+    }
+
+
+def _psnr(model, samples: dict[str, np.ndarray]) -> tuple[float, float]:
+    """Mean PSNR of the fills (dB), over all samples and over those without hints."""
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        batch = {k: torch.from_numpy(v).to(device) for k, v in samples.items()}
+        pred = model(make_input(batch["lines"], batch["hints"])).float().clamp(0, 1)
+        mse = ((pred - batch["target"].float() / 255.0) ** 2).mean(dim=(1, 2, 3))
+        psnr = (-10 * torch.log10(mse.clamp_min(1e-10))).mean()
+        hinted = batch["hints"][:, 3].flatten(1).amax(1) >= 128
+        psnr_none = (-10 * torch.log10(mse[~hinted].clamp_min(1e-10))).mean() if (~hinted).any() else psnr
+    return float(psnr), float(psnr_none)
 
 
 def _dx(img: torch.Tensor) -> torch.Tensor:
@@ -123,10 +149,22 @@ def _dy(img: torch.Tensor) -> torch.Tensor:
 
 
 def make_task(config: dict, data_dir: Path | None = None) -> ColorizerTask:
-    if data_dir is not None:
-        raise SystemExit("anisketch train colorizer --data: training on your own images is not available yet")
-    return ColorizerTask(config.get("model", {}), ColorCurriculum(**config.get("data", {})),
-                         edge_weight=float(config.get("loss", {}).get("edge_weight", 0.0)))
+    """The engine curriculum; with `data_dir` (a `--from-images` folder), fine-tuning on the user's pictures
+    mixed with engine portraits (`[own] share`), from the shipped weights (`[own] weights`, default shipped)."""
+    curriculum = ColorCurriculum(**config.get("data", {}))
+    edge_weight = float(config.get("loss", {}).get("edge_weight", 0.0))
+    if data_dir is None:
+        return ColorizerTask(config.get("model", {}), curriculum, edge_weight=edge_weight)
+    from .own_images import load_shipped_colorizer, own_pictures
+
+    own_config = config.get("own", {})
+    share = float(own_config.get("share", 0.5))
+    own = own_pictures(data_dir, curriculum)
+    task = ColorizerTask(config.get("model", {}), curriculum, edge_weight=edge_weight, own=own, own_share=share)
+    task.model = load_shipped_colorizer(own_config.get("weights"))  # its own architecture, whatever [model] says
+    print(f"training on {len(own)} of your images mixed {share:.0%}/{1 - share:.0%} with engine portraits, "
+          f"starting from the shipped colouriser weights")
+    return task
 
 
 def export(task: ColorizerTask, run_dir: Path, weights_dir: Path, config_path: Path) -> Path:
