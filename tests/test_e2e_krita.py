@@ -177,6 +177,7 @@ def test_generation_adds_a_portrait(session):
     generate = _record(session)["generate"]
     assert not generate["error"], generate["error"]
     assert generate["candidates"] and generate["candidates"][0].startswith("Portrait")
+    assert generate["noise"], "the noise string (inside the real reply's 'info') did not reach the docker"
 
 
 def test_from_photo_turns_a_photo_layer_into_portrait_layers(session):
