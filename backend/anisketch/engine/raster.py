@@ -24,7 +24,7 @@ def _thin(pts, w_px, counts):
     step = np.diff(pts, axis=0)
     seg = np.hypot(step[:, 0], step[:, 1])
     starts = np.cumsum(counts) - counts
-    if np.median(seg) * 1.5 >= MIN_SPACING_PX:
+    if _median(seg) * 1.5 >= MIN_SPACING_PX:
         return pts, w_px, counts
     arc = np.concatenate([[0.0], np.cumsum(seg)])
     arc -= np.repeat(arc[starts], counts)  # arc length within each stroke
@@ -34,6 +34,17 @@ def _thin(pts, w_px, counts):
     keep[starts] = True
     keep[starts + counts - 1] = True
     return pts[keep], w_px[keep], np.add.reduceat(keep.astype(np.int64), starts)
+
+
+def _median(values):
+    """np.median of a 1-D float array, bit for bit (the mean of the two middle values for an even count),
+    from a partial sort: about 3x faster than np.median on the few thousand outline segments."""
+    n = len(values)
+    half = n // 2
+    if n % 2:
+        return np.partition(values, half)[half]
+    middle = np.partition(values, (half - 1, half))
+    return (middle[half - 1] + middle[half]) / 2
 
 
 def _to_fixed(points, size):
@@ -67,8 +78,19 @@ def stroke_outlines(strokes, size):
     scale = 1 << SHIFT
     left = ((pts + offset - 0.5) * scale + 0.5).astype(np.int32)
     right = ((pts - offset - 0.5) * scale + 0.5).astype(np.int32)
-    return [(stroke, [left[a:b], right[a:b]] if is_closed else [np.concatenate((left[a:b], right[a:b][::-1]))])
-            for stroke, a, b, is_closed in zip(strokes, starts.tolist(), (ends + 1).tolist(), closed.tolist())]
+    # Every polygon gathered in one go (a per-stroke concatenate costs more than the arithmetic above):
+    # stroke i takes 2 * counts[i] rows, its left side then its right side, reversed for an open stroke
+    # (one polygon around the line) and in order for a closed one (the inner ring of the band).
+    sides = np.concatenate((left, right))
+    rows = 2 * counts
+    block = np.cumsum(rows) - rows
+    k = np.arange(rows.sum()) - np.repeat(block, rows)  # row within the stroke's block
+    c, a = np.repeat(counts, rows), np.repeat(starts, rows)
+    on_right = k >= c
+    right_row = np.where(np.repeat(closed, rows), k - c, 2 * c - 1 - k)
+    polygons = sides[np.where(on_right, len(pts) + a + right_row, a + k)]
+    return [(stroke, [polygons[b:b + n], polygons[b + n:b + 2 * n]] if is_closed else [polygons[b:b + 2 * n]])
+            for stroke, b, n, is_closed in zip(strokes, block.tolist(), counts.tolist(), closed.tolist())]
 
 
 def render_lines(strokes, size: int, colors: dict | None = None) -> np.ndarray:
