@@ -442,6 +442,11 @@ def test_real_service_through_the_real_server():
                     assert set(reply["confidence"]) <= set(P.GROUPS) and isinstance(reply["state"], str)
                     again = client.guide(sketch, pins=["eyes"], state=reply["state"])
                     assert again.layers
+                if op == "generate":  # op-specific fields at the top level of the result, as documented
+                    assert reply["noise"].startswith("an-") and reply["attributes"]["hair_color"] == "blonde"
+                    assert isinstance(reply["state"], str)
+                if op == "render":
+                    assert len(reply["style_seeds"]) == 2
         assert server.stop() == 0
 
 

@@ -384,26 +384,32 @@ class Controller(QObject):
         """Renders go above the guidance group if there is one, else above the sketch."""
         return canvas.find_group(document, canvas.GUIDANCE_GROUP) or self.sketch_layer(document)
 
-    @guarded
-    def choose_candidate(self, index: int) -> None:
+    def _candidate_node(self, index: int) -> tuple[Any, Any, Any] | None:
+        """(document, renders group, layer) of candidate `index`, or None (said in the docker) when it is gone."""
         document = self.document()
         group = canvas.find_group(document, canvas.RENDERS_GROUP) if document is not None else None
         node = canvas.find_node(document, self.candidates[index].node_id) if group is not None else None
         if node is None:
             self._show_error("That candidate is gone (deleted or undone): render again.")
+            return None
+        return document, group, node
+
+    @guarded
+    def choose_candidate(self, index: int) -> None:
+        found = self._candidate_node(index)
+        if found is None:
             return
+        document, group, node = found
         canvas.choose(group, node)
         canvas.refresh(document)
         self.changed.emit()
 
     @guarded
     def keep_candidate(self, index: int) -> None:
-        document = self.document()
-        group = canvas.find_group(document, canvas.RENDERS_GROUP) if document is not None else None
-        node = canvas.find_node(document, self.candidates[index].node_id) if group is not None else None
-        if node is None:
-            self._show_error("That candidate is gone (deleted or undone): render again.")
+        found = self._candidate_node(index)
+        if found is None:
             return
+        document, group, node = found
         canvas.keep(document, group, node)
         self.candidates = []
         self.renders_changed.emit()

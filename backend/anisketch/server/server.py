@@ -358,6 +358,9 @@ def _result_fields(result: Any) -> dict:
         values = dict(result)
     else:
         values = dict(vars(result))
+    # anisketch.layers.Result keeps its op-specific fields in `info`: they go out at the top level like
+    # GuideResult's, so every reply has the shape docs/protocol.md gives.
+    values = {**{k: v for k, v in values.items() if k != "info"}, **(values.get("info") or {})}
     return {k: _jsonable(v) for k, v in values.items() if k not in ("layers", "timing_ms") and not k.startswith("_")}
 
 
