@@ -274,10 +274,11 @@ OPS: dict[str, OpSpec] = {
         images={"sketch": True, "hints": False},
     ),
     "generate": OpSpec(
-        params={"attributes": attributes, "noise": noise, **SERVER_PARAMS},
+        params={"attributes": attributes, "noise": noise, "mode": choice("rough", "detail"), **SERVER_PARAMS},
         images={},
     ),
-    "photo": OpSpec(params={"n": integer(1, MAX_CANDIDATES), **SERVER_PARAMS}, images={"photo": True}),
+    "photo": OpSpec(params={"n": integer(1, MAX_CANDIDATES), "mode": choice("rough", "detail"), **SERVER_PARAMS},
+                    images={"photo": True}),
     "cancel": OpSpec(params={"target": text(MAX_ID_CHARS)}, images={}, required_params=("target",)),
 }
 

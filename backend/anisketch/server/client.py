@@ -86,11 +86,11 @@ class Client:
         return self.call("render", params, {"sketch": sketch, "hints": hints})
 
     def generate(self, attributes: dict[str, str] | None = None, **params: Any) -> Result:
-        """params: noise (an int seed or a noise string from an earlier reply)."""
+        """params: noise (an int seed or a noise string from an earlier reply), mode (rough | detail)."""
         return self.call("generate", {"attributes": attributes or {}, **params})
 
     def photo(self, photo: np.ndarray, **params: Any) -> Result:
-        """params: n."""
+        """params: n (candidates), mode (rough | detail)."""
         return self.call("photo", params, {"photo": photo})
 
     def cancel(self, target: str) -> dict:
