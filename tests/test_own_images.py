@@ -33,7 +33,8 @@ def own_folder(tmp_path_factory) -> Path:
     pictures.mkdir()
     Image.fromarray(skimage.data.astronaut()).save(pictures / "astronaut.png")
     for seed in (7, 8):
-        Image.fromarray(render(build_portrait(P.sample_params(seed)), 256)["color"]).save(pictures / f"engine{seed}.png")
+        color = render(build_portrait(P.sample_params(seed)), 256)["color"]
+        Image.fromarray(color).save(pictures / f"engine{seed}.png")
     assert anisketch(["data", "--from-images", str(pictures), "--out", str(root / "data"), "--size", "256",
                       "--workers", "1"]) == 0
     return root / "data"
@@ -102,7 +103,8 @@ def test_batches_mix_own_and_engine_samples(own_folder):
 
 def test_pseudo_labels_are_cached_and_reused(own_folder, monkeypatch):
     from anisketch.guidance import own_images
-    from anisketch.guidance.own_images import PSEUDO_LABELS, SampleFolder, pseudo_labels
+    from anisketch.data.folder import SampleFolder
+    from anisketch.guidance.own_images import PSEUDO_LABELS, pseudo_labels
 
     folder = SampleFolder(own_folder)
     first = pseudo_labels(folder)
@@ -118,7 +120,8 @@ def test_pseudo_labels_are_cached_and_reused(own_folder, monkeypatch):
 
 
 def test_stale_pseudo_labels_are_recomputed(own_folder):
-    from anisketch.guidance.own_images import PSEUDO_LABELS, SampleFolder, pseudo_labels
+    from anisketch.data.folder import SampleFolder
+    from anisketch.guidance.own_images import PSEUDO_LABELS, pseudo_labels
 
     folder = SampleFolder(own_folder)
     labels = pseudo_labels(folder)

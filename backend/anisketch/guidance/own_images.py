@@ -17,6 +17,7 @@ doubled and feathered strokes, partial drawing in either order) does.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,8 +71,11 @@ def pseudo_labels(folder: SampleFolder, weights_dir: Path | None = None) -> dict
             if str(stored["weights_sha256"]) == entry.sha256 and str(stored["folder"]) == _folder_key(folder):
                 return {k: stored[k] for k in ("names", "floats", "choices")}
     labels = _read_line_art(folder, weights_dir)
+    partial = cache.with_name(f".{cache.name}.{os.getpid()}")  # DDP ranks each write theirs, then one wins whole
     try:
-        np.savez(cache, weights_sha256=entry.sha256, folder=_folder_key(folder), **labels)
+        with open(partial, "wb") as f:
+            np.savez(f, weights_sha256=entry.sha256, folder=_folder_key(folder), **labels)
+        os.replace(partial, cache)
     except OSError as error:  # a read-only folder: labels are recomputed next time, training goes on
         print(f"note: could not cache pseudo-labels in {cache} ({error})")
     return labels
@@ -153,6 +157,8 @@ class OwnSketches:
 def own_sketches(data_dir: Path, weights_dir: Path | None = None) -> OwnSketches:
     folder = open_own_images(data_dir, "guidance")
     labels = pseudo_labels(folder, weights_dir)
+    if len(labels["names"]) < len(folder):
+        print(f"note: {len(folder) - len(labels['names'])} of {len(folder)} pictures have no line art and are left out")
     return OwnSketches(folder.root, [str(n) for n in labels["names"]], labels["floats"], labels["choices"])
 
 

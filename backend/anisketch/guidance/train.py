@@ -5,6 +5,9 @@ the sketch layer at some point of drawing it (a random fraction of its strokes, 
 order, with wobble, gaps and doubled strokes), and the portrait's vector as the target. A share of each batch
 is the clean, complete line art: on those the network learns to be the *teacher* (image -> vector), and the
 same weights, fed partial sketches, are the *student* that lands on the finished portrait's vector.
+
+With `--data DIR` (a `--from-images` folder) the shipped model is fine-tuned on the user's pictures mixed
+with engine seeds: see `own_images.py`.
 """
 
 from __future__ import annotations

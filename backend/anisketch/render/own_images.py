@@ -110,6 +110,8 @@ def own_pictures(data_dir: Path, curriculum) -> OwnPictures:
     if not usable:
         raise SystemExit(f"anisketch train colorizer --data {folder.root}: no picture has line art to learn from "
                          f"(the line extraction found no lines; try `anisketch data --from-images ... --lines canny`)")
+    if len(usable) < len(folder):
+        print(f"note: {len(folder) - len(usable)} of {len(folder)} pictures have no line art and are left out")
     return OwnPictures(folder.root, usable, curriculum.size, messy_share=1.0 - curriculum.clean_share,
                        min_messiness=curriculum.min_messiness, max_messiness=curriculum.max_messiness,
                        hint_p=curriculum.hint_p)

@@ -9,6 +9,9 @@ and are composited on top at inference).
 Speed: building a portrait costs most of a sample (~20 ms of ~35 ms on one core), so every portrait gives
 `samples_per_portrait` samples, each with its own lines (clean, or the portrait's one messy sketch), its own
 hints and a random mirror image: about 11 ms per sample on one core. Uint8 arrays cross the worker boundary; the float input is made on the GPU.
+
+With `--data DIR` (a `--from-images` folder) the shipped colouriser is fine-tuned on the user's pictures
+mixed with engine portraits: see `own_images.py`.
 """
 
 from __future__ import annotations
