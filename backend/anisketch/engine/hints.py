@@ -14,6 +14,9 @@ background), in the colour that area should have. We imitate that from a rendere
 `sample_dabs` returns the dabs as data (tests and the colouriser's curriculum use them); `paint_hints`
 draws them as the RGBA layer; `simulate_hints` does both. The layer is RGBA uint8, straight (not
 premultiplied) alpha, transparent where there is no hint, exactly what the plugin sends.
+
+Speed: pixels and rows are gathered with `np.take` on flat indices rather than `parts[y, x]` fancy
+indexing: the same values, several times faster with numpy 2.4.
 """
 
 from __future__ import annotations
@@ -139,7 +142,7 @@ def _candidate_spots(coarse, label, centre, u) -> np.ndarray:
         run = slice(start[rows][0], start[rows][0] + size[rows][0])
         cumulative = np.cumsum(preference[run])
         pick = np.minimum(np.searchsorted(cumulative, u[rows] * cumulative[-1]), len(cumulative) - 1)
-        spots[rows] = _CELL_XY[by_part[run]][pick]
+        spots[rows] = np.take(_CELL_XY, by_part[run][pick], axis=0)
     return spots
 
 
@@ -157,7 +160,7 @@ def _fits(parts: np.ndarray, centres: np.ndarray, radii: np.ndarray, labels: np.
     ij = np.floor(probes * size).astype(np.int64)
     inside = np.all((ij >= 0) & (ij < size), axis=(3, 4))
     np.clip(ij, 0, size - 1, out=ij)
-    same = parts[ij[..., 1], ij[..., 0]] == labels[:, None, None, None]
+    same = np.take(parts, ij[..., 1] * parts.shape[1] + ij[..., 0]) == labels[:, None, None, None]  # parts[y, x]
     return inside & np.all(same, axis=3)
 
 
@@ -187,7 +190,8 @@ def _pick_colors(color, spot, radius, label, noise) -> np.ndarray:
     size = color.shape[0]
     ij = np.clip(np.floor((spot[:, None] + _PROBE * radius[:, None, None] * 0.8) * size).astype(np.int64),
                  0, size - 1)
-    pixels = color[ij[..., 1], ij[..., 0]].astype(np.int64)  # [D, 17, 3]
+    pixel = ij[..., 1] * color.shape[1] + ij[..., 0]  # color[y, x] as a flat row
+    pixels = np.take(color.reshape(-1, 3), pixel, axis=0).astype(np.int64)  # [D, 17, 3]
     brightness = pixels @ np.array([299, 587, 114])
     iris = (pixels.min(axis=2) < 200) & (pixels.max(axis=2) > 50)
     use = np.where((np.isin(label, _EYES) & (iris.sum(axis=1) >= 4))[:, None], iris, True)
