@@ -481,27 +481,28 @@ def render_sketch(strokes: Sequence, size: int, rng: np.random.Generator | None 
     run_stop = run_stop - joining[run_stop]              # drop the joining segment
     keep = run_stop > run_start
     run_start, run_stop = run_start[keep], run_stop[keep]
-    # All runs' vertices gathered back to back (a run repeats the vertex it shares with the next),
-    # then cut into one view per run.
+    # Runs in drawing order: by class, lighter first (darker wins), a class's runs in stroke order.
+    run_key = key[run_start]
+    draw_rank = (run_key % (_LEVELS + 1)) * (int(key.max()) + 1) + run_key
+    order = np.argsort(draw_rank, kind="stable")
+    run_start, run_stop, run_key = run_start[order], run_stop[order], run_key[order]
+    # All runs' vertices gathered back to back in that order (a run repeats the vertex it shares with
+    # the next), then cut into one view per run: each class is then a slice of one list.
     fixed = np.rint(points * (px * (1 << SUBPIXEL_BITS))).astype(np.int32)
     sizes = run_stop - run_start + 1
     ends = np.cumsum(sizes)
     vertex = np.arange(ends[-1]) + np.repeat(run_start - (ends - sizes), sizes)
     gathered = np.take(fixed, vertex, axis=0)
     runs = [gathered[a:b] for a, b in zip((ends - sizes).tolist(), ends.tolist())]  # (np.split is 10x slower)
-    run_key = key[run_start]
-    order = np.argsort(run_key, kind="stable")
-    keys, first_of_key = np.unique(run_key[order], return_index=True)
-    bounds = np.append(first_of_key, len(order)).tolist()
-    order = order.tolist()
-    batches = {int(k): [runs[i] for i in order[bounds[j]:bounds[j + 1]]] for j, k in enumerate(keys.tolist())}
+    first_of_class = np.flatnonzero(np.diff(run_key, prepend=-1))
+    bounds = np.append(first_of_class, len(runs)).tolist()
 
     canvas: np.ndarray = np.zeros((px, px), np.uint8)
-    for k in sorted(batches, key=lambda k: (k % (_LEVELS + 1), k)):  # lighter first: darker wins
+    for lo, hi, k in zip(bounds[:-1], bounds[1:], run_key[first_of_class].tolist()):
         t, lv = divmod(k, _LEVELS + 1)
         # Thick anti-aliased lines are ~10x slower in OpenCV than aliased ones; supersampling gives
         # the anti-aliasing back at a fraction of the cost.
-        cv2.polylines(canvas, batches[k], False, int(round(255 * lv / _LEVELS)), thickness=int(t),
+        cv2.polylines(canvas, runs[lo:hi], False, int(round(255 * lv / _LEVELS)), thickness=int(t),
                       lineType=cv2.LINE_AA if t == 1 else cv2.LINE_8, shift=SUBPIXEL_BITS)
     if supersample > 1:
         canvas = cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA)
