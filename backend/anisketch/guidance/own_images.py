@@ -164,17 +164,10 @@ def own_sketches(data_dir: Path, weights_dir: Path | None = None) -> OwnSketches
 
 def load_shipped_encoder(weights_dir: Path | None = None):
     """The shipped encoder as a trainable network (fp16 -> fp32, BatchNorm unfolded), to fine-tune."""
-    import json
+    from ..errors import ModelUnavailable
+    from .predictor import load_encoder
 
-    from ..weights import default_weights_dir, load_tensors
-    from .model import EncoderConfig, SketchEncoder
-
-    tensors, meta, _ = load_tensors(Path(weights_dir or default_weights_dir()), "guidance")
-    encoder = SketchEncoder(EncoderConfig.from_dict(json.loads(meta["encoder_config"])))
-    state = {k[len("encoder."):]: v.float() for k, v in tensors.items() if k.startswith("encoder.")}
-    found = encoder.load_state_dict(state, strict=False)  # num_batches_tracked is not shipped
-    missing = [k for k in found.missing_keys if not k.endswith("num_batches_tracked")]
-    if missing or found.unexpected_keys:
-        raise SystemExit(f"the shipped guidance weights do not fit this network (missing {missing[:3]}, "
-                         f"unexpected {found.unexpected_keys[:3]}): reinstall")
-    return encoder
+    try:
+        return load_encoder(weights_dir)[0]
+    except ModelUnavailable as error:
+        raise SystemExit(f"cannot fine-tune: {error}") from None

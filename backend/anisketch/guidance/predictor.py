@@ -97,6 +97,26 @@ def decode_state(state: str) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(floats, 0.0, 1.0), choices
 
 
+def load_encoder(weights_dir: Path | None = None) -> tuple[SketchEncoder, dict, dict]:
+    """The shipped encoder in fp32 (trainable: BatchNorm not folded), with the file's tensors and metadata.
+
+    Refuses weights made for another vector layout or another network, with a message that says so."""
+    tensors, meta, _ = load_tensors(weights_dir or default_weights_dir(), "guidance")
+    if meta.get("layout") != layout_fingerprint():
+        raise ModelUnavailable(
+            f"guidance weights were trained for engine {meta.get('engine_version')} (layout {meta.get('layout')}), "
+            f"but this engine is {P.ENGINE_VERSION} (layout {layout_fingerprint()}): retrain or reinstall"
+        )
+    encoder = SketchEncoder(EncoderConfig.from_dict(json.loads(meta["encoder_config"])))
+    state = {k[len("encoder.") :]: v.float() for k, v in tensors.items() if k.startswith("encoder.")}
+    found = encoder.load_state_dict(state, strict=False)  # num_batches_tracked is not shipped
+    missing = [k for k in found.missing_keys if not k.endswith("num_batches_tracked")]
+    if missing or found.unexpected_keys:
+        raise ModelUnavailable(f"guidance weights do not fit this network (missing {missing[:3]}, "
+                               f"unexpected {found.unexpected_keys[:3]}): reinstall or retrain")
+    return encoder, tensors, meta
+
+
 class GuidanceModel:
     def __init__(self, encoder: SketchEncoder, projector: ManifoldProjector, input_size: int, device: str):
         self.encoder = encoder.eval()
@@ -108,23 +128,10 @@ class GuidanceModel:
 
     @classmethod
     def load(cls, weights_dir: Path | None = None, device: str = "cpu") -> "GuidanceModel":
-        tensors, meta, entry = load_tensors(weights_dir or default_weights_dir(), "guidance")
-        if meta.get("layout") != layout_fingerprint():
-            raise ModelUnavailable(
-                f"guidance weights were trained for engine {meta.get('engine_version')} (layout {meta.get('layout')}), "
-                f"but this engine is {P.ENGINE_VERSION} (layout {layout_fingerprint()}): retrain or reinstall"
-            )
-        encoder = SketchEncoder(EncoderConfig.from_dict(json.loads(meta["encoder_config"])))
-        state = {k[len("encoder.") :]: v.float() for k, v in tensors.items() if k.startswith("encoder.")}
-        found = encoder.load_state_dict(state, strict=False)  # num_batches_tracked is not shipped
-        missing = [k for k in found.missing_keys if not k.endswith("num_batches_tracked")]
-        if missing or found.unexpected_keys:
-            raise ModelUnavailable(f"guidance weights do not fit this network (missing {missing[:3]}, "
-                                   f"unexpected {found.unexpected_keys[:3]}): reinstall or retrain")
-        encoder = fold_batchnorm(encoder).to(device)
+        encoder, tensors, meta = load_encoder(weights_dir)
         bank = tensors["bank.floats"].float().numpy()
         projector = ManifoldProjector(bank, P.float_groups(), P.ALL_GROUPS)
-        return cls(encoder, projector, int(meta.get("input_size", 256)), device)
+        return cls(fold_batchnorm(encoder).to(device), projector, int(meta.get("input_size", 256)), device)
 
     def read(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Encoder only: images float [B, S, S] in [0, 1] -> (floats [B, D], choices [B, C])."""
