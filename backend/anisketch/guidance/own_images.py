@@ -25,8 +25,6 @@ import numpy as np
 
 from ..data.folder import SampleFolder
 from ..data import format as fmt
-from ..engine.raster import render_lines
-from ..engine.sketch import render_sketch, simulate_sketch
 
 PSEUDO_LABELS = "pseudo_labels.npz"
 CACHE_LIMIT = 512  # samples a worker keeps in memory (strokes, and for the colouriser pixels)
@@ -142,15 +140,7 @@ class OwnSketches:
     def draw(self, rng: np.random.Generator, curriculum) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(sketch darkness uint8[S, S], floats [D], choices [C]) of a random own sample."""
         index = int(rng.integers(len(self)))
-        strokes = self.strokes(index)
-        if rng.random() < curriculum.teacher_share:
-            sketch = render_lines(strokes, curriculum.size)
-        else:
-            fraction = 1.0 if rng.random() < 0.1 else rng.uniform(curriculum.min_fraction, 1.0)
-            order = "artist" if rng.random() < curriculum.artist_order_share else "random"
-            messiness = rng.uniform(curriculum.min_messiness, curriculum.max_messiness)
-            drawn = simulate_sketch(strokes, rng, fraction=fraction, order=order, messiness=messiness)
-            sketch = render_sketch(drawn, curriculum.size, rng=rng)
+        sketch = curriculum.sketch_of(self.strokes(index), rng)
         return sketch, self.floats[index], self.choices[index]
 
 

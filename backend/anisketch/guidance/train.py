@@ -44,16 +44,19 @@ class SketchCurriculum:
         rng = np.random.default_rng([seed, 0x5EED])
         params = P.sample_params(seed)
         floats, choices = P.encode(params)
-        portrait = build_portrait(params)
+        return self.sketch_of(build_portrait(params), rng), floats, choices
+
+    def sketch_of(self, drawing, rng: np.random.Generator) -> np.ndarray:
+        """What the sketch layer holds at some point of drawing `drawing` (a Portrait, or a list of strokes):
+        now and then the complete clean line art (the teacher's view), else a beginner's partial, messy sketch."""
         if rng.random() < self.teacher_share:
-            sketch = render_lines(portrait.strokes, self.size)
-        else:
-            fraction = 1.0 if rng.random() < 0.1 else rng.uniform(self.min_fraction, 1.0)
-            order = "artist" if rng.random() < self.artist_order_share else "random"
-            messiness = rng.uniform(self.min_messiness, self.max_messiness)
-            strokes = simulate_sketch(portrait, rng, fraction=fraction, order=order, messiness=messiness)
-            sketch = render_sketch(strokes, self.size, rng=rng)
-        return sketch, floats, choices
+            strokes = drawing.strokes if hasattr(drawing, "strokes") else drawing
+            return render_lines(strokes, self.size)
+        fraction = 1.0 if rng.random() < 0.1 else rng.uniform(self.min_fraction, 1.0)
+        order = "artist" if rng.random() < self.artist_order_share else "random"
+        messiness = rng.uniform(self.min_messiness, self.max_messiness)
+        drawn = simulate_sketch(drawing, rng, fraction=fraction, order=order, messiness=messiness)
+        return render_sketch(drawn, self.size, rng=rng)
 
 
 def float_weights() -> np.ndarray:
