@@ -14,14 +14,13 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import zmq
 
 from anisketch import protocol as P
-from anisketch.server.client import Client, ServerError, ServerTimeout, to_result
+from anisketch.server.client import ServerError, ServerTimeout, to_result
 from anisketch.server.scheduler import Job, Scheduler
 from fake_service import digest
 from server_harness import BATCHING_FAKE, FAKE, REPO, ServerProcess, free_port
