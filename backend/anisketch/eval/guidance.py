@@ -75,7 +75,7 @@ class NearestTrainingSketch:
 
 
 def guidance_lines(model: GuidanceModel, sketch: np.ndarray, faithfulness: float) -> np.ndarray:
-    return render_lines(model.guide(sketch, faithfulness=faithfulness).portrait.strokes, SIZE)
+    return replayed_guide(model, sketch, faithfulness, None)[0]
 
 
 def replayed_guide(model: GuidanceModel, sketch: np.ndarray, faithfulness: float, state: str | None):

@@ -158,9 +158,10 @@ class GuidanceModel:
         floats, _ = self.projector.project(read_floats, faith)
         choices = choices.copy()
         if state is not None:
-            floats, choices = self.hold_still(floats, choices, *decode_state(state))
-        if pins:
-            floats, choices = self.apply_pins(floats, choices, pins, state)
+            previous = decode_state(state)
+            floats, choices = self.hold_still(floats, choices, *previous)
+            if pins:
+                floats, choices = self.apply_pins(floats, choices, pins, *previous)
         portrait = build_portrait(P.decode(floats, choices))
         return Guide(floats, choices, portrait, group_support(portrait, image), encode_state(floats, choices), read_floats)
 
@@ -174,8 +175,7 @@ class GuidanceModel:
                 floats[f_cols] = old_floats[f_cols]
         return floats, choices
 
-    def apply_pins(self, floats, choices, pins, state):
-        old_floats, old_choices = decode_state(state)
+    def apply_pins(self, floats, choices, pins, old_floats, old_choices):
         # A pinned part keeps its place on the canvas too, so the pose is kept whenever anything is pinned.
         keep = set(pins) | {"pose"}
         f_mask = np.isin(self.float_groups, list(keep))
