@@ -176,6 +176,13 @@ def make_task(config: dict, data_dir: Path | None = None) -> GuidanceTask:
     return task
 
 
+def load_trainable(weights_dir: Path):
+    """The encoder in `weights_dir`, trainable, for `anisketch train guidance --init`."""
+    from .own_images import load_shipped_encoder
+
+    return load_shipped_encoder(weights_dir)
+
+
 def _vector_of_seed(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return P.encode(P.sample_params(seed))
 

@@ -170,6 +170,13 @@ def make_task(config: dict, data_dir: Path | None = None) -> ColorizerTask:
     return task
 
 
+def load_trainable(weights_dir: Path):
+    """The colouriser in `weights_dir`, trainable, for `anisketch train colorizer --init`."""
+    from .own_images import load_shipped_colorizer
+
+    return load_shipped_colorizer(weights_dir)
+
+
 def export(task: ColorizerTask, run_dir: Path, weights_dir: Path, config_path: Path) -> Path:
     """Write `colorizer.safetensors` (fp16 weights, BatchNorm statistics included) and register it."""
     import json

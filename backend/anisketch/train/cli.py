@@ -3,6 +3,7 @@
     anisketch train guidance --config backend/configs/guidance.toml --out runs/guidance
     torchrun --nproc_per_node 4 -m anisketch.cli train guidance --config ...   # several GPUs (DDP)
     anisketch train guidance --config ... --out runs/guidance --export weights/   # write the shipped file
+    anisketch train guidance --config backend/configs/guidance_polish.toml --init weights/ --out runs/polish
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--export", type=Path, default=None, metavar="WEIGHTS_DIR",
                         help="after training, write the shipped safetensors file there and update its manifest")
     parser.add_argument("--no-train", action="store_true", help="only export the run's latest checkpoint")
+    parser.add_argument("--init", type=Path, default=None, metavar="WEIGHTS_DIR",
+                        help="start a new run from the model in this weights folder (fresh optimizer and schedule; "
+                             "a run folder that already has a checkpoint resumes that instead)")
 
 
 def load_config(path: Path) -> dict:
@@ -41,6 +45,14 @@ def load_config(path: Path) -> dict:
         raise SystemExit(f"anisketch train: config {path} not found (see backend/configs/)")
     with open(path, "rb") as f:
         return tomllib.load(f)
+
+
+def start_from_weights(task, recipe, model: str, weights_dir: Path) -> None:
+    """Replace the task's fresh network by the one in `weights_dir` (its own architecture, whatever [model] says)."""
+    if not hasattr(recipe, "load_trainable"):
+        raise SystemExit(f"anisketch train {model}: --init is not supported for this model; train it from scratch")
+    task.model = recipe.load_trainable(weights_dir)
+    print(f"starting from the {model} weights in {weights_dir}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
             setattr(loop_cfg, name, getattr(args, name))
     loop_cfg.time_limit_s = args.time_limit
     task = recipe.make_task(config, data_dir=args.data)
+    if args.init is not None:
+        start_from_weights(task, recipe, args.model, args.init)
     if not args.no_train:
         result = train(task, loop_cfg, out)
         print(f"stopped at step {result['step']} ({'finished' if result['finished'] else 'resumable'}); run folder {out}")
