@@ -27,12 +27,23 @@ class Result:
 
 def ink_layer(darkness: np.ndarray, rgb: tuple[int, int, int], name: str, group: str | None) -> Layer | None:
     """A layer of solid colour whose alpha is the ink, cropped to where there is ink (None when empty)."""
-    ys, xs = np.nonzero(darkness)
-    if len(xs) == 0:
+    box = ink_box(darkness)
+    if box is None:
         return None
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    y0, y1, x0, x1 = box
     crop = darkness[y0:y1, x0:x1]
-    rgba = np.empty(crop.shape + (4,), np.uint8)
-    rgba[..., :3] = rgb
-    rgba[..., 3] = crop
-    return Layer(name, group, rgba, int(x0), int(y0))
+    # Each pixel as one little-endian uint32 (R, G, B, A bytes): filling a 4-byte-deep array channel by
+    # channel is 15x slower in numpy, and this runs for every guidance layer of every stroke.
+    r, g, b = (int(c) for c in rgb)
+    pixels = (crop.astype("<u4") << 24) | np.uint32(r | g << 8 | b << 16)
+    return Layer(name, group, pixels.view(np.uint8).reshape(crop.shape + (4,)), int(x0), int(y0))
+
+
+def ink_box(darkness: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(y0, y1, x0, x1) bounding the non-zero pixels, or None. Row and column maxima instead of np.nonzero:
+    a guide draws up to eight layers per reply, and listing every inked pixel cost 1.5 ms a layer at 512 px."""
+    rows = np.flatnonzero(darkness.max(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(darkness[rows[0]:rows[-1] + 1].max(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1

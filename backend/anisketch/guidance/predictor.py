@@ -206,15 +206,33 @@ def resolve_faithfulness(faithfulness: float | dict[str, float]) -> dict[str, fl
 
 
 def group_support(portrait: Portrait, image: np.ndarray, size: int = 128, tolerance_px: float = 2.5) -> dict[str, float]:
-    """Per group, the share of its predicted line pixels lying near ink the artist has drawn: 0 = guessed, 1 = drawn."""
+    """Per group, the share of its predicted line length lying near ink the artist has drawn: 0 = guessed,
+    1 = drawn. Measured along the strokes' centre lines (each vertex weighted by the length it stands for)
+    rather than on rasterised strokes, which cost 3 ms a guide."""
     ink = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA) > 0.15
     distance = cv2.distanceTransform((~ink).astype(np.uint8), cv2.DIST_L2, 3)
+    near = distance <= tolerance_px
     support = {}
     for group in GUIDE_GROUPS:
-        strokes = [s for s in portrait.strokes if s.group == group]
-        if not strokes:
-            continue
-        lines = render_lines(strokes, size) > 127
-        if lines.any():
-            support[group] = round(float((distance[lines] <= tolerance_px).mean()), 3)
+        lines = [s.points for s in portrait.strokes if s.group == group and len(s.points) >= 2]
+        if lines:
+            points, weights = centre_line_samples(lines, size)
+            pixel = np.floor(points).astype(np.intp)
+            on_canvas = ((pixel >= 0) & (pixel < size)).all(axis=1)  # lines leaving the canvas count where seen
+            pixel, weights = pixel[on_canvas], weights[on_canvas]
+            if weights.sum() > 0:
+                hits = near[pixel[:, 1], pixel[:, 0]]
+                support[group] = round(float((weights * hits).sum() / weights.sum()), 3)
     return support
+
+
+def centre_line_samples(lines: list[np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """All vertices of the polylines in pixels [N, 2], each weighted by half of its two segments' lengths."""
+    points = np.concatenate(lines).astype(np.float64) * size
+    seg = np.sqrt(((points[1:] - points[:-1]) ** 2).sum(axis=1))
+    ends = np.cumsum([len(line) for line in lines])[:-1]
+    seg[ends - 1] = 0.0  # no segment joins the last vertex of one line to the first of the next
+    weights = np.zeros(len(points))
+    weights[:-1] += seg / 2
+    weights[1:] += seg / 2
+    return points, weights

@@ -39,6 +39,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--clients", default="1,4,16", help="concurrent clients for throughput")
     parser.add_argument("--throughput-size", type=int, default=512)
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of each throughput run")
+    parser.add_argument("--warm-up", type=int, default=None,
+                        help="untimed calls before each latency row (default: one per worker, so each loads its models)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     client_counts = [int(c) for c in args.clients.split(",")]
@@ -51,13 +53,14 @@ def main(argv: list[str]) -> int:
                   f"this machine: {os.cpu_count()} CPUs")
             print(f"\n{'op':8s} {'size':>6s} {'n':>4s} {'p50 ms':>9s} {'p95 ms':>9s} {'server p50':>11s} "
                   f"{'model p50':>10s}")
+            warm_up = max(1, args.warm_up if args.warm_up is not None else args.workers)
             for size in sizes:
                 sketch = bench_sketch(size)
-                _latency_row(client, "guide", size, args.requests, lambda: client.guide(sketch, mode="rough"))
+                _latency_row(client, "guide", size, args.requests, lambda: client.guide(sketch, mode="rough"), warm_up)
                 if "render" in info.get("ops", []):
                     hints = np.zeros_like(sketch)
                     _latency_row(client, "render", size, args.render_requests,
-                                 lambda: client.render(sketch, hints, n=args.n))
+                                 lambda: client.render(sketch, hints, n=args.n), warm_up)
                 else:
                     print(f"{'render':8s} {size:6d}   (this backend offers no render yet)")
         print(f"\n{'clients':>8s} {'guides/s':>9s} {'p50 ms':>9s} {'p95 ms':>9s} {'server p50':>11s} {'errors':>7s}"
@@ -74,9 +77,12 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _latency_row(client: Client, op: str, size: int, count: int, call) -> None:
+def _latency_row(client: Client, op: str, size: int, count: int, call, warm_up: int = 1) -> None:
     try:
-        call()  # warm-up: lazy model loading, first-call allocations
+        # Untimed first calls: lazy model loading, first-call allocations. The broker hands requests to its
+        # workers in turn, so `warm_up` = the worker count reaches every worker once.
+        for _ in range(warm_up):
+            call()
         round_trips, server_ms, model_ms = [], [], []
         for _ in range(count):
             started = time.perf_counter()
