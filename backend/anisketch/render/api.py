@@ -89,7 +89,8 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
     info = {
         "mode": mode,
         "style_seeds": [[int(style_seed), i] for i in range(n)],
-        "donor_seeds": [donor_seed(int(style_seed), i) for i in range(n)],
+        # None: the likely palette (refined.donor_palette), not a drawn one
+        "donor_seeds": [None if (int(style_seed), i) == (0, 0) else donor_seed(int(style_seed), i) for i in range(n)],
         "dabs": [d.info() for d in dabs],
     }
     return Result(candidates, info, timing)

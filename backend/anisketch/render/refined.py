@@ -14,6 +14,8 @@ inside its part, shows the dab's colour (`match_hints`: one or two cheap extra r
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 from ..engine import params as P
@@ -54,9 +56,18 @@ def donor_seed(style_seed: int, candidate: int) -> int:
     return (int(style_seed) * 1000 + candidate) % (1 << 62)
 
 
+def donor_palette(style_seed: int, candidate: int) -> P.Params:
+    """Where a candidate's unhinted colours come from. The default first candidate (style seed 0, candidate 0)
+    bets on the likely palette: the artist who gives no colour gets the best guess first, and the other
+    candidates (and every other style seed) offer engine palettes drawn from the seed."""
+    if (style_seed, candidate) == (0, 0):
+        return likely_palette()
+    return P.sample_params(donor_seed(style_seed, candidate))
+
+
 def with_style(params: P.Params, style_seed: int, candidate: int, fixed: dict) -> P.Params:
-    """params with every colour from the style donor, except those the hints fixed."""
-    donor = P.sample_params(donor_seed(style_seed, candidate))
+    """params with every colour from the candidate's donor palette, except those the hints fixed."""
+    donor = donor_palette(style_seed, candidate)
     styled = params.copy()
     for name in COLOR_NAMES:
         styled[name] = tuple(fixed[name]) if name in fixed else donor[name]
@@ -66,6 +77,22 @@ def with_style(params: P.Params, style_seed: int, candidate: int, fixed: dict) -
 
 
 SPEC_FLAT = P.SPEC["background"].options.index("flat")
+PRIOR_SEEDS = range(1_500_000_000, 1_500_000_500)  # engine palettes the likely palette is chosen from
+
+
+@cache
+def likely_palette() -> P.Params:
+    """The palette to bet on when the artist gave no colour: for each colour parameter, the engine colour
+    nearest (squared RGB distance, what PSNR counts) to all others drawn by the engine (the medoid of 500
+    portraits), and a flat background. Every colour is one the engine really paints (so: a plausible, if
+    quiet, palette), and on unseen portraits it beats a random engine palette by about 3 dB (ceilings.py)."""
+    samples = [P.sample_params(seed) for seed in PRIOR_SEEDS]
+    palette = P.Params({"background": SPEC_FLAT})
+    for name in COLOR_NAMES:
+        colors = np.array([s[name] for s in samples])
+        spread = ((colors[:, None] - colors[None]) ** 2).sum(axis=2).mean(axis=1)
+        palette[name] = tuple(float(c) for c in colors[int(np.argmin(spread))])
+    return palette
 
 
 def match_hints(params: P.Params, dabs: list[Dab], fixed: dict) -> dict:
