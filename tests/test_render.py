@@ -187,8 +187,65 @@ def test_hints_are_honoured_on_a_shadowed_part():
     assert delta_e(dab.color, np.rint(region_color(out["color"], out["lineart"], out["parts"], dab))) < 3.0
 
 
+def test_the_likely_palette_is_real_engine_colours_and_beats_a_random_palette():
+    from anisketch.eval.metrics import psnr
+    from anisketch.render.refined import COLOR_NAMES, PRIOR_SEEDS, likely_palette, with_style
+
+    palette = likely_palette()
+    samples = [P.sample_params(seed) for seed in PRIOR_SEEDS[:500]]
+    for name in COLOR_NAMES:  # each colour is one the engine drew (a plausible colour, not a muddy average)
+        assert any(s[name] == palette[name] for s in samples), name
+    assert palette.option("background") == "flat"
+    likely, drawn = [], []
+    for seed in range(2_000_000_100, 2_000_000_108):  # unseen portraits, repainted in their own geometry
+        truth = P.sample_params(seed)
+        color = render_portrait(build_portrait(truth), 128)["color"]
+        repaint = truth.copy()
+        repaint.update({name: palette[name] for name in COLOR_NAMES + ["background"]})
+        likely.append(psnr(render_portrait(build_portrait(repaint), 128)["color"], color))
+        drawn.append(psnr(render_portrait(build_portrait(with_style(truth, 5, 1, {})), 128)["color"], color))
+    assert np.mean(likely) > np.mean(drawn) + 1.0
+
+
+def test_first_default_candidate_bets_on_the_likely_palette_the_others_are_drawn(guidance, sketch):
+    from anisketch.engine.sketch import rgba_to_darkness
+    from anisketch.render.refined import donor_palette, likely_palette
+
+    assert donor_palette(0, 0) is likely_palette()
+    assert donor_palette(0, 1)["hair_color"] == P.sample_params(1)["hair_color"]  # donor seed 0 * 1000 + 1
+    assert donor_palette(3, 0)["hair_color"] == P.sample_params(3000)["hair_color"]  # other style seeds: drawn
+    result = render(guidance, sketch, None, n=3, mode="refined", style_seed=0)
+    assert result.info["donor_seeds"] == [None, 1, 2]
+    guide = guidance.guide(rgba_to_darkness(sketch))
+    layers, _, _ = paint_candidates(guide.floats, guide.choices, None, max(sketch.shape[:2]), 2, 0)
+    likely_hair = tuple(int(round(255 * c)) for c in likely_palette()["hair_color"])
+    hair = Dab(likely_hair, "hair", layers[0]["parts"] == P.LABEL["hair"])
+    shown = region_color(layers[0]["color"], layers[0]["lineart"], layers[0]["parts"], hair)
+    assert delta_e(likely_hair, np.rint(shown)) < 8.0  # candidate 1 wears the likely hair colour
+    other = region_color(layers[1]["color"], layers[1]["lineart"], layers[1]["parts"], hair)
+    assert np.abs(other - shown).max() > 10  # candidate 2 another one
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Faithful mode
+
+
+def test_lines_are_inked_in_a_dark_tone_of_the_fill_under_them():
+    from anisketch.render.faithful import ink_lines
+
+    fill = np.zeros((8, 16, 3), np.uint8)
+    fill[:, :8] = (60, 110, 230)  # blue hair
+    fill[:, 8:] = (250, 225, 210)  # skin
+    darkness = np.zeros((8, 16), np.uint8)
+    darkness[4] = 255  # one full-strength line across both
+    darkness[6] = 128  # and a half-strength one
+    out = ink_lines(fill, darkness).astype(int)
+    assert (out[:4] == fill[:4]).all()  # no line: the fill untouched
+    blue_line, skin_line = out[4, 2], out[4, 12]
+    assert blue_line.max() < 110 and blue_line[2] > blue_line[0] + 20  # dark, still blue
+    assert skin_line.max() < 110 and skin_line[0] > skin_line[2]  # dark, still warm
+    assert (out[6, 2] > blue_line).all() and (out[6, 2] < fill[6, 2]).all()  # half strength: half-way
+    assert (ink_lines(fill, darkness, ink=(0, 0, 0))[4] == 0).all()  # one flat ink colour on request
 
 
 def test_faithful_mode_keeps_the_artists_lines_and_gives_n_candidates(guidance, sketch, tiny_colorizer):
@@ -235,6 +292,24 @@ def test_training_batches_have_the_contracted_shapes_and_some_have_no_hints():
     assert batch["lines"].max() > 200  # lines are there
     loss, parts = task.loss(task.model, {k: torch.from_numpy(v) for k, v in batch.items()})
     assert torch.isfinite(loss) and "l1" in parts
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Ceilings
+
+
+def test_ceilings_of_one_seed_without_the_guidance():
+    from anisketch.render.ceilings import seed_ceilings, table
+    from anisketch.render.evaluate import HINT_COUNTS
+
+    rows = seed_ceilings(2_000_000_007)
+    assert rows["TRUE geometry, TRUE palette"] == [99.0]  # the engine repaints the truth exactly
+    painter = rows["refined, TRUE geometry"]
+    assert len(painter) == len(HINT_COUNTS) and painter[-1] > painter[0] + 3  # 20 dabs fix most colours
+    assert 25 < rows["faithful: TRUE fills + lines composited"][0] < 99  # only the lines' ink colours differ
+    assert "refined, guidance geometry" not in rows
+    text = table({name: values for name, values in rows.items()})
+    assert ">= 99" in text and "(no hints)" in text and len(text.splitlines()) == len(rows) + 1
 
 
 # ---------------------------------------------------------------------------------------------------------
