@@ -28,7 +28,7 @@ import numpy as np
 from anisketch.errors import BadRequest
 
 # Bump whenever the same seed would draw a different portrait (layout, ranges, sampling or geometry).
-ENGINE_VERSION = "0.8.2"
+ENGINE_VERSION = "0.9.0"
 
 GROUPS = ("face", "eyes", "brows", "nose", "mouth", "hair", "accessories")
 # `pose` is global (placement of the whole face and the background): it belongs to no stroke group.

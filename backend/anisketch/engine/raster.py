@@ -17,37 +17,43 @@ from anisketch.engine.palette import INK, line_colors
 
 SHIFT = 4  # sub-pixel bits for cv2.fillPoly
 MIN_WIDTH_PX = 0.6  # soft floor on line width: hair-thin tapers stay visible at small sizes
-MIN_SPACING_PX = 1.9  # outline vertices closer than this are thinned out (small sizes)
+# Outline vertices: a stroke's centre line comes resampled every STEP (geometry), 1-4 px at the usual sizes,
+# and the fill's cost is mostly per vertex. Far fewer vertices draw the same line: every other vertex is
+# dropped where the chord of its neighbours passes within TOLERANCE_PX / 2 of it (in position and in
+# half-width, the taper), then again on what is left, THIN_LEVELS times. Dropping a vertex moves the line by
+# at most its distance from that chord; on a curve each level's chords are twice as long, so the moves of the
+# levels before the last add up to a third of it: the outline stays within about TOLERANCE_PX of the
+# resampled line. Corners and tight curls keep their vertices, straight stretches one in 2**THIN_LEVELS.
+TOLERANCE_PX = 0.1
+THIN_LEVELS = 4
 
 
-def _thin(pts, w_px, counts):
-    """Drop outline vertices closer than MIN_SPACING_PX along each stroke (small images): a point is kept when
-    it starts a new MIN_SPACING_PX stretch of arc length, and every stroke keeps its first and last points.
-    A chord of 2 px on a curve of radius 10 px strays 0.05 px from it: invisible, and far fewer vertices."""
-    step = np.diff(pts, axis=0)
-    seg = np.hypot(step[:, 0], step[:, 1])
-    starts = np.cumsum(counts) - counts
-    if _median(seg) * 1.5 >= MIN_SPACING_PX:
-        return pts, w_px, counts
-    arc = np.concatenate([[0.0], np.cumsum(seg)])
-    arc -= np.repeat(arc[starts], counts)  # arc length within each stroke
-    bucket = np.floor(arc / MIN_SPACING_PX)
-    keep = np.empty(len(pts), bool)
-    keep[1:] = bucket[1:] != bucket[:-1]
-    keep[starts] = True
-    keep[starts + counts - 1] = True
-    return np.compress(keep, pts, axis=0), w_px[keep], np.add.reduceat(keep.astype(np.int64), starts)
+def _thin(pts, half, counts):
+    """(points, half-widths, counts) with the vertices that do not matter dropped; strokes keep their ends.
 
-
-def _median(values):
-    """np.median of a 1-D float array, bit for bit (the mean of the two middle values for an even count),
-    from a partial sort: about 3x faster than np.median on the few thousand outline segments."""
-    n = len(values)
-    half = n // 2
-    if n % 2:
-        return np.partition(values, half)[half]
-    middle = np.partition(values, (half - 1, half))
-    return (middle[half - 1] + middle[half]) / 2
+    Each level looks at every other vertex of the whole batch (odd positions: never two neighbours at
+    once, and a stroke's ends are pinned, so a dropped vertex's neighbours belong to its stroke)."""
+    tolerance = TOLERANCE_PX / 2
+    n = len(pts)
+    pinned = np.zeros(n, bool)
+    last = np.cumsum(counts) - 1
+    pinned[last] = True
+    pinned[last - counts + 1] = True
+    stroke = np.repeat(np.arange(len(counts)), counts)
+    for _ in range(THIN_LEVELS):
+        a = pts[1:-1] - pts[:-2]
+        b = pts[2:] - pts[1:-1]
+        la = np.sqrt(a[:, 0] * a[:, 0] + a[:, 1] * a[:, 1])
+        lb = np.sqrt(b[:, 0] * b[:, 0] + b[:, 1] * b[:, 1])
+        cx, cy = a[:, 0] + b[:, 0], a[:, 1] + b[:, 1]
+        off_chord = np.abs(a[:, 0] * cy - a[:, 1] * cx) <= tolerance * np.sqrt(cx * cx + cy * cy)
+        t = la / np.maximum(la + lb, 1e-9)
+        off_taper = np.abs(half[1:-1] - half[:-2] - t * (half[2:] - half[:-2])) <= tolerance
+        keep = np.ones(len(pts), bool)
+        keep[1:-1:2] = ~(off_chord[::2] & off_taper[::2])  # positions 1, 3, 5, ...
+        keep |= pinned
+        pts, half, pinned, stroke = np.compress(keep, pts, axis=0), half[keep], pinned[keep], stroke[keep]
+    return pts, half, np.bincount(stroke, minlength=len(counts))
 
 
 def _to_fixed(points, size):
@@ -65,10 +71,10 @@ def stroke_outlines(strokes, size):
     pts = np.concatenate([s.points for s in strokes]).astype(np.float64) * size
     w_px = np.concatenate([s.widths for s in strokes]).astype(np.float64) * size
     counts = np.array([len(s.points) for s in strokes])
-    pts, w_px, counts = _thin(pts, w_px, counts)
+    half = 0.5 * np.sqrt(w_px * w_px + MIN_WIDTH_PX * MIN_WIDTH_PX)
+    pts, half, counts = _thin(pts, half, counts)
     starts = np.cumsum(counts) - counts
     ends = starts + counts - 1
-    half = 0.5 * np.sqrt(w_px * w_px + MIN_WIDTH_PX * MIN_WIDTH_PX)
     tangent = np.empty_like(pts)
     tangent[1:-1] = pts[2:] - pts[:-2]
     tangent[starts] = pts[starts + 1] - pts[starts]
@@ -117,7 +123,10 @@ def render_lines(strokes, size: int, colors: dict | None = None) -> np.ndarray:
 def ink_over(color, strokes, size, colors):
     """Ink the strokes straight onto a colour image (in place), each group in its colour: OpenCV's anti-aliased
     fill blends each stroke over what lies beneath, so this is the colour image's line art, composited.
-    Returns the darkness image of the same strokes, drawn from the same outlines."""
+    Returns the darkness image of the same strokes, drawn from the same outlines.
+
+    (One fill of an RGBA canvas, ink in the colour channels and darkness in alpha, gives the same bytes but is
+    no faster: OpenCV's anti-aliased edges have fast paths for 1 and 3 channels only.)"""
     darkness = np.zeros((size, size), np.uint8)
     for stroke, polygons in stroke_outlines(strokes, size):
         cv2.fillPoly(darkness, polygons, 255, lineType=cv2.LINE_AA, shift=SHIFT)
@@ -126,14 +135,29 @@ def ink_over(color, strokes, size, colors):
 
 
 def render_regions(regions, size: int):
-    """Flat cel colours (anti-aliased) and the part map (hard edges), painted back to front.
-
-    Consecutive regions of one colour that do not overlap (the two irises, the shading slivers of a fringe)
-    go to OpenCV in one call; detail regions (shading, highlights) leave the part map alone."""
+    """Flat cel colours (anti-aliased) and the part map (hard edges), painted back to front."""
     color = np.zeros((size, size, 3), np.uint8)
     parts = np.zeros((size, size), np.uint8)
+    _paint_regions(color, parts, regions, size)
+    return color, parts
+
+
+def _paint_regions(canvas, parts, regions, size: int):
+    """Paint regions onto an RGB canvas and the part map.
+
+    A gradient background's full-width bands are painted on a strip a few pixels wide, then stretched across
+    (every row of a band is uniform: the same bytes as painting the full width, for a fraction of the cost).
+    Consecutive regions of one colour that do not overlap (the two irises, the shading slivers of a fringe)
+    go to OpenCV in one call; detail regions (shading, highlights) leave the part map alone."""
+    regions = list(regions)
+    bands = 0
+    while bands < len(regions) and _is_band(regions[bands]):
+        bands += 1
+    if bands > 1:  # a gradient (one band, a flat background, is a single fast fill)
+        _paint_bands(canvas, regions[:bands], size)
+        regions = regions[bands:]
     if not regions:
-        return color, parts
+        return
     counts = [len(r.polygon) for r in regions]
     fixed = split_rows(_to_fixed(np.concatenate([r.polygon for r in regions]), size), counts)
     all_fixed = np.concatenate(fixed)
@@ -145,15 +169,32 @@ def render_regions(regions, size: int):
     batch_color: tuple = regions[0].color
     for region, poly, box in zip(regions, fixed, boxes):
         if batch and (region.color != batch_color or any(_overlap(box, other) for other in batch_boxes)):
-            cv2.fillPoly(color, batch, batch_color, lineType=cv2.LINE_AA, shift=SHIFT)
+            cv2.fillPoly(canvas, batch, batch_color, lineType=cv2.LINE_AA, shift=SHIFT)
             batch, batch_boxes = [], []
         batch.append(poly)
         batch_boxes.append(box)
         batch_color = region.color
         if not region.detail:
             cv2.fillPoly(parts, [poly], int(region.label), lineType=cv2.LINE_8, shift=SHIFT)
-    cv2.fillPoly(color, batch, batch_color, lineType=cv2.LINE_AA, shift=SHIFT)
-    return color, parts
+    cv2.fillPoly(canvas, batch, batch_color, lineType=cv2.LINE_AA, shift=SHIFT)
+
+
+def _is_band(region):
+    """A background band (palette.background_regions): behind everything, a rectangle across the canvas."""
+    return region.z < 0 and region.label == 0 and len(region.polygon) == 4
+
+
+BAND_STRIP = 4  # width of the strip the background bands are painted on
+
+
+def _paint_bands(canvas, bands, size):
+    """The bands' own polygons on the strip: their right edges fall outside it, their left edges and the
+    anti-aliased rows where bands meet land on it exactly as on the canvas."""
+    strip = np.zeros((size, BAND_STRIP, 3), np.uint8)
+    fixed = _to_fixed(np.concatenate([band.polygon for band in bands]).astype(np.float64), size)
+    for k, band in enumerate(bands):
+        cv2.fillPoly(strip, [fixed[4 * k:4 * k + 4]], band.color, lineType=cv2.LINE_AA, shift=SHIFT)
+    cv2.resize(np.ascontiguousarray(strip[:, 1:2]), (size, size), dst=canvas, interpolation=cv2.INTER_NEAREST)
 
 
 def _overlap(a, b):
