@@ -254,10 +254,50 @@ def test_faithful_mode_keeps_the_artists_lines_and_gives_n_candidates(guidance, 
     assert len(result.layers) == 3
     ink = sketch[..., 3] > 200
     for layer in result.layers:
-        assert layer.rgba.shape == sketch.shape and (layer.rgba[..., 3] == 255).all()
+        assert layer.rgba.shape == sketch.shape
+        assert (layer.rgba[..., 3][ink] > 200).all()  # lines stay, the outside is transparent (no background dab)
+        assert 0.2 < (layer.rgba[..., 3] == 255).mean() < 0.95
         assert layer.rgba[..., :3][ink].mean() < 90  # the artist's own lines are inked on top, full resolution
     again = render(guidance, sketch, hints, n=3, mode="faithful", style_seed=0, colorizer=tiny_colorizer)
     assert all(x.rgba.tobytes() == y.rgba.tobytes() for x, y in zip(result.layers, again.layers))
+
+
+def ring_sketch(side=128, gap=False):
+    """A circle of ink (the portrait's outline), optionally with a gap in it, and a guidance part map whose
+    face is the same circle shifted by 3 px, as the guidance sits a few pixels off the artist's lines."""
+    import cv2
+
+    darkness = np.zeros((side, side), np.uint8)
+    cv2.circle(darkness, (64, 64), 40, 255, 2, cv2.LINE_AA)
+    if gap:
+        darkness[20:30, 60:68] = 0  # a sketchy gap at the top of the outline
+    parts = np.full((side, side), P.LABEL["background"], np.uint8)
+    cv2.circle(parts, (67, 64), 40, P.LABEL["skin"], -1)
+    return darkness, parts
+
+
+@pytest.mark.parametrize("gap", [False, True])
+def test_the_outside_follows_the_artists_lines_not_the_guidance(gap):
+    from anisketch.render.faithful import outside
+
+    darkness, parts = ring_sketch(gap=gap)
+    out = outside(darkness, parts)
+    assert out[2, 2] and out[64, 120] and not out[64, 64]
+    # on the left, the guidance's face starts 3 px inside the artist's line: the artist's line wins
+    assert not out[64, 27] and not out[64, 29]
+    assert out[64, 21]
+
+
+def test_faithful_outside_is_transparent_unless_the_background_is_hinted(tiny_colorizer):
+    from anisketch.render.faithful import faithful_candidates
+
+    darkness, parts = ring_sketch(256)
+    params = P.sample_params(SEED)
+    alpha = faithful_candidates(tiny_colorizer, darkness, None, parts, params, 2, 0)[1][..., 3]
+    assert alpha[5, 5] == 0 and alpha[64, 64] == 255 and alpha[64, 24] == 255  # corner, face, outline
+    hinted = dab_layer((256, 256), (10, 10), 6, (200, 230, 250))
+    alpha = faithful_candidates(tiny_colorizer, darkness, hinted, parts, params, 2, 0)[1][..., 3]
+    assert (alpha == 255).all()
 
 
 def test_faithful_mode_without_a_colorizer_says_so(guidance, sketch):

@@ -24,7 +24,7 @@ import torch
 from ..engine import params as P
 from ..errors import ModelUnavailable
 from ..weights import default_weights_dir, load_tensors, read_manifest
-from .dabs import ALPHA_THRESHOLD
+from .dabs import ALPHA_THRESHOLD, find_dabs
 from .model import Colorizer, ColorizerConfig, fold_batchnorm, make_input
 from .refined import COLOR_OF_LABEL, donor_palette
 
@@ -140,21 +140,61 @@ def ink_lines(fill: np.ndarray, darkness: np.ndarray, ink=None) -> np.ndarray:
 
 def faithful_candidates(model: ColorizerModel, darkness: np.ndarray, hints_rgba: np.ndarray | None,
                         parts: np.ndarray | None, params: P.Params | None, n: int, style_seed: int) -> list[np.ndarray]:
-    """n opaque RGBA renders of the square darkness image's size.
+    """n RGBA renders of the square darkness image's size.
 
-    parts: the guidance's part map at the network's size (for style dabs; None gives n copies of candidate 1)."""
+    parts: the guidance's part map at the network's size, for style dabs and to find the outside of the
+    portrait, which is left transparent unless the artist hinted the background (as in refined mode). None
+    gives n opaque copies of candidate 1."""
     side, size = darkness.shape[0], model.input_size
     lines = lines_at(darkness, size)
     hints = hints_at(hints_rgba, size) if hints_rgba is not None else np.zeros((size, size, 4), np.uint8)
     inputs = [hints] + [style_dabs(hints, parts, params, style_seed, i) if parts is not None else hints
                         for i in range(1, n)]
     fills = model.fills(np.repeat(lines[None], n, axis=0), np.stack(inputs))
+    alpha = np.full((side, side), 255, np.uint8)
+    if parts is not None and not background_hinted(hints, parts):
+        # the outline's outer half (anti-aliased) lies outside: keep it, as refined mode does
+        alpha = np.maximum(np.where(outside(darkness, parts), 0, 255).astype(np.uint8), darkness)
     renders = []
     for fill in fills:
         if side != size:  # flat fills upsample smoothly; the lines that bound them come next, at full size
             fill = cv2.resize(fill, (side, side), interpolation=cv2.INTER_LINEAR)
         rgba = np.empty((side, side, 4), np.uint8)
         rgba[..., :3] = ink_lines(fill, darkness)
-        rgba[..., 3] = 255
+        rgba[..., 3] = alpha
         renders.append(rgba)
     return renders
+
+
+OPEN_LEVEL = 96  # darkness below which a pixel lies between the lines
+GAP_CLOSING = 0.012  # of the side: lines are thickened by this much so that small gaps in a sketch close
+CLEAR_SHARE = 0.8  # a region this much on one side of the guidance's outline belongs there as a whole
+
+
+def background_hinted(hints: np.ndarray, parts: np.ndarray) -> bool:
+    """Whether a dab of the hint layer (at the part map's size) lands on the guidance's background."""
+    return any(dab.label == "background" for dab in find_dabs(hints, parts))
+
+
+def outside(darkness: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """bool [S, S]: the outside of the portrait, bounded by the artist's own lines where they are clear.
+
+    The regions between the artist's lines (thickened a little, so that a sketchy gap does not join the
+    background to the face) vote with the guidance's part map, whose face sits a few pixels off the artist's
+    lines: a region at least 80 % on the guidance's background is outside as a whole, one at most 20 % on it
+    is inside as a whole; in mixed regions (a gap too wide) and on the thickened lines the guidance decides
+    pixel by pixel."""
+    side = darkness.shape[0]
+    background = (parts == P.LABEL["background"]).astype(np.uint8)
+    if background.shape[0] != side:
+        background = cv2.resize(background, (side, side), interpolation=cv2.INTER_NEAREST)
+    radius = max(1, int(round(GAP_CLOSING * side)))
+    lines = cv2.dilate((darkness >= OPEN_LEVEL).astype(np.uint8), cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))
+    count, regions = cv2.connectedComponents(1 - lines, connectivity=4)
+    flat = regions.ravel()
+    share = np.bincount(flat, weights=background.ravel(), minlength=count) / np.maximum(
+        np.bincount(flat, minlength=count), 1)
+    share[0] = 0.5  # label 0: the (thickened) lines, where the guidance decides
+    verdict = share[regions]
+    return np.where(verdict >= CLEAR_SHARE, True, np.where(verdict <= 1 - CLEAR_SHARE, False, background > 0))
