@@ -79,8 +79,7 @@ def sample_dabs(color: np.ndarray, parts: np.ndarray, rng: np.random.Generator, 
     and the colours under the brushes."""
     if count <= 0:
         return []
-    grid = ((np.arange(GRID) + 0.5) * parts.shape[0] / GRID).astype(np.intp)  # nearest pixel of each cell
-    coarse = parts[np.ix_(grid, grid)].astype(np.int64)
+    coarse = _coarse(parts)
     labels, chances = _label_chances(coarse, weights)
     if len(labels) == 0:
         return []
@@ -103,6 +102,17 @@ def sample_dabs(color: np.ndarray, parts: np.ndarray, rng: np.random.Generator, 
     return [Dab(int(label[i]), path, float(radius[i]), tuple(colors[i].tolist())) for i, path in enumerate(paths)]
 
 
+def _coarse(parts: np.ndarray) -> np.ndarray:
+    """The part map on the GRID x GRID grid, the nearest pixel of each cell (a strided view when the size
+    allows it: the same pixels, without a 2-D gather)."""
+    size = parts.shape[0]
+    if size % (2 * GRID) == 0:
+        step = size // GRID
+        return parts[step // 2::step, step // 2::step].astype(np.int64)
+    grid = ((np.arange(GRID) + 0.5) * size / GRID).astype(np.intp)
+    return np.take(np.take(parts, grid, axis=0), grid, axis=1).astype(np.int64)
+
+
 def _label_chances(coarse: np.ndarray, weights: dict | None) -> tuple[np.ndarray, np.ndarray]:
     area = np.bincount(coarse.ravel())
     present = np.flatnonzero(area >= 4)  # at least a few grid cells: room for a brush
@@ -117,10 +127,10 @@ def _label_chances(coarse: np.ndarray, weights: dict | None) -> tuple[np.ndarray
 
 
 def _face_centre(coarse: np.ndarray) -> np.ndarray:
-    skin = np.argwhere(coarse == LABEL["skin"])
-    if len(skin) == 0:
+    ys, xs = np.nonzero(coarse == LABEL["skin"])
+    if len(xs) == 0:
         return np.array([0.5, 0.5])
-    return (skin.mean(axis=0)[::-1] + 0.5) / GRID  # (x, y)
+    return (np.array([xs.mean(), ys.mean()]) + 0.5) / GRID  # (x, y)
 
 
 _CELL_XY = (np.stack(np.meshgrid(np.arange(GRID), np.arange(GRID)), axis=-1).reshape(-1, 2) + 0.5) / GRID
@@ -194,7 +204,7 @@ def _pick_colors(color, spot, radius, label, noise) -> np.ndarray:
     pixels = np.take(color.reshape(-1, 3), pixel, axis=0).astype(np.int64)  # [D, 17, 3]
     brightness = pixels @ np.array([299, 587, 114])
     iris = (pixels.min(axis=2) < 200) & (pixels.max(axis=2) > 50)
-    use = np.where((np.isin(label, _EYES) & (iris.sum(axis=1) >= 4))[:, None], iris, True)
+    use = np.where((((label == _EYES[0]) | (label == _EYES[1])) & (iris.sum(axis=1) >= 4))[:, None], iris, True)
     brightness = np.where(use, brightness, np.iinfo(np.int64).max)  # left out: sorted last
     middle = np.take_along_axis(np.argsort(brightness, axis=1, kind="stable"), (use.sum(axis=1) // 2)[:, None], 1)
     base = np.take_along_axis(pixels, middle[..., None], axis=1)[:, 0]

@@ -391,10 +391,16 @@ def validate_attributes(attributes) -> dict:
     return dict(attributes)
 
 
+def _first_uniform(seed: int, stream: int) -> float:
+    """uniforms(seed, stream, 1)[0] as a Python float, without the array."""
+    key = _mix64(_mix64(int(seed)) ^ (int(stream) * 0xD1B54A32D192ED03))
+    return (_mix64(key + 0x9E3779B97F4A7C15) >> 11) * (1.0 / (1 << 53))
+
+
 def _draw_attributes(seed, fixed):
     out = {}
     for name, values in ATTRIBUTES.items():
-        u = uniforms(seed, _attribute_stream(name), 1)[0]
+        u = _first_uniform(seed, _attribute_stream(name))
         prior = ATTRIBUTE_PRIORS[name]
         if name in fixed:
             out[name] = fixed[name]
@@ -467,10 +473,18 @@ _KEYS: dict[int, tuple[list[str], np.ndarray]] = {}
 
 
 def nearest_color_name(prototypes, rgb) -> str:
+    """The prototype nearest to rgb in _color_key space (in plain Python: a dozen colours, called on every
+    sample; the same sums, in the same order, as numpy's)."""
     if id(prototypes) not in _KEYS:
-        _KEYS[id(prototypes)] = (list(prototypes), np.stack([_color_key(c) for c in prototypes.values()]))
+        _KEYS[id(prototypes)] = (list(prototypes), [_color_key(c).tolist() for c in prototypes.values()])
     names, keys = _KEYS[id(prototypes)]
-    return names[int(np.argmin(np.sum((keys - _color_key(rgb)) ** 2, axis=1)))]
+    q0, q1, q2 = _color_key(rgb).tolist()
+    best, best_distance = 0, float("inf")
+    for i, (k0, k1, k2) in enumerate(keys):
+        distance = (k0 - q0) * (k0 - q0) + (k1 - q1) * (k1 - q1) + (k2 - q2) * (k2 - q2)
+        if distance < best_distance:
+            best, best_distance = i, distance
+    return names[best]
 
 
 def _skin_color(dark, u):

@@ -25,35 +25,38 @@ MIN_WIDTH_PX = 0.6  # soft floor on line width: hair-thin tapers stay visible at
 # levels before the last add up to a third of it: the outline stays within about TOLERANCE_PX of the
 # resampled line. Corners and tight curls keep their vertices, straight stretches one in 2**THIN_LEVELS.
 TOLERANCE_PX = 0.1
-THIN_LEVELS = 4
+THIN_LEVELS = 3  # a 4th level would drop ~10 % more vertices for more than it saves
 
 
 def _thin(pts, half, counts):
-    """(points, half-widths, counts) with the vertices that do not matter dropped; strokes keep their ends.
+    """(x, y, half-widths, counts) with the vertices that do not matter dropped; strokes keep their ends.
 
-    Each level looks at every other vertex of the whole batch (odd positions: never two neighbours at
-    once, and a stroke's ends are pinned, so a dropped vertex's neighbours belong to its stroke)."""
+    Each level looks at every other vertex of the whole batch (odd positions: never two neighbours at once;
+    a stroke's ends are pinned, so a dropped vertex's neighbours belong to its stroke). A vertex is tested
+    against the point of its neighbours' chord nearest to it, in position and in half-width. Everything is
+    done on 1-D columns: numpy 2.4 is many times slower on strided [N, k] arrays."""
     tolerance = TOLERANCE_PX / 2
-    n = len(pts)
-    pinned = np.zeros(n, bool)
     last = np.cumsum(counts) - 1
+    x, y = np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1])
+    pinned = np.zeros(len(pts), bool)
     pinned[last] = True
     pinned[last - counts + 1] = True
     stroke = np.repeat(np.arange(len(counts)), counts)
     for _ in range(THIN_LEVELS):
-        a = pts[1:-1] - pts[:-2]
-        b = pts[2:] - pts[1:-1]
-        la = np.sqrt(a[:, 0] * a[:, 0] + a[:, 1] * a[:, 1])
-        lb = np.sqrt(b[:, 0] * b[:, 0] + b[:, 1] * b[:, 1])
-        cx, cy = a[:, 0] + b[:, 0], a[:, 1] + b[:, 1]
-        off_chord = np.abs(a[:, 0] * cy - a[:, 1] * cx) <= tolerance * np.sqrt(cx * cx + cy * cy)
-        t = la / np.maximum(la + lb, 1e-9)
-        off_taper = np.abs(half[1:-1] - half[:-2] - t * (half[2:] - half[:-2])) <= tolerance
-        keep = np.ones(len(pts), bool)
-        keep[1:-1:2] = ~(off_chord[::2] & off_taper[::2])  # positions 1, 3, 5, ...
-        keep |= pinned
-        pts, half, pinned, stroke = np.compress(keep, pts, axis=0), half[keep], pinned[keep], stroke[keep]
-    return pts, half, np.bincount(stroke, minlength=len(counts))
+        x0, y0, h0 = x[0:-2:2], y[0:-2:2], half[0:-2:2]      # the previous vertex,
+        ax, ay, ah = x[1:-1:2] - x0, y[1:-1:2] - y0, half[1:-1:2] - h0  # the candidate,
+        cx, cy, ch = x[2::2] - x0, y[2::2] - y0, half[2::2] - h0        # the next (the chord)
+        chord2 = np.maximum(cx * cx + cy * cy, 1e-12)
+        cross = ax * cy - ay * cx
+        t = (ax * cx + ay * cy) / chord2  # where the chord passes nearest to the candidate
+        drop = (cross * cross <= tolerance * tolerance * chord2) & (np.abs(ah - t * ch) <= tolerance)
+        drop &= ~pinned[1:-1:2]
+        if not drop.any():
+            break
+        keep = np.ones(len(x), bool)
+        keep[1:-1:2] = ~drop
+        x, y, half, pinned, stroke = (a[keep] for a in (x, y, half, pinned, stroke))
+    return x, y, half, np.bincount(stroke, minlength=len(counts))
 
 
 def _to_fixed(points, size):
@@ -72,21 +75,22 @@ def stroke_outlines(strokes, size):
     w_px = np.concatenate([s.widths for s in strokes]).astype(np.float64) * size
     counts = np.array([len(s.points) for s in strokes])
     half = 0.5 * np.sqrt(w_px * w_px + MIN_WIDTH_PX * MIN_WIDTH_PX)
-    pts, half, counts = _thin(pts, half, counts)
+    x, y, half, counts = _thin(pts, half, counts)
     starts = np.cumsum(counts) - counts
     ends = starts + counts - 1
-    tangent = np.empty_like(pts)
-    tangent[1:-1] = pts[2:] - pts[:-2]
-    tangent[starts] = pts[starts + 1] - pts[starts]
-    tangent[ends] = pts[ends] - pts[ends - 1]
     closed = np.array([s.closed for s in strokes])
-    tangent[starts[closed]] = pts[starts[closed] + 1] - pts[ends[closed]]
-    tangent[ends[closed]] = pts[starts[closed]] - pts[ends[closed] - 1]
-    length = np.hypot(tangent[:, 0], tangent[:, 1])
-    offset = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1) * (half / np.maximum(length, 1e-9))[:, None]
+    # Tangents by central differences, one-sided at the ends of an open stroke, across the seam of a closed one.
+    before, after = np.arange(-1, len(x) - 1), np.arange(1, len(x) + 1)
+    before[starts], after[ends] = starts, ends
+    before[starts[closed]], after[ends[closed]] = ends[closed], starts[closed]
+    tx, ty = np.take(x, after) - np.take(x, before), np.take(y, after) - np.take(y, before)
+    k = half / np.maximum(np.sqrt(tx * tx + ty * ty), 1e-9)
+    ox, oy = -ty * k, tx * k  # half the width along the normal
     scale = 1 << SHIFT
-    left = ((pts + offset - 0.5) * scale + 0.5).astype(np.int32)
-    right = ((pts - offset - 0.5) * scale + 0.5).astype(np.int32)
+    left = np.empty((len(x), 2), np.int32)
+    right = np.empty((len(x), 2), np.int32)
+    left[:, 0], left[:, 1] = (x + ox - 0.5) * scale + 0.5, (y + oy - 0.5) * scale + 0.5
+    right[:, 0], right[:, 1] = (x - ox - 0.5) * scale + 0.5, (y - oy - 0.5) * scale + 0.5
     # Every polygon gathered in one go (a per-stroke concatenate costs more than the arithmetic above):
     # stroke i takes 2 * counts[i] rows, its left side then its right side, reversed for an open stroke
     # (one polygon around the line) and in order for a closed one (the inner ring of the band).
@@ -97,7 +101,7 @@ def stroke_outlines(strokes, size):
     c, a = np.repeat(counts, rows), np.repeat(starts, rows)
     on_right = k >= c
     right_row = np.where(np.repeat(closed, rows), k - c, 2 * c - 1 - k)
-    polygons = np.take(sides, np.where(on_right, len(pts) + a + right_row, a + k), axis=0)
+    polygons = np.take(sides, np.where(on_right, len(x) + a + right_row, a + k), axis=0)
     return [(stroke, [polygons[b:b + n], polygons[b + n:b + 2 * n]] if is_closed else [polygons[b:b + 2 * n]])
             for stroke, b, n, is_closed in zip(strokes, block.tolist(), counts.tolist(), closed.tolist())]
 

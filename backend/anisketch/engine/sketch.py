@@ -225,8 +225,11 @@ def _prefix(source: _Source, n: int) -> _Source:
     first, last = source.first[:n], source.last[:n]
     index = np.arange(end)
     ahead, behind = np.minimum(index + 1, last[v]), np.maximum(index - 1, first[v])
-    tangents = np.take(P, ahead, axis=0) - np.take(P, behind, axis=0)
-    tangents /= np.maximum(_norm(tangents), 1e-12)[:, None]
+    x, y = np.ascontiguousarray(P[:, 0]), np.ascontiguousarray(P[:, 1])
+    tx, ty = np.take(x, ahead) - np.take(x, behind), np.take(y, ahead) - np.take(y, behind)
+    norm = np.maximum(np.sqrt(tx * tx + ty * ty), 1e-12)
+    tangents = np.empty((end, 2))
+    tangents[:, 0], tangents[:, 1] = tx / norm, ty / norm
     return _Source(source.strokes[:n], P, source.widths[:end], tangents, source.keys[:end], source.lengths[:n],
                    first, last, v)
 
@@ -274,8 +277,13 @@ def _misproportion(points, stroke_of_vertex, part, lo, hi, per_group: np.ndarray
     side = np.sign((lo[:, 0] + hi[:, 0]) / 2 - centre[part, 0])
     stroke_shift = shift[part] + np.stack([side * spread[part], np.zeros(len(part))], axis=1)
     vertex_part = part[stroke_of_vertex]
-    c = np.take(centre, vertex_part, axis=0)
-    return (points - c) * scale[vertex_part][:, None] + c + np.take(stroke_shift, stroke_of_vertex, axis=0)
+    s = scale[vertex_part]
+    out = np.empty_like(points)
+    for axis in (0, 1):  # column by column: numpy 2.4 broadcasts [N, 2] x [N, 1] many times slower
+        c = np.take(np.ascontiguousarray(centre[:, axis]), vertex_part)
+        out[:, axis] = ((points[:, axis] - c) * s + c
+                        + np.take(np.ascontiguousarray(stroke_shift[:, axis]), stroke_of_vertex))
+    return out
 
 
 def _drawn_lengths(lengths: np.ndarray, fraction: float, coin: float) -> np.ndarray:
@@ -313,13 +321,20 @@ def _plan_pieces(lengths: np.ndarray, drawn: np.ndarray, r: np.ndarray, m: float
     n = np.where(feathered, np.clip(np.rint(span / FEATHER_PIECE), 3, MAX_PIECES),
                  np.where(split, 2 + (u[3] < 0.4), 1)).astype(np.int64)
     gap = np.where(feathered, -FEATHER_OVERLAP * span / n, GAP_SIZE * m * (2 * u[5] - 0.8))  # < 0: overlap
-    slot = np.arange(MAX_PIECES)[None, :]
-    cut = start[:, None] + span[:, None] * (slot + ((u[4] - 0.5) * 0.6)[:, None]) / n[:, None]
-    a = np.where(slot == 0, start[:, None], cut + gap[:, None] / 2)
-    b = np.where(slot == n[:, None] - 1, stop[:, None], np.roll(cut, -1, axis=1) - gap[:, None] / 2)
-    main = (slot < n[:, None]) & (drawn > 0)[:, None]
+    # The main slots as flat [K * MAX_PIECES] arrays, stroke by stroke (numpy 2.4 broadcasts [K, 1] x [1, S]
+    # many times slower than it repeats): slot i of a stroke cut into n pieces runs from cut i to cut i + 1.
+    k_slots = (len(lengths), MAX_PIECES)
+    slot = np.tile(np.arange(MAX_PIECES), len(lengths))
+    start_, span_, n_, gap_, shift_ = (np.repeat(v, MAX_PIECES) for v in (start, span, n, gap, (u[4] - 0.5) * 0.6))
+    cut = start_ + span_ * (slot + shift_) / n_
+    next_cut = start_ + span_ * ((slot + 1) + shift_) / n_
+    a = np.where(slot == 0, start_, cut + gap_ / 2).reshape(k_slots)
+    b = np.where(slot == n_ - 1, np.repeat(stop, MAX_PIECES), next_cut - gap_ / 2).reshape(k_slots)
+    main = ((slot < n_) & np.repeat(drawn > 0, MAX_PIECES)).reshape(k_slots)
     # Feathered pieces sit a little beside each other, as short hesitant strokes do.
-    sway = np.where(feathered[:, None], FEATHER_OFFSET * m * np.sin(2.4 * slot + 2 * np.pi * u[13][:, None]), 0.0)
+    sway = np.where(np.repeat(feathered, MAX_PIECES),
+                    FEATHER_OFFSET * m * np.sin(2.4 * slot + 2 * np.pi * np.repeat(u[13], MAX_PIECES)),
+                    0.0).reshape(k_slots)
     side = np.where(u[10] < 0.5, 1.0, -1.0)
     double = (drawn > 0) & (u[7] < DOUBLE_CHANCE * m)  # retraced: a second, thinner pass beside it
     s0 = np.column_stack([a, start + span * 0.5 * u[8]])
@@ -345,26 +360,28 @@ def _trace_pieces(source: _Source, pieces: dict, m: float, typical_width: float)
     # Per-piece values gathered to samples in one go: step, s0, stroke length, key base, piece index.
     # Samples every SPACING from the piece's start, the last one at its end: a stroke cut short is then
     # exactly the beginning of the whole one (the sketch at 50 % is the start of the one at 100 %).
-    table = np.take(np.stack([s0, s1, s0 - starts * SPACING, source.lengths[src], src * KEY_STRIDE], axis=1), piece,
-                    axis=0)
-    s = np.minimum(np.arange(len(piece)) * SPACING + table[:, 2], table[:, 1])  # arc length along the source
-    length = table[:, 3]
-    key = table[:, 4] + np.clip(s, 0.0, length)
-    # Linear interpolation along the source polylines: one search, one gather of x, y, tx, ty, width.
-    vertex = np.column_stack([source.points, source.tangents, source.widths])
+    s1_of = np.take(s1, piece)
+    s = np.minimum(np.arange(len(piece)) * SPACING + np.take(s0 - starts * SPACING, piece), s1_of)  # arc length
+    length = np.take(source.lengths[src], piece)
+    key = np.take(src * KEY_STRIDE, piece) + np.clip(s, 0.0, length)
+    # Linear interpolation along the source polylines: one search, then x, y, tx, ty and width gathered
+    # column by column (1-D gathers and products: numpy 2.4 is many times slower on [N, 5] x [N, 1]).
     j = np.clip(np.searchsorted(source.keys, key, side="right") - 1, 0, len(source.keys) - 2)
-    f = np.minimum((key - source.keys[j]) / np.maximum(source.keys[j + 1] - source.keys[j], 1e-12),
-                   1.0)[:, None]
-    v = np.take(vertex, j, axis=0) * (1.0 - f) + np.take(vertex, j + 1, axis=0) * f
-    xy, tangent, widths = v[:, 0:2], v[:, 2:4], v[:, 4]
+    f = np.minimum((key - source.keys[j]) / np.maximum(source.keys[j + 1] - source.keys[j], 1e-12), 1.0)
+    g = 1.0 - f
+    columns = (source.points[:, 0], source.points[:, 1], source.tangents[:, 0], source.tangents[:, 1],
+               source.widths)
+    x, y, tx, ty, widths = (np.take(c, j) * g + np.take(c, j + 1) * f
+                            for c in map(np.ascontiguousarray, columns))
     # (Not renormalised: a blend of unit tangents is a little shorter only at sharp corners.)
     # Beyond an end the hand carries on straight along the end tangent (overshoot).
     beyond = (s < 0) | (s > length)
     if beyond.any():
         k = src[piece[beyond]]
-        sb, lb = s[beyond], length[beyond]
-        xy[beyond] += (source.tangents[source.first[k]] * np.minimum(sb, 0.0)[:, None]
-                       + source.tangents[source.last[k]] * np.maximum(sb - lb, 0.0)[:, None])
+        before, after = np.minimum(s[beyond], 0.0), np.maximum(s[beyond] - length[beyond], 0.0)
+        first, last = source.first[k], source.last[k]
+        x[beyond] += source.tangents[first, 0] * before + source.tangents[last, 0] * after
+        y[beyond] += source.tangents[first, 1] * before + source.tangents[last, 1] * after
 
     if m > 0:  # a sketching hand keeps one line weight more than an inker does: widths pulled together
         widths = typical_width * (np.maximum(widths, 1e-6) / typical_width) ** (1.0 - UNIFORM_WEIGHT * m)
@@ -376,16 +393,17 @@ def _trace_pieces(source: _Source, pieces: dict, m: float, typical_width: float)
         side = (wobble_amp * _noise(s / WOBBLE_WAVE + phase)
                 + JITTER * m * _noise(s / JITTER_WAVE + phase * 1.9 + 101.0)
                 + pieces["offset"][piece])
-        xy[:, 0] -= tangent[:, 1] * side
-        xy[:, 1] += tangent[:, 0] * side
+        x -= ty * side
+        y += tx * side
         pressure = np.clip(1.0 + PRESSURE * m * _noise(s / 0.2 + phase * 0.7 + 207.0), 0.3, 1.8)
         # The pen lands and lifts: thinner at both ends of each piece.
         ramp = np.minimum(0.03, (s1 - s0) / 2)[piece]
-        end_distance = np.minimum(s - s0[piece], s1[piece] - s) / np.maximum(ramp, 1e-6)
+        end_distance = np.minimum(s - s0[piece], s1_of - s) / np.maximum(ramp, 1e-6)
         taper = 1.0 - 0.6 * m * np.clip(1.0 - end_distance, 0.0, 1.0)
         widths = widths * pressure * taper
 
-    points = xy.astype(np.float32)
+    points = np.empty((len(x), 2), np.float32)
+    points[:, 0], points[:, 1] = x, y
     widths = widths.astype(np.float32)
     groups = [source.strokes[k].group for k in src.tolist()]
     return [Stroke(points[a:b], widths[a:b], group, i, False)
