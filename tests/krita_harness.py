@@ -372,3 +372,18 @@ class Driver(Extension):
 if os.environ.get("ANISKETCH_SCENARIO"):
     Krita.instance().addExtension(Driver(Krita.instance()))
 '''
+
+
+if __name__ == "__main__":  # python tests/krita_harness.py SCENARIO.py OUT_DIR: run one scenario, print its result
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Run one scenario inside the real Krita under Xvfb.")
+    parser.add_argument("scenario", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--setting", action="append", default=["start_backend=false"], metavar="KEY=VALUE",
+                        help="a plugin setting for kritarc's [anisketch] section (default: start_backend=false)")
+    args = parser.parse_args()
+    plugin_settings = dict(item.split("=", 1) for item in args.setting)
+    print(json.dumps(run_scenario(args.scenario.resolve(), args.out.resolve(), timeout=args.timeout,
+                                  settings=plugin_settings), indent=2))

@@ -150,13 +150,16 @@ def test_pinned_part_holds_while_the_sketch_changes(session):
 
 
 def test_guidance_updates_leave_the_undo_history_alone(session):
+    """An update that rewrites the existing part layers adds no undo entry, on either canvas. Only a part
+    seen for the first time adds one ("Add Layer": its layer is created), as does the very first update
+    (the group, its layers and the redraw layer's shape)."""
     record = _record(session)
-    strokes = record["strokes"]
-    first = 2  # the first updates create the group and layers (undoable)
-    if FAKE_MODE:  # the fake adds its "pin eyes" layer when the eyes are pinned: one more (undoable) layer then
-        first = [s["frame"] for s in strokes].index(record["pinned_at"]) + 1
-    later = {tuple(s["undo"]) for s in strokes[first:]}
-    assert len(later) == 1 and None not in next(iter(later)), [s["undo"] for s in strokes]
+    rewrites = []
+    for updates in (record["strokes"], record["big_canvas"]):
+        rewrites += [(a, b) for a, b in zip(updates, updates[1:]) if set(b["layers"]) <= set(a["layers"])]
+    assert len(rewrites) >= 4, "too few updates that only rewrote layers"
+    assert all(b["undo"] == a["undo"] and None not in b["undo"] for a, b in rewrites), \
+        [(a["undo"], b["undo"]) for a, b in rewrites]
 
 
 def test_the_artists_layer_is_never_modified(session):
@@ -217,23 +220,29 @@ def test_docker_reconnects_after_the_backend_is_killed_and_restarted(session):
 
 
 def test_gui_thread_time_per_update_on_a_2048_canvas(session):
-    """Figures for the report (printed and written to runs/e2e-krita/gui_thread_2048.txt).
+    """The issue's target: at most 20 ms of GUI-thread work per update on a 2048 px canvas. Figures printed
+    and written to runs/e2e-krita/gui_thread_2048.txt.
 
-    The issue's target is 20 ms. Reading and sending the crop and writing the layers stay near it; the one
-    refreshProjection per update (Krita recomposites the whole 2048 px image, 20-40 ms) does not, and Krita
-    5.1 offers no cheaper way that keeps the undo history clean (docs/plugin.md). The assertion guards
-    against regressions, on a shared 2-core machine: the median must stay under 100 ms.
+    An update reads and sends the crop, then writes the part layers and asks Krita to redraw only the area
+    that changed (canvas.redraw: no refreshProjection, which made the GUI thread wait 45-80 ms for a
+    recomposite of the whole image). Krita then recomposites in its worker threads: the guidance must be on
+    screen soon after, exactly as a full recomposite shows it. The bound is looser than the target because
+    this machine's 2 cores are shared by other jobs (the figures double under load); the median is asserted.
     """
     samples = _record(session)["big_canvas"]
     assert samples, "no update on the 2048 x 2048 canvas"
     totals = sorted(s["send_ms"] + s["apply_ms"] for s in samples)
     median = totals[len(totals) // 2]
-    report = "\n".join(f"  crop {s['side']} px: read+send {s['send_ms']:.1f} ms, insert+refresh {s['apply_ms']:.1f} ms, "
-                       f"stroke fingerprint {s['signature_ms']:.1f} ms, backend {s['server_ms']:.0f} ms" for s in samples)
+    report = "\n".join(f"  crop {s['side']} px: read+send {s['send_ms']:.1f} ms, write+redraw {s['apply_ms']:.1f} ms "
+                       f"(on screen {s['shown_after_ms']} ms after), stroke fingerprint {s['signature_ms']:.1f} ms, "
+                       f"backend {s['server_ms']:.0f} ms" for s in samples)
     report += f"\n  median GUI-thread time per update: {median:.1f} ms (target 20 ms)"
     print(f"\nGUI-thread time per guidance update, 2048x2048 canvas:\n{report}")
     (OUT / "gui_thread_2048.txt").write_text(report + "\n")
-    assert median <= 100.0, f"GUI-thread work per update: median {median:.1f} ms:\n{report}"
+    assert all(s["shown_matches_full_recomposite"] and s["rows_changed"] for s in samples), \
+        "the guidance is not on screen as a full recomposite shows it"
+    assert all(s["shown_after_ms"] is not None for s in samples), "the guidance took over 1.5 s to show"
+    assert median <= 35.0, f"GUI-thread work per update: median {median:.1f} ms:\n{report}"
 
 
 def test_screenshots_for_the_readme(session):

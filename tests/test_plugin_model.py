@@ -204,6 +204,61 @@ def test_guidance_layers_are_reused_placed_exactly_and_stale_ones_removed(plugin
     assert canvas.box_of(nodes[0].bounds()) == Box(10, 20, 1, 1)
 
 
+def test_guidance_redraw_marks_only_the_changed_area_dirty_through_an_invisible_shape(plugin, krita):
+    """Guidance is shown without refreshProjection: the written area (old and new extents) is marked dirty
+    through one shape in an empty vector layer of the group, in points (300 dpi here: 72/300 pt a pixel)."""
+    from anisketch_krita import canvas, protocol
+    from anisketch_krita.region import Box
+
+    document = krita.createDocument(64, 64, "t", "RGBA", "U8", "", 300.0)
+    sketch = document.createNode("Sketch", "paintlayer")
+    document.rootNode().addChildNode(sketch, None)
+    group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, sketch)
+    eyes = protocol.Layer("Guidance: eyes", "bgra8", 2, 1, bgra((0, 0, 255)) * 2, group="eyes", x=-1, y=2)
+    changed = canvas.update_guidance(document, group, [eyes], Box(10, 20, 16, 16))
+    assert changed == Box(9, 22, 2, 1)
+    canvas.redraw(document, group, changed)
+    redraw_layer = canvas.find_redraw_layer(group)
+    assert redraw_layer is not None and redraw_layer.type() == "vectorlayer" and len(redraw_layer.shapes()) == 1
+    assert bytes(redraw_layer.projectionPixelData(0, 0, 64, 64)) == bytes(64 * 64 * 4)  # it shows nothing
+    assert [n.name() for n in canvas.guidance_layers(group)] == ["Guidance: eyes"]
+    assert len(document.dirty_rects) == 1 and document.refresh_count == 1
+    assert _covers(document.dirty_rects[-1], (7, 20, 6, 5))  # grown by 2 px for the rounding to points
+
+    moved = protocol.Layer("Guidance: eyes", "bgra8", 1, 1, bgra((0, 255, 0)), group="eyes", x=0, y=0)
+    changed = canvas.update_guidance(document, group, [moved], Box(10, 20, 16, 16))
+    assert changed == Box(9, 20, 2, 3)  # the old strokes' place too: they must disappear from the screen
+    canvas.redraw(document, group, changed)
+    assert len(group.childNodes()) == 2 and len(canvas.find_redraw_layer(group).shapes()) == 1  # reused
+    assert _covers(document.dirty_rects[-1], (7, 18, 6, 7))
+
+    changed = canvas.update_guidance(document, group, [], Box(10, 20, 16, 16))  # all parts stale: removed
+    assert changed == Box(10, 20, 1, 1) and canvas.guidance_layers(group) == []
+    assert canvas.find_redraw_layer(group) is not None  # the redraw layer is not a part: it stays
+    canvas.redraw(document, group, Box(0, 0, 0, 0))
+    assert document.refresh_count == 2  # nothing changed, nothing redrawn
+
+
+def _covers(rect, box, slack=1):
+    """`rect` (a QRect) holds `box` (x, y, w, h), with at most `slack` px to spare on each side."""
+    x, y, w, h = box
+    return (x - slack <= rect.x() <= x and y - slack <= rect.y() <= y
+            and x + w <= rect.x() + rect.width() <= x + w + slack and y + h <= rect.y() + rect.height() <= y + h + slack)
+
+
+def test_redraw_falls_back_to_a_full_refresh_without_a_shape(plugin, krita, monkeypatch):
+    from anisketch_krita import canvas
+    from anisketch_krita.region import Box
+
+    document, sketch = _document(krita)
+    group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, sketch)
+    layer = document.createVectorLayer(canvas.REDRAW_LAYER)
+    group.addChildNode(layer, None)
+    monkeypatch.setattr(canvas, "INVISIBLE_SHAPE", "<svg/>")  # as if Krita had made no shape of it
+    canvas.redraw(document, group, Box(0, 0, 4, 4))
+    assert document.refresh_count == 1 and document.dirty_rects == []
+
+
 def test_candidates_choose_and_keep(plugin, krita):
     from anisketch_krita import canvas, protocol
     from anisketch_krita.region import Box

@@ -12,24 +12,37 @@ Rules kept here, in one place:
   Ctrl+Z after a stroke undoes the stroke, not the guidance that followed it (see docs/plugin.md, Undo).
   Reusing also keeps the GUI thread free: creating a layer costs Krita about 200 ms (layer docker,
   thumbnails), rewriting one a few milliseconds.
-- setPixelData shows nothing by itself: one Document.refreshProjection per update makes Krita draw the
-  new pixels (20-40 ms on an idle 2048 px canvas). Cheaper tricks exist (setting a layer's blending mode
-  to itself), but in Krita 5.1 each of them adds an entry to the undo history. refreshProjection waits
-  for running strokes, so results are only written while Krita is idle (`is_idle`): never mid-stroke.
+- setPixelData shows nothing by itself, and Document.refreshProjection, which does, recomposites the whole
+  image while the GUI thread waits (45-80 ms on a 2048 px canvas). Guidance is shown instead by marking
+  only the written area dirty, through an invisible shape in an empty vector layer of the guidance group
+  ("AniSketch redraw"): Shape.updateAbsolute(rect) makes Krita repaint that shape layer in `rect` and
+  recomposite the group there, in its own worker threads, with no undo entry; the call returns in about
+  0.1 ms and the pixels show 0.1-0.3 s later. Visibility and opacity changes show the same way. In Krita
+  5.1.5, setOpacity, setVisible and move change nothing on screen by themselves, and setBlendingMode (the
+  usual trick) adds an undo entry (tests/krita_scenarios/redraw_probe.py measures them all).
+  Writing still waits until no stroke runs (`is_idle`): never mid-stroke.
 """
 
 from __future__ import annotations
 
+import importlib
 import zlib
 from typing import Any, Iterable, Optional
 
+from .qt import QT_BINDING
 from .region import Box
+
+QRectF = importlib.import_module(f"{QT_BINDING}.QtCore").QRectF
 
 GUIDANCE_GROUP = "AniSketch guidance"
 RENDERS_GROUP = "AniSketch renders"
 HINTS_LAYER = "Color hints"
 OUR_GROUPS = (GUIDANCE_GROUP, RENDERS_GROUP)
 KEPT_PREFIX = "AniSketch"
+REDRAW_LAYER = "AniSketch redraw"  # an empty vector layer in the guidance group; see redraw()
+# One shape that paints nothing: its layer stays transparent, and updateAbsolute on it redraws any rect.
+INVISIBLE_SHAPE = ('<svg xmlns="http://www.w3.org/2000/svg" width="1px" height="1px">'
+                   '<rect x="0" y="0" width="1" height="1" fill="none" stroke="none"/></svg>')
 
 # (colour model, depth) -> bytes per pixel, for the spaces we can read and write.
 SUPPORTED = {("RGBA", "U8"): 4, ("RGBA", "U16"): 8}
@@ -170,7 +183,7 @@ def ensure_hints_layer(document: Any, anchor: Any) -> Any:
 
 
 def write_layer(node: Any, layer: Any, origin: Box, replace: bool = False) -> Box:
-    """Write one result layer (protocol.Layer, bgra8) at its place on the canvas; returns that place.
+    """Write one result layer (protocol.Layer, bgra8) at its place on the canvas; returns the area written.
 
     replace: the node's old pixels go too. Done in the same single write, over the union of the old and
     the new extent, with transparent padding (one pass over the pixels instead of a clear and a write).
@@ -186,10 +199,10 @@ def write_layer(node: Any, layer: Any, origin: Box, replace: bool = False) -> Bo
     old = box_of(node.bounds()) if replace else Box(0, 0, 0, 0)
     if old.empty or place.contains(old):
         node.setPixelData(data, place.x, place.y, place.w, place.h)
-    else:
-        area = place.union(old)
-        node.setPixelData(_padded(data, place, area, pixel_size), area.x, area.y, area.w, area.h)
-    return place
+        return place
+    area = place.union(old)
+    node.setPixelData(_padded(data, place, area, pixel_size), area.x, area.y, area.w, area.h)
+    return area
 
 
 def _padded(data: bytes, place: Box, area: Box, pixel_size: int) -> bytes:
@@ -204,12 +217,14 @@ def _padded(data: bytes, place: Box, area: Box, pixel_size: int) -> bytes:
     return b"".join(parts)
 
 
-def clear_layer(node: Any) -> None:
-    """Make a layer transparent again without removing it (no undo entry, no layer-stack change)."""
+def clear_layer(node: Any) -> Box:
+    """Make a layer transparent again without removing it (no undo entry, no layer-stack change); returns
+    the area cleared."""
     box = box_of(node.bounds())
     if not box.empty:
         pixel_size = SUPPORTED.get((node.colorModel(), node.colorDepth()), 4)
         node.setPixelData(bytes(box.w * box.h * pixel_size), box.x, box.y, box.w, box.h)
+    return box
 
 
 def is_idle(document: Any) -> bool:
@@ -221,26 +236,81 @@ def is_idle(document: Any) -> bool:
 
 
 def refresh(document: Any) -> None:
-    """Show what setPixelData wrote (and visibility or opacity changes): Krita recomposites the image."""
+    """Show what setPixelData wrote anywhere: Krita recomposites the whole image and the GUI thread waits
+    (renders and generations, which add layers anyway; guidance uses redraw)."""
     document.refreshProjection()
 
 
-def update_guidance(document: Any, group: Any, layers: list, origin: Box, remove_stale: bool = True) -> None:
-    """Make the guidance group show exactly `layers`: reuse same-named layers, add new ones.
+def redraw(document: Any, group: Any, area: Box) -> None:
+    """Show what changed inside `area` of our group (pixels written, the group's opacity or visibility):
+    Krita recomposites that area in its worker threads, later; the GUI thread does not wait, and the undo
+    history is untouched (see the module's docstring)."""
+    if area.empty:
+        return
+    shape = redraw_shape(document, group)
+    if shape is None:  # no vector layer could be made: the slow way still shows the pixels
+        refresh(document)
+        return
+    grown = Box(area.x - 2, area.y - 2, area.w + 4, area.h + 4)  # antialiased edges of the rounding to points
+    to_x, to_y = 72.0 / document.xRes(), 72.0 / document.yRes()  # pixels -> points, the shapes' unit
+    shape.updateAbsolute(QRectF(grown.x * to_x, grown.y * to_y, grown.w * to_x, grown.h * to_y))
+
+
+def redraw_shape(document: Any, group: Any) -> Optional[Any]:
+    """The invisible shape that redraw() marks dirty, made the first time (with the group's layers: like
+    them, making it is undoable, once)."""
+    layer = find_redraw_layer(group)
+    if layer is None:
+        layer = document.createVectorLayer(REDRAW_LAYER)
+        group.addChildNode(layer, None)
+    shapes = layer.shapes() or layer.addShapesFromSvg(INVISIBLE_SHAPE)
+    return shapes[0] if shapes else None
+
+
+def find_redraw_layer(group: Any) -> Optional[Any]:
+    return next((child for child in group.childNodes() if is_redraw_layer(child)), None)
+
+
+def is_redraw_layer(node: Any) -> bool:
+    return node.type() == "vectorlayer" and node.name() == REDRAW_LAYER
+
+
+def guidance_layers(group: Any) -> list[Any]:
+    """The group's part layers (the redraw layer is not one)."""
+    return [child for child in group.childNodes() if not is_redraw_layer(child)]
+
+
+def content_box(group: Any) -> Box:
+    """Where the group's layers have pixels: what a change of the group's opacity or visibility redraws."""
+    area = Box(0, 0, 0, 0)
+    for child in guidance_layers(group):
+        area = area.union(box_of(child.bounds()))
+    return area
+
+
+def update_guidance(document: Any, group: Any, layers: list, origin: Box, remove_stale: bool = True) -> Box:
+    """Make the guidance group show exactly `layers`: reuse same-named layers, add new ones; returns the
+    area whose pixels changed (for redraw).
 
     Layers the reply does not name are removed, or with remove_stale=False only emptied: a part that
     comes and goes between strokes (a hat, the nose) then costs no layer creation and removal (about
     0.1 s each in Krita, and a flicker in the Layers docker).
     """
-    existing = {child.name(): child for child in group.childNodes()}
+    existing = {child.name(): child for child in guidance_layers(group)}
+    changed = Box(0, 0, 0, 0)
     for layer in layers:
         node = existing.pop(layer.name, None)
         if node is None:
             node = document.createNode(layer.name, "paintlayer")
             group.addChildNode(node, None)
-        write_layer(node, layer, origin, replace=True)
+        changed = changed.union(write_layer(node, layer, origin, replace=True))
     for stale in existing.values():
-        stale.remove() if remove_stale else clear_layer(stale)
+        if remove_stale:
+            changed = changed.union(box_of(stale.bounds()))
+            stale.remove()
+        else:
+            changed = changed.union(clear_layer(stale))
+    return changed
 
 
 def add_candidates(document: Any, group: Any, layers: list, origin: Box, label: str) -> list[Any]:

@@ -307,34 +307,37 @@ class Controller(QObject):
         document = flight.document
         sketch = self.sketch_layer(document)
         group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, sketch)
-        canvas.update_guidance(document, group, reply.layers, flight.origin,
-                               remove_stale=flight.mode != self._guide_mode)
+        changed = canvas.update_guidance(document, group, reply.layers, flight.origin,
+                                         remove_stale=flight.mode != self._guide_mode)
         self._guide_mode = flight.mode
         self.memory.remember(reply.result)
-        self._apply_group_look(group, refresh=False)
-        canvas.refresh(document)
+        if self._apply_group_look(group, redraw=False):
+            changed = changed.union(canvas.content_box(group))
+        canvas.redraw(document, group, changed)  # returns at once: Krita recomposites `changed` in its threads
 
     def _clear_guidance(self, document: Any) -> None:
         self._guide_mode = ""
         group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
-        if group is not None and group.childNodes():
-            canvas.update_guidance(document, group, [], Box(0, 0, 0, 0))
-            canvas.refresh(document)
+        if group is not None and canvas.guidance_layers(group):
+            canvas.redraw(document, group, canvas.update_guidance(document, group, [], Box(0, 0, 0, 0)))
         self.memory = GuideMemory()
 
-    def _apply_group_look(self, group: Any = None, refresh: bool = True) -> None:
+    def _apply_group_look(self, group: Any = None, redraw: bool = True) -> bool:
+        """The guidance group's opacity, visibility and lock as the settings say; returns whether the look
+        changed (redrawn here unless redraw=False: the caller redraws once for all its changes)."""
         document = self._document or self.krita.activeDocument()
         if document is None:
-            return
+            return False
         group = group or canvas.find_group(document, canvas.GUIDANCE_GROUP)
         if group is None:
-            return
+            return False
         changed = canvas.set_opacity(group, round(self.settings.opacity * 255 / 100))
         changed |= canvas.set_visible(group, self.settings.guidance_on)
         if not group.locked():
             group.setLocked(True)
-        if changed and refresh:
-            canvas.refresh(document)
+        if changed and redraw:
+            canvas.redraw(document, group, canvas.content_box(group))
+        return changed
 
     # ------------------------------------------------------------------------------------------ renders
 
@@ -462,7 +465,7 @@ class Controller(QObject):
         if guides:
             group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, self.sketch_layer(document))
             canvas.update_guidance(document, group, guides, flight.origin)
-            self._apply_group_look(group, refresh=False)
+            self._apply_group_look(group, redraw=False)
         self._apply_render(protocol.Reply(reply.id, reply.op, True, reply.result, layers), flight, "Portrait")
 
     # ------------------------------------------------------------------------------------------ photo
@@ -514,7 +517,7 @@ class Controller(QObject):
             group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, anchor)
             canvas.update_guidance(document, group, guides, flight.origin)
             self._guide_mode = "rough"
-            self._apply_group_look(group, refresh=False)
+            self._apply_group_look(group, redraw=False)
         self._apply_render(protocol.Reply(reply.id, reply.op, True, reply.result, layers), flight, "Portrait")
 
     # ------------------------------------------------------------------------------------------ replies

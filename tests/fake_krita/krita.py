@@ -16,6 +16,13 @@ with kritarunner; see docs/plugin.md):
 - a node added with addChildNode becomes the document's active node, on the next turn of the event loop
   (Krita's layer manager does that through a queued signal);
 - `createDocument` adds an opaque white "Background" layer; `Document.pixelData` is the composite.
+- a vector layer has no paint device (setPixelData does nothing, pixelData reads zeros); its shapes come
+  from `addShapesFromSvg` (one per drawing element here); `Shape.updateAbsolute(QRectF)` takes points
+  (1/72 inch) and makes Krita recomposite that rect later, in its own threads.
+
+Not in Krita, for the tests to observe: `Document.refresh_count` counts the recomposites asked for
+(refreshProjection calls and shape updates), `Document.dirty_rects` the image rects (pixels) of the shape
+updates, and `Document.stroke_running` pretends the artist is mid-stroke.
 
 Signatures follow the real bindings (positional ints, `str` for names); only the subset is implemented.
 """
@@ -26,11 +33,11 @@ import uuid
 from typing import Any, Iterable
 
 try:  # Krita's module re-exports PyQt; the tests run with PyQt5 (PyQt6 works too)
-    from PyQt5.QtCore import QByteArray, QObject, QPoint, QRect, QTimer, QUuid, Qt, pyqtSignal
+    from PyQt5.QtCore import QByteArray, QObject, QPoint, QRect, QRectF, QTimer, QUuid, Qt, pyqtSignal
     from PyQt5.QtGui import QImage
     from PyQt5.QtWidgets import QAction, QDockWidget, QMainWindow
 except ImportError:  # pragma: no cover - PyQt6 environments
-    from PyQt6.QtCore import QByteArray, QObject, QPoint, QRect, QTimer, QUuid, Qt, pyqtSignal  # type: ignore
+    from PyQt6.QtCore import QByteArray, QObject, QPoint, QRect, QRectF, QTimer, QUuid, Qt, pyqtSignal  # type: ignore
     from PyQt6.QtGui import QAction, QImage  # type: ignore
     from PyQt6.QtWidgets import QDockWidget, QMainWindow  # type: ignore
 
@@ -115,12 +122,15 @@ class _NodeState:
         self.uuid = QUuid(str(uuid.uuid4()))
         self.model, self.depth = document.colorModel(), document.colorDepth()
         self.device = _TiledDevice(_PIXEL_SIZE[(self.model, self.depth)])
+        self.shapes: list[_ShapeState] = []  # vector layers only
 
 
 def _handle(state: "_NodeState | None") -> "Node | None":
     if state is None:
         return None
-    return GroupLayer(state=state) if state.type == "grouplayer" else Node(state=state)
+    if state.type == "grouplayer":
+        return GroupLayer(state=state)
+    return VectorLayer(state=state) if state.type == "vectorlayer" else Node(state=state)
 
 
 class Node(QObject):
@@ -254,7 +264,7 @@ class Node(QObject):
         return QByteArray(bytes(_composite(self.childNodes(), x, y, w, h)))
 
     def setPixelData(self, value: Any, x: int, y: int, w: int, h: int) -> None:
-        if self._s.type == "grouplayer":
+        if self._s.type in ("grouplayer", "vectorlayer"):  # no paint device of their own
             return
         data = bytes(value)
         if len(data) < w * h * self._s.device.pixel_size:
@@ -282,6 +292,53 @@ class GroupLayer(Node):
 
     def setPassThroughMode(self, value: bool) -> None:
         self._s.pass_through = bool(value)
+
+
+class _ShapeState:
+    def __init__(self, layer: _NodeState, kind: str):
+        self.layer, self.kind, self.name, self.visible = layer, kind, "", True
+
+
+class Shape(QObject):
+    """A handle to one shape of a vector layer (a new one per call, like Krita's)."""
+
+    def __init__(self, state: _ShapeState):
+        super().__init__()
+        self._s = state
+
+    def name(self) -> str:
+        return self._s.name
+
+    def type(self) -> str:
+        return self._s.kind
+
+    def visible(self) -> bool:
+        return self._s.visible
+
+    def updateAbsolute(self, box: QRectF) -> None:
+        """Krita repaints the shape layer in `box` (points) and recomposites that rect, later, in its worker
+        threads; the fake's composite is always current, so only the request is recorded."""
+        document = self._s.layer.document
+        to_x, to_y = document.xRes() / 72.0, document.yRes() / 72.0
+        document.refresh_count += 1
+        document.dirty_rects.append(QRectF(box.x() * to_x, box.y() * to_y, box.width() * to_x,
+                                           box.height() * to_y).toAlignedRect())
+
+
+class VectorLayer(Node):
+    def __init__(self, document: "Document | None" = None, name: str = "", *, state: _NodeState | None = None):
+        super().__init__(document, name, "vectorlayer", state=state)
+
+    def shapes(self) -> list[Shape]:
+        return [Shape(shape) for shape in self._s.shapes]
+
+    def addShapesFromSvg(self, svg: str) -> list[Shape]:
+        """An undoable command in Krita. Here: one path shape per rect/path/circle/ellipse element."""
+        import re
+
+        added = [_ShapeState(self._s, "KoPathShape") for _ in re.findall(r"<(?:rect|path|circle|ellipse)\b", svg)]
+        self._s.shapes += added
+        return [Shape(shape) for shape in added]
 
 
 def _composite(nodes: list[Node], x: int, y: int, w: int, h: int) -> bytearray:
@@ -380,7 +437,8 @@ class Document(QObject):
         self._modified = False
         self._locked = False
         self.stroke_running = False  # not in Krita: lets a test pretend the artist is mid-stroke
-        self.refresh_count = 0
+        self.refresh_count = 0  # not in Krita: recomposites asked for (refreshProjection, shape updates)
+        self.dirty_rects: list[QRect] = []  # not in Krita: image rects that shape updates marked dirty
 
     def width(self) -> int:
         return self._width
@@ -412,10 +470,21 @@ class Document(QObject):
     def createNode(self, name: str, node_type: str) -> Node:
         if node_type == "grouplayer":
             return GroupLayer(self, name)
+        if node_type == "vectorlayer":
+            return VectorLayer(self, name)
         return Node(self, name, node_type)
 
     def createGroupLayer(self, name: str) -> GroupLayer:
         return GroupLayer(self, name)
+
+    def createVectorLayer(self, name: str) -> VectorLayer:
+        return VectorLayer(self, name)
+
+    def xRes(self) -> float:
+        return float(self._resolution)
+
+    def yRes(self) -> float:
+        return float(self._resolution)
 
     def nodeByName(self, name: str) -> Node | None:
         def walk(node: Node) -> Node | None:

@@ -52,7 +52,7 @@ def scenario(t):
 
     def guidance_nodes():
         group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
-        return {n.name(): n for n in group.childNodes()} if group is not None else {}
+        return {n.name(): n for n in canvas.guidance_layers(group)} if group is not None else {}
 
     def wait_for_update(count_before):
         return t.until(lambda: len(controller.timings.history) > count_before and not controller.guide_jobs.busy,
@@ -230,17 +230,35 @@ def scenario(t):
         data, w, h = t.load_png(os.path.join(FRAMES, name))
         before = len(controller.timings.history)
         big_sketch.setPixelData(data, 0, 0, w, h)
+        big.refreshProjection()  # the artist's stroke is on screen (Krita shows its own strokes)
         yield wait_for_update(before)
         # What the stroke poll costs while the artist draws: a short stroke, then the fingerprint.
         big_sketch.setPixelData(b"\x20\x20\x20\xff" * 400, 60 + 30 * len(samples), 60, 20, 20)
+        big.refreshProjection()
         started = time.perf_counter()
         canvas.signature(big_sketch)
         signature_ms = (time.perf_counter() - started) * 1e3
+        rows = [32 + k * 248 for k in range(8)]  # eight rows across the image: enough to see the guidance arrive
+        shown_before = [bytes(big.pixelData(0, y, 2048, 1)) for y in rows]
         before = len(controller.timings.history)
         yield wait_for_update(before)
+        noticed = time.perf_counter()
+        timeline = []  # (ms after the update was noticed, the rows Krita shows then)
+        while time.perf_counter() - noticed < 1.5:
+            timeline.append(((time.perf_counter() - noticed) * 1e3, [bytes(big.pixelData(0, y, 2048, 1)) for y in rows]))
+            yield 0.02
+        big.waitForDone()
+        shown = digest(big.pixelData(0, 0, 2048, 2048))
+        big.refreshProjection()  # what a full recomposite shows: the guidance must already be on screen
+        full = [bytes(big.pixelData(0, y, 2048, 1)) for y in rows]
+        shown_after_ms = next((ms for ms, seen in timeline if seen == full), None)
         side, send_ms, apply_ms, server_ms = controller.timings.history[-1]
         samples.append({"side": side, "send_ms": send_ms, "apply_ms": apply_ms, "signature_ms": round(signature_ms, 2),
-                        "server_ms": server_ms, "layers": len(canvas.find_group(big, canvas.GUIDANCE_GROUP).childNodes())})
+                        "server_ms": server_ms, "layers": sorted(n.name() for n in canvas.guidance_layers(canvas.find_group(big, canvas.GUIDANCE_GROUP))),
+                        "shown_matches_full_recomposite": shown == digest(big.pixelData(0, 0, 2048, 2048)),
+                        "rows_changed": sum(a != b for a, b in zip(shown_before, full)),
+                        "shown_after_ms": None if shown_after_ms is None else round(shown_after_ms),
+                        "undo": _undo_text(krita)})
     t.result["big_canvas"] = samples
     for doc in krita.documents():
         doc.setModified(False)
