@@ -220,7 +220,10 @@ class _Builder:
         warped = np.empty_like(pts)
         warped[:, 0] = x + self.yaw * (1.0 - xc * xc + depth)
         warped[:, 1] = pts[:, 1] - ANCHOR_Y
-        return warped @ self.rot_t + self.offset
+        out = warped @ self.rot_t
+        out[:, 0] += self.offset[0]  # (column by column: numpy 2.4 broadcasts [N, 2] + [2] slowly)
+        out[:, 1] += self.offset[1]
+        return out
 
     def line(self, pts, width, group, stage, z, taper=(0.15, 0.15, 0.2), closed=False, depth=0.0):
         self.lines.append(_Line(pts, width, group, stage, z, taper, closed, depth))
@@ -593,7 +596,10 @@ def build_eyes(b, pal):
     eye = _rotate(np.concatenate(shapes), -p["eye_tilt"])
     # ... then placed twice, mirrored: both outer corners tilt alike
     for s, label in ((-1.0, "eye_l"), (1.0, "eye_r")):
-        placed = split_rows(eye * (s, 1.0) + (s * p["eye_x"], p["eye_y"]), counts)
+        placed = np.empty_like(eye)
+        placed[:, 0] = eye[:, 0] * s + s * p["eye_x"]
+        placed[:, 1] = eye[:, 1] + p["eye_y"]
+        placed = split_rows(placed, counts)
         for (method, _, args, kw), shape in zip(parts, placed):
             getattr(b, method)(shape, label, *args, depth=0.05, **kw)
         for (_, width, taper), shape in zip(ink, placed[len(parts):]):
