@@ -111,6 +111,8 @@ def make_sample(seed: int, size: int = 512, fractions=FRACTIONS, attributes: dic
 
 def _plain(value):
     """Params values as JSON: floats, ints, [r, g, b]."""
+    if type(value) in (float, int):  # nearly all of them: as they are
+        return value
     if isinstance(value, (tuple, list, np.ndarray)):
         return [float(v) for v in value]
     if isinstance(value, (int, np.integer)):

@@ -324,7 +324,7 @@ def _resample_all(b, lines, step=STEP, gap=1.0):
 
     The strokes are laid end to end on one arc-length axis, with a `gap` between them so that one np.interp
     call resamples all of them without mixing neighbours. Returns (points, widths, counts)."""
-    local = [np.vstack([line.pts, line.pts[:1]]) if line.closed else line.pts for line in lines]
+    local = [np.concatenate([line.pts, line.pts[:1]]) if line.closed else line.pts for line in lines]
     counts = np.array([len(p) for p in local])
     starts = np.cumsum(counts) - counts
     pts = b.place(np.concatenate(local), np.repeat([line.depth for line in lines], counts))
@@ -393,7 +393,7 @@ def build_face(b: _Builder, pal):
     half = face_contour_half(p)
     right = mirror(half)[::-1]
     cranium = curve([(0.99, -0.3), (0.8, -0.85), (0.0, -1.08), (-0.8, -0.85), (-0.99, -0.3)], n=6)
-    skin_poly = np.vstack([half, right[1:], cranium[1:-1]])
+    skin_poly = np.concatenate([half, right[1:], cranium[1:-1]])
     b.region(skin_poly, "skin", pal["skin"], Z_FACE)
     for side in (half, mirror(half)):
         b.line(side, 0.0042, "face", "contour", Z_FACE, (0.25, 0.06, 0.15))
@@ -412,7 +412,7 @@ def build_ears(b, pal):
         outer = curve([(0.96, top), (1.1, top - 0.03), (1.17, top + 0.12 * size / 0.4),
                        (1.1, top + 0.6 * size), (0.94, top + size)], n=6) * (s, 1.0)
         inner = curve([(1.03, top + 0.1), (1.09, top + 0.2), (1.02, top + 0.35 * size / 0.4)], n=6) * (s, 1.0)
-        poly = np.vstack([outer, [(0.85 * s, top + size), (0.85 * s, top)]])
+        poly = np.concatenate([outer, [(0.85 * s, top + size), (0.85 * s, top)]])
         b.region(poly, "ears", pal["skin"], Z_EARS)
         b.line(outer, 0.0036, "face", "ears", Z_EARS, (0.2, 0.3, 0.2))
         b.line(inner, 0.0022, "face", "ears", Z_EARS, (0.3, 0.4, 0.1))
@@ -427,18 +427,18 @@ def build_neck_and_clothes(b, pal, half):
     # the skin silhouette: neck sides flowing into the shoulders; the clothes cover the lower part
     shoulder = curve([(nw * 1.12, collar_y - 0.02), (nw + 0.45, collar_y + 0.2 + 0.25 * drop),
                       (sw * 0.8, collar_y + 0.45 + 0.6 * drop), (sw, collar_y + 0.95 + drop)], n=8)
-    side = np.vstack([curve([(nw, 0.9), (nw * 1.02, collar_y - 0.3)], n=4)[:-1],
+    side = np.concatenate([curve([(nw, 0.9), (nw * 1.02, collar_y - 0.3)], n=4)[:-1],
                       curve([(nw * 1.02, collar_y - 0.3), (nw * 1.12, collar_y - 0.02), shoulder[8]], n=6)[:-1],
                       shoulder[8:]])
     for s in (-1.0, 1.0):
         b.line(side * (s, 1.0), 0.0036, "face", "neck", Z_NECK, (0.0, 0.1, 0.3))
-    body = np.vstack([[(-nw, 0.8), (nw, 0.8)], side, [(sw * 1.3, bottom), (-sw * 1.3, bottom)],
+    body = np.concatenate([[(-nw, 0.8), (nw, 0.8)], side, [(sw * 1.3, bottom), (-sw * 1.3, bottom)],
                       mirror(side)[::-1]])
     b.region(body, "neck", pal["skin"], Z_NECK)
     # neck shadow under the chin, clamped to the neck
     chin_part = half[half[:, 0] > -nw * 1.2]
-    chin_part = np.vstack([chin_part, mirror(chin_part)[::-1]])
-    shadow = np.vstack([chin_part, (chin_part + (0.0, 0.16 + 0.1 * (p["chin_y"] - 1.3)))[::-1]])
+    chin_part = np.concatenate([chin_part, mirror(chin_part)[::-1]])
+    shadow = np.concatenate([chin_part, (chin_part + (0.0, 0.16 + 0.1 * (p["chin_y"] - 1.3)))[::-1]])
     shadow[:, 0] = np.clip(shadow[:, 0], -nw * 1.1, nw * 1.1)
     b.detail(shadow, "neck", pal["skin_shadow"], Z_NECK + 0.1)
     build_clothes(b, pal, shoulder, bottom)
@@ -457,12 +457,12 @@ def build_clothes(b, pal, shoulder, bottom):
 
     y0 = float(on_shoulder(x0))
     xs = np.linspace(x0, sw + 0.1, 7)
-    cloth = np.vstack([curve(np.stack([xs, on_shoulder(xs)], axis=1), n=4), [(sw * 1.32, bottom)]])  # + the arm
+    cloth = np.concatenate([curve(np.stack([xs, on_shoulder(xs)], axis=1), n=4), [(sw * 1.32, bottom)]])  # + the arm
     if style == "round":
         neckline = curve([(-x0, y0), (0.0, y0 + 0.5), (x0, y0)], n=12)
     else:
         neckline = np.array([(-x0, y0), (0.0, y0 + 0.8), (x0, y0)])
-    poly = np.vstack([neckline, cloth, mirror(cloth)[::-1]])
+    poly = np.concatenate([neckline, cloth, mirror(cloth)[::-1]])
     b.region(poly, "clothes", pal["clothes"], Z_CLOTHES)
     if style != "sailor":  # a sailor collar's flaps draw the neckline themselves
         b.line(neckline, 0.0034, "face", "clothes", Z_CLOTHES, (0.05, 0.05, 0.5))
@@ -566,9 +566,9 @@ def build_eyes(b, pal):
     p = b.p
     upper, lower_edge, lower_lid, wing = eye_shape(p)
     w, h = p["eye_w"], p["eye_h"]
-    opening = np.vstack([upper, lower_edge[1:-1]])
+    opening = np.concatenate([upper, lower_edge[1:-1]])
     layers, iris, iris_hidden = _iris_layers(p, upper, lower_edge, pal)
-    lid_shadow = _clamp_into(np.vstack([upper, (upper + (0.0, 0.18 * h))[::-1]]), upper, lower_edge)[0]
+    lid_shadow = _clamp_into(np.concatenate([upper, (upper + (0.0, 0.18 * h))[::-1]]), upper, lower_edge)[0]
     lashes = []
     for k in range(p.option("lashes")):  # flicks off the outer end of the lash line
         base = wing[0] * (1 - 0.3 * k) + upper[-12] * (0.3 * k)
@@ -585,7 +585,7 @@ def build_eyes(b, pal):
     parts = [("region", opening, (pal["sclera"], Z_EYES), {"occludes": False}),
              ("detail", lid_shadow, (pal["sclera_shadow"], Z_EYES + 0.01), {})]
     parts += [("detail", shape, (color, Z_EYES + 0.02 + 0.01 * k), {}) for k, (shape, color) in enumerate(layers)]
-    ink = [(np.vstack([upper, wing[1:]]), 0.013 * weight, (0.4, 0.1, 0.12)),
+    ink = [(np.concatenate([upper, wing[1:]]), 0.013 * weight, (0.4, 0.1, 0.12)),
            (lower_lid, 0.0028, (0.3, 0.4, 0.1))]
     ink += [(run, 0.0024, (0.1, 0.1, 0.4)) for run in _runs(iris, ~iris_hidden)]
     ink += [(lash, 0.006 * weight, (0.0, 0.9, 0.05)) for lash in lashes]
@@ -627,7 +627,7 @@ def build_brows(b, pal):
         prof = (0.1, 0.6, 0.25)
         width = 0.0034 * p["brow_weight"]
         b.line(pts, width, "brows", "brows", Z_FEATURES, prof)
-        band = np.vstack([pts + (0, -0.018), (pts + (0, 0.018))[::-1]])
+        band = np.concatenate([pts + (0, -0.018), (pts + (0, 0.018))[::-1]])
         b.region(band, label, pal["brow"], Z_FEATURES - 0.05, occludes=False)
 
 
@@ -660,7 +660,7 @@ def build_mouth(b, pal):
     if not open_:
         lift = (0.03 + 0.06 * curve_amount) * (1.0 if smile else 0.15)
         pts = curve([(-w, y - lift), (0.0, y + 0.2 * lift), (w, y - lift)], n=12)
-        band = np.vstack([pts + (0, -0.03), (pts + (0, 0.03))[::-1]])
+        band = np.concatenate([pts + (0, -0.03), (pts + (0, 0.03))[::-1]])
         b.region(band, "mouth", pal["lips"], Z_FEATURES - 0.05, occludes=False, depth=0.1)
         b.line(pts, 0.0032, "mouth", "mouth", Z_FEATURES, (0.3, 0.3, 0.15), depth=0.1)
         return
@@ -674,12 +674,12 @@ def build_mouth(b, pal):
         top = curve([(-w, y + 0.2 * hgt), (0.0, y), (w, y + 0.2 * hgt)], n=8)
         bottom = curve([(w, y + 0.2 * hgt), (0.6 * w, y + 0.8 * hgt), (0.0, y + hgt), (-0.6 * w, y + 0.8 * hgt),
                         (-w, y + 0.2 * hgt)], n=8)
-    opening = np.vstack([top, bottom[1:-1]])
+    opening = np.concatenate([top, bottom[1:-1]])
     b.region(opening, "mouth", pal["mouth_inside"], Z_FEATURES, occludes=False, depth=0.1)
     tongue = _clamp_into(ellipse(0.0, y + hgt, 0.6 * w, 0.45 * hgt, n=20), top, bottom)[0]
     b.detail(tongue, "mouth", pal["tongue"], Z_FEATURES + 0.01, depth=0.1)
     if p["teeth"]:
-        teeth = np.vstack([top, (top + (0.0, 0.28 * hgt))[::-1]])
+        teeth = np.concatenate([top, (top + (0.0, 0.28 * hgt))[::-1]])
         b.region(_clamp_into(teeth, top, bottom)[0], "mouth", pal["teeth"], Z_FEATURES + 0.02, occludes=False,
                  depth=0.1)
         line = top[2:-2] + (0.0, 0.28 * hgt)
@@ -760,7 +760,7 @@ def fringe_edge(edges):
     for i in range(7):
         parts += [edges[2 * i][:-1], edges[2 * i + 1][::-1][:-1]]
     parts.append(edges[13][:1])
-    return np.vstack(parts)
+    return np.concatenate(parts)
 
 
 def side_lock(p, s):
@@ -820,7 +820,7 @@ def build_hair(b, pal):
     # back hair: the silhouette behind everything
     side, zig = _back_outline(p)
     bottom_line = _zigzag_curve(zig)
-    back_poly = np.vstack([side[::-1], arc[1:-1], mirror(side), bottom_line[::-1][1:-1]])
+    back_poly = np.concatenate([side[::-1], arc[1:-1], mirror(side), bottom_line[::-1][1:-1]])
     b.region(back_poly, "hair", pal["hair_back"], Z_BACK_HAIR)
     for outline in (side, mirror(side)):
         b.line(outline, 0.0038, "hair", "hair_back", Z_BACK_HAIR, (0.05, 0.15, 0.3))
@@ -847,7 +847,7 @@ def build_hair(b, pal):
     fringe = fringe_edge(edges)
     outer_l, inner_l = side_lock(p, -1.0)
     outer_r, inner_r = side_lock(p, 1.0)
-    front = np.vstack([arc, outer_l, inner_l[::-1], fringe, inner_r, outer_r[::-1]])
+    front = np.concatenate([arc, outer_l, inner_l[::-1], fringe, inner_r, outer_r[::-1]])
     b.region(front, "hair", pal["hair"], Z_FRONT_HAIR)
     _hair_shading(b, pal, edges, inner_l, inner_r)
     b.line(arc, 0.0042, "hair", "hair_front", Z_FRONT_HAIR, (0.08, 0.08, 0.3))
@@ -883,7 +883,7 @@ def build_hair(b, pal):
         parting = quad_curves(gap[None], (0.5 * (gap + whorl) + (0.03, 0.0))[None], whorl[None], n=10)[0]
         b.line(parting, 0.0024, "hair", "hair_front", Z_FRONT_HAIR, (0.1, 0.6, 0.1))
     # the fringe's shadow on the forehead
-    shadow = np.vstack([fringe, (fringe + (0.05, 0.11))[::-1]])
+    shadow = np.concatenate([fringe, (fringe + (0.05, 0.11))[::-1]])
     b.region(shadow, "skin", pal["skin_shadow"], Z_FACE + 0.1, occludes=False)
 
 
@@ -893,7 +893,7 @@ def _zigzag_curve(zig):
     d = c - a
     normal = np.stack([-d[:, 1], d[:, 0]], axis=1) * 0.12
     flanks = quad_curves(a, 0.5 * (a + c) + normal, c, n=6)
-    return np.vstack([flanks[:, :-1].reshape(-1, 2), zig[-1:]])
+    return np.concatenate([flanks[:, :-1].reshape(-1, 2), zig[-1:]])
 
 
 def _hair_shading(b, pal, edges, inner_l, inner_r):
@@ -907,7 +907,7 @@ def _hair_shading(b, pal, edges, inner_l, inner_r):
         b.detail(sliver, "hair", pal["hair_shadow"], Z_FRONT_HAIR + 0.02)
     for inner in (inner_l, inner_r):
         k = len(inner)
-        band = np.vstack([inner[k // 6: 5 * k // 6], (inner[k // 6: 5 * k // 6] * (0.9, 1.0) + (0.0, 0.0))[::-1]])
+        band = np.concatenate([inner[k // 6: 5 * k // 6], (inner[k // 6: 5 * k // 6] * (0.9, 1.0) + (0.0, 0.0))[::-1]])
         band[:, 0] = np.where(np.arange(len(band)) < len(band) // 2, band[:, 0],
                               band[:, 0] + 0.09 * np.sign(band[:, 0]))
         b.detail(band, "hair", pal["hair_shadow"], Z_FRONT_HAIR + 0.02)
@@ -921,7 +921,7 @@ def _sheen_band(p):
     squash = np.array([1.0, -(1 + p["crown"])])
     upper = unit * squash * 0.86 * radius + (0.0, -0.08)
     lower = unit * squash * r_in + (0.0, -0.08)
-    return np.vstack([upper, lower[::-1]])
+    return np.concatenate([upper, lower[::-1]])
 
 
 def _tube(centre_ctrl, half_widths):
@@ -947,7 +947,7 @@ def build_tail(b, pal, s, drill):
         ctrl = [attach, attach + (0.22 + 0.2 * spread, 0.22 * length), attach + (0.3 + 0.3 * spread, 0.6 * length),
                 attach + (0.2 + 0.25 * spread, length)]
         edge_a, edge_b, centre = _tube(ctrl, (0.07, 0.85 * width, 0.9 * width, 0.0))
-        poly = np.vstack([edge_a, edge_b[::-1]]) * (s, 1.0)
+        poly = np.concatenate([edge_a, edge_b[::-1]]) * (s, 1.0)
         b.region(poly, "hair", pal["hair"], Z_TAILS)
         for edge in (edge_a, edge_b):
             b.line(edge * (s, 1.0), 0.0038, "hair", "hair_back", Z_TAILS, (0.05, 0.4, 0.06))
@@ -992,7 +992,7 @@ def build_ponytail(b, pal):
     ctrl = [(0.5, top), (radius + 0.15, top + 0.05), (radius + out + 0.05, -0.3),
             (radius + out + 0.1, 0.5 * length - 0.6), (radius + out - 0.05, length - 0.8)]
     edge_a, edge_b, centre = _tube(ctrl, (0.14, width, 0.9 * width, 0.0))
-    poly = np.vstack([edge_a, edge_b[::-1]]) * (s, 1.0)
+    poly = np.concatenate([edge_a, edge_b[::-1]]) * (s, 1.0)
     b.region(poly, "hair", pal["hair"], Z_TAIL_BACK)
     for edge in (edge_a, edge_b):
         b.line(edge * (s, 1.0), 0.0038, "hair", "hair_back", Z_TAIL_BACK, (0.05, 0.4, 0.06))
@@ -1020,11 +1020,11 @@ def build_hat(b, pal):
         cy = top_y + 0.42
         shift = 0.12 * p["hat_tilt"]
         top = ellipse(shift, cy, rx, ry, n=40)[20:]  # the upper half, left to right
-        top = np.vstack([top, [(rx + shift, cy)]])
+        top = np.concatenate([top, [(rx + shift, cy)]])
         band_r = [(radius * 0.95, cy + 0.2), (0.0, cy + 0.33), (-radius * 0.95, cy + 0.2)]
         under = curve([(rx + shift, cy), (radius * 1.0 + 0.5 * shift, cy + 0.13), *band_r,
                        (-radius * 1.0 + 0.5 * shift, cy + 0.13), (-rx + shift, cy)], n=6)
-        outline = _rotate(np.vstack([top, under[1:-1]]) - (0, cy), -tilt) + (0, cy)
+        outline = _rotate(np.concatenate([top, under[1:-1]]) - (0, cy), -tilt) + (0, cy)
         band = _rotate(curve(band_r, n=8) - (0, cy + 0.09), -tilt) + (0, cy)
         b.region(outline, "accessory", pal["hat"], Z_HAT)
         b.line(outline, 0.004, "accessories", "accessories", Z_HAT, SOLID, closed=True)
@@ -1042,7 +1042,7 @@ def build_hat(b, pal):
         band_hi = band_lo + (0.0, -0.15)
         b.region(brim, "accessory", pal["hat"], Z_HAT)
         b.region(crown, "accessory", pal["hat"], Z_HAT + 0.01)
-        band = np.vstack([curve(band_lo, n=8), curve(band_hi, n=8)[::-1]])
+        band = np.concatenate([curve(band_lo, n=8), curve(band_hi, n=8)[::-1]])
         b.region(band, "accessory", pal["hat_band"], Z_HAT + 0.02)
         b.line(brim, 0.004, "accessories", "accessories", Z_HAT, SOLID, closed=True)
         b.line(crown, 0.004, "accessories", "accessories", Z_HAT + 0.01, (0.05, 0.05, 0.5))
@@ -1083,7 +1083,7 @@ def build_glasses(b, pal):
             frame = curve([(s * centre_x + dx * rx, centre_y + dy * ry)
                            for dx, dy in ((-1, -0.9), (1, -0.9), (1.02, 0.7), (0.6, 1.0), (-0.6, 1.0), (-1.02, 0.7))],
                           n=8, closed=True)
-        ring = np.vstack([frame, frame[:1], (frame[:1] - (s * centre_x, centre_y)) * 0.93 + (s * centre_x, centre_y),
+        ring = np.concatenate([frame, frame[:1], (frame[:1] - (s * centre_x, centre_y)) * 0.93 + (s * centre_x, centre_y),
                           ((frame - (s * centre_x, centre_y)) * 0.93 + (s * centre_x, centre_y))[::-1]])
         b.region(ring, "accessory", pal["glasses"], Z_GLASSES, occludes=False, depth=0.15)
         b.line(frame, 0.0032, "accessories", "accessories", Z_GLASSES, SOLID, closed=True,

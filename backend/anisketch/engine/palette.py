@@ -15,7 +15,9 @@ INK = (48, 32, 40)  # line colour: a warm near-black, as anime line art is rarel
 
 
 def _u8(rgb):
-    return tuple(int(round(255 * min(1.0, max(0.0, float(c))))) for c in rgb)
+    r, g, b = rgb
+    return (int(round(255 * min(1.0, max(0.0, float(r))))), int(round(255 * min(1.0, max(0.0, float(g))))),
+            int(round(255 * min(1.0, max(0.0, float(b))))))
 
 
 def shade(rgb, value=0.78, sat=1.15, hue_shift=0.015):
@@ -88,17 +90,28 @@ def line_colors(p) -> dict:
     }
 
 
+_SQUARE = np.array([(0, 0), (1, 0), (1, 1), (0, 1)], np.float64)
+_SQUARE.flags.writeable = False
+_BANDS: dict[int, list] = {}  # bands -> their rectangles (the same for every portrait; never written to)
+
+
+def _band_rectangles(bands):
+    if bands not in _BANDS:
+        rectangles = []
+        for k in range(bands):
+            y0, y1 = k / bands, min(1.0, (k + 1.5) / bands)  # overlap: no anti-aliased seams
+            rectangles.append(np.array([(0, y0), (1, y0), (1, y1), (0, y1)], np.float64))
+            rectangles[-1].flags.writeable = False
+        _BANDS[bands] = rectangles
+    return _BANDS[bands]
+
+
 def background_regions(p, bands=16):
     """The background as canvas-space regions: flat, or a gentle vertical gradient in horizontal bands (each
     band one step of a few levels, too small to see)."""
     base = p["bg_color"]
     if p.option("background") == "flat":
-        square = np.array([(0, 0), (1, 0), (1, 1), (0, 1)], np.float64)
-        return [(square, LABEL["background"], _u8(base), -1.0)]
-    regions = []
+        return [(_SQUARE, LABEL["background"], _u8(base), -1.0)]
     top, bottom = lighten(base, 0.3), shade(base, 0.95, 1.05, 0.0)
-    for k in range(bands):
-        y0, y1 = k / bands, min(1.0, (k + 1.5) / bands)  # overlap: no anti-aliased seams
-        band = np.array([(0, y0), (1, y0), (1, y1), (0, y1)], np.float64)
-        regions.append((band, LABEL["background"], _u8(mix(top, bottom, (k + 0.5) / bands)), -1.0 + 0.001 * k))
-    return regions
+    return [(band, LABEL["background"], _u8(mix(top, bottom, (k + 0.5) / bands)), -1.0 + 0.001 * k)
+            for k, band in enumerate(_band_rectangles(bands))]

@@ -142,8 +142,8 @@ def simulate_sketch(portrait, rng: np.random.Generator, fraction: float = 1.0, o
     if not (np.isfinite(fraction) and np.isfinite(messiness)):
         raise ValueError(f"fraction and messiness must be numbers, got {fraction!r} and {messiness!r}")
     strokes = [s for s in getattr(portrait, "strokes", portrait) if len(s.points) >= 2]
-    fraction = float(np.clip(fraction, 0.0, 1.0))
-    m = float(np.clip(messiness, 0.0, 1.0))
+    fraction = min(max(float(fraction), 0.0), 1.0)
+    m = min(max(float(messiness), 0.0), 1.0)
     n = len(strokes)
 
     # Every random number, drawn in a fixed pattern (independent of `fraction`).
