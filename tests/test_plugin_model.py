@@ -239,6 +239,26 @@ def test_guidance_redraw_marks_only_the_changed_area_dirty_through_an_invisible_
     assert document.refresh_count == 2  # nothing changed, nothing redrawn
 
 
+def test_outside_is_exactly_the_old_pixels_the_new_place_does_not_cover(plugin):
+    import random
+
+    from anisketch_krita.canvas import outside
+    from anisketch_krita.region import Box
+
+    def cells(box):
+        return {(x, y) for x in range(box.x, box.right) for y in range(box.y, box.bottom)}
+
+    rng = random.Random(3)
+    for _ in range(300):
+        old = Box(rng.randrange(-5, 10), rng.randrange(-5, 10), rng.randrange(0, 12), rng.randrange(0, 12))
+        place = Box(rng.randrange(-5, 10), rng.randrange(-5, 10), rng.randrange(0, 12), rng.randrange(0, 12))
+        parts = outside(old, place)
+        covered = [cells(part) for part in parts]
+        assert len(parts) <= 4 and all(not part.empty for part in parts)
+        assert set().union(*covered) == cells(old) - cells(place), (old, place, parts)
+        assert sum(map(len, covered)) == len(set().union(*covered))  # no pixel cleared twice
+
+
 def _covers(rect, box, slack=1):
     """`rect` (a QRect) holds `box` (x, y, w, h), with at most `slack` px to spare on each side."""
     x, y, w, h = box
