@@ -118,12 +118,13 @@ TRACE_VALUE, TRACE_CEILING = 0.38, 0.42  # as the engine's colour trace (palette
 
 
 def trace_ink(fill: np.ndarray) -> np.ndarray:
-    """Per pixel, the line colour the engine would trace from this fill: the same hue, more saturated, dark
-    enough to read as ink on any colour (hair lines in dark hair tone, skin lines in warm brown...)."""
-    hsv = cv2.cvtColor(fill.astype(np.float32) * (1.0 / 255.0), cv2.COLOR_RGB2HSV)
+    """Per pixel, the line colour the engine would trace from this fill (float32 RGB 0..255, any [..., 3]
+    shape): the same hue, more saturated, dark enough to read as ink on any colour (hair lines in a dark hair
+    tone, skin lines in warm brown...)."""
+    hsv = cv2.cvtColor(fill.reshape(1, -1, 3).astype(np.float32) * (1.0 / 255.0), cv2.COLOR_RGB2HSV)
     hsv[..., 1] = np.minimum(hsv[..., 1] * 1.3 + 0.1, 1.0)
     hsv[..., 2] = np.minimum(hsv[..., 2] * TRACE_VALUE, TRACE_CEILING)
-    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255.0
+    return (cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255.0).reshape(fill.shape)
 
 
 def ink_lines(fill: np.ndarray, darkness: np.ndarray, ink=None) -> np.ndarray:
@@ -131,11 +132,19 @@ def ink_lines(fill: np.ndarray, darkness: np.ndarray, ink=None) -> np.ndarray:
 
     ink: one RGB colour, or None for colour-traced lines (`trace_ink` of the fill under each line pixel), as
     the engine's portraits and cel animation ink them. On the evaluation's true fills and lines, traced lines
-    reach 33.0 dB against the true colour image, one flat ink 30.9 dB, a PaintsChainer-style multiply
-    (black lines) 25.5 dB: a line drawn in the fill's own dark tone is what the truth has."""
-    alpha = cv2.multiply(darkness, 1.0 / 255.0, dtype=cv2.CV_32F)[..., None]
-    ink = trace_ink(fill) if ink is None else np.asarray(ink, np.float32)
-    return np.clip(fill * (1.0 - alpha) + ink * alpha + 0.5, 0, 255).astype(np.uint8)
+    reach 33.2 dB against the true colour image, one flat ink 30.9 dB, a PaintsChainer-style multiply
+    (black lines) 25.5 dB: a line drawn in the fill's own dark tone is what the truth has.
+    Only the pixels with some ink are touched (a tenth of a portrait), so tracing costs little."""
+    out = fill.copy()
+    inked = np.flatnonzero(darkness)
+    if inked.size == 0:
+        return out
+    flat = out.reshape(-1, 3)
+    under = np.take(flat, inked, axis=0).astype(np.float32)
+    alpha = np.take(darkness.reshape(-1), inked).astype(np.float32)[:, None] * (1.0 / 255.0)
+    ink = trace_ink(under) if ink is None else np.asarray(ink, np.float32)
+    flat[inked] = np.clip(under * (1.0 - alpha) + ink * alpha + 0.5, 0, 255).astype(np.uint8)
+    return out
 
 
 def faithful_candidates(model: ColorizerModel, darkness: np.ndarray, hints_rgba: np.ndarray | None,
