@@ -273,7 +273,7 @@ def redraw(document: Any, group: Any, area: Box) -> None:
     if area.empty:
         return
     shape = redraw_shape(document, group)
-    if shape is None:  # no vector layer could be made: the slow way still shows the pixels
+    if shape is None or not hasattr(shape, "updateAbsolute"):  # no shape, or a Krita before 5.1: the slow way
         refresh(document)
         return
     grown = Box(area.x - 2, area.y - 2, area.w + 4, area.h + 4)  # antialiased edges of the rounding to points
@@ -309,7 +309,7 @@ def content_box(group: Any) -> Box:
     """Where the group's layers have pixels: what a change of the group's opacity or visibility redraws."""
     area = Box(0, 0, 0, 0)
     for child in guidance_layers(group):
-        area = area.union(box_of(child.bounds()))
+        area = area.union(written_box(child))
     return area
 
 
