@@ -239,6 +239,30 @@ def test_guidance_redraw_marks_only_the_changed_area_dirty_through_an_invisible_
     assert document.refresh_count == 2  # nothing changed, nothing redrawn
 
 
+def test_rewriting_guidance_does_not_ask_krita_for_bounds(plugin, krita, monkeypatch):
+    """Krita rescans a layer for Node.bounds after every write (1-5 ms a layer at 2048 px): where our own
+    layers have pixels is remembered from the previous write instead."""
+    import krita as krita_module
+
+    from anisketch_krita import canvas, protocol
+    from anisketch_krita.region import Box
+
+    document, sketch = _document(krita)
+    group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, sketch)
+    hair = protocol.Layer("Guidance: hair", "bgra8", 3, 3, bgra((255, 0, 0)) * 9, group="hair", x=0, y=0)
+    canvas.update_guidance(document, group, [hair], Box(10, 10, 16, 16))
+    asked = []
+    real_bounds = krita_module.Node.bounds
+    monkeypatch.setattr(krita_module.Node, "bounds", lambda node: asked.append(node.name()) or real_bounds(node))
+    smaller = protocol.Layer("Guidance: hair", "bgra8", 1, 1, bgra((0, 255, 0)), group="hair", x=2, y=2)
+    changed = canvas.update_guidance(document, group, [smaller], Box(10, 10, 16, 16))
+    canvas.redraw(document, group, changed)
+    assert asked == [] and changed == Box(10, 10, 3, 3)
+    monkeypatch.undo()
+    node = canvas.guidance_layers(group)[0]
+    assert canvas.box_of(node.bounds()) == Box(12, 12, 1, 1)  # the old 3 x 3 block is gone around the new pixel
+
+
 def test_outside_is_exactly_the_old_pixels_the_new_place_does_not_cover(plugin):
     import random
 
