@@ -299,6 +299,23 @@ def test_faithful_outside_is_transparent_unless_the_background_is_hinted(tiny_co
     assert (alpha == 255).all()
 
 
+def test_a_dab_on_one_iris_colours_both_in_faithful_mode():
+    import cv2
+
+    from anisketch.render.faithful import both_eyes
+
+    parts = np.full((64, 64), P.LABEL["skin"], np.uint8)
+    cv2.circle(parts, (20, 30), 6, P.LABEL["eye_l"], -1)
+    cv2.circle(parts, (44, 30), 6, P.LABEL["eye_r"], -1)
+    hints = dab_layer((64, 64), (20, 30), 2, BLUE)
+    out = both_eyes(hints, parts)
+    assert tuple(out[30, 44]) == (*BLUE, 255)  # the other iris gets the same colour
+    assert (out[parts == P.LABEL["skin"]] == hints[parts == P.LABEL["skin"]]).all()  # nothing else changes
+    assert both_eyes(out, parts) is out  # both hinted (maybe differently): the artist's choice stands
+    empty = np.zeros_like(hints)
+    assert both_eyes(empty, parts) is empty
+
+
 def test_faithful_mode_without_a_colorizer_says_so(guidance, sketch):
     with pytest.raises(BadRequest, match="colouriser"):
         render(guidance, sketch, None, n=2, mode="faithful", colorizer=None)

@@ -101,17 +101,37 @@ def style_dabs(hints: np.ndarray, parts: np.ndarray, params: P.Params, style_see
     donor = donor_palette(style_seed, candidate)
     hinted = hints[..., 3] >= ALPHA_THRESHOLD
     out = hints.copy()
-    size = hints.shape[0]
     for label in STYLED_LABELS:
-        region = (parts == P.LABEL[label]).astype(np.uint8)
-        if region.sum() < 16 or (hinted & (region > 0)).any():
-            continue
-        depth = cv2.distanceTransform(region, cv2.DIST_L2, 3)
-        y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
-        radius = int(max(1, min(STYLE_DAB_RADIUS * size, 0.7 * depth[y, x])))
-        rgb = tuple(int(round(255 * c)) for c in donor[COLOR_OF_LABEL[label]])
-        cv2.circle(out, (int(x), int(y)), radius, (*rgb, 255), -1, cv2.LINE_8)
+        region = parts == P.LABEL[label]
+        if not (hinted & region).any():
+            dab_inside(out, region, tuple(int(round(255 * c)) for c in donor[COLOR_OF_LABEL[label]]))
     return out
+
+
+def both_eyes(hints: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """`hints` with a dab on one iris repeated on the other, as refined mode colours both irises from one dab
+    (the network, left alone, colours only the eye it was shown)."""
+    solid = hints[..., 3] >= ALPHA_THRESHOLD
+    eyes = [parts == P.LABEL["eye_l"], parts == P.LABEL["eye_r"]]
+    hinted = [(solid & eye).any() for eye in eyes]
+    if hinted[0] == hinted[1]:
+        return hints
+    source, target = (eyes[0], eyes[1]) if hinted[0] else (eyes[1], eyes[0])
+    out = hints.copy()
+    color = np.rint(hints[solid & source][:, :3].astype(np.float64).mean(axis=0))
+    dab_inside(out, target, tuple(int(c) for c in color))
+    return out
+
+
+def dab_inside(hints: np.ndarray, region: np.ndarray, rgb: tuple[int, int, int]) -> None:
+    """Paint (in place) a round dab of `rgb` at the deepest interior point of `region`, if it has room."""
+    region = region.astype(np.uint8)
+    if region.sum() < 16:
+        return
+    depth = cv2.distanceTransform(region, cv2.DIST_L2, 3)
+    y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    radius = int(max(1, min(STYLE_DAB_RADIUS * hints.shape[0], 0.7 * depth[y, x])))
+    cv2.circle(hints, (int(x), int(y)), radius, (*rgb, 255), -1, cv2.LINE_8)
 
 
 TRACE_VALUE, TRACE_CEILING = 0.38, 0.42  # as the engine's colour trace (palette._trace): v * 0.38, at most 0.42
@@ -157,6 +177,8 @@ def faithful_candidates(model: ColorizerModel, darkness: np.ndarray, hints_rgba:
     side, size = darkness.shape[0], model.input_size
     lines = lines_at(darkness, size)
     hints = hints_at(hints_rgba, size) if hints_rgba is not None else np.zeros((size, size, 4), np.uint8)
+    if parts is not None:
+        hints = both_eyes(hints, parts)
     inputs = [hints] + [style_dabs(hints, parts, params, style_seed, i) if parts is not None else hints
                         for i in range(1, n)]
     fills = model.fills(np.repeat(lines[None], n, axis=0), np.stack(inputs))
