@@ -5,7 +5,8 @@ hair, an iris, the skin, the clothes, the background); the dab's colour becomes 
 Parts no dab touches take their colours from a *style donor*: the palette of another engine portrait drawn
 from the style seed, one donor per candidate. So candidates differ exactly where the artist left the choice
 open, every palette is one the engine would paint (plausible with no hints at all), and the same style seed
-always gives the same candidate, byte for byte.
+always gives the same candidate, byte for byte. The default first candidate (style seed 0) takes the *likely
+palette* instead: the best single guess when the artist said nothing (`likely_palette`).
 
 What you dab is what you get: the engine derives shadows, sheen and gradients from a part's base colour, and
 a dab may land on a shadowed lock. So the base colours are corrected until the render, under each dab and
