@@ -240,32 +240,37 @@ _SLOT_LO = np.array([spec.lo if w == 1 else 0.0 for spec, w in _float_slots() fo
 _SLOT_SPAN = np.array([spec.hi - spec.lo if w == 1 else 1.0 for spec, w in _float_slots() for _ in range(w)])
 
 
+_FLOAT_FIELDS = [(spec.name, spec.kind == "color") for spec in FLOAT_SPECS]
+_LAYOUT_NAMES = [spec.name for spec in PARAM_SPECS]
+_CHOICE_NAMES = [spec.name for spec in CHOICE_SPECS]
+
+
 def _flat_values(params) -> list:
     values = []
-    for spec in FLOAT_SPECS:
-        if spec.kind == "color":
-            values.extend(params[spec.name])
+    for name, is_color in _FLOAT_FIELDS:
+        if is_color:
+            values.extend(params[name])
         else:
-            values.append(params[spec.name])
+            values.append(params[name])
     return values
 
 
 def encode(params: Params) -> tuple[np.ndarray, np.ndarray]:
     floats = ((np.array(_flat_values(params), np.float64) - _SLOT_LO) / _SLOT_SPAN).astype(np.float32)
-    choices = np.array([params[spec.name] for spec in CHOICE_SPECS], np.int64)
-    return np.clip(floats, 0.0, 1.0), choices
+    choices = np.array([params[name] for name in _CHOICE_NAMES], np.int64)
+    return np.minimum(np.maximum(floats, 0.0), 1.0), choices  # (np.clip, without its wrappers)
 
 
 def _assign_floats(params, floats32):
     """Set every float (and colour) of params from a float32 vector in [0, 1]."""
     values = (_SLOT_LO + floats32.astype(np.float64) * _SLOT_SPAN).tolist()
     i = 0
-    for spec in FLOAT_SPECS:
-        if spec.kind == "color":
-            params[spec.name] = tuple(values[i:i + 3])
+    for name, is_color in _FLOAT_FIELDS:
+        if is_color:
+            params[name] = tuple(values[i:i + 3])
             i += 3
         else:
-            params[spec.name] = values[i]
+            params[name] = values[i]
             i += 1
     return params
 
@@ -373,8 +378,11 @@ def _color_stream(group):
     return 100 + ALL_GROUPS.index(group)
 
 
+_ATTRIBUTE_INDEX = {name: i for i, name in enumerate(ATTRIBUTES)}
+
+
 def _attribute_stream(name):
-    return 200 + list(ATTRIBUTES).index(name)
+    return 200 + _ATTRIBUTE_INDEX[name]
 
 
 def validate_attributes(attributes) -> dict:
@@ -422,14 +430,34 @@ _GROUP_FLOATS = {group: [(spec.name, spec.lo, spec.hi - spec.lo) for spec in PAR
                           if spec.group == group and spec.kind == "float"] for group in ALL_GROUPS}
 
 
-def _sample_floats(seed, group, params):
+# Every group's shape uniforms (2 per float, for the triangular law, and 8 spare ones) come from its own stream;
+# they are drawn for all groups at once, as uniforms() would draw them one group at a time.
+_GROUP_COUNTS = [2 * len(_GROUP_FLOATS[group]) + 8 for group in ALL_GROUPS]
+_GROUP_STEPS = np.concatenate([np.arange(1, n + 1, dtype=np.uint64) for n in _GROUP_COUNTS]) * np.uint64(
+    0x9E3779B97F4A7C15)
+_GROUP_BOUNDS = np.cumsum([0] + _GROUP_COUNTS).tolist()
+
+
+def _shape_uniforms(seed: int) -> dict:
+    """group -> uniforms(seed, _shape_stream(group), 2 n + 8), the same numbers, in one vectorised pass."""
+    seed_key = _mix64(int(seed))
+    keys = [_mix64(seed_key ^ (_shape_stream(group) * 0xD1B54A32D192ED03)) for group in ALL_GROUPS]
+    z = _GROUP_STEPS + np.repeat(np.array(keys, np.uint64), _GROUP_COUNTS)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    u = (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+    return {group: u[a:b] for group, a, b in zip(ALL_GROUPS, _GROUP_BOUNDS[:-1], _GROUP_BOUNDS[1:])}
+
+
+def _sample_floats(u, group, params):
+    """The group's floats from its shape uniforms u; returns the spare uniforms for its free choices."""
     specs = _GROUP_FLOATS[group]
     n = len(specs)
-    u = uniforms(seed, _shape_stream(group), 2 * n + 8)
     values = _triangular(u[0:2 * n:2], u[1:2 * n:2]).tolist()
     for (name, lo, span), v in zip(specs, values):
         params[name] = lo + v * span
-    return u[2 * n:].tolist()  # spare uniforms for the group's free choices
+    return u[2 * n:].tolist()
 
 
 def _pick(u, weights):
@@ -446,8 +474,8 @@ def _jitter_color(base, u, hue=0.02, sat=0.12, val=0.08):
     """A colour near `base`: small shifts in hue, saturation and value, driven by three uniforms."""
     h, s, v = colorsys.rgb_to_hsv(*base)
     h = (h + (u[0] - 0.5) * 2 * hue) % 1.0
-    s = float(np.clip(s * (1 + (u[1] - 0.5) * 2 * sat), 0, 1))
-    v = float(np.clip(v * (1 + (u[2] - 0.5) * 2 * val), 0, 1))
+    s = float(min(max(s * (1 + (u[1] - 0.5) * 2 * sat), 0.0), 1.0))
+    v = float(min(max(v * (1 + (u[2] - 0.5) * 2 * val), 0.0), 1.0))
     return tuple(float(c) for c in colorsys.hsv_to_rgb(h, s, v))
 
 
@@ -506,14 +534,15 @@ def sample_params(seed: int, attributes: dict | None = None) -> Params:
     """A random portrait. `attributes` fixes MakeGirlsMoe attributes (missing ones are random)."""
     attrs = _draw_attributes(seed, validate_attributes(attributes))
     p = Params()
+    shape = _shape_uniforms(seed)
 
     # pose
-    spare = _sample_floats(seed, "pose", p)
+    spare = _sample_floats(shape["pose"], "pose", p)
     p["background"] = _pick(spare[0], (0.4, 0.6))
     p["bg_color"] = _pastel(uniforms(seed, _color_stream("pose"), 3), sat=(0.05, 0.3), val=(0.88, 1.0))
 
     # face
-    spare = _sample_floats(seed, "face", p)
+    spare = _sample_floats(shape["face"], "face", p)
     p["clothes"] = _pick(spare[0], (0.4, 0.35, 0.25))
     p["blush"] = ON_OFF.index(attrs["blush"])
     u = uniforms(seed, _color_stream("face"), 8)
@@ -521,29 +550,29 @@ def sample_params(seed: int, attributes: dict | None = None) -> Params:
     p["skin_color"] = _skin_color(attrs["dark_skin"] == "on", uniforms(seed, _attribute_stream("dark_skin"), 5)[1:])
 
     # eyes
-    spare = _sample_floats(seed, "eyes", p)
+    spare = _sample_floats(shape["eyes"], "eyes", p)
     p["lashes"] = _pick(spare[0], (0.15, 0.3, 0.35, 0.2))
     p["highlights"] = _pick(spare[1], (0.45, 0.55))
     p["iris_color"] = _color_near(EYE_COLORS, attrs["eye_color"], uniforms(seed, _attribute_stream("eye_color"), 4)[1:])
 
-    _sample_floats(seed, "brows", p)
-    spare = _sample_floats(seed, "nose", p)
+    _sample_floats(shape["brows"], "brows", p)
+    spare = _sample_floats(shape["nose"], "nose", p)
     p["nose_style"] = _pick(spare[0], (0.45, 0.3, 0.25))
 
-    spare = _sample_floats(seed, "mouth", p)
+    spare = _sample_floats(shape["mouth"], "mouth", p)
     p["smile"] = ON_OFF.index(attrs["smile"])
     p["open_mouth"] = ON_OFF.index(attrs["open_mouth"])
     p["teeth"] = _pick(spare[0], (0.6, 0.4))
 
     # hair
-    spare = _sample_floats(seed, "hair", p)
+    spare = _sample_floats(shape["hair"], "hair", p)
     p["hair_style"] = HAIR_STYLES.index(attrs["hair_style"])
     p["bangs"] = _pick(spare[0], (0.3, 0.3, 0.2, 0.2))
     p["hair_color"] = _color_near(HAIR_COLORS, attrs["hair_color"],
                                   uniforms(seed, _attribute_stream("hair_color"), 4)[1:])
 
     # accessories: each one from its attribute's stream, so toggling one leaves the others alone
-    _sample_floats(seed, "accessories", p)
+    _sample_floats(shape["accessories"], "accessories", p)
     u = uniforms(seed, _attribute_stream("hat"), 8)
     p["hat"] = 0 if attrs["hat"] == "off" else 1 + _pick(u[1], (0.5, 0.5))
     p["hat_color"] = _pastel(u[2:5], sat=(0.2, 0.7), val=(0.4, 0.95))
@@ -553,7 +582,7 @@ def sample_params(seed: int, attributes: dict | None = None) -> Params:
     u = uniforms(seed, _attribute_stream("glasses"), 8)
     p["glasses"] = 0 if attrs["glasses"] == "off" else 1 + _pick(u[1], (0.5, 0.5))
 
-    p = Params({spec.name: p[spec.name] for spec in PARAM_SPECS})  # layout order
+    p = Params({name: p[name] for name in _LAYOUT_NAMES})  # layout order
     return _quantize(canonicalize(p))
 
 
