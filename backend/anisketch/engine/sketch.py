@@ -390,12 +390,14 @@ def _trace_pieces(source: _Source, pieces: dict, m: float, typical_width: float)
         # Each piece gets its own noise phases: its index picks far-apart places in the table.
         phase = (src * 7.31 + np.arange(n_pieces) * 3.17)[piece]
         wobble_amp = WOBBLE * m * np.minimum(1.0, length / 0.1)  # short strokes wobble less
-        side = (wobble_amp * _noise(s / WOBBLE_WAVE + phase)
-                + JITTER * m * _noise(s / JITTER_WAVE + phase * 1.9 + 101.0)
-                + pieces["offset"][piece])
+        # The three noises (wobble, jitter, pressure) looked up in one call.
+        n = len(s)
+        noise = _noise(np.concatenate((s / WOBBLE_WAVE + phase, s / JITTER_WAVE + phase * 1.9 + 101.0,
+                                       s / 0.2 + phase * 0.7 + 207.0)))
+        side = wobble_amp * noise[:n] + JITTER * m * noise[n:2 * n] + pieces["offset"][piece]
         x -= ty * side
         y += tx * side
-        pressure = np.clip(1.0 + PRESSURE * m * _noise(s / 0.2 + phase * 0.7 + 207.0), 0.3, 1.8)
+        pressure = np.clip(1.0 + PRESSURE * m * noise[2 * n:], 0.3, 1.8)
         # The pen lands and lifts: thinner at both ends of each piece.
         ramp = np.minimum(0.03, (s1 - s0) / 2)[piece]
         end_distance = np.minimum(s - s0[piece], s1_of - s) / np.maximum(ramp, 1e-6)
