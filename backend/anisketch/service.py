@@ -7,6 +7,7 @@ are RGBA images placed in the request image's pixel coordinates; the server send
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +103,9 @@ class Service:
             from .guidance.predictor import GuidanceModel
 
             self._guidance = GuidanceModel.load(self.weights_dir, self.device)
+            # The models' many long-lived objects leave the collector's view, so the full collections that
+            # a guide's allocations trigger now and then stay short (they made the slowest guides slower).
+            gc.freeze()
         return self._guidance
 
     def info(self) -> dict:
