@@ -136,6 +136,53 @@ def test_strokes_agree_with_lineart():
     assert render_lines([], 64).max() == 0
 
 
+def test_outline_thinning_drops_flat_vertices_and_keeps_corners():
+    from anisketch.engine import raster
+    # an L: 101 points along x, then 100 down y, all 1 px apart, even width
+    pts = np.concatenate([np.stack([np.arange(101.0), np.zeros(101)], axis=1),
+                          np.stack([np.full(100, 100.0), np.arange(1.0, 101.0)], axis=1)])
+    half = np.full(len(pts), 1.5)
+    x, y, h, counts = raster._thin(pts, half, np.array([len(pts)]))
+    assert counts.tolist() == [len(x)] and len(x) <= len(pts) // 2 ** raster.THIN_LEVELS + 4
+    kept = set(zip(x.tolist(), y.tolist()))
+    assert {(0.0, 0.0), (100.0, 0.0), (100.0, 100.0)} <= kept  # both ends and the corner
+    # a taper keeps the vertex where the width stops growing (a linear ramp needs no others), and a second
+    # stroke keeps its own ends
+    taper = np.minimum(0.5 + np.arange(len(pts)) * 0.05, 1.5)  # full width from vertex 20 on
+    x2, y2, h2, counts2 = raster._thin(np.concatenate([pts, pts + 300]), np.concatenate([taper, half]),
+                                       np.array([len(pts), len(pts)]))
+    first = dict(zip(zip(x2[:counts2[0]].tolist(), y2[:counts2[0]].tolist()), h2[:counts2[0]].tolist()))
+    assert first[(0.0, 0.0)] == 0.5 and first[(20.0, 0.0)] == 1.5 and (100.0, 100.0) in first
+    assert (x2[counts2[0]], y2[counts2[0]]) == (300.0, 300.0) and (x2[-1], y2[-1]) == (400.0, 400.0)
+
+
+def test_thinned_outlines_draw_the_same_lines(monkeypatch):
+    """Thinning moves the outline by about TOLERANCE_PX at most: the line art barely changes."""
+    from anisketch.engine import raster
+    portrait = build_portrait(sample_params(7))
+    thinned = render_lines(portrait.strokes, 384).astype(np.int64)
+    monkeypatch.setattr(raster, "THIN_LEVELS", 0)
+    full = render_lines(portrait.strokes, 384).astype(np.int64)
+    ink = (thinned > 0) | (full > 0)
+    assert abs(thinned.sum() / full.sum() - 1) < 0.03
+    assert np.abs(thinned - full)[ink].mean() < 20 and (np.abs(thinned - full) > 128).mean() < 0.002
+
+
+@pytest.mark.parametrize("size", [64, 100, 256, 333])
+def test_gradient_background_strip_matches_full_bands(size):
+    import cv2
+    from anisketch.engine import raster
+    seed = next(s for s in range(50) if sample_params(s).option("background") == "gradient")
+    bands = [r for r in build_portrait(sample_params(seed)).regions if r.z < 0]
+    assert len(bands) > 1
+    full = np.zeros((size, size, 3), np.uint8)
+    for band in bands:
+        cv2.fillPoly(full, [raster._to_fixed(band.polygon.astype(np.float64), size)], band.color,
+                     lineType=cv2.LINE_AA, shift=raster.SHIFT)
+    color, parts = raster.render_regions(bands, size)
+    assert np.array_equal(color, full) and parts.max() == 0
+
+
 def test_stroke_fields_and_order():
     portrait = build_portrait(sample_params(4))
     orders = [s.order for s in portrait.strokes]
