@@ -154,6 +154,19 @@ def test_simulator_takes_plain_stroke_lists():
 # --- raster ---------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("fraction, order, texture", [(0.0, "artist", "pencil"), (0.4, "random", "pencil"),
+                                                       (1.0, "artist", "pen"), (0.7, "artist", None)])
+def test_sketch_darkness_is_simulate_then_render(portrait, fraction, order, texture):
+    """The shortcut the training examples take draws the very same pixels."""
+    rng = np.random.default_rng(5)
+    strokes = sketch.simulate_sketch(portrait, rng, fraction, order, 0.7)
+    expected = sketch.render_sketch(strokes, 160, rng, texture)
+    got = sketch.sketch_darkness(portrait, 160, np.random.default_rng(5), fraction, order, 0.7, texture)
+    assert np.array_equal(got, expected) and (got.any() or fraction == 0.0)
+    with pytest.raises(ValueError, match="texture"):
+        sketch.sketch_darkness(portrait, 64, rng, texture="crayon")
+
+
 def test_render_sketch_pen_and_pencil(portrait):
     drawn = simulate(portrait, messiness=0.5)
     pen = sketch.render_sketch(drawn, SIZE, texture="pen")

@@ -75,9 +75,8 @@ def draw_sketches(strokes, size: int, seed: int, style: DrawingStyle, fractions=
     """The beginner's sketch at each fraction: same seed for each, so they are snapshots of one drawing."""
     out = {}
     for fraction in fractions:
-        rng = stream(seed, STREAM_SKETCH)
-        drawn = sketch.simulate_sketch(strokes, rng, fraction, style.order, style.messiness)
-        out[fraction] = sketch.render_sketch(drawn, size, rng, style.texture)
+        out[fraction] = sketch.sketch_darkness(strokes, size, stream(seed, STREAM_SKETCH), fraction, style.order,
+                                               style.messiness, style.texture)
     return out
 
 

@@ -137,6 +137,30 @@ def simulate_sketch(portrait, rng: np.random.Generator, fraction: float = 1.0, o
     closed loop rarely meets itself; its points say where it goes). A long stroke drawn in pieces, or
     retraced, comes back as several strokes.
     """
+    drawn = _simulate(portrait, rng, fraction, order, messiness)
+    if drawn is None:
+        return []
+    points, widths, counts, groups = drawn
+    ends = np.cumsum(counts).tolist()
+    return [Stroke(points[a:b], widths[a:b], group, i, False)
+            for i, (a, b, group) in enumerate(zip([0] + ends[:-1], ends, groups))]
+
+
+def sketch_darkness(portrait, size: int, rng: np.random.Generator, fraction: float = 1.0, order: str = "artist",
+                    messiness: float = 0.5, texture: str | None = "pencil") -> np.ndarray:
+    """render_sketch(simulate_sketch(portrait, rng, ...), size, rng, texture), the same bytes, without making a
+    Stroke of every piece (what a training example needs: the pixels, not the vector data)."""
+    _check_texture(texture)
+    drawn = _simulate(portrait, rng, fraction, order, messiness)
+    if drawn is None:
+        return np.zeros((size, size), np.uint8)
+    points, widths, counts, _ = drawn
+    return _render(points, widths, counts, size, rng, texture)
+
+
+def _simulate(portrait, rng, fraction, order, messiness):
+    """simulate_sketch's work: (points float32[M, 2], widths float32[M], counts, groups) of the drawn pieces
+    back to back, or None when nothing is drawn."""
     if order not in ("artist", "random"):
         raise ValueError(f"order must be 'artist' or 'random', not {order!r}")
     if not (np.isfinite(fraction) and np.isfinite(messiness)):
@@ -152,7 +176,7 @@ def simulate_sketch(portrait, rng: np.random.Generator, fraction: float = 1.0, o
     per_stroke = rng.random((n, RANDOM_PER_STROKE))
     per_group = rng.standard_normal((len(MISPROPORTION), 5))
     if n == 0 or fraction == 0.0:
-        return []
+        return None
 
     if order == "artist":
         drawing = sorted(range(n), key=lambda i: (strokes[i].order, i))
@@ -165,7 +189,7 @@ def simulate_sketch(portrait, rng: np.random.Generator, fraction: float = 1.0, o
     drawn_length = _drawn_lengths(source.lengths, fraction, boundary_coin)
     on_canvas = int(np.count_nonzero(drawn_length))  # the strokes drawn so far: a prefix
     if on_canvas == 0:
-        return []
+        return None
     if m > 0:  # parts are placed by where all their strokes will be, drawn or not yet
         part = np.array([_PART_INDEX.get(s.group, -1) for s in strokes])
         boxes = np.minimum.reduceat(source.points, source.first), np.maximum.reduceat(source.points, source.first)
@@ -175,7 +199,7 @@ def simulate_sketch(portrait, rng: np.random.Generator, fraction: float = 1.0, o
         source.points = _misproportion(source.points, source.stroke_of_vertex, part, *boxes, per_group, m)
     pieces = _plan_pieces(source.lengths, drawn_length[:on_canvas], per_stroke[:on_canvas], m)
     if len(pieces["src"]) == 0:
-        return []
+        return None
     return _trace_pieces(source, pieces, m, typical_width)
 
 
@@ -408,8 +432,7 @@ def _trace_pieces(source: _Source, pieces: dict, m: float, typical_width: float)
     points[:, 0], points[:, 1] = x, y
     widths = widths.astype(np.float32)
     groups = [source.strokes[k].group for k in src.tolist()]
-    return [Stroke(points[a:b], widths[a:b], group, i, False)
-            for i, (a, b, group) in enumerate(zip(starts.tolist(), (starts + counts).tolist(), groups))]
+    return points, widths, counts, groups
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -462,24 +485,32 @@ def render_sketch(strokes: Sequence, size: int, rng: np.random.Generator | None 
     `polylines` call, at 2x resolution then area-downsampled (half-pixel width steps, smooth edges).
     About 1 ms for a 60-stroke portrait at 256 px.
     """
-    if texture not in ("pencil", "pen", None):
-        raise ValueError(f"texture must be 'pencil', 'pen' or None, not {texture!r}")
+    _check_texture(texture)
     strokes = [s for s in strokes if len(s.points) >= 2]
     if not strokes:
         return np.zeros((size, size), np.uint8)
-    supersample = 2 if size <= 1024 else 1  # see below: anti-aliasing by supersampling
-    px = size * supersample
     counts = np.array([len(s.points) for s in strokes])
     points = np.concatenate([s.points for s in strokes]).astype(np.float32, copy=False)
     widths = np.concatenate([s.widths for s in strokes]).astype(np.float32, copy=False)
+    return _render(points, widths, counts, size, rng, texture)
 
+
+def _check_texture(texture):
+    if texture not in ("pencil", "pen", None):
+        raise ValueError(f"texture must be 'pencil', 'pen' or None, not {texture!r}")
+
+
+def _render(points, widths, counts, size, rng, texture):
+    """render_sketch's work on strokes laid back to back (float32 points and widths, counts >= 2)."""
+    supersample = 2 if size <= 1024 else 1  # see below: anti-aliasing by supersampling
+    px = size * supersample
     pencil = texture == "pencil"
     if pencil:
         lo, hi = _PENCIL_DARKNESS
-        stroke_dark = (np.full(len(strokes), (lo + hi) / 2) if rng is None
-                       else rng.uniform(lo, hi, len(strokes)))
+        stroke_dark = (np.full(len(counts), (lo + hi) / 2) if rng is None
+                       else rng.uniform(lo, hi, len(counts)))
     else:
-        stroke_dark = np.ones(len(strokes))
+        stroke_dark = np.ones(len(counts))
 
     # Per segment: thickness in (supersampled) pixels and darkness level.
     seg_width = (widths[:-1] + widths[1:]) * 0.5 * px
