@@ -264,21 +264,27 @@ class _Builder:
         regions.sort(key=lambda r: r.z)
         return regions, occluders
 
-    def _depth_map(self, occluders):
+    def _depth_map(self, occluders, lowest_line_z):
+        """The depth (z * 10) of the front-most occluder at each cell. An occluder no deeper than the lowest
+        stroke hides nothing, and what it would paint is overwritten or hides nothing either: left out."""
         zmap = np.zeros((OCCLUSION_RES, OCCLUSION_RES), np.uint8)
-        occluders = sorted(occluders, key=lambda o: o[1])
+        occluders = sorted([(poly, int(round(z * 10))) for poly, z in occluders if int(round(z * 10)) > lowest_line_z],
+                           key=lambda o: o[1])
+        if not occluders:
+            return zmap
         fixed = (np.concatenate([poly for poly, _ in occluders]) * (OCCLUSION_RES * 16)).astype(np.int32)
         for (_, z), poly in zip(occluders, split_rows(fixed, [len(poly) for poly, _ in occluders])):
-            cv2.fillPoly(zmap, [poly], int(round(z * 10)), lineType=cv2.LINE_8, shift=4)
+            cv2.fillPoly(zmap, [poly], z, lineType=cv2.LINE_8, shift=4)
         return zmap
 
     def _visible_strokes(self, occluders):
         rank = {name: i for i, name in enumerate(STAGES)}
         lines = [line for _, line in sorted(enumerate(self.lines), key=lambda il: (rank[il[1].stage], il[0]))]
         pts, widths, counts = _resample_all(self, lines)
-        zmap = self._depth_map(occluders)
+        line_z = [int(round(line.z * 10)) for line in lines]
+        zmap = self._depth_map(occluders, min(line_z))
         ij = np.clip((pts * OCCLUSION_RES).astype(np.int64), 0, OCCLUSION_RES - 1)
-        z_line = np.repeat([int(round(line.z * 10)) for line in lines], counts)
+        z_line = np.repeat(line_z, counts)
         visible = np.take(zmap, ij[:, 1] * OCCLUSION_RES + ij[:, 0]) <= z_line  # zmap[y, x], as a flat gather
         return _cut_hidden(lines, pts, widths, counts, visible)
 
