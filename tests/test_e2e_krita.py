@@ -210,6 +210,7 @@ def test_a_real_mouse_stroke_updates_the_guidance(session):
     assert stroke["xdotool_exit"] == 0 and stroke["sketch_changed"], stroke
     assert stroke["stroke_seen_running"], "Krita never reported the stroke as running (tryBarrierLock)"
     assert stroke["updates"] >= 1
+    assert stroke["pen_lifts"] >= 1, "the release on the canvas did not reach the plugin (pen.py)"
 
 
 def test_docker_reconnects_after_the_backend_is_killed_and_restarted(session):
@@ -223,28 +224,50 @@ def test_gui_thread_time_per_update_on_a_2048_canvas(session):
     """The issue's target: at most 20 ms of GUI-thread work per update on a 2048 px canvas. Figures printed
     and written to runs/e2e-krita/gui_thread_2048.txt.
 
-    An update reads and sends the crop, then writes the part layers and asks Krita to redraw only the area
-    that changed (canvas.redraw: no refreshProjection, which made the GUI thread wait 45-80 ms for a
-    recomposite of the whole image). Krita then recomposites in its worker threads: the guidance must be on
-    screen soon after, exactly as a full recomposite shows it. The bound is looser than the target because
-    this machine's 2 cores are shared by other jobs (the figures double under load); the median is asserted.
+    What a stroke costs the GUI thread, all of it: noticing the stroke (the polls of the sketch's thumbnail
+    from the first change to the request, after the pen was lifted), choosing the crop and reading and
+    sending it, then writing the part layers and asking Krita to redraw only the area that changed
+    (canvas.redraw: no refreshProjection, which made the GUI thread wait 45-80 ms for a recomposite of the
+    whole image). No exact bounds of the sketch are asked for (Node.bounds: Krita recomputes them after each
+    stroke; what that would have cost is printed too). Krita then recomposites in its worker threads: the
+    guidance must be on screen soon after, exactly as a full recomposite shows it. The bound is looser than
+    the target because this machine's 2 cores are shared by other jobs (the figures double under load); the
+    median is asserted.
     """
     samples = _record(session)["big_canvas"]
     assert samples, "no update on the 2048 x 2048 canvas"
-    totals = sorted(s["send_ms"] + s["apply_ms"] for s in samples)
+    totals = sorted(s["detect_ms"] + s["send_ms"] + s["apply_ms"] for s in samples)
     median = totals[len(totals) // 2]
-    report = "\n".join(f"  crop {s['side']} px: read+send {s['send_ms']:.1f} ms, write+redraw {s['apply_ms']:.1f} ms "
-                       f"(on screen {s['shown_after_ms']} ms after), stroke fingerprint {s['signature_ms']:.1f} ms, "
-                       f"backend {s['server_ms']:.0f} ms" for s in samples)
-    report += f"\n  median GUI-thread time per update: {median:.1f} ms (target 20 ms)"
-    print(f"\nGUI-thread time per guidance update, 2048x2048 canvas:\n{report}")
+    report = "\n".join(
+        f"  crop {s['side']} px: detect {s['detect_ms']:.1f} ms + read+send {s['send_ms']:.1f} ms + write+redraw "
+        f"{s['apply_ms']:.1f} ms = {s['detect_ms'] + s['send_ms'] + s['apply_ms']:.1f} ms per stroke "
+        f"(on screen {s['shown_after_ms']} ms after; exact bounds asked: {s['bounds_calls_ms']}, would have cost "
+        f"{s['unused_bounds_ms']:.1f} ms), backend {s['server_ms']:.0f} ms" for s in samples)
+    report += f"\n  median GUI-thread time per stroke (detection + update): {median:.1f} ms (target 20 ms)"
+    strokes = _record(session)["strokes"]
+    report += "\n  1280x960 canvas, exact bounds asked per update (ms): " + \
+        ", ".join(str(s["bounds_ms"]) for s in strokes)
+    print(f"\nGUI-thread time per stroke, 2048x2048 canvas:\n{report}")
     (OUT / "gui_thread_2048.txt").write_text(report + "\n")
+    assert all(not s["bounds_calls_ms"] for s in samples), "a stroke inside the crop asked Krita for exact bounds"
     assert all(s["shown_matches_full_recomposite"] for s in samples), \
         "the guidance is not on screen as a full recomposite shows it"
     if not FAKE_MODE:  # the real guidance changes between these frames (the fake draws the same small marks)
         assert all(s["rows_changed"] for s in samples), "the check saw no guidance change: it proved nothing"
     assert all(s["shown_after_ms"] is not None for s in samples), "the guidance took over 1.5 s to show"
-    assert median <= 35.0, f"GUI-thread work per update: median {median:.1f} ms:\n{report}"
+    assert median <= 35.0, f"GUI-thread work per stroke: median {median:.1f} ms:\n{report}"
+
+
+def test_a_tiny_stroke_gets_guidance_and_a_click_that_paints_nothing_sends_nothing(session):
+    """A 2 px dab, ended by the pen's release, is guided even when the poll's 64 px thumbnail (point-sampled)
+    does not change; a release that painted nothing costs a read and a compare, and sends nothing."""
+    record = _record(session)
+    tiny, click = record["tiny_stroke"], record["click_without_change"]
+    assert tiny["updates"] == 1, tiny
+    assert not tiny["bounds_ms"], "the dab inside the crop asked Krita for exact bounds"
+    assert click["updates"] == 0 and not click["in_flight"], click
+    print(f"\n2 px dab: thumbnail changed: {tiny['thumbnail_changed']}; update (side, send, apply, server, detect ms): "
+          f"{tiny['timing']}")
 
 
 def test_screenshots_for_the_readme(session):

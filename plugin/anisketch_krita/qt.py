@@ -7,7 +7,7 @@ bindings accept.
 from __future__ import annotations
 
 try:
-    from PyQt5.QtCore import (QByteArray, QObject, QRect, QSocketNotifier, QSize, Qt, QTimer,
+    from PyQt5.QtCore import (QByteArray, QEvent, QObject, QRect, QSocketNotifier, QSize, Qt, QTimer,
                               pyqtSignal as Signal)
     from PyQt5.QtGui import QColor, QIcon, QImage, QPixmap
     from PyQt5.QtWidgets import (QAction, QApplication, QButtonGroup, QCheckBox, QComboBox, QFormLayout, QFrame, QGridLayout,
@@ -17,7 +17,7 @@ try:
 
     QT_BINDING = "PyQt5"
 except ImportError:  # Krita 6
-    from PyQt6.QtCore import (QByteArray, QObject, QRect, QSocketNotifier, QSize, Qt, QTimer,  # type: ignore
+    from PyQt6.QtCore import (QByteArray, QEvent, QObject, QRect, QSocketNotifier, QSize, Qt, QTimer,  # type: ignore
                               pyqtSignal as Signal)
     from PyQt6.QtGui import QAction, QColor, QIcon, QImage, QPixmap  # type: ignore
     from PyQt6.QtWidgets import (QApplication, QButtonGroup, QCheckBox, QComboBox, QFormLayout, QFrame,  # type: ignore
@@ -28,7 +28,7 @@ except ImportError:  # Krita 6
     QT_BINDING = "PyQt6"
 
 __all__ = [
-    "QT_BINDING", "QAction", "QApplication", "QButtonGroup", "QByteArray", "QCheckBox", "QColor", "QComboBox", "QFormLayout",
+    "QT_BINDING", "QAction", "QApplication", "QButtonGroup", "QByteArray", "QCheckBox", "QColor", "QComboBox", "QEvent", "QFormLayout",
     "QFrame", "QGridLayout", "QGroupBox", "QHBoxLayout", "QIcon", "QImage", "QLabel", "QLineEdit", "QListWidget",
     "QListWidgetItem", "QObject", "QPixmap", "QProgressBar", "QPushButton", "QRect", "QScrollArea", "QSize",
     "QSlider", "QSocketNotifier", "QSpinBox", "QTabWidget", "QTimer", "QToolButton", "QVBoxLayout", "QWidget",

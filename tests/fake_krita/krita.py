@@ -273,11 +273,13 @@ class Node(QObject):
         self._s.device.write(data, x, y, w, h)
 
     def thumbnail(self, w: int, h: int) -> QImage:
-        """The layer within the image bounds, scaled to fit w x h (RGBA/U8 layers)."""
+        """The layer within the image bounds, scaled to fit w x h (RGBA/U8 layers). Point-sampled, like
+        Krita's (KisPaintDevice::createThumbnailDevice copies one source pixel per thumbnail pixel): a small
+        stroke between the sampled pixels leaves it unchanged."""
         width, height = self._s.document.width(), self._s.document.height()
         data = bytes(self.projectionPixelData(0, 0, width, height))
         image = QImage(data, width, height, width * 4, QImage.Format.Format_ARGB32)
-        return image.scaled(w, h, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        return image.scaled(w, h, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
 
     def __repr__(self) -> str:
         return f"<fake Node {self._s.type} {self._s.name!r}>"

@@ -50,6 +50,20 @@ def scenario(t):
         [r.op, r.ok, r.error_code, (r.error_message or "")[:200], [layer.name for layer in r.layers],
          round(sum(r.timing_ms.values()), 1) if r.timing_ms else None]))
 
+    # Every time the plugin asks Krita for the sketch's exact bounds (Node.bounds, recomputed after each
+    # stroke: 20-75 ms on a 2048 px layer), counted and timed, to show which updates still do.
+    bounds_calls = []
+    exact_bounds = canvas.sketch_bounds
+
+    def counted_bounds(doc, node):
+        started = time.perf_counter()
+        try:
+            return exact_bounds(doc, node)
+        finally:
+            bounds_calls.append(round((time.perf_counter() - started) * 1e3, 2))
+
+    canvas.sketch_bounds = counted_bounds
+
     def guidance_nodes():
         group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
         return {n.name(): n for n in canvas.guidance_layers(group)} if group is not None else {}
@@ -63,7 +77,7 @@ def scenario(t):
     frames = info["frames"]
     for index, name in enumerate(frames):
         data, w, h = t.load_png(os.path.join(FRAMES, name))
-        before = len(controller.timings.history)
+        before, asked = len(controller.timings.history), len(bounds_calls)
         sketch.setPixelData(data, 0, 0, w, h)  # as if the artist had just lifted the pen
         document.refreshProjection()
         yield wait_for_update(before)
@@ -74,6 +88,7 @@ def scenario(t):
             "digests": {k: digest(n.pixelData(0, 0, width, height)) for k, n in nodes.items()},
             "error": controller.error, "timing": controller.timings.history[-1],
             "undo": _undo_text(krita),  # guidance updates must not add undo entries
+            "bounds_ms": bounds_calls[asked:], "region": list(vars(controller.region.region).values()),
         })
         if index == len(frames) - 3:  # pin the eyes now; the last strokes must leave them exactly as they are
             controller.set_pin("eyes", True)
@@ -184,7 +199,7 @@ def scenario(t):
     active_before_stroke = document.activeNode().name()
     layer_digests = {n.name(): digest(n.pixelData(0, 0, width, height)) for n in canvas.paint_layers(document)}
     sketch_before = digest(sketch.pixelData(0, 0, width, height))
-    before = len(controller.timings.history)
+    before, lifts_before = len(controller.timings.history), controller.pen_lifts
     moves = []
     for i in range(12):  # a short arc over the middle of the view, drawn over about a second
         moves += ["mousemove", str(560 + 12 * i), str(600 + (i * i) // 3), "sleep", "0.08"]
@@ -197,6 +212,7 @@ def scenario(t):
     t.result["real_stroke"] = {"xdotool_exit": pen.returncode, "sketch_changed":
                                digest(sketch.pixelData(0, 0, width, height)) != sketch_before,
                                "stroke_seen_running": any(busy_seen), "updates": len(controller.timings.history) - before,
+                               "pen_lifts": controller.pen_lifts - lifts_before,
                                "active_before": active_before_stroke,
                                "layers_changed": [n.name() for n in canvas.paint_layers(document)
                                                   if layer_digests.get(n.name()) != digest(n.pixelData(0, 0, width, height))]}
@@ -232,12 +248,12 @@ def scenario(t):
         big_sketch.setPixelData(data, 0, 0, w, h)
         big.refreshProjection()  # the artist's stroke is on screen (Krita shows its own strokes)
         yield wait_for_update(before)
-        # What the stroke poll costs while the artist draws: a short stroke, then the fingerprint.
+        # A short stroke, ended as the artist's pen ends one: the release on the canvas reaches
+        # Controller.pen_lifted (pen.py's event filter; the real mouse stroke above checks that path).
+        asked = len(bounds_calls)
         big_sketch.setPixelData(b"\x20\x20\x20\xff" * 400, 60 + 30 * len(samples), 60, 20, 20)
         big.refreshProjection()
-        started = time.perf_counter()
-        canvas.signature(big_sketch)
-        signature_ms = (time.perf_counter() - started) * 1e3
+        controller.pen_lifted()
         rows = [32 + k * 248 for k in range(8)]  # eight rows across the image: enough to see the guidance arrive
         shown_before = [bytes(big.pixelData(0, y, 2048, 1)) for y in rows]
         before = len(controller.timings.history)
@@ -252,16 +268,43 @@ def scenario(t):
         big.refreshProjection()  # what a full recomposite shows: the guidance must already be on screen
         full = [bytes(big.pixelData(0, y, 2048, 1)) for y in rows]
         shown_after_ms = next((ms for ms, seen in timeline if seen == full), None)
-        side, send_ms, apply_ms, server_ms = controller.timings.history[-1]
-        samples.append({"side": side, "send_ms": send_ms, "apply_ms": apply_ms, "signature_ms": round(signature_ms, 2),
+        side, send_ms, apply_ms, server_ms, detect_ms = controller.timings.history[-1]
+        started = time.perf_counter()
+        big_sketch.bounds()  # what the old fingerprint asked after each stroke: Krita has not computed it since
+        unused_bounds_ms = (time.perf_counter() - started) * 1e3
+        samples.append({"side": side, "send_ms": send_ms, "apply_ms": apply_ms, "detect_ms": detect_ms,
+                        "bounds_calls_ms": bounds_calls[asked:], "unused_bounds_ms": round(unused_bounds_ms, 2),
                         "server_ms": server_ms, "layers": sorted(n.name() for n in canvas.guidance_layers(canvas.find_group(big, canvas.GUIDANCE_GROUP))),
                         "shown_matches_full_recomposite": shown == digest(big.pixelData(0, 0, 2048, 2048)),
                         "rows_changed": sum(a != b for a, b in zip(shown_before, full)),
                         "shown_after_ms": None if shown_after_ms is None else round(shown_after_ms),
                         "undo": _undo_text(krita)})
     t.result["big_canvas"] = samples
+
+    # --- a 2 px dab (the thumbnail the poll looks at may not change), then a click that paints nothing ----------
+    before, asked = len(controller.timings.history), len(bounds_calls)
+    thumbnail_before = canvas.signature(big_sketch)
+    big_sketch.setPixelData(b"\x20\x20\x20\xff" * 4, 1501, 1501, 2, 2)
+    big.refreshProjection()
+    thumbnail_changed = canvas.signature(big_sketch) != thumbnail_before
+    controller.pen_lifted()
+    yield from _wait(lambda: len(controller.timings.history) > before and not controller.guide_jobs.busy, 30)
+    t.result["tiny_stroke"] = {"updates": len(controller.timings.history) - before, "thumbnail_changed": thumbnail_changed,
+                               "timing": controller.timings.history[-1], "bounds_ms": bounds_calls[asked:]}
+    before = len(controller.timings.history)
+    controller.pen_lifted()  # a click on the canvas that changed nothing (a pan, a selection click)
+    yield 1.5  # a guide sent would have been answered by now (the backend takes 0.2-0.7 s here)
+    t.result["click_without_change"] = {"updates": len(controller.timings.history) - before,
+                                        "in_flight": controller.guide_jobs.busy}
     for doc in krita.documents():
         doc.setModified(False)
+
+
+def _wait(predicate, seconds):
+    """Wait until `predicate` holds or `seconds` pass, without failing the scenario (the test asserts)."""
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        yield 0.05
 
 
 def _undo_text(krita):
