@@ -166,6 +166,84 @@ def test_pins_send_the_last_state_and_newest_wins(app, controller):
     assert first_state.startswith("state-")
 
 
+def test_stroke_ends_need_no_exact_bounds_and_tiny_strokes_still_get_guidance(app, controller, monkeypatch):
+    """The crop is asked of Krita's exact bounds (recomputed after every stroke: 20-75 ms at 2048 px) only
+    for a first crop and for strokes that leave it. A dab too small for the thumbnail the poll looks at is
+    guided once the pen is lifted; a release that painted nothing sends nothing; a stroke drawn wholly
+    outside the crop still grows it."""
+    from anisketch_krita import canvas
+
+    instance = app[0]
+    document = instance.createDocument(600, 600, "large", "RGBA", "U8", "", 72.0)  # room for the crop to grow
+    instance.activeWindow().addView(document)
+    sketch = document.createNode("Sketch", "paintlayer")
+    document.rootNode().addChildNode(sketch, None)
+    document.setActiveNode(sketch)
+    asked = []
+    exact = canvas.sketch_bounds
+    monkeypatch.setattr(canvas, "sketch_bounds", lambda d, n: asked.append(1) or exact(d, n))
+    controller.update_settings(auto_update=True)
+
+    def stroke(x, y, w, h):
+        before = len(controller.timings.history)
+        _draw(sketch, x, y, w, h)
+        controller.pen_lifted()  # what pen.py's event filter does on the release
+        wait_for(lambda: len(controller.timings.history) > before and not controller.guide_jobs.busy,
+                 what="guidance after the stroke")
+
+    stroke(200, 200, 10, 4)
+    assert len(asked) == 1  # the first crop
+    first = controller.region.region
+    thumbnail = canvas.signature(sketch)
+    stroke(251, 251, 1, 1)  # inside the crop, between the thumbnail's samples (one pixel in 9.4)
+    assert canvas.signature(sketch) == thumbnail and len(asked) == 1 and controller.region.region == first
+    assert controller.timings.history[-1][4] >= 0  # detection time is recorded with the update
+    before = len(controller.timings.history)
+    controller.pen_lifted()  # a click that painted nothing
+    _spin(0.8)
+    assert len(controller.timings.history) == before and not controller.guide_jobs.busy
+    stroke(first.right - 2, 210, 8, 2)  # across the crop's right edge: it grows
+    grown = controller.region.region
+    assert grown.contains(canvas.sketch_bounds(document, sketch)) and grown != first
+    stroke(560, 560, 2, 2)  # wholly outside the crop (the crop's pixels are unchanged): it grows too
+    assert controller.region.region.contains(canvas.sketch_bounds(document, sketch))
+
+
+def test_pen_watcher_tells_releases_on_the_canvas_and_undo(app):
+    """pen.py: a release on Krita's canvas widget (a stand-in of the same class name here) and the undo
+    action each say "a stroke may have ended"; releases elsewhere (the docker's buttons) do not."""
+    from PyQt5.QtCore import QEvent, QPointF, Qt
+    from PyQt5.QtGui import QMouseEvent
+    from PyQt5.QtWidgets import QApplication, QWidget
+
+    from anisketch_krita.pen import PenWatcher
+
+    class KisQPainterCanvas(QWidget):  # Krita's canvas class without OpenGL (metaObject names it so)
+        pass
+
+    instance = app[0]
+    instance.activeWindow().createAction("edit_undo", "Undo")
+    watcher = PenWatcher(instance)
+    lifted = []
+    watcher.lifted.connect(lambda: lifted.append(1))
+    canvas_widget, button = KisQPainterCanvas(), QWidget()
+
+    def release(widget):
+        QApplication.sendEvent(widget, QMouseEvent(QEvent.Type.MouseButtonRelease, QPointF(5, 5), Qt.MouseButton.LeftButton,
+                                                   Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
+
+    release(button)
+    assert lifted == []
+    release(canvas_widget)
+    assert lifted == [1]
+    instance.action("edit_undo").trigger()
+    assert lifted == [1, 1]
+    watcher.close()
+    release(canvas_widget)
+    instance.action("edit_undo").trigger()
+    assert lifted == [1, 1]
+
+
 def test_render_hints_candidates_choose_and_keep(app, controller):
     from anisketch_krita import canvas
 

@@ -162,6 +162,28 @@ def test_read_bgra8_returns_krita_bytes_untouched(plugin, krita):
     assert canvas.sketch_bounds(document, sketch) == Box(5, 6, 2, 2)
 
 
+def test_ink_beyond_looks_only_at_alpha_on_the_lines_right_outside_the_crop(plugin, krita):
+    """How the controller tells that a stroke left the crop without Node.bounds (which Krita recomputes
+    after every stroke): four 1 px reads just outside the crop, inside the image; colour left by the eraser
+    at alpha 0 is no ink."""
+    from anisketch_krita import canvas
+    from anisketch_krita.region import Box
+
+    document, sketch = _document(krita)
+    crop = Box(10, 10, 30, 30)
+    sketch.setPixelData(bgra((20, 20, 20)) * 900, 10, 10, 30, 30)  # ink up to the crop's very edges
+    assert not canvas.ink_beyond(sketch, crop, 64, 64)
+    for x, y in [(9, 20), (40, 20), (20, 9), (20, 40)]:  # one pixel on each line outside
+        sketch.setPixelData(bgra((20, 20, 20)), x, y, 1, 1)
+        assert canvas.ink_beyond(sketch, crop, 64, 64), (x, y)
+        sketch.setPixelData(bgra((255, 255, 255), 0), x, y, 1, 1)  # erased: colour stays, alpha 0
+        assert not canvas.ink_beyond(sketch, crop, 64, 64), (x, y)
+    sketch.setPixelData(bgra((20, 20, 20)), 70, 20, 1, 1)  # outside the image: never part of a crop
+    assert not canvas.ink_beyond(sketch, Box(10, 10, 60, 30), 64, 64)
+    assert canvas.is_blank(canvas.read_raw(sketch, Box(45, 45, 10, 10)))
+    assert not canvas.is_blank(canvas.read_raw(sketch, Box(30, 30, 10, 10)))
+
+
 def test_sixteen_bit_documents_are_narrowed_and_widened_exactly(plugin, krita):
     from anisketch_krita import canvas, protocol
     from anisketch_krita.region import Box

@@ -36,10 +36,12 @@ class PenWatcher(QObject):
         self._app = QApplication.instance()
         if self._app is not None:
             self._app.installEventFilter(self)
-        for name in UNDO_ACTIONS:
-            action = krita.action(name)
-            if action is not None:
-                action.triggered.connect(lambda *_: self.lifted.emit())
+        self._actions = [action for action in map(krita.action, UNDO_ACTIONS) if action is not None]
+        for action in self._actions:
+            action.triggered.connect(self._on_undo)
+
+    def _on_undo(self, *_: Any) -> None:
+        self.lifted.emit()
 
     def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
         try:
@@ -50,6 +52,9 @@ class PenWatcher(QObject):
         return False
 
     def close(self) -> None:
+        for action in self._actions:
+            action.triggered.disconnect(self._on_undo)
+        self._actions = []
         if self._app is not None:
             self._app.removeEventFilter(self)
             self._app = None
