@@ -33,6 +33,7 @@ class PenWatcher(QObject):
 
     def __init__(self, krita: Any):
         super().__init__()
+        self.events_seen = 0
         self._app = QApplication.instance()
         if self._app is not None:
             self._app.installEventFilter(self)
@@ -44,6 +45,7 @@ class PenWatcher(QObject):
         self.lifted.emit()
 
     def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
+        self.events_seen += 1  # what the filter costs: about 1 us of GUI thread per event (e2e reports the rate)
         try:
             if event.type() in RELEASES and is_canvas(watched):
                 self.lifted.emit()

@@ -200,6 +200,7 @@ def scenario(t):
     layer_digests = {n.name(): digest(n.pixelData(0, 0, width, height)) for n in canvas.paint_layers(document)}
     sketch_before = digest(sketch.pixelData(0, 0, width, height))
     before, lifts_before = len(controller.timings.history), controller.pen_lifts
+    events_before, stroke_started = controller._pen.events_seen, time.perf_counter()
     moves = []
     for i in range(12):  # a short arc over the middle of the view, drawn over about a second
         moves += ["mousemove", str(560 + 12 * i), str(600 + (i * i) // 3), "sleep", "0.08"]
@@ -208,8 +209,9 @@ def scenario(t):
     while pen.poll() is None:
         busy_seen.append(not canvas.is_idle(document))
         yield 0.03
+    events_per_s = (controller._pen.events_seen - events_before) / (time.perf_counter() - stroke_started)
     yield wait_for_update(before)
-    t.result["real_stroke"] = {"xdotool_exit": pen.returncode, "sketch_changed":
+    t.result["real_stroke"] = {"events_per_s": round(events_per_s),"xdotool_exit": pen.returncode, "sketch_changed":
                                digest(sketch.pixelData(0, 0, width, height)) != sketch_before,
                                "stroke_seen_running": any(busy_seen), "updates": len(controller.timings.history) - before,
                                "pen_lifts": controller.pen_lifts - lifts_before,
