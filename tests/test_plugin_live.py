@@ -199,14 +199,25 @@ def test_stroke_ends_need_no_exact_bounds_and_tiny_strokes_still_get_guidance(ap
     assert canvas.signature(sketch) == thumbnail and len(asked) == 1 and controller.region.region == first
     assert controller.timings.history[-1][4] >= 0  # detection time is recorded with the update
     before = len(controller.timings.history)
-    controller.pen_lifted()  # a click that painted nothing
+    controller.pen_lifted()  # a click that painted nothing: one read and compare, no bounds, nothing sent
     _spin(0.8)
-    assert len(controller.timings.history) == before and not controller.guide_jobs.busy
-    stroke(first.right - 2, 210, 8, 2)  # across the crop's right edge: it grows
+    assert len(controller.timings.history) == before and not controller.guide_jobs.busy and len(asked) == 1
+    stroke(first.right - 2, 210, 8, 2)  # across the crop's right edge: it grows that way, still no bounds
     grown = controller.region.region
-    assert grown.contains(canvas.sketch_bounds(document, sketch)) and grown != first
-    stroke(560, 560, 2, 2)  # wholly outside the crop (the crop's pixels are unchanged): it grows too
-    assert controller.region.region.contains(canvas.sketch_bounds(document, sketch))
+    assert len(asked) == 1 and grown != first and grown.contains(first)
+    assert grown.contains(exact(document, sketch))
+    stroke(first.x - 150, 205, 152, 3)  # a long stroke out of the left edge: several steps, still no bounds
+    assert len(asked) == 1 and controller.region.region.contains(exact(document, sketch))
+    stroke(560, 560, 12, 12)  # wholly outside the crop: its pixels are the same, the thumbnail is not
+    assert len(asked) == 2 and controller.region.region.contains(exact(document, sketch))
+    crop = controller.region.region
+    before = len(controller.timings.history)
+    _draw(sketch, crop.x + 20, crop.y + 20, 3, 3)  # two strokes in one update, one wholly outside the crop:
+    _draw(sketch, 2, 2, 2, 2)  # no line around the crop sees it, so the exact bounds are asked
+    controller.pen_lifted()
+    controller.pen_lifted()
+    wait_for(lambda: len(controller.timings.history) > before and not controller.guide_jobs.busy, what="guidance")
+    assert len(asked) == 3 and controller.region.region.contains(exact(document, sketch))
 
 
 def test_pen_watcher_tells_releases_on_the_canvas_and_undo(app):

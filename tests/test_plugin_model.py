@@ -144,6 +144,26 @@ def test_region_tracker_is_steady_and_only_grows(plugin):
 # ------------------------------------------------------------------------------------------------ canvas
 
 
+def test_region_grows_towards_the_sides_a_stroke_left_by(plugin):
+    from anisketch_krita.region import Box, RegionTracker, grow_towards
+
+    crop = Box(100, 100, 200, 200)
+    right = grow_towards(crop, {"right"}, 1000, 800)
+    assert right == Box(100, 75, 250, 250)  # pushed right, then square around that (up and down alike)
+    corner = grow_towards(Box(0, 0, 200, 200), {"top", "left"}, 1000, 800)  # nothing beyond the canvas
+    assert corner == Box(0, 0, 200, 200)
+    tracker = RegionTracker()
+    tracker.update(Box(140, 140, 120, 120), 1000, 800)
+    before = tracker.region
+    tracker.grow({"bottom"}, 1000, 800)
+    assert tracker.region.contains(before) and tracker.region.bottom > before.bottom
+    assert tracker.grow(set(), 1000, 800) == tracker.region
+    small = RegionTracker()
+    small.update(Box(100, 50, 60, 60), 300, 200)
+    small.grow({"top", "bottom", "left", "right"}, 300, 200)  # the canvas caps it: a square as wide as the canvas
+    assert small.region == Box(0, -50, 300, 300)
+
+
 def _document(krita, size=64, model="RGBA", depth="U8"):
     document = krita.createDocument(size, size, "t", model, depth, "", 72.0)
     sketch = document.createNode("Sketch", "paintlayer")
@@ -173,9 +193,9 @@ def test_ink_beyond_looks_only_at_alpha_on_the_lines_right_outside_the_crop(plug
     crop = Box(10, 10, 30, 30)
     sketch.setPixelData(bgra((20, 20, 20)) * 900, 10, 10, 30, 30)  # ink up to the crop's very edges
     assert not canvas.ink_beyond(sketch, crop, 64, 64)
-    for x, y in [(9, 20), (40, 20), (20, 9), (20, 40)]:  # one pixel on each line outside
-        sketch.setPixelData(bgra((20, 20, 20)), x, y, 1, 1)
-        assert canvas.ink_beyond(sketch, crop, 64, 64), (x, y)
+    for x, y, side in [(9, 20, "left"), (40, 20, "right"), (20, 9, "top"), (20, 40, "bottom")]:
+        sketch.setPixelData(bgra((20, 20, 20)), x, y, 1, 1)  # one pixel on the line outside
+        assert canvas.ink_beyond(sketch, crop, 64, 64) == {side}
         sketch.setPixelData(bgra((255, 255, 255), 0), x, y, 1, 1)  # erased: colour stays, alpha 0
         assert not canvas.ink_beyond(sketch, crop, 64, 64), (x, y)
     sketch.setPixelData(bgra((20, 20, 20)), 70, 20, 1, 1)  # outside the image: never part of a crop

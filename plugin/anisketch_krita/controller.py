@@ -32,6 +32,8 @@ POLL_SHARE = 0.125  # the fingerprint may use at most this share of the GUI thre
 RESTORE_ACTIVE_S = 2.0  # how long after adding layers an activated layer of ours is handed back
 IDLE_RETRY_MS = 50  # a reply that arrives mid-stroke is written this much later (until the pen is up)
 QUIET_CODES = (protocol.SUPERSEDED, protocol.CANCELLED)  # replies that are no news for the artist
+MAX_GROWTH_STEPS = 12  # of the crop towards a stroke that left it (each by a quarter of its side) before
+# asking Krita for the sketch's exact bounds
 PHOTO_MAX_SIDE = MAX_SIDE  # a larger photo region is shrunk to this for the request, its results scaled back
 
 
@@ -113,8 +115,9 @@ class Controller(QObject):
         self._restore: Optional[tuple] = None  # (document, artist's active layer, until) after we add layers
         self._document: Any = None
         self._guide_forced = False  # a guide was asked for (not just a stroke seen): send even if nothing changed
-        self._sent: Optional[tuple] = None  # (sketch id, crop, pixels) of the last guide sent
+        self._sent: Optional[tuple] = None  # (sketch id, crop, pixels, thumbnail's CRC) of the last guide sent
         self.pen_lifts = 0  # stroke ends told by the artist's input (pen.py), for the tests
+        self._lifts_since_sent = 0
         self._pen: Optional[PenWatcher] = None
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
@@ -251,16 +254,24 @@ class Controller(QObject):
     def _crop(self, document: Any, sketch: Any) -> Optional[Box]:
         """The request's square: the selection if there is one, else around the sketch (kept steady).
 
-        The sketch's exact bounds are asked of Krita only for a first crop and when ink lies right outside
-        the crop (a stroke left it): Krita recomputes them after every stroke, 20-75 ms on a 2048 px layer.
+        After one stroke, a stroke that left the crop is seen on the 1 px lines right outside it (a stroke
+        is continuous), and the crop grows that way until no ink lies there (each step a few 1 px reads).
+        Otherwise (the first crop; several strokes, or changes made without the pen, since the last guide)
+        it comes from the sketch's exact bounds, which Krita recomputes after every change: 20-75 ms on a
+        2048 px layer.
         """
+        width, height = document.width(), document.height()
         selected = canvas.selection_box(document)
         if selected is not None:
-            return selection_square(selected, document.width(), document.height())
-        crop = self.region.region
-        if crop is not None and not canvas.ink_beyond(sketch, crop, document.width(), document.height()):
-            return crop
-        return self._crop_from_bounds(document, sketch)
+            return selection_square(selected, width, height)
+        if self.region.region is None or not self._one_stroke_since_sent(sketch):
+            return self._crop_from_bounds(document, sketch)
+        for _ in range(MAX_GROWTH_STEPS):
+            sides = canvas.ink_beyond(sketch, self.region.region, width, height)
+            if not sides:
+                return self.region.region
+            self.region.grow(sides, width, height)
+        return self._crop_from_bounds(document, sketch)  # ink still beyond: a long way out, measure it
 
     def _crop_from_bounds(self, document: Any, sketch: Any) -> Optional[Box]:
         return self.region.update(canvas.sketch_bounds(document, sketch), document.width(), document.height())
@@ -276,6 +287,15 @@ class Controller(QObject):
             crop = self._crop_from_bounds(document, sketch)
             pixels = canvas.read_raw(sketch, crop) if crop is not None else None
         return crop, pixels
+
+    def _one_stroke_since_sent(self, sketch: Any) -> bool:
+        """At most one stroke changed the sketch since the last guide sent: the pen lifted once, or not at
+        all and the thumbnail is the same (an Update click, a setting). Several strokes may include one
+        drawn wholly outside the crop, and a script or filter may change anything: no line tells those."""
+        if self._lifts_since_sent == 1:
+            return True
+        return self._lifts_since_sent == 0 and self._sent is not None and \
+            self._sent[0] == canvas.node_id(sketch) and canvas.signature(sketch) == self._sent_thumbnail()
 
     def _forget_sketch(self) -> None:
         """The next poll counts as a change and the next guide is sent even if the pixels are the same
@@ -312,6 +332,7 @@ class Controller(QObject):
         even one too small to change the thumbnail the poll looks at. The poll then counts as a change, and
         the update skips sending when the crop's pixels turn out unchanged."""
         self.pen_lifts += 1
+        self._lifts_since_sent += 1
         self.detector.forget()
 
     @guarded
@@ -338,10 +359,15 @@ class Controller(QObject):
                 raise CanvasError("There is no paint layer to read the sketch from.")
             crop, pixels = self._read_sketch(document, sketch)
             if crop is not None and not forced and self._unchanged(sketch, crop, pixels):
-                # Nothing new in the crop: either nothing changed (a click on the canvas) or a stroke was
-                # drawn wholly outside it, which only the exact bounds see (cached by Krita when unchanged).
-                grown = self._crop_from_bounds(document, sketch) if canvas.selection_box(document) is None else crop
+                # Nothing new in the crop. If the thumbnail changed too, a stroke was drawn wholly outside
+                # the crop: only the exact bounds tell whether the crop must grow. Else nothing changed
+                # (a click on the canvas, a pan) and nothing is sent.
+                if canvas.signature(sketch) == self._sent_thumbnail() or canvas.selection_box(document) is not None:
+                    self._lifts_since_sent = 0  # the sketch is as it was sent
+                    return
+                grown = self._crop_from_bounds(document, sketch)
                 if grown == crop:
+                    self._lifts_since_sent = 0  # nothing new for this crop, and all ink is inside it
                     return
                 crop, pixels = grown, canvas.read_raw(sketch, grown) if grown is not None else None
             if crop is None:  # an empty sketch: nothing to guide, and old guidance would mislead
@@ -359,13 +385,17 @@ class Controller(QObject):
         except (CanvasError, protocol.ProtocolError) as error:
             self._show_error(str(error))
             return
-        self._sent = (canvas.node_id(sketch), crop, pixels)
+        self._sent = (canvas.node_id(sketch), crop, pixels, canvas.signature(sketch))
+        self._lifts_since_sent = 0
         self.guide_jobs.sent(request_id)
         self._flights[request_id] = _Flight("guide", document, crop, time.perf_counter(), self.settings.mode)
         self.busy["guide"] = "Updating guidance…"
         self.timings.send_ms = (time.perf_counter() - started) * 1e3
         self.timings.detect_ms, self.timings.polling_ms = self.timings.polling_ms, 0.0
         self.changed.emit()
+
+    def _sent_thumbnail(self) -> Optional[int]:
+        return self._sent[3] if self._sent is not None else None
 
     def _unchanged(self, sketch: Any, crop: Box, pixels: Any) -> bool:
         """The crop holds exactly the pixels of the last guide sent (a memcmp of Krita's buffers)."""

@@ -93,6 +93,19 @@ def photo_square(box: Box, canvas_w: int, canvas_h: int) -> Box:
     return Box(_place(cx, side, canvas_w), _place(cy, side, canvas_h), side, side)
 
 
+def grow_towards(crop: Box, sides: set, canvas_w: int, canvas_h: int, step: float = MARGIN) -> Box:
+    """`crop` pushed out by `step` of its side on each of `sides` ("top", "bottom", "left", "right"), then
+    made square around that (inside the canvas where it fits): where a stroke left the crop, when only the
+    lines around the crop were read, not the sketch's extent."""
+    grow = max(1, int(round(crop.w * step)))
+    x0 = crop.x - grow if "left" in sides else crop.x
+    y0 = crop.y - grow if "top" in sides else crop.y
+    x1 = crop.right + grow if "right" in sides else crop.right
+    y1 = crop.bottom + grow if "bottom" in sides else crop.bottom
+    pushed = Box(x0, y0, x1 - x0, y1 - y0).intersect(Box(0, 0, canvas_w, canvas_h)).union(crop)  # no ink off-canvas
+    return square_around(pushed, canvas_w, canvas_h, margin=0.0, min_side=crop.w)
+
+
 class RegionTracker:
     """Keeps the crop steady while the artist draws: it only grows when the sketch leaves it.
 
@@ -111,6 +124,13 @@ class RegionTracker:
             grown = sketch if self.region is None else sketch.union(self.region)
             self.region = square_around(grown, canvas_w, canvas_h,
                                         margin=MARGIN if self.region is None else MARGIN / 2)
+        return self.region
+
+    def grow(self, sides: set, canvas_w: int, canvas_h: int) -> Optional[Box]:
+        """The crop grown where ink leaves it (see grow_towards); it only ever grows."""
+        if self.region is not None and sides:
+            self.region = grow_towards(self.region, sides, canvas_w, canvas_h).union(self.region)
+            self.region = square_around(self.region, canvas_w, canvas_h, margin=0.0, min_side=self.region.w)
         return self.region
 
     def reset(self) -> None:

@@ -199,7 +199,7 @@ def scenario(t):
     active_before_stroke = document.activeNode().name()
     layer_digests = {n.name(): digest(n.pixelData(0, 0, width, height)) for n in canvas.paint_layers(document)}
     sketch_before = digest(sketch.pixelData(0, 0, width, height))
-    before, lifts_before = len(controller.timings.history), controller.pen_lifts
+    before, lifts_before, asked = len(controller.timings.history), controller.pen_lifts, len(bounds_calls)
     events_before, stroke_started = controller._pen.events_seen, time.perf_counter()
     moves = []
     for i in range(12):  # a short arc over the middle of the view, drawn over about a second
@@ -214,7 +214,8 @@ def scenario(t):
     t.result["real_stroke"] = {"events_per_s": round(events_per_s),"xdotool_exit": pen.returncode, "sketch_changed":
                                digest(sketch.pixelData(0, 0, width, height)) != sketch_before,
                                "stroke_seen_running": any(busy_seen), "updates": len(controller.timings.history) - before,
-                               "pen_lifts": controller.pen_lifts - lifts_before,
+                               "pen_lifts": controller.pen_lifts - lifts_before, "bounds_ms": bounds_calls[asked:],
+                               "timing": controller.timings.history[-1],
                                "active_before": active_before_stroke,
                                "layers_changed": [n.name() for n in canvas.paint_layers(document)
                                                   if layer_digests.get(n.name()) != digest(n.pixelData(0, 0, width, height))]}
@@ -293,11 +294,11 @@ def scenario(t):
     yield from _wait(lambda: len(controller.timings.history) > before and not controller.guide_jobs.busy, 30)
     t.result["tiny_stroke"] = {"updates": len(controller.timings.history) - before, "thumbnail_changed": thumbnail_changed,
                                "timing": controller.timings.history[-1], "bounds_ms": bounds_calls[asked:]}
-    before = len(controller.timings.history)
+    before, asked = len(controller.timings.history), len(bounds_calls)
     controller.pen_lifted()  # a click on the canvas that changed nothing (a pan, a selection click)
     yield 1.5  # a guide sent would have been answered by now (the backend takes 0.2-0.7 s here)
     t.result["click_without_change"] = {"updates": len(controller.timings.history) - before,
-                                        "in_flight": controller.guide_jobs.busy}
+                                        "in_flight": controller.guide_jobs.busy, "bounds_ms": bounds_calls[asked:]}
     for doc in krita.documents():
         doc.setModified(False)
 
