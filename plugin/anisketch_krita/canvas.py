@@ -152,7 +152,7 @@ def signature(node: Any) -> int:
     cached 64 px thumbnail, which it renews when pixels change (about 1 ms after a change on a 2048 px
     canvas; 128 and 256 px thumbnails cost about 20 ms, reading and hashing the layer 50 ms).
 
-    The thumbnail is point-sampled, so a small stroke may not change it: stroke ends are also told by the
+    The thumbnail is point-sampled (from the layer's tile extent), so a small stroke may not change it: stroke ends are also told by the
     artist's input (pen.py). The layer's exact bounds would see any stroke, but Krita recomputes them after
     each one (20-75 ms on a 2048 px sketch), which alone is over the 20 ms budget of an update.
     """

@@ -275,7 +275,8 @@ class Node(QObject):
     def thumbnail(self, w: int, h: int) -> QImage:
         """The layer within the image bounds, scaled to fit w x h (RGBA/U8 layers). Point-sampled, like
         Krita's (KisPaintDevice::createThumbnailDevice copies one source pixel per thumbnail pixel): a small
-        stroke between the sampled pixels leaves it unchanged."""
+        stroke between the sampled pixels leaves it unchanged. (Krita's maps the layer's tile extent, not the
+        image, onto w x h: checked with kritarunner; the plugin only compares thumbnails' CRCs.)"""
         width, height = self._s.document.width(), self._s.document.height()
         data = bytes(self.projectionPixelData(0, 0, width, height))
         image = QImage(data, width, height, width * 4, QImage.Format.Format_ARGB32)
