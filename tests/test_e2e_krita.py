@@ -212,7 +212,7 @@ def test_a_real_mouse_stroke_updates_the_guidance(session):
     assert stroke["updates"] >= 1
     assert stroke["pen_lifts"] >= 1, "the release on the canvas did not reach the plugin (pen.py)"
     print(f"\nDuring the mouse stroke Krita dispatched {stroke['events_per_s']} events/s through pen.py's filter; "
-          f"its update (side, send, apply, server, detect ms): {stroke['timing']}, exact bounds asked: {stroke['bounds_ms']}")
+          f"its update (side, send, apply, server, detect, read ms): {stroke['timing']}, exact bounds asked: {stroke['bounds_ms']}")
 
 
 def test_docker_reconnects_after_the_backend_is_killed_and_restarted(session):
@@ -241,7 +241,8 @@ def test_gui_thread_time_per_update_on_a_2048_canvas(session):
     totals = sorted(s["detect_ms"] + s["send_ms"] + s["apply_ms"] for s in samples)
     median = totals[len(totals) // 2]
     report = "\n".join(
-        f"  crop {s['side']} px: detect {s['detect_ms']:.1f} ms + read+send {s['send_ms']:.1f} ms + write+redraw "
+        f"  crop {s['side']} px: detect {s['detect_ms']:.1f} ms + read+send {s['send_ms']:.1f} ms "
+        f"(read {s['read_ms']:.1f}) + write+redraw "
         f"{s['apply_ms']:.1f} ms = {s['detect_ms'] + s['send_ms'] + s['apply_ms']:.1f} ms per stroke "
         f"(on screen {s['shown_after_ms']} ms after; exact bounds asked: {s['bounds_calls_ms']}, would have cost "
         f"{s['unused_bounds_ms']:.1f} ms), backend {s['server_ms']:.0f} ms" for s in samples)
@@ -268,7 +269,7 @@ def test_a_tiny_stroke_gets_guidance_and_a_click_that_paints_nothing_sends_nothi
     assert tiny["updates"] == 1, tiny
     assert not tiny["bounds_ms"], "the dab inside the crop asked Krita for exact bounds"
     assert click["updates"] == 0 and not click["in_flight"] and not click["bounds_ms"], click
-    print(f"\n2 px dab: thumbnail changed: {tiny['thumbnail_changed']}; update (side, send, apply, server, detect ms): "
+    print(f"\n2 px dab: thumbnail changed: {tiny['thumbnail_changed']}; update (side, send, apply, server, detect, read ms): "
           f"{tiny['timing']}")
 
 

@@ -68,9 +68,10 @@ class Timings:
 
     detect_ms: float = 0.0  # the polls that saw the last stroke, from its first change to the request
     send_ms: float = 0.0  # choose the crop + read it + encode + hand to ZeroMQ
+    read_ms: float = 0.0  # of send_ms: choosing the crop and reading it (Krita's pixelData copy)
     apply_ms: float = 0.0  # write the layers into the document
     polling_ms: float = 0.0  # polls since the last request was sent (becomes detect_ms when it is)
-    history: list = field(default_factory=list)  # (region side, send_ms, apply_ms, server ms, detect_ms)
+    history: list = field(default_factory=list)  # (region side, send_ms, apply_ms, server ms, detect_ms, read_ms)
 
 
 @dataclass
@@ -358,6 +359,7 @@ class Controller(QObject):
             if sketch is None:
                 raise CanvasError("There is no paint layer to read the sketch from.")
             crop, pixels = self._read_sketch(document, sketch)
+            self.timings.read_ms = (time.perf_counter() - started) * 1e3
             if crop is not None and not forced and self._unchanged(sketch, crop, pixels):
                 # Nothing new in the crop. If the thumbnail changed too, a stroke was drawn wholly outside
                 # the crop: only the exact bounds tell whether the crop must grow. Else nothing changed
@@ -687,7 +689,7 @@ class Controller(QObject):
             server_ms = sum(v for v in reply.timing_ms.values()) if reply.timing_ms else 0.0
             self.timings.history.append((flight.origin.w, round(self.timings.send_ms, 2),
                                          round(self.timings.apply_ms, 2), round(server_ms, 1),
-                                         round(self.timings.detect_ms, 2)))
+                                         round(self.timings.detect_ms, 2), round(self.timings.read_ms, 2)))
             del self.timings.history[:-200]
         if reply.id is not None and self.guide_jobs.finished(reply.id) is not None:
             self._send_guide()
