@@ -220,6 +220,48 @@ def test_stroke_ends_need_no_exact_bounds_and_tiny_strokes_still_get_guidance(ap
     assert len(asked) == 3 and controller.region.region.contains(exact(document, sketch))
 
 
+def test_strokes_while_a_guide_is_out_are_looked_at_one_by_one(app, controller, monkeypatch):
+    """With the backend busy (0.3-5 s a guide on CPU), several strokes end before the next guide goes out.
+    Each is looked at when it ends (lines around the crop, the crop's pixels), so the crop still follows a
+    stroke drawn wholly outside it, exact bounds are asked only for that one, and the guide that follows
+    sends the pixels already read (no second read)."""
+    from anisketch_krita import canvas
+
+    instance = app[0]
+    document = instance.createDocument(600, 600, "large", "RGBA", "U8", "", 72.0)
+    instance.activeWindow().addView(document)
+    sketch = document.createNode("Sketch", "paintlayer")
+    document.rootNode().addChildNode(sketch, None)
+    document.setActiveNode(sketch)
+    _draw(sketch, 200, 200, 10, 4)
+    controller.request_guidance()
+    wait_for(lambda: len(controller.timings.history) > 0 and not controller.guide_jobs.busy, what="a first guide")
+    first = controller.region.region
+    asked, reads = [], []
+    exact, read = canvas.sketch_bounds, canvas.read_raw
+    monkeypatch.setattr(canvas, "sketch_bounds", lambda d, n: asked.append(1) or exact(d, n))
+    monkeypatch.setattr(canvas, "read_raw", lambda n, box: reads.append(box) or read(n, box))
+
+    def strokes_while_out(boxes):
+        controller.guide_jobs.sent("a guide still out")
+        for x, y, w, h in boxes:
+            _draw(sketch, x, y, w, h)
+            controller.pen_lifted()
+            controller._stroke_ended()  # what the poll does 0.25 s after the stroke
+        crop_reads = len([box for box in reads if box.w > 1 and box.h > 1])
+        controller.guide_jobs.reset()
+        before = len(controller.timings.history)
+        controller._stroke_ended()  # the reply came: the pending guide goes out with the pixels already read
+        wait_for(lambda: len(controller.timings.history) > before and not controller.guide_jobs.busy, what="the guide")
+        assert len([box for box in reads if box.w > 1 and box.h > 1]) == crop_reads, "the crop was read twice"
+        assert controller.region.region.contains(exact(document, sketch))
+
+    strokes_while_out([(first.x + 30, first.y + 30, 5, 2), (first.right - 2, 220, 8, 2)])  # inside; across an edge
+    assert not asked and controller.region.region != first
+    strokes_while_out([(first.x + 40, first.y + 40, 5, 2), (560, 560, 12, 12)])  # inside; wholly outside
+    assert len(asked) == 1, "exact bounds for the stroke wholly outside the crop only"
+
+
 def test_pen_watcher_tells_releases_on_the_canvas_and_undo(app):
     """pen.py: a release on Krita's canvas widget (a stand-in of the same class name here) and the undo
     action each say "a stroke may have ended"; releases elsewhere (the docker's buttons) do not."""

@@ -116,9 +116,12 @@ class Controller(QObject):
         self._restore: Optional[tuple] = None  # (document, artist's active layer, until) after we add layers
         self._document: Any = None
         self._guide_forced = False  # a guide was asked for (not just a stroke seen): send even if nothing changed
-        self._sent: Optional[tuple] = None  # (sketch id, crop, pixels, thumbnail's CRC) of the last guide sent
+        # The sketch as last looked at, all its ink inside the crop: (sketch id, crop, pixels, thumbnail's CRC);
+        # and what the last guide sent: (sketch id, crop, pixels).
+        self._checked: Optional[tuple] = None
+        self._sent: Optional[tuple] = None
         self.pen_lifts = 0  # stroke ends told by the artist's input (pen.py), for the tests
-        self._lifts_since_sent = 0
+        self._lifts_since_checked = 0
         self._pen: Optional[PenWatcher] = None
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
@@ -277,32 +280,51 @@ class Controller(QObject):
     def _crop_from_bounds(self, document: Any, sketch: Any) -> Optional[Box]:
         return self.region.update(canvas.sketch_bounds(document, sketch), document.width(), document.height())
 
-    def _read_sketch(self, document: Any, sketch: Any) -> tuple[Optional[Box], Any]:
-        """The crop and its pixels (read_raw's), or (None, None) for an empty sketch. A crop that reads blank
-        (all erased, or the sketch now lies elsewhere) is checked against the exact bounds."""
+    def _read_sketch(self, document: Any, sketch: Any, reuse: bool = False) -> tuple[Optional[Box], Any]:
+        """The crop and its pixels (read_raw's), or (None, None) for an empty sketch; remembered as the last
+        look. With `reuse`, the last look's pixels when nothing happened since (no pen lift, the same
+        thumbnail): a stroke checked while a guide was out is not read twice.
+
+        Exact bounds decide where the lines around the crop cannot: a crop that reads blank (all erased, or
+        the sketch now lies elsewhere), and a crop whose pixels are as last seen while the thumbnail is not
+        (a stroke wholly outside the crop)."""
+        selected = canvas.selection_box(document) is not None
+        if reuse and not selected and self._nothing_since_checked(sketch):
+            return self._checked[1], self._checked[2]  # type: ignore[index]
         crop = self._crop(document, sketch)
-        if crop is None:
-            return None, None
-        pixels = canvas.read_raw(sketch, crop)
-        if canvas.is_blank(pixels) and canvas.selection_box(document) is None:
-            crop = self._crop_from_bounds(document, sketch)
-            pixels = canvas.read_raw(sketch, crop) if crop is not None else None
+        pixels = canvas.read_raw(sketch, crop) if crop is not None else None
+        if crop is not None and not selected:
+            if canvas.is_blank(pixels):
+                crop = self._crop_from_bounds(document, sketch)
+                pixels = canvas.read_raw(sketch, crop) if crop is not None else None
+            elif self._same_as_checked(sketch, crop, pixels) and canvas.signature(sketch) != self._checked[3]:  # type: ignore[index]
+                grown = self._crop_from_bounds(document, sketch)
+                if grown != crop:
+                    crop, pixels = grown, canvas.read_raw(sketch, grown) if grown is not None else None
+        self._checked = (canvas.node_id(sketch), crop, pixels, canvas.signature(sketch)) if crop is not None else None
+        self._lifts_since_checked = 0
         return crop, pixels
 
+    def _nothing_since_checked(self, sketch: Any) -> bool:
+        return self._lifts_since_checked == 0 and self._checked is not None and \
+            self._checked[0] == canvas.node_id(sketch) and canvas.signature(sketch) == self._checked[3]
+
+    def _same_as_checked(self, sketch: Any, crop: Box, pixels: Any) -> bool:
+        """The crop holds exactly the pixels last seen there (a memcmp of Krita's buffers)."""
+        return self._checked is not None and self._checked[:2] == (canvas.node_id(sketch), crop) and \
+            bool(self._checked[2] == pixels)
+
     def _one_stroke_since_sent(self, sketch: Any) -> bool:
-        """At most one stroke changed the sketch since the last guide sent: the pen lifted once, or not at
+        """At most one stroke changed the sketch since it was last looked at: the pen lifted once, or not at
         all and the thumbnail is the same (an Update click, a setting). Several strokes may include one
         drawn wholly outside the crop, and a script or filter may change anything: no line tells those."""
-        if self._lifts_since_sent == 1:
-            return True
-        return self._lifts_since_sent == 0 and self._sent is not None and \
-            self._sent[0] == canvas.node_id(sketch) and canvas.signature(sketch) == self._sent_thumbnail()
+        return self._lifts_since_checked == 1 or self._nothing_since_checked(sketch)
 
     def _forget_sketch(self) -> None:
         """The next poll counts as a change and the next guide is sent even if the pixels are the same
         (another layer or document, a reconnection)."""
         self.detector.forget()
-        self._sent = None
+        self._checked, self._sent = None, None
 
     # ------------------------------------------------------------------------------------------ guidance
 
@@ -333,7 +355,7 @@ class Controller(QObject):
         even one too small to change the thumbnail the poll looks at. The poll then counts as a change, and
         the update skips sending when the crop's pixels turn out unchanged."""
         self.pen_lifts += 1
-        self._lifts_since_sent += 1
+        self._lifts_since_checked += 1
         self.detector.forget()
 
     @guarded
@@ -344,9 +366,22 @@ class Controller(QObject):
             self._send_guide()
 
     def _stroke_ended(self) -> None:
-        """Guidance after a stroke: like request_guidance, but nothing is sent if the sketch is unchanged."""
+        """Guidance after a stroke: like request_guidance, but nothing is sent if the sketch is unchanged.
+        While a guide is out, the stroke is looked at now anyway (crop grown, pixels kept), one stroke at a
+        time: the lines around the crop only tell about one stroke."""
         if self.guide_jobs.want("stroke") is not None:
             self._send_guide()
+            return
+        started = time.perf_counter()
+        document = self.document()
+        sketch = self.sketch_layer(document) if document is not None else None
+        if sketch is None:
+            return
+        try:
+            self._read_sketch(document, sketch)
+        except CanvasError:
+            return  # said by the send that follows
+        self.timings.polling_ms += (time.perf_counter() - started) * 1e3  # part of noticing this stroke
 
     def _send_guide(self) -> None:
         started = time.perf_counter()
@@ -358,20 +393,11 @@ class Controller(QObject):
             sketch = self.sketch_layer(document)
             if sketch is None:
                 raise CanvasError("There is no paint layer to read the sketch from.")
-            crop, pixels = self._read_sketch(document, sketch)
+            crop, pixels = self._read_sketch(document, sketch, reuse=not forced)
             self.timings.read_ms = (time.perf_counter() - started) * 1e3
-            if crop is not None and not forced and self._unchanged(sketch, crop, pixels):
-                # Nothing new in the crop. If the thumbnail changed too, a stroke was drawn wholly outside
-                # the crop: only the exact bounds tell whether the crop must grow. Else nothing changed
-                # (a click on the canvas, a pan) and nothing is sent.
-                if canvas.signature(sketch) == self._sent_thumbnail() or canvas.selection_box(document) is not None:
-                    self._lifts_since_sent = 0  # the sketch is as it was sent
-                    return
-                grown = self._crop_from_bounds(document, sketch)
-                if grown == crop:
-                    self._lifts_since_sent = 0  # nothing new for this crop, and all ink is inside it
-                    return
-                crop, pixels = grown, canvas.read_raw(sketch, grown) if grown is not None else None
+            if crop is not None and not forced and self._sent is not None and \
+                    self._sent[:2] == (canvas.node_id(sketch), crop) and bool(self._sent[2] == pixels):
+                return  # the guidance shown is for exactly these pixels (a click that painted nothing)
             if crop is None:  # an empty sketch: nothing to guide, and old guidance would mislead
                 self._clear_guidance(document)
                 return
@@ -387,22 +413,13 @@ class Controller(QObject):
         except (CanvasError, protocol.ProtocolError) as error:
             self._show_error(str(error))
             return
-        self._sent = (canvas.node_id(sketch), crop, pixels, canvas.signature(sketch))
-        self._lifts_since_sent = 0
+        self._sent = (canvas.node_id(sketch), crop, pixels)
         self.guide_jobs.sent(request_id)
         self._flights[request_id] = _Flight("guide", document, crop, time.perf_counter(), self.settings.mode)
         self.busy["guide"] = "Updating guidance…"
         self.timings.send_ms = (time.perf_counter() - started) * 1e3
         self.timings.detect_ms, self.timings.polling_ms = self.timings.polling_ms, 0.0
         self.changed.emit()
-
-    def _sent_thumbnail(self) -> Optional[int]:
-        return self._sent[3] if self._sent is not None else None
-
-    def _unchanged(self, sketch: Any, crop: Box, pixels: Any) -> bool:
-        """The crop holds exactly the pixels of the last guide sent (a memcmp of Krita's buffers)."""
-        return self._sent is not None and self._sent[:2] == (canvas.node_id(sketch), crop) and \
-            bool(self._sent[2] == pixels)
 
     def _apply_guide(self, reply: protocol.Reply, flight: _Flight) -> None:
         document = flight.document
