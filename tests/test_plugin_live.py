@@ -210,6 +210,15 @@ def test_stroke_ends_need_no_exact_bounds_and_tiny_strokes_still_get_guidance(ap
     assert len(asked) == 1 and controller.region.region.contains(exact(document, sketch))
     stroke(560, 560, 12, 12)  # wholly outside the crop: its pixels are the same, the thumbnail is not
     assert len(asked) == 2 and controller.region.region.contains(exact(document, sketch))
+    import krita
+
+    selection = krita.Selection()
+    selection.select(0, 0, 100, 100, 255)
+    document.setSelection(selection)
+    stroke(300, 5, 3, 3)  # guided through the selection; the crop around the sketch does not follow it
+    document.setSelection(krita.Selection())  # nothing selected
+    stroke(40, 40, 2, 2)  # the next look without a selection measures the sketch: nothing was followed
+    assert len(asked) == 3 and controller.region.region.contains(exact(document, sketch))
     crop = controller.region.region
     before = len(controller.timings.history)
     _draw(sketch, crop.x + 20, crop.y + 20, 3, 3)  # two strokes in one update, one wholly outside the crop:
@@ -217,7 +226,7 @@ def test_stroke_ends_need_no_exact_bounds_and_tiny_strokes_still_get_guidance(ap
     controller.pen_lifted()
     controller.pen_lifted()
     wait_for(lambda: len(controller.timings.history) > before and not controller.guide_jobs.busy, what="guidance")
-    assert len(asked) == 3 and controller.region.region.contains(exact(document, sketch))
+    assert len(asked) == 4 and controller.region.region.contains(exact(document, sketch))
 
 
 def test_strokes_while_a_guide_is_out_are_looked_at_one_by_one(app, controller, monkeypatch):

@@ -315,10 +315,12 @@ class Controller(QObject):
             bool(self._checked[2] == pixels)
 
     def _one_stroke_since_sent(self, sketch: Any) -> bool:
-        """At most one stroke changed the sketch since it was last looked at: the pen lifted once, or not at
-        all and the thumbnail is the same (an Update click, a setting). Several strokes may include one
-        drawn wholly outside the crop, and a script or filter may change anything: no line tells those."""
-        return self._lifts_since_checked == 1 or self._nothing_since_checked(sketch)
+        """At most one stroke changed the sketch since it was last looked at in this crop: the pen lifted
+        once, or not at all and the thumbnail is the same (an Update click, a setting). Several strokes may
+        include one drawn wholly outside the crop, and a script or filter may change anything; after a look
+        through a selection, strokes outside the crop were not followed: no line tells those."""
+        looked_here = self._checked is not None and self._checked[:2] == (canvas.node_id(sketch), self.region.region)
+        return looked_here and (self._lifts_since_checked == 1 or self._nothing_since_checked(sketch))
 
     def _forget_sketch(self) -> None:
         """The next poll counts as a change and the next guide is sent even if the pixels are the same
