@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -502,23 +503,50 @@ def uninstall(profile: KritaProfile) -> int:
 
 
 def serve(endpoint: str) -> int:
+    """Run the backend in the foreground until it exits or Ctrl-C stops it (then exit 0).
+
+    Ctrl-C in a terminal reaches the whole foreground group, the backend included; a SIGINT or SIGTERM sent to
+    this process alone is passed on (the backend shuts down on either, once or twice). The handler only records
+    the signal instead of raising KeyboardInterrupt, so a Ctrl-C at any moment, even while the backend is still
+    starting, ends the same clean way; the backend gets STOP_GRACE_S to close before it is killed."""
     command = [str(venv_executable("anisketch")), "serve", "--endpoint", endpoint]
-    say(f"Starting the backend: {' '.join(command)}  (Ctrl-C stops it)")
-    process = subprocess.Popen(command)
+    stop_asked: list[float] = []
+    backend: list[subprocess.Popen] = []
+
+    def on_stop_signal(signum, frame) -> None:
+        stop_asked.append(time.monotonic())
+        if backend and backend[0].poll() is None:
+            backend[0].send_signal(signum)
+
+    previous = {sig: signal.signal(sig, on_stop_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        code = process.wait()
-    except KeyboardInterrupt:  # the backend got the same Ctrl-C; give it a moment to close cleanly
-        try:
-            process.wait(timeout=10)
-        except (subprocess.TimeoutExpired, KeyboardInterrupt):
-            process.kill()
-            process.wait()
+        say(f"Starting the backend: {' '.join(command)}  (Ctrl-C stops it)")
+        backend.append(subprocess.Popen(command))  # exec resets our handlers to the default in the child
+        code = wait_for_backend(backend[0], stop_asked)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if stop_asked:
         print()
         say("Backend stopped.")
         return 0
     if code != 0:
         print(f"error: the backend exited with code {code} (see its messages above).", file=sys.stderr)
     return code
+
+
+STOP_GRACE_S = 10.0
+
+
+def wait_for_backend(process: subprocess.Popen, stop_asked: list[float]) -> int:
+    """The backend's exit code; killed when it outlives STOP_GRACE_S after the first stop signal."""
+    while True:
+        try:
+            return process.wait(timeout=0.25)
+        except subprocess.TimeoutExpired:
+            if stop_asked and time.monotonic() - stop_asked[0] > STOP_GRACE_S:
+                process.kill()
+                return process.wait()
 
 
 def run_tests(pytest_args: list[str]) -> int:

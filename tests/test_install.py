@@ -425,8 +425,10 @@ def test_test_mode_passes_arguments_and_exit_code(monkeypatch, tmp_path):
 
 
 @pytest.mark.skipif(os.name == "nt", reason="signals and shell scripts")
-def test_ctrl_c_stops_the_backend_cleanly(tmp_path):
-    """No flags ends in serving; Ctrl-C (SIGINT to the foreground group) exits 0 without a traceback."""
+@pytest.mark.parametrize("to_group", [True, False], ids=["ctrl-c-to-group", "sigint-to-installer-alone"])
+def test_ctrl_c_stops_the_backend_cleanly(tmp_path, to_group):
+    """No flags ends in serving; Ctrl-C (SIGINT to the foreground group) exits 0 without a traceback, and a
+    SIGINT sent to the installer alone is passed on to the backend."""
     ready = tmp_path / "ready"
     server = tmp_path / "anisketch"
     server.write_text(f"#!/bin/sh\ntrap 'echo server stopped; exit 130' INT\ntouch {ready}\n"
@@ -446,7 +448,10 @@ def test_ctrl_c_stops_the_backend_cleanly(tmp_path):
     while not ready.exists():
         assert time.monotonic() < deadline and process.poll() is None, process.communicate()
         time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGINT)
+    if to_group:
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        os.kill(process.pid, signal.SIGINT)
     out, err = process.communicate(timeout=20)
     assert process.returncode == 0, out + err
     assert "Traceback" not in err and "server stopped" in out and "Backend stopped" in out
