@@ -2,9 +2,12 @@
 
     anisketch data --out DIR --count N [--seed S] [--size 512] [--workers K] [--overwrite]
     anisketch data --from-images IMAGES --out DIR [--size 512] [--lines auto|xdog|canny] [--seed S] [--workers K]
+    anisketch data --shards DIR --count N [--seed S] [--size 512] [--per-shard 1000] [--workers K] [--overwrite]
 
 Samples are named by seed (engine) or by number (images); the format is described in
-`anisketch/data/format.py` and docs/data-engine.md. Output bytes depend only on the arguments, not on
+`anisketch/data/format.py` and docs/data-engine.md. `--shards` writes rendered portraits (no sketches, no
+hints: training draws those anew every epoch) as tar shards for `anisketch train MODEL --shards DIR`; that
+format is described in `anisketch/data/shards.py`. Output bytes depend only on the arguments, not on
 --workers.
 """
 
@@ -31,7 +34,10 @@ class UsageError(ValueError):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--out", type=Path, help="output folder (created if missing)")
+    target.add_argument("--shards", type=Path, metavar="DIR",
+                        help="write rendered portraits as tar shards for training (anisketch train MODEL --shards DIR)")
     parser.add_argument("--count", type=int, help="number of engine samples (seeds SEED .. SEED+COUNT-1)")
     parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     parser.add_argument("--size", type=int, default=512, help=f"side in px, {MIN_SIZE}..{MAX_SIZE} (default 512)")
@@ -40,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="write into a non-empty folder, replacing files this command writes")
     parser.add_argument("--sheet-rows", type=int, default=8, help="samples shown on contact_sheet.png (default 8)")
+    parser.add_argument("--per-shard", type=int, default=1000, help="portraits per tar with --shards (default 1000)")
     parser.add_argument("--from-images", type=Path, metavar="DIR",
                         help="convert your own anime images in DIR instead of drawing engine samples")
     parser.add_argument("--lines", choices=("auto", "xdog", "canny"), default="auto",
@@ -56,14 +63,23 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     if args.overwrite:
         for path in args.out.iterdir():
-            if path.is_file() and is_ours(path):
+            if path.is_file() and (is_ours(path) if args.shards is None else is_shard_file(path)):
                 path.unlink()
+    if args.shards is not None:
+        return write_shards(args)
     if args.from_images is not None:
         return convert_images(args)
     return write_engine_samples(args)
 
 
 def check_arguments(args) -> None:
+    if args.shards is not None:
+        if args.from_images is not None:
+            raise UsageError("--shards writes engine portraits; --from-images folders are used as they are "
+                             "(anisketch train MODEL --data DIR)")
+        if not 1 <= args.per_shard <= 1_000_000:
+            raise UsageError(f"--per-shard must be between 1 and 1,000,000, got {args.per_shard}")
+        args.out = args.shards
     if args.from_images is None:
         if args.count is None:
             raise UsageError("--count is required (or --from-images DIR to convert your own images)")
@@ -86,8 +102,8 @@ def check_arguments(args) -> None:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out: {out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not args.overwrite:
-        raise UsageError(f"--out: {out} is not empty; choose another folder or pass --overwrite "
-                         f"(which replaces only files this command writes)")
+        raise UsageError(f"{'--shards' if args.shards else '--out'}: {out} is not empty; choose another folder "
+                         f"or pass --overwrite (which replaces only files this command writes)")
     if args.from_images is not None and out.resolve() == args.from_images.resolve():
         raise UsageError("--out must not be the --from-images folder")
 
@@ -143,6 +159,29 @@ def _finish(out: Path, records: list, rows: list) -> None:
     write_index(out, records)
     if rows:
         fmt.save_png(out / fmt.CONTACT_SHEET, contact_sheet(rows))
+
+
+# --- shards of rendered portraits, for training --------------------------------------------------------
+
+
+def is_shard_file(path: Path) -> bool:
+    from anisketch.data.shards import MANIFEST
+
+    return path.name == MANIFEST or (path.name.startswith("shard-") and path.name.endswith(".tar"))
+
+
+def write_shards(args) -> int:
+    from anisketch.data.shards import ShardWriter, render_members
+
+    writer = ShardWriter(args.out, args.seed, args.count, args.size, args.per_shard)
+    jobs = ((seed, args.size) for seed in range(args.seed, args.seed + args.count))
+    for members in _map(render_members, jobs, _workers(args, args.count), args.count, "portraits"):
+        writer.add(members)
+    manifest = writer.close()
+    total = sum(shard["bytes"] for shard in manifest["shards"])
+    print(f"wrote {args.count} portraits of {args.size} px (seeds {args.seed}..{args.seed + args.count - 1}) in "
+          f"{len(manifest['shards'])} shards, {total / 2 ** 20:.1f} MiB, to {args.out} (manifest: shards.json)")
+    return 0
 
 
 # --- your own images -------------------------------------------------------------------------------------

@@ -205,13 +205,18 @@ def _overlap(a, b):
     return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
 
-def render(portrait, size: int) -> dict:
+def render(portrait, size: int, keep_fill: bool = False) -> dict:
     """{"color": uint8[S,S,3], "lineart": uint8[S,S] darkness, "parts": uint8[S,S] part labels}.
 
     The colour image carries its line art in colour-trace inks (palette.line_colors); "lineart" is the same
-    strokes as plain darkness, identical to render_lines(portrait.strokes, size)."""
+    strokes as plain darkness, identical to render_lines(portrait.strokes, size). keep_fill adds "fill": the
+    flat colours before the lines were inked (render_regions' colour image; a copy, so only when asked)."""
     size = int(size)
     color, parts = render_regions(portrait.regions, size)
+    fill = color.copy() if keep_fill else None
     colors = line_colors(portrait.params) if portrait.params is not None else {}  # no params: plain ink
     lineart = ink_over(color, portrait.strokes, size, colors)
-    return {"color": color, "lineart": lineart, "parts": parts}
+    out = {"color": color, "lineart": lineart, "parts": parts}
+    if keep_fill:
+        out["fill"] = fill
+    return out
