@@ -2,10 +2,12 @@
 
 A sample is the whole pipeline a training step consumes: sample the parameters, build the portrait,
 render colour + line art + parts, simulate one partial messy sketch and rasterise it, simulate hints.
-Measured in one process and with N worker processes, as the median of several repeats, both by CPU
-time (samples per CPU-second: what one core makes, little disturbed by other work on a shared machine)
-and by wall clock. The machine's load average is printed with the figures: other work slows the
-wall-clock ones down.
+Two ways are measured side by side: **on the fly** (everything from the seed) and **shard reuse** (the
+rendered portrait read from a tar shard written by `anisketch data --shards`, the sketch and hints drawn
+anew for the epoch: `draw_sample(portrait, epoch)`, the same sample dict). Each in one process and with N
+worker processes, as the median of several repeats, both by CPU time (samples per CPU-second: what one
+core makes, little disturbed by other work on a shared machine) and by wall clock. The machine's load
+average is printed with the figures: other work slows the wall-clock ones down.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import tempfile
 import time
 from multiprocessing import get_context
+from pathlib import Path
 
 import numpy as np
 
@@ -25,19 +29,81 @@ def _init() -> None:
     cv2.setNumThreads(1)
 
 
-def _samples_per_second(size: int, seeds: list[int]) -> tuple[float, float]:
-    """(samples per wall-clock second, samples per CPU second of this process)."""
+def _timed(make, items) -> tuple[float, float]:
+    """(samples per wall-clock second, samples per CPU second of this process) of make(item) over items."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for item in items:
+        make(item)
+    return len(items) / (time.perf_counter() - wall), len(items) / (time.process_time() - cpu)
+
+
+def _on_the_fly(job) -> tuple[float, float]:
+    """job: (size, seeds)."""
     from anisketch.data.sample import make_sample
 
-    wall, cpu = time.perf_counter(), time.process_time()
-    for seed in seeds:
-        make_sample(seed, size, fractions=None)
-    return len(seeds) / (time.perf_counter() - wall), len(seeds) / (time.process_time() - cpu)
-
-
-def _worker_rate(job) -> tuple[float, float]:
     size, seeds = job
-    return _samples_per_second(size, seeds)
+    return _timed(lambda seed: make_sample(seed, size, fractions=None), seeds)
+
+
+def _shard_reuse(job) -> tuple[float, float]:
+    """job: (shard folder, sample numbers); number n is record n % len drawn for epoch n // len."""
+    from anisketch.data.sample import draw_sample
+    from anisketch.data.shards import EpochReader, ShardFolder
+
+    root, numbers = job
+    reader = EpochReader(ShardFolder(root))
+    reader.folder.load(0)  # read the tar's member table outside the timing (once per worker and shard)
+    return _timed(lambda n: draw_sample(*reader.at(n), fractions=None), numbers)
+
+
+def _write_shards(root: Path, size: int, seed0: int, count: int) -> float:
+    """Shards of `count` portraits; returns portraits written per CPU second (render + PNG encode)."""
+    from anisketch.data.shards import ShardWriter, render_members
+
+    cpu = time.process_time()
+    writer = ShardWriter(root, seed0, count, size, per_shard=max(1, count // 2))
+    for seed in range(seed0, seed0 + count):
+        writer.add(render_members((seed, size)))
+    writer.close()
+    return count / (time.process_time() - cpu)
+
+
+def _reuse_stage_times(root: str, numbers: list[int]) -> dict:
+    """Median CPU milliseconds of a shard-reuse sample's two steps, single process."""
+    from anisketch.data.sample import draw_sample
+    from anisketch.data.shards import EpochReader, ShardFolder
+
+    reader = EpochReader(ShardFolder(root))
+    reader.folder.load(0)
+    read, draw = [], []
+    for n in numbers:
+        t0 = time.process_time()
+        portrait, epoch = reader.at(n)
+        t1 = time.process_time()
+        draw_sample(portrait, epoch, fractions=None)
+        t2 = time.process_time()
+        read.append((t1 - t0) * 1e3)
+        draw.append((t2 - t1) * 1e3)
+    return {"read + decode": statistics.median(read), "sketch + raster + hints": statistics.median(draw)}
+
+
+def _measure(rate, jobs_of_repeat, args) -> str:
+    """'single-process CPU (best) / wall | N processes: CPU / wall per core, total' for one way and size."""
+    single = [rate(jobs_of_repeat(r, 1)[0]) for r in range(args.repeats)]
+    walls, cpus = zip(*single)
+    line = f"1 process: {statistics.median(cpus):6.1f} (best {max(cpus):6.1f}) / {statistics.median(walls):6.1f}"
+    if args.workers > 1:
+        totals, per_worker_cpu = [], []
+        with get_context("fork").Pool(args.workers, initializer=_init) as pool:
+            for r in range(args.repeats):
+                start = time.perf_counter()
+                rates = pool.map(rate, jobs_of_repeat(args.repeats + r, args.workers))
+                totals.append(args.workers * args.samples / (time.perf_counter() - start))
+                per_worker_cpu.append(float(np.median([cpu_rate for _, cpu_rate in rates])))
+        total = statistics.median(totals)
+        line += (f" | {args.workers} processes: {statistics.median(per_worker_cpu):6.1f} / "
+                 f"{total / args.workers:6.1f} per core, {total:6.1f} samples/s in total")
+    return line
 
 
 def _stage_times(size: int, seeds: list[int]) -> dict:
@@ -86,33 +152,34 @@ def main(argv: list[str]) -> int:
 
     print(f"engine {ENGINE_VERSION}; a sample = params + build + render (colour, line art, parts) "
           f"+ one simulated sketch + raster + hints")
-    _samples_per_second(256, list(range(3)))  # warm-up: imports, caches
-    print("samples/s per core, median of repeats: by CPU time (what one core makes, even on a busy machine) "
-          "/ by wall clock")
+    print("  on the fly:  all of it from the seed")
+    print("  shard reuse: the rendered portrait read from a tar shard (PNG decode), sketch + hints drawn anew")
+    _on_the_fly((256, list(range(3))))  # warm-up: imports, caches
+    print(f"samples/s per core, median of {args.repeats} repeats: by CPU time (what one core makes, even on a busy "
+          f"machine) / by wall clock")
     for size in args.sizes:
         seed0 = 1_000_000 * size
-        single = [_samples_per_second(size, list(range(seed0 + r * args.samples, seed0 + (r + 1) * args.samples)))
-                  for r in range(args.repeats)]
-        walls, cpus = zip(*single)
-        line = (f"{size:5d} px  1 process: {statistics.median(cpus):6.1f} (best {max(cpus):.1f}) / "
-                f"{statistics.median(walls):6.1f}")
-        if args.workers > 1:
-            totals, per_worker_cpu = [], []
-            with get_context("fork").Pool(args.workers, initializer=_init) as pool:
-                for r in range(args.repeats):
-                    base = seed0 + 10_000 * (r + 1)
-                    jobs = [(size, list(range(base + w * args.samples, base + (w + 1) * args.samples)))
-                            for w in range(args.workers)]
-                    start = time.perf_counter()
-                    rates = pool.map(_worker_rate, jobs)
-                    totals.append(args.workers * args.samples / (time.perf_counter() - start))
-                    per_worker_cpu.append(float(np.median([cpu_rate for _, cpu_rate in rates])))
-            total = statistics.median(totals)
-            line += (f" | {args.workers} processes: {statistics.median(per_worker_cpu):6.1f} / "
-                     f"{total / args.workers:6.1f} per core, {total:6.1f} samples/s in total")
-        print(line)
+        n = args.samples
+
+        def seeds_of(r: int, workers: int) -> list:
+            base = seed0 + r * workers * n
+            return [(size, list(range(base + w * n, base + (w + 1) * n))) for w in range(workers)]
+
+        print(f"{size:5d} px  on the fly   {_measure(_on_the_fly, seeds_of, args)}")
+        with tempfile.TemporaryDirectory(prefix="anisketch-bench-shards-") as root:
+            written = _write_shards(Path(root), size, seed0, n * args.workers)
+
+            def numbers_of(r: int, workers: int) -> list:
+                # repeat r is epoch r + 1 (epoch 0 would draw what the engine does: also fine, but not "reuse")
+                epoch = (r + 1) * n * args.workers
+                return [(root, list(range(epoch + w * n, epoch + (w + 1) * n))) for w in range(workers)]
+
+            print(f"{size:5d} px  shard reuse {_measure(_shard_reuse, numbers_of, args)}")
+            stages = _reuse_stage_times(root, numbers_of(0, 1)[0][1])
+            print("        shard reuse, median CPU ms: " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
+                  + f"; writing the shards: {written:.1f} portraits/s per core (render + PNG encode)")
         stages = _stage_times(size, list(range(seed0, seed0 + min(args.samples, 30))))
-        print("        median CPU ms per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
+        print("        on the fly, median CPU ms per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
               + f" (sum {sum(stages.values()):.1f})")
     print(f"load average after: {_load()}")
     return 0

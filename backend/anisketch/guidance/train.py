@@ -7,7 +7,8 @@ is the clean, complete line art: on those the network learns to be the *teacher*
 same weights, fed partial sketches, are the *student* that lands on the finished portrait's vector.
 
 With `--data DIR` (a `--from-images` folder) the shipped model is fine-tuned on the user's pictures mixed
-with engine seeds: see `own_images.py`.
+with engine seeds: see `own_images.py`. With `--shards DIR` (written by `anisketch data --shards`) the
+portraits come from disk, reused every epoch, and only the sketches are drawn anew (`use_shards`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..data.sample import RenderedPortrait, stream
 from ..engine import params as P
 from ..parallel import parallel_map
 from ..engine.geometry import build_portrait
@@ -26,6 +28,7 @@ from ..engine.sketch import render_sketch, simulate_sketch
 from .model import EncoderConfig, SketchEncoder, predict, vector_loss
 
 POSE_WEIGHT = 4.0  # pose moves every line at once: errors there cost the most F1
+SKETCH_STREAM = 0x5EED  # a sample's random stream: (seed, SKETCH_STREAM), and the epoch after the first
 
 
 @dataclass
@@ -41,10 +44,16 @@ class SketchCurriculum:
 
     def draw(self, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(sketch darkness uint8[S, S], floats [D], choices [C]) for one engine seed."""
-        rng = np.random.default_rng([seed, 0x5EED])
+        rng = stream(seed, SKETCH_STREAM)
         params = P.sample_params(seed)
         floats, choices = P.encode(params)
         return self.sketch_of(build_portrait(params), rng), floats, choices
+
+    def draw_rendered(self, portrait: RenderedPortrait, epoch: int):
+        """The same from a shard's portrait: epoch 0 is exactly `draw(portrait.seed)`, each later epoch a new
+        sketch of the same face."""
+        floats, choices = portrait.vector
+        return self.sketch_of(portrait, stream(portrait.seed, SKETCH_STREAM, epoch)), floats, choices
 
     def sketch_of(self, drawing, rng: np.random.Generator) -> np.ndarray:
         """What the sketch layer holds at some point of drawing `drawing` (a Portrait, or a list of strokes):
@@ -82,13 +91,24 @@ class GuidanceTask:
         self.own, self.own_share = own, own_share  # the user's pictures (own_images.OwnSketches), if any
         self.weights = torch.from_numpy(float_weights())
         self.validation = None
+        self.shards = None  # data.shards.EpochReader: portraits from disk instead of the engine
+
+    def use_shards(self, folder) -> None:
+        """Train on the portraits of a shard folder (data.shards.ShardFolder of the curriculum's size): sample
+        n is record n mod len, drawn anew in each epoch n // len. Validation stays on held-out engine seeds."""
+        from ..data.shards import EpochReader
+
+        self.shards = EpochReader(folder)
 
     def draw(self, seed: int):
-        """One training sample: with probability `own_share` one of the user's pictures, else an engine seed."""
+        """One training sample: with probability `own_share` one of the user's pictures, else an engine seed
+        (or, with shards, sample number `seed` of the shard epochs)."""
         if self.own is not None:
             rng = np.random.default_rng([seed, 0x0E1])
             if rng.random() < self.own_share:
                 return self.own.draw(rng, self.curriculum)
+        if self.shards is not None:
+            return self.curriculum.draw_rendered(*self.shards.at(seed, images=()))
         return self.curriculum.draw(seed)
 
     def make_batch(self, first_seed: int, batch_size: int) -> dict[str, np.ndarray]:

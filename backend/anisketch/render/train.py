@@ -11,7 +11,9 @@ Speed: building a portrait costs most of a sample (~20 ms of ~35 ms on one core)
 hints and a random mirror image: about 11 ms per sample on one core. Uint8 arrays cross the worker boundary; the float input is made on the GPU.
 
 With `--data DIR` (a `--from-images` folder) the shipped colouriser is fine-tuned on the user's pictures
-mixed with engine portraits: see `own_images.py`.
+mixed with engine portraits: see `own_images.py`. With `--shards DIR` (written by `anisketch data --shards`)
+the portraits' fills, parts, line art and strokes come from disk, reused every epoch, and only the sketches,
+hints and mirroring are drawn anew (`use_shards`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..data.sample import RenderedPortrait, stream
 from ..engine import params as P
 from ..engine.geometry import build_portrait
 from ..engine.hints import sample_hint_count, simulate_hints
@@ -32,6 +35,8 @@ from .model import Colorizer, ColorizerConfig, make_input
 VALIDATION_SEED = 1_900_000_000  # held out: training seeds count up from 0 and never get here
 VALIDATION_COUNT = 128
 OWN_VALIDATION_COUNT = 32  # fixed samples of the user's pictures (with --data)
+PORTRAIT_STREAM = 0xC010  # a portrait's random stream: (seed, PORTRAIT_STREAM), and the epoch after the first
+SHARD_IMAGES = ("fill", "lineart", "parts")  # what a sample needs of a shard's portrait
 
 
 @dataclass
@@ -47,16 +52,24 @@ class ColorCurriculum:
 
     def portrait(self, seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """`samples_per_portrait` x (lines uint8[S, S], hints uint8[S, S, 4], target uint8[S, S, 3])."""
-        rng = np.random.default_rng([seed, 0xC010])
         portrait = build_portrait(P.sample_params(seed))
         fill, parts = render_regions(portrait.regions, self.size)
         clean = render_lines(portrait.strokes, self.size)
+        return self.samples_of(portrait.strokes, fill, parts, clean, stream(seed, PORTRAIT_STREAM))
+
+    def rendered(self, portrait: RenderedPortrait, epoch: int) -> list:
+        """The same from a shard's portrait (its fill, parts and line art are render_regions' and
+        render_lines' bytes): epoch 0 is exactly `portrait(portrait.seed)`, each later epoch new samples."""
+        return self.samples_of(portrait.strokes, portrait.fill, portrait.parts, portrait.lineart,
+                               stream(portrait.seed, PORTRAIT_STREAM, epoch))
+
+    def samples_of(self, strokes: list, fill, parts, clean, rng: np.random.Generator) -> list:
         samples, messy = [], None
         for _ in range(self.samples_per_portrait):
             if rng.random() < self.clean_share:
                 lines = clean
             else:  # one messy sketch per portrait (10 ms); its samples still differ in hints and mirroring
-                messy = self.messy_sketch(portrait, rng) if messy is None else messy
+                messy = self.messy_sketch(strokes, rng) if messy is None else messy
                 lines = messy
             hints = simulate_hints(None, fill, parts, rng, sample_hint_count(rng, self.hint_p))
             if rng.random() < 0.5:  # mirror image: a different face for the network, for free
@@ -65,10 +78,10 @@ class ColorCurriculum:
                 samples.append((lines, hints, fill))
         return samples
 
-    def messy_sketch(self, portrait, rng) -> np.ndarray:
+    def messy_sketch(self, strokes: list, rng) -> np.ndarray:
         messiness = rng.uniform(self.min_messiness, self.max_messiness)
-        strokes = simulate_sketch(portrait, rng, fraction=1.0, order="random", messiness=messiness)
-        return render_sketch(strokes, self.size, rng=rng, texture="pencil" if rng.random() < 0.5 else "pen")
+        drawn = simulate_sketch(strokes, rng, fraction=1.0, order="random", messiness=messiness)
+        return render_sketch(drawn, self.size, rng=rng, texture="pencil" if rng.random() < 0.5 else "pen")
 
 
 class ColorizerTask:
@@ -79,6 +92,14 @@ class ColorizerTask:
         self.edge_weight = edge_weight
         self.own, self.own_share = own, own_share  # the user's pictures (own_images.OwnPictures), if any
         self.validation = None
+        self.shards = None  # data.shards.EpochReader: portraits from disk instead of the engine
+
+    def use_shards(self, folder) -> None:
+        """Train on the portraits of a shard folder (data.shards.ShardFolder of the curriculum's size).
+        Validation stays on held-out engine seeds."""
+        from ..data.shards import EpochReader
+
+        self.shards = EpochReader(folder)
 
     def make_batch(self, first_seed: int, batch_size: int) -> dict[str, np.ndarray]:
         """`batch_size` samples: each one of the user's pictures with probability `own_share`, else engine."""
@@ -86,11 +107,21 @@ class ColorizerTask:
         if self.own is not None:
             rng = np.random.default_rng([first_seed, 0x0E1])
             own = [self.own.draw(rng) for _ in range(rng.binomial(batch_size, self.own_share))]
-        return stack_samples(own + self.engine_samples(first_seed, batch_size - len(own)))
+        count = batch_size - len(own)
+        make = self.engine_samples if self.shards is None else self.shard_samples
+        return stack_samples(own + make(first_seed, count))
 
     def engine_samples(self, first_seed: int, count: int) -> list:
         k = self.curriculum.samples_per_portrait
         return [s for i in range(-(-count // k)) for s in self.curriculum.portrait(first_seed + i)][:count]
+
+    def shard_samples(self, first_seed: int, count: int) -> list:
+        """Like engine_samples, from the shards' portraits. Batch j starts at sample j * B and needs B / k
+        portraits, so portrait numbers start at first_seed // k: every record is used, one after the other."""
+        k = self.curriculum.samples_per_portrait
+        first = first_seed // k
+        return [s for i in range(-(-count // k))
+                for s in self.curriculum.rendered(*self.shards.at(first + i, images=SHARD_IMAGES))][:count]
 
     def loss(self, model, batch):
         x = make_input(batch["lines"], batch["hints"])

@@ -4,6 +4,7 @@
     torchrun --nproc_per_node 4 -m anisketch.cli train guidance --config ...   # several GPUs (DDP)
     anisketch train guidance --config ... --out runs/guidance --export weights/   # write the shipped file
     anisketch train guidance --config backend/configs/guidance_polish.toml --init weights/ --out runs/polish
+    anisketch train colorizer --config backend/configs/colorizer.toml --shards shards/256   # portraits from disk
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, type=Path, help="TOML config (see backend/configs/)")
     parser.add_argument("--out", type=Path, default=None, help="run folder: checkpoints and curves (default runs/MODEL)")
     parser.add_argument("--data", type=Path, default=None, help="a folder made by `anisketch data --from-images` to train on")
+    parser.add_argument("--shards", type=Path, default=None, metavar="DIR",
+                        help="portraits from a folder made by `anisketch data --shards` (at the config's size), "
+                             "reused every epoch with sketches and hints drawn anew (guidance, colorizer)")
     parser.add_argument("--steps", type=int, default=None, help="override the config's step count")
     parser.add_argument("--batch-size", type=int, default=None, help="override the per-process batch size")
     parser.add_argument("--workers", type=int, default=None, help="data worker processes (default: config)")
@@ -55,6 +59,22 @@ def start_from_weights(task, recipe, model: str, weights_dir: Path) -> None:
     print(f"starting from the {model} weights in {weights_dir}")
 
 
+def use_shards(task, model: str, root: Path) -> None:
+    """Feed the task from a shard folder instead of the engine; SystemExit with the reason if it cannot be."""
+    from ..data.shards import ShardError, ShardFolder
+
+    if not hasattr(task, "use_shards"):
+        raise SystemExit(f"anisketch train {model}: --shards is not supported for this model (guidance and "
+                         f"colorizer are); it trains on engine portraits rendered on the fly")
+    try:
+        folder = ShardFolder(root, size=task.curriculum.size)
+    except ShardError as error:
+        raise SystemExit(f"anisketch train {model}: --shards: {error}") from None
+    task.use_shards(folder)
+    print(f"training on the {len(folder)} portraits in {root} (seeds from {folder.manifest['seed']}), "
+          f"drawn anew every epoch")
+
+
 def run(args: argparse.Namespace) -> int:
     import importlib
 
@@ -71,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
     task = recipe.make_task(config, data_dir=args.data)
     if args.init is not None:
         start_from_weights(task, recipe, args.model, args.init)
+    if args.shards is not None:
+        use_shards(task, args.model, args.shards)
     if not args.no_train:
         result = train(task, loop_cfg, out)
         print(f"stopped at step {result['step']} ({'finished' if result['finished'] else 'resumable'}); run folder {out}")
