@@ -87,23 +87,39 @@ def _reuse_stage_times(root: str, numbers: list[int]) -> dict:
     return {"read + decode": statistics.median(read), "sketch + raster + hints": statistics.median(draw)}
 
 
-def _measure(rate, jobs_of_repeat, args) -> str:
-    """'single-process CPU (best) / wall | N processes: CPU / wall per core, total' for one way and size."""
-    single = [rate(jobs_of_repeat(r, 1)[0]) for r in range(args.repeats)]
-    walls, cpus = zip(*single)
-    line = f"1 process: {statistics.median(cpus):6.1f} (best {max(cpus):6.1f}) / {statistics.median(walls):6.1f}"
+def _paired(ways: dict, args) -> dict[str, str]:
+    """One figure line per way: 'single-process CPU (best) / wall | N processes: CPU / wall per core, total'.
+
+    ways: name -> (rate, jobs) where rate(job) -> (wall rate, CPU rate) and jobs(repeat, workers) -> one job
+    per process. Repeats alternate between the ways (a, b, a, b...), so a minute of load on the shared
+    machine slows both alike; the ratio of each repeat's pair is printed by the caller."""
+    single: dict[str, list] = {name: [] for name in ways}
+    parallel: dict[str, list] = {name: [] for name in ways}
+    for r in range(args.repeats):
+        for name, (rate, jobs) in ways.items():
+            single[name].append(rate(jobs(r, 1)[0]))
     if args.workers > 1:
-        totals, per_worker_cpu = [], []
         with get_context("fork").Pool(args.workers, initializer=_init) as pool:
             for r in range(args.repeats):
-                start = time.perf_counter()
-                rates = pool.map(rate, jobs_of_repeat(args.repeats + r, args.workers))
-                totals.append(args.workers * args.samples / (time.perf_counter() - start))
-                per_worker_cpu.append(float(np.median([cpu_rate for _, cpu_rate in rates])))
-        total = statistics.median(totals)
-        line += (f" | {args.workers} processes: {statistics.median(per_worker_cpu):6.1f} / "
-                 f"{total / args.workers:6.1f} per core, {total:6.1f} samples/s in total")
-    return line
+                for name, (rate, jobs) in ways.items():
+                    start = time.perf_counter()
+                    rates = pool.map(rate, jobs(r, args.workers))
+                    total = args.workers * args.samples / (time.perf_counter() - start)
+                    parallel[name].append((total, float(np.median([cpu for _, cpu in rates]))))
+    lines = {}
+    for name in ways:
+        walls, cpus = zip(*single[name])
+        line = f"1 process: {statistics.median(cpus):6.1f} (best {max(cpus):6.1f}) / {statistics.median(walls):6.1f}"
+        if parallel[name]:
+            totals, per_worker_cpu = zip(*parallel[name])
+            total = statistics.median(totals)
+            line += (f" | {args.workers} processes: {statistics.median(per_worker_cpu):6.1f} / "
+                     f"{total / args.workers:6.1f} per core, {total:6.1f} samples/s in total")
+        lines[name] = line
+    first, second = ways
+    ratios = [b[1] / a[1] for a, b in zip(single[first], single[second])]
+    lines["ratio"] = f"{statistics.median(ratios):.2f} [{min(ratios):.2f}..{max(ratios):.2f}]"
+    return lines
 
 
 def _stage_times(size: int, seeds: list[int]) -> dict:
@@ -155,27 +171,25 @@ def main(argv: list[str]) -> int:
     print("  on the fly:  all of it from the seed")
     print("  shard reuse: the rendered portrait read from a tar shard (PNG decode), sketch + hints drawn anew")
     _on_the_fly((256, list(range(3))))  # warm-up: imports, caches
-    print(f"samples/s per core, median of {args.repeats} repeats: by CPU time (what one core makes, even on a busy "
-          f"machine) / by wall clock")
+    print(f"samples/s per core, median of {args.repeats} repeats, the two ways alternating: by CPU time (what one "
+          f"core makes, even on a busy machine) / by wall clock")
     for size in args.sizes:
-        seed0 = 1_000_000 * size
-        n = args.samples
-
-        def seeds_of(r: int, workers: int) -> list:
-            base = seed0 + r * workers * n
-            return [(size, list(range(base + w * n, base + (w + 1) * n))) for w in range(workers)]
-
-        print(f"{size:5d} px  on the fly   {_measure(_on_the_fly, seeds_of, args)}")
+        seed0, n = 1_000_000 * size, args.samples
         with tempfile.TemporaryDirectory(prefix="anisketch-bench-shards-") as root:
             written = _write_shards(Path(root), size, seed0, n * args.workers)
 
-            def numbers_of(r: int, workers: int) -> list:
-                # repeat r is epoch r + 1 (epoch 0 would draw what the engine does: also fine, but not "reuse")
+            def seeds(r: int, workers: int) -> list:  # every repeat: the portraits the shards hold
+                return [(size, list(range(seed0 + w * n, seed0 + (w + 1) * n))) for w in range(workers)]
+
+            def numbers(r: int, workers: int) -> list:  # repeat r: epoch r + 1 of them (epoch 0 = the engine's)
                 epoch = (r + 1) * n * args.workers
                 return [(root, list(range(epoch + w * n, epoch + (w + 1) * n))) for w in range(workers)]
 
-            print(f"{size:5d} px  shard reuse {_measure(_shard_reuse, numbers_of, args)}")
-            stages = _reuse_stage_times(root, numbers_of(0, 1)[0][1])
+            lines = _paired({"on the fly": (_on_the_fly, seeds), "shard reuse": (_shard_reuse, numbers)}, args)
+            for name in ("on the fly", "shard reuse"):
+                print(f"{size:5d} px  {name:11s} {lines[name]}")
+            print(f"        shard reuse / on the fly, 1 process, paired repeats: {lines['ratio']}")
+            stages = _reuse_stage_times(root, numbers(0, 1)[0][1])
             print("        shard reuse, median CPU ms: " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
                   + f"; writing the shards: {written:.1f} portraits/s per core (render + PNG encode)")
         stages = _stage_times(size, list(range(seed0, seed0 + min(args.samples, 30))))
