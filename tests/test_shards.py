@@ -233,6 +233,8 @@ def test_train_with_shards_of_the_wrong_size_says_so(folder):
 
 
 def test_bench_prints_both_rates(capsys):
-    assert cli.main(["bench", "data", "--sizes", "64", "--samples", "2", "--repeats", "1", "--workers", "1"]) == 0
+    assert cli.main(["bench", "data", "--sizes", "64", "--samples", "2", "--repeats", "2", "--workers", "2",
+                     "--tasks"]) == 0
     out = capsys.readouterr().out
-    assert "on the fly" in out and "shard reuse" in out and "samples/s" in out
+    assert "on the fly" in out and "shard reuse" in out and "samples/s" in out and "paired repeats" in out
+    assert "guidance task batches" in out and "colorizer task batches" in out

@@ -122,6 +122,33 @@ def _paired(ways: dict, args) -> dict[str, str]:
     return lines
 
 
+def _task_lines(size: int, root: str, records: int, args) -> list[str]:
+    """What the training tasks' batch makers deliver per CPU second, from the engine and from the shards
+    (the same portraits; repeats alternate). The guidance task needs no colour render, the colouriser makes
+    `samples_per_portrait` samples of each portrait: neither is the bench's generic sample."""
+    from anisketch.data.shards import EpochReader, ShardFolder
+    from anisketch.guidance.train import GuidanceTask, SketchCurriculum
+    from anisketch.render.train import ColorCurriculum, ColorizerTask
+
+    reader = EpochReader(ShardFolder(root, size=size))
+    lines = []
+    for name, task, per_record in (("guidance", GuidanceTask({}, SketchCurriculum(size=size)), 1),
+                                   ("colorizer", ColorizerTask({}, ColorCurriculum(size=size)), 4)):
+        batch = records * per_record  # one pass over the records
+        rates: dict[str, list[float]] = {"engine": [], "shards": []}
+        for r in range(args.repeats):
+            for way in rates:
+                task.shards = reader if way == "shards" else None
+                first = (r + 1) * batch if way == "shards" else 1_000_000 * size  # shards: epoch r + 1
+                cpu = time.process_time()
+                task.make_batch(first, batch)
+                rates[way].append(batch / (time.process_time() - cpu))
+        engine, shards = (statistics.median(v) for v in rates.values())
+        lines.append(f"        {name} task batches, samples/s per core (CPU): on the fly {engine:6.1f}, "
+                     f"shard reuse {shards:6.1f} ({shards / engine:.2f}x)")
+    return lines
+
+
 def _stage_times(size: int, seeds: list[int]) -> dict:
     """Median CPU milliseconds per stage, single process."""
     from anisketch.data.sample import DrawingStyle, STREAM_HINTS, STREAM_SKETCH, stream
@@ -159,6 +186,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="repeats; the median is reported (default 5)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="worker processes for the parallel figure (default: all cores)")
+    parser.add_argument("--tasks", action="store_true",
+                        help="also time the guidance and colouriser tasks' own batch makers, both ways (imports torch)")
     args = parser.parse_args(argv)
     if args.samples < 1 or args.repeats < 1 or args.workers < 1:
         parser.error("--samples, --repeats and --workers must be at least 1")
@@ -192,6 +221,8 @@ def main(argv: list[str]) -> int:
             stages = _reuse_stage_times(root, numbers(0, 1)[0][1])
             print("        shard reuse, median CPU ms: " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
                   + f"; writing the shards: {written:.1f} portraits/s per core (render + PNG encode)")
+            if args.tasks:
+                print("\n".join(_task_lines(size, root, n * args.workers, args)))
         stages = _stage_times(size, list(range(seed0, seed0 + min(args.samples, 30))))
         print("        on the fly, median CPU ms per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
               + f" (sum {sum(stages.values()):.1f})")
