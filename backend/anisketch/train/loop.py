@@ -1,7 +1,7 @@
 """The training loop every AniSketch model shares.
 
 A model-specific *task* supplies the network, a batch maker and the loss; this loop supplies the rest:
-data rendered on the fly in worker processes, AdamW with warm-up and cosine decay, bf16 autocast on GPUs,
+data made in worker processes (rendered on the fly, or drawn from shards on disk: the task decides), AdamW with warm-up and cosine decay, bf16 autocast on GPUs,
 DDP under `torchrun --nproc_per_node N`, resumable checkpoints, a time limit that stops cleanly (the lent GPU
 gives 10 minutes per command), a progress bar, and curves as CSV + PNG.
 """
