@@ -146,22 +146,31 @@ def test_unusable_folders_get_a_clear_error(folder, tmp_path, problem, message):
         S.ShardFolder(root, size=128 if problem == "other size" else SIZE)
 
 
-def damage_member(root: Path, member: str) -> None:
-    """Overwrite the bytes of one tar member (as a bad disk or an interrupted copy would)."""
+def damage_member(root: Path, member: str, content: bytes = b"") -> None:
+    """Overwrite the bytes of one tar member (as a bad disk or an interrupted copy would): with `content`
+    padded with spaces, or zeros."""
     path = root / "shard-000001.tar"
     with tarfile.open(path) as tar:
         info = tar.getmember(member)
     data = bytearray(path.read_bytes())
-    data[info.offset_data:info.offset_data + info.size] = b"\0" * info.size
+    data[info.offset_data:info.offset_data + info.size] = content.ljust(info.size, b" " if content else b"\0")
     path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("member", ["00000009.color.png", "00000009.strokes.npy", "00000009.json"])
-def test_a_bad_member_is_reported_and_skipped(folder, tmp_path, capsys, member):
+@pytest.mark.parametrize("member, content, reason", [
+    ("00000009.color.png", b"", "color.png: expected uint8"),
+    ("00000009.parts.png", b"", "parts.png: expected uint8"),
+    ("00000009.strokes.npy", b"", "unreadable json or strokes"),
+    ("00000009.json", b"", "unreadable json or strokes"),
+    ("00000009.json", b"{}", "unreadable json or strokes"),
+    ("00000009.json", b'{"strokes": {"count": [1]}, "seed": 9}', r"strokes.npy: expected float32 \[1, 3\]"),
+    ("00000009.json", b'{"strokes": {"count": "x"}, "seed": 9}', "unreadable json or strokes"),
+])
+def test_a_bad_member_is_reported_and_skipped(folder, tmp_path, capsys, member, content, reason):
     root = copy_of(folder, tmp_path)
-    damage_member(root, member)
+    damage_member(root, member, content)
     shards = S.ShardFolder(root)
-    with pytest.raises(S.RecordError, match=f"shard-000001.tar 00000009: .*{member.split('.', 1)[1].split('.')[0]}"):
+    with pytest.raises(S.RecordError, match=f"shard-000001.tar 00000009: {reason}"):
         shards.load(4)
     reader = S.EpochReader(shards)
     seeds = [reader.at(n)[0].seed for n in range(COUNT)]

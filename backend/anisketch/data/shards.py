@@ -102,16 +102,19 @@ def decode_portrait(members: dict[str, bytes], size: int, images=IMAGES) -> Rend
         meta = json.loads(members["json"])
         table = meta.pop("strokes")
         columns = np.load(io.BytesIO(members["strokes.npy"]), allow_pickle=False)
-    except (ValueError, KeyError, EOFError, OSError) as error:
+        strokes = _strokes(columns, table)
+        seed = int(meta["seed"])
+    except RecordError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, EOFError, OSError) as error:
         raise RecordError(f"unreadable json or strokes ({type(error).__name__}: {error})") from None
-    strokes = _strokes(columns, table)
     color = _rgb(members, "color.png", size) if "color" in images else None
     fill = _rgb(members, "fill.png", size) if "fill" in images else None
     lineart = 255 - _image(members, "lineart.png", size, 1) if "lineart" in images else None
     parts = _image(members, "parts.png", size, 1) if "parts" in images else None
     if parts is not None and parts.max(initial=0) >= len(PART_LABELS):
         raise RecordError("parts.png holds values that are not part labels")
-    return RenderedPortrait(int(meta["seed"]), size, strokes, color, lineart, parts, meta, fill)
+    return RenderedPortrait(seed, size, strokes, color, lineart, parts, meta, fill)
 
 
 def _png(image: np.ndarray) -> bytes:
