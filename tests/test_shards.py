@@ -126,6 +126,7 @@ def test_same_arguments_same_bytes_whatever_the_workers(folder, tmp_path):
     ("missing", "is not a folder"),
     ("no manifest", "has no shards.json"),
     ("damaged manifest", "is damaged"),
+    ("bad shard entry", "is damaged .*bad shard entry"),
     ("other engine", "was written by engine 0.0.1"),
     ("missing shard", "shard-000001.tar"),
     ("other size", f"holds {SIZE} px portraits, but 128 px"),
@@ -137,6 +138,8 @@ def test_unusable_folders_get_a_clear_error(folder, tmp_path, problem, message):
         manifest.unlink()
     elif problem == "damaged manifest":
         manifest.write_text('{"format": "anisketch-shards", "shards": ')
+    elif problem == "bad shard entry":
+        manifest.write_text(manifest.read_text().replace('"file": "shard-000001.tar"', '"file": "../x.tar"'))
     elif problem == "other engine":
         manifest.write_text(manifest.read_text().replace(f'"engine_version": "{S.ENGINE_VERSION}"',
                                                          '"engine_version": "0.0.1"'))

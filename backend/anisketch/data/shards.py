@@ -283,6 +283,10 @@ def read_manifest(root: Path) -> dict:
         shards, size = manifest["shards"], int(manifest["size"])
         if manifest.get("format") != FORMAT or not isinstance(shards, list):
             raise ValueError("not an AniSketch shard manifest")
+        for shard in shards:  # what the reader relies on
+            if not (isinstance(shard["file"], str) and "/" not in shard["file"] and int(shard["count"]) >= 0):
+                raise ValueError(f"bad shard entry {shard}")
+            int(shard["first_seed"])
     except (ValueError, KeyError, TypeError) as error:
         raise ShardError(f"{path} is damaged ({error})") from None
     if manifest.get("format_version") != FORMAT_VERSION or manifest.get("engine_version") != ENGINE_VERSION:
