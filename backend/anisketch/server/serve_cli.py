@@ -98,7 +98,7 @@ def _serve(args: argparse.Namespace, bind: str | None) -> int:
     if bus:
         bus.close()
     _close(context, curve)
-    log.info("stopped after %d replies", server.served)
+    log.info("stopped after %d model replies (info and status replies not counted)", server.served)
     return 0
 
 

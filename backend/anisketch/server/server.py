@@ -63,7 +63,7 @@ class Server:
         self._wake_recv, self._wake_send = _socketpair()
         self._busy = False
         self._compute = threading.Thread(target=self._compute_loop, name="anisketch-compute", daemon=True)
-        self.served = 0
+        self.served = 0  # replies to model work (guide, render, generate, photo), for the shutdown log
 
     # --- the socket thread -------------------------------------------------------------------------------
 
