@@ -132,8 +132,9 @@ def _task_lines(size: int, root: str, records: int, args) -> list[str]:
 
     reader = EpochReader(ShardFolder(root, size=size))
     lines = []
-    for name, task, per_record in (("guidance", GuidanceTask({}, SketchCurriculum(size=size)), 1),
-                                   ("colorizer", ColorizerTask({}, ColorCurriculum(size=size)), 4)):
+    for name, task in (("guidance", GuidanceTask({}, SketchCurriculum(size=size))),
+                       ("colorizer", ColorizerTask({}, ColorCurriculum(size=size)))):
+        per_record = getattr(task.curriculum, "samples_per_portrait", 1)  # samples the task makes of a portrait
         batch = records * per_record  # one pass over the records
         rates: dict[str, list[float]] = {"engine": [], "shards": []}
         for r in range(args.repeats):
