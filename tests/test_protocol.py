@@ -46,10 +46,23 @@ def test_request_round_trip_keeps_everything():
 
 def test_guide_params_are_normalised():
     request = P.decode_request(P.encode_request(P.Request("guide", "g", {
-        "pins": ["eyes", "mouth"], "faithfulness": {"eyes": 1, "hair": 0.25}, "state": None, "out_size": 512},
-        [sketch(fmt="gray8")])))
+        "pins": ["eyes", "mouth"], "faithfulness": {"eyes": 1, "hair": 0.25}, "state": None, "out_size": 512,
+        "origin": [-12, 3000]}, [sketch(fmt="gray8")])))
     assert request.params == {"pins": ("eyes", "mouth"), "faithfulness": {"eyes": 1.0, "hair": 0.25},
-                              "state": None, "out_size": 512}
+                              "state": None, "out_size": 512, "origin": (-12, 3000)}
+
+
+@pytest.mark.parametrize("origin", [[1], [1, 2, 3], [1.5, 2], [True, 0], "0,0", [0, P.MAX_CANVAS + 1], None])
+def test_a_bad_origin_is_refused_by_name(origin):
+    error = error_of(_raw_guide({"origin": origin}))
+    assert error.code == P.BAD_PARAMS and "'origin'" in error.message
+
+
+def _raw_guide(params):
+    import json
+    image = sketch()
+    header = {"v": P.PROTOCOL_VERSION, "id": "g", "op": "guide", "params": params, "frames": [image.descriptor()]}
+    return [json.dumps(header).encode(), image.data]
 
 
 def test_reply_round_trip_with_layers_outside_the_crop():
@@ -60,6 +73,21 @@ def test_reply_round_trip_with_layers_outside_the_crop():
     assert decoded.ok and decoded.result == reply.result and decoded.timing_ms == {"total": 3.5}
     assert [(l.name, l.group, l.x, l.y, l.width, l.height, l.format) for l in decoded.layers] == \
         [("Guidance: eyes", "eyes", -40, 700, 2, 1, "bgra8"), ("Render 1", None, 0, 0, 1, 2, "rgba8")]
+    assert [l.blend for l in decoded.layers] == ["normal", "normal"]
+
+
+def test_layers_carry_their_blending_mode():
+    layers = [P.Layer("Shadows", "rgba8", 1, 1, bytes(4), group="Candidate 1", blend=mode) for mode in P.BLEND_MODES]
+    decoded = P.decode_reply(P.encode_reply(P.Reply("r", "render", True, {}, layers)))
+    assert [l.blend for l in decoded.layers] == list(P.BLEND_MODES)
+
+
+@pytest.mark.parametrize("blend", ["dissolve", "", 3, None])
+def test_an_unknown_blending_mode_is_refused(blend):
+    layer = P.Layer("Shadows", "rgba8", 1, 1, bytes(4), blend=blend)
+    with pytest.raises(P.ProtocolError) as caught:
+        P.decode_reply(P.encode_reply(P.Reply("r", "render", True, {}, [layer])))
+    assert caught.value.code == P.BAD_FRAMES and "blend" in caught.value.message
 
 
 def test_error_reply_round_trip():

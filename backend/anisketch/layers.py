@@ -14,6 +14,7 @@ class Layer:
     rgba: np.ndarray  # uint8 [h, w, 4]
     x: int = 0  # offset of the layer's top-left pixel in the request image (may be negative)
     y: int = 0
+    blend: str = "normal"  # Krita composite-op id (protocol.BLEND_MODES): how it mixes with the layers below
 
 
 @dataclass

@@ -37,11 +37,15 @@ MAX_ID_CHARS = 128
 MAX_STATE_CHARS = 64 * 1024
 MAX_CANDIDATES = 16
 MAX_OFFSET = 4 * MAX_SIDE  # layers may reach beyond the crop (guidance draws the whole face), not arbitrarily far
+MAX_CANVAS = 1 << 20  # a crop's origin on the canvas (px); Krita's own canvases stay far below
 
 # Bytes per pixel. Krita hands layer pixels over as B,G,R,A: the plugin may send them as they are
 # ("bgra8") and ask for "bgra8" layers back; the server swizzles with numpy, off the GUI thread.
 FORMATS = {"rgba8": 4, "bgra8": 4, "gray8": 1}
 LAYER_FORMATS = ("rgba8", "bgra8")
+
+# Krita composite-op ids a result layer may ask for (Node.setBlendingMode); absent means "normal".
+BLEND_MODES = ("normal", "multiply", "screen", "add", "overlay")
 
 # The part groups of docs/architecture.md (engine.params.GROUPS); a test keeps the two equal.
 GROUPS = ("face", "eyes", "brows", "nose", "mouth", "hair", "accessories")
@@ -108,9 +112,10 @@ class Layer(Image):
     group: str | None = None
     x: int = 0
     y: int = 0
+    blend: str = "normal"  # Krita composite-op id (BLEND_MODES): how the layer mixes with those below
 
     def descriptor(self) -> dict:
-        return {**super().descriptor(), "group": self.group, "x": self.x, "y": self.y}
+        return {**super().descriptor(), "group": self.group, "x": self.x, "y": self.y, "blend": self.blend}
 
 
 @dataclass
@@ -221,6 +226,15 @@ def groups(name: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def point(lo: int, hi: int) -> Check:
+    """Two whole numbers [x, y], each from lo to hi."""
+    def check(name: str, value: Any) -> tuple[int, int]:
+        if not isinstance(value, list) or len(value) != 2 or not all(_is_int(v) and lo <= v <= hi for v in value):
+            raise _bad(f"'{name}' must be two whole numbers [x, y] from {lo} to {hi}, not {_show(value)}")
+        return value[0], value[1]
+    return check
+
+
 def attributes(name: str, value: Any) -> dict[str, str]:
     """MakeGirlsMoe-style attributes, {"hair_color": "blonde", "smile": "on"}; the model checks the vocabulary."""
     if not isinstance(value, dict) or len(value) > 64:
@@ -259,6 +273,9 @@ OPS: dict[str, OpSpec] = {
             "pins": groups,
             "state": optional(text(MAX_STATE_CHARS)),
             "out_size": optional(integer(16, MAX_SIDE)),
+            # Where the crop's top-left pixel lies on the canvas: the state then follows the face in canvas
+            # coordinates, so a later request with another crop keeps pins and unchanged parts in place.
+            "origin": point(-MAX_CANVAS, MAX_CANVAS),
             **SERVER_PARAMS,
         },
         images={"sketch": True},
@@ -439,16 +456,20 @@ def decode_reply(parts: Sequence) -> Reply:
 
 
 def _decode_layer(descriptor: Any, data: Any) -> Layer:
-    d = _check_image(descriptor, data, ("name", "format", "width", "height", "group", "x", "y"), ("stride",),
+    d = _check_image(descriptor, data, ("name", "format", "width", "height", "group", "x", "y"), ("stride", "blend"),
                      formats=LAYER_FORMATS)
     if not isinstance(d["group"], (str, type(None))):
         raise ProtocolError(BAD_FRAMES, f"layer '{d['name']}': group must be a string or null")
+    blend = d.get("blend", "normal")
+    if blend not in BLEND_MODES or not isinstance(blend, str):
+        raise ProtocolError(BAD_FRAMES, f"layer '{d['name']}': blend must be one of {', '.join(BLEND_MODES)}, "
+                                        f"not {_show(blend)}")
     for key in ("x", "y"):
         if not _is_int(d[key]) or abs(d[key]) > MAX_OFFSET:
             raise ProtocolError(BAD_FRAMES, f"layer '{d['name']}': {key} must be a whole number within "
                                             f"±{MAX_OFFSET}, not {_show(d[key])}")
     return Layer(name=d["name"], format=d["format"], width=d["width"], height=d["height"], stride=d["stride"],
-                 data=data, group=d["group"], x=d["x"], y=d["y"])
+                 data=data, group=d["group"], x=d["x"], y=d["y"], blend=blend)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -54,6 +54,13 @@ def check_image(name: str, image, channels: int = 4) -> np.ndarray:
     return image
 
 
+def check_origin(origin) -> tuple[int, int]:
+    if (not isinstance(origin, (tuple, list)) or len(origin) != 2
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in origin)):
+        raise BadRequest(f"origin must be two whole numbers (x, y) on the canvas, got {origin!r}")
+    return int(origin[0]), int(origin[1])
+
+
 def guidance_layers(strokes, side: int, mode: str) -> list[Layer]:
     """Detail: the whole face in ink, one layer. Rough: one layer per part, each in its colour."""
     if mode == "detail":
@@ -121,14 +128,17 @@ class Service:
         }
 
     def guide(self, sketch_rgba: np.ndarray, *, mode: str = "rough", faithfulness=DEFAULT_FAITHFULNESS, pins=(), state=None,
-              out_size=None) -> GuideResult:
+              out_size=None, origin=(0, 0)) -> GuideResult:
+        """`origin`: the request crop's top-left pixel on the artist's canvas. The state records the face in
+        canvas coordinates, so a state from an earlier, other crop still keeps pins and unchanged parts in place."""
         t0 = time.perf_counter()
         check_image("sketch", sketch_rgba)
         if mode not in ("rough", "detail"):
             raise BadRequest(f"mode must be 'rough' or 'detail', got {mode!r}")
         darkness = rgba_to_darkness(sketch_rgba)
         t1 = time.perf_counter()
-        guide = self.guidance.guide(darkness, faithfulness=faithfulness, pins=tuple(pins), state=state)
+        guide = self.guidance.guide(darkness, faithfulness=faithfulness, pins=tuple(pins), state=state,
+                                    origin=check_origin(origin))
         t2 = time.perf_counter()
         side = max(sketch_rgba.shape[:2])
         layers = guidance_layers(guide.portrait.strokes, side, mode)

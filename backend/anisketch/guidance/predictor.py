@@ -145,7 +145,10 @@ class GuidanceModel:
         faithfulness: float | dict[str, float] = DEFAULT_FAITHFULNESS,
         pins: tuple[str, ...] = (),
         state: str | None = None,
+        origin: tuple[int, int] = (0, 0),
     ) -> Guide:
+        # `origin` (the crop's place on the canvas) is accepted now; the frame in canvas coordinates that uses
+        # it comes with the framing stage.
         image, _ = to_model_input(darkness, self.input_size)
         if (image > 0.05).sum() < MIN_INK_PIXELS:
             raise BadRequest("the sketch layer is empty in this region: draw a few strokes first")

@@ -46,6 +46,7 @@ class ResultLayer:
     x: int
     y: int
     rgba: np.ndarray  # uint8[h, w, 4]
+    blend: str = "normal"  # Krita composite-op id
 
 
 @dataclass
@@ -187,7 +188,7 @@ def to_image(name: str, array: np.ndarray) -> protocol.Image:
 
 def to_result(reply: protocol.Reply) -> Result:
     return Result(id=reply.id, op=reply.op, result=reply.result, timing_ms=reply.timing_ms,
-                  layers=[ResultLayer(layer.name, layer.group, layer.x, layer.y, layer_pixels(layer))
+                  layers=[ResultLayer(layer.name, layer.group, layer.x, layer.y, layer_pixels(layer), layer.blend)
                           for layer in reply.layers])
 
 

@@ -347,7 +347,7 @@ def _layer_frame(layer: Any, layer_format: str) -> protocol.Layer:
     height, width = rgba.shape[:2]
     return protocol.Layer(name=str(layer.name), format=layer_format, width=width, height=height,
                           data=rgba.reshape(-1).data, group=None if layer.group is None else str(layer.group),
-                          x=int(layer.x), y=int(layer.y))
+                          x=int(layer.x), y=int(layer.y), blend=str(getattr(layer, "blend", "normal")))
 
 
 def _result_fields(result: Any) -> dict:
