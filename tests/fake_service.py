@@ -59,7 +59,7 @@ class FakeService:
     def info(self) -> dict:
         return {"version": "fake", "device": "cpu", "models": {"fake": True}, "calls": self.calls}
 
-    def guide(self, sketch_rgba, *, mode="rough", faithfulness=0.5, pins=(), state=None, out_size=None, origin=(0, 0)):
+    def guide(self, sketch_rgba, *, mode="rough", faithfulness=0.5, pins=(), state=None, origin=(0, 0)):
         self._work()
         inverted = sketch_rgba.copy()
         inverted[..., :3] = 255 - inverted[..., :3]

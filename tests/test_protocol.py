@@ -46,10 +46,10 @@ def test_request_round_trip_keeps_everything():
 
 def test_guide_params_are_normalised():
     request = P.decode_request(P.encode_request(P.Request("guide", "g", {
-        "pins": ["eyes", "mouth"], "faithfulness": {"eyes": 1, "hair": 0.25}, "state": None, "out_size": 512,
+        "pins": ["eyes", "mouth"], "faithfulness": {"eyes": 1, "hair": 0.25}, "state": None,
         "origin": [-12, 3000]}, [sketch(fmt="gray8")])))
     assert request.params == {"pins": ("eyes", "mouth"), "faithfulness": {"eyes": 1.0, "hair": 0.25},
-                              "state": None, "out_size": 512, "origin": (-12, 3000)}
+                              "state": None, "origin": (-12, 3000)}
 
 
 @pytest.mark.parametrize("origin", [[1], [1, 2, 3], [1.5, 2], [True, 0], "0,0", [0, P.MAX_CANVAS + 1], None])
@@ -139,8 +139,7 @@ def test_malformed_headers(parts, code, words):
     ({"mode": "sloppy"}, "rough, detail"),
     ({"pins": "eyes"}, "list"),
     ({"pins": ["eyes", "eyes"]}, "twice"),
-    ({"out_size": 8}, "from 16"),
-    ({"out_size": 512.0}, "whole number"),
+    ({"out_size": 512}, "unknown parameter"),
     ({"state": 3}, "string"),
     ({"layer_format": "argb"}, "rgba8, bgra8"),
 ])

@@ -284,9 +284,16 @@ def test_hint_layer_and_mask(portrait, rendered):
     layer = hints.simulate_hints(portrait, rendered["color"], rendered["parts"], np.random.default_rng(3), 10)
     mask = hints.hints_to_mask(layer)
     assert 0.002 < mask.mean() < 0.4
-    model_input = hints.hints_to_input(layer)
-    assert model_input.shape == (SIZE, SIZE, 4)
-    np.testing.assert_array_equal(model_input[..., 3] > 0, mask)
+    # the colouriser's input (what production feeds it) marks exactly these pixels, with their colours
+    import torch
+
+    from anisketch.render.model import make_input
+
+    lines = torch.zeros(1, 1, SIZE, SIZE, dtype=torch.uint8)
+    model_input = make_input(lines, torch.from_numpy(layer).permute(2, 0, 1)[None])[0].numpy()
+    assert model_input.shape == (5, SIZE, SIZE)
+    np.testing.assert_array_equal(model_input[4] > 0, mask)
+    np.testing.assert_allclose(model_input[1:4].transpose(1, 2, 0)[mask], layer[mask][:, :3] / 255.0, atol=1e-6)
     again = hints.simulate_hints(portrait, rendered["color"], rendered["parts"], np.random.default_rng(3), 10)
     np.testing.assert_array_equal(layer, again)
 

@@ -20,5 +20,8 @@ def parallel_map(fn: Callable[[int], T], items: Iterable[int], workers: int | No
     workers = min(workers or cpu_workers(), max(1, len(items) // 64))
     if workers <= 1:
         return [fn(x) for x in items]
-    with mp.get_context("fork" if hasattr(os, "fork") else "spawn").Pool(workers) as pool:
+    # Not fork: the caller has usually imported torch, whose thread pools do not survive a fork (a child can
+    # hang on a lock held by a thread that did not come along). forkserver starts workers from a clean process.
+    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    with mp.get_context(method).Pool(workers) as pool:
         return pool.map(fn, items, chunksize=64)

@@ -35,7 +35,7 @@ MAX_IMAGES = 4
 MAX_LAYERS = 64
 MAX_ID_CHARS = 128
 MAX_STATE_CHARS = 64 * 1024
-MAX_CANDIDATES = 16
+MAX_CANDIDATES = 8  # render, photo and generate candidates per request: the one limit, models import it
 MAX_OFFSET = 4 * MAX_SIDE  # layers may reach beyond the crop (guidance draws the whole face), not arbitrarily far
 MAX_CANVAS = 1 << 20  # a crop's origin on the canvas (px); Krita's own canvases stay far below
 
@@ -272,7 +272,6 @@ OPS: dict[str, OpSpec] = {
             "faithfulness": faithfulness,
             "pins": groups,
             "state": optional(text(MAX_STATE_CHARS)),
-            "out_size": optional(integer(16, MAX_SIDE)),
             # Where the crop's top-left pixel lies on the canvas: the state then follows the face in canvas
             # coordinates, so a later request with another crop keeps pins and unchanged parts in place.
             "origin": point(-MAX_CANVAS, MAX_CANVAS),

@@ -22,11 +22,10 @@ from .engine.sketch import rgba_to_darkness
 from .errors import BadRequest
 from .guidance.faithfulness import DEFAULT_FAITHFULNESS
 from .layers import Layer, Result, ink_layer
+from .protocol import MAX_CANDIDATES, MAX_SIDE
 from .weights import default_weights_dir
 
-MAX_SIDE = 4096  # largest request image side (the protocol enforces it too)
 MIN_SIDE = 16
-MAX_CANDIDATES = 8
 INK_RGB = (32, 28, 36)  # detail-mode guidance ink
 # Rough mode: each part in a colour that reads at a glance and stays apart from its neighbours.
 GROUP_COLORS = {
@@ -128,7 +127,7 @@ class Service:
         }
 
     def guide(self, sketch_rgba: np.ndarray, *, mode: str = "rough", faithfulness=DEFAULT_FAITHFULNESS, pins=(), state=None,
-              out_size=None, origin=(0, 0)) -> GuideResult:
+              origin=(0, 0)) -> GuideResult:
         """`origin`: the request crop's top-left pixel on the artist's canvas. The state records the face in
         canvas coordinates, so a state from an earlier, other crop still keeps pins and unchanged parts in place."""
         t0 = time.perf_counter()

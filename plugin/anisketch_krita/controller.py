@@ -705,7 +705,7 @@ class Controller(QObject):
     def _after_guide(self, reply: protocol.Reply, flight: Optional[_Flight], started: float) -> None:
         if reply.ok and flight is not None:
             self.timings.apply_ms = (time.perf_counter() - started) * 1e3
-            server_ms = sum(v for v in reply.timing_ms.values()) if reply.timing_ms else 0.0
+            server_ms = float(reply.timing_ms.get("total", 0.0))  # arrival to reply; the stages are parts of it
             self.timings.history.append((flight.origin.w, round(self.timings.send_ms, 2),
                                          round(self.timings.apply_ms, 2), round(server_ms, 1),
                                          round(self.timings.detect_ms, 2), round(self.timings.read_ms, 2)))

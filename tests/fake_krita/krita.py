@@ -1,6 +1,6 @@
 """A stand-in for the part of Krita 5.1's `krita` module (libkis) that the AniSketch plugin uses.
 
-Fast unit tests import this instead of the real module (tests/conftest_plugin.py puts this folder first on
+Fast unit tests import this instead of the real module (tests/test_plugin_*.py put this folder first on
 sys.path). It keeps real pixel buffers and a real layer tree so that the plugin's canvas code is exercised,
 not mocked. Where Krita 5.1.5 behaves surprisingly, this does the same (checked against the real module
 with kritarunner; see docs/plugin.md):

@@ -254,12 +254,3 @@ def hints_to_mask(rgba: np.ndarray, threshold: int = 128) -> np.ndarray:
     if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
         raise ValueError(f"hint layer must be uint8 [H, W, 4] RGBA, got {rgba.dtype} {rgba.shape}")
     return rgba[..., 3] >= threshold
-
-
-def hints_to_input(rgba: np.ndarray) -> np.ndarray:
-    """float32[S, S, 4] for a colouriser: the hint colours in [0, 1] where hinted (0 elsewhere), and the mask."""
-    mask = hints_to_mask(rgba)
-    out = np.zeros(rgba.shape[:2] + (4,), np.float32)
-    out[..., :3] = rgba[..., :3] * (mask[..., None] / 255.0)
-    out[..., 3] = mask
-    return out

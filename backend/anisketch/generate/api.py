@@ -22,12 +22,12 @@ from ..engine.geometry import build_portrait
 from ..engine.raster import render
 from ..errors import BadRequest
 from ..layers import Layer, Result
+from ..protocol import MAX_CANDIDATES
 from . import attributes as A
 from . import noise as N
 
 MODES = ("rough", "detail")
 MIN_SIZE, MAX_SIZE = 64, 2048
-MAX_CANDIDATES = 16
 
 
 @dataclass

@@ -24,13 +24,13 @@ from ..engine.sketch import rgba_to_darkness
 from ..errors import BadRequest
 from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
 from ..layers import Layer, Result
+from ..protocol import MAX_CANDIDATES, MAX_SIDE
 from .dabs import find_dabs
 from .faithful import ColorizerModel, faithful_candidates, load_colorizer
 from .refined import donor_seed, refined_candidates, square
 
 MODES = ("refined", "faithful")
-MAX_CANDIDATES = 8
-MIN_SIDE, MAX_SIDE = 16, 4096
+MIN_SIDE = 16
 
 __all__ = ["render", "load_colorizer", "MODES", "MAX_CANDIDATES"]
 

@@ -112,7 +112,7 @@ class Colorizer(nn.Module):
 def make_input(lines: torch.Tensor, hints_rgba: torch.Tensor, threshold: int = 128) -> torch.Tensor:
     """The network input from uint8 tensors: lines [B, 1, S, S] darkness, hints [B, 4, S, S] straight RGBA.
 
-    A hint pixel counts when its alpha is at least `threshold` (as `engine.hints.hints_to_input`)."""
+    A hint pixel counts when its alpha is at least `threshold` (as `engine.hints.hints_to_mask`)."""
     mask = (hints_rgba[:, 3:4] >= threshold).to(torch.float32)
     rgb = hints_rgba[:, :3].to(torch.float32) * (mask / 255.0)
     return torch.cat([lines.to(torch.float32) / 255.0, rgb, mask], dim=1)

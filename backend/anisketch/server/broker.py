@@ -27,13 +27,15 @@ import time
 
 import zmq
 
+from anisketch.server.gpus import gpu_environment
 from anisketch.server.security import SecurityError, ServerCurve
 from anisketch.server.server import configure_socket, make_signal_handler
 
 log = logging.getLogger("anisketch.serve")
 
 
-def run_broker(args: argparse.Namespace) -> int:
+def run_broker(args: argparse.Namespace, gpus: list[int | None]) -> int:
+    """Serve until a signal; `gpus[i]` is worker i's GPU (server/gpus.py), None on the CPU."""
     context = zmq.Context()
     stop = threading.Event()
     with tempfile.TemporaryDirectory(prefix="anisketch-") as private:  # ipc files only we can reach
@@ -55,7 +57,7 @@ def run_broker(args: argparse.Namespace) -> int:
         requests = _Proxy(context, frontend, zmq.DEALER, urls["backend"])
         bus = _Proxy(context, _bound(context.socket(zmq.XSUB), urls["bus_in"]), zmq.XPUB, urls["bus_out"])
         proxies = [requests, bus]
-        workers = [_Worker(args, requests.back_url, (bus.front_url, bus.back_url), index)
+        workers = [_Worker(args, requests.back_url, (bus.front_url, bus.back_url), index, gpus[index])
                    for index in range(args.workers)]
         handler = make_signal_handler(stop.set)
         signal.signal(signal.SIGINT, handler)
@@ -116,8 +118,12 @@ def _bound(sock: zmq.Socket, url: str) -> zmq.Socket:
 class _Worker:
     """One `anisketch serve --worker-of` child process, restarted if it dies (a crash must not shrink the pool)."""
 
-    def __init__(self, args: argparse.Namespace, backend_url: str, bus_urls: tuple[str, str], index: int):
+    def __init__(self, args: argparse.Namespace, backend_url: str, bus_urls: tuple[str, str], index: int,
+                 gpu: int | None = None):
         self.index = index
+        self.env = {**os.environ, **gpu_environment(gpu)}
+        if gpu is not None:
+            log.info("worker %d runs on GPU %d", index, gpu)
         self.command = [sys.executable, "-m", "anisketch.cli", "serve", "--worker-of", backend_url,
                         "--bus", *bus_urls, "--service", args.service,
                         "--device", args.device, "--max-queued", str(args.max_queued), "--log-level", args.log_level]
@@ -127,7 +133,7 @@ class _Worker:
         self.process = self._start()
 
     def _start(self) -> subprocess.Popen:
-        return subprocess.Popen(self.command, env={**os.environ, "ANISKETCH_WORKER_INDEX": str(self.index)})
+        return subprocess.Popen(self.command, env=self.env)
 
     def restart_if_dead(self) -> None:
         code = self.process.poll()

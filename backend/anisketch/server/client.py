@@ -79,7 +79,7 @@ class Client:
         return self.call("info").result
 
     def guide(self, sketch: np.ndarray, **params: Any) -> Result:
-        """params: mode, faithfulness, pins, state, out_size (see docs/protocol.md)."""
+        """params: mode, faithfulness, pins, state, origin (see docs/protocol.md)."""
         return self.call("guide", params, {"sketch": sketch})
 
     def render(self, sketch: np.ndarray, hints: np.ndarray | None = None, **params: Any) -> Result:

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 import zmq
 
+from anisketch.server.gpus import GpuError, gpu_environment, parse_gpus, visible_gpu_count, worker_gpus
 from anisketch.server.security import SecurityError, ServerCurve, require_curve_beyond_loopback
 from anisketch.server.server import Bus, Server, UnavailableService, configure_socket, make_signal_handler
 
@@ -39,6 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(required beyond loopback)")
     parser.add_argument("--weights", metavar="DIR", help="weights folder (default: the shipped weights/)")
     parser.add_argument("--device", default="auto", help="auto (GPU when there is one), cpu or cuda")
+    parser.add_argument("--gpus", metavar="LIST",
+                        help="GPUs to use, like 0,1 (default: all); worker i runs on the i-th of them, in turn")
     parser.add_argument("--max-queued", type=int, default=32, help="requests one client may have queued")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     # For tests and experiments: another service factory, "module:callable" or "path/to/file.py:callable".
@@ -58,9 +61,16 @@ def run(args: argparse.Namespace) -> int:
     except SecurityError as error:
         print(f"anisketch serve: {error}", file=sys.stderr)
         return 2
+    try:
+        gpus = worker_gpus(args.workers, args.device, parse_gpus(args.gpus),
+                           0 if args.device == "cpu" else visible_gpu_count())
+    except GpuError as error:
+        print(f"anisketch serve: {error}", file=sys.stderr)
+        return 2
     if args.workers > 1:
         from anisketch.server.broker import run_broker
-        return run_broker(args)
+        return run_broker(args, gpus)
+    os.environ.update(gpu_environment(gpus[0]))  # before the models load (torch reads it at first CUDA use)
     return _serve(args, bind=args.endpoint)
 
 
@@ -112,23 +122,10 @@ def load_service(spec: str, weights: str | None, device: str) -> Any:
     """Build the model service; a service that fails to load still lets the server answer (with the error)."""
     try:
         factory = resolve(spec)
-        service = factory(weights_dir=weights, device=device)
-        _spread_workers_over_gpus(device)  # models load lazily, on the device current at first use
-        return service
+        return factory(weights_dir=weights, device=device)
     except Exception as error:  # a broken install must show up as an error reply, not a dead server
         log.error("the service %s failed to load: %s", spec, error, exc_info=True)
         return UnavailableService(error)
-
-
-def _spread_workers_over_gpus(device: str) -> None:
-    """Worker i of `serve --workers N` on a machine with several GPUs makes GPU i mod count its "cuda"."""
-    index = os.environ.get("ANISKETCH_WORKER_INDEX")
-    if index is None or device not in ("auto", "cuda"):
-        return
-    torch = sys.modules.get("torch")  # only a service that uses torch has a GPU to pick
-    if torch is not None and torch.cuda.is_available() and torch.cuda.device_count() > 1:
-        torch.cuda.set_device(int(index) % torch.cuda.device_count())
-        log.info("worker %s uses GPU %d", index, torch.cuda.current_device())
 
 
 def resolve(spec: str) -> Callable:

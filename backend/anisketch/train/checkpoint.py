@@ -3,8 +3,8 @@
 The optimizer's state dict is a nest of dicts holding tensors and plain numbers; we flatten its tensors to
 `optim.<param index>.<name>` keys and keep everything else (step counts, hyper-parameters) in the JSON file.
 
-Checkpoints must travel between 10-minute GPU leases, whose files come back at most 16 MiB each: tensors are
-written in shards (`checkpoint.00.safetensors`, ...) of at most SHARD_BYTES, and the optimizer's moments are
+Checkpoints travel between machines (a run cut into time-limited legs, a GPU box and a laptop), and
+some file transfers cap a file's size: tensors are written in shards (`checkpoint.00.safetensors`, ...) of at most SHARD_BYTES, and the optimizer's moments are
 kept in bf16 (resuming from rounded moments is harmless; the model's own weights stay fp32).
 """
 

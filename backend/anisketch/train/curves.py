@@ -29,9 +29,7 @@ class CurveLog:
             return [{k: float(v) for k, v in r.items() if v not in ("", None)} for r in csv.DictReader(f)]
 
     def plot(self, png: Path, x: str = "step", extra: "CurveLog | None" = None) -> None:
-        """One panel per column (losses on a log scale), then `extra`'s columns (e.g. validation metrics).
-
-        Needs matplotlib (the `train` extra)."""
+        """One panel per column (losses on a log scale), then `extra`'s columns (e.g. validation metrics)."""
         import matplotlib
 
         matplotlib.use("Agg")

@@ -2,8 +2,8 @@
 
 A model-specific *task* supplies the network, a batch maker and the loss; this loop supplies the rest:
 data made in worker processes (rendered on the fly, or drawn from shards on disk: the task decides), AdamW with warm-up and cosine decay, bf16 autocast on GPUs,
-DDP under `torchrun --nproc_per_node N`, resumable checkpoints, a time limit that stops cleanly (the lent GPU
-gives 10 minutes per command), a progress bar, and curves as CSV + PNG.
+DDP under `torchrun --nproc_per_node N`, resumable checkpoints, a time limit that stops cleanly (a run can
+be cut into sessions and resumed), a progress bar, and curves as CSV + PNG.
 """
 
 from __future__ import annotations
@@ -132,10 +132,10 @@ def train(task: Task, cfg: LoopConfig, out_dir: Path) -> dict:
     )
     curves = CurveLog(out_dir / "curves.csv") if rank == 0 else None
     validation = CurveLog(out_dir / "validation.csv")
-    started = t0 = last_log = time.time()  # started: for the time limit; t0: since the last checkpoint
+    started = t0 = time.time()  # started: for the time limit; t0: since the last checkpoint
     step = start
     bar = tqdm(total=cfg.steps, initial=start, disable=rank != 0, desc="train", dynamic_ncols=True)
-    window: list[dict[str, torch.Tensor]] = []
+    window = MetricWindow()
     for step, batch in zip(range(start, cfg.steps), repeated(loader, cfg.repeat, device)):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, cfg)
@@ -148,17 +148,17 @@ def train(task: Task, cfg: LoopConfig, out_dir: Path) -> dict:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         optimizer.step()
-        window.append({"loss": loss.detach(), **parts})  # tensors: no GPU sync until the next log line
+        window.add({"loss": loss.detach(), **parts})  # tensors: no GPU sync until the next log line
         bar.update(1)
         done = step + 1
         elapsed = info["seconds"] + time.time() - t0
         out_of_time = cfg.time_limit_s > 0 and time.time() - started > cfg.time_limit_s
-        if done % cfg.log_every == 0 and curves is not None:
-            row = {k: float(torch.stack([w[k] for w in window]).float().mean()) for k in window[0]}
-            rate = len(window) * cfg.batch_size * world / max(1, cfg.repeat) / max(time.time() - last_log, 1e-6)
-            curves.append({"step": done, "time": elapsed, "lr": learning_rate(step, cfg), **row, "samples_per_s": rate})
-            bar.set_postfix(loss=f"{row['loss']:.4f}", sps=f"{rate:.0f}")
-            window, last_log = [], time.time()
+        if done % cfg.log_every == 0:
+            row, steps, seconds = window.take()  # every rank empties its window; rank 0 writes the curves
+            rate = steps * cfg.batch_size * world / max(1, cfg.repeat) / max(seconds, 1e-6)
+            if curves is not None:
+                curves.append({"step": done, "time": elapsed, "lr": learning_rate(step, cfg), **row, "samples_per_s": rate})
+                bar.set_postfix(loss=f"{row['loss']:.4f}", sps=f"{rate:.0f}")
         if done % cfg.checkpoint_every == 0 or done == cfg.steps or out_of_time:
             info = {"step": done, "samples": done * cfg.batch_size * world // max(1, cfg.repeat), "seconds": elapsed}
             if rank == 0:
@@ -174,3 +174,21 @@ def train(task: Task, cfg: LoopConfig, out_dir: Path) -> dict:
     if world > 1:
         dist.barrier()
     return {"step": step + 1, "finished": step + 1 >= cfg.steps}
+
+
+class MetricWindow:
+    """The loss parts of the steps since the last curves row, kept as tensors (no GPU sync per step)."""
+
+    def __init__(self) -> None:
+        self.steps: list[dict[str, torch.Tensor]] = []
+        self.since = time.time()
+
+    def add(self, parts: dict[str, torch.Tensor]) -> None:
+        self.steps.append(parts)
+
+    def take(self) -> tuple[dict[str, float], int, float]:
+        """(mean of each part, steps, seconds) since the last take, and start a new window."""
+        row = {k: float(torch.stack([w[k] for w in self.steps]).float().mean()) for k in self.steps[0]} if self.steps else {}
+        taken = (row, len(self.steps), time.time() - self.since)
+        self.steps, self.since = [], time.time()
+        return taken
