@@ -11,34 +11,14 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 
+from anisketch.engine.params import ATTRIBUTES
 from anisketch.errors import BadRequest
+from anisketch.layers import Layer, Result
 
 GROUPS = ("face", "eyes", "brows", "nose", "mouth", "hair", "accessories")
-
-
-@dataclass
-class Layer:
-    name: str
-    group: str | None
-    rgba: np.ndarray
-    x: int = 0
-    y: int = 0
-
-
-@dataclass
-class FakeResult:
-    layers: list
-    timing_ms: dict = field(default_factory=dict)
-    confidence: dict | None = None
-    state: str | None = None
-    noise: str | None = None
-    attributes: dict | None = None
-    faces_found: int | None = None
-    echo: dict = field(default_factory=dict)
 
 
 def digest(array: np.ndarray) -> str:
@@ -47,6 +27,8 @@ def digest(array: np.ndarray) -> str:
 
 
 class FakeService:
+    """Implements anisketch.service.ModelService (tests/test_contract.py checks it)."""
+
     def __init__(self, weights_dir=None, device="auto"):
         self.delay_s = float(os.environ.get("ANISKETCH_FAKE_DELAY_S", "0"))
         self.calls = 0
@@ -57,7 +39,8 @@ class FakeService:
             time.sleep(self.delay_s)
 
     def info(self) -> dict:
-        return {"version": "fake", "device": "cpu", "models": {"fake": True}, "calls": self.calls}
+        return {"version": "fake", "device": "cpu", "groups": list(GROUPS), "attributes": {k: list(v) for k, v in ATTRIBUTES.items()},
+                "models": {"fake": True}, "calls": self.calls}
 
     def guide(self, sketch_rgba, *, mode="rough", faithfulness=0.5, pins=(), state=None, origin=(0, 0)):
         self._work()
@@ -66,21 +49,21 @@ class FakeService:
         layers = [Layer("guide", None, inverted, x=-2, y=-3)]
         layers += [Layer(f"pin {group}", group, np.full((8, 8, 4), i * 30, np.uint8), x=i, y=0)
                    for i, group in enumerate(pins)]
-        return FakeResult(layers, {"fake_model": 0.5}, confidence={g: 0.5 for g in GROUPS},
-                          state=f"state-{digest(sketch_rgba)}",
-                          echo={"mode": mode, "faithfulness": faithfulness, "pins": list(pins),
-                                "digest": digest(sketch_rgba), "shape": list(sketch_rgba.shape), "state_in": state,
-                                "call": self.calls})
+        echo = {"mode": mode, "faithfulness": faithfulness, "pins": list(pins), "digest": digest(sketch_rgba),
+                "shape": list(sketch_rgba.shape), "state_in": state, "origin": list(origin), "call": self.calls}
+        return Result(layers, {"confidence": {g: 0.5 for g in GROUPS}, "state": f"state-{digest(sketch_rgba)}",
+                               "echo": echo}, {"fake_model": 0.5})
 
     def render(self, sketch_rgba, hints_rgba=None, *, n=4, mode="refined", style_seed=0, state=None):
         self._work()
         layers = [Layer(f"render {i + 1}", None, np.full(sketch_rgba.shape, (style_seed + i) % 256, np.uint8))
                   for i in range(n)]
-        return FakeResult(layers, echo={"n": n, "mode": mode, "style_seed": style_seed, "digest": digest(sketch_rgba),
-                                        "hints": None if hints_rgba is None else digest(hints_rgba),
-                                        "call": self.calls})
+        echo = {"n": n, "mode": mode, "style_seed": style_seed, "digest": digest(sketch_rgba),
+                "hints": None if hints_rgba is None else digest(hints_rgba), "call": self.calls}
+        return Result(layers, {"mode": mode, "style_seeds": [[style_seed, i] for i in range(n)], "dabs": [],
+                               "echo": echo})
 
-    def generate(self, attributes, *, noise=None):
+    def generate(self, attributes, *, noise=None, mode="rough"):
         self._work()
         failure = attributes.get("__fail__")
         if failure == "bad_request":
@@ -91,13 +74,15 @@ class FakeService:
             raise MemoryError("CUDA out of memory (fake)")
         seed = noise % 2**32 if isinstance(noise, int) else int(hashlib.sha1(str(noise).encode()).hexdigest()[:8], 16)
         pixels = np.random.default_rng(seed).integers(0, 256, (64, 64, 4), dtype=np.uint8)
-        return FakeResult([Layer("portrait", None, pixels)], noise=f"noise-{seed}", attributes=dict(attributes))
+        return Result([Layer("portrait", None, pixels)], {"noise": f"noise-{seed}", "attributes": dict(attributes),
+                                                          "state": f"state-{seed}", "size": 64})
 
-    def photo(self, photo_rgba, *, n=4):
+    def photo(self, photo_rgba, *, n=4, mode="rough"):
         self._work()
         small = np.ascontiguousarray(photo_rgba[::2, ::2])
-        return FakeResult([Layer(f"anime {i + 1}", None, small) for i in range(n)], faces_found=1,
-                          echo={"digest": digest(photo_rgba)})
+        return Result([Layer(f"anime {i + 1}", None, small) for i in range(n)],
+                      {"faces_found": 1, "warnings": [], "noise": None, "attributes": {}, "state": None,
+                       "echo": {"digest": digest(photo_rgba)}})
 
 
 class BatchingFakeService(FakeService):

@@ -56,12 +56,10 @@ def test_default_faithfulness_is_the_backends_tuned_one(plugin):
     assert Settings().faithfulness == DEFAULT_FAITHFULNESS
 
 
-def test_photo_report_and_reply_fields(plugin):
-    from anisketch_krita.state import photo_report, reply_fields
+def test_photo_report(plugin):
+    from anisketch_krita.state import photo_report
 
-    real = {"info": {"faces_found": 2, "warnings": ["the face is small"], "state": "s1"}}
-    fields = reply_fields(real)
-    assert fields["state"] == "s1" and reply_fields({"noise": "n"}) == {"noise": "n"}
+    fields = {"faces_found": 2, "warnings": ["the face is small"], "state": "s1"}
     assert photo_report(fields) == ("Found 2 faces: the portrait is of the largest one (select another face to "
                                      "choose it).\nNote: the face is small")
     assert photo_report({"faces_found": 1, "warnings": []}) == "Found 1 face."

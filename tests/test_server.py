@@ -59,11 +59,12 @@ def test_info_describes_server_and_service(server):
 def test_guide(server):
     sketch = random_rgba(48, 40)
     with server.client() as client:
-        reply = client.guide(sketch, mode="detail", pins=("eyes", "mouth"), faithfulness={"eyes": 0.9}, state="s0")
+        reply = client.guide(sketch, mode="detail", pins=("eyes", "mouth"), faithfulness={"eyes": 0.9}, state="s0",
+                             origin=[5, -7])
     echo = reply["echo"]
     assert echo.pop("call") >= 1
     assert echo == {"mode": "detail", "faithfulness": {"eyes": 0.9}, "pins": ["eyes", "mouth"],
-                    "digest": digest(sketch), "shape": [48, 40, 4], "state_in": "s0"}
+                    "digest": digest(sketch), "shape": [48, 40, 4], "state_in": "s0", "origin": [5, -7]}
     assert reply["state"] == f"state-{digest(sketch)}" and set(reply["confidence"]) >= {"eyes", "hair"}
     guide, eyes, mouth = reply.layers
     assert (guide.name, guide.group, guide.x, guide.y) == ("guide", None, -2, -3)

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         result = service.guide(sketch, mode=mode)
         save_layers(args.out, f"guidance_{mode}_", result.layers, sketch.shape[:2])
         Image.fromarray(preview(sketch, result.layers)).save(args.out / f"preview_{mode}.png")
-        confidence = ", ".join(f"{g} {c:.2f}" for g, c in result.confidence.items())
+        confidence = ", ".join(f"{g} {c:.2f}" for g, c in result.info["confidence"].items())
         print(f"guidance ({mode}): {len(result.layers)} layer(s) in {sum(result.timing_ms.values()):.0f} ms; "
               f"drawn so far: {confidence}")
     if hasattr(service, "render") and args.hints.is_file():

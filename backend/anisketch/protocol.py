@@ -256,16 +256,33 @@ def noise(name: str, value: Any) -> int | str | None:
 
 @dataclass(frozen=True)
 class OpSpec:
+    """One operation, declared once: what a request carries and what its reply's `result` holds.
+
+    A model op is answered by the model service's method of the same name (service.ModelService), called
+    with the checked params (less SERVER_PARAMS) as keywords and each image as `<name>_rgba` (image_argument);
+    the result fields are the keys of the `info` of the Result it returns, which the server checks. The other
+    ops the server answers itself. tests/test_contract.py holds the service, the fakes and the plugin to this.
+    """
+
     params: dict[str, Check]
     images: dict[str, bool]  # image name -> required
     required_params: tuple[str, ...] = ()
+    result: tuple[str, ...] = ()  # fields every ok reply's `result` has (more may follow)
+    model: bool = True
+
+
+def image_argument(name: str) -> str:
+    """The service's keyword argument for a request image: "sketch" -> "sketch_rgba" (a numpy RGBA array)."""
+    return f"{name}_rgba"
 
 
 # Parameters every image-returning op accepts; the server handles them, the model never sees them.
 SERVER_PARAMS: dict[str, Check] = {"layer_format": choice(*LAYER_FORMATS)}
 
 OPS: dict[str, OpSpec] = {
-    "info": OpSpec(params={}, images={}),
+    "info": OpSpec(params={}, images={}, model=False,
+                   # the server's own (protocol, server, ops, limits) and the service's (the rest)
+                   result=("protocol", "server", "ops", "limits", "version", "device", "groups", "attributes")),
     "guide": OpSpec(
         params={
             "mode": choice("rough", "detail"),
@@ -278,6 +295,7 @@ OPS: dict[str, OpSpec] = {
             **SERVER_PARAMS,
         },
         images={"sketch": True},
+        result=("confidence", "state"),  # {group: 0..1} how much of each part is drawn; the face, for the next call
     ),
     "render": OpSpec(
         params={
@@ -288,15 +306,20 @@ OPS: dict[str, OpSpec] = {
             **SERVER_PARAMS,
         },
         images={"sketch": True, "hints": False},
+        result=("mode", "style_seeds", "dabs"),
     ),
     "generate": OpSpec(
         params={"attributes": attributes, "noise": noise, "mode": choice("rough", "detail"), **SERVER_PARAMS},
         images={},
+        # size: the square (px) the layers are drawn on; state: guidance state of the portrait's face
+        result=("noise", "attributes", "state", "size"),
     ),
     "photo": OpSpec(params={"n": integer(1, MAX_CANDIDATES), "mode": choice("rough", "detail"), **SERVER_PARAMS},
-                    images={"photo": True}),
-    "cancel": OpSpec(params={"target": text(MAX_ID_CHARS)}, images={}, required_params=("target",)),
+                    images={"photo": True}, result=("faces_found", "warnings", "noise", "attributes", "state")),
+    "cancel": OpSpec(params={"target": text(MAX_ID_CHARS)}, images={}, required_params=("target",), model=False,
+                     result=("target", "was")),
 }
+MODEL_OPS = tuple(op for op, spec in OPS.items() if spec.model)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -1,16 +1,19 @@
 """The one facade the server calls: numpy in, layers out, every argument checked.
 
+`ModelService` is its contract, derived from protocol.OPS (each model op, its parameters, images and result
+fields; tests/test_contract.py checks that they agree): the real `Service` and every test fake implement it.
 Models load lazily on first use, so `info` answers at once and a missing weights file only fails the
-operations that need it (with a message saying which file). Each operation returns a result whose `layers`
-are RGBA images placed in the request image's pixel coordinates; the server sends them as they are.
+operations that need it (with a message saying which file). Each operation returns a `Result` whose `layers`
+are RGBA images placed in the request image's pixel coordinates (the server sends them as they are) and whose
+`info` holds the op's result fields.
 """
 
 from __future__ import annotations
 
 import gc
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
@@ -34,12 +37,22 @@ GROUP_COLORS = {
 }
 
 
-@dataclass
-class GuideResult:
-    layers: list[Layer]
-    confidence: dict[str, float]
-    state: str
-    timing_ms: dict[str, float] = field(default_factory=dict)
+class ModelService(Protocol):
+    """What the server calls for each model op of protocol.OPS: the op's params as keywords, its images as
+    `<name>_rgba` (RGBA uint8 [H, W, 4]); the Result's info holds the op's result fields. Bad content raises
+    errors.BadRequest; a missing model errors.ModelUnavailable."""
+
+    def info(self) -> dict[str, Any]: ...
+
+    def guide(self, sketch_rgba: np.ndarray, *, mode: str = ..., faithfulness: float | dict[str, float] = ...,
+              pins: Sequence[str] = ..., state: str | None = ..., origin: tuple[int, int] = ...) -> Result: ...
+
+    def render(self, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | None = ..., *, n: int = ..., mode: str = ...,
+               style_seed: int = ..., state: str | None = ...) -> Result: ...
+
+    def generate(self, attributes: dict[str, str] | None, *, noise: str | int | None = ..., mode: str = ...) -> Result: ...
+
+    def photo(self, photo_rgba: np.ndarray, *, n: int = ..., mode: str = ...) -> Result: ...
 
 
 def check_image(name: str, image, channels: int = 4) -> np.ndarray:
@@ -114,7 +127,7 @@ class Service:
             gc.freeze()
         return self._guidance
 
-    def info(self) -> dict:
+    def info(self) -> dict[str, Any]:
         return {
             "version": __version__,
             "engine_version": P.ENGINE_VERSION,
@@ -126,8 +139,9 @@ class Service:
             "limits": {"max_side": MAX_SIDE, "min_side": MIN_SIDE, "max_candidates": MAX_CANDIDATES},
         }
 
-    def guide(self, sketch_rgba: np.ndarray, *, mode: str = "rough", faithfulness=DEFAULT_FAITHFULNESS, pins=(), state=None,
-              origin=(0, 0)) -> GuideResult:
+    def guide(self, sketch_rgba: np.ndarray, *, mode: str = "rough",
+              faithfulness: float | dict[str, float] = DEFAULT_FAITHFULNESS, pins: Sequence[str] = (),
+              state: str | None = None, origin: tuple[int, int] = (0, 0)) -> Result:
         """`origin`: the request crop's top-left pixel on the artist's canvas. The state records the face in
         canvas coordinates, so a state from an earlier, other crop still keeps pins and unchanged parts in place."""
         t0 = time.perf_counter()
@@ -143,7 +157,8 @@ class Service:
         layers = guidance_layers(guide.portrait.strokes, side, mode)
         t3 = time.perf_counter()
         timing = {"prepare": (t1 - t0) * 1e3, "model": (t2 - t1) * 1e3, "draw": (t3 - t2) * 1e3}
-        return GuideResult(layers, guide.confidence, guide.state, {k: round(v, 2) for k, v in timing.items()})
+        return Result(layers, {"confidence": guide.confidence, "state": guide.state},
+                      {k: round(v, 2) for k, v in timing.items()})
 
     @property
     def colorizer(self):
@@ -161,13 +176,13 @@ class Service:
         return render_colors(self.guidance, sketch_rgba, hints_rgba, n=n, mode=mode, style_seed=style_seed,
                              colorizer=self.colorizer if mode == "faithful" else None, state=state)
 
-    def generate(self, attributes: dict | None, *, noise: str | int | None = None, size: int = 512, n: int = 1,
-                 mode: str = "rough") -> Result:
+    def generate(self, attributes: dict[str, str] | None, *, noise: str | int | None = None, mode: str = "rough",
+                 size: int = 512, n: int = 1) -> Result:
         from .generate.api import generate
 
         return generate(attributes, noise, size=size, n=n, mode=mode)
 
-    def photo(self, photo_rgba: np.ndarray, *, n: int = 4, mode: str = "rough", selection=None) -> Result:
+    def photo(self, photo_rgba: np.ndarray, *, n: int = 4, mode: str = "rough", selection: Any = None) -> Result:
         """Anime portraits of the photo's face (the largest, or the one under `selection`): guidance line art
         and n colour candidates that differ in style where the photo says nothing, drawn in the photo's frame."""
         from .generate.api import Generated, color_layer, draw

@@ -24,7 +24,7 @@ from .pen import PenWatcher
 from .qt import QApplication, QImage, QObject, Qt, QTimer, Signal
 from .region import MAX_SIDE, Box, RegionTracker, photo_square, selection_square
 from .state import (DEFAULT_ATTRIBUTES, GuideMemory, LatestOnly, Pins, Settings, StrokeDetector, attribute_request,
-                    next_seed, photo_report, reply_fields, vary_attributes)
+                    next_seed, photo_report, vary_attributes)
 
 LOG_PATH = os.path.join(tempfile.gettempdir(), "anisketch-krita.log")
 POLL_MS = 100  # how often the sketch layer's fingerprint is taken (at most: see _on_poll)
@@ -575,7 +575,7 @@ class Controller(QObject):
 
     def _apply_generate(self, reply: protocol.Reply, flight: _Flight) -> None:
         document = flight.document
-        fields = reply_fields(reply.result)
+        fields = reply.result  # the op's result fields (protocol.OPS)
         layers = _fit_to_square(reply.layers, fields.get("size"), flight.origin.w)
         self.memory.for_crop(flight.origin)
         self.memory.remember(fields)
@@ -621,7 +621,7 @@ class Controller(QObject):
         goes into the guidance memory for the photo's square, which becomes the guidance crop: strokes drawn
         over the portrait keep the pinned parts of the photo's face."""
         document = flight.document
-        fields = reply_fields(reply.result)
+        fields = reply.result  # the op's result fields (protocol.OPS)
         self.photo_note = photo_report(fields)
         layers = _fit_to_square(reply.layers, flight.frame, flight.origin.w)
         self.region.region = flight.origin

@@ -250,13 +250,6 @@ def vary_attributes(choices: dict[str, str], vocabulary: dict[str, list[str]], r
 # ------------------------------------------------------------------------------------------------ photo
 
 
-def reply_fields(result: dict) -> dict:
-    """A reply's result fields, flat. The real service wraps an op's report in `info` ({"info": {"noise", "state",
-    ...}}); fakes and older backends put the fields at the top. Top-level fields win where both exist."""
-    info = result.get("info")
-    return {**info, **{k: v for k, v in result.items() if k != "info"}} if isinstance(info, dict) else dict(result)
-
-
 def photo_report(fields: dict) -> str:
     """What the docker says after "From photo": how many faces were found, then the backend's warnings."""
     count = fields.get("faces_found")

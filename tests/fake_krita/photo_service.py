@@ -23,7 +23,7 @@ from anisketch.layers import Layer, Result  # noqa: E402
 
 
 class PhotoFakeService(FakeService):
-    def photo(self, photo_rgba, *, n=4):
+    def photo(self, photo_rgba, *, n=4, mode="rough"):
         self._work()
         rgb = photo_rgba[..., :3]
         if int(rgb.max()) == int(rgb.min()):

@@ -2,7 +2,8 @@
 
     result = generate({"hair_color": "blonde", "hair_style": "twin_tail", "smile": "on"}, noise="an-...")
     result.layers   # the colour portrait, then the guidance line art (rough: one layer per part; detail: one)
-    result.info     # {"noise": "an-...", "attributes": what the portrait shows, "state": guidance pin state}
+    result.info     # {"noise": "an-...", "attributes": what the portrait shows, "state": guidance pin state,
+                    #  "size": the square the layers are drawn on}
 
 The noise is an engine seed: `sample_params(seed, attributes)` draws every group of parameters and every
 attribute from its own random stream, so with the noise fixed, changing one attribute redraws that attribute
@@ -108,7 +109,7 @@ def generate(attributes: dict | None, noise: str | int | None = None, *, size: i
         for key, ms in times.items():
             timing[key] = timing.get(key, 0.0) + ms
     infos = [p.info() for p in portraits]
-    info = {**infos[0], "requested": request, "candidates": infos}
+    info = {**infos[0], "size": size, "requested": request, "candidates": infos}
     timing["total"] = (time.perf_counter() - t0) * 1e3
     return Result(layers, info, timing)
 

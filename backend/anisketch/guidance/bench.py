@@ -57,7 +57,7 @@ def main(argv: list[str]) -> int:
     print(f"{'operation':28s} {'size':>5s} {'p50 ms':>8s} {'p95 ms':>8s}")
     for size in (int(s) for s in args.sizes.split(",")):
         sketch, hints = beginner(2_000_000_777 + size, size)
-        state = service.guide(sketch).state
+        state = service.guide(sketch).info["state"]
         rows = [
             ("guide rough (while drawing)", lambda: service.guide(sketch, mode="rough", state=state)),
             ("guide detail", lambda: service.guide(sketch, mode="detail", state=state)),

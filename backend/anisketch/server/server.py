@@ -20,15 +20,19 @@ import socket
 import sys
 import threading
 import time
-from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import zmq
 
 from anisketch import __version__, protocol
 from anisketch.errors import BadRequest, ModelUnavailable
+from anisketch.layers import Result
 from anisketch.server.scheduler import Job, Scheduler
+
+if TYPE_CHECKING:  # the real service drags the models in; the server only needs its shape
+    from anisketch.service import ModelService
 
 log = logging.getLogger("anisketch.serve")
 
@@ -46,7 +50,7 @@ class Outcome:
 
 
 class Server:
-    def __init__(self, service: Any, socket: zmq.Socket, *, context: zmq.Context, max_queued_per_client: int = 32,
+    def __init__(self, service: "ModelService", socket: zmq.Socket, *, context: zmq.Context, max_queued_per_client: int = 32,
                  max_batch: int = 8, bus: "Bus | None" = None):
         self.service = service
         self.socket = socket
@@ -146,7 +150,8 @@ class Server:
             "protocol": protocol.PROTOCOL_VERSION,
             "server": {"version": __version__, "pid": os.getpid(), "queued": len(self.scheduler),
                        "running": len(self.scheduler.running), "batching": sorted(self.batchable)},
-            "ops": [op for op in protocol.OPS if op in IMMEDIATE_OPS or callable(getattr(self.service, op, None))],
+            "ops": [op for op, spec in protocol.OPS.items()
+                    if not spec.model or callable(getattr(self.service, op, None))],
             "limits": {"max_side": protocol.MAX_SIDE, "max_frame_bytes": protocol.MAX_FRAME_BYTES,
                        "max_images": protocol.MAX_IMAGES, "max_candidates": protocol.MAX_CANDIDATES,
                        "max_queued_per_client": self.scheduler.max_queued_per_client,
@@ -252,11 +257,11 @@ class Server:
         started = time.perf_counter()
         queued_ms = _ms_since_monotonic(job.arrived)
         try:
-            method, args, kwargs, layer_format = _service_call(job.request)
+            kwargs, layer_format = _service_call(job.request)
             decoded = time.perf_counter()
-            if not callable(getattr(self.service, method, None)):
-                raise ModelUnavailable(f"this backend cannot do '{method}' yet (its service has no such operation)")
-            result = getattr(self.service, method)(*args, **kwargs)
+            if not callable(getattr(self.service, job.op, None)):
+                raise ModelUnavailable(f"this backend cannot do '{job.op}' yet (its service has no such operation)")
+            result = getattr(self.service, job.op)(**kwargs)
             return self._outcome(job, result, layer_format, queued_ms, started, decoded)
         except Exception as error:
             return self._failure(job, error, queued_ms, started)
@@ -266,23 +271,24 @@ class Server:
         calls = [_service_call(job.request) for job in batch]
         decoded = time.perf_counter()
         try:
-            results = self.service.guide_batch([dict(kwargs, sketch_rgba=args[0]) for _, args, kwargs, _ in calls])
+            results = self.service.guide_batch([kwargs for kwargs, _ in calls])  # type: ignore[attr-defined]
         except Exception:  # one bad request must not fail the others: fall back to one by one
             log.warning("batched guide failed; running the batch one by one", exc_info=True)
             return [self._run(job) for job in batch]
-        return [self._outcome(job, result, call[3], _ms_since_monotonic(job.arrived), started, decoded)
+        return [self._outcome(job, result, call[1], _ms_since_monotonic(job.arrived), started, decoded)
                 for job, result, call in zip(batch, results, calls)]
 
     def _outcome(self, job: Job, result: Any, layer_format: str, queued_ms: float, started: float,
                  decoded: float) -> Outcome:
         try:
             computed = time.perf_counter()
-            layers = [_layer_frame(layer, layer_format) for layer in getattr(result, "layers", [])]
+            fields_ = _result_fields(job.op, result)
+            layers = [_layer_frame(layer, layer_format) for layer in result.layers]
             # The service's own stages (prepare, model, draw...) beside the server's: queue, decode, service
             # (the whole service call), encode, total (arrival to reply).
-            timing = {**{k: float(v) for k, v in (getattr(result, "timing_ms", None) or {}).items()},
+            timing = {**{k: float(v) for k, v in result.timing_ms.items()},
                       "queue": queued_ms, "decode": (decoded - started) * 1e3, "service": (computed - decoded) * 1e3}
-            reply = protocol.Reply(job.id, job.op, True, result=_result_fields(result), layers=layers, timing_ms=timing)
+            reply = protocol.Reply(job.id, job.op, True, result=fields_, layers=layers, timing_ms=timing)
             reply.timing_ms["encode"] = (time.perf_counter() - computed) * 1e3
             reply.timing_ms["total"] = _ms_since_monotonic(job.arrived)
             return Outcome(job, protocol.encode_reply(reply), "ok", reply.timing_ms, len(layers))
@@ -304,24 +310,16 @@ class Server:
 # Requests to service calls, results to replies
 
 
-def _service_call(request: protocol.Request) -> tuple[str, tuple, dict, str]:
-    """(method, positional args, keyword args, layer format) for a validated request."""
+def _service_call(request: protocol.Request) -> tuple[dict[str, Any], str]:
+    """(keyword arguments of the service method named by the op, layer format) for a validated request:
+    the params less the server's own, and each image as `<name>_rgba` (protocol.OpSpec says so)."""
     params = dict(request.params)
     layer_format = params.pop("layer_format", "rgba8")
-
-    def image(name: str) -> np.ndarray | None:
-        received = request.image(name)
-        return None if received is None else to_rgba(received)
-
-    if request.op == "guide":
-        return "guide", (image("sketch"),), params, layer_format
-    if request.op == "render":
-        return "render", (image("sketch"), image("hints")), params, layer_format
     if request.op == "generate":
-        return "generate", (params.pop("attributes", {}),), params, layer_format
-    if request.op == "photo":
-        return "photo", (image("photo"),), params, layer_format
-    raise AssertionError(f"no service call for op {request.op!r}")  # OPS and this table disagree
+        params.setdefault("attributes", {})  # the one positional argument: no attributes, all random
+    for image in request.images:
+        params[protocol.image_argument(image.name)] = to_rgba(image)
+    return params, layer_format
 
 
 def to_rgba(image: protocol.Image) -> np.ndarray:
@@ -350,18 +348,14 @@ def _layer_frame(layer: Any, layer_format: str) -> protocol.Layer:
                           x=int(layer.x), y=int(layer.y), blend=str(getattr(layer, "blend", "normal")))
 
 
-def _result_fields(result: Any) -> dict:
-    """The op-specific fields of a service result (confidence, state, noise...), as JSON-safe values."""
-    if is_dataclass(result):
-        values = {f.name: getattr(result, f.name) for f in fields(result)}
-    elif isinstance(result, dict):
-        values = dict(result)
-    else:
-        values = dict(vars(result))
-    # anisketch.layers.Result keeps its op-specific fields in `info`: they go out at the top level like
-    # GuideResult's, so every reply has the shape docs/protocol.md gives.
-    values = {**{k: v for k, v in values.items() if k != "info"}, **(values.get("info") or {})}
-    return {k: _jsonable(v) for k, v in values.items() if k not in ("layers", "timing_ms") and not k.startswith("_")}
+def _result_fields(op: str, result: Any) -> dict:
+    """A service Result's info as the reply's `result`, JSON-safe, with every field protocol.OPS promises."""
+    if not isinstance(result, Result):
+        raise TypeError(f"the service's '{op}' returned {type(result).__name__}, not anisketch.layers.Result")
+    missing = [name for name in protocol.OPS[op].result if name not in result.info]
+    if missing:
+        raise TypeError(f"the service's '{op}' result lacks {', '.join(missing)} (promised by protocol.OPS)")
+    return {str(k): _jsonable(v) for k, v in result.info.items()}
 
 
 def _jsonable(value: Any) -> Any:
