@@ -51,7 +51,7 @@ def test_the_broker_starts_each_worker_on_its_gpu(monkeypatch):
     started = []
     monkeypatch.setattr(broker.subprocess, "Popen", lambda command, env: started.append(env) or object())
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
-    args = argparse.Namespace(service="x:y", device="cuda", max_queued=4, log_level="info", weights=None)
+    args = argparse.Namespace(service="x:y", device="cuda", max_queued=4, max_batch=8, log_level="info", weights=None)
     for index, gpu in enumerate(G.worker_gpus(3, "cuda", None, visible=2)):
         broker._Worker(args, "ipc://backend", ("ipc://in", "ipc://out"), index, gpu)
     assert [env["CUDA_VISIBLE_DEVICES"] for env in started] == ["0", "1", "0"]

@@ -160,6 +160,40 @@ class Service:
         return Result(layers, {"confidence": guide.confidence, "state": guide.state},
                       {k: round(v, 2) for k, v in timing.items()})
 
+    def guide_batch(self, requests: list[dict[str, Any]]) -> list[Result | BadRequest]:
+        """Several clients' guides at once, each a dict of `guide`'s keyword arguments: the guidance encoder
+        runs once over all of them (the server batches the guides that wait while the model is busy). Each
+        request gets its Result, or the BadRequest that it alone raised."""
+        t0 = time.perf_counter()
+        outcomes: list[Result | BadRequest | None] = [None] * len(requests)
+        ready = []
+        for i, request in enumerate(requests):
+            try:
+                sketch = check_image("sketch", request["sketch_rgba"])
+                if request.get("mode", "rough") not in ("rough", "detail"):
+                    raise BadRequest(f"mode must be 'rough' or 'detail', got {request['mode']!r}")
+                origin = check_origin(request.get("origin", (0, 0)))
+                ready.append((i, request, {"darkness": rgba_to_darkness(sketch), "origin": origin,
+                                           "faithfulness": request.get("faithfulness", DEFAULT_FAITHFULNESS),
+                                           "pins": tuple(request.get("pins", ())), "state": request.get("state")}))
+            except BadRequest as error:
+                outcomes[i] = error
+        t1 = time.perf_counter()
+        guides = self.guidance.guide_batch([call for _, _, call in ready]) if ready else []
+        t2 = time.perf_counter()
+        shared = {"prepare": (t1 - t0) * 1e3, "model": (t2 - t1) * 1e3}  # the whole batch's
+        for (i, request, _), guide in zip(ready, guides):
+            if isinstance(guide, BadRequest):
+                outcomes[i] = guide
+                continue
+            started = time.perf_counter()
+            layers = guidance_layers(guide.portrait.strokes, max(request["sketch_rgba"].shape[:2]),
+                                     request.get("mode", "rough"))
+            timing = {**shared, "draw": (time.perf_counter() - started) * 1e3}
+            outcomes[i] = Result(layers, {"confidence": guide.confidence, "state": guide.state},
+                                 {k: round(v, 2) for k, v in timing.items()})
+        return [outcome for outcome in outcomes if outcome is not None]
+
     @property
     def colorizer(self):
         """The faithful-mode colouriser, or None when this install ships none (refined mode still works)."""

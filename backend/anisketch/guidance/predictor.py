@@ -149,11 +149,38 @@ class GuidanceModel:
     ) -> Guide:
         # `origin` (the crop's place on the canvas) is accepted now; the frame in canvas coordinates that uses
         # it comes with the framing stage.
+        image = self.model_input(darkness)
+        floats, choices = self.read(image[None])
+        return self.finish(floats[0], choices[0], image, faithfulness, pins, state)
+
+    def guide_batch(self, requests: list[dict]) -> list[Guide | BadRequest]:
+        """Several guides (each a dict of `guide`'s arguments), the encoder run once over all of them: on a GPU
+        one batch of B costs little more than one image. Each request gets its Guide, or the BadRequest that
+        it alone raised (an empty sketch fails only itself)."""
+        outcomes: list[Guide | BadRequest | None] = [None] * len(requests)
+        images: dict[int, np.ndarray] = {}
+        for i, request in enumerate(requests):
+            try:
+                images[i] = self.model_input(request["darkness"])
+            except BadRequest as error:
+                outcomes[i] = error
+        if images:
+            floats, choices = self.read(np.stack(list(images.values())))
+            for k, (i, image) in enumerate(images.items()):
+                request = requests[i]
+                try:
+                    outcomes[i] = self.finish(floats[k], choices[k], image,
+                                              request.get("faithfulness", DEFAULT_FAITHFULNESS),
+                                              tuple(request.get("pins", ())), request.get("state"))
+                except BadRequest as error:
+                    outcomes[i] = error
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def model_input(self, darkness: np.ndarray) -> np.ndarray:
         image, _ = to_model_input(darkness, self.input_size)
         if (image > 0.05).sum() < MIN_INK_PIXELS:
             raise BadRequest("the sketch layer is empty in this region: draw a few strokes first")
-        floats, choices = self.read(image[None])
-        return self.finish(floats[0], choices[0], image, faithfulness, pins, state)
+        return image
 
     def finish(self, read_floats, choices, image, faithfulness, pins, state) -> Guide:
         faith = resolve_faithfulness(faithfulness)

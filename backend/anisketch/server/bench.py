@@ -31,6 +31,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--curve-keys", metavar="DIR", help="CURVE keys for a server beyond loopback")
     parser.add_argument("--workers", type=int, default=1, help="worker processes of the spawned server")
     parser.add_argument("--device", default="auto", help="device of the spawned server")
+    parser.add_argument("--max-batch", type=int, default=8,
+                        help="the spawned server's guide batch limit (1: no batching, to measure what batching gives)")
     parser.add_argument("--service", help=argparse.SUPPRESS)  # another service for the spawned server (tests)
     parser.add_argument("--sizes", default="256,512,1024", help="crop sizes in px")
     parser.add_argument("--requests", type=int, default=20, help="guides per size for latency")
@@ -163,7 +165,7 @@ def _spawn(args: argparse.Namespace) -> tuple[subprocess.Popen | None, str]:
         s.bind(("127.0.0.1", 0))
         endpoint = f"tcp://127.0.0.1:{s.getsockname()[1]}"
     command = [sys.executable, "-m", "anisketch.cli", "serve", "--endpoint", endpoint, "--workers", str(args.workers),
-               "--device", args.device, "--log-level", "warning"]
+               "--device", args.device, "--max-batch", str(args.max_batch), "--log-level", "warning"]
     if args.service:
         command += ["--service", args.service]
     return subprocess.Popen(command), endpoint

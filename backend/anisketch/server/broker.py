@@ -126,7 +126,8 @@ class _Worker:
             log.info("worker %d runs on GPU %d", index, gpu)
         self.command = [sys.executable, "-m", "anisketch.cli", "serve", "--worker-of", backend_url,
                         "--bus", *bus_urls, "--service", args.service,
-                        "--device", args.device, "--max-queued", str(args.max_queued), "--log-level", args.log_level]
+                        "--device", args.device, "--max-queued", str(args.max_queued), "--max-batch", str(args.max_batch),
+                        "--log-level", args.log_level]
         if args.weights:
             self.command += ["--weights", args.weights]
         self.restarts = 0

@@ -43,6 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gpus", metavar="LIST",
                         help="GPUs to use, like 0,1 (default: all); worker i runs on the i-th of them, in turn")
     parser.add_argument("--max-queued", type=int, default=32, help="requests one client may have queued")
+    parser.add_argument("--max-batch", type=int, default=8,
+                        help="guides of different clients run as one model batch, at most this many (1: no batching)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     # For tests and experiments: another service factory, "module:callable" or "path/to/file.py:callable".
     parser.add_argument("--service", default=DEFAULT_SERVICE, help=argparse.SUPPRESS)
@@ -97,7 +99,7 @@ def _serve(args: argparse.Namespace, bind: str | None) -> int:
         return 2
     bus = Bus(context, *args.bus) if args.bus else None
     server = Server(load_service(args.service, args.weights, args.device), sock, context=context,
-                    max_queued_per_client=args.max_queued, bus=bus)
+                    max_queued_per_client=args.max_queued, max_batch=max(1, args.max_batch), bus=bus)
     handler = make_signal_handler(server.stop)
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)

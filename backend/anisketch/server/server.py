@@ -47,6 +47,7 @@ class Outcome:
     status: str  # "ok" or an error code
     timing_ms: dict = field(default_factory=dict)
     layers: int = 0
+    batch: int = 1  # how many requests ran through the model together with this one
 
 
 class Server:
@@ -57,8 +58,8 @@ class Server:
         self.context = context
         self.scheduler = Scheduler(max_queued_per_client)
         self.bus = bus
-        # A service may offer `guide_batch(list of guide kwargs) -> list of results` to run several clients'
-        # guides as one GPU batch; without it guides run one by one.
+        # A service may offer `guide_batch(list of guide kwargs) -> list of Result or Exception, one per
+        # request` to run several clients' guides as one GPU batch; without it guides run one by one.
         self.batchable = frozenset({"guide"}) if callable(getattr(service, "guide_batch", None)) else frozenset()
         self.max_batch = max_batch
         self.stop_event = threading.Event()
@@ -209,7 +210,8 @@ class Server:
                     continue
                 self.socket.send_multipart(job.envelope + outcome.parts, copy=False)
                 self.served += 1
-                self._log(job.id, job.op, job.client, outcome.status, outcome.timing_ms, layers=outcome.layers)
+                extra = {"batch": outcome.batch} if outcome.batch > 1 else {}
+                self._log(job.id, job.op, job.client, outcome.status, outcome.timing_ms, layers=outcome.layers, **extra)
 
     def _reply_status(self, job: Job, code: str) -> None:
         messages = {
@@ -275,8 +277,15 @@ class Server:
         except Exception:  # one bad request must not fail the others: fall back to one by one
             log.warning("batched guide failed; running the batch one by one", exc_info=True)
             return [self._run(job) for job in batch]
-        return [self._outcome(job, result, call[1], _ms_since_monotonic(job.arrived), started, decoded)
-                for job, result, call in zip(batch, results, calls)]
+        if len(results) != len(batch):
+            raise TypeError(f"guide_batch answered {len(results)} results for {len(batch)} requests")
+        # Each request's own error (an empty sketch) fails only that request.
+        outcomes = [self._failure(job, result, _ms_since_monotonic(job.arrived), started) if isinstance(result, Exception)
+                    else self._outcome(job, result, call[1], _ms_since_monotonic(job.arrived), started, decoded)
+                    for job, result, call in zip(batch, results, calls)]
+        for outcome in outcomes:
+            outcome.batch = len(batch)
+        return outcomes
 
     def _outcome(self, job: Job, result: Any, layer_format: str, queued_ms: float, started: float,
                  decoded: float) -> Outcome:
