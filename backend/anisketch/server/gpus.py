@@ -8,6 +8,7 @@ testable on a machine without a GPU.
 from __future__ import annotations
 
 import os
+import shutil
 from typing import Callable, Mapping
 
 
@@ -34,6 +35,8 @@ def visible_gpu_count(env: Mapping[str, str] = os.environ, count_devices: Callab
     if listed is not None:
         return len([part for part in listed.split(",") if part.strip() and not part.strip().startswith("-")])
     if count_devices is None:
+        if shutil.which("nvidia-smi") is None:  # no NVIDIA driver: spare the broker importing torch
+            return 0
         import torch  # only here: `--device cpu` never needs it
 
         # device_count (NVML) leaves CUDA uninitialised, so CUDA_VISIBLE_DEVICES set afterwards still applies

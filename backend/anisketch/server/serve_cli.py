@@ -63,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     except SecurityError as error:
         print(f"anisketch serve: {error}", file=sys.stderr)
         return 2
+    if args.workers == 1 and not args.gpus:  # one process: the service picks its device itself
+        return _serve(args, bind=args.endpoint)
     try:
         gpus = worker_gpus(args.workers, args.device, parse_gpus(args.gpus),
                            0 if args.device == "cpu" else visible_gpu_count())
