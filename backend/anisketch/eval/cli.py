@@ -74,7 +74,11 @@ def run(args: argparse.Namespace) -> int:
         from ..generate.evaluate import evaluate_generation
         from ..generate.model import load_judge
 
-        found, grid = evaluate_generation(load_judge(args.weights, device), seeds)
+        # its figures (attribute accuracy per value) need a few portraits of each: at least 8 seeds
+        generation_seeds = seeds if len(seeds) >= 8 else list(range(args.seed, args.seed + 8))
+        if generation_seeds is not seeds:
+            print(f"generation: {len(generation_seeds)} seeds (its least), not {len(seeds)}")
+        found, grid = evaluate_generation(load_judge(args.weights, device), generation_seeds)
         metrics.update(found)
         Image.fromarray(grid).save(args.out / "report_generate.png")
     metrics["eval.count"] = args.count

@@ -153,7 +153,7 @@ def train(task: Task, cfg: LoopConfig, out_dir: Path) -> dict:
         done = step + 1
         elapsed = info["seconds"] + time.time() - t0
         out_of_time = cfg.time_limit_s > 0 and time.time() - started > cfg.time_limit_s
-        if done % cfg.log_every == 0:
+        if done % cfg.log_every == 0 or done == cfg.steps or out_of_time:  # a short run still gets its curves
             row, steps, seconds = window.take()  # every rank empties its window; rank 0 writes the curves
             rate = steps * cfg.batch_size * world / max(1, cfg.repeat) / max(seconds, 1e-6)
             if curves is not None:
