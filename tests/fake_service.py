@@ -54,7 +54,7 @@ class FakeService:
         return Result(layers, {"confidence": {g: 0.5 for g in GROUPS}, "state": f"state-{digest(sketch_rgba)}",
                                "echo": echo}, {"fake_model": 0.5})
 
-    def render(self, sketch_rgba, hints_rgba=None, *, n=4, mode="refined", style_seed=0, state=None):
+    def render(self, sketch_rgba, hints_rgba=None, *, n=4, mode="refined", style_seed=0, state=None, origin=(0, 0)):
         self._work()
         layers = [Layer(f"render {i + 1}", None, np.full(sketch_rgba.shape, (style_seed + i) % 256, np.uint8))
                   for i in range(n)]

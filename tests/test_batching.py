@@ -13,7 +13,7 @@ from anisketch.engine.geometry import build_portrait
 from anisketch.engine.params import sample_params
 from anisketch.engine.sketch import render_sketch, simulate_sketch, sketch_to_rgba
 from anisketch.errors import BadRequest
-from anisketch.guidance.predictor import decode_state
+from anisketch.guidance.state import decode_state
 from anisketch.service import Service
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -181,7 +181,7 @@ def test_generation_is_deterministic():
 
 
 def test_result_layers_and_state():
-    from anisketch.guidance.predictor import decode_state
+    from anisketch.guidance.state import decode_state
 
     rough = generate(EXAMPLE_REQUEST, 7, size=128, mode="rough", transparent=True)
     detail = generate(EXAMPLE_REQUEST, 7, size=128, mode="detail")
@@ -191,7 +191,7 @@ def test_result_layers_and_state():
     groups = [layer.group for layer in rough.layers[1:]]
     assert set(groups) <= set(P.GROUPS) and {"eyes", "hair", "mouth"} <= set(groups)
     assert [layer.name for layer in detail.layers] == ["Portrait", "Guidance"]
-    floats, choices = decode_state(rough.info["state"])
+    floats, choices, _ = decode_state(rough.info["state"])
     expected = P.encode(params_for(EXAMPLE_REQUEST, 7))
     assert np.array_equal(floats, expected[0]) and np.array_equal(choices, expected[1])
     assert len(rough.info["candidates"]) == 1

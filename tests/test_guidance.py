@@ -8,7 +8,8 @@ from anisketch.engine.geometry import build_portrait
 from anisketch.engine.raster import render_lines
 from anisketch.engine.sketch import render_sketch, simulate_sketch, sketch_to_rgba
 from anisketch.errors import BadRequest, ModelUnavailable
-from anisketch.guidance.predictor import GuidanceModel, decode_state
+from anisketch.guidance.predictor import GuidanceModel
+from anisketch.guidance.state import decode_state
 from anisketch.guidance.projection import ManifoldProjector, affine_weights
 from anisketch.service import Service
 
@@ -72,7 +73,7 @@ def test_pinning_keeps_pinned_parts_exactly(model):
 
 def test_state_round_trips(model):
     guide = model.guide(beginner_sketch(2_000_000_505, 0.5))
-    floats, choices = decode_state(guide.state)
+    floats, choices, _ = decode_state(guide.state)
     assert np.allclose(floats, guide.floats, atol=1e-5) and np.array_equal(choices, guide.choices)
 
 

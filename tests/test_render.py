@@ -146,7 +146,7 @@ def test_a_dab_on_the_hair_sets_the_hair_colour_in_every_candidate(guidance, ske
     result = render(guidance, sketch, hints, n=3, mode="refined", style_seed=0)
     assert [d["part"] for d in result.info["dabs"]] == ["hair"]
     side = max(sketch.shape[:2])
-    layers, dabs, fixed = paint_candidates(guide.floats, guide.choices, square(hints, side), side, 3, 0)
+    layers, dabs, fixed = paint_candidates(guide.floats, guide.choices, square(hints, side), side, 3, 0, guide.placement)
     assert "hair_color" in fixed
     for candidate in layers:
         shown = region_color(candidate["color"], candidate["lineart"], candidate["parts"], dabs[0])
@@ -216,7 +216,7 @@ def test_first_default_candidate_bets_on_the_likely_palette_the_others_are_drawn
     result = render(guidance, sketch, None, n=3, mode="refined", style_seed=0)
     assert result.info["donor_seeds"] == [None, 1, 2]
     guide = guidance.guide(rgba_to_darkness(sketch))
-    layers, _, _ = paint_candidates(guide.floats, guide.choices, None, max(sketch.shape[:2]), 2, 0)
+    layers, _, _ = paint_candidates(guide.floats, guide.choices, None, max(sketch.shape[:2]), 2, 0, guide.placement)
     likely_hair = tuple(int(round(255 * c)) for c in likely_palette()["hair_color"])
     hair = Dab(likely_hair, "hair", layers[0]["parts"] == P.LABEL["hair"])
     shown = region_color(layers[0]["color"], layers[0]["lineart"], layers[0]["parts"], hair)

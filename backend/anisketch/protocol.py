@@ -303,6 +303,7 @@ OPS: dict[str, OpSpec] = {
             "mode": choice("refined", "faithful"),
             "style_seed": integer(0, 2**31 - 1),
             "state": optional(text(MAX_STATE_CHARS)),
+            "origin": point(-MAX_CANVAS, MAX_CANVAS),  # as for guide: places the state's face in this crop
             **SERVER_PARAMS,
         },
         images={"sketch": True, "hints": False},

@@ -48,7 +48,7 @@ class ModelService(Protocol):
               pins: Sequence[str] = ..., state: str | None = ..., origin: tuple[int, int] = ...) -> Result: ...
 
     def render(self, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | None = ..., *, n: int = ..., mode: str = ...,
-               style_seed: int = ..., state: str | None = ...) -> Result: ...
+               style_seed: int = ..., state: str | None = ..., origin: tuple[int, int] = ...) -> Result: ...
 
     def generate(self, attributes: dict[str, str] | None, *, noise: str | int | None = ..., mode: str = ...) -> Result: ...
 
@@ -204,11 +204,13 @@ class Service:
         return self._colorizer
 
     def render(self, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | None = None, *, n: int = 4,
-               mode: str = "refined", style_seed: int = 0, state: str | None = None) -> Result:
+               mode: str = "refined", style_seed: int = 0, state: str | None = None,
+               origin: tuple[int, int] = (0, 0)) -> Result:
         from .render.api import render as render_colors
 
         return render_colors(self.guidance, sketch_rgba, hints_rgba, n=n, mode=mode, style_seed=style_seed,
-                             colorizer=self.colorizer if mode == "faithful" else None, state=state)
+                             colorizer=self.colorizer if mode == "faithful" else None, state=state,
+                             origin=check_origin(origin))
 
     def generate(self, attributes: dict[str, str] | None, *, noise: str | int | None = None, mode: str = "rough",
                  size: int = 512, n: int = 1) -> Result:

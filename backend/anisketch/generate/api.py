@@ -40,7 +40,7 @@ class Generated:
 
     @property
     def state(self) -> str:
-        from ..guidance.predictor import encode_state
+        from ..guidance.state import encode_state
 
         return encode_state(*P.encode(self.params))
 
@@ -131,7 +131,7 @@ _COLOR_SLOTS = np.array([spec.kind == "color" for spec in P.FLOAT_SPECS for _ in
 
 def _vector_of(x) -> tuple[np.ndarray, np.ndarray]:
     """(floats, choices) of a Result from `generate`, a Generated, a guidance state string or Params."""
-    from ..guidance.predictor import decode_state
+    from ..guidance.state import decode_state
 
     if isinstance(x, Result):
         x = x.info.get("state")
@@ -140,7 +140,8 @@ def _vector_of(x) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(x, P.Params):
         return P.encode(x)
     if isinstance(x, str):
-        return decode_state(x)
+        state = decode_state(x)
+        return state.floats, state.choices
     raise BadRequest("interpolate between two generated results (or their state strings)")
 
 

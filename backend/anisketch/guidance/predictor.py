@@ -11,7 +11,6 @@ pinned groups from the previous state, and let the engine draw it.
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,8 @@ from .faithfulness import DEFAULT_FAITHFULNESS
 from ..blocks import fold_batchnorm
 from .model import EncoderConfig, SketchEncoder, predict
 from .projection import ManifoldProjector
-from .train import layout_fingerprint
+from .framing import IDENTITY, FrameFinder, Placement, Window, cut_window, frame_input, reexpress_pose, restore_ink
+from .state import GuideState, decode_state, encode_state, layout_fingerprint
 
 GUIDE_GROUPS = P.GROUPS  # face, eyes, brows, nose, mouth, hair, accessories
 MIN_INK_PIXELS = 12  # fewer inked pixels than this at the model's input size: nothing drawn yet
@@ -46,6 +46,17 @@ class Guide:
     confidence: dict[str, float]  # per group: how much of the predicted part the sketch already supports
     state: str  # opaque token: send it back with `pins` to keep parts exactly
     read_floats: np.ndarray  # what the encoder read, before projection and pins
+    placement: Placement = IDENTITY  # the vector's canvas (the window) in the request: portrait is already placed
+    window: Window | None = None  # the window in canvas pixels
+
+
+@dataclass
+class Look:
+    """What the encoder is shown of one request: the window's pixels, the window, and where it lies."""
+
+    image: np.ndarray  # float32 [S, S] in [0, 1]
+    window: Window
+    placement: Placement
 
 
 def to_model_input(darkness: np.ndarray, size: int) -> tuple[np.ndarray, int]:
@@ -70,33 +81,6 @@ def to_model_input(darkness: np.ndarray, size: int) -> tuple[np.ndarray, int]:
     return img, side
 
 
-STATE_PREFIX = "g1."
-
-
-def encode_state(floats: np.ndarray, choices: np.ndarray) -> str:
-    """The vector exactly (float32 bytes), tagged with the layout it belongs to, as a short URL-safe string."""
-    payload = (bytes.fromhex(layout_fingerprint()) + np.asarray(floats, "<f4").tobytes()
-               + np.asarray(choices, np.uint8).tobytes())
-    return STATE_PREFIX + base64.urlsafe_b64encode(payload).decode()
-
-
-def decode_state(state: str) -> tuple[np.ndarray, np.ndarray]:
-    expected = 8 + 4 * P.FLOAT_DIM + P.CHOICE_DIM
-    try:
-        if not isinstance(state, str) or not state.startswith(STATE_PREFIX):
-            raise ValueError("not a guidance state")
-        payload = base64.urlsafe_b64decode(state[len(STATE_PREFIX):].encode())
-    except ValueError as exc:
-        raise BadRequest("the pin state is not one this backend produced; request guidance again") from exc
-    if len(payload) != expected or payload[:8].hex() != layout_fingerprint():
-        raise BadRequest("the pin state comes from another model version; request guidance again")
-    floats = np.frombuffer(payload, "<f4", P.FLOAT_DIM, 8).astype(np.float32)
-    choices = np.frombuffer(payload, np.uint8, P.CHOICE_DIM, 8 + 4 * P.FLOAT_DIM).astype(np.int64)
-    if not np.isfinite(floats).all():
-        raise BadRequest("the pin state is damaged; request guidance again")
-    return np.clip(floats, 0.0, 1.0), choices
-
-
 def load_encoder(weights_dir: Path | None = None) -> tuple[SketchEncoder, dict, dict]:
     """The shipped encoder in fp32 (trainable: BatchNorm not folded), with the file's tensors and metadata.
 
@@ -118,11 +102,16 @@ def load_encoder(weights_dir: Path | None = None) -> tuple[SketchEncoder, dict, 
 
 
 class GuidanceModel:
-    def __init__(self, encoder: SketchEncoder, projector: ManifoldProjector, input_size: int, device: str):
+    """Sketch pixels in, a finished portrait out: frame finder (where is the face), window (show it to the
+    encoder as it learned), encoder + projection (what is drawn), state (pins, parts that hold still)."""
+
+    def __init__(self, encoder: SketchEncoder, projector: ManifoldProjector, input_size: int, device: str,
+                 finder: FrameFinder | None = None):
         self.encoder = encoder.eval()
         self.projector = projector
         self.input_size = input_size
         self.device = device
+        self.finder = finder  # None: the request is read as it is framed (weights without a frame finder)
         self.float_groups = np.array(P.ALL_GROUPS)[P.float_groups()]  # group name of each float
         self.choice_groups = np.array(P.ALL_GROUPS)[P.choice_groups()]
 
@@ -131,7 +120,8 @@ class GuidanceModel:
         encoder, tensors, meta = load_encoder(weights_dir)
         bank = tensors["bank.floats"].float().numpy()
         projector = ManifoldProjector(bank, P.float_groups(), P.ALL_GROUPS)
-        return cls(fold_batchnorm(encoder).to(device), projector, int(meta.get("input_size", 256)), device)
+        return cls(fold_batchnorm(encoder).to(device), projector, int(meta.get("input_size", 256)), device,
+                   load_frame_finder(weights_dir, device))
 
     def read(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Encoder only: images float [B, S, S] in [0, 1] -> (floats [B, D], choices [B, C])."""
@@ -147,53 +137,78 @@ class GuidanceModel:
         state: str | None = None,
         origin: tuple[int, int] = (0, 0),
     ) -> Guide:
-        # `origin` (the crop's place on the canvas) is accepted now; the frame in canvas coordinates that uses
-        # it comes with the framing stage.
-        image = self.model_input(darkness)
-        floats, choices = self.read(image[None])
-        return self.finish(floats[0], choices[0], image, faithfulness, pins, state)
+        """`origin`: the request's top-left pixel on the artist's canvas (states and windows live there)."""
+        check_pins(pins, state)
+        previous = decode_state(state) if state is not None else None
+        look = self.look(darkness, origin, previous, pinned=bool(pins))
+        floats, choices = self.read(look.image[None])
+        return self.finish(floats[0], choices[0], look, faithfulness, pins, previous)
 
     def guide_batch(self, requests: list[dict]) -> list[Guide | BadRequest]:
         """Several guides (each a dict of `guide`'s arguments), the encoder run once over all of them: on a GPU
         one batch of B costs little more than one image. Each request gets its Guide, or the BadRequest that
         it alone raised (an empty sketch fails only itself)."""
         outcomes: list[Guide | BadRequest | None] = [None] * len(requests)
-        images: dict[int, np.ndarray] = {}
+        looks: dict[int, tuple[Look, GuideState | None]] = {}
         for i, request in enumerate(requests):
             try:
-                images[i] = self.model_input(request["darkness"])
+                pins = tuple(request.get("pins", ()))
+                check_pins(pins, request.get("state"))
+                previous = decode_state(request["state"]) if request.get("state") is not None else None
+                looks[i] = self.look(request["darkness"], request.get("origin", (0, 0)), previous, bool(pins)), previous
             except BadRequest as error:
                 outcomes[i] = error
-        if images:
-            floats, choices = self.read(np.stack(list(images.values())))
-            for k, (i, image) in enumerate(images.items()):
+        if looks:
+            floats, choices = self.read(np.stack([look.image for look, _ in looks.values()]))
+            for k, (i, (look, previous)) in enumerate(looks.items()):
                 request = requests[i]
                 try:
-                    outcomes[i] = self.finish(floats[k], choices[k], image,
+                    outcomes[i] = self.finish(floats[k], choices[k], look,
                                               request.get("faithfulness", DEFAULT_FAITHFULNESS),
-                                              tuple(request.get("pins", ())), request.get("state"))
+                                              tuple(request.get("pins", ())), previous)
                 except BadRequest as error:
                     outcomes[i] = error
         return [outcome for outcome in outcomes if outcome is not None]
 
+    def look(self, darkness: np.ndarray, origin: tuple[int, int], previous: GuideState | None,
+             pinned: bool) -> Look:
+        """Find the face and cut the window the encoder reads. The previous window (canvas pixels) is kept while
+        it still frames the face well, and always while something is pinned: the encoder then sees the same
+        pixels for the same strokes, however the crop moved, so untouched parts cannot move."""
+        overview = check_sketch(darkness)
+        side = max(darkness.shape)
+        old = previous.window if previous is not None else None
+        if self.finder is None:
+            window = Window(float(origin[0]), float(origin[1]), float(side))
+        else:
+            frame = self.finder.find(overview[None])[0]
+            keep = old is not None and (pinned or old.frames_well(frame, side, origin))
+            window = old if keep else Window.around(frame, side, origin)
+        image = restore_ink(cut_window(darkness, window, origin, self.input_size))
+        return Look(image, window, Placement.of(window, origin, side))
+
     def model_input(self, darkness: np.ndarray) -> np.ndarray:
+        """The encoder's input for a request framed as the engine frames a portrait (no frame finder)."""
         image, _ = to_model_input(darkness, self.input_size)
         if (image > 0.05).sum() < MIN_INK_PIXELS:
             raise BadRequest("the sketch layer is empty in this region: draw a few strokes first")
         return image
 
-    def finish(self, read_floats, choices, image, faithfulness, pins, state) -> Guide:
+    def finish(self, read_floats, choices, look: Look, faithfulness, pins, previous: GuideState | None) -> Guide:
         faith = resolve_faithfulness(faithfulness)
-        check_pins(pins, state)
         floats, _ = self.projector.project(read_floats, faith)
         choices = choices.copy()
-        if state is not None:
-            previous = decode_state(state)
-            floats, choices = self.hold_still(floats, choices, *previous)
+        if previous is not None:
+            old_floats, old_choices = previous.floats, previous.choices
+            if previous.window is not None and previous.window != look.window:
+                old_floats = reexpress_pose(old_floats, previous.window, look.window)
+            floats, choices = self.hold_still(floats, choices, old_floats, old_choices)
             if pins:
-                floats, choices = self.apply_pins(floats, choices, pins, *previous)
+                floats, choices = self.apply_pins(floats, choices, pins, old_floats, old_choices)
+        floats, choices = drop_unsupported_accessories(floats, choices, look.image, pins)
         portrait = build_portrait(P.decode(floats, choices))
-        return Guide(floats, choices, portrait, group_support(portrait, image), encode_state(floats, choices), read_floats)
+        return Guide(floats, choices, look.placement.portrait(portrait), group_support(portrait, look.image),
+                     encode_state(floats, choices, look.window), read_floats, look.placement, look.window)
 
     def hold_still(self, floats, choices, old_floats, old_choices):
         """Keep the previous values of every part (and the pose) that changed by less than STABLE_CHANGE."""
@@ -211,6 +226,82 @@ class GuidanceModel:
         f_mask = np.isin(self.float_groups, list(keep))
         c_mask = np.isin(self.choice_groups, list(keep))
         return np.where(f_mask, old_floats, floats), np.where(c_mask, old_choices, choices)
+
+
+def load_frame_finder(weights_dir: Path | None, device: str) -> FrameFinder | None:
+    """The shipped frame finder, or None for a weights folder made before it existed (guidance then reads the
+    request as framed, as it did then)."""
+    try:
+        return FrameFinder.load(weights_dir, device)
+    except ModelUnavailable:
+        return None
+
+
+def check_sketch(darkness: np.ndarray) -> np.ndarray:
+    """The request's overview for the frame finder; BadRequest when there is nothing to read."""
+    if darkness.ndim != 2 or darkness.dtype != np.uint8:
+        raise BadRequest("the sketch must be a 2-D uint8 darkness image")
+    h, w = darkness.shape
+    if min(h, w) < 16:
+        raise BadRequest(f"the sketch region is too small ({w}x{h} px); select at least 16x16 px")
+    overview = frame_input(darkness)
+    if (overview > 0.05).sum() < MIN_INK_PIXELS:
+        raise BadRequest("the sketch layer is empty in this region: draw a few strokes first")
+    return overview
+
+
+# Accessories are drawn only where strokes support them: a hat, ribbon or glasses whose lines mostly lie
+# away from the artist's ink is dropped (a beginner's jaw is no hat brim, a construction circle no glasses).
+ACCESSORIES = ("hat", "ribbon", "glasses")
+ACCESSORY_SUPPORT = 0.35  # share of the accessory's line length within a few pixels of ink
+
+
+def drop_unsupported_accessories(floats, choices, image, pins) -> tuple[np.ndarray, np.ndarray]:
+    """Turn off each accessory whose lines are not supported by ink that the rest of the face leaves
+    unexplained (glasses rims run close to the eyes: ink near the eyes is the eyes' unless more is drawn)."""
+    if "accessories" in pins:
+        return floats, choices
+    params = P.decode(floats, choices)
+    worn = [name for name in ACCESSORIES if params[name] != 0]
+    if not worn:
+        return floats, choices
+    bare = dict(params)
+    bare.update({name: 0 for name in ACCESSORIES})
+    face_lines = [s for s in build_portrait(P.canonicalize(P.Params(bare))).strokes if s.group != "accessories"]
+    residual = unexplained_ink(image, face_lines)
+    for name in worn:
+        alone = P.Params(bare)
+        alone[name] = params[name]
+        lines = [s for s in build_portrait(P.canonicalize(alone)).strokes if s.group == "accessories"]
+        if line_support(lines, residual) < ACCESSORY_SUPPORT:
+            params[name] = 0
+    return P.encode(P.canonicalize(params))
+
+
+SUPPORT_SIZE, SUPPORT_TOLERANCE_PX = 128, 2.5
+
+
+def unexplained_ink(image: np.ndarray, strokes: list) -> np.ndarray:
+    """Ink (bool [SUPPORT_SIZE]^2) farther than the tolerance from every one of `strokes`."""
+    ink = cv2.resize(image, (SUPPORT_SIZE, SUPPORT_SIZE), interpolation=cv2.INTER_AREA) > 0.15
+    lines = render_lines(strokes, SUPPORT_SIZE) > 0
+    explained = cv2.distanceTransform((~lines).astype(np.uint8), cv2.DIST_L2, 3) <= SUPPORT_TOLERANCE_PX
+    return ink & ~explained
+
+
+def line_support(strokes: list, ink: np.ndarray) -> float:
+    """Share of the strokes' centre-line length lying near `ink` (bool [SUPPORT_SIZE]^2); 0 without lines."""
+    lines = [s.points for s in strokes if len(s.points) >= 2]
+    if not lines:
+        return 0.0
+    near = cv2.distanceTransform((~ink).astype(np.uint8), cv2.DIST_L2, 3) <= SUPPORT_TOLERANCE_PX
+    points, weights = centre_line_samples(lines, SUPPORT_SIZE)
+    pixel = np.floor(points).astype(np.intp)
+    inside = ((pixel >= 0) & (pixel < SUPPORT_SIZE)).all(axis=1)
+    pixel, weights = pixel[inside], weights[inside]
+    if weights.sum() <= 0:
+        return 0.0
+    return float((weights * near[pixel[:, 1], pixel[:, 0]]).sum() / weights.sum())
 
 
 def check_pins(pins: tuple[str, ...], state: str | None) -> None:

@@ -26,6 +26,7 @@ from ..engine.geometry import build_portrait
 from ..engine.raster import render_lines
 from ..engine.sketch import render_sketch, simulate_sketch
 from .model import EncoderConfig, SketchEncoder, predict, vector_loss
+from .state import layout_fingerprint
 
 POSE_WEIGHT = 4.0  # pose moves every line at once: errors there cost the most F1
 SKETCH_STREAM = 0x5EED  # a sample's random stream: (seed, SKETCH_STREAM), and the epoch after the first
@@ -73,14 +74,6 @@ def float_weights() -> np.ndarray:
     weights = P.drawn_mask().astype(np.float32)
     weights[P.float_groups() == P.ALL_GROUPS.index("pose")] *= POSE_WEIGHT
     return weights
-
-
-def layout_fingerprint() -> str:
-    """Identifies the vector layout a model was trained for; loading refuses a mismatch."""
-    import hashlib
-
-    text = repr([(s.name, s.group, s.kind, s.lo, s.hi, tuple(s.options or ())) for s in P.PARAM_SPECS])
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 class GuidanceTask:

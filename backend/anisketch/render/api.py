@@ -23,6 +23,7 @@ from ..engine.raster import render as render_portrait
 from ..engine.sketch import rgba_to_darkness
 from ..errors import BadRequest
 from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
+from ..guidance.framing import IDENTITY, Placement
 from ..layers import Layer, Result
 from ..protocol import MAX_CANDIDATES, MAX_SIDE
 from .dabs import find_dabs
@@ -58,8 +59,10 @@ def check_request(sketch_rgba, hints_rgba, n, mode, style_seed) -> None:
 
 def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | None = None, *, n: int = 4,
            mode: str = "refined", style_seed: int = 0, colorizer: ColorizerModel | None = None,
-           state: str | None = None, faithfulness: float | dict = DEFAULT_FAITHFULNESS) -> Result:
-    """N colour candidates of the sketch (see the module docstring). Bad arguments raise BadRequest."""
+           state: str | None = None, faithfulness: float | dict = DEFAULT_FAITHFULNESS,
+           origin: tuple[int, int] = (0, 0)) -> Result:
+    """N colour candidates of the sketch (see the module docstring). Bad arguments raise BadRequest.
+    `origin`: the request's top-left pixel on the canvas, where a guidance state's window is placed."""
     check_request(sketch_rgba, hints_rgba, n, mode, style_seed)
     if mode == "faithful" and colorizer is None:
         raise BadRequest("faithful mode needs the colouriser network, which is not installed in this version yet; "
@@ -69,19 +72,20 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
     h, w = sketch_rgba.shape[:2]
     side = max(h, w)
     darkness = rgba_to_darkness(sketch_rgba)
-    floats, choices = face_vector(guidance_model, darkness, state, faithfulness)
+    floats, choices, placement = face_vector(guidance_model, darkness, state, faithfulness, origin, side)
     timing["guidance"] = ms_since(t)
 
     t = time.perf_counter()
     hints = square(hints_rgba, side) if hints_rgba is not None and hints_rgba[..., 3].any() else None
     if mode == "refined":
-        renders, dabs = refined_candidates(floats, choices, hints, side, n, int(style_seed))
+        renders, dabs = refined_candidates(floats, choices, hints, side, n, int(style_seed), placement)
     else:
         params = P.decode(floats, choices)
-        layers = render_portrait(build_portrait(params), colorizer.input_size)
+        portrait = placement.portrait(build_portrait(params))
+        layers = render_portrait(portrait, colorizer.input_size)
         renders = faithful_candidates(colorizer, square(darkness, side), hints, layers["parts"], params, n,
                                       int(style_seed))
-        dabs = find_dabs(hints, render_portrait(build_portrait(params), side)["parts"]) if hints is not None else []
+        dabs = find_dabs(hints, render_portrait(portrait, side)["parts"]) if hints is not None else []
     timing["render"] = ms_since(t)
 
     candidates = [Layer(f"Render {i + 1}", None, np.ascontiguousarray(rgba[:h, :w]), 0, 0)
@@ -96,14 +100,18 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
     return Result(candidates, info, timing)
 
 
-def face_vector(guidance_model, darkness: np.ndarray, state: str | None, faithfulness) -> tuple[np.ndarray, np.ndarray]:
-    """The face to paint: exactly the guidance the artist sees (its state), or a fresh guidance of the sketch."""
+def face_vector(guidance_model, darkness: np.ndarray, state: str | None, faithfulness, origin: tuple[int, int],
+                side: int) -> tuple[np.ndarray, np.ndarray, Placement]:
+    """The face to paint and where it lies in the request: exactly the guidance the artist sees (its state,
+    whose window is in canvas pixels), or a fresh guidance of the sketch."""
     if state is not None:
-        from ..guidance.predictor import decode_state
+        from ..guidance.state import decode_state
 
-        return decode_state(state)
-    guide = guidance_model.guide(darkness, faithfulness=faithfulness)
-    return guide.floats, guide.choices
+        face = decode_state(state)
+        placement = IDENTITY if face.window is None else Placement.of(face.window, origin, side)
+        return face.floats, face.choices, placement
+    guide = guidance_model.guide(darkness, faithfulness=faithfulness, origin=origin)
+    return guide.floats, guide.choices, guide.placement
 
 
 def ms_since(t: float) -> float:

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..engine import params as P
 from ..engine.geometry import build_portrait
+from ..guidance.framing import IDENTITY, Placement
 from ..engine.raster import render
 from ..colour import delta_e2000, srgb_to_lab
 from .dabs import Dab, find_dabs, region_color
@@ -113,7 +114,7 @@ def medoid_seed(name: str, seeds=PRIOR_SEEDS) -> int:
     return shown[int(np.argmin(spread))]
 
 
-def match_hints(params: P.Params, dabs: list[Dab], fixed: dict) -> dict:
+def match_hints(params: P.Params, dabs: list[Dab], fixed: dict, placement: Placement = IDENTITY) -> dict:
     """Base colours corrected so that the render under each dab shows the dab's colour (see the docstring).
 
     Each round renders at MATCH_SIZE, measures every hinted colour's error (CIEDE2000 between the mean dab
@@ -135,7 +136,7 @@ def match_hints(params: P.Params, dabs: list[Dab], fixed: dict) -> dict:
         styled.update({name: tuple(float(c) for c in rgb) for name, rgb in current.items()})
         if "bg_color" in current:
             styled["background"] = SPEC_FLAT
-        layers = render(build_portrait(styled), size)
+        layers = render(placement.portrait(build_portrait(styled)), size)
         for name, (wanted, shown) in measured_colors(layers, dabs, masks, params).items():
             error = float(delta_e2000(srgb_to_lab(np.rint(wanted).astype(np.uint8)),
                                       srgb_to_lab(np.rint(shown).astype(np.uint8))))
@@ -165,16 +166,18 @@ def measured_colors(layers: dict, dabs: list[Dab], masks: list[np.ndarray], para
 
 
 def paint_candidates(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.ndarray | None, side: int, n: int,
-                     style_seed: int) -> tuple[list[dict], list[Dab], dict]:
+                     style_seed: int, placement: Placement = IDENTITY) -> tuple[list[dict], list[Dab], dict]:
     """The engine's layers (color, lineart, parts) of n candidates, the dabs found and the colours they fixed.
 
-    hints_rgba: None or the hint layer already squared to side x side (`square`)."""
+    hints_rgba: None or the hint layer already squared to side x side (`square`). placement: where the
+    vector's canvas lies in the request (the guidance window)."""
     params = P.decode(floats, choices)
     dabs: list[Dab] = []
     if hints_rgba is not None and hints_rgba[..., 3].any():
-        dabs = find_dabs(hints_rgba, render(build_portrait(params), side)["parts"])
-    fixed = match_hints(params, dabs, hinted_colors(params, dabs))
-    layers = [render(build_portrait(with_style(params, style_seed, i, fixed)), side) for i in range(n)]
+        dabs = find_dabs(hints_rgba, render(placement.portrait(build_portrait(params)), side)["parts"])
+    fixed = match_hints(params, dabs, hinted_colors(params, dabs), placement)
+    layers = [render(placement.portrait(build_portrait(with_style(params, style_seed, i, fixed))), side)
+              for i in range(n)]
     return layers, dabs, fixed
 
 
@@ -191,9 +194,9 @@ def as_rgba(layers: dict, background_hinted: bool) -> np.ndarray:
 
 
 def refined_candidates(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.ndarray | None, side: int, n: int,
-                       style_seed: int) -> tuple[list[np.ndarray], list[Dab]]:
+                       style_seed: int, placement: Placement = IDENTITY) -> tuple[list[np.ndarray], list[Dab]]:
     """n RGBA renders of side x side px (transparent outside the portrait unless the background was hinted)."""
-    layers, dabs, fixed = paint_candidates(floats, choices, hints_rgba, side, n, style_seed)
+    layers, dabs, fixed = paint_candidates(floats, choices, hints_rgba, side, n, style_seed, placement)
     return [as_rgba(l, "bg_color" in fixed) for l in layers], dabs
 
 

@@ -21,6 +21,7 @@ MODELS = {
     "guidance": "anisketch.guidance.train",
     "colorizer": "anisketch.render.train",
     "attributes": "anisketch.generate.train",
+    "frame": "anisketch.guidance.frame_train",
 }
 
 

@@ -1,0 +1,183 @@
+"""Guidance where the artist puts the face: the same sketches, framed as real canvases and crops frame them.
+
+Each condition places a beginner's partial sketch (random order, messy, as `eval.guidance`) in a request at its
+own position and size, asks for guidance through the Service path (`GuidanceModel.guide` with the request's
+canvas origin), and scores the guidance against the portrait's true line art by F1 within 3 px. Scores are
+measured in the face's own frame (the face drawn at the engine's scale on a 512 px canvas), so 3 px means the
+same precision for a small face in a corner as for a centred one and the conditions compare directly. Only
+the request's own area counts: what lies beyond a crop is neither drawn by the artist nor shown to them.
+
+Conditions (the frame finder trains on half-widths 5-50 % anywhere, and on the plugin's crop rule; the engine
+framing itself, and the crop rule on the canvases below, are what an artist meets):
+- `engine`: the engine's own framing (centre 0.42-0.58, half-width 0.15-0.27): the in-distribution figure;
+- `small`: half-width 5-10 % of the request, centred anywhere within it;
+- `large`: half-width 35-50 %, the face filling the request and beyond;
+- `off_centre`: half-width 10-30 %, centre within 15 % of an edge;
+- `cut`: the face's centre near or past the edge: part of the face lies outside the request;
+- `crop_rule`: a 3000 x 2000 canvas, a face of 60-300 px half-width anywhere on it, and the square crop that the
+  plugin's own rule (plugin/anisketch_krita/region.py: ink bounds + 25 % margin, 256 px minimum) cuts around
+  the strokes drawn so far.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..engine import params as P
+from ..engine.geometry import Stroke, build_portrait
+from ..engine.raster import render_lines
+from ..engine.sketch import render_sketch, simulate_sketch
+from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
+from ..guidance.framing import CANONICAL_HALF_WIDTH, Frame
+from .guidance import EVAL_MESSINESS, LEVELS
+from .metrics import line_f1
+
+SIZE = 512  # the face-frame canvas F1 is measured on
+CONDITIONS = ("engine", "small", "large", "off_centre", "cut", "crop_rule")
+CANVAS = (3000, 2000)
+CROP_MARGIN, CROP_MIN, CROP_MAX = 0.25, 256, 4096  # plugin/anisketch_krita/region.py
+REQUEST_PX = 768  # request side for the conditions that are not cut from a canvas
+
+
+@dataclass
+class Placed:
+    """One request: its darkness pixels, the canvas origin of its top-left pixel, and the face's frame in it."""
+
+    darkness: np.ndarray
+    origin: tuple[int, int]
+    frame: Frame  # request units (the padded square's side is 1)
+    side: int
+
+
+def face_of(params) -> Frame:
+    return Frame(params["cx"], params["cy"], params["scale"])
+
+
+def moved(strokes: list, face: Frame, target: Frame, width_scale: float) -> list:
+    zoom = target.half_width / face.half_width
+    shift = np.array([target.cx - zoom * face.cx, target.cy - zoom * face.cy], np.float32)
+    return [Stroke((s.points * np.float32(zoom) + shift).astype(np.float32),
+                   (s.widths * np.float32(width_scale)).astype(np.float32), s.group, s.order, s.closed)
+            for s in strokes]
+
+
+def target_frame(condition: str, rng: np.random.Generator) -> Frame:
+    if condition == "engine":
+        return Frame(rng.uniform(0.42, 0.58), rng.uniform(0.42, 0.58), rng.uniform(0.15, 0.27))
+    if condition == "small":
+        half = rng.uniform(0.05, 0.10)
+        return Frame(rng.uniform(half, 1 - half), rng.uniform(half, 1 - half), half)
+    if condition == "large":
+        return Frame(rng.uniform(0.35, 0.65), rng.uniform(0.35, 0.65), rng.uniform(0.35, 0.50))
+    if condition == "off_centre":
+        edge = lambda: rng.choice([rng.uniform(0.02, 0.15), rng.uniform(0.85, 0.98)])  # noqa: E731
+        return Frame(edge(), rng.uniform(0.2, 0.8), rng.uniform(0.10, 0.30)) if rng.random() < 0.5 else \
+            Frame(rng.uniform(0.2, 0.8), edge(), rng.uniform(0.10, 0.30))
+    if condition == "cut":
+        half = rng.uniform(0.15, 0.30)
+        past = rng.uniform(-0.4, 0.1) * half
+        return Frame(past if rng.random() < 0.5 else 1 - past, rng.uniform(0.3, 0.7), half)
+    raise ValueError(condition)
+
+
+def place_request(strokes: list, face: Frame, condition: str, rng: np.random.Generator) -> Placed:
+    """The sketch as the request of `condition` holds it, drawn with a real pen width."""
+    pen_px = rng.uniform(2.0, 5.0)
+    if condition != "crop_rule":
+        target = target_frame(condition, rng)
+        placed = moved(strokes, face, target, 1.0)
+        placed = with_pen(placed, pen_px / REQUEST_PX)
+        return Placed(render_sketch(placed, REQUEST_PX, rng=rng), (0, 0), target, REQUEST_PX)
+    half_px = rng.uniform(60, 300)
+    centre = (rng.uniform(half_px, CANVAS[0] - half_px), rng.uniform(half_px, CANVAS[1] - half_px))
+    on_canvas = moved(strokes, face, Frame(centre[0], centre[1], half_px), 1.0)  # canvas pixels
+    x, y, side = crop_rule(on_canvas)
+    target = Frame((centre[0] - x) / side, (centre[1] - y) / side, half_px / side)
+    placed = with_pen(moved(strokes, face, target, 1.0), pen_px / side)
+    return Placed(render_sketch(placed, side, rng=rng), (x, y), target, side)
+
+
+def crop_rule(strokes: list) -> tuple[int, int, int]:
+    """plugin/anisketch_krita/region.square_around on the strokes' ink bounds (canvas pixels)."""
+    points = np.concatenate([s.points for s in strokes])
+    x0, y0 = np.floor(points.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(points.max(axis=0)).astype(int)
+    extent = max(x1 - x0, y1 - y0)
+    side = int(round(extent * (1 + 2 * CROP_MARGIN)))
+    side = min(max(side, min(CROP_MIN, max(CANVAS))), max(*CANVAS, extent), CROP_MAX)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return _place(cx, side, CANVAS[0]), _place(cy, side, CANVAS[1]), side
+
+
+def _place(centre: float, side: int, extent: int) -> int:
+    if side >= extent:
+        return (extent - side) // 2
+    return min(max(int(round(centre - side / 2)), 0), extent - side)
+
+
+def with_pen(strokes: list, width: float) -> list:
+    mean = float(np.mean(np.concatenate([s.widths for s in strokes]))) or 1.0
+    return [Stroke(s.points, (s.widths * np.float32(width / mean)).astype(np.float32), s.group, s.order, s.closed)
+            for s in strokes]
+
+
+def in_face_frame(strokes: list, frame: Frame) -> list:
+    """Strokes in request units moved to the face-frame canvas (the face centred at the engine's scale)."""
+    zoom = CANONICAL_HALF_WIDTH / frame.half_width
+    return [Stroke(((s.points - np.array([frame.cx, frame.cy], np.float32)) * np.float32(zoom) + 0.5).astype(np.float32),
+                   (s.widths * np.float32(zoom)).astype(np.float32), s.group, s.order, s.closed) for s in strokes]
+
+
+def request_mask(request: Placed) -> np.ndarray:
+    """1 inside the request's area on the face-frame canvas, 0 outside."""
+    zoom = CANONICAL_HALF_WIDTH / request.frame.half_width
+    h, w = request.darkness.shape
+    corner = (np.array([0.0, 0.0]) - [request.frame.cx, request.frame.cy]) * zoom + 0.5
+    far = (np.array([w, h]) / request.side - [request.frame.cx, request.frame.cy]) * zoom + 0.5
+    (x0, y0), (x1, y1) = np.clip(np.round(corner * SIZE), 0, SIZE).astype(int), np.clip(np.round(far * SIZE), 0, SIZE).astype(int)
+    mask = np.zeros((SIZE, SIZE), np.uint8)
+    mask[y0:y1, x0:x1] = 1
+    return mask
+
+
+def score_seed(model, seed: int, conditions=CONDITIONS, faithfulness: float = DEFAULT_FAITHFULNESS) -> dict:
+    """{condition: {level: F1}} for one portrait."""
+    params = P.sample_params(seed)
+    portrait = build_portrait(params)
+    face = face_of(params)
+    truth = render_lines(in_face_frame(moved(portrait.strokes, face, Frame(0.5, 0.5, 1.0), 1.0 / face.half_width),
+                                       Frame(0.5, 0.5, 1.0)), SIZE)
+    rng = np.random.default_rng([seed, 0xF2A])
+    drawn = simulate_sketch(portrait, rng, fraction=1.0, order="random", messiness=EVAL_MESSINESS)
+    out: dict = {}
+    for condition in conditions:
+        out[condition] = {}
+        for level in LEVELS:
+            count = max(1, int(round(len(drawn) * level / 100)))
+            request = place_request(drawn[:count], face, condition, np.random.default_rng([seed, level, len(condition)]))
+            try:
+                guide = model.guide(request.darkness, faithfulness=faithfulness, origin=request.origin)
+            except Exception:  # an empty request (every stroke outside it): nothing to guide
+                out[condition][level] = 0.0
+                continue
+            predicted = render_lines(in_face_frame(guide.portrait.strokes, request.frame), SIZE)
+            seen = request_mask(request)  # lines beyond the request are neither drawn nor shown to the artist
+            out[condition][level] = line_f1(predicted * seen, truth * seen)
+    return out
+
+
+def evaluate(model, seeds, conditions=CONDITIONS) -> dict:
+    """Mean F1 per condition and level over the seeds, plus the spread (standard error)."""
+    scores = [score_seed(model, seed, conditions) for seed in seeds]
+    result = {}
+    for condition in conditions:
+        result[condition] = {}
+        for level in LEVELS:
+            values = np.array([s[condition][level] for s in scores])
+            result[condition][str(level)] = {"f1": round(float(values.mean()), 4),
+                                             "se": round(float(values.std(ddof=1) / math.sqrt(len(values))), 4)
+                                             if len(values) > 1 else 0.0}
+    return result
