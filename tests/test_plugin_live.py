@@ -529,3 +529,59 @@ def test_plugin_type_checks_against_the_krita_stubs(tmp_path):
                            "--no-incremental", "anisketch_krita"], cwd=tmp_path, capture_output=True, text=True,
                           env={**os.environ, "MYPYPATH": str(FAKE_KRITA)}, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _record_requests(controller, monkeypatch):
+    sent = []
+    original = controller.connection.request
+
+    def recording(op, params, images):
+        sent.append((op, dict(params)))
+        return original(op, params, images)
+
+    monkeypatch.setattr(controller.connection, "request", recording)
+    return sent
+
+
+def test_state_and_pins_survive_a_crop_that_grows(app, controller, monkeypatch):
+    """A stroke far from the first ones grows the crop: the next guide still carries the last state and the
+    pins, and says where its crop lies on the canvas (`origin`), so the backend keeps them in place."""
+    instance = app[0]
+    document = instance.createDocument(1600, 1200, "big", "RGBA", "U8", "", 72.0)
+    instance.activeWindow().addView(document)
+    sketch = document.createNode("Sketch", "paintlayer")
+    document.rootNode().addChildNode(sketch, None)
+    document.setActiveNode(sketch)
+    sent = _record_requests(controller, monkeypatch)
+    _draw(sketch, 900, 500, 40, 40)
+    controller.request_guidance()
+    wait_for(lambda: controller.memory.state is not None and not controller.guide_jobs.busy, what="a first reply")
+    first_state, first_crop = controller.region.region and controller.memory.state, controller.region.region
+    controller.set_pin("eyes", True)
+    _draw(sketch, 1300, 900, 30, 20)  # far from the first stroke: the crop must grow
+    controller.request_guidance()
+    wait_for(lambda: controller.memory.state != first_state and not controller.guide_jobs.busy, what="a second reply")
+    crop = controller.region.region
+    assert crop != first_crop
+    op, params = sent[-1]
+    assert op == "guide" and params["state"] == first_state and params["pins"] == ["eyes"]
+    assert params["origin"] == [crop.x, crop.y] and sent[0][1]["origin"] == [first_crop.x, first_crop.y]
+    assert "pin eyes" in _guidance(document)  # the pin button's part is really pinned
+
+
+def test_the_hint_layer_made_with_new_never_becomes_the_sketch(app, controller):
+    """New makes the hint layer and Krita makes it the active layer: with Sketch on "Active layer" the sketch
+    is still the layer the artist drew on, and a dab on the hint layer is not read as the drawing."""
+    instance, document, sketch = app
+    _draw(sketch, 30, 30, 12, 12)
+    assert controller.sketch_layer(document).uniqueId() == sketch.uniqueId()
+    controller.create_hints_layer()
+    hints = controller.hints_layer(document)
+    document.setActiveNode(hints)
+    assert controller.sketch_layer(document).uniqueId() == sketch.uniqueId()
+    other = document.createNode("Second sketch", "paintlayer")
+    document.rootNode().addChildNode(other, None)
+    document.setActiveNode(other)  # the artist moves on to another layer: that one is now the sketch
+    assert controller.sketch_layer(document).uniqueId() == other.uniqueId()
+    document.setActiveNode(hints)
+    assert controller.sketch_layer(document).uniqueId() == other.uniqueId()

@@ -105,6 +105,7 @@ class Controller(QObject):
         self.photo_id: Optional[str] = None  # chosen by the artist; None: the active paint layer
         self.photo_note = ""  # "Found 1 face." and the backend's warnings, after the last From photo
         self._last_photo_id: Optional[str] = None  # never taken for a sketch while it is the active layer
+        self._last_sketch_id: Optional[str] = None  # the paint layer last drawn on, for "Active layer"
         self.error = ""  # shown in the docker until the next success
         self.busy: dict[str, str] = {}  # op -> what we wait for ("Rendering 4 candidates…")
         self.candidates: list[Candidate] = []
@@ -173,6 +174,7 @@ class Controller(QObject):
     @guarded
     def choose_sketch(self, node_id: Optional[str]) -> None:
         self.sketch_id = node_id
+        self._last_sketch_id = None
         self.region.reset()
         self.memory = GuideMemory()
         self._forget_sketch()
@@ -194,6 +196,7 @@ class Controller(QObject):
         document = self.krita.activeDocument()
         if not _same(document, self._document):  # another document: its own region, state and candidates
             self._document = document
+            self._last_sketch_id = None
             self.region.reset()
             self.memory = GuideMemory()
             self._forget_sketch()
@@ -203,18 +206,31 @@ class Controller(QObject):
         return document
 
     def sketch_layer(self, document: Any) -> Any:
+        """The layer chosen under Sketch, else ("Active layer") the paint layer the artist last drew on, apart
+        from the hint layer, a photo layer and our own layers: making the hint layer (New) or a photo layer
+        active never turns it into the sketch."""
         if self.sketch_id:
             node = canvas.find_node(document, self.sketch_id)
             if node is not None:
                 return node
-        photos = {self.photo_id, self._last_photo_id}
         active = self._active_paint_layer(document)
-        if active is not None and canvas.node_id(active) in photos:
-            return None  # a photo is no sketch: guiding it would replace the photo's portrait with scribbles
-        if active is not None:
+        if active is not None and not self._never_sketch(document, active):
+            self._last_sketch_id = canvas.node_id(active)
             return active
-        layers = [n for n in canvas.paint_layers(document) if canvas.node_id(n) not in photos]
-        return layers[0] if layers else None
+        if self._last_sketch_id:
+            node = canvas.find_node(document, self._last_sketch_id)
+            if node is not None:
+                return node
+        layers = [n for n in canvas.paint_layers(document) if not self._never_sketch(document, n)]
+        return layers[0] if layers else None  # the topmost (a new document's only layer is its Background)
+
+    def _never_sketch(self, document: Any, node: Any) -> bool:
+        """The hint layer and photo layers hold no sketch."""
+        node_id = canvas.node_id(node)
+        if node_id in {self.photo_id, self._last_photo_id}:
+            return True
+        hints = self.hints_layer(document)
+        return node.name() == canvas.HINTS_LAYER or (hints is not None and canvas.node_id(hints) == node_id)
 
     def _active_paint_layer(self, document: Any) -> Any:
         active = document.activeNode()
@@ -405,9 +421,9 @@ class Controller(QObject):
                 return
             params: dict[str, Any] = {"mode": self.settings.mode, "faithfulness": float(self.settings.faithfulness),
                                       "layer_format": "bgra8"}
-            state = self.memory.for_crop(crop)
-            if state:
-                params["state"] = state
+            params["origin"] = [crop.x, crop.y]  # the state follows the face on the canvas, whatever the crop
+            if self.memory.state:
+                params["state"] = self.memory.state
                 if self.pins.parts:
                     params["pins"] = self.pins.as_list()
             image = protocol.Image("sketch", "bgra8", crop.w, crop.h, canvas.as_bgra8(pixels, sketch))
@@ -479,9 +495,9 @@ class Controller(QObject):
                 images.append(protocol.Image("hints", "bgra8", crop.w, crop.h, canvas.read_bgra8(hints, crop)))
             params: dict[str, Any] = {"n": int(self.settings.render_count), "mode": self.settings.render_mode,
                                       "style_seed": int(self.settings.style_seed), "layer_format": "bgra8"}
-            state = self.memory.for_crop(crop)
-            if state:
-                params["state"] = state
+            params["origin"] = [crop.x, crop.y]
+            if self.memory.state:
+                params["state"] = self.memory.state
             request_id = self.connection.request("render", params, images)
         except (CanvasError, protocol.ProtocolError) as error:
             self._show_error(str(error))
@@ -577,7 +593,7 @@ class Controller(QObject):
         document = flight.document
         fields = reply.result  # the op's result fields (protocol.OPS)
         layers = _fit_to_square(reply.layers, fields.get("size"), flight.origin.w)
-        self.memory.for_crop(flight.origin)
+        self.memory = GuideMemory()
         self.memory.remember(fields)
         noise = fields.get("noise")
         self.last_noise = noise if isinstance(noise, str) else None
@@ -626,7 +642,6 @@ class Controller(QObject):
         layers = _fit_to_square(reply.layers, flight.frame, flight.origin.w)
         self.region.region = flight.origin
         self.memory = GuideMemory()
-        self.memory.for_crop(flight.origin)
         self.memory.remember(fields)
         # The backend names the first portrait's guidance "Guidance: eyes 1"; guidance updates name it by part.
         guides = [dataclasses.replace(layer, name=f"Guidance: {layer.group}")

@@ -201,22 +201,17 @@ class StrokeDetector:
 
 @dataclass
 class GuideMemory:
-    """What the backend told us last: its `state` token and per-part confidence, for one crop.
+    """What the backend told us last: its `state` token and per-part confidence.
 
     The state goes back with every request: the backend keeps pinned parts exactly, and holds still the
-    parts that barely moved. It is only valid for the crop it came from (its coordinates are the crop's),
-    so a new crop starts without one.
+    parts that barely moved. It records where the face lies on the canvas (the backend's window, in canvas
+    pixels; every request says where its crop lies with `origin`), so it stays valid when the crop moves or
+    grows: pins hold and untouched parts stay put. It is dropped only when the drawing starts anew (another
+    sketch layer or document, or the sketch erased).
     """
 
     state: Optional[str] = None
     confidence: dict = field(default_factory=dict)
-    crop: Any = None
-
-    def for_crop(self, crop: Any) -> Optional[str]:
-        """The state to send for a request on `crop` (None after the crop changed)."""
-        if crop != self.crop:
-            self.crop, self.state, self.confidence = crop, None, {}
-        return self.state
 
     def remember(self, result: dict) -> None:
         if isinstance(result.get("state"), str):
