@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+M = TypeVar("M", bound=nn.Module)
 
 
 def conv_bn(c_in: int, c_out: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
@@ -33,7 +37,7 @@ def residual_stages(widths: tuple[int, ...], blocks_per_stage: int) -> nn.Sequen
     return nn.Sequential(*blocks)
 
 
-def fold_batchnorm(model: nn.Module) -> nn.Module:
+def fold_batchnorm(model: M) -> M:
     """For inference: fold every BatchNorm into the convolution before it (one op instead of two per layer)."""
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 

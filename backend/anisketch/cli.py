@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="AniSketch backend: guidance, colour renders and generation for anime portraits.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module_name, help_text) in SUBCOMMANDS.items():
+    for name, (_, help_text) in SUBCOMMANDS.items():
         sub.add_parser(name, help=help_text, add_help=False)
     return parser
 

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         for mode in ("refined", "faithful"):
             try:
                 result = service.render(sketch, hints, n=args.candidates, mode=mode, style_seed=0)
-            except Exception as exc:  # a missing model must not hide the guidance results above
+            except Exception as exc:  # noqa: BLE001 - a missing model must not hide the guidance results above
                 print(f"render ({mode}): unavailable: {exc}")
                 continue
             for i, layer in enumerate(result.layers):

@@ -7,12 +7,12 @@ extension that owns the "toggle guidance" action. pyzmq comes from the system Py
 
 import os
 import sys
+from typing import Any
 
 _VENDOR = os.path.join(os.path.dirname(__file__), "vendor", "py%d%d" % sys.version_info[:2])
 if os.path.isdir(_VENDOR) and _VENDOR not in sys.path:
     sys.path.insert(0, _VENDOR)
 
-from typing import Any
 
 _krita: Any
 try:

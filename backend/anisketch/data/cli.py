@@ -197,7 +197,7 @@ def _image_job(job):
         sample = images.image_sample(color, number, seed + number, relative, lines)
     except images.ImageRejected as reason:
         return None, None, (relative, str(reason))
-    except Exception as error:  # one odd file must not end a long conversion: report it, go on
+    except Exception as error:  # noqa: BLE001 - one odd file must not end a long conversion: report it, go on
         return None, None, (relative, f"could not convert ({type(error).__name__}: {error})")
     record = write_sample(sample, Path(out), fmt.sample_name(number))
     return record, thumbnail_row(sample) if with_row else None, None

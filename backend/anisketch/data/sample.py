@@ -136,6 +136,8 @@ def draw_sample(portrait: RenderedPortrait, epoch: int = 0, fractions=FRACTIONS)
     """A beginner's drawing of a rendered portrait: style, sketch(es) and hints from the seed's streams of
     this epoch. Epoch 0 is `make_sample`'s own sample; each later epoch is a new drawing of the same face."""
     seed, size = portrait.seed, portrait.size
+    assert portrait.color is not None and portrait.parts is not None and portrait.lineart is not None, \
+        "a drawing needs the rendered portrait"
     style = DrawingStyle.from_seed(seed, epoch)
     fractions = (style.fraction,) if fractions is None else fractions
     sketches = draw_sketches(portrait.strokes, size, seed, style, fractions, epoch)

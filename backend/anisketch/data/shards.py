@@ -32,6 +32,7 @@ import io
 import json
 import sys
 import tarfile
+from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,6 +77,7 @@ def encode_portrait(portrait: RenderedPortrait) -> list[tuple[str, bytes]]:
     """The tar members of one rendered portrait (it must carry its fill), in FIELDS order."""
     if portrait.fill is None:
         raise ValueError("a shard needs the flat colours: render_seed(..., with_fill=True)")
+    assert portrait.color is not None and portrait.lineart is not None and portrait.parts is not None
     key = fmt.sample_name(portrait.seed)
     strokes = portrait.strokes
     table = {"group": [s.group for s in strokes], "order": [int(s.order) for s in strokes],
@@ -168,7 +170,7 @@ class ShardWriter:
 
     def __init__(self, root: Path, seed: int, count: int, size: int, per_shard: int):
         self.root, self.per_shard = Path(root), per_shard
-        self.manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "engine_version": ENGINE_VERSION,
+        self.manifest: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION, "engine_version": ENGINE_VERSION,
                          "size": size, "seed": seed, "count": count, "per_shard": per_shard,
                          "fields": list(FIELDS), "shards": []}
         self.tar: tarfile.TarFile | None = None
@@ -177,6 +179,7 @@ class ShardWriter:
     def add(self, members: list[tuple[str, bytes]]) -> None:
         if self.tar is None:
             self._open_next()
+        assert self.tar is not None
         for name, data in members:
             info = tarfile.TarInfo(name)
             info.size, info.mode, info.mtime = len(data), 0o644, 0  # no time, no owner: same bytes every run
@@ -344,7 +347,7 @@ class EpochReader:
 
     def __init__(self, folder: ShardFolder):
         self.folder = folder
-        self._order_epoch, self._order = -1, None
+        self._order_epoch, self._order = -1, np.arange(0)
         self._bad: set[int] = set()
 
     def __len__(self) -> int:

@@ -497,7 +497,7 @@ def _color_key(rgb):
     return np.array([1.6 * luma, r - g, 0.5 * (r + g) - b])
 
 
-_KEYS: dict[int, tuple[list[str], np.ndarray]] = {}
+_KEYS: dict[int, tuple[list[str], list[list[float]]]] = {}
 
 
 def nearest_color_name(prototypes, rgb) -> str:

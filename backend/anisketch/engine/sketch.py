@@ -371,7 +371,7 @@ def _plan_pieces(lengths: np.ndarray, drawn: np.ndarray, r: np.ndarray, m: float
             "width_scale": width_scale[use]}
 
 
-def _trace_pieces(source: _Source, pieces: dict, m: float, typical_width: float) -> list:
+def _trace_pieces(source: _Source, pieces: dict, m: float, typical_width: float) -> tuple:
     """Sample every piece at SPACING, displace it sideways by wobble + jitter, vary its width.
 
     Everything is one pass over all samples of all pieces (numpy calls cost the same for 30 or 3000

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 
 from ..engine import params as P
-from ..engine.geometry import build_portrait
+from ..engine.geometry import Portrait, build_portrait
 from ..engine.raster import render_lines
 from ..engine.sketch import render_sketch, simulate_sketch
 from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
@@ -35,7 +36,7 @@ class DrawnSample:
     seed: int
     truth: np.ndarray  # true line art, darkness at SIZE
     strokes: list  # the beginner's strokes in drawing order
-    portrait: object
+    portrait: Portrait
 
 
 def drawn_sample(seed: int) -> DrawnSample:
@@ -122,11 +123,11 @@ def evaluate_guidance(model: GuidanceModel, seeds: list[int], replay_count: int 
                       progress=None) -> tuple[dict, list[dict]]:
     """metrics (flat dict) and per-sample images for the report."""
     knn = NearestTrainingSketch()
-    scores = {f"{name}.f1.{level}": [] for name in ("guidance", "baseline.knn", "baseline.sketch") for level in LEVELS}
+    scores: dict[str, list[float]] = {f"{name}.f1.{level}": [] for name in ("guidance", "baseline.knn", "baseline.sketch") for level in LEVELS}
     timings, rows = [], []
     for i, seed in enumerate(seeds):
         sample = drawn_sample(seed)
-        row = {"truth": sample.truth, "levels": {}}
+        row: dict[str, Any] = {"truth": sample.truth, "levels": {}}
         for level in LEVELS:
             sketch = sketch_of(sample, strokes_at(sample, level))
             t = time.perf_counter()
@@ -141,9 +142,9 @@ def evaluate_guidance(model: GuidanceModel, seeds: list[int], replay_count: int 
             progress(i + 1, len(seeds))
     consistency, local = [], []
     for seed in seeds[:replay_count]:
-        c, l = replay(model, drawn_sample(seed), faithfulness)
-        consistency += c
-        local += l
+        consistent, kept_local = replay(model, drawn_sample(seed), faithfulness)
+        consistency += consistent
+        local += kept_local
     metrics = {k: round(float(np.mean(v)), 4) for k, v in scores.items()}
     metrics["guidance.consistency"] = round(float(np.mean(consistency)), 4)
     metrics["guidance.locality"] = round(float(np.mean(local)), 4)

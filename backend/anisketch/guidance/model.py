@@ -43,6 +43,8 @@ class EncoderConfig:
 
 
 class SketchEncoder(nn.Module):
+    coords: torch.Tensor  # a buffer: the pixel coordinates fed beside the sketch
+
     def __init__(self, config: EncoderConfig):
         super().__init__()
         self.config = config
@@ -80,7 +82,8 @@ def vector_loss(
     cross-entropy on each choice. Returns the total and its parts for the curves."""
     per_float = F.smooth_l1_loss(floats, target_floats, reduction="none", beta=0.05)
     float_term = (per_float * float_weights).sum(dim=1).mean() / float_weights.sum().clamp(min=1e-6)
-    choice_term = sum(F.cross_entropy(lg, target_choices[:, i]) for i, lg in enumerate(logits)) / max(len(logits), 1)
+    choice_term = sum((F.cross_entropy(lg, target_choices[:, i]) for i, lg in enumerate(logits)),
+                      torch.zeros((), device=floats.device)) / max(len(logits), 1)
     total = float_term * 20.0 + choice_term
     return total, {"float_loss": float_term.detach(), "choice_loss": choice_term.detach()}
 

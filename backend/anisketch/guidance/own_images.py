@@ -72,7 +72,7 @@ def pseudo_labels(folder: SampleFolder, weights_dir: Path | None = None) -> dict
     partial = cache.with_name(f".{cache.name}.{os.getpid()}")  # DDP ranks each write theirs, then one wins whole
     try:
         with open(partial, "wb") as f:
-            np.savez(f, weights_sha256=entry.sha256, folder=_folder_key(folder), **labels)
+            np.savez(f, weights_sha256=entry.sha256, folder=_folder_key(folder), **labels)  # type: ignore[arg-type]  # numpy's stub types **kwds as its own flags
         os.replace(partial, cache)
     except OSError as error:  # a read-only folder: labels are recomputed next time, training goes on
         print(f"note: could not cache pseudo-labels in {cache} ({error})")

@@ -21,7 +21,6 @@ import torch
 
 from ..engine import params as P
 from ..engine.geometry import Portrait, build_portrait
-from ..engine.raster import render_lines
 from ..errors import BadRequest, ModelUnavailable
 from ..weights import default_weights_dir, load_tensors
 from .faithfulness import DEFAULT_FAITHFULNESS

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -27,6 +28,9 @@ from ..engine.raster import render_lines
 from ..engine.sketch import render_sketch, simulate_sketch
 from .model import EncoderConfig, SketchEncoder, predict, vector_loss
 from .state import layout_fingerprint
+
+if TYPE_CHECKING:
+    from ..data.shards import EpochReader
 
 POSE_WEIGHT = 4.0  # pose moves every line at once: errors there cost the most F1
 SKETCH_STREAM = 0x5EED  # a sample's random stream: (seed, SKETCH_STREAM), and the epoch after the first
@@ -83,8 +87,8 @@ class GuidanceTask:
         self.curriculum = curriculum
         self.own, self.own_share = own, own_share  # the user's pictures (own_images.OwnSketches), if any
         self.weights = torch.from_numpy(float_weights())
-        self.validation = None
-        self.shards = None  # data.shards.EpochReader: portraits from disk instead of the engine
+        self.validation: dict[str, dict[str, np.ndarray]] | None = None
+        self.shards: EpochReader | None = None  # portraits from disk instead of the engine
 
     def use_shards(self, folder) -> None:
         """Train on the portraits of a shard folder (data.shards.ShardFolder of the curriculum's size): sample

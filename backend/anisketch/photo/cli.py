@@ -34,7 +34,7 @@ def _rectangle(text: str) -> tuple[float, float, float, float]:
     try:
         x0, y0, x1, y1 = (float(v) for v in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError("a selection is X0,Y0,X1,Y1 in photo pixels, e.g. 100,50,300,260")
+        raise argparse.ArgumentTypeError("a selection is X0,Y0,X1,Y1 in photo pixels, e.g. 100,50,300,260") from None
     return x0, y0, x1, y1
 
 

@@ -143,9 +143,9 @@ class HaarFinder:
         if not left or not right:
             return None
         # The pair most nearly level and closest to the typical spacing (0.38 of the box width).
-        pairs = [(abs(l[1] - r[1]) + abs(np.hypot(*(r - l)) - 0.38 * w), l, r) for l in left for r in right]
-        _, l, r = min(pairs, key=lambda t: t[0])
-        return l, r
+        pairs = [(abs(lt[1] - rt[1]) + abs(np.hypot(*(rt - lt)) - 0.38 * w), lt, rt) for lt in left for rt in right]
+        _, lt, rt = min(pairs, key=lambda t: t[0])
+        return lt, rt
 
     def _mouth(self, gray, x0, y0, w, h):
         band_top = y0 + int(0.6 * h)

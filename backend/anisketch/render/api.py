@@ -80,6 +80,7 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
     if mode == "refined":
         renders, dabs = refined_candidates(floats, choices, hints, side, n, int(style_seed), placement)
     else:
+        assert colorizer is not None  # refused above
         params = P.decode(floats, choices)
         portrait = placement.portrait(build_portrait(params))
         layers = render_portrait(portrait, colorizer.input_size)

@@ -56,7 +56,8 @@ def find_dabs(hints_rgba: np.ndarray, parts: np.ndarray | None = None) -> list[D
         label = ""
         if parts is not None:
             label = P.PART_LABELS[int(np.bincount(parts[mask], minlength=len(P.PART_LABELS)).argmax())]
-        dabs.append(Dab(tuple(int(c) for c in np.clip(np.rint(rgb), 0, 255)), label, mask))
+        r, g, b = (int(c) for c in np.clip(np.rint(rgb), 0, 255))
+        dabs.append(Dab((r, g, b), label, mask))
     return dabs
 
 

@@ -98,7 +98,7 @@ def evaluate_renders(guidance_model, colorizer, seeds: list[int], report_path: P
             layers, dabs, _ = paint_candidates(guide.floats, guide.choices, hints, SIZE, n, style_seed=0)
             add(f"render.psnr.{k}", psnr(layers[0]["color"], truth))
             if k == 0:
-                add("render.diversity", diversity([l["color"] for l in layers]))
+                add("render.diversity", diversity([layer["color"] for layer in layers]))
                 row["refined_0"] = layers[0]["color"]
             else:
                 errors, seen = hint_errors(layers[0], dabs, params)

@@ -38,7 +38,7 @@ class ColorizerModel:
     def __init__(self, net: Colorizer, input_size: int, device: str):
         self.net = fold_batchnorm(net).to(device)
         if device == "cpu":  # oneDNN's fast convolutions want NHWC
-            self.net = self.net.to(memory_format=torch.channels_last)
+            self.net = self.net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stub lacks it
         self.input_size = input_size
         self.device = device
 
@@ -96,7 +96,7 @@ def hints_at(hints_rgba: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def style_dabs(hints: np.ndarray, parts: np.ndarray, params: P.Params, style_seed: int, candidate: int) -> np.ndarray:
+def style_dabs(hints: np.ndarray, parts: np.ndarray, style_seed: int, candidate: int) -> np.ndarray:
     """`hints` (at the network's size) plus one dab of the donor's colour on every part the artist left open."""
     donor = donor_palette(style_seed, candidate)
     hinted = hints[..., 3] >= ALPHA_THRESHOLD
@@ -123,7 +123,7 @@ def both_eyes(hints: np.ndarray, parts: np.ndarray) -> np.ndarray:
     return out
 
 
-def dab_inside(hints: np.ndarray, region: np.ndarray, rgb: tuple[int, int, int]) -> None:
+def dab_inside(hints: np.ndarray, region: np.ndarray, rgb: tuple[int, ...]) -> None:
     """Paint (in place) a round dab of `rgb` at the deepest interior point of `region`, if it has room."""
     region = region.astype(np.uint8)
     if region.sum() < 16:
@@ -179,7 +179,7 @@ def faithful_candidates(model: ColorizerModel, darkness: np.ndarray, hints_rgba:
     hints = hints_at(hints_rgba, size) if hints_rgba is not None else np.zeros((size, size, 4), np.uint8)
     if parts is not None:
         hints = both_eyes(hints, parts)
-    inputs = [hints] + [style_dabs(hints, parts, params, style_seed, i) if parts is not None else hints
+    inputs = [hints] + [style_dabs(hints, parts, style_seed, i) if parts is not None else hints
                         for i in range(1, n)]
     fills = model.fills(np.repeat(lines[None], n, axis=0), np.stack(inputs))
     alpha = np.full((side, side), 255, np.uint8)

@@ -53,10 +53,11 @@ class ResBlock(nn.Module):
     def __init__(self, c: int):
         super().__init__()
         self.conv1 = nn.Conv2d(c, c, 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(c)
+        self.bn1: nn.Module = nn.BatchNorm2d(c)  # nn.Identity once folded (fold_batchnorm)
         self.conv2 = nn.Conv2d(c, c, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(c)
-        nn.init.zeros_(self.bn2.weight)  # each block starts as the identity: deep stacks train from step one
+        bn2 = nn.BatchNorm2d(c)
+        nn.init.zeros_(bn2.weight)  # each block starts as the identity: deep stacks train from step one
+        self.bn2: nn.Module = bn2
 
     def forward(self, x):
         h = F.relu(self.bn1(self.conv1(x)), inplace=True)
@@ -68,9 +69,10 @@ class GlobalContext(nn.Module):
 
     def __init__(self, c: int):
         super().__init__()
-        self.mlp = nn.Sequential(nn.Linear(c, c), nn.ReLU(inplace=True), nn.Linear(c, c))
-        nn.init.zeros_(self.mlp[2].weight)
-        nn.init.zeros_(self.mlp[2].bias)
+        first, last = nn.Linear(c, c), nn.Linear(c, c)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+        self.mlp = nn.Sequential(first, nn.ReLU(inplace=True), last)
 
     def forward(self, x):
         return x + self.mlp(x.mean(dim=(2, 3)))[:, :, None, None]
@@ -124,11 +126,16 @@ def fold_batchnorm(model: Colorizer) -> Colorizer:
 
     model.eval()
     for module in model.modules():
-        if isinstance(module, nn.Sequential) and len(module) >= 2 and isinstance(module[1], nn.BatchNorm2d):
-            module[0], module[1] = fuse_conv_bn_eval(module[0], module[1]), nn.Identity()
+        if isinstance(module, nn.Sequential) and len(module) >= 2:
+            conv, bn = module[0], module[1]
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                module[0], module[1] = fuse_conv_bn_eval(conv, bn), nn.Identity()
         elif isinstance(module, ResBlock):
-            module.conv1, module.bn1 = fuse_conv_bn_eval(module.conv1, module.bn1), nn.Identity()
-            module.conv2, module.bn2 = fuse_conv_bn_eval(module.conv2, module.bn2), nn.Identity()
+            for conv_name, bn_name in (("conv1", "bn1"), ("conv2", "bn2")):
+                conv, bn = getattr(module, conv_name), getattr(module, bn_name)
+                if isinstance(bn, nn.BatchNorm2d):
+                    setattr(module, conv_name, fuse_conv_bn_eval(conv, bn))
+                    setattr(module, bn_name, nn.Identity())
     return model
 
 

@@ -51,7 +51,8 @@ def hinted_colors(params: P.Params, dabs: list[Dab]) -> dict[str, tuple[float, f
         name = color_param_for(dab.label, params)
         if name:
             groups.setdefault(name, []).append(dab.color)
-    return {name: tuple(float(c) / 255.0 for c in np.mean(colors, axis=0)) for name, colors in groups.items()}
+    means = {name: np.mean(colors, axis=0) / 255.0 for name, colors in groups.items()}
+    return {name: (float(m[0]), float(m[1]), float(m[2])) for name, m in means.items()}
 
 
 def donor_seed(style_seed: int, candidate: int) -> int:
@@ -197,7 +198,7 @@ def refined_candidates(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.n
                        style_seed: int, placement: Placement = IDENTITY) -> tuple[list[np.ndarray], list[Dab]]:
     """n RGBA renders of side x side px (transparent outside the portrait unless the background was hinted)."""
     layers, dabs, fixed = paint_candidates(floats, choices, hints_rgba, side, n, style_seed, placement)
-    return [as_rgba(l, "bg_color" in fixed) for l in layers], dabs
+    return [as_rgba(layer, "bg_color" in fixed) for layer in layers], dabs
 
 
 def square(image: np.ndarray, side: int) -> np.ndarray:

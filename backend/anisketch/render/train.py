@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -31,6 +32,9 @@ from ..engine.hints import sample_hint_count, simulate_hints
 from ..engine.raster import render_lines, render_regions
 from ..engine.sketch import render_sketch, simulate_sketch
 from .model import Colorizer, ColorizerConfig, make_input
+
+if TYPE_CHECKING:
+    from ..data.shards import EpochReader
 
 VALIDATION_SEED = 1_900_000_000  # held out: training seeds count up from 0 and never get here
 VALIDATION_COUNT = 128
@@ -91,8 +95,8 @@ class ColorizerTask:
         self.curriculum = curriculum
         self.edge_weight = edge_weight
         self.own, self.own_share = own, own_share  # the user's pictures (own_images.OwnPictures), if any
-        self.validation = None
-        self.shards = None  # data.shards.EpochReader: portraits from disk instead of the engine
+        self.validation: dict[str, np.ndarray] | None = None
+        self.shards: EpochReader | None = None  # portraits from disk instead of the engine
 
     def use_shards(self, folder) -> None:
         """Train on the portraits of a shard folder (data.shards.ShardFolder of the curriculum's size).
@@ -120,8 +124,10 @@ class ColorizerTask:
         portraits, so portrait numbers start at first_seed // k: every record is used, one after the other."""
         k = self.curriculum.samples_per_portrait
         first = first_seed // k
+        shards = self.shards
+        assert shards is not None, "use_shards first"
         return [s for i in range(-(-count // k))
-                for s in self.curriculum.rendered(*self.shards.at(first + i, images=SHARD_IMAGES))][:count]
+                for s in self.curriculum.rendered(*shards.at(first + i, images=SHARD_IMAGES))][:count]
 
     def loss(self, model, batch):
         x = make_input(batch["lines"], batch["hints"])

@@ -147,7 +147,7 @@ def bench_sketch(size: int, seed: int = 3) -> np.ndarray:
         rng = np.random.default_rng(seed)
         strokes = simulate_sketch(build_portrait(sample_params(seed)), rng, fraction=0.6)
         return sketch_to_rgba(render_sketch(strokes, size, rng))
-    except Exception as error:  # the bench measures the server; any sketch will do
+    except Exception as error:  # noqa: BLE001 - the bench measures the server; any sketch will do
         print(f"(engine sketch unavailable: {error}; using plain lines)", file=sys.stderr)
         rgba = np.zeros((size, size, 4), np.uint8)
         rgba[size // 4: 3 * size // 4: 6, size // 4: 3 * size // 4, 3] = 255

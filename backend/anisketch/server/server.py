@@ -137,7 +137,7 @@ class Server:
             limits = {**ours["limits"], **(info.get("limits") or {})}
             reply = protocol.Reply(job.id, "info", True, result={**info, **ours, "limits": limits})
             status = "ok"
-        except Exception as error:  # the service failed to describe itself: still say who we are
+        except Exception as error:  # noqa: BLE001 - the service failed to describe itself: still say who we are
             code, message = classify(error)
             reply = protocol.Reply(job.id, "info", True, result={"service_error": {"code": code, "message": message},
                                                                  **self._server_info()})
@@ -247,7 +247,7 @@ class Server:
                 return
             try:
                 outcomes = self._run_batch(batch) if len(batch) > 1 else [self._run(batch[0])]
-            except BaseException as error:  # this thread must never die: the socket thread waits for it
+            except BaseException as error:  # noqa: BLE001 - this thread must never die: the socket thread waits for it
                 outcomes = [self._failure(job, error, 0.0, time.perf_counter()) for job in batch]
             self._done.put(outcomes)
             try:
@@ -265,7 +265,7 @@ class Server:
                 raise ModelUnavailable(f"this backend cannot do '{job.op}' yet (its service has no such operation)")
             result = getattr(self.service, job.op)(**kwargs)
             return self._outcome(job, result, layer_format, queued_ms, started, decoded)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - every service error becomes an error reply (classify)
             return self._failure(job, error, queued_ms, started)
 
     def _run_batch(self, batch: list[Job]) -> list[Outcome]:
@@ -301,7 +301,7 @@ class Server:
             reply.timing_ms["encode"] = (time.perf_counter() - computed) * 1e3
             reply.timing_ms["total"] = _ms_since_monotonic(job.arrived)
             return Outcome(job, protocol.encode_reply(reply), "ok", reply.timing_ms, len(layers))
-        except Exception as error:  # the model answered something the protocol cannot carry
+        except Exception as error:  # noqa: BLE001 - the model answered something the protocol cannot carry
             return self._failure(job, error, queued_ms, started)
 
     def _failure(self, job: Job, error: BaseException, queued_ms: float, started: float) -> Outcome:

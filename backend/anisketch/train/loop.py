@@ -114,7 +114,7 @@ def train(task: Task, cfg: LoopConfig, out_dir: Path) -> dict:
     rank, world, device = setup_distributed()
     model = task.model.to(device)
     if cfg.channels_last and device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stub lacks it
     decay = [p for p in model.parameters() if p.dim() > 1]
     no_decay = [p for p in model.parameters() if p.dim() <= 1]
     optimizer = torch.optim.AdamW(
@@ -161,7 +161,7 @@ def train(task: Task, cfg: LoopConfig, out_dir: Path) -> dict:
                 bar.set_postfix(loss=f"{row['loss']:.4f}", sps=f"{rate:.0f}")
         if done % cfg.checkpoint_every == 0 or done == cfg.steps or out_of_time:
             info = {"step": done, "samples": done * cfg.batch_size * world // max(1, cfg.repeat), "seconds": elapsed}
-            if rank == 0:
+            if curves is not None:  # rank 0
                 save_checkpoint(out_dir, model, optimizer, info)
                 metrics = task.on_checkpoint(model, out_dir, done)
                 if metrics:
