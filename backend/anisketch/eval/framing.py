@@ -30,6 +30,7 @@ from ..engine import params as P
 from ..engine.geometry import Stroke, build_portrait
 from ..engine.raster import render_lines
 from ..engine.sketch import render_sketch, simulate_sketch
+from ..errors import BadRequest
 from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
 from ..guidance.framing import CANONICAL_HALF_WIDTH, Frame
 from .guidance import EVAL_MESSINESS, LEVELS
@@ -160,7 +161,7 @@ def score_seed(model, seed: int, conditions=CONDITIONS, faithfulness: float = DE
             request = place_request(drawn[:count], face, condition, np.random.default_rng([seed, level, len(condition)]))
             try:
                 guide = model.guide(request.darkness, faithfulness=faithfulness, origin=request.origin)
-            except Exception:  # an empty request (every stroke outside it): nothing to guide
+            except BadRequest:  # an empty request (every stroke outside it): nothing to guide
                 out[condition][level] = 0.0
                 continue
             predicted = render_lines(in_face_frame(guide.portrait.strokes, request.frame), SIZE)
@@ -172,7 +173,7 @@ def score_seed(model, seed: int, conditions=CONDITIONS, faithfulness: float = DE
 def evaluate(model, seeds, conditions=CONDITIONS) -> dict:
     """Mean F1 per condition and level over the seeds, plus the spread (standard error)."""
     scores = [score_seed(model, seed, conditions) for seed in seeds]
-    result = {}
+    result: dict[str, dict] = {}
     for condition in conditions:
         result[condition] = {}
         for level in LEVELS:

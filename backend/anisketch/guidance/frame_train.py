@@ -103,7 +103,7 @@ class FrameTask:
     def __init__(self, model_config: dict, curriculum: FramingCurriculum):
         self.model = SketchEncoder(network_config(**model_config))
         self.curriculum = curriculum
-        self.validation = None
+        self.validation: dict[str, np.ndarray] | None = None
 
     def make_batch(self, first_seed: int, batch_size: int) -> dict[str, np.ndarray]:
         samples = [self.curriculum.draw(first_seed + i) for i in range(batch_size)]

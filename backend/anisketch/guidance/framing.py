@@ -123,8 +123,8 @@ def cut_window(darkness: np.ndarray, window: Window, origin: tuple[int, int], si
         _paste(out, small, ox, oy)
         return out
     matrix = np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]], np.float32)
-    out = cv2.warpAffine(darkness, matrix, (size, size), flags=cv2.INTER_LINEAR, borderValue=0)
-    return out.astype(np.float32) / 255.0
+    warped = cv2.warpAffine(darkness, matrix, (size, size), flags=cv2.INTER_LINEAR, borderValue=0)
+    return warped.astype(np.float32) / 255.0
 
 
 def _paste(out: np.ndarray, image: np.ndarray, ox: int, oy: int) -> None:

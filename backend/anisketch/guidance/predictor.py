@@ -21,6 +21,7 @@ import torch
 
 from ..engine import params as P
 from ..engine.geometry import Portrait, build_portrait
+from ..engine.raster import render_lines
 from ..errors import BadRequest, ModelUnavailable
 from ..weights import default_weights_dir, load_tensors
 from .faithfulness import DEFAULT_FAITHFULNESS
@@ -182,7 +183,7 @@ class GuidanceModel:
         else:
             frame = self.finder.find(overview[None])[0]
             keep = old is not None and (pinned or old.frames_well(frame, side, origin))
-            window = old if keep else Window.around(frame, side, origin)
+            window = old if keep and old is not None else Window.around(frame, side, origin)
         image = restore_ink(cut_window(darkness, window, origin, self.input_size))
         return Look(image, window, Placement.of(window, origin, side))
 
