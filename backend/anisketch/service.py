@@ -241,3 +241,8 @@ class Service:
         info = {"faces_found": detection.count, "warnings": detection.face.warnings(), **first.info()}
         timing = {"detect": (t1 - t0) * 1e3, "draw": (time.perf_counter() - t1) * 1e3}
         return Result(layers, info, {k: round(v, 2) for k, v in timing.items()})
+
+
+def _implements_the_protocol(service: Service) -> ModelService:
+    """Never called: mypy (tests/test_lint.py) checks here that Service matches ModelService."""
+    return service
