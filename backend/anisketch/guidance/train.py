@@ -13,7 +13,7 @@ portraits come from disk, reused every epoch, and only the sketches are drawn an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +26,7 @@ from ..parallel import parallel_map
 from ..engine.geometry import build_portrait
 from ..engine.raster import render_lines
 from ..engine.sketch import render_sketch, simulate_sketch
+from ..engine.sketch_style import draw_styled, params_of, sample_style
 from .model import EncoderConfig, SketchEncoder, predict, vector_loss
 from .state import layout_fingerprint
 
@@ -46,6 +47,11 @@ class SketchCurriculum:
     artist_order_share: float = 0.5
     min_messiness: float = 0.15
     max_messiness: float = 1.0
+    # Real artists' habits (engine/sketch_style.py): the share of sketches drawn in a sampled style (guides,
+    # beginner shapes, multi-pass lines, hatching, artists' orders), and the sampler's weights. 0 draws exactly
+    # the sketches of before (the same random numbers).
+    style_share: float = 0.0
+    style: dict = field(default_factory=dict)
 
     def draw(self, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(sketch darkness uint8[S, S], floats [D], choices [C]) for one engine seed."""
@@ -66,11 +72,20 @@ class SketchCurriculum:
         if rng.random() < self.teacher_share:
             strokes = drawing.strokes if hasattr(drawing, "strokes") else drawing
             return render_lines(strokes, self.size)
+        if self.style_share > 0 and params_of(drawing) is not None and rng.random() < self.style_share:
+            return self.styled_sketch_of(drawing, rng)
         fraction = 1.0 if rng.random() < 0.1 else rng.uniform(self.min_fraction, 1.0)
         order = "artist" if rng.random() < self.artist_order_share else "random"
         messiness = rng.uniform(self.min_messiness, self.max_messiness)
         drawn = simulate_sketch(drawing, rng, fraction=fraction, order=order, messiness=messiness)
         return render_sketch(drawn, self.size, rng=rng)
+
+    def styled_sketch_of(self, portrait, rng: np.random.Generator) -> np.ndarray:
+        """A sketch in a style sampled by sketch_style.sample_style (never a held-out one)."""
+        style = sample_style(rng, self.style)
+        fraction = 1.0 if rng.random() < 0.1 else rng.uniform(self.min_fraction, 1.0)
+        messiness = rng.uniform(self.min_messiness, self.max_messiness)
+        return render_sketch(draw_styled(portrait, rng, style, fraction, messiness), self.size, rng=rng)
 
 
 def float_weights() -> np.ndarray:
