@@ -99,7 +99,7 @@ def test_guidance_lands_exactly_where_the_backend_placed_it(app, controller):
     before = bytes(sketch.pixelData(0, 0, 96, 96))
     controller.request_guidance()
     wait_for(lambda: "guide" in _guidance(document), what="the guidance layer")
-    crop = controller.region.region
+    crop = controller.session.region.region
     node = _guidance(document)["guide"]
     # The fake model inverts the crop and places it at (-2, -3): the sketch pixel (40, 50) lands 2 left, 3 up.
     assert bytes(node.pixelData(40 - 2, 50 - 3, 1, 1)) == bgra((225, 235, 245))
@@ -140,7 +140,7 @@ def test_results_wait_until_the_artist_lifts_the_pen(app, controller):
     _draw(sketch, 30, 30, 20, 20)
     document.stroke_running = True  # refreshProjection would wait for the stroke: nothing may be written now
     controller.request_guidance()
-    wait_for(lambda: controller.connection._pending == {} or not controller.guide_jobs.busy, timeout=5,
+    wait_for(lambda: controller.connection._pending == {} or not controller.session.guide_jobs.busy, timeout=5,
              what="the reply to arrive")
     import time
     deadline = time.monotonic() + 0.5
@@ -155,13 +155,13 @@ def test_pins_send_the_last_state_and_newest_wins(app, controller):
     instance, document, sketch = app
     _draw(sketch, 30, 30, 20, 20)
     controller.request_guidance()
-    wait_for(lambda: controller.memory.state is not None, what="a first reply")
-    first_state = controller.memory.state
+    wait_for(lambda: controller.session.memory.state is not None, what="a first reply")
+    first_state = controller.session.memory.state
     controller.set_pin("eyes", True)
     sent = len(controller.timings.history)
     for _ in range(4):  # the first is sent; the other three wait, and only the newest of them follows
         controller.request_guidance()
-    wait_for(lambda: not controller.guide_jobs.busy and "pin eyes" in _guidance(document), what="pinned guidance")
+    wait_for(lambda: not controller.session.guide_jobs.busy and "pin eyes" in _guidance(document), what="pinned guidance")
     assert len(controller.timings.history) - sent == 2
     assert first_state.startswith("state-")
 
@@ -188,30 +188,30 @@ def test_stroke_ends_need_no_exact_bounds_and_tiny_strokes_still_get_guidance(ap
         before = len(controller.timings.history)
         _draw(sketch, x, y, w, h)
         controller.pen_lifted()  # what pen.py's event filter does on the release
-        wait_for(lambda: len(controller.timings.history) > before and not controller.guide_jobs.busy,
+        wait_for(lambda: len(controller.timings.history) > before and not controller.session.guide_jobs.busy,
                  what="guidance after the stroke")
 
     stroke(200, 200, 10, 4)
     assert len(asked) == 1  # the first crop
-    first = controller.region.region
+    first = controller.session.region.region
     thumbnail = canvas.signature(sketch)
     stroke(251, 251, 1, 1)  # inside the crop, between the thumbnail's samples (one pixel in 9.4)
-    assert canvas.signature(sketch) == thumbnail and len(asked) == 1 and controller.region.region == first
+    assert canvas.signature(sketch) == thumbnail and len(asked) == 1 and controller.session.region.region == first
     side, _, _, server_ms, detect_ms, _ = controller.timings.history[-1]
     # the update's row: its crop, the server's own time (its "total"), the polls that saw the stroke
     assert side == first.w and server_ms > 0 and detect_ms > 0
     before = len(controller.timings.history)
     controller.pen_lifted()  # a click that painted nothing: one read and compare, no bounds, nothing sent
     _spin(0.8)
-    assert len(controller.timings.history) == before and not controller.guide_jobs.busy and len(asked) == 1
+    assert len(controller.timings.history) == before and not controller.session.guide_jobs.busy and len(asked) == 1
     stroke(first.right - 2, 210, 8, 2)  # across the crop's right edge: it grows that way, still no bounds
-    grown = controller.region.region
+    grown = controller.session.region.region
     assert len(asked) == 1 and grown != first and grown.contains(first)
     assert grown.contains(exact(document, sketch))
     stroke(first.x - 150, 205, 152, 3)  # a long stroke out of the left edge: several steps, still no bounds
-    assert len(asked) == 1 and controller.region.region.contains(exact(document, sketch))
+    assert len(asked) == 1 and controller.session.region.region.contains(exact(document, sketch))
     stroke(560, 560, 12, 12)  # wholly outside the crop: its pixels are the same, the thumbnail is not
-    assert len(asked) == 2 and controller.region.region.contains(exact(document, sketch))
+    assert len(asked) == 2 and controller.session.region.region.contains(exact(document, sketch))
     import krita
 
     selection = krita.Selection()
@@ -220,15 +220,15 @@ def test_stroke_ends_need_no_exact_bounds_and_tiny_strokes_still_get_guidance(ap
     stroke(300, 5, 3, 3)  # guided through the selection; the crop around the sketch does not follow it
     document.setSelection(krita.Selection())  # nothing selected
     stroke(40, 40, 2, 2)  # the next look without a selection measures the sketch: nothing was followed
-    assert len(asked) == 3 and controller.region.region.contains(exact(document, sketch))
-    crop = controller.region.region
+    assert len(asked) == 3 and controller.session.region.region.contains(exact(document, sketch))
+    crop = controller.session.region.region
     before = len(controller.timings.history)
     _draw(sketch, crop.x + 20, crop.y + 20, 3, 3)  # two strokes in one update, one wholly outside the crop:
     _draw(sketch, 2, 2, 2, 2)  # no line around the crop sees it, so the exact bounds are asked
     controller.pen_lifted()
     controller.pen_lifted()
-    wait_for(lambda: len(controller.timings.history) > before and not controller.guide_jobs.busy, what="guidance")
-    assert len(asked) == 4 and controller.region.region.contains(exact(document, sketch))
+    wait_for(lambda: len(controller.timings.history) > before and not controller.session.guide_jobs.busy, what="guidance")
+    assert len(asked) == 4 and controller.session.region.region.contains(exact(document, sketch))
 
 
 def test_strokes_while_a_guide_is_out_are_looked_at_one_by_one(app, controller, monkeypatch):
@@ -246,29 +246,29 @@ def test_strokes_while_a_guide_is_out_are_looked_at_one_by_one(app, controller, 
     document.setActiveNode(sketch)
     _draw(sketch, 200, 200, 10, 4)
     controller.request_guidance()
-    wait_for(lambda: len(controller.timings.history) > 0 and not controller.guide_jobs.busy, what="a first guide")
-    first = controller.region.region
+    wait_for(lambda: len(controller.timings.history) > 0 and not controller.session.guide_jobs.busy, what="a first guide")
+    first = controller.session.region.region
     asked, reads = [], []
     exact, read = canvas.sketch_bounds, canvas.read_raw
     monkeypatch.setattr(canvas, "sketch_bounds", lambda d, n: asked.append(1) or exact(d, n))
     monkeypatch.setattr(canvas, "read_raw", lambda n, box: reads.append(box) or read(n, box))
 
     def strokes_while_out(boxes):
-        controller.guide_jobs.sent("a guide still out")
+        controller.session.guide_jobs.sent("a guide still out")
         for x, y, w, h in boxes:
             _draw(sketch, x, y, w, h)
             controller.pen_lifted()
             controller._stroke_ended()  # what the poll does 0.25 s after the stroke
         crop_reads = len([box for box in reads if box.w > 1 and box.h > 1])
-        controller.guide_jobs.reset()
+        controller.session.guide_jobs.reset()
         before = len(controller.timings.history)
         controller._stroke_ended()  # the reply came: the pending guide goes out with the pixels already read
-        wait_for(lambda: len(controller.timings.history) > before and not controller.guide_jobs.busy, what="the guide")
+        wait_for(lambda: len(controller.timings.history) > before and not controller.session.guide_jobs.busy, what="the guide")
         assert len([box for box in reads if box.w > 1 and box.h > 1]) == crop_reads, "the crop was read twice"
-        assert controller.region.region.contains(exact(document, sketch))
+        assert controller.session.region.region.contains(exact(document, sketch))
 
     strokes_while_out([(first.x + 30, first.y + 30, 5, 2), (first.right - 2, 220, 8, 2)])  # inside; across an edge
-    assert not asked and controller.region.region != first
+    assert not asked and controller.session.region.region != first
     strokes_while_out([(first.x + 40, first.y + 40, 5, 2), (560, 560, 12, 12)])  # inside; wholly outside
     assert len(asked) == 1, "exact bounds for the stroke wholly outside the crop only"
 
@@ -324,7 +324,7 @@ def test_render_hints_candidates_choose_and_keep(app, controller):
     nodes = group.childNodes()
     assert [n.visible() for n in nodes] == [True, False, False]
     assert controller.candidates[0].thumbnail.width() == 96
-    crop = controller.region.region
+    crop = controller.session.region.region
     assert bytes(nodes[1].pixelData(crop.x, crop.y, 1, 1)) == bytes([8, 8, 8, 8])  # fake: (seed + i) grey
     _spin(0.3)
     assert document.activeNode() == hints  # new on request, so active; the candidates did not take over
@@ -399,7 +399,7 @@ def test_from_photo_places_portraits_and_guidance_over_the_photo(app, controller
     stack = [n.name() for n in document.rootNode().childNodes()]  # bottom to top
     assert stack.index(canvas.GUIDANCE_GROUP) == stack.index("Photo") + 1, stack  # first portrait: right above the photo
     assert controller.photo_note == "Found 1 face.\nNote: the face is small (fake)"
-    assert controller.memory.state.startswith("photo-")
+    assert controller.session.memory.state.startswith("photo-")
     _spin(0.3)
     assert document.activeNode() == sketch
     assert bytes(photo.pixelData(0, 0, 96, 96)) == photo_before  # the photo is only read
@@ -411,13 +411,13 @@ def test_from_photo_places_portraits_and_guidance_over_the_photo(app, controller
 
 
 def test_a_photo_larger_than_the_protocol_allows_is_shrunk_and_scaled_back(app, controller, monkeypatch):
-    from anisketch_krita import canvas, controller as controller_module
+    from anisketch_krita import canvas, outputs
     from anisketch_krita.region import Box
 
     instance, document, sketch = app
     photo = _photo_layer(document)
     document.setActiveNode(photo)
-    monkeypatch.setattr(controller_module, "PHOTO_MAX_SIDE", 48)  # the 96 px layer goes out at 48 px
+    monkeypatch.setattr(outputs, "PHOTO_MAX_SIDE", 48)  # the 96 px layer goes out at 48 px
     controller.from_photo()
     wait_for(lambda: bool(controller.candidates), what="the portraits")
     assert canvas.box_of(_renders(document)["Portrait 1"].bounds()) == Box(0, 0, 96, 96)
@@ -555,13 +555,13 @@ def test_state_and_pins_survive_a_crop_that_grows(app, controller, monkeypatch):
     sent = _record_requests(controller, monkeypatch)
     _draw(sketch, 900, 500, 40, 40)
     controller.request_guidance()
-    wait_for(lambda: controller.memory.state is not None and not controller.guide_jobs.busy, what="a first reply")
-    first_state, first_crop = controller.region.region and controller.memory.state, controller.region.region
+    wait_for(lambda: controller.session.memory.state is not None and not controller.session.guide_jobs.busy, what="a first reply")
+    first_state, first_crop = controller.session.region.region and controller.session.memory.state, controller.session.region.region
     controller.set_pin("eyes", True)
     _draw(sketch, 1300, 900, 30, 20)  # far from the first stroke: the crop must grow
     controller.request_guidance()
-    wait_for(lambda: controller.memory.state != first_state and not controller.guide_jobs.busy, what="a second reply")
-    crop = controller.region.region
+    wait_for(lambda: controller.session.memory.state != first_state and not controller.session.guide_jobs.busy, what="a second reply")
+    crop = controller.session.region.region
     assert crop != first_crop
     op, params = sent[-1]
     assert op == "guide" and params["state"] == first_state and params["pins"] == ["eyes"]

@@ -17,14 +17,15 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from . import canvas, protocol
+from . import canvas, outputs, protocol
 from .canvas import CanvasError
 from .connection import Connection
+from .outputs import Candidate
 from .pen import PenWatcher
-from .qt import QApplication, QImage, QObject, Qt, QTimer, Signal
-from .region import MAX_SIDE, Box, RegionTracker, photo_square, selection_square
-from .state import (DEFAULT_ATTRIBUTES, GuideMemory, LatestOnly, Pins, Settings, StrokeDetector, attribute_request,
-                    next_seed, photo_report, vary_attributes)
+from .qt import QApplication, QObject, Qt, QTimer, Signal
+from .region import Box
+from .session import GuidanceSession, Sent
+from .state import DEFAULT_ATTRIBUTES, GuideMemory, Pins, Settings, next_seed, photo_report, vary_attributes
 
 LOG_PATH = os.path.join(tempfile.gettempdir(), "anisketch-krita.log")
 POLL_MS = 100  # how often the sketch layer's fingerprint is taken (at most: see _on_poll)
@@ -32,9 +33,6 @@ POLL_SHARE = 0.125  # the fingerprint may use at most this share of the GUI thre
 RESTORE_ACTIVE_S = 2.0  # how long after adding layers an activated layer of ours is handed back
 IDLE_RETRY_MS = 50  # a reply that arrives mid-stroke is written this much later (until the pen is up)
 QUIET_CODES = (protocol.SUPERSEDED, protocol.CANCELLED)  # replies that are no news for the artist
-MAX_GROWTH_STEPS = 12  # of the crop towards a stroke that left it (each by a quarter of its side) before
-# asking Krita for the sketch's exact bounds
-PHOTO_MAX_SIDE = MAX_SIDE  # a larger photo region is shrunk to this for the request, its results scaled back
 
 
 def guarded(method: Callable) -> Callable:
@@ -53,13 +51,6 @@ def guarded(method: Callable) -> Callable:
             return None
 
     return run
-
-
-@dataclass
-class Candidate:
-    node_id: str
-    name: str
-    thumbnail: QImage
 
 
 @dataclass
@@ -96,16 +87,12 @@ class Controller(QObject):
         self._save_settings = save_settings
         self.krita = krita
         self.pins = Pins()
-        self.memory = GuideMemory()
-        self.guide_jobs: LatestOnly[str] = LatestOnly()
-        self.detector = StrokeDetector()
-        self.region = RegionTracker()
+        self.session = GuidanceSession()  # the active document's (a new document starts a new one)
         self.sketch_id: Optional[str] = None  # chosen by the artist; None: the active paint layer
         self.hints_id: Optional[str] = None
         self.photo_id: Optional[str] = None  # chosen by the artist; None: the active paint layer
         self.photo_note = ""  # "Found 1 face." and the backend's warnings, after the last From photo
         self._last_photo_id: Optional[str] = None  # never taken for a sketch while it is the active layer
-        self._last_sketch_id: Optional[str] = None  # the paint layer last drawn on, for "Active layer"
         self.error = ""  # shown in the docker until the next success
         self.busy: dict[str, str] = {}  # op -> what we wait for ("Rendering 4 candidates…")
         self.candidates: list[Candidate] = []
@@ -113,16 +100,10 @@ class Controller(QObject):
         self.timings = Timings()
         self.attributes: dict[str, str] = {}
         self._flights: dict[str, _Flight] = {}
-        self._guide_mode = ""  # the mode the guidance group's layers were made in
         self._restore: Optional[tuple] = None  # (document, artist's active layer, until) after we add layers
         self._document: Any = None
         self._guide_forced = False  # a guide was asked for (not just a stroke seen): send even if nothing changed
-        # The sketch as last looked at, all its ink inside the crop: (sketch id, crop, pixels, thumbnail's CRC);
-        # and what the last guide sent: (sketch id, crop, pixels).
-        self._checked: Optional[tuple] = None
-        self._sent: Optional[tuple] = None
         self.pen_lifts = 0  # stroke ends told by the artist's input (pen.py), for the tests
-        self._lifts_since_checked = 0
         self._pen: Optional[PenWatcher] = None
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
@@ -174,10 +155,7 @@ class Controller(QObject):
     @guarded
     def choose_sketch(self, node_id: Optional[str]) -> None:
         self.sketch_id = node_id
-        self._last_sketch_id = None
-        self.region.reset()
-        self.memory = GuideMemory()
-        self._forget_sketch()
+        self.session.start_over()
         self.changed.emit()
 
     @guarded
@@ -196,11 +174,7 @@ class Controller(QObject):
         document = self.krita.activeDocument()
         if not _same(document, self._document):  # another document: its own region, state and candidates
             self._document = document
-            self._last_sketch_id = None
-            self.region.reset()
-            self.memory = GuideMemory()
-            self._forget_sketch()
-            self.guide_jobs.reset()
+            self.session = GuidanceSession()
             self.candidates = []
             self.renders_changed.emit()
         return document
@@ -215,10 +189,10 @@ class Controller(QObject):
                 return node
         active = self._active_paint_layer(document)
         if active is not None and not self._never_sketch(document, active):
-            self._last_sketch_id = canvas.node_id(active)
+            self.session.last_sketch_id = canvas.node_id(active)
             return active
-        if self._last_sketch_id:
-            node = canvas.find_node(document, self._last_sketch_id)
+        if self.session.last_sketch_id:
+            node = canvas.find_node(document, self.session.last_sketch_id)
             if node is not None:
                 return node
         layers = [n for n in canvas.paint_layers(document) if not self._never_sketch(document, n)]
@@ -271,79 +245,6 @@ class Controller(QObject):
     def _our_nodes(document: Any) -> list:
         return [node for group in canvas.our_groups(document) for node in [group, *canvas.walk(group)]]
 
-    def _crop(self, document: Any, sketch: Any) -> Optional[Box]:
-        """The request's square: the selection if there is one, else around the sketch (kept steady).
-
-        After one stroke, a stroke that left the crop is seen on the 1 px lines right outside it (a stroke
-        is continuous), and the crop grows that way until no ink lies there (each step a few 1 px reads).
-        Otherwise (the first crop; several strokes, or changes made without the pen, since the last guide)
-        it comes from the sketch's exact bounds, which Krita recomputes after every change: 20-75 ms on a
-        2048 px layer.
-        """
-        width, height = document.width(), document.height()
-        selected = canvas.selection_box(document)
-        if selected is not None:
-            return selection_square(selected, width, height)
-        if self.region.region is None or not self._one_stroke_since_sent(sketch):
-            return self._crop_from_bounds(document, sketch)
-        for _ in range(MAX_GROWTH_STEPS):
-            sides = canvas.ink_beyond(sketch, self.region.region, width, height)
-            if not sides:
-                return self.region.region
-            self.region.grow(sides, width, height)
-        return self._crop_from_bounds(document, sketch)  # ink still beyond: a long way out, measure it
-
-    def _crop_from_bounds(self, document: Any, sketch: Any) -> Optional[Box]:
-        return self.region.update(canvas.sketch_bounds(document, sketch), document.width(), document.height())
-
-    def _read_sketch(self, document: Any, sketch: Any, reuse: bool = False) -> tuple[Optional[Box], Any]:
-        """The crop and its pixels (read_raw's), or (None, None) for an empty sketch; remembered as the last
-        look. With `reuse`, the last look's pixels when nothing happened since (no pen lift, the same
-        thumbnail): a stroke checked while a guide was out is not read twice.
-
-        Exact bounds decide where the lines around the crop cannot: a crop that reads blank (all erased, or
-        the sketch now lies elsewhere), and a crop whose pixels are as last seen while the thumbnail is not
-        (a stroke wholly outside the crop)."""
-        selected = canvas.selection_box(document) is not None
-        if reuse and not selected and self._nothing_since_checked(sketch):
-            return self._checked[1], self._checked[2]  # type: ignore[index]
-        crop = self._crop(document, sketch)
-        pixels = canvas.read_raw(sketch, crop) if crop is not None else None
-        if crop is not None and not selected:
-            if canvas.is_blank(pixels):
-                crop = self._crop_from_bounds(document, sketch)
-                pixels = canvas.read_raw(sketch, crop) if crop is not None else None
-            elif self._same_as_checked(sketch, crop, pixels) and canvas.signature(sketch) != self._checked[3]:  # type: ignore[index]
-                grown = self._crop_from_bounds(document, sketch)
-                if grown != crop:
-                    crop, pixels = grown, canvas.read_raw(sketch, grown) if grown is not None else None
-        self._checked = (canvas.node_id(sketch), crop, pixels, canvas.signature(sketch)) if crop is not None else None
-        self._lifts_since_checked = 0
-        return crop, pixels
-
-    def _nothing_since_checked(self, sketch: Any) -> bool:
-        return self._lifts_since_checked == 0 and self._checked is not None and \
-            self._checked[0] == canvas.node_id(sketch) and canvas.signature(sketch) == self._checked[3]
-
-    def _same_as_checked(self, sketch: Any, crop: Box, pixels: Any) -> bool:
-        """The crop holds exactly the pixels last seen there (a memcmp of Krita's buffers)."""
-        return self._checked is not None and self._checked[:2] == (canvas.node_id(sketch), crop) and \
-            bool(self._checked[2] == pixels)
-
-    def _one_stroke_since_sent(self, sketch: Any) -> bool:
-        """At most one stroke changed the sketch since it was last looked at in this crop: the pen lifted
-        once, or not at all and the thumbnail is the same (an Update click, a setting). Several strokes may
-        include one drawn wholly outside the crop, and a script or filter may change anything; after a look
-        through a selection, strokes outside the crop were not followed: no line tells those."""
-        looked_here = self._checked is not None and self._checked[:2] == (canvas.node_id(sketch), self.region.region)
-        return looked_here and (self._lifts_since_checked == 1 or self._nothing_since_checked(sketch))
-
-    def _forget_sketch(self) -> None:
-        """The next poll counts as a change and the next guide is sent even if the pixels are the same
-        (another layer or document, a reconnection)."""
-        self.detector.forget()
-        self._checked, self._sent = None, None
-
     # ------------------------------------------------------------------------------------------ guidance
 
     @guarded
@@ -356,15 +257,15 @@ class Controller(QObject):
         if sketch is None:
             return
         if QApplication.mouseButtons() != Qt.MouseButton.NoButton:  # mid-stroke (mouse): not over yet
-            self.detector.observe(("button down", time.monotonic()))
+            self.session.detector.observe(("button down", time.monotonic()))
             return
         started = time.perf_counter()
         signature = (canvas.node_id(sketch), canvas.signature(sketch))
         cost_ms = (time.perf_counter() - started) * 1e3
         self._poll.setInterval(max(POLL_MS, min(1000, round(cost_ms / POLL_SHARE))))
-        if signature != self.detector.settled:  # this poll is part of noticing a stroke not yet guided
+        if signature != self.session.detector.settled:  # this poll is part of noticing a stroke not yet guided
             self.timings.polling_ms += cost_ms
-        if self.detector.observe(signature):
+        if self.session.detector.observe(signature):
             self._stroke_ended()
 
     @guarded
@@ -373,21 +274,20 @@ class Controller(QObject):
         even one too small to change the thumbnail the poll looks at. The poll then counts as a change, and
         the update skips sending when the crop's pixels turn out unchanged."""
         self.pen_lifts += 1
-        self._lifts_since_checked += 1
-        self.detector.forget()
+        self.session.pen_lifted()
 
     @guarded
     def request_guidance(self) -> None:
         """Ask for guidance now (a setting changed, or the Update button); newest wins while one is out."""
         self._guide_forced = True
-        if self.guide_jobs.want("update") is not None:
+        if self.session.guide_jobs.want("update") is not None:
             self._send_guide()
 
     def _stroke_ended(self) -> None:
         """Guidance after a stroke: like request_guidance, but nothing is sent if the sketch is unchanged.
         While a guide is out, the stroke is looked at now anyway (crop grown, pixels kept), one stroke at a
         time: the lines around the crop only tell about one stroke."""
-        if self.guide_jobs.want("stroke") is not None:
+        if self.session.guide_jobs.want("stroke") is not None:
             self._send_guide()
             return
         started = time.perf_counter()
@@ -396,7 +296,7 @@ class Controller(QObject):
         if sketch is None:
             return
         try:
-            self._read_sketch(document, sketch)
+            self.session.read(document, sketch)
         except CanvasError:
             return  # said by the send that follows
         self.timings.polling_ms += (time.perf_counter() - started) * 1e3  # part of noticing this stroke
@@ -411,28 +311,22 @@ class Controller(QObject):
             sketch = self.sketch_layer(document)
             if sketch is None:
                 raise CanvasError("There is no paint layer to read the sketch from.")
-            crop, pixels = self._read_sketch(document, sketch, reuse=not forced)
+            crop, pixels = self.session.read(document, sketch, reuse=not forced)
             self.timings.read_ms = (time.perf_counter() - started) * 1e3
-            if crop is not None and not forced and self._sent is not None and \
-                    self._sent[:2] == (canvas.node_id(sketch), crop) and bool(self._sent[2] == pixels):
-                return  # the guidance shown is for exactly these pixels (a click that painted nothing)
+            if crop is not None and not forced and self.session.already_sent(sketch, crop, pixels):
+                return
             if crop is None:  # an empty sketch: nothing to guide, and old guidance would mislead
                 self._clear_guidance(document)
                 return
-            params: dict[str, Any] = {"mode": self.settings.mode, "faithfulness": float(self.settings.faithfulness),
-                                      "layer_format": "bgra8"}
-            params["origin"] = [crop.x, crop.y]  # the state follows the face on the canvas, whatever the crop
-            if self.memory.state:
-                params["state"] = self.memory.state
-                if self.pins.parts:
-                    params["pins"] = self.pins.as_list()
+            params = self.session.guide_params(crop, self.settings.mode, self.settings.faithfulness,
+                                               self.pins.as_list())
             image = protocol.Image("sketch", "bgra8", crop.w, crop.h, canvas.as_bgra8(pixels, sketch))
             request_id = self.connection.request("guide", params, [image])
         except (CanvasError, protocol.ProtocolError) as error:
             self._show_error(str(error))
             return
-        self._sent = (canvas.node_id(sketch), crop, pixels)
-        self.guide_jobs.sent(request_id)
+        self.session.sent = Sent(canvas.node_id(sketch), crop, pixels)
+        self.session.guide_jobs.sent(request_id)
         self._flights[request_id] = _Flight("guide", document, crop, time.perf_counter(), self.settings.mode)
         self.busy["guide"] = "Updating guidance…"
         self.timings.send_ms = (time.perf_counter() - started) * 1e3
@@ -444,19 +338,19 @@ class Controller(QObject):
         sketch = self.sketch_layer(document)
         group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, sketch)
         changed = canvas.update_guidance(document, group, reply.layers, flight.origin,
-                                         remove_stale=flight.mode != self._guide_mode)
-        self._guide_mode = flight.mode
-        self.memory.remember(reply.result)
+                                         remove_stale=flight.mode != self.session.guide_mode)
+        self.session.guide_mode = flight.mode
+        self.session.memory.remember(reply.result)
         if self._apply_group_look(group, redraw=False):
             changed = changed.union(canvas.content_box(group))
         canvas.redraw(document, group, changed)  # returns at once: Krita recomposites `changed` in its threads
 
     def _clear_guidance(self, document: Any) -> None:
-        self._guide_mode = ""
+        self.session.guide_mode = ""
         group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
         if group is not None and canvas.guidance_layers(group):
             canvas.redraw(document, group, canvas.update_guidance(document, group, [], Box(0, 0, 0, 0)))
-        self.memory = GuideMemory()
+        self.session.memory = GuideMemory()
 
     def _apply_group_look(self, group: Any = None, redraw: bool = True) -> bool:
         """The guidance group's opacity, visibility and lock as the settings say; returns whether the look
@@ -486,18 +380,15 @@ class Controller(QObject):
             sketch = self.sketch_layer(document)
             if sketch is None:
                 raise CanvasError("There is no paint layer to read the sketch from.")
-            crop, pixels = self._read_sketch(document, sketch)
+            crop, pixels = self.session.read(document, sketch)
             if crop is None:
                 raise CanvasError("The sketch layer is empty: draw a face first, then render it.")
-            images = [protocol.Image("sketch", "bgra8", crop.w, crop.h, canvas.as_bgra8(pixels, sketch))]
             hints = self.hints_layer(document)
-            if hints is not None and not canvas.box_of(hints.bounds()).empty:
-                images.append(protocol.Image("hints", "bgra8", crop.w, crop.h, canvas.read_bgra8(hints, crop)))
-            params: dict[str, Any] = {"n": int(self.settings.render_count), "mode": self.settings.render_mode,
-                                      "style_seed": int(self.settings.style_seed), "layer_format": "bgra8"}
-            params["origin"] = [crop.x, crop.y]
-            if self.memory.state:
-                params["state"] = self.memory.state
+            hints_bgra = canvas.read_bgra8(hints, crop) \
+                if hints is not None and not canvas.box_of(hints.bounds()).empty else None
+            params, images = outputs.render_request(
+                crop, canvas.as_bgra8(pixels, sketch), hints_bgra, self.settings.render_count,
+                self.settings.render_mode, self.settings.style_seed, self.session.memory.state)
             request_id = self.connection.request("render", params, images)
         except (CanvasError, protocol.ProtocolError) as error:
             self._show_error(str(error))
@@ -508,16 +399,10 @@ class Controller(QObject):
 
     def _apply_render(self, reply: protocol.Reply, flight: _Flight, label: str = "Render") -> None:
         document = flight.document
-        layers = [layer for layer in reply.layers if layer.group not in protocol.GROUPS]
-        if not layers:
-            return
-        group = canvas.ensure_group(document, canvas.RENDERS_GROUP, self._render_anchor(document))
-        canvas.set_visible(group, True)
-        nodes = canvas.add_candidates(document, group, layers, flight.origin, label)
-        canvas.refresh(document)
-        self.candidates = [Candidate(canvas.node_id(node), node.name(), _thumbnail(layer))
-                           for node, layer in zip(nodes, layers)]
-        self.renders_changed.emit()
+        placed = outputs.place_candidates(document, reply.layers, flight.origin, self._render_anchor(document), label)
+        if placed:
+            self.candidates = placed
+            self.renders_changed.emit()
 
     def _render_anchor(self, document: Any) -> Any:
         """Renders go above the guidance group if there is one, else above the sketch."""
@@ -568,13 +453,12 @@ class Controller(QObject):
             document = self.document()
             if document is None:
                 raise CanvasError("Open a document first.")
-            params = {"attributes": attribute_request(choices), "noise": int(self.settings.generate_seed),
-                      "layer_format": "bgra8"}
-            request_id = self.connection.request("generate", params)
+            request_id = self.connection.request("generate", outputs.generate_params(choices, self.settings.generate_seed))
         except (CanvasError, protocol.ProtocolError) as error:
             self._show_error(str(error))
             return
-        self._flights[request_id] = _Flight("generate", document, self._generation_square(document),
+        self._flights[request_id] = _Flight("generate", document,
+                                            outputs.generation_square(document, self.session.region.region),
                                             time.perf_counter())
         self.busy["generate"] = "Generating a portrait…"
         self.changed.emit()
@@ -583,18 +467,12 @@ class Controller(QObject):
         offered = self.connection.state.server.get("attributes")
         return offered if isinstance(offered, dict) and offered else DEFAULT_ATTRIBUTES
 
-    def _generation_square(self, document: Any) -> Box:
-        if self.region.region is not None:
-            return self.region.region
-        side = min(document.width(), document.height())  # the largest centred square
-        return Box((document.width() - side) // 2, (document.height() - side) // 2, side, side)
-
     def _apply_generate(self, reply: protocol.Reply, flight: _Flight) -> None:
         document = flight.document
         fields = reply.result  # the op's result fields (protocol.OPS)
-        layers = _fit_to_square(reply.layers, fields.get("size"), flight.origin.w)
-        self.memory = GuideMemory()
-        self.memory.remember(fields)
+        layers = outputs.fit_to_square(reply.layers, fields.get("size"), flight.origin.w)
+        self.session.memory = GuideMemory()
+        self.session.memory.remember(fields)
         noise = fields.get("noise")
         self.last_noise = noise if isinstance(noise, str) else None
         guides = [layer for layer in layers if layer.group in protocol.GROUPS]
@@ -617,12 +495,7 @@ class Controller(QObject):
             photo = self.photo_layer(document)
             if photo is None:
                 raise CanvasError("Make the photo's layer the active layer (a paint layer), or choose it under From photo.")
-            area = canvas.selection_box(document) or canvas.sketch_bounds(document, photo)
-            if area.empty:
-                raise CanvasError(f"'{photo.name()}' is empty here: put a photo on it, or select the face.")
-            square = photo_square(area, document.width(), document.height())
-            image = _photo_image(canvas.read_bgra8(photo, square), square.w, PHOTO_MAX_SIDE)
-            params = {"n": int(self.settings.render_count), "layer_format": "bgra8"}
+            square, image, params = outputs.photo_request(document, photo, self.settings.render_count)
             request_id = self.connection.request("photo", params, [image])
         except (CanvasError, protocol.ProtocolError) as error:
             self._show_error(str(error))
@@ -639,10 +512,10 @@ class Controller(QObject):
         document = flight.document
         fields = reply.result  # the op's result fields (protocol.OPS)
         self.photo_note = photo_report(fields)
-        layers = _fit_to_square(reply.layers, flight.frame, flight.origin.w)
-        self.region.region = flight.origin
-        self.memory = GuideMemory()
-        self.memory.remember(fields)
+        layers = outputs.fit_to_square(reply.layers, flight.frame, flight.origin.w)
+        self.session.region.region = flight.origin
+        self.session.memory = GuideMemory()
+        self.session.memory.remember(fields)
         # The backend names the first portrait's guidance "Guidance: eyes 1"; guidance updates name it by part.
         guides = [dataclasses.replace(layer, name=f"Guidance: {layer.group}")
                   for layer in layers if layer.group in protocol.GROUPS]
@@ -651,7 +524,7 @@ class Controller(QObject):
             anchor = canvas.find_node(document, self._last_photo_id or "") or self.sketch_layer(document)
             group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, anchor)
             canvas.update_guidance(document, group, guides, flight.origin)
-            self._guide_mode = "rough"
+            self.session.guide_mode = "rough"
             self._apply_group_look(group, redraw=False)
         self._apply_render(protocol.Reply(reply.id, reply.op, True, reply.result, layers), flight, "Portrait")
 
@@ -725,16 +598,16 @@ class Controller(QObject):
                                          round(self.timings.apply_ms, 2), round(server_ms, 1),
                                          round(self.timings.detect_ms, 2), round(self.timings.read_ms, 2)))
             del self.timings.history[:-200]
-        if reply.id is not None and self.guide_jobs.finished(reply.id) is not None:
+        if reply.id is not None and self.session.guide_jobs.finished(reply.id) is not None:
             self._send_guide()
 
     @guarded
     def _on_status(self) -> None:
         if not self.connection.connected:
-            self.guide_jobs.reset()
+            self.session.guide_jobs.reset()
             self.busy.clear()
         else:
-            self._forget_sketch()  # (re)connected: refresh the guidance for what is on the canvas now
+            self.session.forget_sketch()  # (re)connected: refresh the guidance for what is on the canvas now
         self.changed.emit()
 
     def _show_error(self, message: str, emit: bool = True) -> None:
@@ -746,46 +619,3 @@ class Controller(QObject):
 def _same(a: Any, b: Any) -> bool:
     """Krita returns a new wrapper for a document on every call; == compares the documents themselves."""
     return a is b or (a is not None and b is not None and a == b)
-
-
-def _thumbnail(layer: protocol.Layer, size: int = 96) -> QImage:
-    """A thumbnail straight from the reply's bytes: bgra8 is QImage's ARGB32 on little-endian machines."""
-    image = QImage(bytes(layer.data), layer.width, layer.height, layer.stride, QImage.Format.Format_ARGB32)
-    return image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
-                        Qt.TransformationMode.SmoothTransformation).copy()
-
-
-def _photo_image(bgra: Any, side: int, max_side: int) -> protocol.Image:
-    """The photo crop as the request's image, shrunk to `max_side` when larger (the protocol's limit)."""
-    if side <= max_side:
-        return protocol.Image("photo", "bgra8", side, side, bgra)
-    image = QImage(bytes(bgra), side, side, side * 4, QImage.Format.Format_ARGB32)
-    small = image.scaled(max_side, max_side, Qt.AspectRatioMode.IgnoreAspectRatio,
-                         Qt.TransformationMode.SmoothTransformation).convertToFormat(QImage.Format.Format_ARGB32)
-    bits = small.constBits()
-    if bits is None:
-        raise CanvasError(f"could not shrink the photo to {max_side} px (out of memory?)")
-    return protocol.Image("photo", "bgra8", max_side, max_side, bits.asstring(small.sizeInBytes()),
-                          stride=small.bytesPerLine())
-
-
-def _fit_to_square(layers: list, size: Any, side: int) -> list:
-    """Scale layers drawn on a `size`-px square (a generation) onto our `side`-px square."""
-    extent = size if isinstance(size, int) and size > 0 else max(
-        [max(layer.x + layer.width, layer.y + layer.height) for layer in layers] or [side])
-    if extent == side:
-        return list(layers)
-    factor = side / extent
-    fitted = []
-    for layer in layers:
-        width, height = max(1, round(layer.width * factor)), max(1, round(layer.height * factor))
-        image = QImage(bytes(layer.data), layer.width, layer.height, layer.stride, QImage.Format.Format_ARGB32)
-        scaled = image.scaled(width, height, Qt.AspectRatioMode.IgnoreAspectRatio,
-                              Qt.TransformationMode.SmoothTransformation).convertToFormat(QImage.Format.Format_ARGB32)
-        bits = scaled.constBits()
-        if bits is None:
-            raise CanvasError(f"could not scale '{layer.name}' to {width}x{height} px (out of memory?)")
-        fitted.append(protocol.Layer(name=layer.name, format="bgra8", width=width, height=height,
-                                     data=bits.asstring(scaled.sizeInBytes()), stride=scaled.bytesPerLine(), group=layer.group,
-                                     x=round(layer.x * factor), y=round(layer.y * factor)))
-    return fitted

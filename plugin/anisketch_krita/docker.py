@@ -337,7 +337,7 @@ class AniSketchDocker(DockWidget):
             self.auto_box.setChecked(s.auto_update)
             for part, button in self.pin_buttons.items():
                 button.setChecked(part in c.pins.parts)
-            confidence = c.memory.confidence
+            confidence = c.session.memory.confidence
             self.confidence_label.setText(
                 "Confidence: " + ", ".join(f"{k} {v:.0%}" for k, v in confidence.items() if isinstance(v, (int, float)))
                 if confidence else "")

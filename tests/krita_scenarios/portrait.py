@@ -69,7 +69,7 @@ def scenario(t):
         return {n.name(): n for n in canvas.guidance_layers(group)} if group is not None else {}
 
     def wait_for_update(count_before):
-        return t.until(lambda: len(controller.timings.history) > count_before and not controller.guide_jobs.busy,
+        return t.until(lambda: len(controller.timings.history) > count_before and not controller.session.guide_jobs.busy,
                        UPDATE_TIMEOUT, "a guidance update")
 
     # --- stroke by stroke -------------------------------------------------------------------------------
@@ -88,7 +88,7 @@ def scenario(t):
             "digests": {k: digest(n.pixelData(0, 0, width, height)) for k, n in nodes.items()},
             "error": controller.error, "timing": controller.timings.history[-1],
             "undo": _undo_text(krita),  # guidance updates must not add undo entries
-            "bounds_ms": bounds_calls[asked:], "region": list(vars(controller.region.region).values()),
+            "bounds_ms": bounds_calls[asked:], "region": list(vars(controller.session.region.region).values()),
         })
         if index == len(frames) - 3:  # pin the eyes now; the last strokes must leave them exactly as they are
             controller.set_pin("eyes", True)
@@ -98,7 +98,7 @@ def scenario(t):
     group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
     t.result["guidance_group"] = {"locked": group.locked(), "opacity": group.opacity(), "visible": group.visible(),
                                   "above_sketch": _index(group) > _index(sketch)} if group else None
-    t.result["region"] = list(vars(controller.region.region).values()) if controller.region.region else None
+    t.result["region"] = list(vars(controller.session.region.region).values()) if controller.session.region.region else None
     yield from _fit_canvas(t, krita)
     t.screenshot("docker_guidance.png")
     t.save_layer(document, sketch, "layer_sketch.png")
@@ -183,7 +183,7 @@ def scenario(t):
         "seconds": round(photo_s, 2), "candidates": [c.name for c in controller.candidates],
         "renders": {n.name(): canvas._rect_tuple(n.bounds()) for n in renders.childNodes()} if renders else {},
         "guidance": {k: canvas._rect_tuple(n.bounds()) for k, n in guidance_nodes().items()},
-        "state": bool(controller.memory.state), "region": list(vars(controller.region.region).values()),
+        "state": bool(controller.session.memory.state), "region": list(vars(controller.session.region.region).values()),
         "photo_unchanged": digest(photo.pixelData(0, 0, width, height)) == photo_before,
         "photo_shown_in_docker": docker.photo_label.text(),
     }
@@ -291,14 +291,14 @@ def scenario(t):
     big.refreshProjection()
     thumbnail_changed = canvas.signature(big_sketch) != thumbnail_before
     controller.pen_lifted()
-    yield from _wait(lambda: len(controller.timings.history) > before and not controller.guide_jobs.busy, 30)
+    yield from _wait(lambda: len(controller.timings.history) > before and not controller.session.guide_jobs.busy, 30)
     t.result["tiny_stroke"] = {"updates": len(controller.timings.history) - before, "thumbnail_changed": thumbnail_changed,
                                "timing": controller.timings.history[-1], "bounds_ms": bounds_calls[asked:]}
     before, asked = len(controller.timings.history), len(bounds_calls)
     controller.pen_lifted()  # a click on the canvas that changed nothing (a pan, a selection click)
     yield 1.5  # a guide sent would have been answered by now (the backend takes 0.2-0.7 s here)
     t.result["click_without_change"] = {"updates": len(controller.timings.history) - before,
-                                        "in_flight": controller.guide_jobs.busy, "bounds_ms": bounds_calls[asked:]}
+                                        "in_flight": controller.session.guide_jobs.busy, "bounds_ms": bounds_calls[asked:]}
     for doc in krita.documents():
         doc.setModified(False)
 
