@@ -1,10 +1,26 @@
-"""What every operation returns to the artist: RGBA layers placed in the request image's pixel coordinates."""
+"""What every operation returns to the artist: RGBA layers placed in the request image's pixel coordinates.
+
+Also the one drawing of engine output as layers that guidance, generation and photo share (guidance line art
+in rough or detail mode, a colour portrait), so that every op shows a portrait the same way.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
+
+from .engine import params as P
+from .engine.geometry import Stroke
+from .engine.raster import render_lines
+
+INK_RGB = (32, 28, 36)  # detail-mode guidance ink
+# Rough mode: each part in a colour that reads at a glance and stays apart from its neighbours.
+GROUP_COLORS = {
+    "face": (235, 120, 40), "eyes": (30, 110, 235), "brows": (150, 60, 210), "nose": (30, 170, 80),
+    "mouth": (225, 40, 90), "hair": (200, 150, 0), "accessories": (0, 165, 175),
+}
 
 
 @dataclass
@@ -48,3 +64,24 @@ def ink_box(darkness: np.ndarray) -> tuple[int, int, int, int] | None:
         return None
     cols = np.flatnonzero(darkness[rows[0]:rows[-1] + 1].max(axis=0))
     return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def guidance_layers(strokes: Sequence[Stroke], side: int, mode: str) -> list[Layer]:
+    """Detail: the whole face in ink, one layer. Rough: one layer per part, each in its colour."""
+    if mode == "detail":
+        layer = ink_layer(render_lines(strokes, side), INK_RGB, "Guidance", None)
+        return [layer] if layer else []
+    layers = []
+    for group in P.GROUPS:
+        part = [s for s in strokes if s.group == group]
+        layer = ink_layer(render_lines(part, side), GROUP_COLORS[group], f"Guidance: {group}", group) if part else None
+        if layer:
+            layers.append(layer)
+    return layers
+
+
+def color_layer(color: np.ndarray, parts: np.ndarray, name: str, transparent: bool) -> Layer:
+    """The colour render as an RGBA layer; with `transparent`, the background (part 0) is left out."""
+    alpha = np.where(parts == P.LABEL["background"], 0, 255).astype(np.uint8) if transparent else \
+        np.full(parts.shape, 255, np.uint8)
+    return Layer(name, None, np.dstack([color, alpha]))

@@ -19,22 +19,14 @@ import numpy as np
 
 from . import __version__
 from .engine import params as P
-from .engine.geometry import build_portrait
-from .engine.raster import render, render_lines
 from .engine.sketch import rgba_to_darkness
 from .errors import BadRequest
 from .guidance.faithfulness import DEFAULT_FAITHFULNESS
-from .layers import Layer, Result, ink_layer
+from .layers import Result, guidance_layers
 from .protocol import MAX_CANDIDATES, MAX_SIDE
 from .weights import default_weights_dir
 
 MIN_SIDE = 16
-INK_RGB = (32, 28, 36)  # detail-mode guidance ink
-# Rough mode: each part in a colour that reads at a glance and stays apart from its neighbours.
-GROUP_COLORS = {
-    "face": (235, 120, 40), "eyes": (30, 110, 235), "brows": (150, 60, 210), "nose": (30, 170, 80),
-    "mouth": (225, 40, 90), "hair": (200, 150, 0), "accessories": (0, 165, 175),
-}
 
 
 class ModelService(Protocol):
@@ -71,20 +63,6 @@ def check_origin(origin) -> tuple[int, int]:
             or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in origin)):
         raise BadRequest(f"origin must be two whole numbers (x, y) on the canvas, got {origin!r}")
     return int(origin[0]), int(origin[1])
-
-
-def guidance_layers(strokes, side: int, mode: str) -> list[Layer]:
-    """Detail: the whole face in ink, one layer. Rough: one layer per part, each in its colour."""
-    if mode == "detail":
-        layer = ink_layer(render_lines(strokes, side), INK_RGB, "Guidance", None)
-        return [layer] if layer else []
-    layers = []
-    for group in P.GROUPS:
-        part = [s for s in strokes if s.group == group]
-        layer = ink_layer(render_lines(part, side), GROUP_COLORS[group], f"Guidance: {group}", group) if part else None
-        if layer:
-            layers.append(layer)
-    return layers
 
 
 class Service:
@@ -221,26 +199,10 @@ class Service:
     def photo(self, photo_rgba: np.ndarray, *, n: int = 4, mode: str = "rough", selection: Any = None) -> Result:
         """Anime portraits of the photo's face (the largest, or the one under `selection`): guidance line art
         and n colour candidates that differ in style where the photo says nothing, drawn in the photo's frame."""
-        from .generate.api import Generated, color_layer, draw
-        from .photo.detect import find_face
-        from .photo.mapping import photo_to_params
+        from .photo.api import photo
 
-        t0 = time.perf_counter()
         check_image("photo", photo_rgba)
-        if not 1 <= int(n) <= MAX_CANDIDATES:
-            raise BadRequest(f"n must be between 1 and {MAX_CANDIDATES}")
-        detection = find_face(np.ascontiguousarray(photo_rgba[..., :3]), selection=selection)
-        t1 = time.perf_counter()
-        side = max(photo_rgba.shape[:2])
-        candidates = [photo_to_params(detection.face, seed=i) for i in range(int(n))]
-        first = Generated(candidates[0], None)
-        layers, _ = draw(first, side, mode, transparent=True, suffix=" 1")  # colour 1, then the guidance
-        for i, params in enumerate(candidates[1:], start=2):
-            images = render(build_portrait(params), side)
-            layers.insert(i - 1, color_layer(images["color"], images["parts"], f"Portrait {i}", transparent=True))
-        info = {"faces_found": detection.count, "warnings": detection.face.warnings(), **first.info()}
-        timing = {"detect": (t1 - t0) * 1e3, "draw": (time.perf_counter() - t1) * 1e3}
-        return Result(layers, info, {k: round(v, 2) for k, v in timing.items()})
+        return photo(photo_rgba, n=n, mode=mode, selection=selection)
 
 
 def _implements_the_protocol(service: Service) -> ModelService:

@@ -22,7 +22,7 @@ from ..engine import params as P
 from ..engine.geometry import build_portrait
 from ..engine.raster import render
 from ..errors import BadRequest
-from ..layers import Layer, Result
+from ..layers import Layer, Result, color_layer, guidance_layers
 from ..protocol import MAX_CANDIDATES
 from . import attributes as A
 from . import noise as N
@@ -62,17 +62,8 @@ def _check(size, n, mode) -> None:
         raise BadRequest(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
 
 
-def color_layer(color: np.ndarray, parts: np.ndarray, name: str, transparent: bool) -> Layer:
-    """The colour render as an RGBA layer; with `transparent`, the background (part 0) is left out."""
-    alpha = np.where(parts == P.LABEL["background"], 0, 255).astype(np.uint8) if transparent else \
-        np.full(parts.shape, 255, np.uint8)
-    return Layer(name, None, np.dstack([color, alpha]))
-
-
 def draw(portrait: Generated, size: int, mode: str, transparent: bool = False, suffix: str = "") -> tuple[list[Layer], dict]:
     """The colour layer and the guidance layers of one portrait, with timings."""
-    from ..service import guidance_layers  # the Service's own drawing of guidance: one look everywhere
-
     t0 = time.perf_counter()
     geometry = build_portrait(portrait.params)
     t1 = time.perf_counter()

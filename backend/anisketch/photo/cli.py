@@ -51,7 +51,7 @@ def read_photo(path: Path) -> np.ndarray:
 def run(args: argparse.Namespace) -> int:
     from ..engine import build_portrait, render, render_lines
     from ..engine.params import attributes_of
-    from ..service import GROUP_COLORS
+    from ..layers import GROUP_COLORS
     from .detect import as_rgb, find_face
     from .mapping import framed_crop, photo_to_params
     from .sheet import candidate_sheet, faces_overlay, on_white
