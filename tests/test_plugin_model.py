@@ -363,3 +363,36 @@ def test_candidates_choose_and_keep(plugin, krita):
     assert kept.name() == "AniSketch Render 3" and kept.visible()
     assert bytes(kept.pixelData(0, 0, 1, 1)) == bgra((2, 2, 2))
     assert bytes(sketch.pixelData(0, 0, 64, 64)) == before
+
+
+def test_render_candidates_are_groups_beneath_the_sketch_with_their_blend_modes(plugin, krita):
+    """Contract 3: per candidate, Flat colours (normal), Shadows (multiply), Highlights (screen) in a group
+    named by the candidate; the renders group lies BENEATH the sketch, the guidance group stays above it."""
+    from anisketch_krita import canvas, outputs, protocol
+    from anisketch_krita.region import Box
+
+    document, sketch = _document(krita)
+    guidance = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, sketch)
+    parts = [("Flat colours", "normal"), ("Shadows", "multiply"), ("Highlights", "screen")]
+    layers = [protocol.Layer(name, "bgra8", 2, 2, bgra((i, i, i)) * 4, group=f"Candidate {i + 1}", blend=blend)
+              for i in range(2) for name, blend in parts]
+    placed = outputs.place_candidates(document, layers, Box(0, 0, 2, 2), sketch, "Render")
+    renders = canvas.find_group(document, canvas.RENDERS_GROUP)
+    order = [n.name() for n in sketch.parentNode().childNodes()]  # bottom to top
+    print("layer stack, bottom to top:", order)
+    assert order.index(canvas.RENDERS_GROUP) < order.index(sketch.name()) < order.index(canvas.GUIDANCE_GROUP)
+    assert guidance is not None and [c.name for c in placed] == ["Candidate 1", "Candidate 2"]
+    first, second = renders.childNodes()
+    assert [(n.name(), n.blendingMode()) for n in first.childNodes()] == parts
+    assert first.visible() and not second.visible()
+    canvas.choose(renders, second)
+    assert not first.visible() and second.visible()
+
+
+def test_renders_go_beneath_a_lone_background_layer(plugin, krita):
+    from anisketch_krita import canvas
+
+    document, sketch = _document(krita)
+    group = canvas.ensure_group_below(document, canvas.RENDERS_GROUP, sketch)
+    order = [n.name() for n in sketch.parentNode().childNodes()]
+    assert order.index(group.name()) < order.index(sketch.name())

@@ -16,10 +16,12 @@ from .engine.geometry import Stroke
 from .engine.raster import render_lines
 
 INK_RGB = (32, 28, 36)  # detail-mode guidance ink
-# Rough mode: each part in a colour that reads at a glance and stays apart from its neighbours.
+# Rough mode: each part in a colour that reads at a glance and stays apart from its neighbours, and from
+# the inks artists sketch in: graphite grey/black and blue pencil (hues ~190-250 degrees) are left out, so
+# the guidance is never mistaken for the sketch. Fixed: a part keeps its colour from update to update.
 GROUP_COLORS = {
-    "face": (235, 120, 40), "eyes": (30, 110, 235), "brows": (150, 60, 210), "nose": (30, 170, 80),
-    "mouth": (225, 40, 90), "hair": (200, 150, 0), "accessories": (0, 165, 175),
+    "face": (235, 120, 40), "eyes": (215, 30, 190), "brows": (150, 60, 210), "nose": (30, 170, 80),
+    "mouth": (225, 40, 90), "hair": (200, 150, 0), "accessories": (0, 150, 110),
 }
 
 

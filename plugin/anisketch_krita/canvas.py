@@ -384,21 +384,58 @@ def update_guidance(document: Any, group: Any, layers: list, origin: Box, remove
 
 
 def add_candidates(document: Any, group: Any, layers: list, origin: Box, label: str) -> list[Any]:
-    """Replace the renders group's content with new candidate layers (added first, old ones removed after).
+    """Replace the renders group's content with new candidates (added first, old ones removed after).
 
-    Only the first candidate stays visible: the artist chooses with the thumbnails.
+    Layers that name a group (the render contract: "Candidate 1" with Flat colours, Shadows, Highlights,
+    Line art, bottom to top) become one group layer per candidate; a layer without a group is a candidate
+    by itself. Each layer mixes as its `blend` says (Krita composite op). Only the first candidate stays
+    visible: the artist chooses with the thumbnails. Returns one node per candidate, in reply order.
     """
     old = group.childNodes()
     nodes: list[Any] = []
-    for index, layer in enumerate(layers):
-        node = document.createNode(f"{label} {index + 1}", "paintlayer")
-        group.addChildNode(node, nodes[-1] if nodes else None)
+    members: dict[str, Any] = {}  # candidate group name -> its group layer
+    for layer in layers:
+        if layer.group:
+            parent = members.get(layer.group)
+            if parent is None:
+                parent = document.createGroupLayer(layer.group)
+                group.addChildNode(parent, nodes[-1] if nodes else None)
+                set_visible(parent, not nodes)
+                members[layer.group] = parent
+                nodes.append(parent)
+            children = parent.childNodes()
+            node = document.createNode(layer.name, "paintlayer")
+            parent.addChildNode(node, children[-1] if children else None)  # the reply lists bottom to top
+        else:
+            node = document.createNode(f"{label} {len(nodes) + 1}", "paintlayer")
+            group.addChildNode(node, nodes[-1] if nodes else None)
+            set_visible(node, not nodes)
+            nodes.append(node)
+        node.setBlendingMode(getattr(layer, "blend", "normal") or "normal")
         write_layer(node, layer, origin)
-        set_visible(node, index == 0)
-        nodes.append(node)
     for node in old:
         node.remove()
     return nodes
+
+
+def ensure_group_below(document: Any, name: str, anchor: Any) -> Any:
+    """Our group `name`, created right BELOW `anchor` (the sketch) the first time: renders are painted
+    under the artist's lines and the guidance, never over them."""
+    group = find_group(document, name)
+    if group is None:
+        group = document.createGroupLayer(name)
+        parent = anchor.parentNode() if anchor is not None and anchor.parentNode() is not None else document.rootNode()
+        siblings = parent.childNodes()
+        below = None
+        if anchor is not None and anchor.parentNode() is not None:
+            index = next((i for i, n in enumerate(siblings) if node_id(n) == node_id(anchor)), 0)
+            below = siblings[index - 1] if index > 0 else None
+        parent.addChildNode(group, below)
+        order = [node_id(n) for n in parent.childNodes()]  # bottom to top
+        if anchor is not None and node_id(anchor) in order and order.index(node_id(group)) > order.index(node_id(anchor)):
+            # `None` meant "on top" here (the anchor is the bottom layer): reorder so the group is lowest
+            parent.setChildNodes([group, *[n for n in parent.childNodes() if node_id(n) != node_id(group)]])
+    return group
 
 
 def choose(group: Any, chosen: Any) -> None:

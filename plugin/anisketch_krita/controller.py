@@ -399,14 +399,11 @@ class Controller(QObject):
 
     def _apply_render(self, reply: protocol.Reply, flight: _Flight, label: str = "Render") -> None:
         document = flight.document
-        placed = outputs.place_candidates(document, reply.layers, flight.origin, self._render_anchor(document), label)
+        placed = outputs.place_candidates(document, reply.layers, flight.origin, self.sketch_layer(document), label)
         if placed:
             self.candidates = placed
             self.renders_changed.emit()
 
-    def _render_anchor(self, document: Any) -> Any:
-        """Renders go above the guidance group if there is one, else above the sketch."""
-        return canvas.find_group(document, canvas.GUIDANCE_GROUP) or self.sketch_layer(document)
 
     def _candidate_node(self, index: int) -> tuple[Any, Any, Any] | None:
         """(document, renders group, layer) of candidate `index`, or None (said in the docker) when it is gone."""

@@ -42,11 +42,12 @@ def render_request(crop: Box, sketch_bgra: bytes, hints_bgra: Optional[bytes], c
 
 def place_candidates(document: Any, layers: list[protocol.Layer], origin: Box, anchor: Any,
                      label: str) -> list[Candidate]:
-    """The reply's colour layers as candidates in the renders group (made above `anchor` if new)."""
+    """The reply's colour layers as candidates in the renders group, made BENEATH the sketch (`anchor`) if
+    new: a render is painted under the artist's lines and never hides the guidance group above them."""
     layers = [layer for layer in layers if layer.group not in protocol.GROUPS]
     if not layers:
         return []
-    group = canvas.ensure_group(document, canvas.RENDERS_GROUP, anchor)
+    group = canvas.ensure_group_below(document, canvas.RENDERS_GROUP, anchor)
     canvas.set_visible(group, True)
     nodes = canvas.add_candidates(document, group, layers, origin, label)
     canvas.refresh(document)
