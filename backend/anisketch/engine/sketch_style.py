@@ -108,7 +108,7 @@ def sample_style(rng: np.random.Generator, weights: dict | None = None) -> Sketc
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Face units <-> canvas (as geometry._Builder.place, the yaw warp included)
+# Face units <-> canvas (as builder.Builder.place, the yaw warp included)
 
 
 @dataclass
