@@ -483,6 +483,61 @@ def test_launcher_starts_a_backend_when_none_answers(plugin_dir, tmp_path):
     assert not launcher.running
 
 
+def test_a_launched_backend_that_dies_is_restarted_and_stopped_when_krita_quits(plugin_dir, app, tmp_path,
+                                                                                monkeypatch):
+    """The backend the docker started is killed: the status says so and when it restarts, and it comes back
+    by itself; Krita's applicationClosing stops it although no docker is left to ask (issue 15, item 5)."""
+    import krita
+    from server_harness import FAKE, free_port
+
+    from anisketch_krita import extension, launcher as launcher_module
+    from anisketch_krita.connection import Connection
+    from anisketch_krita.launcher import Launcher
+    from anisketch_krita.state import Status
+
+    monkeypatch.setattr(launcher_module, "RESTART_DELAYS_S", (0.5, 1.0))
+    script = tmp_path / "anisketch"
+    script.write_text(f"#!/bin/sh\nexec {sys.executable} -m anisketch.cli \"$@\" --service {FAKE}\n")
+    script.chmod(0o755)
+    launcher = Launcher(str(script), log_path=tmp_path / "serve.log")
+    connection = Connection(f"tcp://127.0.0.1:{free_port()}", launcher, may_start=lambda: True)
+    reasons = []
+    connection.status_changed.connect(lambda: reasons.append((connection.state.status, connection.state.reason)))
+    connection.start()
+    try:
+        wait_for(lambda: connection.connected, timeout=60, what="the launched backend")
+        first = launcher.process
+        first.kill()
+        wait_for(lambda: connection.connected and launcher.process is not first, timeout=60,
+                 what="the backend restarted by itself")
+        said = [reason for status, reason in reasons if "SIGKILL" in reason]
+        print("status lines after the kill:", said)
+        assert any("restart" in reason for reason in said), reasons
+        assert launcher.restarts == 0  # it answered again: a later death starts the count afresh
+        # No docker holds this connection (as when Krita destroyed the dockers before closing): the
+        # closing signal still finds the backend through launcher.STARTED.
+        krita.Krita.instance().notifier().applicationClosing.connect(extension.stop_all)
+        krita.Krita.instance().notifier().applicationClosing.emit()
+        assert not launcher.running and launcher not in launcher_module.STARTED
+    finally:
+        connection.close()
+
+
+def test_a_backend_started_by_hand_is_never_stopped(plugin_dir, app, server):
+    from anisketch_krita import launcher as launcher_module
+    from anisketch_krita.connection import Connection
+    from anisketch_krita.launcher import Launcher
+
+    connection = Connection(server.endpoint, Launcher("/nonexistent/anisketch"), may_start=lambda: True)
+    connection.start()
+    try:
+        wait_for(lambda: connection.connected, what="the hand-started backend")
+        launcher_module.stop_started()
+        assert connection.launcher.process is None and server.process.poll() is None
+    finally:
+        connection.close()
+
+
 def test_docker_action_and_settings_in_krita(plugin_dir, app, server):
     from anisketch_krita import canvas
     from anisketch_krita.docker import OPEN_DOCKERS
@@ -501,6 +556,26 @@ def test_docker_action_and_settings_in_krita(plugin_dir, app, server):
         wait_for(lambda: bool(_guidance(document)), timeout=15, what="automatic guidance after the stroke")
         action = instance.action("anisketch_toggle_guidance")
         assert action is not None
+        assert docker.sketch_combo.itemText(0) == "Active layer (reads 'Sketch')"
+        # The shortcut: free, then taken by another action (the docker says so), then free again.
+        from PyQt5.QtGui import QKeySequence
+        from PyQt5.QtWidgets import QAction
+
+        from anisketch_krita import docker as docker_module
+
+        action.setShortcut(QKeySequence("Ctrl+Alt+A"))
+        docker._shortcut_checked = -1e9
+        docker.refresh()
+        assert docker.shortcut_label.text().startswith("Shortcut: Ctrl+Alt+A")
+        other = QAction("&Quick Ungroup")
+        other.setShortcut(QKeySequence("Ctrl+Alt+A"))
+        instance._actions["quick_ungroup"] = other
+        docker._shortcut_checked = -1e9
+        docker.refresh()
+        print("docker's shortcut line when taken:", docker.shortcut_label.text())
+        assert "also Krita's 'Quick Ungroup'" in docker.shortcut_label.text()
+        del instance._actions["quick_ungroup"]
+        assert docker_module.SHORTCUT_CHECK_S > 0
         action.trigger()
         group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
         assert not docker.controller.settings.guidance_on and not group.visible()

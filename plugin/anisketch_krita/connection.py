@@ -63,6 +63,7 @@ class Connection(QObject):
         self._last_heard = 0.0
         self._opened_at = 0.0
         self._ping_id: Optional[str] = None
+        self._died_at: Optional[float] = None  # when we saw the backend we started gone (restart backoff)
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
@@ -242,7 +243,10 @@ class Connection(QObject):
     def _unreachable_reason(self) -> str:
         reason = f"nothing answers at {self.endpoint}"
         if self.launcher is not None and self.launcher.exit_reason():
-            return f"{reason}; {self.launcher.exit_reason()}"
+            if self.may_start() and self.launcher.restart_delay() is not None:
+                return f"{self.launcher.exit_reason()}; restarting it"
+            return (f"{reason}; {self.launcher.exit_reason()}; it stopped {self.launcher.restarts + 1} times: "
+                    "press Reconnect to start it again (its log: " + str(self.launcher.log_path) + ")")
         if self.launcher is not None and self.launcher.problem() and self.may_start():
             return f"{reason}; {self.launcher.problem()}"
         if not self.may_start():
@@ -250,17 +254,36 @@ class Connection(QObject):
         return reason
 
     def _try_start(self) -> bool:
+        """Start a local backend, or restart the one we started when it died (after a growing pause, a few
+        times). Returns whether the status now says so."""
         launcher = self.launcher
-        if launcher is None or not self.may_start() or launcher.problem() or launcher.exit_reason():
+        if launcher is None or not self.may_start() or launcher.problem():
             return False
-        launcher.start(self.endpoint)
-        self._set(Status.STARTING, "loading the models")
+        died = launcher.exit_reason()
+        if not died:
+            launcher.start(self.endpoint)
+            self._set(Status.STARTING, "loading the models")
+            return True
+        delay = launcher.restart_delay()
+        if delay is None:
+            return False  # died too often: _unreachable_reason says so, Reconnect tries again
+        now = self.clock()
+        self._died_at = self._died_at if self._died_at is not None else now
+        if now - self._died_at < delay:
+            self._set(Status.DISCONNECTED, f"{died}; restarting it in {delay - (now - self._died_at):.1f} s")
+            return True
+        self._died_at = None
+        launcher.restart(self.endpoint)
+        self._set(Status.STARTING, f"{died}; restarted it (attempt {launcher.restarts}), loading the models")
         return True
 
     def retry(self) -> None:
         """The artist pressed Reconnect: forget a crashed launch and try again now."""
         if self.launcher is not None and self.launcher.exit_reason():
             self.launcher.stop()
+        if self.launcher is not None:
+            self.launcher.answered()
+        self._died_at = None
         self._reopen("reconnecting")
         self._set(Status.CONNECTING, "")
         self._ping()
@@ -276,6 +299,8 @@ class Connection(QObject):
             self.replied.emit(protocol.error_reply(request_id, op, code, message))
 
     def _set(self, status: Status, reason: str) -> None:
+        if status is Status.CONNECTED and self.launcher is not None:
+            self.launcher.answered()
         if (status, reason) != (self.state.status, self.state.reason):
             self.state.status, self.state.reason = status, reason
             self.status_changed.emit()

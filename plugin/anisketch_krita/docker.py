@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Optional
 
 from krita import DockWidget, Krita
@@ -10,6 +11,7 @@ from . import canvas
 from .connection import Connection
 from .controller import Controller
 from .launcher import DEFAULT_ENDPOINT, Launcher, read_config
+from .shortcut import shortcut_note
 from .qt import (QCheckBox, QComboBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QIcon, QLabel,
                  QListWidget, QListWidgetItem, QPixmap, QProgressBar, QPushButton, QSize, QSlider, QSpinBox,
                  QTabWidget, QTimer, QToolButton, QVBoxLayout, QWidget, Qt)
@@ -18,6 +20,7 @@ from .state import PIN_LABELS, PIN_PARTS, RANDOM, SETTINGS_GROUP, Settings, Stat
 DOCKER_ID = "anisketch_docker"
 STATUS_COLORS = {Status.CONNECTED: "#3c9a4a", Status.STARTING: "#c79a1b", Status.CONNECTING: "#c79a1b",
                  Status.DISCONNECTED: "#c0392b"}
+SHORTCUT_CHECK_S = 5.0
 ACTIVE_LAYER = ""  # the layer chooser's first entry: follow the active layer
 
 # Docker instances, so that the Krita action (created by the Extension) reaches them.
@@ -139,9 +142,14 @@ class AniSketchDocker(DockWidget):
         tab = QWidget()
         form = QFormLayout(tab)
         self.guidance_box = QCheckBox("Show guidance")
-        self.guidance_box.setToolTip("Also Tools ▸ Scripts ▸ Toggle AniSketch guidance (Ctrl+Alt+G)")
+        self.guidance_box.setToolTip("Also Tools ▸ Scripts ▸ Toggle AniSketch guidance")
         self.guidance_box.toggled.connect(self._setter("guidance_on"))
         form.addRow(self.guidance_box)
+        self.shortcut_label = QLabel()  # the toggle's shortcut, or why it does not work (shortcut.py)
+        self.shortcut_label.setObjectName("anisketch_shortcut")
+        self.shortcut_label.setWordWrap(True)
+        self._shortcut_checked = -1e9
+        form.addRow(self.shortcut_label)
         self.mode_combo = QComboBox()
         self.mode_combo.addItem("Rough (a colour per part)", "rough")
         self.mode_combo.addItem("Detail (the whole face)", "detail")
@@ -335,6 +343,7 @@ class AniSketchDocker(DockWidget):
             if not self.faithfulness_slider.isSliderDown():
                 self.faithfulness_slider.setValue(round(s.faithfulness * 100))
             self.auto_box.setChecked(s.auto_update)
+            self._refresh_shortcut()
             for part, button in self.pin_buttons.items():
                 button.setChecked(part in c.pins.parts)
             confidence = c.session.memory.confidence
@@ -357,6 +366,16 @@ class AniSketchDocker(DockWidget):
             self._updating = False
         self._refresh_layer_lists()
 
+    def _refresh_shortcut(self) -> None:
+        """Checked against Krita's actions every few seconds at most (the artist may rebind either)."""
+        if time.monotonic() - self._shortcut_checked < SHORTCUT_CHECK_S:
+            return
+        self._shortcut_checked = time.monotonic()
+        note, problem = shortcut_note(Krita.instance())
+        self.shortcut_label.setText(note)
+        self.shortcut_label.setStyleSheet("color: #e0584b;" if problem else "")
+        self.shortcut_label.setVisible(bool(note))
+
     def _refresh_candidates(self) -> None:
         self._updating = True
         try:
@@ -377,7 +396,9 @@ class AniSketchDocker(DockWidget):
         document = Krita.instance().activeDocument()
         layers = canvas.paint_layers(document) if document is not None else []
         entries = [(layer.name(), canvas.node_id(layer)) for layer in layers]
-        self._fill(self.sketch_combo, [("Active layer", ACTIVE_LAYER)] + entries, self.controller.sketch_id or ACTIVE_LAYER)
+        reading = self.controller.sketch_layer(document) if document is not None else None
+        active = f"Active layer (reads '{reading.name()}')" if reading is not None else "Active layer"
+        self._fill(self.sketch_combo, [(active, ACTIVE_LAYER)] + entries, self.controller.sketch_id or ACTIVE_LAYER)
         hints = [(f'"{canvas.HINTS_LAYER}" (when it exists)', ACTIVE_LAYER)] + entries
         self._fill(self.hints_combo, hints, self.controller.hints_id or ACTIVE_LAYER)
         self._fill(self.photo_combo, [("Active layer", ACTIVE_LAYER)] + entries, self.controller.photo_id or ACTIVE_LAYER)

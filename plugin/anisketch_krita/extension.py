@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 from typing import Any
 
 from krita import DockWidgetFactory, DockWidgetFactoryBase, Extension, Krita
 
+from . import launcher
+from .shortcut import TOGGLE_ACTION
 from .docker import DOCKER_ID, OPEN_DOCKERS, AniSketchDocker, toggle_guidance_everywhere
 
-TOGGLE_ACTION = "anisketch_toggle_guidance"  # declared with its shortcut in anisketch_krita.action
 
 
 class AniSketchExtension(Extension):
@@ -24,12 +26,15 @@ class AniSketchExtension(Extension):
 
 
 def stop_all() -> None:
-    """Krita is closing: stop polling, close sockets, end a backend we started."""
+    """Krita is closing: stop polling, close sockets, end every backend we started. Krita may destroy the
+    dockers before it says it closes, so the backends are found in launcher.STARTED, not through them."""
     for docker in list(OPEN_DOCKERS):
         docker.controller.stop()
+    launcher.stop_started()
 
 
 def register() -> None:
+    atexit.register(launcher.stop_started)  # a backstop, should Krita end without applicationClosing
     krita = Krita.instance()
     krita.addExtension(AniSketchExtension(krita))
     krita.addDockWidgetFactory(DockWidgetFactory(DOCKER_ID, DockWidgetFactoryBase.DockRight, AniSketchDocker))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -17,6 +18,15 @@ from typing import IO, Optional
 
 CONFIG_PATH = Path(__file__).resolve().parent / "backend.json"
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:5557"
+RESTART_DELAYS_S = (1.0, 2.0, 4.0, 8.0, 16.0)  # before each restart of a backend that died; then we give up
+STARTED: set["Launcher"] = set()  # backends running that we started: stopped when Krita quits (stop_started)
+
+
+def stop_started() -> None:
+    """Stop every backend this Krita started (Krita's applicationClosing, and atexit as a backstop). A
+    backend the artist started by hand was never ours and is left alone."""
+    for launcher in list(STARTED):
+        launcher.stop()
 
 
 def read_config(path: Path = CONFIG_PATH) -> dict:
@@ -36,6 +46,7 @@ class Launcher:
         self.log_path = log_path or Path(tempfile.gettempdir()) / "anisketch-serve.log"
         self.process: Optional[subprocess.Popen] = None
         self._log: Optional[IO[bytes]] = None
+        self.restarts = 0  # restarts since the backend last answered (reset by `answered`)
 
     @classmethod
     def from_config(cls, config: dict) -> "Launcher":
@@ -64,12 +75,34 @@ class Launcher:
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"}, creationflags=flags,
         )
+        STARTED.add(self)
+
+    def answered(self) -> None:
+        """The backend answered: a later death starts the restart count afresh."""
+        self.restarts = 0
+
+    def restart_delay(self) -> Optional[float]:
+        """Seconds to wait before restarting a backend that died, or None when it died too often."""
+        return RESTART_DELAYS_S[self.restarts] if self.restarts < len(RESTART_DELAYS_S) else None
+
+    def restart(self, endpoint: str) -> None:
+        self.restarts += 1
+        self.stop()
+        self.start(endpoint)
 
     def exit_reason(self) -> str:
         """For a process that ended: its exit code and the last line it logged."""
         if self.process is None or self.process.poll() is None:
             return ""
-        return f"the backend exited with code {self.process.returncode}: {self.last_log_line()}"
+        code = self.process.returncode
+        if code < 0:  # ended by a signal: the log's last line says nothing about why
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return f"the backend was stopped ({name})"
+        last = self.last_log_line()
+        return f"the backend exited with code {code}" + (f": {last}" if last else "")
 
     def last_log_line(self) -> str:
         try:
@@ -87,6 +120,7 @@ class Launcher:
                 self.process.kill()
                 self.process.wait(timeout)
         self.process = None
+        STARTED.discard(self)
         if self._log is not None:
             self._log.close()
             self._log = None

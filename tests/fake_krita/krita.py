@@ -735,6 +735,9 @@ class Krita(QObject):
     def action(self, name: str) -> QAction | None:
         return self._actions.get(name)
 
+    def actions(self) -> list[QAction]:
+        return list(self._actions.values())
+
     def notifier(self) -> Notifier:
         return self._notifier
 
