@@ -154,3 +154,42 @@ class _Worker:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The bus between workers (serve --workers N): cancel and supersession reach jobs held by other workers.
+# Each worker's Server holds one; the broker above runs the XSUB/XPUB proxy it talks through.
+
+
+class Bus:
+    def __init__(self, context: zmq.Context, publish_url: str, subscribe_url: str):
+        self.me = str(os.getpid()).encode()
+        self.pub = context.socket(zmq.PUB)
+        self.pub.connect(publish_url)
+        self.sub = context.socket(zmq.SUB)
+        self.sub.connect(subscribe_url)
+        self.sub.setsockopt(zmq.SUBSCRIBE, b"")
+        for s in (self.pub, self.sub):
+            s.setsockopt(zmq.LINGER, 0)
+
+    def announce_guide(self, client: bytes, seq: int) -> None:
+        self.pub.send_multipart([b"guide", self.me, client, str(seq).encode()])
+
+    def announce_cancel(self, client: bytes, target: str) -> None:
+        self.pub.send_multipart([b"cancel", self.me, client, target.encode()])
+
+    def receive_all(self) -> list[tuple[str, bytes, str]]:
+        messages: list[tuple[str, bytes, str]] = []
+        while True:
+            try:
+                kind, sender, client, value = self.sub.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return messages
+            except ValueError:  # not ours: ignore
+                continue
+            if sender != self.me:
+                messages.append((kind.decode(), client, value.decode()))
+
+    def close(self) -> None:
+        self.pub.close()
+        self.sub.close()

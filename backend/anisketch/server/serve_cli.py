@@ -22,7 +22,8 @@ import zmq
 
 from anisketch.server.gpus import GpuError, gpu_environment, parse_gpus, visible_gpu_count, worker_gpus
 from anisketch.server.security import SecurityError, ServerCurve, require_curve_beyond_loopback
-from anisketch.server.server import Bus, Server, UnavailableService, configure_socket, make_signal_handler
+from anisketch.server.broker import Bus
+from anisketch.server.server import Server, UnavailableService, configure_socket, make_signal_handler
 
 log = logging.getLogger("anisketch.serve")
 
