@@ -56,8 +56,11 @@ class FakeService:
 
     def render(self, sketch_rgba, hints_rgba=None, *, n=4, mode="refined", style_seed=0, state=None, origin=(0, 0)):
         self._work()
-        layers = [Layer(f"render {i + 1}", None, np.full(sketch_rgba.shape, (style_seed + i) % 256, np.uint8))
-                  for i in range(n)]
+        # the render contract: per candidate, bottom to top, Flat colours / Shadows / Highlights with their blends
+        layers = [Layer(name, f"Candidate {i + 1}", np.full(sketch_rgba.shape, (style_seed + i + k) % 256, np.uint8),
+                        blend=blend)
+                  for i in range(n) for k, (name, blend) in enumerate(
+                      (("Flat colours", "normal"), ("Shadows", "multiply"), ("Highlights", "screen")))]
         echo = {"n": n, "mode": mode, "style_seed": style_seed, "digest": digest(sketch_rgba),
                 "hints": None if hints_rgba is None else digest(hints_rgba), "call": self.calls}
         return Result(layers, {"mode": mode, "style_seeds": [[style_seed, i] for i in range(n)], "dabs": [],

@@ -325,14 +325,21 @@ def test_render_hints_candidates_choose_and_keep(app, controller):
     assert [n.visible() for n in nodes] == [True, False, False]
     assert controller.candidates[0].thumbnail.width() == 96
     crop = controller.session.region.region
-    assert bytes(nodes[1].pixelData(crop.x, crop.y, 1, 1)) == bytes([8, 8, 8, 8])  # fake: (seed + i) grey
+    # each candidate a group of the production layers, bottom to top, each with its blending mode
+    assert [[(n.name(), n.blendingMode()) for n in node.childNodes()] for node in nodes] == [
+        [("Flat colours", "normal"), ("Shadows", "multiply"), ("Highlights", "screen")]] * 3
+    flats = nodes[1].childNodes()[0]
+    assert bytes(flats.pixelData(crop.x, crop.y, 1, 1)) == bytes([8, 8, 8, 8])  # fake: (seed + i + k) grey
     _spin(0.3)
     assert document.activeNode() == hints  # new on request, so active; the candidates did not take over
     controller.choose_candidate(2)
     assert [n.visible() for n in nodes] == [False, False, True]
     controller.keep_candidate(2)
     assert canvas.find_group(document, canvas.RENDERS_GROUP) is None
-    assert document.nodeByName("AniSketch Render 3") is not None
+    kept = document.nodeByName("AniSketch Candidate 3")
+    assert kept is not None and [n.name() for n in kept.childNodes()] == ["Flat colours", "Shadows", "Highlights"]
+    stack = [n.name() for n in sketch.parentNode().childNodes()]  # bottom to top
+    assert stack.index(kept.name()) < stack.index(sketch.name())  # kept, and still beneath the artist's lines
 
 
 def test_generation_scales_onto_the_canvas_and_errors_show_in_the_docker(app, controller):

@@ -396,3 +396,23 @@ def test_renders_go_beneath_a_lone_background_layer(plugin, krita):
     group = canvas.ensure_group_below(document, canvas.RENDERS_GROUP, sketch)
     order = [n.name() for n in sketch.parentNode().childNodes()]
     assert order.index(group.name()) < order.index(sketch.name())
+
+
+def test_a_candidates_thumbnail_mixes_its_layers_as_krita_will(plugin, krita):
+    """The thumbnail the artist chooses by is the candidate's stack, each layer blended by its mode (a shadow
+    multiplied onto the flats, a highlight screened), not its bottom layer alone."""
+    from anisketch_krita import outputs, protocol
+
+    flats = protocol.Layer("Flat colours", "bgra8", 4, 4, bgra((200, 100, 40)) * 16, group="Candidate 1")
+    shadow = protocol.Layer("Shadows", "bgra8", 2, 4, bgra((128, 128, 255)) * 8, group="Candidate 1",
+                            blend="multiply")
+    light = protocol.Layer("Highlights", "bgra8", 2, 4, bgra((0, 100, 0)) * 8, group="Candidate 1", x=2,
+                           blend="screen")
+    other = protocol.Layer("Flat colours", "bgra8", 4, 4, bgra((1, 2, 3)) * 16, group="Candidate 2")
+    stacks = outputs.candidate_stacks([flats, shadow, light, other])
+    assert [[layer.name for layer in stack] for stack in stacks] == [["Flat colours", "Shadows", "Highlights"],
+                                                                     ["Flat colours"]]
+    image = outputs.stack_thumbnail(stacks[0], size=4)
+    shaded, lit = image.pixelColor(0, 0), image.pixelColor(3, 0)
+    assert abs(shaded.red() - 100) <= 2 and abs(shaded.green() - 50) <= 2 and abs(shaded.blue() - 40) <= 2
+    assert lit.red() == 200 and abs(lit.green() - 161) <= 2 and lit.blue() == 40  # 255 - 155 * 155 / 255

@@ -14,6 +14,7 @@ from anisketch.guidance.predictor import GuidanceModel
 from anisketch.render.api import load_colorizer, render
 from anisketch.render.dabs import Dab, find_dabs, region_color
 from anisketch.render.faithful import ColorizerModel
+from anisketch.render.layered import candidate_stacks, composite
 from anisketch.render.model import Colorizer
 from anisketch.render.refined import paint_candidates, square
 
@@ -103,14 +104,17 @@ def test_two_dabs_of_different_colours_stay_apart_and_know_their_parts():
 # Refined mode
 
 
-def test_candidates_are_request_sized_layers_that_differ_without_hints(guidance, sketch):
+def test_candidates_are_production_layer_groups_that_differ_without_hints(guidance, sketch):
     result = render(guidance, sketch, None, n=3, mode="refined", style_seed=0)
-    assert [layer.name for layer in result.layers] == ["Render 1", "Render 2", "Render 3"]
-    for layer in result.layers:
-        assert layer.rgba.shape == sketch.shape and layer.rgba.dtype == np.uint8 and (layer.x, layer.y) == (0, 0)
-        alpha = layer.rgba[..., 3]
-        assert 0.2 < (alpha == 255).mean() < 0.95  # the portrait opaque, the background transparent
-    colors = [layer.rgba[..., :3].astype(int) for layer in result.layers]
+    assert [(layer.group, layer.name, layer.blend) for layer in result.layers] == [
+        (f"Candidate {i}", name, blend) for i in (1, 2, 3) for name, blend in
+        (("Flat colours", "normal"), ("Shadows", "multiply"), ("Highlights", "screen"), ("Line art", "normal"))]
+    stacks = candidate_stacks(result.layers, *sketch.shape[:2])
+    for stack in stacks:
+        flats = stack[0][0]
+        assert 0.2 < (flats[..., 3] == 255).mean() < 0.95  # the portrait opaque, the background transparent
+        assert set(np.unique(flats[..., 3])) <= {0, 255}  # flats are solid: no half-transparent seams
+    colors = [composite(stack).astype(int) for stack in stacks]
     for a in range(3):
         for b in range(a + 1, 3):
             assert np.abs(colors[a] - colors[b]).mean() > 3
@@ -247,16 +251,18 @@ def test_lines_are_inked_in_a_dark_tone_of_the_fill_under_them():
     assert (ink_lines(fill, darkness, ink=(0, 0, 0))[4] == 0).all()  # one flat ink colour on request
 
 
-def test_faithful_mode_keeps_the_artists_lines_and_gives_n_candidates(guidance, sketch, tiny_colorizer):
+def test_faithful_mode_colours_beneath_the_artists_lines_and_gives_n_candidates(guidance, sketch, tiny_colorizer):
     hints, _ = hair_dab(guidance, sketch, BLUE)
     result = render(guidance, sketch, hints, n=3, mode="faithful", style_seed=0, colorizer=tiny_colorizer)
-    assert len(result.layers) == 3
+    assert [(layer.group, layer.name, layer.blend) for layer in result.layers] == [
+        (f"Candidate {i}", name, blend) for i in (1, 2, 3) for name, blend in
+        (("Flat colours", "normal"), ("Shadows", "multiply"), ("Highlights", "screen"))]
     ink = sketch[..., 3] > 200
-    for layer in result.layers:
-        assert layer.rgba.shape == sketch.shape
-        assert (layer.rgba[..., 3][ink] > 200).all()  # lines stay, the outside is transparent (no background dab)
-        assert 0.2 < (layer.rgba[..., 3] == 255).mean() < 0.95
-        assert layer.rgba[..., :3][ink].mean() < 90  # the artist's own lines are inked on top, full resolution
+    for stack in candidate_stacks(result.layers, *sketch.shape[:2]):
+        flats = stack[0][0]
+        assert (flats[..., 3][ink] == 255).mean() > 0.5  # the colour reaches under the lines (the outline: half)
+        assert 0.2 < (flats[..., 3] == 255).mean() < 0.95  # the outside is transparent (no background dab)
+        assert composite(stack)[ink].mean() > 90  # the lines are not repainted: the artist's layer draws them
     again = render(guidance, sketch, hints, n=3, mode="faithful", style_seed=0, colorizer=tiny_colorizer)
     assert all(x.rgba.tobytes() == y.rgba.tobytes() for x, y in zip(result.layers, again.layers))
 
@@ -407,8 +413,13 @@ def test_shipped_colorizer_paints_the_artists_lines_and_follows_hints():
         scores = {}
         for count in (0, 10):
             result = service.render(lines, case["hints"][count], n=1, mode="faithful")
-            scores[count] = psnr(result.layers[0].rgba[..., :3], case["truth"]["color"])
+            stack = candidate_stacks(result.layers, *lines.shape[:2])[0] + [(lines, "normal")]
+            # as the artist sees it (the layers beneath the lines), judged inside the figure: the outside stays
+            # transparent unless the background is hinted, so the truth's background shows through there
+            shown = np.rint(composite(stack, under=case["truth"]["color"])).astype(np.uint8)
+            scores[count] = psnr(shown, case["truth"]["color"])
         gains.append(scores[10] - scores[0])
         with_hints.append(scores[10])
+    print("faithful composite PSNR with 10 dabs", np.round(with_hints, 2), "gains", np.round(gains, 2))
     assert np.mean(with_hints) > 19.0
-    assert np.mean(gains) > 2.0
+    assert np.mean(gains) > 1.5  # the figure only: a background dab no longer counts (2.0 with it, before)

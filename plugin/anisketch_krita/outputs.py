@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 from . import canvas, protocol
 from .canvas import CanvasError
-from .qt import QImage, Qt
+from .qt import QImage, QPainter, Qt
 from .region import MAX_SIDE, Box, photo_square
 from .state import attribute_request
 
@@ -51,7 +51,23 @@ def place_candidates(document: Any, layers: list[protocol.Layer], origin: Box, a
     canvas.set_visible(group, True)
     nodes = canvas.add_candidates(document, group, layers, origin, label)
     canvas.refresh(document)
-    return [Candidate(canvas.node_id(node), node.name(), thumbnail(layer)) for node, layer in zip(nodes, layers)]
+    stacks = candidate_stacks(layers)
+    return [Candidate(canvas.node_id(node), node.name(), stack_thumbnail(stack)) for node, stack in zip(nodes, stacks)]
+
+
+def candidate_stacks(layers: list[protocol.Layer]) -> list[list[protocol.Layer]]:
+    """The reply's layers per candidate, in reply order: a named group's layers together, a layer without a group
+    alone (as canvas.add_candidates makes them)."""
+    stacks: list[list[protocol.Layer]] = []
+    index: dict[str, int] = {}
+    for layer in layers:
+        if layer.group and layer.group in index:
+            stacks[index[layer.group]].append(layer)
+            continue
+        if layer.group:
+            index[layer.group] = len(stacks)
+        stacks.append([layer])
+    return stacks
 
 
 # ---------------------------------------------------------------------------------------------- generate
@@ -95,6 +111,31 @@ def photo_image(bgra: Any, side: int, max_side: int) -> protocol.Image:
 
 
 # ---------------------------------------------------------------------------------------------- layers
+
+# Krita's composite ops as Qt's: a candidate's thumbnail mixes its layers as Krita will
+QT_MODES = {"normal": "CompositionMode_SourceOver", "multiply": "CompositionMode_Multiply",
+            "screen": "CompositionMode_Screen", "add": "CompositionMode_Plus", "overlay": "CompositionMode_Overlay"}
+
+
+def stack_thumbnail(stack: list[protocol.Layer], size: int = 96) -> QImage:
+    """A candidate's thumbnail: its layers, bottom to top, each mixed as its blend field says."""
+    if len(stack) == 1:
+        return thumbnail(stack[0], size)
+    right = max(layer.x + layer.width for layer in stack)
+    bottom = max(layer.y + layer.height for layer in stack)
+    left, top = min(layer.x for layer in stack), min(layer.y for layer in stack)
+    image = QImage(right - left, bottom - top, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(0)
+    painter = QPainter(image)
+    for layer in stack:
+        mode = QT_MODES.get(getattr(layer, "blend", "normal") or "normal", QT_MODES["normal"])
+        painter.setCompositionMode(getattr(QPainter.CompositionMode, mode))
+        painter.drawImage(layer.x - left, layer.y - top, QImage(bytes(layer.data), layer.width, layer.height,
+                                                                layer.stride, QImage.Format.Format_ARGB32))
+    painter.end()
+    return image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
+                        Qt.TransformationMode.SmoothTransformation).copy()
+
 
 def thumbnail(layer: protocol.Layer, size: int = 96) -> QImage:
     """A thumbnail straight from the reply's bytes: bgra8 is QImage's ARGB32 on little-endian machines."""

@@ -24,11 +24,12 @@ from ..engine.sketch import rgba_to_darkness
 from ..errors import BadRequest
 from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
 from ..guidance.framing import IDENTITY, Placement
-from ..layers import Layer, Result
+from ..layers import Layer, Result, ink_box
 from ..protocol import MAX_CANDIDATES, MAX_SIDE
 from .dabs import find_dabs
-from .faithful import ColorizerModel, faithful_candidates, load_colorizer
-from .refined import donor_seed, refined_candidates, square
+from .faithful import ColorizerModel, load_colorizer, predict_fills
+from .layered import BLEND_OF, faithful_production, refined_production
+from .refined import donor_seed, square, styled_portraits
 
 MODES = ("refined", "faithful")
 MIN_SIDE = 16
@@ -78,19 +79,20 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
     t = time.perf_counter()
     hints = square(hints_rgba, side) if hints_rgba is not None and hints_rgba[..., 3].any() else None
     if mode == "refined":
-        renders, dabs = refined_candidates(floats, choices, hints, side, n, int(style_seed), placement)
+        portraits, dabs, fixed = styled_portraits(floats, choices, hints, side, n, int(style_seed), placement)
+        stacks = [refined_production(portrait, side, "bg_color" in fixed) for portrait in portraits]
     else:
         assert colorizer is not None  # refused above
-        params = P.decode(floats, choices)
-        portrait = placement.portrait(build_portrait(params))
-        layers = render_portrait(portrait, colorizer.input_size)
-        renders = faithful_candidates(colorizer, square(darkness, side), hints, layers["parts"], params, n,
-                                      int(style_seed))
+        portrait = placement.portrait(build_portrait(P.decode(floats, choices)))
+        square_darkness = square(darkness, side)
+        fills, outside = predict_fills(colorizer, square_darkness, hints,
+                                       render_portrait(portrait, colorizer.input_size)["parts"], n, int(style_seed))
         dabs = find_dabs(hints, render_portrait(portrait, side)["parts"]) if hints is not None else []
+        stacks = [faithful_production(fill, square_darkness, outside, dabs) for fill in fills]
     timing["render"] = ms_since(t)
 
-    candidates = [Layer(f"Render {i + 1}", None, np.ascontiguousarray(rgba[:h, :w]), 0, 0)
-                  for i, rgba in enumerate(renders)]
+    candidates = [cropped(name, f"Candidate {i + 1}", rgba[:h, :w]) for i, stack in enumerate(stacks)
+                  for name, rgba in stack.items()]
     info = {
         "mode": mode,
         "style_seeds": [[int(style_seed), i] for i in range(n)],
@@ -99,6 +101,16 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         "dabs": [d.info() for d in dabs],
     }
     return Result(candidates, info, timing)
+
+
+def cropped(name: str, group: str, rgba: np.ndarray) -> Layer:
+    """A production layer cut to where it has pixels (an empty one stays, one transparent pixel: every candidate
+    has the same layers)."""
+    box = ink_box(rgba[..., 3])
+    if box is None:
+        return Layer(name, group, np.zeros((1, 1, 4), np.uint8), 0, 0, BLEND_OF[name])
+    y0, y1, x0, x1 = box
+    return Layer(name, group, np.ascontiguousarray(rgba[y0:y1, x0:x1]), x0, y0, BLEND_OF[name])
 
 
 def face_vector(guidance_model, darkness: np.ndarray, state: str | None, faithfulness, origin: tuple[int, int],

@@ -167,14 +167,15 @@ def ink_lines(fill: np.ndarray, darkness: np.ndarray, ink=None) -> np.ndarray:
     return out
 
 
-def faithful_candidates(model: ColorizerModel, darkness: np.ndarray, hints_rgba: np.ndarray | None,
-                        parts: np.ndarray | None, params: P.Params | None, n: int, style_seed: int) -> list[np.ndarray]:
-    """n RGBA renders of the square darkness image's size.
+def predict_fills(model: ColorizerModel, darkness: np.ndarray, hints_rgba: np.ndarray | None,
+                  parts: np.ndarray | None, n: int, style_seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The network's fills of n candidates (uint8 [n, S, S, 3] at its input size) and the outside of the
+    portrait (bool, the darkness image's size; None when it is all inside: no part map, or a hinted background).
 
     parts: the guidance's part map at the network's size, for style dabs and to find the outside of the
     portrait, which is left transparent unless the artist hinted the background (as in refined mode). None
-    gives n opaque copies of candidate 1."""
-    side, size = darkness.shape[0], model.input_size
+    gives n copies of candidate 1."""
+    size = model.input_size
     lines = lines_at(darkness, size)
     hints = hints_at(hints_rgba, size) if hints_rgba is not None else np.zeros((size, size, 4), np.uint8)
     if parts is not None:
@@ -182,13 +183,25 @@ def faithful_candidates(model: ColorizerModel, darkness: np.ndarray, hints_rgba:
     inputs = [hints] + [style_dabs(hints, parts, style_seed, i) if parts is not None else hints
                         for i in range(1, n)]
     fills = model.fills(np.repeat(lines[None], n, axis=0), np.stack(inputs))
+    if parts is None or background_hinted(hints, parts):
+        return fills, None
+    return fills, outside(darkness, parts)
+
+
+def faithful_candidates(model: ColorizerModel, darkness: np.ndarray, hints_rgba: np.ndarray | None,
+                        parts: np.ndarray | None, params: P.Params | None, n: int, style_seed: int) -> list[np.ndarray]:
+    """n RGBA renders of the square darkness image's size, the artist's lines inked over the fills in one
+    picture (the evaluation's and the ceilings' view; the service answers with production layers instead).
+    parts: as `predict_fills`."""
+    side = darkness.shape[0]
+    fills, out = predict_fills(model, darkness, hints_rgba, parts, n, style_seed)
     alpha = np.full((side, side), 255, np.uint8)
-    if parts is not None and not background_hinted(hints, parts):
+    if out is not None:
         # the outline's outer half (anti-aliased) lies outside: keep it, as refined mode does
-        alpha = np.maximum(np.where(outside(darkness, parts), 0, 255).astype(np.uint8), darkness)
+        alpha = np.maximum(np.where(out, 0, 255).astype(np.uint8), darkness)
     renders = []
     for fill in fills:
-        if side != size:  # flat fills upsample smoothly; the lines that bound them come next, at full size
+        if side != model.input_size:  # flat fills upsample smoothly; the lines that bound them come next
             fill = cv2.resize(fill, (side, side), interpolation=cv2.INTER_LINEAR)
         rgba = np.empty((side, side, 4), np.uint8)
         rgba[..., :3] = ink_lines(fill, darkness)

@@ -20,7 +20,7 @@ from functools import cache
 import numpy as np
 
 from ..engine import params as P
-from ..engine.geometry import build_portrait
+from ..engine.geometry import Portrait, build_portrait
 from ..guidance.framing import IDENTITY, Placement
 from ..engine.raster import render
 from ..colour import delta_e2000, srgb_to_lab
@@ -172,14 +172,20 @@ def paint_candidates(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.nda
 
     hints_rgba: None or the hint layer already squared to side x side (`square`). placement: where the
     vector's canvas lies in the request (the guidance window)."""
+    portraits, dabs, fixed = styled_portraits(floats, choices, hints_rgba, side, n, style_seed, placement)
+    return [render(portrait, side) for portrait in portraits], dabs, fixed
+
+
+def styled_portraits(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.ndarray | None, side: int, n: int,
+                     style_seed: int, placement: Placement = IDENTITY) -> tuple[list[Portrait], list[Dab], dict]:
+    """The n candidates' portraits (placed in the request), the dabs found and the colours they fixed."""
     params = P.decode(floats, choices)
     dabs: list[Dab] = []
     if hints_rgba is not None and hints_rgba[..., 3].any():
         dabs = find_dabs(hints_rgba, render(placement.portrait(build_portrait(params)), side)["parts"])
     fixed = match_hints(params, dabs, hinted_colors(params, dabs), placement)
-    layers = [render(placement.portrait(build_portrait(with_style(params, style_seed, i, fixed))), side)
-              for i in range(n)]
-    return layers, dabs, fixed
+    portraits = [placement.portrait(build_portrait(with_style(params, style_seed, i, fixed))) for i in range(n)]
+    return portraits, dabs, fixed
 
 
 def as_rgba(layers: dict, background_hinted: bool) -> np.ndarray:

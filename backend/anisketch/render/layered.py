@@ -1,0 +1,317 @@
+"""Production layers: a colour render as an anime colourist hands it over, to sit beneath the artist's lines.
+
+Per candidate, bottom to top, each with its Krita blending mode (`Layer.blend`):
+- "Flat colours" (normal): one opaque colour per region, reaching under the lines (no white seams where a line
+  ends and its neighbour's colour begins); transparent outside the figure unless the background was hinted;
+- "Shadows" (multiply): cel shapes, each pixel the shadow tone divided by the base tone under it, so multiplying
+  gives back exactly the tone the engine (or the colouriser) meant, and a repainted flat keeps its shadow;
+- "Highlights" (screen): hair sheen and the eyes' catch-lights, the screen colour that turns the base into the
+  highlight tone;
+- refined mode only: "Line art" (normal), the engine's own lines in colour-traced ink (its face is not the
+  artist's, so its lines come along; the artist's sketch stays on top of everything).
+
+Refined mode decomposes the engine's own painting (`refined_production`): the engine knows which regions are
+shading. Faithful mode decomposes the colouriser's prediction (`faithful_production`) and snaps it to the
+artist's own lines: the colours of the prediction are clustered; a cluster that is a darker (lighter) tone of a
+larger neighbouring cluster is a shadow (highlight) of it; the regions between the artist's lines (small gaps
+closed) each take the one colour most of them has; the lines themselves take the colour of the nearest region,
+so the change of colour lies under the line's middle.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..engine import params as P
+from ..engine.geometry import Portrait
+from ..engine.palette import line_colors, make_palette
+from ..engine.raster import render_lines, render_regions
+from .dabs import Dab
+
+FLATS, SHADOWS, HIGHLIGHTS, LINE_ART = "Flat colours", "Shadows", "Highlights", "Line art"
+BLEND_OF = {FLATS: "normal", SHADOWS: "multiply", HIGHLIGHTS: "screen", LINE_ART: "normal"}
+
+WHITE, BLACK = (255, 255, 255), (0, 0, 0)  # multiply's and screen's "no change"
+
+
+def multiply_color(tone, base) -> np.ndarray:
+    """The colour that multiplied onto `base` gives `tone` (RGB 0..255, any [..., 3] shape)."""
+    tone, base = np.asarray(tone, np.float32), np.asarray(base, np.float32)
+    return np.clip(255.0 * tone / np.maximum(base, 1.0), 0, 255)
+
+
+def screen_color(tone, base) -> np.ndarray:
+    """The colour that screened onto `base` gives `tone`: 1 - (1 - tone) / (1 - base)."""
+    tone, base = np.asarray(tone, np.float32), np.asarray(base, np.float32)
+    return np.clip(255.0 - 255.0 * (255.0 - tone) / np.maximum(255.0 - base, 1.0), 0, 255)
+
+
+def as_layer_rgba(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    rgba = np.empty(alpha.shape + (4,), np.uint8)
+    rgba[..., :3] = np.clip(np.rint(rgb), 0, 255)
+    rgba[..., 3] = alpha
+    return rgba
+
+
+def composite(layers: list[tuple[np.ndarray, str]], under: np.ndarray | None = None) -> np.ndarray:
+    """RGB float of (rgba, blend) layers, bottom to top, over `under` (white paper by default), as Krita
+    composites them (straight alpha; multiply and screen mixed in by the layer's alpha)."""
+    first = layers[0][0]
+    out = np.full(first.shape[:2] + (3,), 255.0, np.float32) if under is None else under.astype(np.float32)
+    for rgba, blend in layers:
+        a = rgba[..., 3:4].astype(np.float32) / 255.0
+        c = rgba[..., :3].astype(np.float32)
+        if blend == "multiply":
+            mixed = out * c / 255.0
+        elif blend == "screen":
+            mixed = 255.0 - (255.0 - out) * (255.0 - c) / 255.0
+        elif blend == "add":
+            mixed = np.minimum(out + c, 255.0)
+        else:
+            mixed = c
+        out = out * (1.0 - a) + mixed * a
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ refined mode
+
+# Shading the engine paints (palette.make_palette names): tone -> the base tone it shades.
+SHADOW_TONES = {"skin_shadow": "skin", "hair_shadow": "hair", "sclera_shadow": "sclera"}
+HIGHLIGHT_TONES = {"hair_sheen": "hair", "iris_light": "iris", "highlight": None}  # None: white on anything
+EYES = (P.LABEL["eye_l"], P.LABEL["eye_r"])
+
+
+def shading_kind(region, pal: dict) -> tuple[str, tuple] | None:
+    """("shadow" | "highlight", base tone) for a region the engine paints as shading, else None (a flat)."""
+    for tone, base in SHADOW_TONES.items():
+        if region.color == pal[tone] and region.color != pal[base]:
+            return "shadow", pal[base]
+    if not region.detail:  # the sclera, the teeth: white flats, not catch-lights
+        return None
+    for tone, lit in HIGHLIGHT_TONES.items():
+        if region.color == pal[tone] and (lit is not None or region.label in EYES):
+            return "highlight", pal[lit] if lit is not None else BLACK
+    return None
+
+
+def refined_production(portrait: Portrait, side: int, background_hinted: bool) -> dict[str, np.ndarray]:
+    """The engine's portrait as production layers (name -> RGBA side x side)."""
+    pal = make_palette(portrait.params)
+    flats, shadows, highlights = [], [], []
+    for region in portrait.regions:
+        kind = shading_kind(region, pal)
+        flats.append(region if kind is None else None)
+        # In the shading passes every other region paints the blend's "no change" colour, so whatever the engine
+        # paints over a shadow (front hair over the forehead's shadow) hides it there too.
+        shadows.append(recolored(region, multiply_color(region.color, kind[1]) if kind and kind[0] == "shadow"
+                                 else WHITE))
+        highlights.append(recolored(region, screen_color(region.color, kind[1]) if kind and kind[0] == "highlight"
+                                    else BLACK))
+    color, parts = render_regions([r for r in flats if r is not None], side)
+    alpha = np.full((side, side), 255, np.uint8)
+    if not background_hinted:
+        alpha[parts == P.LABEL["background"]] = 0
+    shadow_rgb, _ = render_regions(shadows, side)
+    light_rgb, _ = render_regions(highlights, side)
+    lines = render_lines(portrait.strokes, side, colors=line_colors(portrait.params))
+    return {
+        FLATS: as_layer_rgba(color, alpha),
+        SHADOWS: as_layer_rgba(shadow_rgb, np.where((shadow_rgb != 255).any(axis=2) & (alpha > 0), 255, 0)),
+        HIGHLIGHTS: as_layer_rgba(light_rgb, np.where((light_rgb != 0).any(axis=2) & (alpha > 0), 255, 0)),
+        LINE_ART: lines,
+    }
+
+
+def recolored(region, rgb):
+    from dataclasses import replace
+
+    return replace(region, color=tuple(int(round(float(c))) for c in rgb))
+
+
+# ----------------------------------------------------------------------------------------------- faithful mode
+
+CLUSTERS = 10  # colours the prediction is reduced to before they are sorted into flats and shading
+OPEN_LEVEL = 96  # darkness from which a pixel is a line
+GAP_CLOSING = 0.008  # of the side: lines are thickened by this much so that small gaps in a sketch close
+CLEAR_SHARE = 0.75  # a region this much of one colour takes that colour as a whole
+SHADING_HUE = 20.0  # degrees: a shadow keeps its base's hue (the engine nudges it by 5)
+SHADING_LIGHTNESS = (4.0, 35.0)  # CIELAB L* steps between a base and its shading
+SAME_COLOR = 8.0  # CIELAB distance under which two clusters are one flat colour
+SHADING_SHARE = 0.4  # shading covers at most this share of its base's area (else it is a region of its own)
+NEUTRAL_CHROMA = 5.0  # below this a colour is a grey: it has no hue to compare
+MIN_SHAPE = 0.00015  # of the area: specks of shading smaller than this go
+
+
+def faithful_production(fill: np.ndarray, darkness: np.ndarray, outside: np.ndarray | None,
+                        dabs: list[Dab]) -> dict[str, np.ndarray]:
+    """Production layers (name -> RGBA side x side) from the colouriser's prediction `fill` (RGB uint8, any
+    square size), the artist's lines (`darkness`, side x side), the outside of the portrait (bool side x side,
+    None: all inside) and the hint dabs (masks side x side), whose colours the flats take exactly."""
+    side = darkness.shape[0]
+    centres, labels_small = cluster_colors(fill)
+    role, base_of = sort_shading(centres, labels_small)
+    up = cv2.resize(fill, (side, side), interpolation=cv2.INTER_LINEAR) if fill.shape[0] != side else fill
+    labels = nearest_centre(up, centres)
+    family = base_of[labels]  # each pixel's base colour (cluster index)
+    outside_id = len(centres)
+    if outside is not None:
+        family = np.where(outside, outside_id, family)
+    band = line_band(darkness)
+    family = snap_to_lines(family, band, outside_id + 1)
+    base_rgb = centres_rgb(centres)
+    colors = hinted_bases(base_rgb, family, labels, role, dabs)
+    shade = (role[labels] != 0) & (base_of[labels] == family)  # shading only inside its own base's flat
+    shade = drop_specks(shade, MIN_SHAPE * side * side)
+    flat_rgb = np.vstack([colors, [[255, 255, 255]]])[np.minimum(family, outside_id)]
+    alpha = np.where(family == outside_id, 0, 255).astype(np.uint8)
+    tone = base_rgb[labels]  # the prediction's own tone, re-expressed relative to (maybe hinted) bases
+    shadow = shade & (role[labels] == 1)
+    light = shade & (role[labels] == 2)
+    ratio_shadow = multiply_color(tone, base_rgb[family.clip(0, outside_id - 1)])
+    ratio_light = screen_color(tone, base_rgb[family.clip(0, outside_id - 1)])
+    return {
+        FLATS: as_layer_rgba(flat_rgb, alpha),
+        SHADOWS: as_layer_rgba(np.where(shadow[..., None], ratio_shadow, 255), np.where(shadow, 255, 0)),
+        HIGHLIGHTS: as_layer_rgba(np.where(light[..., None], ratio_light, 0), np.where(light, 255, 0)),
+    }
+
+
+def to_lab(rgb: np.ndarray) -> np.ndarray:
+    """CIELAB (L 0..100) of RGB 0..255, float32, any [..., 3] shape (OpenCV's: fast at full resolution)."""
+    flat = np.ascontiguousarray(np.asarray(rgb, np.float32).reshape(1, -1, 3)) * (1.0 / 255.0)
+    return cv2.cvtColor(flat, cv2.COLOR_RGB2Lab).reshape(np.shape(rgb))
+
+
+def cluster_colors(fill: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """k-means (deterministic) of the prediction's colours in CIELAB: centres (k, 3) Lab and labels (S, S)."""
+    lab = to_lab(fill)
+    samples = lab[::2, ::2].reshape(-1, 3)
+    cv2.setRNGSeed(0x5EED)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 12, 0.5)
+    _, _, centres = cv2.kmeans(samples, CLUSTERS, None, criteria, 1,  # type: ignore[call-overload]  # stub: UMat only
+                               cv2.KMEANS_PP_CENTERS)
+    return centres, nearest_centre(fill, centres)
+
+
+def nearest_centre(rgb: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    lab = to_lab(rgb)
+    dist = ((lab[:, :, None, :] - centres[None, None]) ** 2).sum(axis=3)
+    return dist.argmin(axis=2).astype(np.int32)
+
+
+def centres_rgb(centres: np.ndarray) -> np.ndarray:
+    rgb = cv2.cvtColor(np.ascontiguousarray(centres.reshape(1, -1, 3), np.float32), cv2.COLOR_Lab2RGB)
+    return np.clip(rgb.reshape(-1, 3) * 255.0, 0, 255)
+
+
+def sort_shading(centres: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """role per cluster (0 base, 1 shadow, 2 highlight) and base_of (the cluster whose tone it shades).
+
+    A cluster shades a larger one it borders when it keeps its hue and is a few L* steps darker or lighter."""
+    k = len(centres)
+    size = np.bincount(labels.ravel(), minlength=k)
+    border = adjacency(labels, k)
+    role, base_of = np.zeros(k, np.int32), np.arange(k, dtype=np.int32)
+    chroma = np.hypot(centres[:, 1], centres[:, 2])
+    hue = np.degrees(np.arctan2(centres[:, 2], centres[:, 1]))
+    for c in np.argsort(-size):
+        for b in np.argsort(-border[c]):
+            if border[c, b] < 8 or size[b] < size[c] or base_of[b] != b:
+                continue
+            if np.linalg.norm(centres[c] - centres[b]) < SAME_COLOR:  # one colour split in two by k-means
+                base_of[c] = b
+                break
+            step = centres[b, 0] - centres[c, 0]
+            same_hue = (chroma[b] < NEUTRAL_CHROMA and chroma[c] < NEUTRAL_CHROMA) or (
+                min(chroma[b], chroma[c]) >= NEUTRAL_CHROMA and abs((hue[b] - hue[c] + 180) % 360 - 180) < SHADING_HUE)
+            if size[c] <= SHADING_SHARE * size[b] and same_hue and \
+                    SHADING_LIGHTNESS[0] <= abs(step) <= SHADING_LIGHTNESS[1]:
+                role[c], base_of[c] = (1 if step > 0 else 2), b
+                break
+    return role, base_of
+
+
+def adjacency(labels: np.ndarray, k: int) -> np.ndarray:
+    """(k, k) counts of horizontally or vertically neighbouring pixels of two clusters."""
+    pairs = [(labels[:, :-1], labels[:, 1:]), (labels[:-1], labels[1:])]
+    flat = np.zeros(k * k, np.int64)
+    for a, b in pairs:
+        differ = a != b
+        flat += np.bincount((a[differ] * k + b[differ]).ravel(), minlength=k * k)
+    counts = flat.reshape(k, k)
+    return counts + counts.T
+
+
+def line_band(darkness: np.ndarray) -> np.ndarray:
+    """bool: the artist's lines, thickened so that small gaps close (a region leaking through a gap of a few
+    pixels would otherwise take its neighbour's colour)."""
+    side = darkness.shape[0]
+    radius = max(1, int(round(GAP_CLOSING * side)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.dilate((darkness >= OPEN_LEVEL).astype(np.uint8), kernel) > 0
+
+
+def snap_to_lines(family: np.ndarray, band: np.ndarray, count: int) -> np.ndarray:
+    """Each region between the lines takes its majority colour when it clearly has one (else each pixel keeps
+    the prediction's: a gap the band did not close); the band takes the colour of the nearest region pixel."""
+    regions_count, regions = cv2.connectedComponents((~band).astype(np.uint8), connectivity=4)
+    flat = regions.ravel()
+    votes = np.bincount(flat * count + family.ravel(), minlength=regions_count * count).reshape(regions_count, count)
+    votes[0] = 0  # label 0: the band
+    winner = votes.argmax(axis=1)
+    clear = votes.max(axis=1) >= CLEAR_SHARE * np.maximum(votes.sum(axis=1), 1)
+    snapped = np.where(clear[regions] & ~band, winner[regions], family)
+    return fill_nearest(snapped, band)
+
+
+def fill_nearest(values: np.ndarray, holes: np.ndarray) -> np.ndarray:
+    """values with every hole pixel replaced by the value of the nearest non-hole pixel."""
+    if not holes.any() or holes.all():
+        return values
+    _, nearest = cv2.distanceTransformWithLabels(holes.astype(np.uint8), cv2.DIST_L2, 3,
+                                                 labelType=cv2.DIST_LABEL_PIXEL)
+    sources = values[~holes]  # DIST_LABEL_PIXEL numbers the non-hole pixels 1.. in row-major order
+    return sources[nearest - 1].reshape(values.shape)
+
+
+def hinted_bases(base_rgb: np.ndarray, family: np.ndarray, labels: np.ndarray, role: np.ndarray,
+                 dabs: list[Dab]) -> np.ndarray:
+    """The flat colour of each base cluster: the prediction's, or the mean colour of the dabs that land on it
+    (a dab lying mostly on a shadow sets the base that its shadow turns into the dab's colour)."""
+    colors = base_rgb.copy()
+    wanted: dict[int, list] = {}
+    for dab in dabs:
+        on = family[dab.mask]
+        if on.size == 0 or on.max() >= len(base_rgb):
+            continue
+        base = int(np.bincount(on).argmax())
+        dab_rgb = np.asarray(dab.color, np.float32)
+        shades = labels[dab.mask]
+        shaded = np.bincount(role[shades], minlength=3)
+        if shaded[1] > shaded[0] + shaded[2]:  # the dab lies on a shadow: undo the shadow's multiply
+            tone = int(np.bincount(shades[role[shades] == 1]).argmax())
+            dab_rgb = np.clip(dab_rgb * np.maximum(base_rgb[base], 1) / np.maximum(base_rgb[tone], 1), 0, 255)
+        wanted.setdefault(base, []).append(dab_rgb)
+    for base, rgbs in wanted.items():
+        colors[base] = np.mean(rgbs, axis=0)
+    return colors
+
+
+def drop_specks(mask: np.ndarray, min_area: float) -> np.ndarray:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    keep[0] = False
+    return keep[labels]
+
+
+def candidate_stacks(layers: list, height: int, width: int) -> list[list[tuple[np.ndarray, str]]]:
+    """A render result's layers as full-size (rgba, blend) stacks, one per candidate (layer group), bottom to top:
+    what `composite` takes."""
+    stacks: dict[str, list] = {}
+    for layer in layers:
+        canvas = np.zeros((height, width, 4), np.uint8)
+        h, w = layer.rgba.shape[:2]
+        canvas[layer.y:layer.y + h, layer.x:layer.x + w] = layer.rgba
+        stacks.setdefault(layer.group, []).append((canvas, layer.blend))
+    return list(stacks.values())
