@@ -1,4 +1,5 @@
-"""sRGB <-> CIELAB (D65) and the CIEDE2000 colour difference, in plain numpy.
+"""sRGB <-> linear RGB <-> CIELAB (D65) and the CIEDE2000 colour difference, in plain numpy: the one copy of
+the sRGB curve (generation blends colours in linear RGB with it).
 
 Written out here rather than taken from scikit-image so that the backend does not depend on it;
 tests check both against skimage.color.
@@ -15,11 +16,18 @@ _WHITE_D65 = np.array([0.95047, 1.0, 1.08883])
 _EPS = (6 / 29) ** 3
 
 
-def _linearise(c: np.ndarray) -> np.ndarray:
+def srgb_to_linear(c: np.ndarray) -> np.ndarray:
+    """The sRGB curve undone: floats in [0, 1] (computed in the input's float type)."""
     return np.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
 
 
-_LINEAR_U8 = _linearise(np.arange(256) / 255.0)
+def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
+    """The sRGB curve applied, after clipping to [0, 1]."""
+    linear = np.clip(linear, 0.0, 1.0)
+    return np.where(linear > 0.0031308, 1.055 * linear ** (1 / 2.4) - 0.055, 12.92 * linear)
+
+
+_LINEAR_U8 = srgb_to_linear(np.arange(256) / 255.0)
 
 
 def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -28,7 +36,7 @@ def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     if rgb.dtype == np.uint8:
         linear = _LINEAR_U8[rgb]  # a table: the power function is most of the cost on whole images
     else:
-        linear = _linearise(rgb.astype(np.float64))
+        linear = srgb_to_linear(rgb.astype(np.float64))
     shape = linear.shape
     xyz = linear.reshape(-1, 3) @ (_RGB_TO_XYZ.T / _WHITE_D65)  # 2-D: numpy's fast matrix product
     f = np.where(xyz > _EPS, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
@@ -42,8 +50,7 @@ def lab_to_srgb(lab: np.ndarray) -> np.ndarray:
     fy = (lab[..., 0] + 16) / 116
     f = np.stack([fy + lab[..., 1] / 500, fy, fy - lab[..., 2] / 200], -1)
     xyz = np.where(f > 6 / 29, f ** 3, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * _WHITE_D65
-    linear = np.clip(xyz @ np.linalg.inv(_RGB_TO_XYZ).T, 0, 1)
-    return np.where(linear > 0.0031308, 1.055 * linear ** (1 / 2.4) - 0.055, 12.92 * linear)
+    return linear_to_srgb(xyz @ np.linalg.inv(_RGB_TO_XYZ).T)
 
 
 def delta_e2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:

@@ -3,7 +3,11 @@
 Writes DIR/metrics.json (flat keys such as `guidance.f1.50`, `baseline.knn.f1.50`, `render.psnr.10`,
 `generate.attribute_accuracy`, `timing.guidance_ms`) and one report PNG per capability: report_guidance.png
 (sketch, guidance and truth at each level), report_render.png (hints, renders, truth), report_generate.png
-(rows: one attribute changed; columns: seeds). Training draws its seeds from 0 upwards (hundreds of millions at
+(rows: one attribute changed; columns: seeds).
+`robustness` (eval/styles.py): guidance on sketches drawn in artists' styles and inks, F1 per named condition and
+level, the gap to in-distribution, the invented-accessory rate and faithful renders, report_robustness_COND.png
+each; `framing` (eval/framing.py): the same sketches placed anywhere in the request, at any size, through the
+plugin's crop rule. Training draws its seeds from 0 upwards (hundreds of millions at
 most), so evaluation seeds start at 2e9 and anything below 1e9 is refused.
 """
 
@@ -16,6 +20,8 @@ from pathlib import Path
 
 EVAL_SEED_BASE = 2_000_000_000
 FIRST_UNSEEN_SEED = 1_000_000_000
+# robustness: guidance on artists' styles and inks (eval/styles.py); framing: at any place and size (eval/framing.py)
+CAPABILITIES = ("guidance", "render", "generate", "robustness", "framing")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,8 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
     parser.add_argument("--replay", type=int, default=12, help="samples replayed stroke by stroke (consistency)")
     parser.add_argument("--faithfulness", type=float, default=None, help="guidance faithfulness (default: as served)")
-    parser.add_argument("--only", default="guidance,render,generate",
-                        help="comma-separated capabilities to evaluate (default: all)")
+    parser.add_argument("--only", default=",".join(CAPABILITIES),
+                        help=f"comma-separated capabilities to evaluate (default: all: {', '.join(CAPABILITIES)})")
+    parser.add_argument("--conditions", default=None,
+                        help="robustness: comma-separated style conditions (default: all; eval/styles.py)")
+    parser.add_argument("--render-count", type=int, default=20,
+                        help="robustness: seeds per condition with a faithful render (default 20)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,9 +56,9 @@ def run(args: argparse.Namespace) -> int:
                          f"use --seed {EVAL_SEED_BASE} or higher")
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     only = {name.strip() for name in args.only.split(",")}
-    unknown = only - {"guidance", "render", "generate"}
+    unknown = only - set(CAPABILITIES)
     if unknown:
-        raise SystemExit(f"anisketch eval: unknown capability {', '.join(sorted(unknown))} (guidance, render, generate)")
+        raise SystemExit(f"anisketch eval: unknown capability {', '.join(sorted(unknown))} ({', '.join(CAPABILITIES)})")
     args.out.mkdir(parents=True, exist_ok=True)
     model = GuidanceModel.load(args.weights, device=device)
     seeds = list(range(args.seed, args.seed + args.count))
@@ -81,6 +91,14 @@ def run(args: argparse.Namespace) -> int:
         found, grid = evaluate_generation(load_judge(args.weights, device), generation_seeds)
         metrics.update(found)
         Image.fromarray(grid).save(args.out / "report_generate.png")
+    faithfulness = args.faithfulness if args.faithfulness is not None else DEFAULT_FAITHFULNESS
+    if "robustness" in only:
+        metrics.update(run_robustness(model, seeds, args, faithfulness, device))
+    if "framing" in only:
+        from .framing import evaluate as evaluate_framing
+
+        found = evaluate_framing(model, tqdm(seeds, desc="eval framing"))
+        metrics.update({f"framing.{c}.f1.{level}": v["f1"] for c, levels in found.items() for level, v in levels.items()})
     metrics["eval.count"] = args.count
     metrics["eval.seed"] = args.seed
     metrics["eval.device"] = device if device == "cpu" else torch.cuda.get_device_name()
@@ -89,3 +107,24 @@ def run(args: argparse.Namespace) -> int:
     for key, value in metrics.items():
         print(f"{key:32s} {value}")
     return 0
+
+
+def run_robustness(model, seeds: list[int], args, faithfulness: float, device: str) -> dict:
+    """The style conditions (eval/styles.py): metrics, and report_robustness_COND.png per condition."""
+    from PIL import Image
+    from tqdm import tqdm
+
+    from ..render.api import load_colorizer
+    from .styles import CONDITIONS, evaluate_styles, report_image
+
+    names = tuple(CONDITIONS) if args.conditions is None else tuple(n.strip() for n in args.conditions.split(","))
+    unknown = set(names) - set(CONDITIONS)
+    if unknown:
+        raise SystemExit(f"anisketch eval: unknown condition {', '.join(sorted(unknown))} ({', '.join(CONDITIONS)})")
+    bar = tqdm(total=len(seeds), desc="eval robustness")
+    found, rows = evaluate_styles(model, seeds, names, faithfulness, load_colorizer(args.weights, device),
+                                  render_count=args.render_count, progress=lambda i, n: bar.update(1))
+    bar.close()
+    for name in names:
+        Image.fromarray(report_image(name, rows[name])).save(args.out / f"report_robustness_{name}.png")
+    return found

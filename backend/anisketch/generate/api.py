@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..colour import linear_to_srgb, srgb_to_linear
 from ..engine import params as P
 from ..engine.geometry import build_portrait
 from ..engine.raster import render
@@ -108,15 +109,6 @@ def generate(attributes: dict | None, noise: str | int | None = None, *, size: i
 # ----------------------------------------------------------------------------------------------------------------
 # Interpolation (MakeGirlsMoe's transition)
 
-def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-
-
-def _linear_to_srgb(c: np.ndarray) -> np.ndarray:
-    c = np.clip(c, 0.0, 1.0)
-    return np.where(c <= 0.0031308, c * 12.92, 1.055 * c ** (1 / 2.4) - 0.055)
-
-
 _COLOR_SLOTS = np.array([spec.kind == "color" for spec in P.FLOAT_SPECS for _ in range(3 if spec.kind == "color" else 1)])
 
 
@@ -156,7 +148,7 @@ def blend(a, b, t: float) -> P.Params:
     if t <= 0.0 or t >= 1.0:  # the ends are the portraits themselves, bit for bit
         return P.decode(*((fa, ca) if t <= 0.0 else (fb, cb)))
     floats = (1 - t) * fa + t * fb
-    colors = _linear_to_srgb((1 - t) * _srgb_to_linear(fa) + t * _srgb_to_linear(fb))
+    colors = linear_to_srgb((1 - t) * srgb_to_linear(fa) + t * srgb_to_linear(fb))
     floats[_COLOR_SLOTS] = colors[_COLOR_SLOTS]
     choices = np.where(t >= _switch_points(ca, cb), cb, ca)
     return P.decode(floats.astype(np.float32), choices)
