@@ -46,10 +46,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_config(path: Path) -> dict:
+    """The config at `path`. A config may start with `extends = "base.toml"` (a path beside it): it then holds
+    only what differs from its base; tables merge key by key, any other value replaces the base's."""
+    return _load_config(Path(path), ())
+
+
+def _load_config(path: Path, chain: tuple[Path, ...]) -> dict:
     if not path.is_file():
         raise SystemExit(f"anisketch train: config {path} not found (see backend/configs/)")
+    if path.resolve() in chain:
+        raise SystemExit(f"anisketch train: config {path} extends itself ({' -> '.join(p.name for p in chain)})")
     with open(path, "rb") as f:
-        return tomllib.load(f)
+        config = tomllib.load(f)
+    base = config.pop("extends", None)
+    if base is None:
+        return config
+    if not isinstance(base, str):
+        raise SystemExit(f"anisketch train: config {path}: extends must be a file name, got {base!r}")
+    return merge_configs(_load_config(path.parent / base, chain + (path.resolve(),)), config)
+
+
+def merge_configs(base: dict, override: dict) -> dict:
+    """`base` with `override` laid over it: tables merged recursively, other values replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = merge_configs(merged[key], value) if isinstance(value, dict) and isinstance(
+            merged.get(key), dict) else value
+    return merged
 
 
 def start_from_weights(task, recipe, model: str, weights_dir: Path) -> None:
