@@ -667,3 +667,29 @@ def test_the_hint_layer_made_with_new_never_becomes_the_sketch(app, controller):
     assert controller.sketch_layer(document).uniqueId() == other.uniqueId()
     document.setActiveNode(hints)
     assert controller.sketch_layer(document).uniqueId() == other.uniqueId()
+
+
+def test_sketching_on_the_background_layer(app, controller, monkeypatch):
+    """A new document's one layer is opaque paper: no error before anything is drawn, and the crop is
+    around the ink (pixels that differ from the paper), not the whole canvas (issue 15, item 2)."""
+    from anisketch_krita import canvas
+    from anisketch_krita.region import MIN_SIDE, Box
+
+    instance, _, _ = app
+    document = instance.createDocument(300, 200, "beginner", "RGBA", "U8", "", 72.0)
+    instance.activeWindow().addView(document)
+    instance.setActiveDocument(document)
+    background = document.nodeByName("Background")
+    asked = _record_requests(controller, monkeypatch)
+    controller.request_guidance()
+    _spin(0.3)
+    assert controller.error == "" and not asked and not _guidance(document)  # a neutral start, no red line
+    assert controller.sketch_layer(document) == background
+    _draw(background, 220, 120, 40, 30, rgb=(30, 90, 220))  # a face drawn off-centre, in blue
+    controller.request_guidance()
+    wait_for(lambda: bool(_guidance(document)) and not controller.session.guide_jobs.busy, what="guidance")
+    crop = controller.session.region.region
+    print("Background layer: ink (220, 120, 40, 30), crop", crop, "of a 300x200 canvas")
+    assert controller.error == "" and crop.contains(Box(220, 120, 40, 30)) and crop.w == MIN_SIDE  # not the canvas
+    assert [op for op, _ in asked] == ["guide"] and asked[0][1]["origin"] == [crop.x, crop.y]
+    assert canvas.paper_of(document, background) is not None

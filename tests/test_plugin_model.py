@@ -416,3 +416,31 @@ def test_a_candidates_thumbnail_mixes_its_layers_as_krita_will(plugin, krita):
     shaded, lit = image.pixelColor(0, 0), image.pixelColor(3, 0)
     assert abs(shaded.red() - 100) <= 2 and abs(shaded.green() - 50) <= 2 and abs(shaded.blue() - 40) <= 2
     assert lit.red() == 200 and abs(lit.green() - 161) <= 2 and lit.blue() == 40  # 255 - 155 * 155 / 255
+
+
+def _opaque_document(krita, width=300, height=200, paper=(255, 255, 255)):
+    """A new document's one layer, filled with paper (as Krita's Background is), nothing drawn yet."""
+    document = krita.createDocument(width, height, "t", "RGBA", "U8", "", 72.0)
+    background = document.createNode("Paper", "paintlayer")
+    document.rootNode().addChildNode(background, None)
+    background.setPixelData(bgra(paper) * (width * height), 0, 0, width, height)
+    return document, background
+
+
+def test_an_opaque_layer_has_ink_where_it_differs_from_the_paper(plugin, krita):
+    from anisketch_krita import canvas
+    from anisketch_krita.region import Box
+
+    document, background = _opaque_document(krita)
+    paper = canvas.paper_of(document, background)
+    assert paper == bgra((255, 255, 255))
+    assert canvas.sketch_bounds(document, background).empty  # nothing drawn: no ink, not the whole canvas
+    background.setPixelData(bgra((20, 20, 200)) * (30 * 12), 230, 150, 30, 12)  # blue ink, off-centre
+    found = canvas.sketch_bounds(document, background)
+    print("ink at (230, 150, 30, 12) found at", found)
+    assert found.contains(Box(230, 150, 30, 12)) and found.w <= 30 + 6 and found.h <= 12 + 6
+    assert canvas.is_empty(background.pixelData(0, 0, 50, 50), paper)
+    assert not canvas.is_empty(background.pixelData(220, 140, 50, 50), paper)
+    assert canvas.ink_beyond(background, Box(200, 130, 40, 30), 300, 200, paper) == {"right", "bottom"}
+    document2, sketch = _document(krita)
+    assert canvas.paper_of(document2, sketch) is None  # a transparent layer has no paper

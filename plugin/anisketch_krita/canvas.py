@@ -29,7 +29,7 @@ import importlib
 import zlib
 from typing import Any, Iterable, Optional
 
-from .qt import QT_BINDING
+from .qt import QT_BINDING, QBitmap, QColor, QImage, QRegion, Qt
 from .region import Box
 
 QRectF = importlib.import_module(f"{QT_BINDING}.QtCore").QRectF
@@ -69,8 +69,47 @@ def box_of(rect: Any) -> Box:
 
 
 def sketch_bounds(document: Any, node: Any) -> Box:
-    """Where the sketch has ink, within the image."""
+    """Where the sketch has ink, within the image: on a transparent layer its bounds; on an opaque one (the
+    Background layer, a scan) where its pixels differ from the paper (its bounds are the whole canvas)."""
+    box = layer_bounds(document, node)
+    paper = paper_of(document, node)
+    return box if paper is None or box.empty else ink_bounds(node, box, paper)
+
+
+def layer_bounds(document: Any, node: Any) -> Box:
+    """Where the layer has pixels, within the image (a photo's plain background is content too)."""
     return box_of(node.bounds()).intersect(Box(0, 0, document.width(), document.height()))
+
+
+def paper_of(document: Any, node: Any) -> Optional[bytes]:
+    """An opaque layer's paper: the pixel (B,G,R,A in the node's depth) that at least three of the image's
+    four corners share, when it is not transparent; None for a transparent layer. Four 1 px reads."""
+    right, bottom = document.width() - 1, document.height() - 1
+    corners = [bytes(read_raw(node, Box(x, y, 1, 1))) for x, y in ((0, 0), (right, 0), (0, bottom), (right, bottom))]
+    common = max(corners, key=corners.count)
+    return common if corners.count(common) >= 3 and has_alpha(common, node) else None
+
+
+INK_SCAN_SIDE = 768  # an opaque layer is looked at this small (smoothly: any ink changes its pixel) for bounds
+
+
+def ink_bounds(node: Any, box: Box, paper: bytes) -> Box:
+    """The box around the pixels of `box` that differ from `paper`, found on a smooth downscale in Qt's C++
+    (no Python loop over pixels); one scaled pixel of margin for the rounding."""
+    image = QImage(bytes(read_bgra8(node, box)), box.w, box.h, box.w * 4, QImage.Format.Format_ARGB32)
+    scale = max(1.0, max(box.w, box.h) / INK_SCAN_SIDE)
+    small = image.scaled(max(1, round(box.w / scale)), max(1, round(box.h / scale)),
+                         Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    b, g, r, a = (bytes(as_bgra8(paper, node)) + bytes(4))[:4]
+    # The paper's pixels set in the mask; as a bitmap, QRegion then covers the other pixels: the ink.
+    mask = small.createMaskFromColor(QColor(r, g, b, a).rgba(), Qt.MaskMode.MaskInColor)
+    found = QRegion(QBitmap.fromImage(mask)).boundingRect()
+    if found.isEmpty():
+        return Box(box.x, box.y, 0, 0)
+    sx, sy = box.w / small.width(), box.h / small.height()
+    left, top = int((found.x() - 1) * sx), int((found.y() - 1) * sy)
+    right, bottom = int((found.x() + found.width() + 1) * sx) + 1, int((found.y() + found.height() + 1) * sy) + 1
+    return Box(box.x + left, box.y + top, right - left, bottom - top).intersect(box)
 
 
 def selection_box(document: Any) -> Optional[Box]:
@@ -100,6 +139,13 @@ def as_bgra8(data: Any, node: Any) -> Any:
 BLANK_CHUNK = bytes(1 << 16)
 
 
+def is_empty(data: Any, paper: Optional[bytes]) -> bool:
+    """No ink in `data` (read_raw's): all transparent, or all paper on an opaque layer."""
+    if paper is None:
+        return is_blank(data)
+    return bytes(data) == paper * (len(data) // len(paper))
+
+
 def is_blank(data: Any) -> bool:
     """No pixel in `data` (read_raw's result) holds anything: a transparent layer reads as zeros. Compared
     64 KB at a time, so a sketch costs only the bytes before its first ink (no 16 MB zero buffer to make)."""
@@ -111,7 +157,7 @@ def is_blank(data: Any) -> bool:
     return True
 
 
-def ink_beyond(node: Any, box: Box, width: int, height: int) -> set:
+def ink_beyond(node: Any, box: Box, width: int, height: int, paper: Optional[bytes] = None) -> set:
     """The sides of `box` ("top", "bottom", "left", "right") where the layer has pixels on the 1 px line
     right outside it (within the image); empty when there are none.
 
@@ -124,7 +170,9 @@ def ink_beyond(node: Any, box: Box, width: int, height: int) -> set:
     lines = {"top": Box(box.x, box.y - 1, box.w, 1), "bottom": Box(box.x, box.bottom, box.w, 1),
              "left": Box(box.x - 1, box.y, 1, box.h), "right": Box(box.right, box.y, 1, box.h)}
     inside = {side: line.intersect(image) for side, line in lines.items()}
-    return {side for side, line in inside.items() if not line.empty and has_alpha(read_raw(node, line), node)}
+    return {side for side, line in inside.items()
+            if not line.empty and (has_alpha(read_raw(node, line), node) if paper is None
+                                   else not is_empty(read_raw(node, line), paper))}
 
 
 def has_alpha(data: Any, node: Any) -> bool:

@@ -88,7 +88,7 @@ def generation_square(document: Any, region: Optional[Box]) -> Box:
 
 def photo_request(document: Any, photo: Any, count: int) -> tuple[Box, protocol.Image, dict[str, Any]]:
     """The photo's square (the selection's, else the layer's content), its image and the params."""
-    area = canvas.selection_box(document) or canvas.sketch_bounds(document, photo)
+    area = canvas.selection_box(document) or canvas.layer_bounds(document, photo)
     if area.empty:
         raise CanvasError(f"'{photo.name()}' is empty here: put a photo on it, or select the face.")
     square = photo_square(area, document.width(), document.height())

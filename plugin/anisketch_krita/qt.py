@@ -9,7 +9,7 @@ from __future__ import annotations
 try:
     from PyQt5.QtCore import (QByteArray, QEvent, QObject, QRect, QSocketNotifier, QSize, Qt, QTimer,
                               pyqtSignal as Signal)
-    from PyQt5.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
+    from PyQt5.QtGui import QBitmap, QColor, QIcon, QImage, QPainter, QPixmap, QRegion
     from PyQt5.QtWidgets import (QAction, QApplication, QButtonGroup, QCheckBox, QComboBox, QFormLayout, QFrame, QGridLayout,
                                  QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                  QProgressBar, QPushButton, QScrollArea, QSlider, QSpinBox, QTabWidget,
@@ -19,7 +19,7 @@ try:
 except ImportError:  # Krita 6
     from PyQt6.QtCore import (QByteArray, QEvent, QObject, QRect, QSocketNotifier, QSize, Qt, QTimer,  # type: ignore
                               pyqtSignal as Signal)
-    from PyQt6.QtGui import QAction, QColor, QIcon, QImage, QPainter, QPixmap  # type: ignore
+    from PyQt6.QtGui import QAction, QBitmap, QColor, QIcon, QImage, QPainter, QPixmap, QRegion  # type: ignore
     from PyQt6.QtWidgets import (QApplication, QButtonGroup, QCheckBox, QComboBox, QFormLayout, QFrame,  # type: ignore
                                  QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                  QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSlider, QSpinBox,
@@ -28,7 +28,7 @@ except ImportError:  # Krita 6
     QT_BINDING = "PyQt6"
 
 __all__ = [
-    "QT_BINDING", "QAction", "QApplication", "QButtonGroup", "QByteArray", "QCheckBox", "QColor", "QComboBox", "QEvent", "QFormLayout",
+    "QT_BINDING", "QAction", "QApplication", "QBitmap", "QRegion", "QButtonGroup", "QByteArray", "QCheckBox", "QColor", "QComboBox", "QEvent", "QFormLayout",
     "QFrame", "QGridLayout", "QGroupBox", "QHBoxLayout", "QIcon", "QImage", "QLabel", "QLineEdit", "QListWidget",
     "QListWidgetItem", "QObject", "QPainter", "QPixmap", "QProgressBar", "QPushButton", "QRect", "QScrollArea", "QSize",
     "QSlider", "QSocketNotifier", "QSpinBox", "QTabWidget", "QTimer", "QToolButton", "QVBoxLayout", "QWidget",

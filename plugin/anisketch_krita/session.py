@@ -89,10 +89,11 @@ class GuidanceSession:
         if reuse and not selected and self.look is not None and self.nothing_since_look(sketch):
             return self.look.crop, self.look.pixels
         sketch_id = canvas.node_id(sketch)
-        crop = self.crop(document, sketch)
+        paper = canvas.paper_of(document, sketch)  # an opaque layer (Background): ink is what differs from it
+        crop = self.crop(document, sketch, paper)
         pixels = canvas.read_raw(sketch, crop) if crop is not None else None
         if crop is not None and not selected:
-            if canvas.is_blank(pixels):
+            if canvas.is_empty(pixels, paper):
                 crop = self._crop_from_bounds(document, sketch)
                 pixels = canvas.read_raw(sketch, crop) if crop is not None else None
             elif self.look is not None and self.look.shows(sketch_id, crop, pixels) and \
@@ -104,7 +105,7 @@ class GuidanceSession:
         self.lifts_since_look = 0
         return crop, pixels
 
-    def crop(self, document: Any, sketch: Any) -> Optional[Box]:
+    def crop(self, document: Any, sketch: Any, paper: Optional[bytes] = None) -> Optional[Box]:
         """The request's square: the selection if there is one, else around the sketch (kept steady).
 
         After one stroke, a stroke that left the crop is seen on the 1 px lines right outside it (a stroke
@@ -120,7 +121,7 @@ class GuidanceSession:
         if self.region.region is None or not self._one_stroke_since_look(sketch):
             return self._crop_from_bounds(document, sketch)
         for _ in range(MAX_GROWTH_STEPS):
-            sides = canvas.ink_beyond(sketch, self.region.region, width, height)
+            sides = canvas.ink_beyond(sketch, self.region.region, width, height, paper)
             if not sides:
                 return self.region.region
             self.region.grow(sides, width, height)
