@@ -16,6 +16,9 @@ mouth's curve when it is open...) takes a fixed canonical value (`inactive`, `ca
 Groups: every spec belongs to one of GROUPS (the stroke groups) or to "pose" (placement and background);
 `float_groups()` / `choice_groups()` give indices into ALL_GROUPS = GROUPS + ("pose",). Colours are floats of
 kind "color" (drawn=False), grouped with the part they colour.
+
+Why one file of this size: the specs table, the vector layout and the sampling streams are one contract that
+ENGINE_VERSION and the shipped weights' manifests cover together; the table alone is a fifth of it.
 """
 
 from __future__ import annotations
