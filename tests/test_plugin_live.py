@@ -693,3 +693,27 @@ def test_sketching_on_the_background_layer(app, controller, monkeypatch):
     assert controller.error == "" and crop.contains(Box(220, 120, 40, 30)) and crop.w == MIN_SIDE  # not the canvas
     assert [op for op, _ in asked] == ["guide"] and asked[0][1]["origin"] == [crop.x, crop.y]
     assert canvas.paper_of(document, background) is not None
+
+
+def test_a_pen_lift_starts_the_update_at_once_once_krita_has_applied_the_stroke(app, controller, monkeypatch):
+    """No settling pause after a pen lift (the poll's 0.25 s is for changes without an input event): the
+    update waits only for Krita's strokes queue to be idle. The poll is stopped here: the lift alone does it."""
+    import time
+
+    instance, document, sketch = app
+    controller.update_settings(auto_update=True)
+    controller._poll.stop()
+    asked = _record_requests(controller, monkeypatch)
+    _draw(sketch, 30, 30, 20, 20)
+    document.stroke_running = True  # Krita still applies the stroke's last dabs
+    lifted = time.perf_counter()
+    controller.pen_lifted()
+    _spin(0.2)
+    assert not asked, "sent before Krita had applied the stroke"
+    document.stroke_running = False
+    idle = time.perf_counter()
+    wait_for(lambda: bool(asked), what="the guide the lift started")
+    print(f"pen lift -> guide sent: {(time.perf_counter() - idle) * 1e3:.1f} ms after Krita went idle "
+          f"({(time.perf_counter() - lifted) * 1e3:.0f} ms after the lift, 200 of them held back on purpose)")
+    wait_for(lambda: bool(_guidance(document)), what="guidance on the canvas")
+    assert [op for op, _ in asked] == ["guide"]

@@ -31,6 +31,8 @@ LOG_PATH = os.path.join(tempfile.gettempdir(), "anisketch-krita.log")
 POLL_MS = 100  # how often the sketch layer's fingerprint is taken (at most: see _on_poll)
 POLL_SHARE = 0.125  # the fingerprint may use at most this share of the GUI thread (huge canvases poll slower)
 RESTORE_ACTIVE_S = 2.0  # how long after adding layers an activated layer of ours is handed back
+LIFT_CHECK_MS = 5  # after a pen lift, how often to look whether Krita has finished applying the stroke
+LIFT_WAIT_S = 1.0  # longer than this, and the poll (which waits for the layer to settle) takes over
 IDLE_RETRY_MS = 50  # a reply that arrives mid-stroke is written this much later (until the pen is up)
 QUIET_CODES = (protocol.SUPERSEDED, protocol.CANCELLED)  # replies that are no news for the artist
 
@@ -104,6 +106,7 @@ class Controller(QObject):
         self._document: Any = None
         self._guide_forced = False  # a guide was asked for (not just a stroke seen): send even if nothing changed
         self.pen_lifts = 0  # stroke ends told by the artist's input (pen.py), for the tests
+        self._lift_until: Optional[float] = None  # a pen lift waits for Krita to finish the stroke until then
         self._pen: Optional[PenWatcher] = None
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
@@ -275,6 +278,32 @@ class Controller(QObject):
         the update skips sending when the crop's pixels turn out unchanged."""
         self.pen_lifts += 1
         self.session.pen_lifted()
+        if self._lift_until is None and self.settings.guidance_on and self.settings.auto_update:
+            self._lift_until = time.monotonic() + LIFT_WAIT_S
+            QTimer.singleShot(0, self._after_lift)
+
+    @guarded
+    def _after_lift(self) -> None:
+        """The update a pen lift starts at once (no settling pause: the release already says the stroke is
+        over), as soon as Krita has applied the stroke to the layer (its strokes queue is idle)."""
+        document = self.document()
+        if document is None or not self.connection.connected:
+            self._lift_until = None
+            return
+        if not canvas.is_idle(document) and time.monotonic() < (self._lift_until or 0.0):
+            QTimer.singleShot(LIFT_CHECK_MS, self._after_lift)
+            return
+        self._lift_until = None
+        if QApplication.mouseButtons() != Qt.MouseButton.NoButton:
+            return  # the next stroke began already: its own lift will come
+        sketch = self.sketch_layer(document)
+        if sketch is None:
+            return
+        started = time.perf_counter()
+        signature = (canvas.node_id(sketch), canvas.signature(sketch))
+        self.session.detector.settled = self.session.detector.latest = signature  # the poll need not see it again
+        self.timings.polling_ms += (time.perf_counter() - started) * 1e3
+        self._stroke_ended()
 
     @guarded
     def request_guidance(self) -> None:
