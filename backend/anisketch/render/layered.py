@@ -131,13 +131,15 @@ def recolored(region, rgb):
 
 # ----------------------------------------------------------------------------------------------- faithful mode
 
-CLUSTERS = 10  # colours the prediction is reduced to before they are sorted into flats and shading
+HINT_REACH = 30.0  # CIELAB distance: a dab recolours the flat it lands on only if the network painted it near
+CLUSTERS = 14  # colours the prediction is reduced to before they are sorted into flats and shading
 OPEN_LEVEL = 96  # darkness from which a pixel is a line
 GAP_CLOSING = 0.008  # of the side: lines are thickened by this much so that small gaps in a sketch close
-CLEAR_SHARE = 0.75  # a region this much of one colour takes that colour as a whole
+CLEAR_SHARE = 0.75  # a region this much of one colour "clearly has" that colour
+SPECK, SPILL = 0.0005, 0.02  # of the area: patches this small always / where the region is clear take its colour
 SHADING_HUE = 20.0  # degrees: a shadow keeps its base's hue (the engine nudges it by 5)
 SHADING_LIGHTNESS = (4.0, 35.0)  # CIELAB L* steps between a base and its shading
-SAME_COLOR = 8.0  # CIELAB distance under which two clusters are one flat colour
+SAME_COLOR = 7.0  # CIELAB distance under which two clusters are one flat colour
 SHADING_SHARE = 0.4  # shading covers at most this share of its base's area (else it is a region of its own)
 NEUTRAL_CHROMA = 5.0  # below this a colour is a grey: it has no hue to compare
 MIN_SHAPE = 0.00015  # of the area: specks of shading smaller than this go
@@ -195,9 +197,10 @@ def cluster_colors(fill: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def nearest_centre(rgb: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    lab = to_lab(rgb)
-    dist = ((lab[:, :, None, :] - centres[None, None]) ** 2).sum(axis=3)
-    return dist.argmin(axis=2).astype(np.int32)
+    lab = to_lab(rgb).reshape(-1, 3)
+    # |x - c|^2 = |c|^2 - 2 x.c + |x|^2, the last the same for every centre: one small matrix product
+    dist = (centres ** 2).sum(axis=1)[None] - 2.0 * (lab @ centres.T)
+    return dist.argmin(axis=1).astype(np.int32).reshape(rgb.shape[:2])
 
 
 def centres_rgb(centres: np.ndarray) -> np.ndarray:
@@ -253,15 +256,26 @@ def line_band(darkness: np.ndarray) -> np.ndarray:
 
 
 def snap_to_lines(family: np.ndarray, band: np.ndarray, count: int) -> np.ndarray:
-    """Each region between the lines takes its majority colour when it clearly has one (else each pixel keeps
-    the prediction's: a gap the band did not close); the band takes the colour of the nearest region pixel."""
+    """Patches of another colour inside a region between the lines take the region's colour: any speck, and a
+    patch up to a few percent of the picture where the region clearly has one colour (the prediction's colour
+    spilling over a line). A larger patch stays: there the region leaks through a gap the band did not close
+    (the face joined to the background), and the prediction's own edge is the better guess. The band then takes
+    the colour of the nearest region pixel, so colours change under the middle of the lines."""
+    side = family.shape[0]
     regions_count, regions = cv2.connectedComponents((~band).astype(np.uint8), connectivity=4)
     flat = regions.ravel()
     votes = np.bincount(flat * count + family.ravel(), minlength=regions_count * count).reshape(regions_count, count)
     votes[0] = 0  # label 0: the band
     winner = votes.argmax(axis=1)
     clear = votes.max(axis=1) >= CLEAR_SHARE * np.maximum(votes.sum(axis=1), 1)
-    snapped = np.where(clear[regions] & ~band, winner[regions], family)
+    snapped = family.copy()
+    for f in np.unique(family):
+        patches, patch, stats, _ = cv2.connectedComponentsWithStats(((family == f) & ~band).astype(np.uint8),
+                                                                     connectivity=4)
+        area = stats[:, cv2.CC_STAT_AREA][patch]
+        region = regions
+        move = (patch > 0) & ((area < SPECK * side * side) | ((area < SPILL * side * side) & clear[region]))
+        snapped[move] = winner[region[move]]
     return fill_nearest(snapped, band)
 
 
@@ -292,6 +306,8 @@ def hinted_bases(base_rgb: np.ndarray, family: np.ndarray, labels: np.ndarray, r
         if shaded[1] > shaded[0] + shaded[2]:  # the dab lies on a shadow: undo the shadow's multiply
             tone = int(np.bincount(shades[role[shades] == 1]).argmax())
             dab_rgb = np.clip(dab_rgb * np.maximum(base_rgb[base], 1) / np.maximum(base_rgb[tone], 1), 0, 255)
+        if np.linalg.norm(to_lab(dab_rgb[None])[0] - to_lab(base_rgb[base][None])[0]) > HINT_REACH:
+            continue  # the network, shown this dab, still painted another colour here: the dab straddles an edge
         wanted.setdefault(base, []).append(dab_rgb)
     for base, rgbs in wanted.items():
         colors[base] = np.mean(rgbs, axis=0)

@@ -1,0 +1,58 @@
+"""How long a colour render with production layers takes: medians of `render` calls, per mode.
+
+    python -m anisketch.render.bench                                  # 1 candidate, 512 px, CPU
+    python -m anisketch.render.bench --device cuda --candidates 4     # the GPU figure
+
+Each call is what the service does for one request (guidance included), on an unseen engine seed's messy sketch
+with 10 dabs; the first call of each mode warms up and is not counted. Prints the median and the spread of the
+whole call and of its two stages ("guidance", "render": colouriser + layering)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from ..engine.sketch import sketch_to_rgba
+from .evaluate import truth_and_inputs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--candidates", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=2_000_000_000)
+    args = parser.parse_args()
+    import torch
+
+    from ..guidance.predictor import GuidanceModel
+    from .api import load_colorizer, render
+
+    guidance = GuidanceModel.load(None, device=args.device)
+    colorizer = load_colorizer(None, args.device)
+    cases = [truth_and_inputs(args.seed + i) for i in range(3)]
+    print(f"device {args.device}, {args.candidates} candidate(s), 512 px, torch threads {torch.get_num_threads()}")
+    for mode in ("faithful", "refined"):
+        totals: list[float] = []
+        stages: dict[str, list[float]] = {"guidance": [], "render": []}
+        for i in range(args.repeat + 1):
+            case = cases[i % len(cases)]
+            t = time.perf_counter()
+            result = render(guidance, sketch_to_rgba(case["sketch"]), case["hints"][10], n=args.candidates,
+                            mode=mode, colorizer=colorizer)
+            if args.device.startswith("cuda"):
+                torch.cuda.synchronize()
+            if i == 0:
+                continue  # warm-up
+            totals.append((time.perf_counter() - t) * 1000.0)
+            for key in stages:
+                stages[key].append(result.timing_ms[key])
+        spread = f"{np.percentile(totals, 10):.0f}-{np.percentile(totals, 90):.0f}"
+        print(f"{mode:9s} p50 {np.median(totals):7.1f} ms (p10-p90 {spread}) | guidance "
+              f"{np.median(stages['guidance']):.1f} ms, render {np.median(stages['render']):.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

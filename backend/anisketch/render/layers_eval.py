@@ -1,0 +1,157 @@
+"""The production layers judged as the artist sees them (issue 19's measures), and a side-by-side sheet to look at.
+
+    python -m anisketch.render.layers_eval --count 40 --out runs/layers      # CPU; --device cuda on a GPU
+
+On unseen engine seeds (the eval's: the truth at 512 px, the simulator's complete messy sketch, 10 simulated
+dabs), one candidate per mode. Each figure per mode:
+- `composite_psnr`: the layers composed bottom to top with their blending over white, the sketch on top,
+  against the finished portrait; `old_psnr`: the one-picture render of before (transparent outside the figure)
+  over white with the sketch on top, as the docker showed it, on the same inputs;
+- `flatness`: per true face part (skin, hair, irises, clothes...), the share of its Flat-colours pixels within
+  dE76 6 of the part's most common colour, averaged over parts (the engine's own flats, shading included,
+  score about 92 %);
+- `coverage`: the share of the true figure's pixels (part map not background) the flats cover opaquely;
+- `dab_hit`: the share of dab pixels where the composite (without the sketch: a dab on a line is a dab on the
+  artist's ink) lies within dE76 10 of the dab's colour.
+The sheet (PNG): target | old render | new composite | flats | shadows | highlights, one row per seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..engine import params as P
+from ..engine.sketch import sketch_to_rgba
+from ..eval.metrics import psnr
+from .evaluate import truth_and_inputs
+from .layered import candidate_stacks, composite, to_lab
+
+FLAT_DE, DAB_DE = 6.0, 10.0
+FACE_PARTS = ("skin", "hair", "eye_l", "eye_r", "clothes", "neck", "ears")
+
+
+def flatness(flats: np.ndarray, parts: np.ndarray) -> float:
+    """Mean over the parts present of the share of opaque flat pixels within dE76 6 of the part's mode colour."""
+    lab = to_lab(flats[..., :3])
+    shares = []
+    for name in FACE_PARTS:
+        region = (parts == P.LABEL[name]) & (flats[..., 3] == 255)
+        if region.sum() < 50:
+            continue
+        pixels = flats[..., :3][region]
+        colors, counts = np.unique(pixels, axis=0, return_counts=True)
+        mode = to_lab(colors[np.argmax(counts)][None].astype(np.float32))[0]
+        shares.append(float((np.linalg.norm(lab[region] - mode, axis=1) <= FLAT_DE).mean()))
+    return float(np.mean(shares)) if shares else float("nan")
+
+
+def dab_hit(shown: np.ndarray, hints: np.ndarray) -> tuple[int, int]:
+    """(dab pixels within dE76 10 of their dab's colour in `shown`, dab pixels)."""
+    from .dabs import find_dabs
+
+    lab = to_lab(shown)
+    hit = total = 0
+    for dab in find_dabs(hints):
+        wanted = to_lab(np.asarray(dab.color, np.float32)[None])[0]
+        hit += int((np.linalg.norm(lab[dab.mask] - wanted, axis=1) <= DAB_DE).sum())
+        total += int(dab.mask.sum())
+    return hit, total
+
+
+def old_view(rgba: np.ndarray, sketch_rgba: np.ndarray) -> np.ndarray:
+    """Before: one picture above the sketch, transparent outside the figure, over white paper."""
+    under = composite([(sketch_rgba, "normal")])
+    return composite([(rgba, "normal")], under=under)
+
+
+def evaluate(count: int, seed: int, device: str, out: Path | None) -> dict:
+    from ..guidance.predictor import GuidanceModel
+    from .api import load_colorizer, render
+
+    guidance = GuidanceModel.load(None, device=device)
+    colorizer = load_colorizer(None, device)
+    scores: dict[str, list[float]] = {}
+    hits: dict[str, list[int]] = {"refined": [0, 0], "faithful": [0, 0]}
+    rows = []
+    for s in range(seed, seed + count):
+        case = truth_and_inputs(s)
+        truth, hints = case["truth"], case["hints"][10]
+        sketch = sketch_to_rgba(case["sketch"])
+        row = [truth["color"]]
+        for mode in ("faithful", "refined"):
+            result = render(guidance, sketch, hints, n=1, mode=mode, colorizer=colorizer)
+            stack = candidate_stacks(result.layers, *sketch.shape[:2])[0]
+            shown = composite(stack + [(sketch, "normal")])
+            scores.setdefault(f"{mode}.composite_psnr", []).append(psnr(np.rint(shown).astype(np.uint8),
+                                                                         truth["color"]))
+            old = old_render(guidance, colorizer, case, mode)
+            old_shown = old_view(old, sketch)
+            scores.setdefault(f"{mode}.old_psnr", []).append(psnr(np.rint(old_shown).astype(np.uint8),
+                                                                   truth["color"]))
+            flats = stack[0][0]
+            scores.setdefault(f"{mode}.flatness", []).append(flatness(flats, truth["parts"]))
+            figure = truth["parts"] != P.LABEL["background"]
+            scores.setdefault(f"{mode}.coverage", []).append(float((flats[..., 3][figure] == 255).mean()))
+            hit, total = dab_hit(np.rint(composite(stack)).astype(np.uint8), hints)
+            hits[mode][0] += hit
+            hits[mode][1] += total
+            if mode == "faithful":
+                row += [old_shown, shown] + [composite([layer]) for layer in stack]
+        rows.append([np.rint(np.asarray(image, np.float32)).astype(np.uint8) for image in row])
+    metrics = {key: round(float(np.nanmean(values)), 3) for key, values in scores.items()}
+    for mode, (hit, total) in hits.items():
+        metrics[f"{mode}.dab_hit"] = round(hit / max(total, 1), 3)
+    if out is not None:
+        from PIL import Image
+
+        out.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(sheet(rows)).save(out / "layers_sheet.png")
+    return metrics
+
+
+def old_render(guidance, colorizer, case: dict, mode: str) -> np.ndarray:
+    """Candidate 1 as the render of before made it: one RGBA picture, lines painted in."""
+    from .faithful import faithful_candidates
+    from .refined import refined_candidates
+
+    sketch = sketch_to_rgba(case["sketch"])
+    guide = guidance.guide(case["sketch"])
+    hints = case["hints"][10]
+    side = sketch.shape[0]
+    if mode == "refined":
+        return refined_candidates(guide.floats, guide.choices, hints, side, 1, 0, guide.placement)[0][0]
+    from ..engine.geometry import build_portrait
+    from ..engine.raster import render as render_portrait
+
+    portrait = guide.placement.portrait(build_portrait(P.decode(guide.floats, guide.choices)))
+    parts = render_portrait(portrait, colorizer.input_size)["parts"]
+    return faithful_candidates(colorizer, case["sketch"], hints, parts, None, 1, 0)[0]
+
+
+def sheet(rows: list[list[np.ndarray]], thumb: int = 256) -> np.ndarray:
+    names = ["target", "old render", "new composite", "Flat colours", "Shadows", "Highlights"]
+    header = np.full((24, thumb * len(names), 3), 255, np.uint8)
+    for j, name in enumerate(names):
+        cv2.putText(header, name, (j * thumb + 6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    lines = [np.concatenate([cv2.resize(image, (thumb, thumb), interpolation=cv2.INTER_AREA) for image in row[:6]],
+                            axis=1) for row in rows[:8]]
+    return np.concatenate([header] + lines, axis=0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=2_000_000_000)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    for key, value in sorted(evaluate(args.count, args.seed, args.device, args.out).items()):
+        print(f"{key:28s} {value}")
+
+
+if __name__ == "__main__":
+    main()
