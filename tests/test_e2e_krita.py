@@ -178,6 +178,12 @@ def test_render_with_hints_adds_candidate_layers(session):
     assert len(render["candidates"]) == 3 and len(render["layers"]) == 3
     assert render["visible_after_choice"] == [False, True, False]
     assert render["active_layer"] == "Color hints", "the artist's active layer must survive the new layers"
+    # issue 19: the colour lies BENEATH the artist's sketch, each candidate a group of production layers whose
+    # blending modes Krita really applies (refined mode: its line art on top of the colour)
+    stack = render["stack"]
+    assert stack.index("AniSketch renders") < stack.index("Sketch"), stack
+    assert render["candidate_layers"] == [[["Flat colours", "normal"], ["Shadows", "multiply"],
+                                           ["Highlights", "screen"], ["Line art", "normal"]]] * 3
 
 
 def test_generation_adds_a_portrait(session):

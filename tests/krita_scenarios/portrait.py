@@ -136,6 +136,13 @@ def scenario(t):
         t.result["render"]["visible_after_choice"] = [n.visible() for n in renders.childNodes()]
         yield 1.0
         t.result["render"]["active_layer"] = document.activeNode().name()
+        # the colour stack as Krita holds it: where the renders group lies, each candidate's layers and modes
+        t.result["render"]["stack"] = [n.name() for n in sketch.parentNode().childNodes()]  # bottom to top
+        t.result["render"]["candidate_layers"] = [[(c.name(), c.blendingMode()) for c in n.childNodes()]
+                                                  for n in renders.childNodes()]
+        renders.setCollapsed(False)  # open the chosen candidate in the Layers docker, for the screenshot
+        renders.childNodes()[1].setCollapsed(False)
+        yield 0.5
         t.screenshot("docker_render.png")
         t.save_layer(document, renders.childNodes()[1], "layer_render_2.png")
     t.result["sketch_unchanged_after_render"] = bytes(sketch.pixelData(0, 0, width, height)) == final_frame

@@ -108,10 +108,12 @@ def refined_production(portrait: Portrait, side: int, background_hinted: bool) -
                                  else WHITE))
         highlights.append(recolored(region, screen_color(region.color, kind[1]) if kind and kind[0] == "highlight"
                                     else BLACK))
-    color, parts = render_regions([r for r in flats if r is not None], side)
-    alpha = np.full((side, side), 255, np.uint8)
-    if not background_hinted:
-        alpha[parts == P.LABEL["background"]] = 0
+    painted = [r for r in flats if r is not None]
+    color, parts = render_regions(painted, side)
+    if background_hinted:  # opaque wherever the engine painted: the guidance window may not fill the request
+        alpha = render_regions([recolored(r, WHITE) for r in painted], side)[0][..., 0]
+    else:
+        alpha = np.where(parts == P.LABEL["background"], 0, 255).astype(np.uint8)
     shadow_rgb, _ = render_regions(shadows, side)
     light_rgb, _ = render_regions(highlights, side)
     lines = render_lines(portrait.strokes, side, colors=line_colors(portrait.params))
