@@ -64,6 +64,7 @@ def save_layers(out: Path, prefix: str, layers, size: tuple[int, int]) -> None:
 def run(args: argparse.Namespace) -> int:
     from PIL import Image
 
+    from .render.layered import candidate_stacks, composite
     from .service import Service
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -84,8 +85,13 @@ def run(args: argparse.Namespace) -> int:
             except Exception as exc:  # noqa: BLE001 - a missing model must not hide the guidance results above
                 print(f"render ({mode}): unavailable: {exc}")
                 continue
-            for i, layer in enumerate(result.layers):
-                Image.fromarray(layer.rgba).save(args.out / f"render_{mode}_{i}.png")
-            print(f"render ({mode}): {len(result.layers)} candidates in {sum(result.timing_ms.values()):.0f} ms")
+            stacks = candidate_stacks(result.layers, *sketch.shape[:2])
+            for i, stack in enumerate(stacks):  # as the artist sees it: the layers beneath the sketch, over white
+                shown = composite(stack + [(sketch, "normal")])
+                Image.fromarray(np.rint(shown).astype(np.uint8)).save(args.out / f"render_{mode}_{i + 1}.png")
+                save_layers(args.out, f"render_{mode}_{i + 1}_",
+                            [layer for layer in result.layers if layer.group == f"Candidate {i + 1}"], sketch.shape[:2])
+            print(f"render ({mode}): {len(stacks)} candidates ({len(result.layers)} layers) in "
+                  f"{sum(result.timing_ms.values()):.0f} ms")
     print(f"wrote {args.out}/")
     return 0
