@@ -40,6 +40,10 @@ CANONICAL_HALF_WIDTH = 0.21  # face half-width in the window: the middle of the 
 # range the encoder learned, so reusing it costs nothing in accuracy and buys exact stability.
 KEEP_CENTRE = 0.05  # the face centre may drift this far from the window's centre
 KEEP_SCALE = (0.17, 0.25)  # and its half-width stay within this range
+# A request that already frames the face as the engine does (the encoder's training range) is read as it is:
+# cutting a window there would only resample what the encoder knows best.
+ENGINE_CENTRE = 0.08  # the engine's face centres: 0.42-0.58
+ENGINE_SCALE = (0.15, 0.27)  # and half-widths
 # Output ranges of the finder: the centre may lie outside the request (a crop that cuts the face), the
 # half-width spans a face far smaller than the crop to one larger than it.
 CENTRE_RANGE = (-0.5, 1.5)
@@ -83,12 +87,13 @@ class Window:
         cx, cy = origin[0] + frame.cx * request_side, origin[1] + frame.cy * request_side
         return cls(cx - side / 2, cy - side / 2, side)
 
-    def frames_well(self, frame: Frame, request_side: int, origin: tuple[int, int]) -> bool:
+    def frames_well(self, frame: Frame, request_side: int, origin: tuple[int, int], centre: float = KEEP_CENTRE,
+                    scale: tuple[float, float] = KEEP_SCALE) -> bool:
         """Whether `frame` (a face in the request) sits inside this window the way the encoder likes best."""
         cx = (origin[0] + frame.cx * request_side - self.x) / self.side
         cy = (origin[1] + frame.cy * request_side - self.y) / self.side
         half = frame.half_width * request_side / self.side
-        return abs(cx - 0.5) <= KEEP_CENTRE and abs(cy - 0.5) <= KEEP_CENTRE and KEEP_SCALE[0] <= half <= KEEP_SCALE[1]
+        return abs(cx - 0.5) <= centre and abs(cy - 0.5) <= centre and scale[0] <= half <= scale[1]
 
     def to_list(self) -> list[float]:
         return [round(self.x, 3), round(self.y, 3), round(self.side, 3)]

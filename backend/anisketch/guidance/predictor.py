@@ -28,7 +28,7 @@ from .faithfulness import DEFAULT_FAITHFULNESS
 from ..blocks import fold_batchnorm
 from .model import EncoderConfig, SketchEncoder, predict
 from .projection import ManifoldProjector
-from .framing import IDENTITY, FrameFinder, Placement, Window, cut_window, frame_input, reexpress_pose, restore_ink
+from .framing import ENGINE_CENTRE, ENGINE_SCALE, IDENTITY, FrameFinder, Placement, Window, cut_window, frame_input, reexpress_pose, restore_ink
 from .state import GuideState, decode_state, encode_state, layout_fingerprint
 
 GUIDE_GROUPS = P.GROUPS  # face, eyes, brows, nose, mouth, hair, accessories
@@ -178,12 +178,17 @@ class GuidanceModel:
         overview = check_sketch(darkness)
         side = max(darkness.shape)
         old = previous.window if previous is not None else None
+        whole = Window(float(origin[0]), float(origin[1]), float(side))  # the request as it is framed
         if self.finder is None:
-            window = Window(float(origin[0]), float(origin[1]), float(side))
+            window = whole
         else:
             frame = self.finder.find(overview[None])[0]
-            keep = old is not None and (pinned or old.frames_well(frame, side, origin))
-            window = old if keep and old is not None else Window.around(frame, side, origin)
+            if old is not None and (pinned or old.frames_well(frame, side, origin)):
+                window = old
+            elif whole.frames_well(frame, side, origin, ENGINE_CENTRE, ENGINE_SCALE):
+                window = whole
+            else:
+                window = Window.around(frame, side, origin)
         image = restore_ink(cut_window(darkness, window, origin, self.input_size))
         return Look(image, window, Placement.of(window, origin, side))
 
