@@ -103,7 +103,11 @@ def test_render_generate_photo(server):
     assert render["echo"].pop("call") >= 1
     assert render["echo"] == {"n": 3, "mode": "faithful", "style_seed": 250, "digest": digest(sketch),
                               "hints": digest(hints)}
-    assert [layer.rgba[0, 0, 0] for layer in render.layers] == [250, 251, 252]
+    assert [layer.rgba[0, 0, 0] for layer in render.layers if layer.name == "Flat colours"] == [250, 251, 252]
+    # the render contract crosses the wire: per candidate group, each layer's blending mode
+    assert [(layer.group, layer.name, layer.blend) for layer in render.layers[:3]] == [
+        ("Candidate 1", "Flat colours", "normal"), ("Candidate 1", "Shadows", "multiply"),
+        ("Candidate 1", "Highlights", "screen")]
     assert generated["attributes"] == {"hair_color": "blonde", "smile": "on"} and generated["noise"] == "noise-7"
     assert generated.layers[0].rgba.shape == (64, 64, 4)
     assert again["noise"] != generated["noise"]  # a noise string is not the seed it came from, in the fake
