@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -103,9 +104,14 @@ def prepared_home(base: Path) -> Path:
     _install_plugin(home)
     _write_driver(home / ".local/share/krita")
     _enable(home / ".config/kritarc", DRIVER)
+    kritarc = home / ".config/kritarc"
+    warm_settings = "\n[anisketch]\nstart_backend=false\n"  # the warm-up starts no backend (port 5557)
+    kritarc.write_text(kritarc.read_text() + warm_settings)
     warm = base / "warm-up.py"
     warm.write_text("def scenario(t):\n    yield 0.1\n")
     _launch(home, warm, base / "warm-up", env={}, timeout=120)
+    # Each run brings its own settings: drop the [anisketch] section, whatever Krita wrote back into it.
+    kritarc.write_text(re.sub(r"\n\[anisketch\]\n(?:[^\[\n][^\n]*\n|\n)*", "\n", kritarc.read_text() + "\n"))
     _PREPARED[key] = home
     return home
 
@@ -181,12 +187,28 @@ def _launch(home: Path, scenario: Path, out_dir: Path, env: dict, timeout: float
         except subprocess.TimeoutExpired:
             _kill_group(process)
     elapsed = time.monotonic() - started
+    left_behind = _group_members(process.pid)  # a backend the plugin started and Krita did not stop, say
+    _kill_group(process)  # whatever happened, the run leaves no process (and no port) behind
     result = json.loads(result_path.read_text()) if result_path.exists() else {
         "ok": False, "error": f"Krita ended without a result after {elapsed:.0f} s (exit {process.returncode}); "
                               f"see {log_path}"}
     result["krita_seconds"] = round(elapsed, 1)
+    result["left_behind"] = left_behind
     result["log"] = str(log_path)
     return result
+
+
+def _group_members(pgid: int) -> list[str]:
+    """Command lines of the live processes still in process group `pgid` (Linux /proc; [] elsewhere)."""
+    members = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:200])
+        except (OSError, IndexError, ValueError):
+            continue
+    return members
 
 
 def _kill_group(process: subprocess.Popen) -> None:

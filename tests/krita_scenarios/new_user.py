@@ -1,0 +1,295 @@
+"""E2E scenario, run INSIDE the real Krita: a new user's first session, drawn with the real mouse (xdotool).
+
+A 3000x2000 canvas, the face drawn off-centre. Run 1: straight on the Background layer (a new document's
+only layer), black ink. Run 2: on a new layer, in blue. Then New (hint layer), pink dabs, Render; a pin kept
+across a stroke that grows the crop; the shortcut; the backend the docker started is killed and comes back.
+The docker starts the backend itself here (start_backend=true); the pytest side checks it is gone after
+Krita quits. Everything observed goes into t.result (tests/test_e2e_new_user.py asserts and prints).
+"""
+
+import hashlib
+import subprocess
+import time
+
+W, H = 3000, 2000
+FACE = (2000, 650, 420)  # centre x, centre y, radius on the canvas: right of centre, above the middle
+BLUE = (30, 90, 220)
+
+
+def digest(data):
+    return hashlib.sha1(bytes(data)).hexdigest()[:16]
+
+
+def scenario(t):
+    import anisketch_krita.docker as docker_module
+    from anisketch_krita import canvas
+    from anisketch_krita.shortcut import TOGGLE_ACTION
+
+    krita = t.krita
+    yield t.until(lambda: bool(docker_module.OPEN_DOCKERS), 30, "the AniSketch docker")
+    docker = docker_module.OPEN_DOCKERS[0]
+    controller = docker.controller
+    statuses = t.result["statuses"] = []
+    controller.connection.status_changed.connect(lambda: statuses.append(docker.status_label.text()
+                                                                         or controller.connection.state.describe()))
+    requests = []  # (op, params, image digests) of every request the docker sends
+    send = controller.connection.request
+
+    def recording(op, params, images=()):
+        requests.append((op, {k: v for k, v in params.items() if k != "state"}, bool(params.get("state")),
+                         {i.name: (i.width, i.height, digest(i.data)) for i in images}))
+        return send(op, params, images)
+
+    controller.connection.request = recording
+    lifts, applied = [], []
+    controller_after = controller._after_guide
+
+    def after_guide(reply, flight, started):
+        controller_after(reply, flight, started)
+        if reply.ok and flight is not None:
+            applied.append(time.perf_counter())
+
+    controller._after_guide = after_guide  # the instance attribute wins over the method
+    yield t.until(lambda: controller.connection.connected, 120, "the backend the docker starts")
+    launched = controller.connection.launcher
+    t.result["started_backend_pid"] = launched.process.pid if launched is not None and launched.process else None
+    controller._pen.lifted.connect(lambda: lifts.append(time.perf_counter()))
+
+    # --- run 1: the Background layer --------------------------------------------------------------------
+    document = krita.createDocument(W, H, "New user", "RGBA", "U8", "", 72.0)
+    window = krita.activeWindow()
+    window.addView(document)
+    background = document.nodeByName("Background")
+    document.setActiveNode(background)
+    yield from _fit(t, krita)
+    controller.request_guidance()  # the artist clicks Update before drawing anything
+    yield 1.0
+    docker._refresh_layer_lists()
+    t.result["background"] = {"error_before_drawing": controller.error,
+                              "requests_before_drawing": len(requests),
+                              "reads": docker.sketch_combo.itemText(0)}
+    t.screenshot("new_user_fitted.png")
+    t.result["background"]["strokes"] = yield from _draw_face(t, krita, controller, lifts, applied)
+    t.result["background"]["layer_bounds"] = canvas_bounds(document)
+    t.result["background"].update(_guidance_state(controller, document, canvas))
+    t.screenshot("new_user_background.png")
+
+    # --- run 2: a new layer, blue ink ---------------------------------------------------------------------
+    document = krita.createDocument(W, H, "New user 2", "RGBA", "U8", "", 72.0)
+    window.addView(document)
+    sketch = document.createNode("Sketch", "paintlayer")
+    document.rootNode().addChildNode(sketch, None)
+    document.setActiveNode(sketch)
+    yield from _fit(t, krita)
+    _set_colour(krita, BLUE)
+    strokes = yield from _draw_face(t, krita, controller, lifts, applied)
+    docker._refresh_layer_lists()
+    t.result["blue"] = {"strokes": strokes, "reads": docker.sketch_combo.itemText(0),
+                        **_guidance_state(controller, document, canvas)}
+
+    # --- a pin kept across a stroke that grows the crop ------------------------------------------------------
+    docker.pin_buttons["eyes"].click()
+    crop_before = controller.session.region.region
+    sent_before = len(requests)
+    yield from _stroke(t, krita, [(FACE[0] - 900 + 20 * i, FACE[1] + 700 + 8 * i) for i in range(10)], controller, lifts)
+    yield t.until(lambda: len(requests) > sent_before and not controller.session.guide_jobs.busy, 60, "the guide")
+    grown = controller.session.region.region
+    guide = [r for r in requests[sent_before:] if r[0] == "guide"][-1]
+    t.result["pins"] = {"crop_before": list(vars(crop_before).values()), "crop_after": list(vars(grown).values()),
+                        "pins_sent": guide[1].get("pins"), "state_sent": guide[2], "origin": guide[1].get("origin"),
+                        "pinned": sorted(controller.pins.parts), "button_checked": docker.pin_buttons["eyes"].isChecked(),
+                        "error": controller.error}
+
+    # --- New hint layer, dabs, Render ----------------------------------------------------------------------
+    sketch_bytes = digest(sketch.pixelData(0, 0, W, H))
+    controller.create_hints_layer()
+    yield 1.0  # Krita makes the new layer active a moment later
+    hints = document.nodeByName(canvas.HINTS_LAYER)
+    _set_colour(krita, (245, 120, 170))
+    sent_before = len(requests)
+    for dx, dy in ((-120, -60), (120, -60), (0, 150)):
+        x, y = FACE[0] + dx, FACE[1] + dy
+        yield from _stroke(t, krita, [(x, y), (x + 15, y + 5), (x + 30, y)], controller, lifts)
+    yield 1.5
+    docker._refresh_layer_lists()
+    crop = controller.session.region.region
+    t.result["hints"] = {"active": document.activeNode().name(), "hint_layer_has_dabs": not canvas.box_of(hints.bounds()).empty,
+                         "sketch_read": controller.sketch_layer(document).name(), "reads": docker.sketch_combo.itemText(0),
+                         "guides_after_dabs": [r[3].get("sketch") for r in requests[sent_before:] if r[0] == "guide"]}
+    expected = digest(sketch.pixelData(crop.x, crop.y, crop.w, crop.h))
+    t.result["hints"]["sketch_crop_digest"] = [crop.w, crop.h, expected]
+    sent_before = len(requests)
+    controller.render()
+    yield t.until(lambda: "render" not in controller.busy and len(requests) > sent_before, 240, "the render")
+    yield from _wait(lambda: bool(controller.candidates), 5)
+    render = [r for r in requests[sent_before:] if r[0] == "render"][-1]
+    stack = [n.name() for n in document.rootNode().childNodes()]  # bottom to top
+    renders = canvas.find_group(document, canvas.RENDERS_GROUP)
+    t.result["render"] = {"sketch_image": render[3].get("sketch"), "hints_image": bool(render[3].get("hints")),
+                          "expected_sketch": [crop.w, crop.h, expected], "error": controller.error,
+                          "candidates": [c.name for c in controller.candidates], "stack": stack,
+                          "candidate_layers": [n.name() for n in renders.childNodes()] if renders else [],
+                          "thumbnails": docker.candidate_list.count(),
+                          "sketch_unchanged": digest(sketch.pixelData(0, 0, W, H)) == sketch_bytes}
+
+    # --- the shortcut ---------------------------------------------------------------------------------------
+    docker._shortcut_checked = -1e9
+    docker.refresh()
+    action = krita.action(TOGGLE_ACTION)
+    group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
+    shown = [group.visible()]
+    keys = action.shortcut().toString() if action is not None else ""
+    _focus_canvas(krita)
+    window_id = str(int(krita.activeWindow().qwindow().winId()))
+    subprocess.run(["xdotool", "windowfocus", window_id])  # no window manager: give Krita the keyboard
+    yield 0.3
+    # Does a key reach Krita at all here? X swaps the foreground and background colours (Krita's default).
+    view = krita.activeWindow().activeView()
+    colour_before = view.foregroundColor().components()
+    subprocess.run(["xdotool", "key", "x"])
+    yield 0.8
+    keys_reach_krita = view.foregroundColor().components() != colour_before
+    if keys_reach_krita:
+        subprocess.run(["xdotool", "key", "x"])
+        yield 0.5
+    for _ in range(2):
+        subprocess.run(["xdotool", "key", keys.lower()])
+        yield 0.8
+        shown.append(group.visible())
+    t.result["shortcut"] = {"keys": keys, "label": docker.shortcut_label.text(), "visible": shown,
+                            "keys_reach_krita": keys_reach_krita}
+    yield from _fit(t, krita)
+    t.screenshot("new_user_docker.png")
+
+    # --- the backend the docker started dies -----------------------------------------------------------------
+    launched = controller.connection.launcher
+    if launched is not None and launched.process is not None:
+        first_pid = launched.process.pid
+        launched.process.kill()
+        yield t.until(lambda: not controller.connection.connected, 30, "noticing the dead backend")
+        yield t.until(lambda: controller.connection.connected, 180, "the backend restarted by the docker")
+        t.result["restart"] = {"first_pid": first_pid, "pid": launched.process.pid if launched.process else None,
+                               "statuses": [s for s in statuses if "SIGKILL" in s or "restart" in s]}
+        t.result["started_backend_pid"] = launched.process.pid if launched.process else None
+    for doc in krita.documents():
+        doc.setModified(False)
+
+
+# ------------------------------------------------------------------------------------------------ drawing
+
+def _draw_face(t, krita, controller, lifts, applied):
+    """A head, two eyes, a nose and a mouth, one mouse stroke each; per stroke: pen lift -> guidance applied."""
+    import math
+
+    cx, cy, r = FACE
+    head = [(cx + r * math.sin(a / 18 * math.pi), cy - r * 1.1 * math.cos(a / 18 * math.pi)) for a in range(0, 37)]
+    shapes = [head,
+              [(cx - 190 + 12 * i, cy - 20 - 30 * math.sin(i / 10 * math.pi)) for i in range(11)],
+              [(cx + 70 + 12 * i, cy - 20 - 30 * math.sin(i / 10 * math.pi)) for i in range(11)],
+              [(cx - 10, cy + 60), (cx - 20, cy + 120), (cx + 10, cy + 130)],
+              [(cx - 90 + 18 * i, cy + 240 + 25 * math.sin(i / 10 * math.pi)) for i in range(11)],
+              [(cx - 200 + 40 * i, cy - 180 - 40 * math.sin(i / 10 * math.pi)) for i in range(11)]]
+    rows = []
+    for points in shapes:
+        before_lifts, before_applied = len(lifts), len(applied)
+        history = len(controller.timings.history)
+        yield from _stroke(t, krita, points, controller, lifts)
+        yield from _wait(lambda: len(applied) > before_applied and not controller.session.guide_jobs.busy, 60)
+        if len(applied) == before_applied:  # no guidance: say what happened instead of timing out blind
+            document = krita.activeDocument()
+            t.screenshot("no_guidance.png")
+            raise AssertionError(f"no guidance after a stroke: lifts {len(lifts) - before_lifts}, error "
+                                 f"{controller.error!r}, busy {controller.busy}, layer bounds "
+                                 f"{canvas_bounds(document)}, status {controller.connection.state.describe()}, "
+                                 f"canvas at {_to_screen(krita, 0, 0)}..{_to_screen(krita, W, H)}, stroke from {points[0]}")
+        lift = lifts[before_lifts] if len(lifts) > before_lifts else None
+        row = controller.timings.history[-1] if len(controller.timings.history) > history else None
+        rows.append({"lift_to_applied_ms": round((applied[before_applied] - lift) * 1e3, 1) if lift else None,
+                     "timing": row, "error": controller.error,
+                     "crop": list(vars(controller.session.region.region).values()) if controller.session.region.region else None})
+    return rows
+
+
+def canvas_bounds(document):
+    from anisketch_krita import canvas
+
+    return {n.name(): canvas._rect_tuple(n.bounds()) for n in canvas.paint_layers(document)}
+
+
+def _wait(predicate, seconds):
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        yield 0.05
+
+
+def _stroke(t, krita, points, controller, lifts):
+    """One real mouse stroke through canvas points (xdotool: press, moves, release)."""
+    screen = [_to_screen(krita, x, y) for x, y in points]
+    moves = []
+    for x, y in screen[1:]:
+        moves += ["mousemove", str(x), str(y), "sleep", "0.02"]
+    x0, y0 = screen[0]
+    pen = subprocess.Popen(["xdotool", "mousemove", str(x0), str(y0), "mousedown", "1", *moves, "mouseup", "1"])
+    while pen.poll() is None:
+        yield 0.01
+
+
+def _canvas_widget(krita):
+    from anisketch_krita.pen import is_canvas
+    from anisketch_krita.qt import QApplication
+
+    return next((w for w in QApplication.allWidgets() if is_canvas(w) and w.isVisible()), None)
+
+
+def _to_screen(krita, x, y):
+    """Canvas pixel -> screen pixel, for a document zoomed to fit its view (centred)."""
+    try:
+        from PyQt5.QtCore import QPoint
+    except ImportError:
+        from PyQt6.QtCore import QPoint
+
+    widget = _canvas_widget(krita)
+    document = krita.activeDocument()
+    scale = min(widget.width() / document.width(), widget.height() / document.height())
+    left = (widget.width() - document.width() * scale) / 2
+    top = (widget.height() - document.height() * scale) / 2
+    point = widget.mapToGlobal(QPoint(int(left + x * scale), int(top + y * scale)))
+    return point.x(), point.y()
+
+
+def _focus_canvas(krita):
+    widget = _canvas_widget(krita)
+    if widget is not None:
+        widget.activateWindow()
+        widget.setFocus()
+
+
+def _fit(t, krita):
+    """Zoom to fit, twice: the view was laid out before the window got its size (no window manager)."""
+    action = krita.action("toggle_zoom_to_fit")
+    yield 0.5
+    if action is not None:
+        for _ in range(2):
+            action.trigger()
+            yield 0.5
+    yield 1.0
+
+
+def _set_colour(krita, rgb):
+    from krita import ManagedColor
+
+    from anisketch_krita.qt import QColor
+
+    view = krita.activeWindow().activeView()
+    colour = ManagedColor("RGBA", "U8", "")
+    colour.setComponents([rgb[2] / 255, rgb[1] / 255, rgb[0] / 255, 1.0])  # B, G, R, A for RGBA/U8
+    view.setForeGroundColor(colour)
+    return QColor(*rgb)
+
+
+def _guidance_state(controller, document, canvas):
+    group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
+    crop = controller.session.region.region
+    return {"error": controller.error, "crop": list(vars(crop).values()) if crop else None,
+            "layers": sorted(n.name() for n in canvas.guidance_layers(group)) if group is not None else [],
+            "sketch_read": controller.sketch_layer(document).name() if controller.sketch_layer(document) else None}

@@ -1,0 +1,145 @@
+"""A new user's first session in the real Krita (Xvfb), drawn with the real mouse: tests/krita_scenarios/new_user.py.
+
+The docker starts the backend itself (real models, CPU); the test checks that backend is gone once Krita has
+quit, and ends any process the run left (its port included) whatever happened. Figures are printed, never
+asserted as time limits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from krita_harness import REPO, run_scenario, tools_missing  # noqa: E402
+from server_harness import free_port  # noqa: E402
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+
+OUT = REPO / "runs" / "e2e-new-user"
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exited, not yet reaped) is gone for our purpose
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def run(krita_executable, xvfb_run_executable):
+    missing = tools_missing()
+    assert not missing, f"missing {missing}: apt-get install krita xvfb imagemagick xdotool"
+    endpoint = f"tcp://127.0.0.1:{free_port()}"
+    result: dict = {}
+    try:
+        result = run_scenario(REPO / "tests" / "krita_scenarios" / "new_user.py", OUT, timeout=600,
+                              settings={"endpoint": endpoint, "start_backend": "true", "mode": "rough"})
+        pids = [result.get("result", {}).get(key) for key in ("started_backend_pid",)]
+        pids += [result.get("result", {}).get("restart", {}).get("first_pid")]
+        result["alive_after_quit"] = [pid for pid in pids if _alive(pid)]
+    finally:
+        for pid in [result.get("result", {}).get("started_backend_pid"),
+                    result.get("result", {}).get("restart", {}).get("first_pid")]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    (OUT / "summary.json").write_text(json.dumps(result, indent=2, default=str))
+    return result
+
+
+def _record(run) -> dict:
+    assert run.get("error") is None, f"the scenario failed: {run.get('error')}\nlog: {run.get('log')}"
+    return run["result"]
+
+
+def _figures(rows: list[dict], label: str) -> None:
+    lift = [r["lift_to_applied_ms"] for r in rows[1:] if r["lift_to_applied_ms"] is not None]
+    gui = [r["timing"][1] + r["timing"][2] + r["timing"][4] for r in rows[1:] if r["timing"]]
+    server = [r["timing"][3] for r in rows[1:] if r["timing"]]
+    if lift:
+        ordered = sorted(lift)
+        p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+        print(f"{label}: pen lift -> guidance applied, after the first: p50 {statistics.median(lift):.0f} ms, "
+              f"p95 {p95:.0f} ms (n={len(lift)}); first {rows[0]['lift_to_applied_ms']} ms; "
+              f"GUI thread per stroke median {statistics.median(gui):.1f} ms; backend median {statistics.median(server):.0f} ms; "
+              f"crop {rows[-1]['crop']}")
+
+
+def test_background_layer_gives_guidance_around_the_ink_and_no_error_before_drawing(run):
+    record = _record(run)["background"]
+    _figures(record["strokes"], "Background layer, 3000x2000")
+    assert record["error_before_drawing"] == "" and record["requests_before_drawing"] == 0
+    assert record["reads"] == "Active layer (reads 'Background')"
+    assert all(row["error"] == "" for row in record["strokes"]) and record["layers"]
+    x, y, w, h = record["crop"]
+    assert w < 2000 and x > 1000, f"the crop should lie around the face on the right, not the canvas: {record['crop']}"
+
+
+def test_a_blue_sketch_on_a_new_layer_is_guided(run):
+    record = _record(run)["blue"]
+    _figures(record["strokes"], "New layer, blue ink, 3000x2000")
+    assert record["sketch_read"] == "Sketch" and record["reads"] == "Active layer (reads 'Sketch')"
+    assert all(row["error"] == "" for row in record["strokes"]) and record["layers"]
+
+
+def test_pins_and_state_survive_a_stroke_that_grows_the_crop(run):
+    record = _record(run)["pins"]
+    print("pins across a growing crop:", record)
+    before, after = record["crop_before"], record["crop_after"]
+    assert after != before and after[2] >= before[2]
+    assert record["pins_sent"] == ["eyes"] and record["state_sent"] and record["origin"] == after[:2]
+    assert record["pinned"] == ["eyes"] and record["button_checked"] and record["error"] == ""
+
+
+def test_hint_dabs_are_never_read_as_the_sketch_and_render_reads_the_sketch(run):
+    record = _record(run)
+    hints, render = record["hints"], record["render"]
+    print("hints:", hints, "\nrender:", render)
+    assert hints["active"] == "Color hints" and hints["hint_layer_has_dabs"]
+    assert hints["sketch_read"] == "Sketch" and hints["reads"] == "Active layer (reads 'Sketch')"
+    assert all(image is None or image[2] == hints["sketch_crop_digest"][2] for image in hints["guides_after_dabs"])
+    assert render["error"] == "" and render["candidate_layers"] and render["hints_image"]
+    print(f"candidates in the docker: {render['candidates']} ({render['thumbnails']} thumbnails)")
+    assert render["sketch_image"] == render["expected_sketch"], "the render's sketch image is not the sketch layer"
+    assert render["sketch_unchanged"]
+    stack = render["stack"]
+    assert stack.index("AniSketch renders") < stack.index("Sketch") < stack.index("AniSketch guidance"), stack
+
+
+def test_the_shortcut_toggles_guidance(run):
+    record = _record(run)["shortcut"]
+    print("shortcut:", record)
+    assert record["keys"] == "Ctrl+Alt+A" and record["label"].startswith("Shortcut: Ctrl+Alt+A")
+    if not record["keys_reach_krita"]:
+        pytest.xfail("no key pressed with xdotool reached Krita in this Xvfb (not even X, swap colours): "
+                     "the shortcut could not be tried")
+    assert record["visible"] == [True, False, True]
+
+
+def test_the_docker_started_backend_restarts_by_itself_and_is_gone_after_krita_quits(run):
+    record = _record(run)
+    restart = record.get("restart")
+    print("restart:", restart, "alive after quit:", run.get("alive_after_quit"))
+    assert restart and restart["pid"] and restart["pid"] != restart["first_pid"]
+    assert any("restart" in status for status in restart["statuses"])
+    assert run["alive_after_quit"] == [], "a backend the docker started outlived Krita"
+
+
+def test_screenshot_of_the_docker_on_the_new_user_canvas(run):
+    _record(run)
+    from PIL import Image
+
+    shot = Image.open(OUT / "new_user_docker.png")
+    assert len(set(shot.convert("L").getdata())) > 50, "the screenshot is blank"
