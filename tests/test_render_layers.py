@@ -31,17 +31,17 @@ def test_multiply_and_screen_colours_give_back_the_tone():
 
 
 def test_no_colour_crosses_a_closed_line_and_the_flats_reach_under_it():
-    """The prediction's colour spills 4 px over the ring (as a 256 px network upsampled does): the flats keep each
-    colour on its side of the line, and every line pixel is covered (no white seam)."""
-    darkness, r = ring()
-    fill = np.where((r < 34)[..., None], RED, SKIN).astype(np.uint8)  # red leaks past the ring (radius 30)
+    """The prediction's colour spills 5 px over the ring at 512 px (as a 256 px network upsampled does): the flats
+    keep each colour on its side of the line, and every line pixel is covered (no white seam)."""
+    darkness, r = ring(side=512, radius=120, width=5)
+    fill = np.where((r < 127.5)[..., None], RED, SKIN).astype(np.uint8)  # red leaks past the ring's outer edge
     layers = faithful_production(fill, darkness, None, [])
     flats = layers[FLATS]
     assert (flats[..., 3] == 255).all()
-    red = np.all(flats[..., :3] == flats[64, 64, :3], axis=2)
-    assert tuple(flats[64, 64, :3]) != tuple(flats[5, 5, :3])
-    assert not red[r > 31.6].any(), "the inside colour crossed the line"
-    assert red[r < 28.4].all(), "the inside is not one flat colour"
+    red = np.all(flats[..., :3] == flats[256, 256, :3], axis=2)
+    assert tuple(flats[256, 256, :3]) != tuple(flats[5, 5, :3])
+    assert not red[r > 123].any(), "the inside colour crossed the line"
+    assert red[r < 117].all(), "the inside is not one flat colour"
 
 
 def test_a_leaking_gap_the_band_cannot_close_keeps_the_prediction_edge():

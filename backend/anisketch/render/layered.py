@@ -138,7 +138,8 @@ CLUSTERS = 14  # colours the prediction is reduced to before they are sorted int
 OPEN_LEVEL = 96  # darkness from which a pixel is a line
 GAP_CLOSING = 0.008  # of the side: lines are thickened by this much so that small gaps in a sketch close
 CLEAR_SHARE = 0.75  # a region this much of one colour "clearly has" that colour
-SPECK, SPILL = 0.0005, 0.02  # of the area: patches this small always / where the region is clear take its colour
+SPECK, SPILL = 0.0005, 0.02  # of the area: patches this small always / thin ones where the region is clear
+THICK = 0.006  # of the side: a patch wider than twice this is a shape of its own, not colour spilt over a line
 SHADING_HUE = 20.0  # degrees: a shadow keeps its base's hue (the engine nudges it by 5)
 SHADING_LIGHTNESS = (4.0, 35.0)  # CIELAB L* steps between a base and its shading
 SAME_COLOR = 7.0  # CIELAB distance under which two clusters are one flat colour
@@ -259,8 +260,8 @@ def line_band(darkness: np.ndarray) -> np.ndarray:
 
 def snap_to_lines(family: np.ndarray, band: np.ndarray, count: int) -> np.ndarray:
     """Patches of another colour inside a region between the lines take the region's colour: any speck, and a
-    patch up to a few percent of the picture where the region clearly has one colour (the prediction's colour
-    spilling over a line). A larger patch stays: there the region leaks through a gap the band did not close
+    thin patch up to a few percent of the picture where the region clearly has one colour (the prediction's
+    colour spilling over a line; a thick patch, an eye's white in a face whose eye line has a gap, stays). A larger patch stays: there the region leaks through a gap the band did not close
     (the face joined to the background), and the prediction's own edge is the better guess. The band then takes
     the colour of the nearest region pixel, so colours change under the middle of the lines."""
     side = family.shape[0]
@@ -271,13 +272,17 @@ def snap_to_lines(family: np.ndarray, band: np.ndarray, count: int) -> np.ndarra
     winner = votes.argmax(axis=1)
     clear = votes.max(axis=1) >= CLEAR_SHARE * np.maximum(votes.sum(axis=1), 1)
     snapped = family.copy()
+    depth = max(1, int(round(THICK * side)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * depth + 1, 2 * depth + 1))
     for f in np.unique(family):
-        patches, patch, stats, _ = cv2.connectedComponentsWithStats(((family == f) & ~band).astype(np.uint8),
-                                                                     connectivity=4)
-        area = stats[:, cv2.CC_STAT_AREA][patch]
-        region = regions
-        move = (patch > 0) & ((area < SPECK * side * side) | ((area < SPILL * side * side) & clear[region]))
-        snapped[move] = winner[region[move]]
+        mask = ((family == f) & ~band).astype(np.uint8)
+        patches, patch, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
+        thick = np.zeros(patches, bool)  # a patch that survives erosion is a shape (an eye's white), not a spill
+        thick[np.unique(patch[cv2.erode(mask, kernel) > 0])] = True
+        area = stats[:, cv2.CC_STAT_AREA]
+        spill = (area < SPECK * side * side) | ((area < SPILL * side * side) & ~thick)
+        move = (patch > 0) & spill[patch] & (clear[regions] | (area[patch] < SPECK * side * side))
+        snapped[move] = winner[regions[move]]
     return fill_nearest(snapped, band)
 
 
