@@ -72,13 +72,7 @@ def to_model_input(darkness: np.ndarray, size: int) -> tuple[np.ndarray, int]:
     square = np.zeros((side, side), np.uint8)
     square[:h, :w] = darkness
     img = cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA) if side != size else square
-    img = img.astype(np.float32) / 255.0
-    inked = img[img > 0.05]
-    if inked.size >= MIN_INK_PIXELS:
-        strong = float(np.percentile(inked, 90))
-        if strong < 0.8:  # thin lines on a large canvas fade when averaged down: bring them back to pen strength
-            img = np.clip(img * (0.9 / max(strong, 0.1)), 0.0, 1.0)
-    return img, side
+    return restore_ink(img.astype(np.float32) / 255.0), side
 
 
 def load_encoder(weights_dir: Path | None = None) -> tuple[SketchEncoder, dict, dict]:
@@ -192,13 +186,6 @@ class GuidanceModel:
         image = restore_ink(cut_window(darkness, window, origin, self.input_size))
         return Look(image, window, Placement.of(window, origin, side))
 
-    def model_input(self, darkness: np.ndarray) -> np.ndarray:
-        """The encoder's input for a request framed as the engine frames a portrait (no frame finder)."""
-        image, _ = to_model_input(darkness, self.input_size)
-        if (image > 0.05).sum() < MIN_INK_PIXELS:
-            raise BadRequest("the sketch layer is empty in this region: draw a few strokes first")
-        return image
-
     def finish(self, read_floats, choices, look: Look, faithfulness, pins, previous: GuideState | None) -> Guide:
         faith = resolve_faithfulness(faithfulness)
         floats, _ = self.projector.project(read_floats, faith)
@@ -296,16 +283,27 @@ def unexplained_ink(image: np.ndarray, strokes: list) -> np.ndarray:
 
 def line_support(strokes: list, ink: np.ndarray) -> float:
     """Share of the strokes' centre-line length lying near `ink` (bool [SUPPORT_SIZE]^2); 0 without lines."""
+    share = share_near(strokes, near_ink(ink))
+    return 0.0 if share is None else share
+
+
+def near_ink(ink: np.ndarray) -> np.ndarray:
+    """Pixels within the tolerance of any ink pixel (bool [SUPPORT_SIZE]^2)."""
+    return cv2.distanceTransform((~ink).astype(np.uint8), cv2.DIST_L2, 3) <= SUPPORT_TOLERANCE_PX
+
+
+def share_near(strokes: list, near: np.ndarray) -> float | None:
+    """Share of the strokes' centre-line length on `near` pixels; lines leaving the canvas count where seen.
+    None when no line is seen."""
     lines = [s.points for s in strokes if len(s.points) >= 2]
     if not lines:
-        return 0.0
-    near = cv2.distanceTransform((~ink).astype(np.uint8), cv2.DIST_L2, 3) <= SUPPORT_TOLERANCE_PX
+        return None
     points, weights = centre_line_samples(lines, SUPPORT_SIZE)
     pixel = np.floor(points).astype(np.intp)
     inside = ((pixel >= 0) & (pixel < SUPPORT_SIZE)).all(axis=1)
     pixel, weights = pixel[inside], weights[inside]
     if weights.sum() <= 0:
-        return 0.0
+        return None
     return float((weights * near[pixel[:, 1], pixel[:, 0]]).sum() / weights.sum())
 
 
@@ -331,24 +329,16 @@ def resolve_faithfulness(faithfulness: float | dict[str, float]) -> dict[str, fl
     return values
 
 
-def group_support(portrait: Portrait, image: np.ndarray, size: int = 128, tolerance_px: float = 2.5) -> dict[str, float]:
+def group_support(portrait: Portrait, image: np.ndarray) -> dict[str, float]:
     """Per group, the share of its predicted line length lying near ink the artist has drawn: 0 = guessed,
     1 = drawn. Measured along the strokes' centre lines (each vertex weighted by the length it stands for)
     rather than on rasterised strokes, which cost 3 ms a guide."""
-    ink = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA) > 0.15
-    distance = cv2.distanceTransform((~ink).astype(np.uint8), cv2.DIST_L2, 3)
-    near = distance <= tolerance_px
+    near = near_ink(cv2.resize(image, (SUPPORT_SIZE, SUPPORT_SIZE), interpolation=cv2.INTER_AREA) > 0.15)
     support = {}
     for group in GUIDE_GROUPS:
-        lines = [s.points for s in portrait.strokes if s.group == group and len(s.points) >= 2]
-        if lines:
-            points, weights = centre_line_samples(lines, size)
-            pixel = np.floor(points).astype(np.intp)
-            on_canvas = ((pixel >= 0) & (pixel < size)).all(axis=1)  # lines leaving the canvas count where seen
-            pixel, weights = pixel[on_canvas], weights[on_canvas]
-            if weights.sum() > 0:
-                hits = near[pixel[:, 1], pixel[:, 0]]
-                support[group] = round(float((weights * hits).sum() / weights.sum()), 3)
+        share = share_near([s for s in portrait.strokes if s.group == group], near)
+        if share is not None:
+            support[group] = round(share, 3)
     return support
 
 
