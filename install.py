@@ -9,6 +9,9 @@
 Standard library only: this file runs before anything else is installed.
 Every change made to a Krita profile is written to an install record beside the plugin,
 so that --uninstall takes away exactly that and nothing else.
+
+Why one file of this size: it runs with a bare system Python before anything is installed, so it cannot
+import helpers from the package it installs.
 """
 
 from __future__ import annotations

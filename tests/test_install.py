@@ -3,6 +3,9 @@
 The plugin installed here is a small fake tree (hidden --plugin-src / --protocol-src options), so these
 tests check install.py itself whatever state the real plugin is in. The real plugin, installed the same way,
 is exercised by the end-to-end tests in real Krita.
+
+Why one file of this size: its tests share one sandbox (a fake HOME, Krita profile and kritarc) and its
+fixtures.
 """
 
 from __future__ import annotations

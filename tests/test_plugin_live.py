@@ -1,6 +1,9 @@
 """The plugin's controller and docker against a real `anisketch serve` (ZeroMQ, fake model) and the stand-in
 `krita` module: requests, exact placement, pins, newest-wins, renders, generation, errors, reconnection,
-the Krita action, and a mypy check of the whole plugin against tests/fake_krita/krita.pyi."""
+the Krita action, and a mypy check of the whole plugin against tests/fake_krita/krita.pyi.
+
+Why one file of this size: its tests share one served fake backend and one stand-in Krita, set up once.
+"""
 
 from __future__ import annotations
 

@@ -25,6 +25,9 @@ Not in Krita, for the tests to observe: `Document.refresh_count` counts the reco
 updates, and `Document.stroke_running` pretends the artist is mid-stroke.
 
 Signatures follow the real bindings (positional ints, `str` for names); only the subset is implemented.
+
+Why one file of this size: it stands in for Krita's single `krita` module, which the plugin imports exactly
+as it imports the real one.
 """
 
 from __future__ import annotations

@@ -26,6 +26,10 @@ made with the same seed at 25%, 50%, 75% and 100% are snapshots of the *same* dr
 Speed: rows of 2-D arrays are gathered with `np.take(a, index, axis=0)` and selected with
 `np.compress(mask, a, axis=0)`, not `a[index]` / `a[mask]`: the same rows, but numpy's fancy indexing of
 an [N, 2] or [N, 5] array is 10-15x slower (numpy 2.4: ~120 us against ~8 us for 8000 rows).
+
+Why one file of this size: the simulator's stages (planning the pieces, tracing them with mess, rasterising)
+share private arrays in one vectorised pass; splitting them would expose those internals. Artists' styles
+(guides, beginner shapes, orders) live apart in sketch_style.py.
 """
 
 from __future__ import annotations
