@@ -1,4 +1,7 @@
-"""No god files: a Python file over 500 lines says at its top why it stays one file."""
+"""No god files: a Python file over 500 lines says at its top (its docstring or its first lines) why it stays one
+file. The plugin's modules say it in a comment: a longer module docstring in the installed plugin made Krita
+5.1.5 crash at start-up in the end-to-end runs (a SAFE ASSERT in kis_node_manager, reproduced three times,
+gone with the comment; not understood)."""
 
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ def unexplained(paths: list[Path]) -> list[str]:
     for path in paths:
         text = path.read_text(encoding="utf-8")
         lines = text.count("\n")
-        if lines > LIMIT and REASON not in (ast.get_docstring(ast.parse(text)) or ""):
+        top = (ast.get_docstring(ast.parse(text)) or "") + "\n".join(text.splitlines()[:60])
+        if lines > LIMIT and REASON not in top:
             out.append(f"{path.name} ({lines} lines)")
     return out
 

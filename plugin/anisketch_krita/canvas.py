@@ -21,10 +21,10 @@ Rules kept here, in one place:
   5.1.5, setOpacity, setVisible and move change nothing on screen by themselves, and setBlendingMode (the
   usual trick) adds an undo entry (tests/krita_scenarios/redraw_probe.py measures them all).
   Writing still waits until no stroke runs (`is_idle`): never mid-stroke.
-
-Why one file of this size: it is the plugin's only module that touches Krita's layers and pixels, so the
-rule that the artist's layers are only ever read can be checked in one place.
 """
+# Why one file of this size: it is the plugin's only module that touches Krita's layers and pixels, so the
+# rule that the artist's layers are only ever read can be checked in one place.
+
 
 from __future__ import annotations
 

@@ -3,11 +3,11 @@
 One Controller per docker. It owns the settings, the connection and the per-document memory, and reports
 to the widgets through `changed` (status, progress, errors) and `renders_changed` (candidates).
 Every method runs on Krita's GUI thread; `timings` records how long each part of an update kept it busy.
-
-Why one file of this size: it is where the docker's actions meet the session, the connection and the canvas;
-the guidance session (session.py) and the render/generate/photo requests (outputs.py) already live apart, and
-what remains is one short handler per action.
 """
+# Why one file of this size: it is where the docker's actions meet the session, the connection and the
+# canvas; the guidance session (session.py) and the requests (outputs.py) already live apart, and what remains
+# is one short handler per action.
+
 
 from __future__ import annotations
 
