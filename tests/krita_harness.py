@@ -278,6 +278,17 @@ class Test:
     def until(self, predicate, timeout, what):
         return Until(predicate, timeout, what)
 
+    def activate(self, document, node):
+        """Make `node` the active layer, as a click in the Layers docker does: `yield from t.activate(doc, node)`.
+        Krita makes a view's shape for a new layer (or for every layer of a newly viewed document) from a queued
+        signal; setActiveNode before that signal ran trips KisNodeManager's SAFE ASSERT "shape" and Krita 5.1.5
+        then crashes (exit 139), more often the busier the machine. So the image finishes and the event loop
+        runs first."""
+        document.waitForDone()
+        yield 0.2
+        document.setActiveNode(node)
+        yield 0.1
+
     def screenshot(self, name):
         QApplication.processEvents()
         path = os.path.join(OUT, name)
@@ -285,8 +296,13 @@ class Test:
         return path
 
     def save_layer(self, document, node, name):
+        """A layer, or a group as composed (a group has no pixels of its own: pixelData gives 0 bytes, and a
+        QImage over them would read freed memory and crash Krita), as a PNG."""
         w, h = document.width(), document.height()
-        data = bytes(node.pixelData(0, 0, w, h))
+        group = node.type() == "grouplayer"
+        data = bytes(node.projectionPixelData(0, 0, w, h) if group else node.pixelData(0, 0, w, h))
+        if len(data) != w * h * 4:
+            raise AssertionError("%s: %d bytes, not %dx%d B,G,R,A" % (node.name(), len(data), w, h))
         image = QImage(data, w, h, w * 4, QImage.Format.Format_ARGB32).copy()
         path = os.path.join(OUT, name)
         image.save(path)
@@ -338,10 +354,22 @@ class Runner:
         except Exception:
             self.finish(traceback.format_exc())
             return
+        self.log_where()
         if isinstance(wait, Until):
             self.wait_until(wait, time.monotonic())
         else:
             QTimer.singleShot(int(float(wait or 0) * 1000), self.step)
+
+    def log_where(self):
+        """The scenario line each step stopped at (once per new line): if Krita crashes, driver.log ends where."""
+        frame, where = self.steps, []
+        while frame is not None and getattr(frame, "gi_frame", None) is not None:
+            where.append("%s:%d" % (frame.gi_code.co_name, frame.gi_frame.f_lineno))
+            frame = frame.gi_yieldfrom
+        where = " > ".join(where)
+        if where != getattr(self, "_where", None):
+            self._where = where
+            log("at", where)
 
     def wait_until(self, until, since):
         if self.finished:

@@ -592,8 +592,17 @@ def test_docker_action_and_settings_in_krita(plugin_dir, app, server):
         assert instance.readSetting("anisketch", "guidance_on", "") == "false"
         action.trigger()
         assert group.visible()
+        # Show guidance is the artist's setting, not a document's: another open document's guidance follows it
+        # too, whichever document Krita has made active when the shortcut arrives.
+        other_document = instance.createDocument(64, 64, "Other", "RGBA", "U8", "", 72.0)
+        other_document.rootNode().addChildNode(other_document.createGroupLayer(canvas.GUIDANCE_GROUP), None)
+        other_group = canvas.find_group(other_document, canvas.GUIDANCE_GROUP)
+        action.trigger()
+        assert not group.visible() and not other_group.visible()
+        action.trigger()
+        assert group.visible() and other_group.visible()
         docker.opacity_slider.setValue(80)
-        assert group.opacity() == round(0.8 * 255)
+        assert group.opacity() == round(0.8 * 255) == other_group.opacity()
         assert set(docker.attribute_combos) == {"hair_color", "hair_style", "eye_color", "blush", "smile",
                                                 "open_mouth", "hat", "ribbon", "glasses", "dark_skin"}
         # From photo on a layer without a face: the backend's message in the docker, no traceback, no note.
@@ -626,6 +635,35 @@ def _record_requests(controller, monkeypatch):
 
     monkeypatch.setattr(controller.connection, "request", recording)
     return sent
+
+
+def test_each_open_document_keeps_its_guidance_state_and_candidates(app, controller):
+    """The artist (or Krita, activating another view) switches documents and back: nothing is lost, and a
+    render that arrives meanwhile lands in its own document's candidates."""
+    instance, document, sketch = app
+    _draw(sketch, 30, 30, 20, 20)
+    controller.request_guidance()
+    wait_for(lambda: controller.session.memory.state is not None and not controller.session.guide_jobs.busy,
+             what="a first guide")
+    state = controller.session.memory.state
+    controller.update_settings(render_count=2)
+    controller.render()
+    wait_for(lambda: len(controller.candidates) == 2, what="two candidates")
+    first = [c.node_id for c in controller.candidates]
+    other = instance.createDocument(64, 64, "Other", "RGBA", "U8", "", 72.0)
+    instance.setActiveDocument(other)
+    assert controller.document() == other and controller.candidates == [] and controller.session.memory.state is None
+    instance.setActiveDocument(document)
+    controller.document()
+    assert [c.node_id for c in controller.candidates] == first and controller.session.memory.state == state
+    controller.render()  # and the artist looks at the other document before it arrives
+    instance.setActiveDocument(other)
+    controller.document()
+    wait_for(lambda: not controller.busy, what="the render's reply")
+    assert controller.candidates == []
+    instance.setActiveDocument(document)
+    controller.document()
+    assert len(controller.candidates) == 2 and [c.node_id for c in controller.candidates] != first
 
 
 def test_state_and_pins_survive_a_crop_that_grows(app, controller, monkeypatch):

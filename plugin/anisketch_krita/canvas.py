@@ -21,6 +21,11 @@ Rules kept here, in one place:
   5.1.5, setOpacity, setVisible and move change nothing on screen by themselves, and setBlendingMode (the
   usual trick) adds an undo entry (tests/krita_scenarios/redraw_probe.py measures them all).
   Writing still waits until no stroke runs (`is_idle`): never mid-stroke.
+- A node we add is made ready (visibility, opacity, blending, lock, pixels) BEFORE it joins the document,
+  and left alone for the rest of that event-loop turn. Krita 5.1 learns of an added node from a queued
+  signal; a property change that comes first trips a SAFE ASSERT ("dummy" in kis_dummies_facade_base.cpp,
+  "shape" in kis_node_manager.cpp) and Krita then crashes now and then, the more often the busier the
+  machine. The redraw layer's shape is added on the turn after its layer (`redraw_shape`).
 """
 # Why one file of this size: it is the plugin's only module that touches Krita's layers and pixels, so the
 # rule that the artist's layers are only ever read can be checked in one place.
@@ -30,9 +35,9 @@ from __future__ import annotations
 
 import importlib
 import zlib
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
-from .qt import QT_BINDING, QBitmap, QColor, QImage, QRegion, Qt
+from .qt import QT_BINDING, QBitmap, QColor, QImage, QRegion, Qt, QTimer
 from .region import Box
 
 QRectF = importlib.import_module(f"{QT_BINDING}.QtCore").QRectF
@@ -256,14 +261,24 @@ def find_group(document: Any, name: str) -> Optional[Any]:
                  if node.type() == "grouplayer" and node.name() == name), None)
 
 
-def ensure_group(document: Any, name: str, anchor: Any) -> Any:
-    """Our group `name`, created right above `anchor` (the sketch) the first time."""
+def ensure_group(document: Any, name: str, anchor: Any, prepare: Optional[Callable[[Any], Any]] = None) -> Any:
+    """Our group `name`, created right above `anchor` (the sketch) the first time; `prepare` sets a new
+    group's looks before it joins the document (see the module's docstring)."""
     group = find_group(document, name)
     if group is None:
         group = document.createGroupLayer(name)
-        parent = anchor.parentNode() if anchor is not None and anchor.parentNode() is not None else document.rootNode()
-        parent.addChildNode(group, anchor if anchor is not None and anchor.parentNode() is not None else None)
+        if prepare is not None:
+            prepare(group)
+        _parent_of(document, anchor).addChildNode(group, anchor if _placed(anchor) else None)
     return group
+
+
+def _placed(node: Any) -> bool:
+    return node is not None and node.parentNode() is not None
+
+
+def _parent_of(document: Any, anchor: Any) -> Any:
+    return anchor.parentNode() if _placed(anchor) else document.rootNode()
 
 
 def ensure_hints_layer(document: Any, anchor: Any) -> Any:
@@ -274,8 +289,7 @@ def ensure_hints_layer(document: Any, anchor: Any) -> Any:
     if existing is not None:
         return existing
     layer = document.createNode(HINTS_LAYER, "paintlayer")
-    parent = anchor.parentNode() if anchor is not None and anchor.parentNode() is not None else document.rootNode()
-    parent.addChildNode(layer, anchor if anchor is not None and anchor.parentNode() is not None else None)
+    _parent_of(document, anchor).addChildNode(layer, anchor if _placed(anchor) else None)
     return layer
 
 
@@ -373,8 +387,9 @@ def redraw(document: Any, group: Any, area: Box) -> None:
     if area.empty:
         return
     shape = redraw_shape(document, group)
-    if shape is None or not hasattr(shape, "updateAbsolute"):  # no shape, or a Krita before 5.1: the slow way
+    if shape is None or not hasattr(shape, "updateAbsolute"):  # no shape yet, or a Krita before 5.1: the slow way
         refresh(document)
+        QTimer.singleShot(0, lambda: redraw_shape(document, group))  # the shape, once Krita has the layer
         return
     grown = Box(area.x - 2, area.y - 2, area.w + 4, area.h + 4)  # antialiased edges of the rounding to points
     to_x, to_y = 72.0 / document.xRes(), 72.0 / document.yRes()  # pixels -> points, the shapes' unit
@@ -382,12 +397,13 @@ def redraw(document: Any, group: Any, area: Box) -> None:
 
 
 def redraw_shape(document: Any, group: Any) -> Optional[Any]:
-    """The invisible shape that redraw() marks dirty, made the first time (with the group's layers: like
-    them, making it is undoable, once)."""
+    """The invisible shape that redraw() marks dirty (with the group's layers: like them, making it is
+    undoable, once). The first call only adds its layer and returns None; the shape goes in on a later
+    call, once Krita has taken the layer in."""
     layer = find_redraw_layer(group)
     if layer is None:
-        layer = document.createVectorLayer(REDRAW_LAYER)
-        group.addChildNode(layer, None)
+        group.addChildNode(document.createVectorLayer(REDRAW_LAYER), None)
+        return None
     shapes = layer.shapes() or layer.addShapesFromSvg(INVISIBLE_SHAPE)
     return shapes[0] if shapes else None
 
@@ -427,8 +443,10 @@ def update_guidance(document: Any, group: Any, layers: list, origin: Box, remove
         node = existing.pop(layer.name, None)
         if node is None:
             node = document.createNode(layer.name, "paintlayer")
+            changed = changed.union(write_layer(node, layer, origin))
             group.addChildNode(node, None)
-        changed = changed.union(write_layer(node, layer, origin, replace=True))
+        else:
+            changed = changed.union(write_layer(node, layer, origin, replace=True))
     for stale in existing.values():
         changed = changed.union(remove_layer(stale) if remove_stale else clear_layer(stale))
     return changed
@@ -446,47 +464,50 @@ def add_candidates(document: Any, group: Any, layers: list, origin: Box, label: 
     nodes: list[Any] = []
     members: dict[str, Any] = {}  # candidate group name -> its group layer
     for layer in layers:
+        node = document.createNode(layer.name if layer.group else f"{label} {len(nodes) + 1}", "paintlayer")
+        node.setBlendingMode(getattr(layer, "blend", "normal") or "normal")
+        write_layer(node, layer, origin)
         if layer.group:
             parent = members.get(layer.group)
             if parent is None:
                 parent = document.createGroupLayer(layer.group)
+                parent.setVisible(not nodes)
                 group.addChildNode(parent, nodes[-1] if nodes else None)
-                set_visible(parent, not nodes)
                 members[layer.group] = parent
                 nodes.append(parent)
             children = parent.childNodes()
-            node = document.createNode(layer.name, "paintlayer")
             parent.addChildNode(node, children[-1] if children else None)  # the reply lists bottom to top
         else:
-            node = document.createNode(f"{label} {len(nodes) + 1}", "paintlayer")
+            node.setVisible(not nodes)
             group.addChildNode(node, nodes[-1] if nodes else None)
-            set_visible(node, not nodes)
             nodes.append(node)
-        node.setBlendingMode(getattr(layer, "blend", "normal") or "normal")
-        write_layer(node, layer, origin)
     for node in old:
         node.remove()
     return nodes
 
 
-def ensure_group_below(document: Any, name: str, anchor: Any) -> Any:
-    """Our group `name`, created right BELOW `anchor` (the sketch) the first time: renders are painted
-    under the artist's lines and the guidance, never over them."""
-    group = find_group(document, name)
-    if group is None:
-        group = document.createGroupLayer(name)
-        parent = anchor.parentNode() if anchor is not None and anchor.parentNode() is not None else document.rootNode()
-        siblings = parent.childNodes()
-        below = None
-        if anchor is not None and anchor.parentNode() is not None:
-            index = next((i for i, n in enumerate(siblings) if node_id(n) == node_id(anchor)), 0)
-            below = siblings[index - 1] if index > 0 else None
-        parent.addChildNode(group, below)
-        order = [node_id(n) for n in parent.childNodes()]  # bottom to top
-        if anchor is not None and node_id(anchor) in order and order.index(node_id(group)) > order.index(node_id(anchor)):
-            # `None` meant "on top" here (the anchor is the bottom layer): reorder so the group is lowest
-            parent.setChildNodes([group, *[n for n in parent.childNodes() if node_id(n) != node_id(group)]])
+def ensure_renders_group(document: Any, anchor: Any) -> Any:
+    """The renders group, made the first time right BELOW the sketch (`anchor`): colour is painted under the
+    artist's lines and the guidance, never over them. Under an opaque sketch (the Background layer, a scan)
+    or a bottom layer nothing would show, so there the group goes right above the sketch and multiplies, as
+    colourists lay colour over scanned line art: paper times colour is the colour, ink stays ink."""
+    group = find_group(document, RENDERS_GROUP)
+    if group is not None:
+        return group
+    group = document.createGroupLayer(RENDERS_GROUP)
+    below = _layer_below(anchor) if _placed(anchor) else None
+    if _placed(anchor) and (below is None or paper_of(document, anchor) is not None):
+        group.setBlendingMode("multiply")
+        anchor.parentNode().addChildNode(group, anchor)
+    else:
+        _parent_of(document, anchor).addChildNode(group, below)
     return group
+
+
+def _layer_below(node: Any) -> Optional[Any]:
+    siblings = node.parentNode().childNodes()  # bottom to top
+    index = next((i for i, sibling in enumerate(siblings) if node_id(sibling) == node_id(node)), 0)
+    return siblings[index - 1] if index > 0 else None
 
 
 def choose(group: Any, chosen: Any) -> None:

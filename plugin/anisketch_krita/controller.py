@@ -93,7 +93,8 @@ class Controller(QObject):
         self._save_settings = save_settings
         self.krita = krita
         self.pins = Pins()
-        self.session = GuidanceSession()  # the active document's (a new document starts a new one)
+        self._workspaces: dict[str, Workspace] = {}  # every open document's, by document_key
+        self._current = Workspace()  # the active document's
         self.sketch_id: Optional[str] = None  # chosen by the artist; None: the active paint layer
         self.hints_id: Optional[str] = None
         self.photo_id: Optional[str] = None  # chosen by the artist; None: the active paint layer
@@ -101,7 +102,6 @@ class Controller(QObject):
         self._last_photo_id: Optional[str] = None  # never taken for a sketch while it is the active layer
         self.error = ""  # shown in the docker until the next success
         self.busy: dict[str, str] = {}  # op -> what we wait for ("Rendering 4 candidates…")
-        self.candidates: list[Candidate] = []
         self.last_noise: Optional[str] = None
         self.timings = Timings()
         self.attributes: dict[str, str] = {}
@@ -142,7 +142,7 @@ class Controller(QObject):
         if self.settings.endpoint and before.endpoint != self.settings.endpoint:
             self.connection.set_endpoint(self.settings.endpoint)
         if before.opacity != self.settings.opacity or before.guidance_on != self.settings.guidance_on:
-            self._apply_group_look()
+            self._apply_look_everywhere()
         if self.settings.guidance_on and (before.mode != self.settings.mode
                                           or before.faithfulness != self.settings.faithfulness
                                           or not before.guidance_on):
@@ -179,12 +179,41 @@ class Controller(QObject):
 
     def document(self) -> Any:
         document = self.krita.activeDocument()
-        if not _same(document, self._document):  # another document: its own region, state and candidates
-            self._document = document
-            self.session = GuidanceSession()
-            self.candidates = []
-            self.renders_changed.emit()
+        if not _same(document, self._document):
+            self._switch_to(document)
         return document
+
+    def _switch_to(self, document: Any) -> None:
+        """Each open document keeps its own workspace: an artist who looks at another document, or whose view
+        Krita activates, finds guidance state and candidates as they left them on return."""
+        open_keys = {document_key(d) for d in self.krita.documents()}
+        self._workspaces = {key: kept for key, kept in self._workspaces.items() if key in open_keys}
+        self._document = document
+        self._current = self._workspaces.setdefault(document_key(document), Workspace()) if document is not None else Workspace()
+        self.renders_changed.emit()
+
+    def _workspace_for(self, document: Any) -> "Workspace":
+        """`document`'s workspace, also when it is not the active one (a reply may arrive after the artist
+        switched documents)."""
+        if _same(document, self._document):
+            return self._current
+        return self._workspaces.setdefault(document_key(document), Workspace())
+
+    @property
+    def session(self) -> GuidanceSession:
+        return self._current.session
+
+    @session.setter
+    def session(self, session: GuidanceSession) -> None:
+        self._current.session = session
+
+    @property
+    def candidates(self) -> list[Candidate]:
+        return self._current.candidates
+
+    @candidates.setter
+    def candidates(self, candidates: list[Candidate]) -> None:
+        self._current.candidates = candidates
 
     def sketch_layer(self, document: Any) -> Any:
         """The layer chosen under Sketch, else ("Active layer") the paint layer the artist last drew on, apart
@@ -368,13 +397,14 @@ class Controller(QObject):
 
     def _apply_guide(self, reply: protocol.Reply, flight: _Flight) -> None:
         document = flight.document
+        session = self._workspace_for(document).session
         sketch = self.sketch_layer(document)
-        group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, sketch)
+        group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, sketch, self._apply_group_look)
         changed = canvas.update_guidance(document, group, reply.layers, flight.origin,
-                                         remove_stale=flight.mode != self.session.guide_mode)
-        self.session.guide_mode = flight.mode
-        self.session.memory.remember(reply.result)
-        if self._apply_group_look(group, redraw=False):
+                                         remove_stale=flight.mode != session.guide_mode)
+        session.guide_mode = flight.mode
+        session.memory.remember(reply.result)
+        if self._apply_group_look(group):
             changed = changed.union(canvas.content_box(group))
         canvas.redraw(document, group, changed)  # returns at once: Krita recomposites `changed` in its threads
 
@@ -385,21 +415,22 @@ class Controller(QObject):
             canvas.redraw(document, group, canvas.update_guidance(document, group, [], Box(0, 0, 0, 0)))
         self.session.memory = GuideMemory()
 
-    def _apply_group_look(self, group: Any = None, redraw: bool = True) -> bool:
+    def _apply_look_everywhere(self) -> None:
+        """Show guidance and its opacity are the artist's settings, not one document's: the guidance group of
+        every open document follows them at once (the active one may not be the one the artist looks at: a
+        shortcut goes to whichever view Krita made active)."""
+        for document in self.krita.documents():
+            group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
+            if group is not None and self._apply_group_look(group):
+                canvas.redraw(document, group, canvas.content_box(group))
+
+    def _apply_group_look(self, group: Any) -> bool:
         """The guidance group's opacity, visibility and lock as the settings say; returns whether the look
-        changed (redrawn here unless redraw=False: the caller redraws once for all its changes)."""
-        document = self._document or self.krita.activeDocument()
-        if document is None:
-            return False
-        group = group or canvas.find_group(document, canvas.GUIDANCE_GROUP)
-        if group is None:
-            return False
+        changed (the caller redraws once for all its changes)."""
         changed = canvas.set_opacity(group, round(self.settings.opacity * 255 / 100))
         changed |= canvas.set_visible(group, self.settings.guidance_on)
         if not group.locked():
             group.setLocked(True)
-        if changed and redraw:
-            canvas.redraw(document, group, canvas.content_box(group))
         return changed
 
     # ------------------------------------------------------------------------------------------ renders
@@ -433,8 +464,8 @@ class Controller(QObject):
     def _apply_render(self, reply: protocol.Reply, flight: _Flight, label: str = "Render") -> None:
         document = flight.document
         placed = outputs.place_candidates(document, reply.layers, flight.origin, self.sketch_layer(document), label)
-        if placed:
-            self.candidates = placed
+        if placed:  # for a document the artist has since left, they wait for the artist's return
+            self._workspace_for(document).candidates = placed
             self.renders_changed.emit()
 
 
@@ -501,15 +532,17 @@ class Controller(QObject):
         document = flight.document
         fields = reply.result  # the op's result fields (protocol.OPS)
         layers = outputs.fit_to_square(reply.layers, fields.get("size"), flight.origin.w)
-        self.session.memory = GuideMemory()
-        self.session.memory.remember(fields)
+        session = self._workspace_for(document).session
+        session.memory = GuideMemory()
+        session.memory.remember(fields)
         noise = fields.get("noise")
         self.last_noise = noise if isinstance(noise, str) else None
         guides = [layer for layer in layers if layer.group in protocol.GROUPS]
         if guides:
-            group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, self.sketch_layer(document))
+            group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, self.sketch_layer(document),
+                                        self._apply_group_look)
             canvas.update_guidance(document, group, guides, flight.origin)
-            self._apply_group_look(group, redraw=False)
+            self._apply_group_look(group)
         self._apply_render(protocol.Reply(reply.id, reply.op, True, reply.result, layers), flight, "Portrait")
 
     # ------------------------------------------------------------------------------------------ photo
@@ -543,19 +576,20 @@ class Controller(QObject):
         fields = reply.result  # the op's result fields (protocol.OPS)
         self.photo_note = photo_report(fields)
         layers = outputs.fit_to_square(reply.layers, flight.frame, flight.origin.w)
-        self.session.region.region = flight.origin
-        self.session.memory = GuideMemory()
-        self.session.memory.remember(fields)
+        session = self._workspace_for(document).session
+        session.region.region = flight.origin
+        session.memory = GuideMemory()
+        session.memory.remember(fields)
         # The backend names the first portrait's guidance "Guidance: eyes 1"; guidance updates name it by part.
         guides = [dataclasses.replace(layer, name=f"Guidance: {layer.group}")
                   for layer in layers if layer.group in protocol.GROUPS]
         if guides:
             # A first portrait's group goes right above the photo (where the artist looks); an existing one stays.
             anchor = canvas.find_node(document, self._last_photo_id or "") or self.sketch_layer(document)
-            group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, anchor)
+            group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, anchor, self._apply_group_look)
             canvas.update_guidance(document, group, guides, flight.origin)
-            self.session.guide_mode = "rough"
-            self._apply_group_look(group, redraw=False)
+            session.guide_mode = "rough"
+            self._apply_group_look(group)
         self._apply_render(protocol.Reply(reply.id, reply.op, True, reply.result, layers), flight, "Portrait")
 
     # ------------------------------------------------------------------------------------------ replies
@@ -568,8 +602,6 @@ class Controller(QObject):
             return
         flight = self._flights.pop(reply.id, None) if reply.id is not None else None
         op = flight.op if flight is not None else reply.op
-        if op:
-            self.busy.pop(op, None)
         started = time.perf_counter()
         try:
             if not reply.ok:
@@ -586,6 +618,10 @@ class Controller(QObject):
         except CanvasError as error:
             self._show_error(str(error), emit=False)
         finally:
+            # Busy until the results are placed: placing makes Krita run nested event loops (waitForDone), in
+            # which a script or the docker must not see the op as done with its candidates not there yet.
+            if op:
+                self.busy.pop(op, None)
             if op == "guide":
                 self._after_guide(reply, flight, started)
             self.changed.emit()
@@ -628,7 +664,8 @@ class Controller(QObject):
                                          round(self.timings.apply_ms, 2), round(server_ms, 1),
                                          round(self.timings.detect_ms, 2), round(self.timings.read_ms, 2)))
             del self.timings.history[:-200]
-        if reply.id is not None and self.session.guide_jobs.finished(reply.id) is not None:
+        session = self._workspace_for(flight.document).session if flight is not None else self.session
+        if reply.id is not None and session.guide_jobs.finished(reply.id) is not None and session is self.session:
             self._send_guide()
 
     @guarded
@@ -644,6 +681,20 @@ class Controller(QObject):
         self.error = message
         if emit:
             self.changed.emit()
+
+
+@dataclass
+class Workspace:
+    """What the docker keeps for one open document."""
+
+    session: GuidanceSession = field(default_factory=GuidanceSession)
+    candidates: list[Candidate] = field(default_factory=list)
+
+
+def document_key(document: Any) -> str:
+    """A document's identity across Krita's wrappers: its root node's id ("" once the document is closed)."""
+    root = document.rootNode()
+    return canvas.node_id(root) if root is not None else ""
 
 
 def _same(a: Any, b: Any) -> bool:

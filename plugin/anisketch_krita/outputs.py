@@ -47,7 +47,7 @@ def place_candidates(document: Any, layers: list[protocol.Layer], origin: Box, a
     layers = [layer for layer in layers if layer.group not in protocol.GROUPS]
     if not layers:
         return []
-    group = canvas.ensure_group_below(document, canvas.RENDERS_GROUP, anchor)
+    group = canvas.ensure_renders_group(document, anchor)
     canvas.set_visible(group, True)
     nodes = canvas.add_candidates(document, group, layers, origin, label)
     canvas.refresh(document)

@@ -60,7 +60,7 @@ def scenario(t):
     window = krita.activeWindow()
     window.addView(document)
     background = document.nodeByName("Background")
-    document.setActiveNode(background)
+    yield from t.activate(document, background)
     yield from _fit(t, krita)
     controller.request_guidance()  # the artist clicks Update before drawing anything
     yield 1.0
@@ -79,7 +79,7 @@ def scenario(t):
     window.addView(document)
     sketch = document.createNode("Sketch", "paintlayer")
     document.rootNode().addChildNode(sketch, None)
-    document.setActiveNode(sketch)
+    yield from t.activate(document, sketch)
     yield from _fit(t, krita)
     _set_colour(krita, BLUE)
     strokes = yield from _draw_face(t, krita, controller, lifts, applied)
@@ -130,6 +130,7 @@ def scenario(t):
                           "candidates": [c.name for c in controller.candidates], "stack": stack,
                           "candidate_layers": [n.name() for n in renders.childNodes()] if renders else [],
                           "thumbnails": docker.candidate_list.count(),
+                          "active_document": krita.activeDocument().name(),
                           "sketch_unchanged": digest(sketch.pixelData(0, 0, W, H)) == sketch_bytes}
 
     # --- the shortcut ---------------------------------------------------------------------------------------
@@ -147,17 +148,22 @@ def scenario(t):
     view = krita.activeWindow().activeView()
     colour_before = view.foregroundColor().components()
     subprocess.run(["xdotool", "key", "x"])
-    yield 0.8
+    yield from _wait(lambda: view.foregroundColor().components() != colour_before, 5)
     keys_reach_krita = view.foregroundColor().components() != colour_before
     if keys_reach_krita:
         subprocess.run(["xdotool", "key", "x"])
         yield 0.5
-    for _ in range(2):
+    # Wait for Krita to deliver each key press (a busy event loop can take a while), not a fixed pause.
+    triggered = []
+    action.triggered.connect(lambda *_: triggered.append(controller.settings.guidance_on))
+    for press in range(1, 3):
         subprocess.run(["xdotool", "key", keys.lower()])
-        yield 0.8
+        yield from _wait(lambda: len(triggered) >= press, 10)
+        yield 0.3
         shown.append(group.visible())
     t.result["shortcut"] = {"keys": keys, "label": docker.shortcut_label.text(), "visible": shown,
-                            "keys_reach_krita": keys_reach_krita}
+                            "keys_reach_krita": keys_reach_krita, "triggered": len(triggered),
+                            "settings_after_each": triggered}
     yield from _fit(t, krita)
     t.screenshot("new_user_docker.png")
 
@@ -235,10 +241,22 @@ def _stroke(t, krita, points, controller, lifts):
 
 
 def _canvas_widget(krita):
+    """The active view's canvas. With two documents open, another view's canvas may be visible too; focusing
+    it (or mapping strokes onto it) would make Krita switch the active document under the test's feet."""
     from anisketch_krita.pen import is_canvas
     from anisketch_krita.qt import QApplication
 
-    return next((w for w in QApplication.allWidgets() if is_canvas(w) and w.isVisible()), None)
+    try:
+        from PyQt5.QtWidgets import QMdiArea
+    except ImportError:
+        from PyQt6.QtWidgets import QMdiArea
+
+    area = krita.activeWindow().qwindow().findChild(QMdiArea)
+    active = area.activeSubWindow() if area is not None else None
+    inside = [w for w in QApplication.allWidgets() if is_canvas(w) and w.isVisible()]
+    if active is not None:
+        inside = [w for w in inside if active.isAncestorOf(w)] or inside
+    return inside[0] if inside else None
 
 
 def _to_screen(krita, x, y):

@@ -37,7 +37,7 @@ def scenario(t):
     window.addView(document)
     sketch = document.createNode("Sketch", "paintlayer")
     document.rootNode().addChildNode(sketch, None)
-    document.setActiveNode(sketch)
+    yield from t.activate(document, sketch)
     yield t.until(lambda: bool(docker_module.OPEN_DOCKERS), 20, "the AniSketch docker")
     docker = docker_module.OPEN_DOCKERS[0]
     controller = docker.controller
@@ -201,7 +201,7 @@ def scenario(t):
 
     # --- a real stroke with the mouse (xdotool): the stroke's end is noticed, nothing is written mid-stroke ---
     yield t.until(lambda: not controller._flights, 60, "the backend to finish")
-    document.setActiveNode(sketch)  # the artist clicks their sketch layer again (the hint layer was active)
+    yield from t.activate(document, sketch)  # the artist clicks their sketch layer again (the hint layer was active)
     yield 0.5
     active_before_stroke = document.activeNode().name()
     layer_digests = {n.name(): digest(n.pixelData(0, 0, width, height)) for n in canvas.paint_layers(document)}
@@ -249,7 +249,7 @@ def scenario(t):
     window.addView(big)
     big_sketch = big.createNode("Sketch", "paintlayer")
     big.rootNode().addChildNode(big_sketch, None)
-    big.setActiveNode(big_sketch)
+    yield from t.activate(big, big_sketch)
     yield 1.0
     samples = []
     for index, name in enumerate(info["big_frames"]):
