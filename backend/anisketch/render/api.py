@@ -85,10 +85,10 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         assert colorizer is not None  # refused above
         portrait = placement.portrait(build_portrait(P.decode(floats, choices)))
         square_darkness = square(darkness, side)
-        fills, outside = predict_fills(colorizer, square_darkness, hints,
-                                       render_portrait(portrait, colorizer.input_size)["parts"], n, int(style_seed))
+        parts = render_portrait(portrait, colorizer.input_size)["parts"]
+        fills, outside = predict_fills(colorizer, square_darkness, hints, parts, n, int(style_seed))
         dabs = find_dabs(hints, render_portrait(portrait, side)["parts"]) if hints is not None else []
-        stacks = [faithful_production(fill, square_darkness, outside, dabs) for fill in fills]
+        stacks = [faithful_production(fill, square_darkness, outside, dabs, parts) for fill in fills]
     timing["render"] = ms_since(t)
 
     candidates = [cropped(name, f"Candidate {i + 1}", rgba[:h, :w]) for i, stack in enumerate(stacks)

@@ -76,15 +76,20 @@ def composite(layers: list[tuple[np.ndarray, str]], under: np.ndarray | None = N
 
 # ------------------------------------------------------------------------------------------------ refined mode
 
-# Shading the engine paints (palette.make_palette names): tone -> the base tone it shades.
+# Shading the engine paints (palette.make_palette names): tone -> the base tone it shades. The engine paints
+# these over their base; removed from the flats, the base shows.
 SHADOW_TONES = {"skin_shadow": "skin", "hair_shadow": "hair", "sclera_shadow": "sclera"}
+# The back hair is the hair in the head's shade (a tone between the hair and its shadow), a region with nothing
+# of its own under it: a colourist fills it with the hair's flat and darkens it on the shadow layer, so
+# repainting the hair flat recolours the back hair too.
+SHADED_FILLS = {"hair_back": "hair"}
 HIGHLIGHT_TONES = {"hair_sheen": "hair", "iris_light": "iris", "highlight": None}  # None: white on anything
 EYES = (P.LABEL["eye_l"], P.LABEL["eye_r"])
 
 
 def shading_kind(region, pal: dict) -> tuple[str, tuple] | None:
     """("shadow" | "highlight", base tone) for a region the engine paints as shading, else None (a flat)."""
-    for tone, base in SHADOW_TONES.items():
+    for tone, base in (SHADOW_TONES | SHADED_FILLS).items():
         if region.color == pal[tone] and region.color != pal[base]:
             return "shadow", pal[base]
     if not region.detail:  # the sclera, the teeth: white flats, not catch-lights
@@ -98,10 +103,14 @@ def shading_kind(region, pal: dict) -> tuple[str, tuple] | None:
 def refined_production(portrait: Portrait, side: int, background_hinted: bool) -> dict[str, np.ndarray]:
     """The engine's portrait as production layers (name -> RGBA side x side)."""
     pal = make_palette(portrait.params)
+    filled = {pal[tone] for tone in SHADED_FILLS}
     flats, shadows, highlights = [], [], []
     for region in portrait.regions:
         kind = shading_kind(region, pal)
-        flats.append(region if kind is None else None)
+        if kind is None or region.color in filled:
+            flats.append(region if kind is None else recolored(region, kind[1]))
+        else:
+            flats.append(None)
         # In the shading passes every other region paints the blend's "no change" colour, so whatever the engine
         # paints over a shadow (front hair over the forehead's shadow) hides it there too.
         shadows.append(recolored(region, multiply_color(region.color, kind[1]) if kind and kind[0] == "shadow"
@@ -145,17 +154,21 @@ SHADING_LIGHTNESS = (4.0, 35.0)  # CIELAB L* steps between a base and its shadin
 SAME_COLOR = 7.0  # CIELAB distance under which two clusters are one flat colour
 SHADING_SHARE = 0.4  # shading covers at most this share of its base's area (else it is a region of its own)
 NEUTRAL_CHROMA = 5.0  # below this a colour is a grey: it has no hue to compare
+LIT_HAIR = 0.25  # a lighter hair tone this share of a darker one's size is the lit hair (the base), not a sheen
 MIN_SHAPE = 0.00015  # of the area: specks of shading smaller than this go
 
 
 def faithful_production(fill: np.ndarray, darkness: np.ndarray, outside: np.ndarray | None,
-                        dabs: list[Dab]) -> dict[str, np.ndarray]:
+                        dabs: list[Dab], parts: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Production layers (name -> RGBA side x side) from the colouriser's prediction `fill` (RGB uint8, any
     square size), the artist's lines (`darkness`, side x side), the outside of the portrait (bool side x side,
-    None: all inside) and the hint dabs (masks side x side), whose colours the flats take exactly."""
+    None: all inside), the hint dabs (masks side x side), whose colours the flats take exactly, and the
+    guidance's part map at the fill's size (None: unknown), which tells the back hair from the front."""
     side = darkness.shape[0]
     centres, labels_small = cluster_colors(fill)
-    role, base_of = sort_shading(centres, labels_small)
+    role, base_of = sort_shading(centres, labels_small, parts)
+    if parts is not None:
+        base_of = one_flat_per_part(base_of, labels_small, parts, centres)
     up = cv2.resize(fill, (side, side), interpolation=cv2.INTER_LINEAR) if fill.shape[0] != side else fill
     labels = nearest_centre(up, centres)
     family = base_of[labels]  # each pixel's base colour (cluster index)
@@ -163,7 +176,7 @@ def faithful_production(fill: np.ndarray, darkness: np.ndarray, outside: np.ndar
     if outside is not None:
         family = np.where(outside, outside_id, family)
     band = line_band(darkness)
-    family = snap_to_lines(family, band, outside_id + 1)
+    family = snap_to_lines(family, band, outside_id + 1, None if parts is None else eyes_at(parts, side))
     base_rgb = centres_rgb(centres)
     colors = hinted_bases(base_rgb, family, labels, role, dabs)
     shade = (role[labels] != 0) & (base_of[labels] == family)  # shading only inside its own base's flat
@@ -211,19 +224,27 @@ def centres_rgb(centres: np.ndarray) -> np.ndarray:
     return np.clip(rgb.reshape(-1, 3) * 255.0, 0, 255)
 
 
-def sort_shading(centres: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """role per cluster (0 base, 1 shadow, 2 highlight) and base_of (the cluster whose tone it shades).
+def sort_shading(centres: np.ndarray, labels: np.ndarray, parts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """role per cluster (0 base, 1 shadow, 2 highlight) and base_of (the base colour it shades, a base itself).
 
-    A cluster shades a larger one it borders when it keeps its hue and is a few L* steps darker or lighter."""
+    A cluster shades a larger one it borders when it keeps its hue and is a few L* steps darker or lighter.
+    With the guidance's part map (`parts`, the labels' size) both must lie on the same part (a light brown lock
+    is no shadow of the skin beside it), and on the hair a darker tone shades a lighter one even when larger
+    (not when the lighter is a mere band, under LIT_HAIR of it): the back hair, in the head's shade, is often
+    larger than the lit hair in front of it."""
     k = len(centres)
     size = np.bincount(labels.ravel(), minlength=k)
     border = adjacency(labels, k)
+    part = np.zeros(k, np.int64) if parts is None else part_group(majority_part(labels, parts, k))
+    on_hair = part == part_group(np.array([P.LABEL["hair"]]))[0] if parts is not None else np.zeros(k, bool)
     role, base_of = np.zeros(k, np.int32), np.arange(k, dtype=np.int32)
     chroma = np.hypot(centres[:, 1], centres[:, 2])
     hue = np.degrees(np.arctan2(centres[:, 2], centres[:, 1]))
     for c in np.argsort(-size):
         for b in np.argsort(-border[c]):
-            if border[c, b] < 8 or size[b] < size[c] or base_of[b] != b:
+            hair_pair = on_hair[c] and on_hair[b] and centres[c, 0] < centres[b, 0] and size[b] >= LIT_HAIR * size[c]
+            if border[c, b] < 8 or base_of[b] != b or b == c or part[b] != part[c] or \
+                    (size[b] < size[c] and not hair_pair):
                 continue
             if np.linalg.norm(centres[c] - centres[b]) < SAME_COLOR:  # one colour split in two by k-means
                 base_of[c] = b
@@ -231,11 +252,54 @@ def sort_shading(centres: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, n
             step = centres[b, 0] - centres[c, 0]
             same_hue = (chroma[b] < NEUTRAL_CHROMA and chroma[c] < NEUTRAL_CHROMA) or (
                 min(chroma[b], chroma[c]) >= NEUTRAL_CHROMA and abs((hue[b] - hue[c] + 180) % 360 - 180) < SHADING_HUE)
-            if size[c] <= SHADING_SHARE * size[b] and same_hue and \
+            if (size[c] <= SHADING_SHARE * size[b] or hair_pair) and same_hue and \
                     SHADING_LIGHTNESS[0] <= abs(step) <= SHADING_LIGHTNESS[1]:
                 role[c], base_of[c] = (1 if step > 0 else 2), b
                 break
+    # A base that later became a shade of another (the larger back hair first took a lock as its base): its
+    # own shades now shade that other base, with the tone they had.
+    for _ in range(k):
+        base_of = base_of[base_of]
     return role, base_of
+
+
+# Parts a colourist fills with one flat each, whatever tones the network spread over them (its guess drifts from
+# the fringe to the ends of the hair): the hair, and the skin with the neck and ears. Eyes and clothes keep
+# their several flats (sclera, iris, pupil; a collar).
+ONE_FLAT_PARTS = (("hair",), ("skin", "neck", "ears"), ("background",))
+MERGE_REACH = 35.0  # CIELAB: a base this far from the part's main colour is a shape of its own (a ribbon)
+
+
+def part_group(labels: np.ndarray) -> np.ndarray:
+    """Part labels with the parts of one ONE_FLAT_PARTS group (skin, neck, ears) under one number."""
+    group = np.arange(len(P.PART_LABELS))
+    for names in ONE_FLAT_PARTS:
+        group[[P.LABEL[name] for name in names]] = P.LABEL[names[0]]
+    return group[labels]
+
+
+def one_flat_per_part(base_of: np.ndarray, labels: np.ndarray, parts: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """base_of with every base colour lying mostly on one of ONE_FLAT_PARTS merged into that part's main base
+    (the one covering most of it) when within MERGE_REACH of it; their shading follows."""
+    k = len(base_of)
+    where = part_group(majority_part(labels, parts, k))
+    cover = np.bincount(base_of[labels.ravel()] * len(P.PART_LABELS) + part_group(parts.ravel()),
+                        minlength=k * len(P.PART_LABELS)).reshape(k, len(P.PART_LABELS))
+    merged = np.arange(k)
+    for names in ONE_FLAT_PARTS:
+        group = P.LABEL[names[0]]
+        bases = np.flatnonzero((base_of == np.arange(k)) & (where == group))
+        if len(bases) > 1:
+            main = bases[np.argmax(cover[bases, group])]
+            near = bases[np.linalg.norm(centres[bases] - centres[main], axis=1) <= MERGE_REACH]
+            merged[near] = main
+    return merged[base_of]
+
+
+def majority_part(labels: np.ndarray, parts: np.ndarray, k: int) -> np.ndarray:
+    """The part-map label under most of each cluster's pixels."""
+    votes = np.bincount(labels.ravel() * len(P.PART_LABELS) + parts.ravel(), minlength=k * len(P.PART_LABELS))
+    return votes.reshape(k, len(P.PART_LABELS)).argmax(axis=1)
 
 
 def adjacency(labels: np.ndarray, k: int) -> np.ndarray:
@@ -258,12 +322,20 @@ def line_band(darkness: np.ndarray) -> np.ndarray:
     return cv2.dilate((darkness >= OPEN_LEVEL).astype(np.uint8), kernel) > 0
 
 
-def snap_to_lines(family: np.ndarray, band: np.ndarray, count: int) -> np.ndarray:
+def eyes_at(parts: np.ndarray, side: int) -> np.ndarray:
+    """bool side x side: the guidance's eyes."""
+    eyes = np.isin(parts, EYES).astype(np.uint8)
+    return (cv2.resize(eyes, (side, side), interpolation=cv2.INTER_NEAREST) if parts.shape[0] != side else eyes) > 0
+
+
+def snap_to_lines(family: np.ndarray, band: np.ndarray, count: int, keep: np.ndarray | None = None) -> np.ndarray:
     """Patches of another colour inside a region between the lines take the region's colour: any speck, and a
     thin patch up to a few percent of the picture where the region clearly has one colour (the prediction's
     colour spilling over a line; a thick patch, an eye's white in a face whose eye line has a gap, stays). A larger patch stays: there the region leaks through a gap the band did not close
     (the face joined to the background), and the prediction's own edge is the better guess. The band then takes
-    the colour of the nearest region pixel, so colours change under the middle of the lines."""
+    the colour of the nearest region pixel, so colours change under the middle of the lines.
+    `keep` (bool, None: nothing): pixels that keep their colour, the eyes: a sclera, an iris and a pupil are
+    shapes the artist's eye lines rarely close, and cut by the lines they look like thin spills."""
     side = family.shape[0]
     regions_count, regions = cv2.connectedComponents((~band).astype(np.uint8), connectivity=4)
     flat = regions.ravel()
@@ -282,6 +354,8 @@ def snap_to_lines(family: np.ndarray, band: np.ndarray, count: int) -> np.ndarra
         area = stats[:, cv2.CC_STAT_AREA]
         spill = (area < SPECK * side * side) | ((area < SPILL * side * side) & ~thick)
         move = (patch > 0) & spill[patch] & (clear[regions] | (area[patch] < SPECK * side * side))
+        if keep is not None:
+            move &= ~keep
         snapped[move] = winner[regions[move]]
     return fill_nearest(snapped, band)
 

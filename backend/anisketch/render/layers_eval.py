@@ -7,9 +7,13 @@ dabs), one candidate per mode. Each figure per mode:
 - `composite_psnr`: the layers composed bottom to top with their blending over white, the sketch on top,
   against the finished portrait; `old_psnr`: the one-picture render of before (transparent outside the figure)
   over white with the sketch on top, as the docker showed it, on the same inputs;
-- `flatness`: per true face part (skin, hair, irises, clothes...), the share of its Flat-colours pixels within
-  dE76 6 of the part's most common colour, averaged over parts (the engine's own flats, shading included,
-  score about 92 %);
+- `flatness_part` (the issue's measure): per true face part (skin, hair, eyes, clothes, neck, ears), the share
+  of its Flat-colours pixels within dE76 6 of the part's most common colour, averaged over parts. An eye holds
+  a sclera, an iris and a pupil and clothes a collar, so a correct render cannot reach 100 %: the engine's own
+  flats score `engine.flatness_part` (about 74 %), and a render scores higher by painting an eye one colour;
+- `flatness_region`: the same per true *flat region* (the pixels of one part that the engine's own flats give
+  one colour: the sclera, the iris, the collar, all the hair), pooled over each part's regions, averaged over
+  parts: one colour per region, as a colourist fills it (the engine's own flats score about 100 %);
 - `coverage`: the share of the true figure's pixels (part map not background) the flats cover opaquely;
 - `dab_hit`: the share of dab pixels where the composite (without the sketch: a dab on a line is a dab on the
   artist's ink) lies within dE76 10 of the dab's colour.
@@ -28,25 +32,46 @@ from ..engine import params as P
 from ..engine.sketch import sketch_to_rgba
 from ..eval.metrics import psnr
 from .evaluate import truth_and_inputs
-from .layered import candidate_stacks, composite, to_lab
+from .layered import FLATS, candidate_stacks, composite, refined_production, to_lab
 
 FLAT_DE, DAB_DE = 6.0, 10.0
+MIN_REGION = 20  # pixels: a true flat colour on fewer is an anti-aliased edge, not a region
 FACE_PARTS = ("skin", "hair", "eye_l", "eye_r", "clothes", "neck", "ears")
 
 
-def flatness(flats: np.ndarray, parts: np.ndarray) -> float:
-    """Mean over the parts present of the share of opaque flat pixels within dE76 6 of the part's mode colour."""
+def mode_share(lab: np.ndarray, rgb: np.ndarray, region: np.ndarray) -> tuple[int, int]:
+    """(pixels of `region` within dE76 6 of its most common colour, pixels of `region`)."""
+    colors, counts = np.unique(rgb[region], axis=0, return_counts=True)
+    mode = to_lab(colors[np.argmax(counts)][None].astype(np.float32))[0]
+    return int((np.linalg.norm(lab[region] - mode, axis=1) <= FLAT_DE).sum()), int(region.sum())
+
+
+def flatness(flats: np.ndarray, parts: np.ndarray, true_flats: np.ndarray | None = None) -> float:
+    """Mean over the parts present of the share of opaque flat pixels within dE76 6 of their mode colour: the
+    part's mode, or with `true_flats` (RGB) each true flat region's own mode, pooled over the part's regions."""
     lab = to_lab(flats[..., :3])
     shares = []
     for name in FACE_PARTS:
-        region = (parts == P.LABEL[name]) & (flats[..., 3] == 255)
-        if region.sum() < 50:
+        part = (parts == P.LABEL[name]) & (flats[..., 3] == 255)
+        if part.sum() < 50:
             continue
-        pixels = flats[..., :3][region]
-        colors, counts = np.unique(pixels, axis=0, return_counts=True)
-        mode = to_lab(colors[np.argmax(counts)][None].astype(np.float32))[0]
-        shares.append(float((np.linalg.norm(lab[region] - mode, axis=1) <= FLAT_DE).mean()))
+        if true_flats is None:
+            hit, total = mode_share(lab, flats[..., :3], part)
+        else:
+            key = true_flats[..., 0].astype(np.int32) << 16 | true_flats[..., 1].astype(np.int32) << 8 | true_flats[..., 2]
+            values, counts = np.unique(key[part], return_counts=True)
+            pairs = [mode_share(lab, flats[..., :3], part & (key == v)) for v in values[counts >= MIN_REGION]]
+            hit, total = sum(h for h, _ in pairs), sum(t for _, t in pairs)
+        if total:
+            shares.append(hit / total)
     return float(np.mean(shares)) if shares else float("nan")
+
+
+def true_flats(seed: int, side: int) -> np.ndarray:
+    """The engine's own Flat colours of the seed's true portrait (RGBA)."""
+    from ..engine.geometry import build_portrait
+
+    return refined_production(build_portrait(P.sample_params(seed)), side, background_hinted=True)[FLATS]
 
 
 def dab_hit(shown: np.ndarray, hints: np.ndarray) -> tuple[int, int]:
@@ -82,6 +107,9 @@ def evaluate(count: int, seed: int, device: str, out: Path | None) -> dict:
         truth, hints = case["truth"], case["hints"][10]
         sketch = sketch_to_rgba(case["sketch"])
         row = [truth["color"]]
+        engine = true_flats(s, sketch.shape[0])
+        scores.setdefault("engine.flatness_part", []).append(flatness(engine, truth["parts"]))
+        scores.setdefault("engine.flatness_region", []).append(flatness(engine, truth["parts"], engine[..., :3]))
         for mode in ("faithful", "refined"):
             result = render(guidance, sketch, hints, n=1, mode=mode, colorizer=colorizer)
             stack = candidate_stacks(result.layers, *sketch.shape[:2])[0]
@@ -93,7 +121,8 @@ def evaluate(count: int, seed: int, device: str, out: Path | None) -> dict:
             scores.setdefault(f"{mode}.old_psnr", []).append(psnr(np.rint(old_shown).astype(np.uint8),
                                                                    truth["color"]))
             flats = stack[0][0]
-            scores.setdefault(f"{mode}.flatness", []).append(flatness(flats, truth["parts"]))
+            scores.setdefault(f"{mode}.flatness_part", []).append(flatness(flats, truth["parts"]))
+            scores.setdefault(f"{mode}.flatness_region", []).append(flatness(flats, truth["parts"], engine[..., :3]))
             figure = truth["parts"] != P.LABEL["background"]
             scores.setdefault(f"{mode}.coverage", []).append(float((flats[..., 3][figure] == 255).mean()))
             hit, total = dab_hit(np.rint(composite(stack)).astype(np.uint8), hints)
