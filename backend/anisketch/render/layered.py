@@ -155,6 +155,7 @@ SAME_COLOR = 7.0  # CIELAB distance under which two clusters are one flat colour
 SHADING_SHARE = 0.4  # shading covers at most this share of its base's area (else it is a region of its own)
 NEUTRAL_CHROMA = 5.0  # below this a colour is a grey: it has no hue to compare
 LIT_HAIR = 0.25  # a lighter hair tone this share of a darker one's size is the lit hair (the base), not a sheen
+SCLERA = (255, 255, 255)  # the engine's whites of the eyes
 MIN_SHAPE = 0.00015  # of the area: specks of shading smaller than this go
 
 
@@ -176,12 +177,15 @@ def faithful_production(fill: np.ndarray, darkness: np.ndarray, outside: np.ndar
     if outside is not None:
         family = np.where(outside, outside_id, family)
     band = line_band(darkness)
-    family = snap_to_lines(family, band, outside_id + 1, None if parts is None else eyes_at(parts, side))
+    eyes = None if parts is None else eyes_at(parts, side)
+    family = snap_to_lines(family, band, outside_id + 1, eyes)
+    if eyes is not None:  # the network leaves the sclera skin-coloured; a colourist paints the whites of the eyes
+        family[eyes & (family == main_base(base_of[labels_small], parts, "skin"))] = outside_id + 1
     base_rgb = centres_rgb(centres)
     colors = hinted_bases(base_rgb, family, labels, role, dabs)
     shade = (role[labels] != 0) & (base_of[labels] == family)  # shading only inside its own base's flat
     shade = drop_specks(shade, MIN_SHAPE * side * side)
-    flat_rgb = np.vstack([colors, [[255, 255, 255]]])[np.minimum(family, outside_id)]
+    flat_rgb = np.vstack([colors, [WHITE, SCLERA]])[family]
     alpha = np.where(family == outside_id, 0, 255).astype(np.uint8)
     tone = base_rgb[labels]  # the prediction's own tone, re-expressed relative to (maybe hinted) bases
     shadow = shade & (role[labels] == 1)
@@ -322,6 +326,11 @@ def line_band(darkness: np.ndarray) -> np.ndarray:
     return cv2.dilate((darkness >= OPEN_LEVEL).astype(np.uint8), kernel) > 0
 
 
+def main_base(family: np.ndarray, parts: np.ndarray, name: str) -> int:
+    """The base colour covering most of a part (family and parts at one size)."""
+    return int(np.bincount(family[parts == P.LABEL[name]]).argmax()) if (parts == P.LABEL[name]).any() else -1
+
+
 def eyes_at(parts: np.ndarray, side: int) -> np.ndarray:
     """bool side x side: the guidance's eyes."""
     eyes = np.isin(parts, EYES).astype(np.uint8)
@@ -334,8 +343,9 @@ def snap_to_lines(family: np.ndarray, band: np.ndarray, count: int, keep: np.nda
     colour spilling over a line; a thick patch, an eye's white in a face whose eye line has a gap, stays). A larger patch stays: there the region leaks through a gap the band did not close
     (the face joined to the background), and the prediction's own edge is the better guess. The band then takes
     the colour of the nearest region pixel, so colours change under the middle of the lines.
-    `keep` (bool, None: nothing): pixels that keep their colour, the eyes: a sclera, an iris and a pupil are
-    shapes the artist's eye lines rarely close, and cut by the lines they look like thin spills."""
+    `keep` (bool, None: nothing): pixels that keep their colour, even under the band: the eyes, whose sclera,
+    iris and pupil are shapes the artist's eye lines rarely close; cut by the lines (lashes, the iris's own
+    ring) they look like thin spills, and filled from beyond the lashes the iris turns into a bow tie."""
     side = family.shape[0]
     regions_count, regions = cv2.connectedComponents((~band).astype(np.uint8), connectivity=4)
     flat = regions.ravel()
@@ -357,7 +367,7 @@ def snap_to_lines(family: np.ndarray, band: np.ndarray, count: int, keep: np.nda
         if keep is not None:
             move &= ~keep
         snapped[move] = winner[regions[move]]
-    return fill_nearest(snapped, band)
+    return fill_nearest(snapped, band if keep is None else band & ~keep)
 
 
 def fill_nearest(values: np.ndarray, holes: np.ndarray) -> np.ndarray:
@@ -378,7 +388,8 @@ def hinted_bases(base_rgb: np.ndarray, family: np.ndarray, labels: np.ndarray, r
     wanted: dict[int, list] = {}
     for dab in dabs:
         on = family[dab.mask]
-        if on.size == 0 or on.max() >= len(base_rgb):
+        on = on[on < len(base_rgb)]  # not the outside, not the whites of the eyes
+        if on.size == 0:
             continue
         base = int(np.bincount(on).argmax())
         dab_rgb = np.asarray(dab.color, np.float32)
