@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 
+import cv2
 import numpy as np
 
 from ..engine import params as P
@@ -87,7 +88,10 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         square_darkness = square(darkness, side)
         parts = render_portrait(portrait, colorizer.input_size)["parts"]
         fills, outside = predict_fills(colorizer, square_darkness, hints, parts, n, int(style_seed))
-        dabs = find_dabs(hints, render_portrait(portrait, side)["parts"]) if hints is not None else []
+        # the dabs' parts from the part map at the network's size: a second engine render at full size cost
+        # more than all the layering
+        parts_full = cv2.resize(parts, (side, side), interpolation=cv2.INTER_NEAREST) if side != len(parts) else parts
+        dabs = find_dabs(hints, parts_full) if hints is not None else []
         stacks = [faithful_production(fill, square_darkness, outside, dabs, parts) for fill in fills]
     timing["render"] = ms_since(t)
 

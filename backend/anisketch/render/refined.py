@@ -44,40 +44,15 @@ def color_param_for(label: str, params: P.Params) -> str | None:
     return COLOR_OF_LABEL.get(label)
 
 
-DAB_AGREEMENT = 40.0  # CIELAB: dabs on one part this far apart are not the same colour decision
-
-
-DAB_AGREEMENT = 40.0  # CIELAB: dabs on one part this far apart are not the same colour decision
-
-
-def dabs_by_color(params: P.Params, dabs: list[Dab]) -> dict[str, list[Dab]]:
-    """Colour parameter -> the dabs that set it: those on its part that agree with most of them (`agreeing`)."""
-    groups: dict[str, list[Dab]] = {}
+def hinted_colors(params: P.Params, dabs: list[Dab]) -> dict[str, tuple[float, float, float]]:
+    """Colour parameter -> the mean colour (floats in [0, 1]) of the dabs that landed on its part."""
+    groups: dict[str, list] = {}
     for dab in dabs:
         name = color_param_for(dab.label, params)
         if name:
-            groups.setdefault(name, []).append(dab)
-    return {name: agreeing(group) for name, group in groups.items()}
-
-
-def hinted_colors(params: P.Params, dabs: list[Dab]) -> dict[str, tuple[float, float, float]]:
-    """Colour parameter -> the mean colour (floats in [0, 1]) of the dabs that set it."""
-    means = {name: np.mean([d.color for d in group], axis=0) / 255.0
-             for name, group in dabs_by_color(params, dabs).items()}
+            groups.setdefault(name, []).append(dab.color)
+    means = {name: np.mean(colors, axis=0) / 255.0 for name, colors in groups.items()}
     return {name: (float(m[0]), float(m[1]), float(m[2])) for name, m in means.items()}
-
-
-def agreeing(dabs: list[Dab]) -> list[Dab]:
-    """The dabs that agree (within DAB_AGREEMENT) with the colour most dab pixels agree with. A dab on a bow
-    the guidance did not draw lands on its hair: averaged in, a green bow turned navy hair dark green;
-    outvoted, it is left out."""
-    if len(dabs) < 2:
-        return dabs
-    lab = srgb_to_lab(np.array([dab.color for dab in dabs], np.uint8)[None])[0]
-    near = np.linalg.norm(lab[:, None] - lab[None], axis=2) <= DAB_AGREEMENT
-    pixels = np.array([dab.mask.sum() for dab in dabs], np.float64)
-    anchor = int(np.argmax(near @ pixels))
-    return [dab for dab, ok in zip(dabs, near[anchor]) if ok]
 
 
 def donor_seed(style_seed: int, candidate: int) -> int:
@@ -180,10 +155,9 @@ def match_hints(params: P.Params, dabs: list[Dab], fixed: dict, placement: Place
 def measured_colors(layers: dict, dabs: list[Dab], masks: list[np.ndarray], params: P.Params) -> dict:
     """Colour parameter -> (mean dab colour, mean colour the render shows under those dabs), RGB 0..255."""
     pairs: dict[str, list] = {}
-    setting = {id(dab) for group in dabs_by_color(params, dabs).values() for dab in group}
     for dab, mask in zip(dabs, masks):
         name = color_param_for(dab.label, params)
-        if name is None or id(dab) not in setting:
+        if name is None:
             continue
         shown = region_color(layers["color"], layers["lineart"], layers["parts"], Dab(dab.color, dab.label, mask))
         if shown is not None:
