@@ -246,9 +246,9 @@ def upsampled_labels(fill: np.ndarray, labels: np.ndarray, centres: np.ndarray, 
     edge = np.zeros(labels.shape, np.uint8)
     edge[:, 1:] |= labels[:, 1:] != labels[:, :-1]
     edge[1:] |= labels[1:] != labels[:-1]
-    edge = cv2.resize(cv2.dilate(edge, np.ones((3, 3), np.uint8)), (side, side), interpolation=cv2.INTER_NEAREST) > 0
+    near = cv2.resize(cv2.dilate(edge, np.ones((3, 3), np.uint8)), (side, side), interpolation=cv2.INTER_NEAREST) > 0
     smooth = cv2.resize(fill, (side, side), interpolation=cv2.INTER_LINEAR)
-    up[edge] = nearest_centre(smooth[edge][None], centres)[0]
+    up[near] = nearest_centre(smooth[near][None], centres)[0]
     return up
 
 
