@@ -91,3 +91,131 @@ def test_refined_layers_recompose_the_engine_portrait(seed):
     assert np.mean(error <= 4) > 0.97, np.mean(error <= 4)
     assert (layers[SHADOWS][..., 3] > 0).mean() > 0.005 and (layers[HIGHLIGHTS][..., 3] > 0).mean() > 0.001
     assert (layers[FLATS][..., 3] == 255).mean() > 0.99  # a hinted background: opaque where the engine paints
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Faithful flats with the guidance's part map: a small portrait at the network's size (64 px) and the artist's
+# lines at twice that, as a 256 px prediction is layered for a 512 px request.
+
+LIT, BACK, OLIVE, BOW = (150, 100, 60), (120, 78, 45), (128, 118, 60), (70, 255, 173)
+PAPER, IRIS = (225, 230, 220), (60, 80, 180)
+
+
+def little_portrait(hair_top=LIT, hair_back=BACK):
+    """(fill 64 px, parts 64 px, darkness 128 px): hair over a face with two eyes (irises drawn, no whites: the
+    network leaves them skin), the back hair below the eyes; the artist's lines ring the face."""
+    parts = np.full((64, 64), P.LABEL["background"], np.uint8)
+    parts[6:60, 6:58] = P.LABEL["hair"]
+    parts[20:46, 18:46] = P.LABEL["skin"]
+    parts[46:60, 26:38] = P.LABEL["neck"]
+    parts[27:33, 21:29] = P.LABEL["eye_l"]
+    parts[27:33, 35:43] = P.LABEL["eye_r"]
+    fill = np.empty((64, 64, 3), np.uint8)
+    fill[:] = PAPER
+    fill[parts == P.LABEL["hair"]] = hair_top
+    fill[30:60][parts[30:60] == P.LABEL["hair"]] = hair_back
+    fill[np.isin(parts, [P.LABEL["skin"], P.LABEL["neck"], P.LABEL["eye_l"], P.LABEL["eye_r"]])] = SKIN
+    fill[28:32, 23:27] = IRIS
+    fill[28:32, 37:41] = IRIS
+    darkness = np.zeros((128, 128), np.uint8)
+    darkness[39:41, 36:92] = darkness[91:93, 36:92] = 255  # the face's outline, closed
+    darkness[39:93, 35:37] = darkness[39:93, 91:93] = 255
+    return fill, parts, darkness
+
+
+def flat_at(layers, y, x):
+    return tuple(int(c) for c in layers[FLATS][y, x, :3])
+
+
+def test_the_back_hair_is_the_hair_flat_under_a_shadow():
+    """The darker back hair (larger than the lit hair) is one flat with the lit hair, darkened by a multiply
+    shadow that gives back its tone."""
+    fill, parts, darkness = little_portrait()
+    layers = faithful_production(fill, darkness, None, [], parts)
+    assert np.abs(np.subtract(flat_at(layers, 110, 20), LIT)).max() <= 2  # back hair: the lit hair's flat
+    assert layers[SHADOWS][110, 20, 3] == 255 and layers[SHADOWS][20, 20, 3] == 0
+    shown = composite([(layers[FLATS], "normal"), (layers[SHADOWS], "multiply")])
+    assert np.abs(shown[110, 20] - BACK).max() <= 3
+
+
+def test_the_hair_is_one_flat_where_the_network_drifts_and_a_bow_stays():
+    """An olive cast on the lit hair (another hue, within CIELAB 35) joins the hair's flat; a green bow on the
+    hair (far from it) stays a flat of its own."""
+    fill, parts, darkness = little_portrait(hair_top=OLIVE, hair_back=LIT)
+    fill[8:14, 8:16] = BOW
+    layers = faithful_production(fill, darkness, None, [], parts)
+    assert flat_at(layers, 40, 100) == flat_at(layers, 110, 20)
+    assert np.abs(np.subtract(flat_at(layers, 22, 24), BOW)).max() <= 3
+
+
+def test_a_light_lock_is_no_shadow_of_the_skin_beside_it():
+    """A light brown lock over the forehead keeps the skin's hue a few L* darker and is small beside it: without
+    the part map it passes for a skin shadow (skin in the flats); on the guidance's hair it is a flat."""
+    lock = (190, 160, 120)
+    fill, parts, darkness = little_portrait()
+    parts[6:60, 6:58] = P.LABEL["skin"]
+    parts[14:20, 14:50] = P.LABEL["hair"]
+    fill[6:60, 6:58] = SKIN
+    fill[14:20, 14:50] = lock
+    assert faithful_production(fill, darkness, None, [])[SHADOWS][34, 40, 3] == 255  # the trap is real
+    layers = faithful_production(fill, darkness, None, [], parts)
+    assert np.abs(np.subtract(flat_at(layers, 34, 40), lock)).max() <= 3
+    assert layers[SHADOWS][34, 40, 3] == 0
+
+
+def test_the_eyes_get_their_whites_and_keep_their_irises():
+    """Inside the guidance's eyes the skin the network left becomes white, and an iris cut by the artist's lines
+    (a thin sliver each side of them) is not snapped away as a spill."""
+    fill, parts, darkness = little_portrait()
+    darkness[54:66, 44:60] = np.where(np.arange(16) % 5 == 0, 255, 0)[None].astype(np.uint8)  # lashes over an iris
+    layers = faithful_production(fill, darkness, None, [], parts)
+    assert flat_at(layers, 55, 43) == (255, 255, 255)  # beside the left iris, inside the eye
+    assert np.abs(np.subtract(flat_at(layers, 60, 51), IRIS)).max() <= 3
+    assert np.abs(np.subtract(flat_at(layers, 80, 64), SKIN)).max() <= 3  # the face stays skin
+
+
+def test_outside_is_where_the_guidance_and_the_network_agree():
+    """The guidance drew short hair (its outside covers the back hair); the network, which sees the artist's
+    lines, painted hair there: it stays opaque. Where both say background it is transparent."""
+    fill, parts, darkness = little_portrait()
+    outside = np.zeros((128, 128), bool)
+    outside[:, :30] = True  # the left of the picture: back hair and paper
+    layers = faithful_production(fill, darkness, outside, [], parts)
+    assert layers[FLATS][100, 20, 3] == 255  # hair
+    assert layers[FLATS][100, 4, 3] == 0  # paper
+
+
+def test_flatness_counts_each_true_flat_region_once():
+    """The evaluation's measures: a flat per true region scores 1 per region and the whole eye painted one
+    colour scores 1 on the per-part measure only where the truth has one colour (it is a shape of three)."""
+    from anisketch.render.layers_eval import flatness
+
+    parts = np.full((40, 40), P.LABEL["skin"], np.uint8)
+    parts[10:30, 10:30] = P.LABEL["eye_l"]
+    truth = np.zeros((40, 40, 4), np.uint8)
+    truth[...] = (*SKIN, 255)
+    truth[10:30, 10:30, :3] = (255, 255, 255)
+    truth[12:28, 12:28, :3] = IRIS
+    assert flatness(truth, parts, truth[..., :3]) == 1.0
+    assert flatness(truth, parts) < 0.9  # the eye: white and iris
+    mottled = truth.copy()
+    mottled[::2, :, :3] = (200, 150, 120)
+    assert flatness(mottled, parts, truth[..., :3]) < 0.8
+
+
+def test_refined_back_hair_is_flat_in_the_flats():
+    """Refined flats paint the back hair in the hair's colour (its darker tone is on the Shadows layer)."""
+    from anisketch.engine.palette import make_palette
+
+    for seed in range(40):
+        params = P.sample_params(seed)
+        portrait = build_portrait(params)
+        pal = make_palette(params)
+        if any(r.color == pal["hair_back"] for r in portrait.regions):
+            break
+    layers = refined_production(portrait, 256, background_hinted=True)
+    flats = layers[FLATS][..., :3]
+    hair = render_portrait(portrait, 256)["parts"] == P.LABEL["hair"]
+    assert not np.all(flats[hair] == pal["hair_back"], axis=1).any()
+    assert np.all(np.abs(flats[hair].astype(int) - pal["hair"]) <= 2, axis=1).mean() > 0.8  # the rest: anti-aliased edges, ties
+    assert (np.all(layers[SHADOWS][..., :3] != 255, axis=2) & hair).mean() > 0.01
