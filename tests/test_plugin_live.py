@@ -637,6 +637,37 @@ def _record_requests(controller, monkeypatch):
     return sent
 
 
+def test_nothing_runs_inside_krita_s_nested_event_loops_while_results_are_placed(app, controller, monkeypatch):
+    """Adding layers makes Krita spin nested event loops (waitForDone): a poll, a pen lift or another reply
+    that fires in there waits until the render's layers are in, and the render stays busy until then."""
+    from anisketch_krita import canvas
+
+    instance, document, sketch = app
+    _draw(sketch, 30, 30, 20, 20)
+    controller.request_guidance()
+    wait_for(lambda: not controller.session.guide_jobs.busy and bool(_guidance(document)), what="a first guide")
+    sent = _record_requests(controller, monkeypatch)
+    seen_inside = []
+    place = canvas.add_candidates
+
+    def placing_with_a_nested_loop(*args, **kwargs):
+        nodes = place(*args, **kwargs)
+        _draw(sketch, 60, 60, 10, 10)  # the artist's next stroke ends while Krita waits
+        controller.settings.auto_update = True
+        controller._on_poll()
+        controller.pen_lifted()
+        _spin(0.3)
+        seen_inside.append(([op for op, _ in sent], dict(controller.busy), list(controller.candidates)))
+        return nodes
+
+    monkeypatch.setattr(canvas, "add_candidates", placing_with_a_nested_loop)
+    controller.update_settings(render_count=2)
+    controller.render()
+    wait_for(lambda: len(controller.candidates) == 2, what="the candidates")
+    assert seen_inside == [(["render"], {"render": "Rendering 2 candidates…"}, [])]
+    wait_for(lambda: any(op == "guide" for op, _ in sent), what="the stroke's guide, after the placing")
+
+
 def test_each_open_document_keeps_its_guidance_state_and_candidates(app, controller):
     """The artist (or Krita, activating another view) switches documents and back: nothing is lost, and a
     render that arrives meanwhile lands in its own document's candidates."""

@@ -108,6 +108,7 @@ class Controller(QObject):
         self._flights: dict[str, _Flight] = {}
         self._restore: Optional[tuple] = None  # (document, artist's active layer, until) after we add layers
         self._document: Any = None
+        self._placing = False  # a reply's results are going into the document (see _on_reply)
         self._guide_forced = False  # a guide was asked for (not just a stroke seen): send even if nothing changed
         self.pen_lifts = 0  # stroke ends told by the artist's input (pen.py), for the tests
         self._lift_until: Optional[float] = None  # a pen lift waits for Krita to finish the stroke until then
@@ -285,6 +286,8 @@ class Controller(QObject):
 
     @guarded
     def _on_poll(self) -> None:
+        if self._placing:  # a poll from inside Krita's nested event loop while a reply's layers go in
+            return
         self._restore_active_layer()
         if not (self.settings.guidance_on and self.settings.auto_update and self.connection.connected):
             return
@@ -319,6 +322,9 @@ class Controller(QObject):
     def _after_lift(self) -> None:
         """The update a pen lift starts at once (no settling pause: the release already says the stroke is
         over), as soon as Krita has applied the stroke to the layer (its strokes queue is idle)."""
+        if self._placing:  # not from inside a nested event loop while a reply's layers go in: a moment later
+            QTimer.singleShot(LIFT_CHECK_MS, self._after_lift)
+            return
         document = self.document()
         if document is None or not self.connection.connected:
             self._lift_until = None
@@ -597,12 +603,14 @@ class Controller(QObject):
     @guarded
     def _on_reply(self, reply: protocol.Reply) -> None:
         waiting = self._flights.get(reply.id) if reply.id is not None else None
-        if reply.ok and waiting is not None and not canvas.is_idle(waiting.document):
-            QTimer.singleShot(IDLE_RETRY_MS, lambda: self._on_reply(reply))  # the artist is mid-stroke
+        if self._placing or (reply.ok and waiting is not None and not canvas.is_idle(waiting.document)):
+            # mid-stroke, or another reply is being placed (Krita runs nested event loops while we add layers)
+            QTimer.singleShot(IDLE_RETRY_MS, lambda: self._on_reply(reply))
             return
         flight = self._flights.pop(reply.id, None) if reply.id is not None else None
         op = flight.op if flight is not None else reply.op
         started = time.perf_counter()
+        self._placing = True
         try:
             if not reply.ok:
                 if op == "photo":
@@ -618,6 +626,7 @@ class Controller(QObject):
         except CanvasError as error:
             self._show_error(str(error), emit=False)
         finally:
+            self._placing = False
             # Busy until the results are placed: placing makes Krita run nested event loops (waitForDone), in
             # which a script or the docker must not see the op as done with its candidates not there yet.
             if op:
