@@ -219,3 +219,15 @@ def test_refined_back_hair_is_flat_in_the_flats():
     assert not np.all(flats[hair] == pal["hair_back"], axis=1).any()
     assert np.all(np.abs(flats[hair].astype(int) - pal["hair"]) <= 2, axis=1).mean() > 0.8  # the rest: anti-aliased edges, ties
     assert (np.all(layers[SHADOWS][..., :3] != 255, axis=2) & hair).mean() > 0.01
+
+
+def test_a_halo_along_a_line_is_no_highlight_and_a_sheen_is():
+    """The network's lighter rim along the artist's lines (a pixel wide at its size) is no cel shape; a sheen
+    band on the hair is."""
+    sheen = (190, 140, 95)
+    fill, parts, darkness = little_portrait()
+    fill[20:46, 17] = (255, 240, 225)  # a light rim just outside the face's outline, on the hair
+    fill[10:14, 20:44] = sheen
+    layers = faithful_production(fill, darkness, None, [], parts)
+    assert layers[HIGHLIGHTS][24, 64, 3] == 255
+    assert not layers[HIGHLIGHTS][40:92, 30:38, 3].any()

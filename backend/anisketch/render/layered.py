@@ -156,6 +156,7 @@ SHADING_SHARE = 0.4  # shading covers at most this share of its base's area (els
 NEUTRAL_CHROMA = 5.0  # below this a colour is a grey: it has no hue to compare
 LIT_HAIR = 0.25  # a lighter hair tone this share of a darker one's size is the lit hair (the base), not a sheen
 SCLERA = (255, 255, 255)  # the engine's whites of the eyes
+SLIVER = 0.002  # of the side: shading thinner than twice this along a line is a halo of the network's edge
 MIN_SHAPE = 0.00015  # of the area: specks of shading smaller than this go
 
 
@@ -177,7 +178,7 @@ def faithful_production(fill: np.ndarray, darkness: np.ndarray, outside: np.ndar
     base_rgb = centres_rgb(centres)
     colors = hinted_bases(base_rgb, family, labels, role, dabs)
     shade = (role[labels] != 0) & (base_of[labels] == family)  # shading only inside its own base's flat
-    shade = drop_specks(shade, MIN_SHAPE * side * side)
+    shade = drop_specks(drop_slivers(shade), MIN_SHAPE * side * side)
     flats = np.empty((side, side, 4), np.uint8)
     flats[..., :3] = np.rint(np.vstack([colors, [WHITE, SCLERA]])).astype(np.uint8)[family]
     flats[..., 3] = np.where(family == len(centres), 0, 255)
@@ -451,6 +452,14 @@ def hinted_bases(base_rgb: np.ndarray, family: np.ndarray, labels: np.ndarray, r
     for base, rgbs in wanted.items():
         colors[base] = np.mean(rgbs, axis=0)
     return colors
+
+
+def drop_slivers(mask: np.ndarray) -> np.ndarray:
+    """mask without its parts thinner than twice SLIVER of the side: the network's light or dark halo along the
+    artist's lines is no cel shape (a morphological opening: real shapes keep their size, corners round a little)."""
+    radius = max(1, int(round(SLIVER * mask.shape[0])))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, kernel) > 0
 
 
 def drop_specks(mask: np.ndarray, min_area: float) -> np.ndarray:
