@@ -85,6 +85,12 @@ def test_background_layer_gives_guidance_around_the_ink_and_no_error_before_draw
     assert all(row["error"] == "" for row in record["strokes"]) and record["layers"]
     x, y, w, h = record["crop"]
     assert w < 2000 and x > 1000, f"the crop should lie around the face on the right, not the canvas: {record['crop']}"
+    render = record["render"]
+    print("render on the Background layer:", render)
+    assert render["error"] == "" and render["candidates"] == 1 and render["background_unchanged"]
+    names = [name for name, _ in render["stack"]]
+    assert names.index("AniSketch renders") == names.index("Background") + 1, render["stack"]
+    assert dict(render["stack"])["AniSketch renders"] == "multiply"
 
 
 def test_a_blue_sketch_on_a_new_layer_is_guided(run):

@@ -73,6 +73,18 @@ def scenario(t):
     t.result["background"]["layer_bounds"] = canvas_bounds(document)
     t.result["background"].update(_guidance_state(controller, document, canvas))
     t.screenshot("new_user_background.png")
+    # Render on the Background layer: nothing beneath it would show, so the colour multiplies right above it.
+    background_bytes = digest(background.pixelData(0, 0, W, H))
+    controller.update_settings(render_count=1)
+    sent_before = len(requests)
+    controller.render()
+    yield t.until(lambda: "render" not in controller.busy and len(requests) > sent_before, 240, "a render")
+    t.result["background"]["render"] = {
+        "error": controller.error, "candidates": len(controller.candidates),
+        "stack": [(n.name(), n.blendingMode()) for n in document.rootNode().childNodes()],  # bottom to top
+        "background_unchanged": digest(background.pixelData(0, 0, W, H)) == background_bytes}
+    t.screenshot("new_user_background_render.png")
+    controller.update_settings(render_count=4)
 
     # --- run 2: a new layer, blue ink ---------------------------------------------------------------------
     document = krita.createDocument(W, H, "New user 2", "RGBA", "U8", "", 72.0)
