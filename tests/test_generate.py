@@ -191,7 +191,7 @@ def test_result_layers_and_state():
     groups = [layer.group for layer in rough.layers[1:]]
     assert set(groups) <= set(P.GROUPS) and {"eyes", "hair", "mouth"} <= set(groups)
     assert [layer.name for layer in detail.layers] == ["Portrait", "Guidance"]
-    floats, choices, _ = decode_state(rough.info["state"])
+    floats, choices, *_ = decode_state(rough.info["state"])
     expected = P.encode(params_for(EXAMPLE_REQUEST, 7))
     assert np.array_equal(floats, expected[0]) and np.array_equal(choices, expected[1])
     assert len(rough.info["candidates"]) == 1

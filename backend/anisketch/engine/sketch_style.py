@@ -170,6 +170,12 @@ def classify(stroke: Stroke, pose: _Pose) -> str:
 # What gets drawn
 
 
+def kinds_of(strokes: list[Stroke], params) -> list[str]:
+    """The kind (KINDS) of each stroke of a drawing of the portrait with these params (its pose)."""
+    pose = _Pose.of(params)
+    return [classify(s, pose) for s in strokes]
+
+
 def construction_guides(params, rng: np.random.Generator) -> list[Stroke]:
     """Cranium circle, centre line, eye line, jaw lines, neck and shoulder guides, in drawing order, placed by
     the portrait's pose: the centre line bows with the yaw as it would on a ball."""

@@ -7,7 +7,8 @@ Writes DIR/metrics.json (flat keys such as `guidance.f1.50`, `baseline.knn.f1.50
 `robustness` (eval/styles.py): guidance on sketches drawn in artists' styles and inks, F1 per named condition and
 level, the gap to in-distribution, the invented-accessory rate and faithful renders, report_robustness_COND.png
 each; `framing` (eval/framing.py): the same sketches placed anywhere in the request, at any size, through the
-plugin's crop rule. Training draws its seeds from 0 upwards (hundreds of millions at
+plugin's crop rule; `hold` (eval/hold.py): how far the parts the artist did not touch move when new strokes grow the
+crop (canvas px, median and largest), pinned parts too. Training draws its seeds from 0 upwards (hundreds of millions at
 most), so evaluation seeds start at 2e9 and anything below 1e9 is refused.
 """
 
@@ -20,8 +21,9 @@ from pathlib import Path
 
 EVAL_SEED_BASE = 2_000_000_000
 FIRST_UNSEEN_SEED = 1_000_000_000
-# robustness: guidance on artists' styles and inks (eval/styles.py); framing: at any place and size (eval/framing.py)
-CAPABILITIES = ("guidance", "render", "generate", "robustness", "framing")
+# robustness: guidance on artists' styles and inks (eval/styles.py); framing: at any place and size (eval/framing.py);
+# hold: untouched parts across a crop change (eval/hold.py)
+CAPABILITIES = ("guidance", "render", "generate", "robustness", "framing", "hold")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -99,6 +101,10 @@ def run(args: argparse.Namespace) -> int:
 
         found = evaluate_framing(model, tqdm(seeds, desc="eval framing"))
         metrics.update({f"framing.{c}.f1.{level}": v["f1"] for c, levels in found.items() for level, v in levels.items()})
+    if "hold" in only:
+        from .hold import evaluate as evaluate_hold
+
+        metrics.update(evaluate_hold(model, tqdm(seeds, desc="eval hold")))
     metrics["eval.count"] = args.count
     metrics["eval.seed"] = args.seed
     metrics["eval.device"] = device if device == "cpu" else torch.cuda.get_device_name()

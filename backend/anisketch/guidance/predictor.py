@@ -28,14 +28,12 @@ from .faithfulness import DEFAULT_FAITHFULNESS
 from ..blocks import fold_batchnorm
 from .model import EncoderConfig, SketchEncoder, predict
 from .projection import ManifoldProjector
-from .framing import ENGINE_CENTRE, ENGINE_SCALE, IDENTITY, FrameFinder, Placement, Window, cut_window, frame_input, reexpress_pose, restore_ink
+from .framing import ENGINE_CENTRE, ENGINE_SCALE, IDENTITY, FrameFinder, Placement, Window, cut_window, frame_input, restore_ink
+from .hold import HOLD_SHIFT, INK_READ, POSE, Drawn, ink_map, moved_less_than, seen_cells, untouched_parts
 from .state import GuideState, decode_state, encode_state, layout_fingerprint
 
 GUIDE_GROUPS = P.GROUPS  # face, eyes, brows, nose, mouth, hair, accessories
 MIN_INK_PIXELS = 12  # fewer inked pixels than this at the model's input size: nothing drawn yet
-# A part whose every float moved less than this since the previous guidance keeps its previous values: a
-# stroke on the mouth must not make the eyes shimmer by a pixel (normalised units; ~1.5 px of face shift at 512).
-STABLE_CHANGE = 0.02
 
 
 @dataclass
@@ -57,6 +55,10 @@ class Look:
     image: np.ndarray  # float32 [S, S] in [0, 1]
     window: Window
     placement: Placement
+    ink: np.ndarray | None = None  # bool [INK_MAP]^2: the ink in the window (the next state's evidence)
+    # the ink now in the previous window, and which of its cells this request shows (hold.untouched_parts)
+    ink_then_window: np.ndarray | None = None
+    seen_then_window: np.ndarray | None = None
 
 
 def to_model_input(darkness: np.ndarray, size: int) -> tuple[np.ndarray, int]:
@@ -106,8 +108,6 @@ class GuidanceModel:
         self.input_size = input_size
         self.device = device
         self.finder = finder  # None: the request is read as it is framed (weights without a frame finder)
-        self.float_groups = np.array(P.ALL_GROUPS)[P.float_groups()]  # group name of each float
-        self.choice_groups = np.array(P.ALL_GROUPS)[P.choice_groups()]
 
     @classmethod
     def load(cls, weights_dir: Path | None = None, device: str = "cpu") -> "GuidanceModel":
@@ -184,40 +184,63 @@ class GuidanceModel:
             else:
                 window = Window.around(frame, side, origin)
         image = restore_ink(cut_window(darkness, window, origin, self.input_size))
-        return Look(image, window, Placement.of(window, origin, side))
+        ink = ink_map(darkness, window, origin, image if self.input_size == INK_READ else None)
+        look = Look(image, window, Placement.of(window, origin, side), ink)
+        if old is not None and previous.ink is not None:
+            look.ink_then_window = ink if old == window else ink_map(darkness, old, origin)
+            look.seen_then_window = seen_cells(darkness.shape, old, origin)
+        return look
 
     def finish(self, read_floats, choices, look: Look, faithfulness, pins, previous: GuideState | None) -> Guide:
         faith = resolve_faithfulness(faithfulness)
         floats, _ = self.projector.project(read_floats, faith)
-        choices = choices.copy()
+        face = Drawn(floats.astype(np.float32), choices.astype(np.int64))
         if previous is not None:
-            old_floats, old_choices = previous.floats, previous.choices
+            old = Drawn(previous.floats, previous.choices, previous.poses or {})
             if previous.window is not None and previous.window != look.window:
-                old_floats = reexpress_pose(old_floats, previous.window, look.window)
-            floats, choices = self.hold_still(floats, choices, old_floats, old_choices)
-            if pins:
-                floats, choices = self.apply_pins(floats, choices, pins, old_floats, old_choices)
-        floats, choices = drop_unsupported_accessories(floats, choices, look.image, pins)
-        portrait = build_portrait(P.decode(floats, choices))
+                old = old.in_window(previous.window, look.window)
+            face = self.hold_still(face, old, previous, look)
+            if pins:  # a pinned part keeps its values and its place on the canvas
+                face = face.holding(old, pins)
+        floats, choices = drop_unsupported_accessories(face.floats, face.choices, look.image, pins)
+        face = Drawn(floats, choices, face.poses)
+        portrait = face.portrait()
         return Guide(floats, choices, look.placement.portrait(portrait), group_support(portrait, look.image),
-                     encode_state(floats, choices, look.window), read_floats, look.placement, look.window)
+                     encode_state(floats, choices, look.window, look.ink, face.poses), read_floats, look.placement,
+                     look.window)
 
-    def hold_still(self, floats, choices, old_floats, old_choices):
-        """Keep the previous values of every part (and the pose) that changed by less than STABLE_CHANGE."""
-        floats, choices = floats.copy(), choices.copy()
-        for group in P.ALL_GROUPS:
-            f_cols, c_cols = self.float_groups == group, self.choice_groups == group
-            small = np.abs(floats[f_cols] - old_floats[f_cols]).max(initial=0.0) < STABLE_CHANGE
-            if small and np.array_equal(choices[c_cols], old_choices[c_cols]):
-                floats[f_cols] = old_floats[f_cols]
-        return floats, choices
+    def hold_still(self, face: Drawn, old: Drawn, previous: GuideState, look: Look) -> Drawn:
+        """The previous values of every part the artist has not touched (hold.py): parts they had drawn whose
+        ink did not change keep theirs exactly, with the pose they were drawn with; any other part whose lines
+        would move by less than HOLD_SHIFT keeps them too, and so does the face's pose when it alone would move
+        the drawing by less. `old` is already in this window's units."""
+        before = old.portrait().strokes
+        held = self.untouched(before, face.portrait().strokes, previous, look)
+        face = face.holding(old, held)
+        moved_pose = Drawn(old.floats.copy(), old.choices, old.poses)
+        moved_pose.floats[POSE] = face.floats[POSE]
+        if lines_held(before, moved_pose.portrait().strokes):
+            face.floats[POSE] = old.floats[POSE]
+            face = face.tidy()
+        candidate = face.portrait().strokes
+        still = {group for group in set(GUIDE_GROUPS) - held if lines_held(before, candidate, group)}
+        return face.holding(old, still)
 
-    def apply_pins(self, floats, choices, pins, old_floats, old_choices):
-        # A pinned part keeps its place on the canvas too, so the pose is kept whenever anything is pinned.
-        keep = set(pins) | {"pose"}
-        f_mask = np.isin(self.float_groups, list(keep))
-        c_mask = np.isin(self.choice_groups, list(keep))
-        return np.where(f_mask, old_floats, floats), np.where(c_mask, old_choices, choices)
+    def untouched(self, before: list, read: list, previous: GuideState, look: Look) -> set[str]:
+        """The groups the artist had drawn and not touched since the previous guidance (empty without its ink)."""
+        if look.ink_then_window is None or previous.ink is None:
+            return set()
+        then = previous.window
+        if then != look.window:  # the lines, in the window the previous ink was read in
+            to_then = Placement.of(look.window, (then.x, then.y), then.side)
+            before, read = to_then.strokes(before), to_then.strokes(read)
+        return untouched_parts(before, read, previous.ink, look.ink_then_window, look.seen_then_window)
+
+
+def lines_held(before: list, after: list, group: str | None = None) -> bool:
+    """Whether a group's lines (all lines: None) moved by less than HOLD_SHIFT between two drawings."""
+    pick = lambda strokes: [s.points for s in strokes if group is None or s.group == group]  # noqa: E731
+    return moved_less_than(pick(before), pick(after), HOLD_SHIFT)
 
 
 def load_frame_finder(weights_dir: Path | None, device: str) -> FrameFinder | None:

@@ -5,8 +5,11 @@ parts that barely moved hold still, and, because the window is in canvas pixels,
 artist's crop moves or grows. Render and generate use the same string for "exactly this face".
 
 Layout of the payload (URL-safe base64 after the prefix): the vector layout's fingerprint (8 bytes), the floats
-(float32 LE), the choices (uint8), then optionally the window (x, y, side: float64 LE, canvas pixels). States
-of the first version ("g1.", no window) are still read: they frame the whole request, as guidance did then.
+(float32 LE), the choices (uint8), then optionally the window (x, y, side: float64 LE, canvas pixels) and after it
+optionally the ink map the guidance read in that window (hold.INK_MAP² bits: which parts the artist touches
+next), then optionally the parts drawn where an earlier pose put them (a byte of flags over P.GROUPS, then each
+flagged part's pose floats, float32 LE). States of earlier versions are still read: "g2." (no ink map: nothing is held by evidence), "g1." (no
+window either: they frame the whole request, as guidance did then).
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ import numpy as np
 from ..engine import params as P
 from ..errors import BadRequest
 from .framing import Window
+from .hold import INK_BYTES, pack_ink, unpack_ink
 
-STATE_PREFIX = "g2."
-LEGACY_PREFIX = "g1."
+STATE_PREFIX = "g3."
+LEGACY_PREFIXES = ("g2.", "g1.")
 
 
 def layout_fingerprint() -> str:
@@ -31,31 +35,49 @@ def layout_fingerprint() -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+POSE_COLUMNS = np.array(P.ALL_GROUPS)[P.float_groups()] == "pose"  # the floats that place the face
+POSE_DIM = int(POSE_COLUMNS.sum())
+
+
 class GuideState(NamedTuple):
     floats: np.ndarray  # float32 [D] in [0, 1]
     choices: np.ndarray  # int64 [C]
     window: Window | None  # where the vector's canvas lies on the artist's canvas; None: the whole request
+    ink: np.ndarray | None = None  # bool [INK_MAP, INK_MAP]: the ink read in the window; None: unknown
+    # parts drawn with another pose than the vector's (held where the artist left them: hold.py): group -> floats
+    poses: dict[str, np.ndarray] | None = None
 
 
-def encode_state(floats: np.ndarray, choices: np.ndarray, window: Window | None = None) -> str:
-    """The vector exactly (float32 bytes) and its window, tagged with the layout, as a short URL-safe string."""
+def encode_state(floats: np.ndarray, choices: np.ndarray, window: Window | None = None,
+                 ink: np.ndarray | None = None, poses: dict[str, np.ndarray] | None = None) -> str:
+    """The vector exactly (float32 bytes), its window, the ink read there and the parts' own poses, tagged with
+    the layout, as a URL-safe string (about 900 characters with the ink map)."""
     payload = (bytes.fromhex(layout_fingerprint()) + np.asarray(floats, "<f4").tobytes()
                + np.asarray(choices, np.uint8).tobytes())
     if window is not None:
         payload += np.array([window.x, window.y, window.side], "<f8").tobytes()
+        if ink is not None:
+            payload += pack_ink(ink)
+            if poses:
+                flags = sum(1 << P.GROUPS.index(group) for group in poses)
+                payload += bytes([flags]) + b"".join(np.asarray(poses[group], "<f4").tobytes()
+                                                     for group in P.GROUPS if group in poses)
     return STATE_PREFIX + base64.urlsafe_b64encode(payload).decode()
 
 
 def decode_state(state: str) -> GuideState:
     """The state's vector and window; BadRequest (for the artist) for anything this backend did not write."""
     try:
-        if not isinstance(state, str) or not state.startswith((STATE_PREFIX, LEGACY_PREFIX)):
+        if not isinstance(state, str) or not state.startswith((STATE_PREFIX, *LEGACY_PREFIXES)):
             raise ValueError("not a guidance state")
         payload = base64.urlsafe_b64decode(state[len(STATE_PREFIX):].encode())
     except ValueError as exc:
         raise BadRequest("the pin state is not one this backend produced; request guidance again") from exc
     vector_bytes = 8 + 4 * P.FLOAT_DIM + P.CHOICE_DIM
-    if len(payload) not in (vector_bytes, vector_bytes + 24) or payload[:8].hex() != layout_fingerprint():
+    with_ink = vector_bytes + 24 + INK_BYTES
+    flagged = bin(payload[with_ink]).count("1") if len(payload) > with_ink else 0  # parts with their own pose
+    sizes = {vector_bytes, vector_bytes + 24, with_ink} | ({with_ink + 1 + 4 * POSE_DIM * flagged} if flagged else set())
+    if len(payload) not in sizes or payload[:8].hex() != layout_fingerprint():
         raise BadRequest("the pin state comes from another model version; request guidance again")
     floats = np.frombuffer(payload, "<f4", P.FLOAT_DIM, 8).astype(np.float32)
     choices = np.frombuffer(payload, np.uint8, P.CHOICE_DIM, 8 + 4 * P.FLOAT_DIM).astype(np.int64)
@@ -65,6 +87,12 @@ def decode_state(state: str) -> GuideState:
             window = Window.from_list(np.frombuffer(payload, "<f8", 3, vector_bytes))
         except ValueError as exc:
             raise BadRequest("the pin state is damaged; request guidance again") from exc
-    if not np.isfinite(floats).all():
+    ink = unpack_ink(payload[vector_bytes + 24:with_ink]) if len(payload) >= with_ink else None
+    poses = {}
+    if flagged:
+        groups = [g for i, g in enumerate(P.GROUPS) if payload[with_ink] >> i & 1]
+        values = np.frombuffer(payload, "<f4", POSE_DIM * len(groups), with_ink + 1).reshape(len(groups), POSE_DIM)
+        poses = {group: np.clip(v.astype(np.float32), 0.0, 1.0) for group, v in zip(groups, values)}
+    if not np.isfinite(floats).all() or not all(np.isfinite(v).all() for v in poses.values()):
         raise BadRequest("the pin state is damaged; request guidance again")
-    return GuideState(np.clip(floats, 0.0, 1.0), choices, window)
+    return GuideState(np.clip(floats, 0.0, 1.0), choices, window, ink, poses)

@@ -1,0 +1,273 @@
+"""What holds still from one guidance to the next, judged on the drawn lines rather than on parameters.
+
+The encoder reads the whole window at once, so a stroke anywhere (hair outside the old crop, a neck, the
+shoulders) changes its reading of everything a little: left alone, eyes the artist finished long ago slide by a
+few pixels whenever the hair grows. Two rules keep them still:
+
+1. Evidence. The state carries a small map of the ink that the previous guidance read (`INK_MAP` cells a side,
+   over its window). Ink that appeared or vanished since then is given to the part whose previous lines lie
+   nearest to it; a part the artist had drawn and whose ink did not change keeps its previous values exactly,
+   and the pose it was drawn with: its lines stay on the canvas where they were.
+2. Shimmer. Any other part whose lines would move by less than `HOLD_SHIFT` keeps its previous values too, and
+   so does the face's pose when it alone would move the drawing by less.
+
+A held part keeps its own pose while the face around it may move on (`Drawn`): the neck and hair drawn later say
+more about where the face is than the eyes alone did, and the contour, neck and hair follow that, but the eyes
+the artist finished stay where they were drawn. Holding the whole face's pose instead cost 0.18 F1 on the
+evaluation's crop change (eval/hold.py).
+
+Everything here works in window units (the window's side is 1), where the previous and the new guidance meet.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from ..engine import params as P
+from ..engine.geometry import Portrait, build_portrait
+from .framing import Window, cut_window, reexpress_pose, restore_ink
+
+GROUP_OF_FLOAT = np.array(P.ALL_GROUPS)[P.float_groups()]
+GROUP_OF_CHOICE = np.array(P.ALL_GROUPS)[P.choice_groups()]
+POSE = GROUP_OF_FLOAT == "pose"  # the floats that place the face on the canvas
+
+INK_MAP = 64  # cells a side of the ink map a state carries (512 bytes as bits); a face is ~27 cells wide
+INK_BYTES = INK_MAP * INK_MAP // 8
+INK_READ = 256  # the window is read at this size for the ink map (the encoder's input size)
+INK_LEVEL = 0.25  # a pixel holds ink when its restored darkness reaches this
+# A part counts as drawn when this share of its previous lines lies within a cell of the ink they were read from:
+# a guessed part (nothing drawn there yet) has no evidence to keep, and follows the rest of the face.
+DRAWN = 0.3
+NEAR_CELLS = 2.5  # ink farther than this from every part's lines belongs to none (a stray mark)
+# A piece of changed ink touches a part when that part's lines lie nearest to at least this many of its cells
+# (a cell or two flips where a light line crosses the ink level: the same stroke cut from another crop) and to at
+# least TOUCH_SHARE of them (a side lock drawn past the corner of an eye touches the hair, not the eye).
+MIN_CHANGED = 3
+TOUCH_SHARE = 0.15
+# A part whose lines would move by less than this (window units: 1.5 px of a 512 px window) holds still.
+HOLD_SHIFT = 0.003
+SHIFT_PX = 1024  # raster on which line displacements are measured (per window side)
+
+
+@dataclass
+class Drawn:
+    """A face as guidance draws it: the vector, and the parts drawn with a pose of their own (held where the
+    artist left them) instead of the vector's."""
+
+    floats: np.ndarray  # float32 [D]
+    choices: np.ndarray  # int64 [C]
+    poses: dict[str, np.ndarray] = field(default_factory=dict)  # group -> its pose floats [POSE.sum()]
+
+    def pose_of(self, group: str) -> np.ndarray:
+        return self.poses.get(group, self.floats[POSE])
+
+    def portrait(self) -> Portrait:
+        """The engine's drawing of the vector, each part with its own pose swapped in where it has one."""
+        main = _build(np.asarray(self.floats, np.float32).tobytes(), np.asarray(self.choices, np.int64).tobytes())
+        if not self.poses:
+            return main
+        strokes = [s for s in main.strokes if s.group not in self.poses]
+        for group, pose in self.poses.items():
+            floats = np.array(self.floats, np.float32)
+            floats[POSE] = pose
+            choices = np.asarray(self.choices, np.int64).tobytes()
+            strokes += [s for s in _build(floats.tobytes(), choices).strokes if s.group == group]
+        return Portrait(strokes, main.regions, main.params)
+
+    def holding(self, other: "Drawn", groups) -> "Drawn":
+        """This face with `groups` taken from `other`: their values and the pose they were drawn with there."""
+        f_mask, c_mask = np.isin(GROUP_OF_FLOAT, list(groups)), np.isin(GROUP_OF_CHOICE, list(groups))
+        floats = np.where(f_mask, other.floats, self.floats).astype(np.float32)
+        poses = {g: p for g, p in self.poses.items() if g not in groups}
+        poses.update({g: other.pose_of(g) for g in groups if g in P.GROUPS})
+        return Drawn(floats, np.where(c_mask, other.choices, self.choices), poses).tidy()
+
+    def tidy(self) -> "Drawn":
+        """Poses equal to the vector's own are no poses of their own."""
+        poses = {g: p for g, p in self.poses.items() if not np.array_equal(p, self.floats[POSE])}
+        return Drawn(self.floats, self.choices, poses)
+
+    def in_window(self, old: Window, new: Window) -> "Drawn":
+        """The face read in window `old`, expressed in window `new` (every pose moved with it)."""
+        def moved(pose):
+            floats = self.floats.copy()
+            floats[POSE] = pose
+            return reexpress_pose(floats, old, new)[POSE]
+        return Drawn(reexpress_pose(self.floats, old, new), self.choices,
+                     {g: moved(p) for g, p in self.poses.items()})
+
+
+@functools.lru_cache(maxsize=32)
+def _build(floats: bytes, choices: bytes) -> Portrait:
+    """build_portrait of a vector given as bytes: the previous guidance's drawing comes back as a cache hit."""
+    return build_portrait(P.decode(np.frombuffer(floats, np.float32).copy(), np.frombuffer(choices, np.int64).copy()))
+
+
+def ink_map(darkness: np.ndarray, window: Window, origin: tuple[int, int], image: np.ndarray | None = None) -> np.ndarray:
+    """bool [INK_MAP, INK_MAP]: the cells of `window` that hold any ink (beyond the request: none). A cell is
+    inked when any pixel of the window read at INK_READ px is: a light nose tick, averaged over a cell, would
+    vanish. `image`: the window already read at INK_READ px, when there is one."""
+    if image is None:
+        image = restore_ink(cut_window(darkness, window, origin, INK_READ))
+    k = INK_READ // INK_MAP
+    return image.reshape(INK_MAP, k, INK_MAP, k).max(axis=(1, 3)) >= INK_LEVEL
+
+
+def seen_cells(shape: tuple[int, int], window: Window, origin: tuple[int, int]) -> np.ndarray:
+    """bool [INK_MAP, INK_MAP]: the cells of `window` that lie wholly inside the request (shape: its h, w)."""
+    cell = window.side / INK_MAP
+    h, w = shape
+    x0, y0 = (origin[0] - window.x) / cell, (origin[1] - window.y) / cell
+    cols, rows = np.arange(INK_MAP), np.arange(INK_MAP)
+    inside_x = (cols >= math.ceil(x0)) & (cols + 1 <= math.floor(x0 + w / cell))
+    inside_y = (rows >= math.ceil(y0)) & (rows + 1 <= math.floor(y0 + h / cell))
+    return inside_y[:, None] & inside_x[None, :]
+
+
+def pack_ink(ink: np.ndarray) -> bytes:
+    return np.packbits(ink.astype(bool).ravel()).tobytes()
+
+
+def unpack_ink(data: bytes) -> np.ndarray:
+    return np.unpackbits(np.frombuffer(data, np.uint8))[: INK_MAP * INK_MAP].reshape(INK_MAP, INK_MAP).astype(bool)
+
+
+def untouched_parts(before: list, read: list, ink_then: np.ndarray, ink_now: np.ndarray, seen: np.ndarray) -> set[str]:
+    """The groups the artist had drawn and has not touched since.
+
+    before / read: the previous guidance's lines and the new reading's, in the previous window's units (changed
+    ink goes to the group whose lines, old or new, lie nearest: new hair where the old guess had none is hair);
+    ink_then / ink_now: that window's ink map then and in this request; seen: the cells this request shows
+    (ink beyond a new crop is unknown, not erased)."""
+    old, new = group_distances(before), group_distances(read)
+    nearest = {group: np.minimum(old[group], new[group]) if group in new else old[group] for group in old}
+    nearest.update({group: new[group] for group in new if group not in old})
+    touched = touched_groups(nearest, changed_cells(ink_then, ink_now) & seen)
+    return {group for group, distance in old.items()
+            if group not in touched and share_within(distance, ink_then, NEAR_CELLS) >= DRAWN}
+
+
+def changed_cells(before: np.ndarray, now: np.ndarray) -> np.ndarray:
+    """Ink that appeared or vanished, a cell's misalignment forgiven (the same strokes cut from another crop
+    may land a cell over)."""
+    kernel = np.ones((3, 3), np.uint8)
+    grown_before = cv2.dilate(before.astype(np.uint8), kernel) > 0
+    grown_now = cv2.dilate(now.astype(np.uint8), kernel) > 0
+    return (now & ~grown_before) | (before & ~grown_now)
+
+
+def group_distances(strokes: list) -> dict[str, np.ndarray]:
+    """Per group, every cell's distance (in cells) to that group's lines."""
+    lines: dict[str, list[np.ndarray]] = {}
+    for stroke in strokes:
+        if len(stroke.points) >= 2:
+            lines.setdefault(stroke.group, []).append(stroke.points)
+    out = {}
+    for group, points in lines.items():
+        raster = draw_lines(points, INK_MAP)
+        out[group] = cv2.distanceTransform((raster == 0).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return out
+
+
+def touched_groups(distances: dict[str, np.ndarray], cells: np.ndarray) -> set[str]:
+    """The groups that changed ink touches: each connected piece of it (a stroke, more or less) touches the groups
+    whose lines lie nearest to at least MIN_CHANGED and TOUCH_SHARE of its cells (none farther than NEAR_CELLS)."""
+    if not distances or not cells.any():
+        return set()
+    names = list(distances)
+    stack = np.stack([distances[name] for name in names])
+    best = np.where(stack.min(axis=0) <= NEAR_CELLS, stack.argmin(axis=0), -1)
+    count, labels = cv2.connectedComponents(cells.astype(np.uint8), connectivity=8)
+    touched = set()
+    for piece in range(1, count):
+        cells_of_piece = labels == piece
+        votes = np.bincount(best[cells_of_piece & (best >= 0)], minlength=len(names))
+        enough = (votes >= MIN_CHANGED) & (votes >= TOUCH_SHARE * cells_of_piece.sum())
+        touched.update(names[k] for k in np.flatnonzero(enough))
+    return touched
+
+
+def share_within(distance: np.ndarray, ink: np.ndarray, cells: float) -> float:
+    """Share of a group's line cells that lie within `cells` of ink."""
+    lines = distance == 0
+    if not lines.any():
+        return 0.0
+    near_ink = cv2.distanceTransform((~ink).astype(np.uint8), cv2.DIST_L2, 3) <= cells
+    return float((near_ink & lines).sum() / lines.sum())
+
+
+def draw_lines(lines: list[np.ndarray], size: int) -> np.ndarray:
+    """uint8 [size, size]: 1-pixel centre lines of polylines in window units (4 bits of sub-pixel precision)."""
+    canvas = np.zeros((size, size), np.uint8)
+    fixed = [np.round(np.asarray(p, np.float64) * size * 16).astype(np.int32) for p in lines]
+    cv2.polylines(canvas, fixed, False, 1, 1, cv2.LINE_8, 4)
+    return canvas
+
+
+def displacement(a: list[np.ndarray], b: list[np.ndarray], cells_per_unit: float = SHIFT_PX) -> float:
+    """How far two drawings of a part lie apart: the larger of `farthest` both ways (the Hausdorff distance)."""
+    return max(farthest(a, b, cells_per_unit), farthest(b, a, cells_per_unit))
+
+
+def farthest(a: list[np.ndarray], b: list[np.ndarray], cells_per_unit: float = SHIFT_PX) -> float:
+    """The farthest distance from a point along the lines `a` to the lines `b` (polylines [N, 2], in their own
+    units): how far from the old drawing `b` anything of the new drawing `a` now lies. Measured on a raster of
+    `cells_per_unit` cells per unit over their shared bounds, to about half a cell; 0 for no lines at all,
+    infinite when only one side has any."""
+    a = [np.asarray(p, np.float64) * cells_per_unit for p in a if len(p) >= 2]
+    b = [np.asarray(p, np.float64) * cells_per_unit for p in b if len(p) >= 2]
+    if not a or not b:
+        return 0.0 if not a and not b else math.inf
+    low = np.concatenate(a + b).min(axis=0) - 2
+    a, b = [p - low for p in a], [p - low for p in b]
+    shape = np.ceil(np.concatenate(a + b).max(axis=0)).astype(int) + 3
+    raster = np.zeros((shape[1], shape[0]), np.uint8)
+    cv2.polylines(raster, [np.round(p * 16).astype(np.int32) for p in b], False, 1, 1, cv2.LINE_8, 4)
+    distance = cv2.distanceTransform((raster == 0).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    dense = np.concatenate([densify(p, 0.5) for p in a])
+    cols = np.clip(np.round(dense[:, 0]).astype(int), 0, shape[0] - 1)
+    rows = np.clip(np.round(dense[:, 1]).astype(int), 0, shape[1] - 1)
+    return float(distance[rows, cols].max()) / cells_per_unit
+
+
+def moved_less_than(a: list[np.ndarray], b: list[np.ndarray], limit: float,
+                    cells_per_unit: float = SHIFT_PX) -> bool:
+    """Whether displacement(a, b) < limit, decided cheaply: bounds that moved farther settle it at once (the
+    distance is at least how far any side of the bounds moved), else every point along each drawing must lie
+    on the other drawn `limit` thick."""
+    a = [np.asarray(p, np.float64) for p in a if len(p) >= 2]
+    b = [np.asarray(p, np.float64) for p in b if len(p) >= 2]
+    if not a or not b:
+        return not a and not b
+    pa, pb = np.concatenate(a), np.concatenate(b)
+    if np.abs(pa.min(axis=0) - pb.min(axis=0)).max() >= limit or np.abs(pa.max(axis=0) - pb.max(axis=0)).max() >= limit:
+        return False
+    low = np.minimum(pa.min(axis=0), pb.min(axis=0)) - 2 * limit
+    shape = np.ceil((np.maximum(pa.max(axis=0), pb.max(axis=0)) - low + 2 * limit) * cells_per_unit).astype(int)
+    a, b = [(p - low) * cells_per_unit for p in a], [(p - low) * cells_per_unit for p in b]
+    return _covers(b, a, limit * cells_per_unit, shape) and _covers(a, b, limit * cells_per_unit, shape)
+
+
+def _covers(lines: list[np.ndarray], points: list[np.ndarray], radius: float, shape) -> bool:
+    """Whether every point along `points` lies within about `radius` cells of `lines`."""
+    raster = np.zeros((shape[1], shape[0]), np.uint8)
+    thickness = max(1, int(2 * radius))  # OpenCV's thick lines reach thickness / 2 beside the centre line
+    cv2.polylines(raster, [np.round(p * 16).astype(np.int32) for p in lines], False, 1, thickness, cv2.LINE_8, 4)
+    dense = np.concatenate([densify(p, 1.0) for p in points])
+    cols = np.clip(np.round(dense[:, 0]).astype(int), 0, shape[0] - 1)
+    rows = np.clip(np.round(dense[:, 1]).astype(int), 0, shape[1] - 1)
+    return bool(raster[rows, cols].all())
+
+
+def densify(points: np.ndarray, spacing: float) -> np.ndarray:
+    """The polyline resampled so that consecutive points lie at most `spacing` apart (its vertices kept)."""
+    seg = np.sqrt(((points[1:] - points[:-1]) ** 2).sum(axis=1))
+    steps = np.maximum(1, np.ceil(seg / spacing)).astype(int)
+    t = np.concatenate([np.arange(n) / n for n in steps] + [np.array([1.0])])
+    start = np.concatenate([np.repeat(np.arange(len(seg)), steps), [len(seg) - 1]])
+    return points[start] + (points[start + 1] - points[start]) * t[:, None]
