@@ -7,9 +7,10 @@ Writes DIR/metrics.json (flat keys such as `guidance.f1.50`, `baseline.knn.f1.50
 `robustness` (eval/styles.py): guidance on sketches drawn in artists' styles and inks, F1 per named condition and
 level, the gap to in-distribution, the invented-accessory rate and faithful renders, report_robustness_COND.png
 each; `framing` (eval/framing.py): the same sketches placed anywhere in the request, at any size, through the
-plugin's crop rule; `hold` (eval/hold.py): how far the parts the artist did not touch move when new strokes grow the
-crop (canvas px, median and largest), pinned parts too. Training draws its seeds from 0 upwards (hundreds of millions at
-most), so evaluation seeds start at 2e9 and anything below 1e9 is refused.
+plugin's crop rule, report_framing_COND.png each (the request, the truth and the guidance over it); `hold`
+(eval/hold.py): how far the parts the artist did not touch move when new strokes grow the crop (canvas px, median
+and largest), pinned parts too. Training draws its seeds from 0 upwards (hundreds of millions at most), so
+evaluation seeds start at 2e9 and anything below 1e9 is refused.
 """
 
 from __future__ import annotations
@@ -99,8 +100,13 @@ def run(args: argparse.Namespace) -> int:
     if "framing" in only:
         from .framing import evaluate as evaluate_framing
 
-        found = evaluate_framing(model, tqdm(seeds, desc="eval framing"))
+        from .framing import report_image as framing_report
+
+        views: list = []
+        found = evaluate_framing(model, tqdm(seeds, desc="eval framing"), views=views)
         metrics.update({f"framing.{c}.f1.{level}": v["f1"] for c, levels in found.items() for level, v in levels.items()})
+        for condition in found:
+            Image.fromarray(framing_report(condition, views)).save(args.out / f"report_framing_{condition}.png")
     if "hold" in only:
         from .hold import evaluate as evaluate_hold
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from ..engine import params as P
@@ -144,8 +145,10 @@ def request_mask(request: Placed) -> np.ndarray:
     return mask
 
 
-def score_seed(model, seed: int, conditions=CONDITIONS, faithfulness: float = DEFAULT_FAITHFULNESS) -> dict:
-    """{condition: {level: F1}} for one portrait."""
+def score_seed(model, seed: int, conditions=CONDITIONS, faithfulness: float = DEFAULT_FAITHFULNESS,
+               views: dict | None = None) -> dict:
+    """{condition: {level: F1}} for one portrait; `views`, when given, gathers {condition: {level: picture}}
+    (view_of: the request as the artist sees it, the guidance over it)."""
     params = P.sample_params(seed)
     portrait = build_portrait(params)
     face = face_of(params)
@@ -167,12 +170,53 @@ def score_seed(model, seed: int, conditions=CONDITIONS, faithfulness: float = DE
             predicted = render_lines(in_face_frame(guide.portrait.strokes, request.frame), SIZE)
             seen = request_mask(request)  # lines beyond the request are neither drawn nor shown to the artist
             out[condition][level] = line_f1(predicted * seen, truth * seen)
+            if views is not None:
+                true_lines = moved(portrait.strokes, face, request.frame, request.frame.half_width / face.half_width)
+                views.setdefault(condition, {})[level] = view_of(request, guide.portrait.strokes, true_lines,
+                                                                 out[condition][level])
     return out
 
 
-def evaluate(model, seeds, conditions=CONDITIONS) -> dict:
-    """Mean F1 per condition and level over the seeds, plus the spread (standard error)."""
-    scores = [score_seed(model, seed, conditions) for seed in seeds]
+VIEW = 192  # px of a report tile
+
+
+def view_of(request: Placed, guide_strokes: list, true_strokes: list, f1: float) -> np.ndarray:
+    """RGB [VIEW, VIEW]: the request's sketch (grey) with the true lines (green) and the guidance (red) over it,
+    all in the request's own frame (a non-square request is shown padded, top-left anchored)."""
+    h, w = request.darkness.shape
+    square = np.zeros((request.side, request.side), np.uint8)
+    square[:h, :w] = request.darkness
+    sketch = cv2.resize(square, (VIEW, VIEW), interpolation=cv2.INTER_AREA)
+    image = np.full((VIEW, VIEW, 3), 255, np.uint8)
+    image[sketch > 40] = (170, 170, 170)
+    thin = lambda strokes: [Stroke(s.points, np.full_like(s.widths, 1.2 / VIEW), s.group, s.order, s.closed)  # noqa: E731
+                            for s in strokes]
+    image[render_lines(thin(true_strokes), VIEW) > 100] = (60, 170, 60)
+    image[render_lines(thin(guide_strokes), VIEW) > 100] = (220, 40, 40)
+    cv2.putText(image, f"F1 {f1:.2f}", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+    return image
+
+
+def report_image(condition: str, views: list[dict]) -> np.ndarray:
+    """One row per portrait, one column per level: sketch grey, truth green, guidance red."""
+    framed = lambda image: cv2.copyMakeBorder(image, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=(180, 180, 180))  # noqa: E731
+    body = np.vstack([np.hstack([framed(seed[condition][level]) for level in LEVELS])
+                      for seed in views if condition in seed])
+    title = np.full((26, body.shape[1], 3), 255, np.uint8)
+    cv2.putText(title, f"{condition}: {', '.join(f'{level} %' for level in LEVELS)} of the strokes; grey sketch, "
+                       "green truth, red guidance", (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    return np.vstack([title, body])
+
+
+def evaluate(model, seeds, conditions=CONDITIONS, views: list | None = None, view_count: int = 6) -> dict:
+    """Mean F1 per condition and level over the seeds, plus the spread (standard error); `views` gathers the
+    report pictures of the first `view_count` seeds (score_seed)."""
+    scores = []
+    for i, seed in enumerate(seeds):
+        seen: dict | None = {} if views is not None and i < view_count else None
+        scores.append(score_seed(model, seed, conditions, views=seen))
+        if views is not None and seen is not None:
+            views.append(seen)
     result: dict[str, dict] = {}
     for condition in conditions:
         result[condition] = {}

@@ -202,7 +202,7 @@ class Placement:
     scale: float
 
     @classmethod
-    def of(cls, window: Window, origin: tuple[int, int], request_side: int) -> "Placement":
+    def of(cls, window: Window, origin: tuple[float, float], request_side: float) -> "Placement":
         return cls((window.x - origin[0]) / request_side, (window.y - origin[1]) / request_side,
                    window.side / request_side)
 

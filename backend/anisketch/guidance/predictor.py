@@ -186,7 +186,7 @@ class GuidanceModel:
         image = restore_ink(cut_window(darkness, window, origin, self.input_size))
         ink = ink_map(darkness, window, origin, image if self.input_size == INK_READ else None)
         look = Look(image, window, Placement.of(window, origin, side), ink)
-        if old is not None and previous.ink is not None:
+        if previous is not None and old is not None and previous.ink is not None:
             look.ink_then_window = ink if old == window else ink_map(darkness, old, origin)
             look.seen_then_window = seen_cells(darkness.shape, old, origin)
         return look
@@ -228,9 +228,9 @@ class GuidanceModel:
 
     def untouched(self, before: list, read: list, previous: GuideState, look: Look) -> set[str]:
         """The groups the artist had drawn and not touched since the previous guidance (empty without its ink)."""
-        if look.ink_then_window is None or previous.ink is None:
-            return set()
         then = previous.window
+        if look.ink_then_window is None or look.seen_then_window is None or previous.ink is None or then is None:
+            return set()
         if then != look.window:  # the lines, in the window the previous ink was read in
             to_then = Placement.of(look.window, (then.x, then.y), then.side)
             before, read = to_then.strokes(before), to_then.strokes(read)
