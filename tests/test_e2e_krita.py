@@ -61,7 +61,8 @@ def make_frames(folder: Path, seed: int = 11, steps: int = 7) -> dict:
         rgba = sketch_to_rgba(render_sketch(strokes[:cut], FACE_SIDE, texture="pen"))
         Image.fromarray(_place(rgba, DOC_W, DOC_H, FACE_AT), "RGBA").save(folder / f"frame_{i:02d}.png")
         frames.append(f"frame_{i:02d}.png")
-    for i, cut in enumerate(cuts[-4:]):
+    big_cuts = np.linspace(0.5 * len(strokes), len(strokes), 8).round().astype(int)  # 7 timed updates: a steadier median
+    for i, cut in enumerate(big_cuts):
         rgba = sketch_to_rgba(render_sketch(strokes[:cut], BIG_FACE, texture="pen"))
         Image.fromarray(_place(rgba, BIG_SIDE, BIG_SIDE, BIG_AT), "RGBA").save(folder / f"big_{i:02d}.png")
         big_frames.append(f"big_{i:02d}.png")
