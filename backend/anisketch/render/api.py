@@ -3,7 +3,8 @@
     colorizer = load_colorizer(weights_dir, device)   # None until a colouriser is shipped
     result = render(guidance_model, sketch_rgba, hints_rgba, n=4, mode="refined", style_seed=0,
                     colorizer=colorizer, state=None)
-    result.layers  # "Render 1".."Render n": RGBA at the request image's size, x = y = 0
+    result.layers  # per candidate (group "Candidate i"), bottom to top: "Flat colours", "Shadows", "Highlights"
+                   # (+ "Line art" in refined mode), each cut to its pixels, with its Krita blend (layered.py)
 
 Modes:
 - refined: the guidance's cleaned-up face (or exactly the face of `state`, the guidance the artist is looking

@@ -17,7 +17,8 @@ dabs), one candidate per mode. Each figure per mode:
 - `coverage`: the share of the true figure's pixels (part map not background) the flats cover opaquely;
 - `dab_hit`: the share of dab pixels where the composite (without the sketch: a dab on a line is a dab on the
   artist's ink) lies within dE76 10 of the dab's colour.
-The sheet (PNG): target | old render | new composite | flats | shadows | highlights, one row per seed.
+The sheet (PNG): target | old render | new composite | flats | shadows | highlights (over mid grey), one row
+per seed.
 """
 
 from __future__ import annotations
@@ -87,6 +88,12 @@ def dab_hit(shown: np.ndarray, hints: np.ndarray) -> tuple[int, int]:
     return hit, total
 
 
+def layer_view(layer: tuple[np.ndarray, str]) -> np.ndarray:
+    """One layer to look at: over white paper, a screen layer over mid grey (over white it shows nothing)."""
+    grey = np.full(layer[0].shape[:2] + (3,), 128.0, np.float32)
+    return composite([layer], under=grey if layer[1] == "screen" else None)
+
+
 def old_view(rgba: np.ndarray, sketch_rgba: np.ndarray) -> np.ndarray:
     """Before: one picture above the sketch, transparent outside the figure, over white paper."""
     under = composite([(sketch_rgba, "normal")])
@@ -129,7 +136,7 @@ def evaluate(count: int, seed: int, device: str, out: Path | None) -> dict:
             hits[mode][0] += hit
             hits[mode][1] += total
             if mode == "faithful":
-                row += [old_shown, shown] + [composite([layer]) for layer in stack]
+                row += [old_shown, shown] + [layer_view(layer) for layer in stack]
         rows.append([np.rint(np.asarray(image, np.float32)).astype(np.uint8) for image in row])
     metrics = {key: round(float(np.nanmean(values)), 3) for key, values in scores.items()}
     for mode, (hit, total) in hits.items():
