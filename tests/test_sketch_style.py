@@ -151,3 +151,17 @@ def test_curriculum_styles_only_when_asked():
     a = plain.draw(SEEDS[0])[0]
     assert np.array_equal(a, SketchCurriculum(size=64, style={"guides": 1.0}).draw(SEEDS[0])[0])
     assert not np.array_equal(a, styled.draw(SEEDS[0])[0])
+
+
+def test_the_crop_cut_blanks_beyond_straight_edges_and_only_when_asked():
+    """SketchCurriculum.cut_share: a sketch as a crop through the face shows it (blank beyond 1-4 straight edges);
+    0 draws exactly the sketches of before."""
+    from anisketch.guidance.train import SketchCurriculum
+
+    plain = SketchCurriculum(size=64, teacher_share=0.0).draw(SEEDS[0])[0]
+    assert np.array_equal(plain, SketchCurriculum(size=64, teacher_share=0.0, cut_share=0.0).draw(SEEDS[0])[0])
+    cut = SketchCurriculum(size=64, teacher_share=0.0, cut_share=1.0).draw(SEEDS[0])[0]
+    kept = cut > 0
+    assert kept.sum() < (plain > 0).sum() and np.array_equal(cut[kept], plain[kept])  # ink only removed
+    rows, cols = np.nonzero(plain * (cut == 0))  # what was blanked lies beyond a straight edge: whole rows or columns
+    assert ((cut[rows, :] == 0).all(axis=1) | (cut[:, cols] == 0).all(axis=0)).all()

@@ -52,6 +52,10 @@ class SketchCurriculum:
     # the sketches of before (the same random numbers).
     style_share: float = 0.0
     style: dict = field(default_factory=dict)
+    # The crop cuts the face (eval/framing's large, off-centre and cut conditions): the share of sketches blanked
+    # beyond 1-4 straight edges through or around the face, as a request's border blanks what lies beyond it.
+    # The target stays the whole face: what the crop hides is guessed, as in a partial sketch. 0: no cut.
+    cut_share: float = 0.0
 
     def draw(self, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(sketch darkness uint8[S, S], floats [D], choices [C]) for one engine seed."""
@@ -68,7 +72,15 @@ class SketchCurriculum:
 
     def sketch_of(self, drawing, rng: np.random.Generator) -> np.ndarray:
         """What the sketch layer holds at some point of drawing `drawing` (a Portrait, or a list of strokes):
-        now and then the complete clean line art (the teacher's view), else a beginner's partial, messy sketch."""
+        now and then the complete clean line art (the teacher's view), else a beginner's partial, messy sketch;
+        with `cut_share`, that sketch as a crop through the face shows it."""
+        sketch = self.uncut_sketch_of(drawing, rng)
+        params = params_of(drawing)
+        if self.cut_share > 0 and params is not None and rng.random() < self.cut_share:
+            sketch = cut_by_crop(sketch, params, rng)
+        return sketch
+
+    def uncut_sketch_of(self, drawing, rng: np.random.Generator) -> np.ndarray:
         if rng.random() < self.teacher_share:
             strokes = drawing.strokes if hasattr(drawing, "strokes") else drawing
             return render_lines(strokes, self.size)
@@ -86,6 +98,27 @@ class SketchCurriculum:
         fraction = 1.0 if rng.random() < 0.1 else rng.uniform(self.min_fraction, 1.0)
         messiness = rng.uniform(self.min_messiness, self.max_messiness)
         return render_sketch(draw_styled(portrait, rng, style, fraction, messiness), self.size, rng=rng)
+
+
+def cut_by_crop(sketch: np.ndarray, params, rng: np.random.Generator) -> np.ndarray:
+    """The sketch blanked beyond 1-4 edges (as many sides as a crop around a large face cuts), each from half a
+    face half-width past the face's centre to two half-widths away from it."""
+    size = sketch.shape[0]
+    cx, cy, half = params["cx"] * size, params["cy"] * size, params["scale"] * size
+    out = sketch.copy()
+    sides = rng.permutation(4)[: 4 if rng.random() < 0.25 else int(rng.integers(1, 3))]
+    for side in sides:
+        edge = int(round((cx, cy, cx, cy)[side] + (-1, -1, 1, 1)[side] * rng.uniform(-0.5, 2.0) * half))
+        edge = min(max(edge, 0), size)
+        if side == 0:
+            out[:, :edge] = 0
+        elif side == 1:
+            out[:edge, :] = 0
+        elif side == 2:
+            out[:, edge:] = 0
+        else:
+            out[edge:, :] = 0
+    return out
 
 
 def float_weights() -> np.ndarray:
