@@ -41,10 +41,9 @@ INK_BYTES = INK_MAP * INK_MAP // 8
 INK_READ = 256  # the window is read at this size for the ink map (the encoder's input size)
 INK_LEVEL = 0.25  # a pixel holds ink when its restored darkness reaches this
 # A part is held when at least DRAWN of its previous lines lie within FIT_CELLS of the ink they were read from:
-# the artist drew it and the guidance sat on it. A guessed part (no ink there yet), or one read off its ink, has
-# nothing to keep: it follows the new reading (holding early misreadings cost 0.01-0.02 F1 at the end of a drawing).
-DRAWN = 0.5
-FIT_CELLS = 1.0
+# the artist drew it. A guessed part (no ink there yet) has nothing to keep: it follows the new reading.
+DRAWN = 0.3
+FIT_CELLS = 2.5
 NEAR_CELLS = 2.5  # ink farther than this from every part's lines belongs to none (a stray mark)
 # A piece of changed ink touches every part whose lines lie nearest to at least TOUCH_SHARE of its cells (a side
 # lock drawn past the corner of an eye touches the hair, not the eye; a nose tick, two cells, touches the nose).
