@@ -71,11 +71,14 @@ class Drawn:
         if not self.poses:
             return main
         strokes = [s for s in main.strokes if s.group not in self.poses]
+        by_pose: dict[bytes, set[str]] = {}  # parts held at the same time share a pose: one build for them all
         for group, pose in self.poses.items():
+            by_pose.setdefault(np.asarray(pose, np.float32).tobytes(), set()).add(group)
+        choices = np.asarray(self.choices, np.int64).tobytes()
+        for pose, groups in by_pose.items():
             floats = np.array(self.floats, np.float32)
-            floats[POSE] = pose
-            choices = np.asarray(self.choices, np.int64).tobytes()
-            strokes += [s for s in _build(floats.tobytes(), choices).strokes if s.group == group]
+            floats[POSE] = np.frombuffer(pose, np.float32)
+            strokes += [s for s in _build(floats.tobytes(), choices).strokes if s.group in groups]
         return Portrait(strokes, main.regions, main.params)
 
     def holding(self, other: "Drawn", groups) -> "Drawn":
@@ -267,6 +270,7 @@ def densify(points: np.ndarray, spacing: float) -> np.ndarray:
     """The polyline resampled so that consecutive points lie at most `spacing` apart (its vertices kept)."""
     seg = np.sqrt(((points[1:] - points[:-1]) ** 2).sum(axis=1))
     steps = np.maximum(1, np.ceil(seg / spacing)).astype(int)
-    t = np.concatenate([np.arange(n) / n for n in steps] + [np.array([1.0])])
-    start = np.concatenate([np.repeat(np.arange(len(seg)), steps), [len(seg) - 1]])
-    return points[start] + (points[start + 1] - points[start]) * t[:, None]
+    start = np.repeat(np.arange(len(seg)), steps)
+    t = (np.arange(steps.sum()) - np.repeat(np.cumsum(steps) - steps, steps)) / np.repeat(steps, steps)
+    dense = points[start] + (points[start + 1] - points[start]) * t[:, None]
+    return np.concatenate([dense, points[-1:]])
