@@ -75,9 +75,9 @@ class Drawn:
         for group, pose in self.poses.items():
             by_pose.setdefault(np.asarray(pose, np.float32).tobytes(), set()).add(group)
         choices = np.asarray(self.choices, np.int64).tobytes()
-        for pose, groups in by_pose.items():
+        for pose_bytes, groups in by_pose.items():
             floats = np.array(self.floats, np.float32)
-            floats[POSE] = np.frombuffer(pose, np.float32)
+            floats[POSE] = np.frombuffer(pose_bytes, np.float32)
             strokes += [s for s in _build(floats.tobytes(), choices).strokes if s.group in groups]
         return Portrait(strokes, main.regions, main.params)
 
@@ -88,6 +88,15 @@ class Drawn:
         poses = {g: p for g, p in self.poses.items() if g not in groups}
         poses.update({g: other.pose_of(g) for g in groups if g in P.GROUPS})
         return Drawn(floats, np.where(c_mask, other.choices, self.choices), poses).tidy()
+
+    def settled(self, portrait: Portrait) -> "Drawn":
+        """Parts drawn in `portrait` (this face's) within HOLD_SHIFT of where the vector's own pose puts them
+        join it: fewer poses of their own, fewer builds for every guide after this one."""
+        main = _build(np.asarray(self.floats, np.float32).tobytes(), np.asarray(self.choices, np.int64).tobytes())
+        lines = lambda strokes, group: [s.points for s in strokes if s.group == group]  # noqa: E731
+        poses = {g: p for g, p in self.poses.items()
+                 if not moved_less_than(lines(main.strokes, g), lines(portrait.strokes, g), HOLD_SHIFT)}
+        return Drawn(self.floats, self.choices, poses)
 
     def tidy(self) -> "Drawn":
         """Poses equal to the vector's own are no poses of their own."""
@@ -238,7 +247,7 @@ def farthest(a: list[np.ndarray], b: list[np.ndarray], cells_per_unit: float = S
 
 
 def moved_less_than(a: list[np.ndarray], b: list[np.ndarray], limit: float,
-                    cells_per_unit: float = SHIFT_PX) -> bool:
+                    cells_per_unit: float = SHIFT_PX / 2) -> bool:
     """Whether displacement(a, b) < limit, decided cheaply: bounds that moved farther settle it at once (the
     distance is at least how far any side of the bounds moved), else every point along each drawing must lie
     on the other drawn `limit` thick."""
