@@ -75,6 +75,18 @@ def test_a_held_part_keeps_its_lines_while_the_face_moves():
     assert np.array_equal(held.floats[hold.POSE], new.floats[hold.POSE])  # the face itself moved on
 
 
+def test_a_part_near_the_face_s_pose_rejoins_it_unless_pinned():
+    """Settling drops a part's own pose when the face's draws it within HOLD_SHIFT (fewer builds later); a pinned
+    part keeps its own: a pin holds its lines exactly, guide after guide."""
+    floats, choices = P.encode(P.sample_params(21))
+    nudged = floats[hold.POSE].copy()
+    nudged[0] += 1e-4  # a pose that draws the eyes a hair's breadth away from the face's
+    drawn = hold.Drawn(floats, choices, {"eyes": nudged})
+    portrait = drawn.portrait()
+    assert "eyes" not in drawn.settled(portrait).poses
+    assert np.array_equal(drawn.settled(portrait, pinned=["eyes"]).poses["eyes"], nudged)
+
+
 def test_the_state_carries_ink_and_the_parts_own_poses():
     floats, choices = P.encode(P.sample_params(5))
     window = Window(-120.5, 300.25, 812.0)

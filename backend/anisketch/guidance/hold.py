@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import cv2
@@ -89,13 +90,15 @@ class Drawn:
         poses.update({g: other.pose_of(g) for g in groups if g in P.GROUPS})
         return Drawn(floats, np.where(c_mask, other.choices, self.choices), poses).tidy()
 
-    def settled(self, portrait: Portrait) -> "Drawn":
+    def settled(self, portrait: Portrait, pinned: Iterable[str] = ()) -> "Drawn":
         """Parts drawn in `portrait` (this face's) within HOLD_SHIFT of where the vector's own pose puts them
-        join it: fewer poses of their own, fewer builds for every guide after this one."""
+        join it: fewer poses of their own, fewer builds for every guide after this one. A pinned part keeps
+        its own pose: a pin holds its lines exactly, not within HOLD_SHIFT."""
         main = _build(np.asarray(self.floats, np.float32).tobytes(), np.asarray(self.choices, np.int64).tobytes())
         lines = lambda strokes, group: [s.points for s in strokes if s.group == group]  # noqa: E731
+        pinned = set(pinned)
         poses = {g: p for g, p in self.poses.items()
-                 if not moved_less_than(lines(main.strokes, g), lines(portrait.strokes, g), HOLD_SHIFT)}
+                 if g in pinned or not moved_less_than(lines(main.strokes, g), lines(portrait.strokes, g), HOLD_SHIFT)}
         return Drawn(self.floats, self.choices, poses)
 
     def tidy(self) -> "Drawn":

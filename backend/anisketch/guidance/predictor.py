@@ -205,7 +205,7 @@ class GuidanceModel:
         floats, choices = drop_unsupported_accessories(face.floats, face.choices, look.image, pins)
         face = Drawn(floats, choices, face.poses)
         portrait = face.portrait()
-        face = face.settled(portrait)
+        face = face.settled(portrait, pins)
         return Guide(floats, choices, look.placement.portrait(portrait), group_support(portrait, look.image),
                      encode_state(floats, choices, look.window, look.ink, face.poses), read_floats, look.placement,
                      look.window)
