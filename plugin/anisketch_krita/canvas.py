@@ -269,7 +269,7 @@ def ensure_group(document: Any, name: str, anchor: Any, prepare: Optional[Callab
         group = document.createGroupLayer(name)
         if prepare is not None:
             prepare(group)
-        _parent_of(document, anchor).addChildNode(group, anchor if _placed(anchor) else None)
+        _add_above(document, group, anchor)
     return group
 
 
@@ -277,8 +277,12 @@ def _placed(node: Any) -> bool:
     return node is not None and node.parentNode() is not None
 
 
-def _parent_of(document: Any, anchor: Any) -> Any:
-    return anchor.parentNode() if _placed(anchor) else document.rootNode()
+def _add_above(document: Any, node: Any, anchor: Any) -> None:
+    """`node` right above `anchor` among its siblings; on top of the image when there is no anchor."""
+    if _placed(anchor):
+        anchor.parentNode().addChildNode(node, anchor)
+    else:
+        document.rootNode().addChildNode(node, None)
 
 
 def ensure_hints_layer(document: Any, anchor: Any) -> Any:
@@ -289,7 +293,7 @@ def ensure_hints_layer(document: Any, anchor: Any) -> Any:
     if existing is not None:
         return existing
     layer = document.createNode(HINTS_LAYER, "paintlayer")
-    _parent_of(document, anchor).addChildNode(layer, anchor if _placed(anchor) else None)
+    _add_above(document, layer, anchor)
     return layer
 
 
@@ -441,12 +445,12 @@ def update_guidance(document: Any, group: Any, layers: list, origin: Box, remove
     changed = Box(0, 0, 0, 0)
     for layer in layers:
         node = existing.pop(layer.name, None)
-        if node is None:
+        fresh = node is None
+        if fresh:
             node = document.createNode(layer.name, "paintlayer")
-            changed = changed.union(write_layer(node, layer, origin))
+        changed = changed.union(write_layer(node, layer, origin, replace=True))
+        if fresh:  # written before it joins the document (see the module's docstring)
             group.addChildNode(node, None)
-        else:
-            changed = changed.union(write_layer(node, layer, origin, replace=True))
     for stale in existing.values():
         changed = changed.union(remove_layer(stale) if remove_stale else clear_layer(stale))
     return changed
@@ -496,11 +500,12 @@ def ensure_renders_group(document: Any, anchor: Any) -> Any:
         return group
     group = document.createGroupLayer(RENDERS_GROUP)
     below = _layer_below(anchor) if _placed(anchor) else None
-    if _placed(anchor) and (below is None or paper_of(document, anchor) is not None):
+    if below is not None and paper_of(document, anchor) is None:
+        _add_above(document, group, below)  # right beneath the sketch
+        return group
+    if _placed(anchor):
         group.setBlendingMode("multiply")
-        anchor.parentNode().addChildNode(group, anchor)
-    else:
-        _parent_of(document, anchor).addChildNode(group, below)
+    _add_above(document, group, anchor)
     return group
 
 
