@@ -65,16 +65,25 @@ def _record(run) -> dict:
 
 
 def _figures(rows: list[dict], label: str) -> None:
+    """Print what the artist waits for after each stroke but the first, and where that time goes (medians)."""
     lift = [r["lift_to_applied_ms"] for r in rows[1:] if r["lift_to_applied_ms"] is not None]
-    gui = [r["timing"][1] + r["timing"][2] + r["timing"][4] for r in rows[1:] if r["timing"]]
-    server = [r["timing"][3] for r in rows[1:] if r["timing"]]
-    if lift:
-        ordered = sorted(lift)
-        p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-        print(f"{label}: pen lift -> guidance applied, after the first: p50 {statistics.median(lift):.0f} ms, "
-              f"p95 {p95:.0f} ms (n={len(lift)}); first {rows[0]['lift_to_applied_ms']} ms; "
-              f"GUI thread per stroke median {statistics.median(gui):.1f} ms; backend median {statistics.median(server):.0f} ms; "
-              f"crop {rows[-1]['crop']}")
+    updates = [r["timing"] for r in rows[1:] if r["timing"]]
+    if not lift:
+        return
+    ordered = sorted(lift)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+    def median(key: str) -> str:
+        values = [u[key] for u in updates if u.get(key) is not None]
+        return f"{statistics.median(values):.1f}" if values else "-"
+
+    gui = [u["detect_ms"] + u["send_ms"] + u["apply_ms"] for u in updates]
+    print(f"{label}: pen lift -> guidance applied, after the first: p50 {statistics.median(lift):.0f} ms, "
+          f"p95 {p95:.0f} ms (n={len(lift)}); first {rows[0]['lift_to_applied_ms']} ms; "
+          f"GUI thread per stroke median {statistics.median(gui):.1f} ms; crop {rows[-1]['crop']}\n"
+          f"  medians, ms: lift -> request {median('lift_wait_ms')}, read {median('read_ms')}, "
+          f"send {median('send_ms')}, backend {median('server_ms')}, transit {median('transit_ms')}, "
+          f"held {median('held_ms')}, write {median('apply_ms')}")
 
 
 def test_background_layer_gives_guidance_around_the_ink_and_no_error_before_drawing(run):

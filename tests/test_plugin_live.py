@@ -200,9 +200,12 @@ def test_stroke_ends_need_no_exact_bounds_and_tiny_strokes_still_get_guidance(ap
     thumbnail = canvas.signature(sketch)
     stroke(251, 251, 1, 1)  # inside the crop, between the thumbnail's samples (one pixel in 9.4)
     assert canvas.signature(sketch) == thumbnail and len(asked) == 1 and controller.session.region.region == first
-    side, _, _, server_ms, detect_ms, _ = controller.timings.history[-1]
-    # the update's row: its crop, the server's own time (its "total"), the polls that saw the stroke
-    assert side == first.w and server_ms > 0 and detect_ms > 0
+    figures = controller.timings.history[-1]
+    # the update's figures: its crop, the server's own time (its "total"), the polls that saw the stroke, and
+    # from the pen lift: the wait for Krita to finish the stroke, ZeroMQ's share, the reply written
+    assert figures["side"] == first.w and figures["server_ms"] > 0 and figures["detect_ms"] > 0
+    assert figures["lift_wait_ms"] is not None and 0 <= figures["lift_wait_ms"] < 5000
+    assert figures["transit_ms"] > -1 and figures["held_ms"] >= 0 and figures["apply_ms"] > 0
     before = len(controller.timings.history)
     controller.pen_lifted()  # a click that painted nothing: one read and compare, no bounds, nothing sent
     _spin(0.8)

@@ -68,7 +68,22 @@ class Timings:
     read_ms: float = 0.0  # of send_ms: choosing the crop and reading it (Krita's pixelData copy)
     apply_ms: float = 0.0  # write the layers into the document
     polling_ms: float = 0.0  # polls since the last request was sent (becomes detect_ms when it is)
-    history: list = field(default_factory=list)  # (region side, send_ms, apply_ms, server ms, detect_ms, read_ms)
+    lift_wait_ms: Optional[float] = None  # pen lift to the request's start (Krita finishing the stroke); None: no lift
+    history: list = field(default_factory=list)  # one `update_figures` dict per guidance update, newest last
+
+    def update_figures(self, side: int, server_ms: float, transit_ms: float, held_ms: float) -> dict:
+        """Where one update's time went, from the pen lift to the layers written (what the artist waits for).
+        transit_ms: reply arrival minus request sent minus the backend's own time (ZeroMQ, queueing, decoding);
+        held_ms: a reply held back while a stroke or another reply's placing was under way."""
+        return {"side": side, "lift_wait_ms": _rounded(self.lift_wait_ms), "detect_ms": round(self.detect_ms, 2),
+                "read_ms": round(self.read_ms, 2), "send_ms": round(self.send_ms, 2),
+                "server_ms": round(server_ms, 1), "transit_ms": round(transit_ms, 1), "held_ms": round(held_ms, 1),
+                "apply_ms": round(self.apply_ms, 2)}
+
+    @property
+    def gui_ms(self) -> float:
+        """GUI-thread work of the last update: noticing the stroke, reading and sending, writing the layers."""
+        return self.detect_ms + self.send_ms + self.apply_ms
 
 
 @dataclass
@@ -78,6 +93,8 @@ class _Flight:
     origin: Box
     started: float
     mode: str = ""  # guidance mode of the request
+    sent: float = 0.0  # perf_counter when the request was handed to ZeroMQ
+    arrived: Optional[float] = None  # perf_counter when its reply first reached us (placing may wait after that)
     frame: int = 0  # photo: the side of the square the backend drew in (the image sent; origin.w unless shrunk)
 
 
@@ -112,6 +129,7 @@ class Controller(QObject):
         self._guide_forced = False  # a guide was asked for (not just a stroke seen): send even if nothing changed
         self.pen_lifts = 0  # stroke ends told by the artist's input (pen.py), for the tests
         self._lift_until: Optional[float] = None  # a pen lift waits for Krita to finish the stroke until then
+        self._lifted_at: Optional[float] = None  # perf_counter of the last pen lift not yet followed by a request
         self._pen: Optional[PenWatcher] = None
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
@@ -313,6 +331,7 @@ class Controller(QObject):
         even one too small to change the thumbnail the poll looks at. The poll then counts as a change, and
         the update skips sending when the crop's pixels turn out unchanged."""
         self.pen_lifts += 1
+        self._lifted_at = time.perf_counter()
         self.session.pen_lifted()
         if self._lift_until is None and self.settings.guidance_on and self.settings.auto_update:
             self._lift_until = time.monotonic() + LIFT_WAIT_S
@@ -395,9 +414,12 @@ class Controller(QObject):
             return
         self.session.sent = Sent(canvas.node_id(sketch), crop, pixels)
         self.session.guide_jobs.sent(request_id)
-        self._flights[request_id] = _Flight("guide", document, crop, time.perf_counter(), self.settings.mode)
+        now = time.perf_counter()
+        self._flights[request_id] = _Flight("guide", document, crop, now, self.settings.mode, sent=now)
         self.busy["guide"] = "Updating guidance…"
-        self.timings.send_ms = (time.perf_counter() - started) * 1e3
+        self.timings.send_ms = (now - started) * 1e3
+        lifted, self._lifted_at = self._lifted_at, None
+        self.timings.lift_wait_ms = (started - lifted) * 1e3 if lifted is not None else None
         self.timings.detect_ms, self.timings.polling_ms = self.timings.polling_ms, 0.0
         self.changed.emit()
 
@@ -603,6 +625,8 @@ class Controller(QObject):
     @guarded
     def _on_reply(self, reply: protocol.Reply) -> None:
         waiting = self._flights.get(reply.id) if reply.id is not None else None
+        if waiting is not None and waiting.arrived is None:
+            waiting.arrived = time.perf_counter()
         if self._placing or (reply.ok and waiting is not None and not canvas.is_idle(waiting.document)):
             # mid-stroke, or another reply is being placed (Krita runs nested event loops while we add layers)
             QTimer.singleShot(IDLE_RETRY_MS, lambda: self._on_reply(reply))
@@ -669,9 +693,10 @@ class Controller(QObject):
         if reply.ok and flight is not None:
             self.timings.apply_ms = (time.perf_counter() - started) * 1e3
             server_ms = float(reply.timing_ms.get("total", 0.0))  # arrival to reply; the stages are parts of it
-            self.timings.history.append((flight.origin.w, round(self.timings.send_ms, 2),
-                                         round(self.timings.apply_ms, 2), round(server_ms, 1),
-                                         round(self.timings.detect_ms, 2), round(self.timings.read_ms, 2)))
+            arrived = flight.arrived if flight.arrived is not None else started
+            self.timings.history.append(self.timings.update_figures(
+                flight.origin.w, server_ms, transit_ms=(arrived - flight.sent) * 1e3 - server_ms,
+                held_ms=(started - arrived) * 1e3))
             del self.timings.history[:-200]
         session = self._workspace_for(flight.document).session if flight is not None else self.session
         if reply.id is not None and session.guide_jobs.finished(reply.id) is not None and session is self.session:
@@ -698,6 +723,10 @@ class Workspace:
 
     session: GuidanceSession = field(default_factory=GuidanceSession)
     candidates: list[Candidate] = field(default_factory=list)
+
+
+def _rounded(ms: Optional[float]) -> Optional[float]:
+    return None if ms is None else round(ms, 1)
 
 
 def document_key(document: Any) -> str:

@@ -277,13 +277,12 @@ def scenario(t):
         big.refreshProjection()  # what a full recomposite shows: the guidance must already be on screen
         full = [bytes(big.pixelData(0, y, 2048, 1)) for y in rows]
         shown_after_ms = next((ms for ms, seen in timeline if seen == full), None)
-        side, send_ms, apply_ms, server_ms, detect_ms, read_ms = controller.timings.history[-1]
+        figures = controller.timings.history[-1]
         started = time.perf_counter()
         big_sketch.bounds()  # what the old fingerprint asked after each stroke: Krita has not computed it since
         unused_bounds_ms = (time.perf_counter() - started) * 1e3
-        samples.append({"side": side, "send_ms": send_ms, "read_ms": read_ms, "apply_ms": apply_ms, "detect_ms": detect_ms,
-                        "bounds_calls_ms": bounds_calls[asked:], "unused_bounds_ms": round(unused_bounds_ms, 2),
-                        "server_ms": server_ms, "layers": sorted(n.name() for n in canvas.guidance_layers(canvas.find_group(big, canvas.GUIDANCE_GROUP))),
+        samples.append({**figures, "bounds_calls_ms": bounds_calls[asked:], "unused_bounds_ms": round(unused_bounds_ms, 2),
+                        "layers": sorted(n.name() for n in canvas.guidance_layers(canvas.find_group(big, canvas.GUIDANCE_GROUP))),
                         "shown_matches_full_recomposite": shown == digest(big.pixelData(0, 0, 2048, 2048)),
                         "rows_changed": sum(a != b for a, b in zip(shown_before, full)),
                         "shown_after_ms": None if shown_after_ms is None else round(shown_after_ms),
