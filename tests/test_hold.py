@@ -65,6 +65,35 @@ def test_displacement_measures_how_far_lines_moved():
     assert hold.moved_less_than([line + 0.2], [line], 0.5, 8) and not hold.moved_less_than([line + 2], [line], 0.5, 8)
 
 
+def test_parts_are_built_once_for_any_pose():
+    """Held parts with poses of their own cost a placement, not a build of the portrait: the parts read no pose,
+    so parts built with one pose and placed with another draw what a build with that other pose draws."""
+    from anisketch.engine.geometry import build_parts, build_portrait, posed
+
+    floats, choices = P.encode(P.sample_params(31))
+    other = floats.copy()
+    other[hold.POSE] = P.encode(P.sample_params(32))[0][hold.POSE]
+    params = P.decode(other, choices)
+    built, placed = build_portrait(params), posed(build_parts(P.decode(floats, choices)), params)
+    strokes, regions = placed.finish()
+    assert [s.group for s in strokes] == [s.group for s in built.strokes]
+    assert all(np.array_equal(a.points, b.points) and np.array_equal(a.widths, b.widths)
+               for a, b in zip(strokes, built.strokes))
+    assert all(np.array_equal(a.polygon, b.polygon) and a.color == b.color for a, b in zip(regions, built.regions))
+    groups = {"brows", "face"}  # both cut by the fringe: cut alone, they are cut as in the whole drawing
+    alone = placed.visible_strokes(groups)
+    assert [s.points.tolist() for s in alone] == [s.points.tolist() for s in built.strokes if s.group in groups]
+
+
+def test_densify_all_is_densify_of_each_line():
+    rng = np.random.default_rng(3)
+    lines = [rng.random((int(n), 2)) * 50 for n in rng.integers(2, 12, 20)]
+    every = np.concatenate([hold.densify(line, 1.0) for line in lines])
+    together = hold.densify_all(lines, 1.0)
+    assert len(together) == len(every)
+    assert np.array_equal(np.unique(together, axis=0), np.unique(every, axis=0))
+
+
 def test_a_held_part_keeps_its_lines_while_the_face_moves():
     old = hold.Drawn(*P.encode(P.sample_params(21)))
     new = hold.Drawn(*P.encode(P.sample_params(22)))

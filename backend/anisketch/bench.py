@@ -15,6 +15,7 @@ import sys
 TARGETS: dict[str, tuple[str, str]] = {
     "data": ("anisketch.data.bench:main", "data engine: samples/s per core at 256 and 512 px"),
     "models": ("anisketch.guidance.bench:main", "model inference latency and throughput"),
+    "replay": ("anisketch.guidance.bench:replay_main", "guidance stroke by stroke: a guide with the state vs without"),
     "serve": ("anisketch.server.bench:main", "end-to-end request latency through a running server"),
 }
 

@@ -109,7 +109,12 @@ class Builder:
 
     def finish(self) -> tuple[list[Stroke], list[Region]]:
         regions, occluders = self._place_regions()
-        return self._visible_strokes(occluders), regions
+        return self._visible_strokes(occluders, self.lines), regions
+
+    def visible_strokes(self, groups: set[str] | frozenset[str]) -> list[Stroke]:
+        """Only the strokes of `groups`, as finish cuts them (every occluder still hides them): placing and
+        cutting the other groups' lines is most of a finish. Their `order` counts these strokes only."""
+        return self._visible_strokes(self._place_regions()[1], [line for line in self.lines if line.group in groups])
 
     def _place_regions(self) -> tuple[list[Region], list[tuple[np.ndarray, float]]]:
         """All regions on the canvas (one placement for all), back to front; and the occluders among them."""
@@ -144,9 +149,11 @@ class Builder:
             cv2.fillPoly(zmap, [poly], z, lineType=cv2.LINE_8, shift=4)
         return zmap
 
-    def _visible_strokes(self, occluders: list[tuple[np.ndarray, float]]) -> list[Stroke]:
+    def _visible_strokes(self, occluders: list[tuple[np.ndarray, float]], lines: list[Line]) -> list[Stroke]:
+        if not lines:
+            return []
         rank = {name: i for i, name in enumerate(STAGES)}
-        lines = [line for _, line in sorted(enumerate(self.lines), key=lambda il: (rank[il[1].stage], il[0]))]
+        lines = [line for _, line in sorted(enumerate(lines), key=lambda il: (rank[il[1].stage], il[0]))]
         pts, widths, counts = _resample_all(self, lines)
         line_z = [int(round(line.z * 10)) for line in lines]
         zmap = self._depth_map(occluders, min(line_z))

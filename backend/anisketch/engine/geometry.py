@@ -34,10 +34,18 @@ from anisketch.engine.parts.face import build_face
 from anisketch.engine.parts.features import build_brows, build_eyes, build_mouth, build_nose
 from anisketch.engine.parts.hair import build_hair
 
-__all__ = ["ANCHOR_Y", "STEP", "Portrait", "Region", "Stroke", "build_portrait", "split_rows"]
+__all__ = ["ANCHOR_Y", "STEP", "Builder", "Portrait", "Region", "Stroke", "build_parts", "build_portrait", "posed",
+           "split_rows"]
 
 
 def build_portrait(params: Params) -> Portrait:
+    strokes, regions = build_parts(params).finish()
+    return Portrait(strokes, regions, params)
+
+
+def build_parts(params: Params) -> Builder:
+    """Every part of the portrait in face units, not yet placed: the parts read no pose, so the same parts serve
+    any pose (`posed`). Guidance draws parts held where the artist left them with poses of their own."""
     b = Builder(params)
     pal = palette.make_palette(params)
     b.canvas_regions.extend(palette.background_regions(params))
@@ -53,5 +61,13 @@ def build_portrait(params: Params) -> Portrait:
         build_ribbon(b, pal)
     if params["glasses"]:
         build_glasses(b, pal)
-    strokes, regions = b.finish()
-    return Portrait(strokes, regions, params)
+    return b
+
+
+def posed(parts: Builder, params: Params) -> Builder:
+    """`parts` (build_parts of params that differ from `params` at most in the pose) placed by `params`' pose:
+    what build_parts(params) would give, without building the parts again."""
+    b = Builder(params)
+    b.canvas_regions.extend(palette.background_regions(params))
+    b.lines, b.local_regions = parts.lines, parts.local_regions  # finishing only reads them
+    return b

@@ -71,3 +71,58 @@ def main(argv: list[str]) -> int:
             p50, p95 = timed(call, args.repeats if "guide" in name else max(3, args.repeats // 3))
             print(f"{name:28s} {size:5d} {p50:8.1f} {p95:8.1f}")
     return 0
+
+
+def parse_replay(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="anisketch bench replay", description=replay_main.__doc__)
+    parser.add_argument("--count", type=int, default=3, help="portraits replayed (eval seeds 2e9 upwards)")
+    parser.add_argument("--weights", default=None, help="weights folder (default: the shipped weights/)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: the Service's on 2 cores)")
+    parser.add_argument("--profile", type=int, default=0,
+                        help="instead of timing: cProfile the guides with a state, print this many functions")
+    return parser.parse_args(argv)
+
+
+def replay_main(argv: list[str]) -> int:
+    """A guide with the previous state against one without, stroke by stroke from 50 % to 100 % of the eval's
+    drawings (as the plugin asks while the artist draws): what holding parts still costs per stroke. Both are
+    timed on the same sketch, one right after the other, so that a busy machine slows both alike."""
+    import cProfile
+    import pstats
+    from pathlib import Path
+
+    import torch
+
+    from ..eval.cli import EVAL_SEED_BASE
+    from ..eval.guidance import drawn_sample, sketch_of, strokes_at
+    from .predictor import GuidanceModel
+
+    args = parse_replay(argv)
+    torch.set_num_threads(args.threads)
+    model = GuidanceModel.load(Path(args.weights) if args.weights else None, device="cpu")
+    profiler = cProfile.Profile() if args.profile else None
+    with_state, without = [], []
+    for seed in range(EVAL_SEED_BASE, EVAL_SEED_BASE + args.count):
+        sample = drawn_sample(seed)
+        state = model.guide(sketch_of(sample, strokes_at(sample, 50))).state
+        for k in range(strokes_at(sample, 50) + 1, len(sample.strokes) + 1):
+            sketch = sketch_of(sample, k)
+            t = time.perf_counter()
+            if profiler:
+                profiler.enable()
+            state = model.guide(sketch, state=state).state
+            if profiler:
+                profiler.disable()
+            with_state.append((time.perf_counter() - t) * 1e3)
+            if not profiler:
+                t = time.perf_counter()
+                model.guide(sketch)
+                without.append((time.perf_counter() - t) * 1e3)
+    if profiler:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
+        return 0
+    print(f"{len(with_state)} strokes of {args.count} portraits, torch threads {torch.get_num_threads()}")
+    for name, times in (("guide with state", with_state), ("guide without state", without)):
+        print(f"{name:22s} p50 {np.median(times):6.1f} ms  p95 {np.percentile(times, 95):6.1f} ms")
+    print(f"{'extra with state':22s} p50 {np.median(np.subtract(with_state, without)):6.1f} ms")
+    return 0

@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from ..engine import params as P
-from ..engine.geometry import Portrait, build_portrait
+from ..engine.geometry import Builder, Portrait, Stroke, build_parts, posed
 from .framing import Window, cut_window, reexpress_pose, restore_ink
 
 GROUP_OF_FLOAT = np.array(P.ALL_GROUPS)[P.float_groups()]
@@ -79,7 +79,7 @@ class Drawn:
         for pose_bytes, groups in by_pose.items():
             floats = np.array(self.floats, np.float32)
             floats[POSE] = np.frombuffer(pose_bytes, np.float32)
-            strokes += [s for s in _build(floats.tobytes(), choices).strokes if s.group in groups]
+            strokes += _strokes_of(floats.tobytes(), choices, frozenset(groups))
         return Portrait(strokes, main.regions, main.params)
 
     def holding(self, other: "Drawn", groups) -> "Drawn":
@@ -119,7 +119,30 @@ class Drawn:
 @functools.lru_cache(maxsize=32)
 def _build(floats: bytes, choices: bytes) -> Portrait:
     """build_portrait of a vector given as bytes: the previous guidance's drawing comes back as a cache hit."""
-    return build_portrait(P.decode(np.frombuffer(floats, np.float32).copy(), np.frombuffer(choices, np.int64).copy()))
+    builder = _placed(floats, choices)
+    strokes, regions = builder.finish()
+    return Portrait(strokes, regions, builder.p)
+
+
+@functools.lru_cache(maxsize=32)
+def _strokes_of(floats: bytes, choices: bytes, groups: frozenset[str]) -> list[Stroke]:
+    """The strokes of `groups` in the vector's drawing: a part held with a pose of its own is drawn without
+    placing and cutting the other parts' lines."""
+    return _placed(floats, choices).visible_strokes(groups)
+
+
+def _placed(floats: bytes, choices: bytes) -> Builder:
+    """The vector's parts placed by its pose, ready to finish. The parts are built once for all poses: the
+    previous face moved to the new pose, or parts held with their own poses, cost a placement, not a build."""
+    vector = np.frombuffer(floats, np.float32).copy()
+    unposed = vector.copy()
+    unposed[POSE] = 0.0  # the parts read no pose: any pose builds the same parts
+    return posed(_parts(unposed.tobytes(), choices), P.decode(vector, np.frombuffer(choices, np.int64).copy()))
+
+
+@functools.lru_cache(maxsize=16)
+def _parts(unposed: bytes, choices: bytes) -> Builder:
+    return build_parts(P.decode(np.frombuffer(unposed, np.float32).copy(), np.frombuffer(choices, np.int64).copy()))
 
 
 def ink_map(darkness: np.ndarray, window: Window, origin: tuple[int, int], image: np.ndarray | None = None) -> np.ndarray:
@@ -243,7 +266,7 @@ def farthest(a: list[np.ndarray], b: list[np.ndarray], cells_per_unit: float = S
     raster = np.zeros((shape[1], shape[0]), np.uint8)
     cv2.polylines(raster, [np.round(p * 16).astype(np.int32) for p in b], False, 1, 1, cv2.LINE_8, 4)
     distance = cv2.distanceTransform((raster == 0).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    dense = np.concatenate([densify(p, 0.5) for p in a])
+    dense = densify_all(a, 0.5)
     cols = np.clip(np.round(dense[:, 0]).astype(int), 0, shape[0] - 1)
     rows = np.clip(np.round(dense[:, 1]).astype(int), 0, shape[1] - 1)
     return float(distance[rows, cols].max()) / cells_per_unit
@@ -272,7 +295,7 @@ def _covers(lines: list[np.ndarray], points: list[np.ndarray], radius: float, sh
     raster = np.zeros((shape[1], shape[0]), np.uint8)
     thickness = max(1, int(2 * radius))  # OpenCV's thick lines reach thickness / 2 beside the centre line
     cv2.polylines(raster, [np.round(p * 16).astype(np.int32) for p in lines], False, 1, thickness, cv2.LINE_8, 4)
-    dense = np.concatenate([densify(p, 1.0) for p in points])
+    dense = densify_all(points, 1.0)
     cols = np.clip(np.round(dense[:, 0]).astype(int), 0, shape[0] - 1)
     rows = np.clip(np.round(dense[:, 1]).astype(int), 0, shape[1] - 1)
     return bool(raster[rows, cols].all())
@@ -280,9 +303,19 @@ def _covers(lines: list[np.ndarray], points: list[np.ndarray], radius: float, sh
 
 def densify(points: np.ndarray, spacing: float) -> np.ndarray:
     """The polyline resampled so that consecutive points lie at most `spacing` apart (its vertices kept)."""
-    seg = np.sqrt(((points[1:] - points[:-1]) ** 2).sum(axis=1))
-    steps = np.maximum(1, np.ceil(seg / spacing)).astype(int)
-    start = np.repeat(np.arange(len(seg)), steps)
+    return densify_all([points], spacing)
+
+
+def densify_all(lines: list[np.ndarray], spacing: float) -> np.ndarray:
+    """The points of `densify` for every polyline of `lines`, all in one array (in no particular order): one
+    batch of numpy operations instead of one per polyline (a portrait has ~80), the hold comparisons' main cost."""
+    points = np.concatenate(lines)
+    ends = np.cumsum([len(line) for line in lines])
+    first = np.ones(len(points) - 1, bool)
+    first[ends[:-1] - 1] = False  # no segment joins one polyline's last vertex to the next one's first
+    start = points[:-1][first]
+    delta = points[1:][first] - start
+    steps = np.maximum(1, np.ceil(np.sqrt((delta ** 2).sum(axis=1)) / spacing)).astype(int)
+    segment = np.repeat(np.arange(len(start)), steps)
     t = (np.arange(steps.sum()) - np.repeat(np.cumsum(steps) - steps, steps)) / np.repeat(steps, steps)
-    dense = points[start] + (points[start + 1] - points[start]) * t[:, None]
-    return np.concatenate([dense, points[-1:]])
+    return np.concatenate([start[segment] + delta[segment] * t[:, None], points[ends - 1]])
