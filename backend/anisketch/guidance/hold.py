@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from ..engine import params as P
-from ..engine.geometry import Builder, Portrait, Stroke, build_parts, posed
+from ..engine.geometry import Builder, PartMemo, Portrait, Stroke, build_parts, posed
 from .framing import Window, cut_window, reexpress_pose, restore_ink
 
 GROUP_OF_FLOAT = np.array(P.ALL_GROUPS)[P.float_groups()]
@@ -142,7 +142,13 @@ def _placed(floats: bytes, choices: bytes) -> Builder:
 
 @functools.lru_cache(maxsize=16)
 def _parts(unposed: bytes, choices: bytes) -> Builder:
-    return build_parts(P.decode(np.frombuffer(unposed, np.float32).copy(), np.frombuffer(choices, np.int64).copy()))
+    """The parts of a vector; those whose values some earlier vector had (held parts, the previous face's)
+    are not built again (_PART_MEMO)."""
+    return build_parts(P.decode(np.frombuffer(unposed, np.float32).copy(), np.frombuffer(choices, np.int64).copy()),
+                       _PART_MEMO)
+
+
+_PART_MEMO = PartMemo()
 
 
 def ink_map(darkness: np.ndarray, window: Window, origin: tuple[int, int], image: np.ndarray | None = None) -> np.ndarray:
