@@ -119,9 +119,12 @@ def render_lines(strokes, size: int, colors: dict | None = None) -> np.ndarray:
     for stroke, polygons in stroke_outlines(strokes, size):
         r, g, b = colors.get(stroke.group, (0, 0, 0))
         cv2.fillPoly(premultiplied, polygons, (int(r), int(g), int(b), 255), lineType=cv2.LINE_AA, shift=SHIFT)
-    alpha = premultiplied[..., 3:4].astype(np.float32)
-    rgb = premultiplied[..., :3].astype(np.float32) * 255.0 / np.maximum(alpha, 1.0)
-    return np.concatenate([np.clip(rgb + 0.5, 0, 255).astype(np.uint8), premultiplied[..., 3:4]], axis=2)
+    # Straight alpha, computed on the inked pixels only (a tenth of a portrait; the others stay all zero)
+    flat = premultiplied.reshape(-1, 4)
+    inked = np.flatnonzero(flat[:, 3])
+    ink = np.take(flat, inked, axis=0).astype(np.float32)
+    flat[inked, :3] = np.clip(ink[:, :3] * 255.0 / ink[:, 3:] + 0.5, 0, 255).astype(np.uint8)
+    return premultiplied
 
 
 def ink_over(color, strokes, size, colors):

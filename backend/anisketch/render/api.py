@@ -30,7 +30,7 @@ from ..layers import Layer, Result, ink_box
 from ..protocol import MAX_CANDIDATES, MAX_SIDE
 from .dabs import find_dabs
 from .faithful import ColorizerModel, load_colorizer, predict_fills
-from .layered import BLEND_OF, faithful_production, refined_production
+from .layered import BLEND_OF, faithful_productions, refined_production
 from .refined import donor_seed, square, styled_portraits
 
 MODES = ("refined", "faithful")
@@ -93,7 +93,7 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         # more than all the layering
         parts_full = cv2.resize(parts, (side, side), interpolation=cv2.INTER_NEAREST) if side != len(parts) else parts
         dabs = find_dabs(hints, parts_full) if hints is not None else []
-        stacks = [faithful_production(fill, square_darkness, outside, dabs, parts) for fill in fills]
+        stacks = faithful_productions(fills, square_darkness, outside, dabs, parts)
     timing["render"] = ms_since(t)
 
     candidates = [cropped(name, f"Candidate {i + 1}", rgba[:h, :w]) for i, stack in enumerate(stacks)

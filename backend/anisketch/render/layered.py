@@ -20,6 +20,8 @@ so the change of colour lies under the line's middle.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -49,7 +51,8 @@ def screen_color(tone, base) -> np.ndarray:
 
 def as_layer_rgba(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     rgba = np.empty(alpha.shape + (4,), np.uint8)
-    rgba[..., :3] = np.clip(np.rint(rgb), 0, 255)
+    # uint8 goes in as it is: np.rint would make it float16, whose clip cost 30 ms a layer at 512 px
+    rgba[..., :3] = rgb if rgb.dtype == np.uint8 else np.clip(np.rint(rgb), 0, 255)
     rgba[..., 3] = alpha
     return rgba
 
@@ -128,10 +131,17 @@ def refined_production(portrait: Portrait, side: int, background_hinted: bool) -
     lines = render_lines(portrait.strokes, side, colors=line_colors(portrait.params))
     return {
         FLATS: as_layer_rgba(color, alpha),
-        SHADOWS: as_layer_rgba(shadow_rgb, np.where((shadow_rgb != 255).any(axis=2) & (alpha > 0), 255, 0)),
-        HIGHLIGHTS: as_layer_rgba(light_rgb, np.where((light_rgb != 0).any(axis=2) & (alpha > 0), 255, 0)),
+        SHADOWS: as_layer_rgba(shadow_rgb, painted_where(shadow_rgb, WHITE, alpha)),
+        HIGHLIGHTS: as_layer_rgba(light_rgb, painted_where(light_rgb, BLACK, alpha)),
         LINE_ART: lines,
     }
+
+
+def painted_where(rgb: np.ndarray, none: tuple, alpha: np.ndarray) -> np.ndarray:
+    """Alpha of a shading layer: 255 where `rgb` is not the blend's "no change" colour and the flats are opaque
+    (cv2.inRange: numpy's any() over the channel axis cost 8 ms a layer at 512 px)."""
+    unchanged = cv2.inRange(rgb, np.array(none, np.uint8), np.array(none, np.uint8))
+    return cv2.bitwise_and(cv2.bitwise_not(unchanged), (alpha > 0).view(np.uint8) * np.uint8(255))
 
 
 def recolored(region, rgb):
@@ -162,34 +172,109 @@ MIN_SHAPE = 0.00015  # of the area: specks of shading smaller than this go
 
 def faithful_production(fill: np.ndarray, darkness: np.ndarray, outside: np.ndarray | None,
                         dabs: list[Dab], parts: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Production layers (name -> RGBA side x side) from the colouriser's prediction `fill` (RGB uint8, any
-    square size), the artist's lines (`darkness`, side x side), the outside of the portrait (bool side x side,
-    None: all inside), the hint dabs (masks side x side), whose colours the flats take exactly, and the
-    guidance's part map at the fill's size (None: unknown), which tells the back hair from the front."""
+    """Production layers (name -> RGBA side x side) of one colouriser prediction `fill` (RGB uint8, any square
+    size): `faithful_productions` of one candidate."""
+    return faithful_productions(fill[None], darkness, outside, dabs, parts)[0]
+
+
+def faithful_productions(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | None,
+                         dabs: list[Dab], parts: np.ndarray | None = None) -> list[dict[str, np.ndarray]]:
+    """Production layers (name -> RGBA side x side) of each of the colouriser's predictions `fills` (RGB uint8
+    [n, S, S, 3], any square size S), with the artist's lines (`darkness`, side x side), the outside of the
+    portrait (bool side x side, None: all inside), the hint dabs (masks side x side), whose colours the flats
+    take exactly, and the guidance's part map at the fills' size (None: unknown), which tells the back hair
+    from the front.
+
+    The candidates are one sketch coloured n ways, so the shapes are found once for all of them (`Shapes`: the
+    flats snapped to the artist's lines, the shadow and highlight shapes); each candidate then only takes its
+    own colours for them (`candidate_layers`: table look-ups)."""
+    shapes = find_shapes(fills, darkness, outside, parts)
+    return [candidate_layers(shapes, centres, dabs) for centres in shapes.centres]
+
+
+@dataclass
+class Shapes:
+    """What all the candidates of a request share: the clusters (`labels`, at full size), their roles (0 base,
+    1 shadow, 2 highlight), each pixel's flat (`family`: a base cluster, k outside the portrait, k + 1 the
+    whites of the eyes) snapped to the lines, and two index images from which each candidate's layers are one
+    table look-up (cv2.LUT) each: `flat_index` (the family) and `shade_index` (tone cluster x k + base flat
+    where a shading layer paints, NO_SHADE elsewhere), uint8 with 4 equal channels for RGBA tables.
+    `centres` [n, k, 3]: each candidate's own CIELAB colour of each cluster."""
+
+    centres: np.ndarray
+    labels: np.ndarray
+    role: np.ndarray
+    family: np.ndarray
+    flat_index: np.ndarray
+    shade_index: np.ndarray
+
+
+NO_SHADE = 255  # shade_index where neither shading layer paints
+assert CLUSTERS * CLUSTERS < NO_SHADE  # every (tone, base) pair has its own index
+
+
+def find_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | None,
+                parts: np.ndarray | None) -> Shapes:
+    """The shapes of all candidates at once. The clusters are the k-means clusters of every pixel's colours in
+    all the candidates together (a cluster edge where any candidate has one); which cluster shades which and
+    which are one flat is decided on the first candidate's colours (the network's own colouring of the
+    artist's hints: the others add style dabs on the parts the artist left open, which change their colours,
+    not where the network shades)."""
     side = darkness.shape[0]
-    centres, labels_small = cluster_colors(fill)
-    role, base_of = sort_shading(centres, labels_small, parts)
+    centres, labels_small = cluster_colors(fills)
+    first = centres[0]
+    k = len(first)
+    role, base_of = sort_shading(first, labels_small, parts)
     if parts is not None:
-        base_of = one_flat_per_part(base_of, labels_small, parts, centres)
-    labels = upsampled_labels(fill, labels_small, centres, side)
+        base_of = one_flat_per_part(base_of, labels_small, parts, first)
+    labels = upsampled_labels(fills, labels_small, centres, side)
     skin, background = (-1, -1) if parts is None else (main_base(base_of[labels_small], parts, name)
                                                         for name in ("skin", "background"))
-    family = flat_family(base_of[labels], len(centres), darkness, outside, parts, skin, background)
-    base_rgb = centres_rgb(centres)
-    colors = hinted_bases(base_rgb, family, labels, role, dabs)
+    family = flat_family(base_of[labels], k, darkness, outside, parts, skin, background)
     shade = (role[labels] != 0) & (base_of[labels] == family)  # shading only inside its own base's flat
     shade = drop_specks(drop_slivers(shade), MIN_SHAPE * side * side)
-    flats = np.empty((side, side, 4), np.uint8)
-    flats[..., :3] = np.rint(np.vstack([colors, [WHITE, SCLERA]])).astype(np.uint8)[family]
-    flats[..., 3] = np.where(family == len(centres), 0, 255)
+    shade_index = np.where(shade, labels * k + family, NO_SHADE).astype(np.uint8)
+    return Shapes(centres, labels, role, family, four_channels(family.astype(np.uint8)), four_channels(shade_index))
+
+
+def four_channels(index: np.ndarray) -> np.ndarray:
+    return cv2.merge([index] * 4)
+
+
+def candidate_layers(shapes: Shapes, centres: np.ndarray, dabs: list[Dab]) -> dict[str, np.ndarray]:
+    """One candidate's layers: its colours (CIELAB `centres`, one per cluster) in the shared shapes."""
+    k = len(centres)
+    base_rgb = centres_rgb(centres)
+    colors = hinted_bases(base_rgb, shapes.family, shapes.labels, shapes.role, dabs)
+    flats = np.zeros((256, 4))
+    flats[:k, :3], flats[:k, 3] = colors, 255
+    flats[k], flats[k + 1] = (*WHITE, 0), (*SCLERA, 255)  # outside the portrait: transparent
     # Each shade pixel keeps the prediction's tone relative to the prediction's base (so a hinted base carries
     # its shadow), and both are clusters: the layer colours are a table of (tone, base) pairs.
     tone, base = np.broadcast_arrays(base_rgb[:, None], base_rgb[None])
+    tone_role = np.repeat(shapes.role, k)  # role of the tone of each (tone, base) pair
     return {
-        FLATS: flats,
-        SHADOWS: shading_layer(shade & (role[labels] == 1), labels, family, multiply_color(tone, base), WHITE),
-        HIGHLIGHTS: shading_layer(shade & (role[labels] == 2), labels, family, screen_color(tone, base), BLACK),
+        FLATS: look_up(shapes.flat_index, flats),
+        SHADOWS: look_up(shapes.shade_index, shading_table(multiply_color(tone, base), tone_role == 1, WHITE)),
+        HIGHLIGHTS: look_up(shapes.shade_index, shading_table(screen_color(tone, base), tone_role == 2, BLACK)),
     }
+
+
+def shading_table(colors: np.ndarray, painted: np.ndarray, none) -> np.ndarray:
+    """The RGBA look-up table of a shading layer: colors [k, k, 3] of each (tone, base) pair where `painted`
+    (flat over the pairs), the blend's no-change colour, transparent, elsewhere."""
+    table = np.zeros((256, 4))
+    table[:, :3] = none
+    pairs = np.flatnonzero(painted)
+    table[pairs, :3] = colors.reshape(-1, 3)[pairs]
+    table[pairs, 3] = 255
+    return table
+
+
+def look_up(index: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """RGBA uint8: table[index] (index uint8 with 4 equal channels, table [256, 4] float, rounded)."""
+    lut = np.clip(np.rint(table), 0, 255).astype(np.uint8).reshape(256, 1, 4)
+    return cv2.LUT(index, lut)
 
 
 def flat_family(family: np.ndarray, k: int, darkness: np.ndarray, outside: np.ndarray | None,
@@ -211,34 +296,31 @@ def flat_family(family: np.ndarray, k: int, darkness: np.ndarray, outside: np.nd
     return family
 
 
-def shading_layer(mask: np.ndarray, labels: np.ndarray, family: np.ndarray, table: np.ndarray, none) -> np.ndarray:
-    """RGBA: table[tone cluster, base cluster] where `mask`, transparent (in the blend's no-change colour) elsewhere."""
-    rgba = np.zeros(mask.shape + (4,), np.uint8)
-    rgba[..., :3] = none
-    rgba[mask, :3] = np.rint(table[labels[mask], family[mask]]).astype(np.uint8)
-    rgba[mask, 3] = 255
-    return rgba
-
-
 def to_lab(rgb: np.ndarray) -> np.ndarray:
     """CIELAB (L 0..100) of RGB 0..255, float32, any [..., 3] shape (OpenCV's: fast at full resolution)."""
     flat = np.ascontiguousarray(np.asarray(rgb, np.float32).reshape(1, -1, 3)) * (1.0 / 255.0)
     return cv2.cvtColor(flat, cv2.COLOR_RGB2Lab).reshape(np.shape(rgb))
 
 
-def cluster_colors(fill: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """k-means (deterministic) of the prediction's colours in CIELAB: centres (k, 3) Lab and labels (S, S)."""
-    lab = to_lab(fill)
-    samples = lab[::2, ::2].reshape(-1, 3)
+def cluster_colors(fills: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """k-means (deterministic) of the predictions' colours in CIELAB, each pixel's colours in all n candidates
+    as one point: each candidate's centres [n, k, 3] (Lab) and the labels (S, S), shared."""
+    lab = stacked_lab(fills)
+    samples = lab[::2, ::2].reshape(-1, lab.shape[-1])
     cv2.setRNGSeed(0x5EED)
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 12, 0.5)
     _, _, centres = cv2.kmeans(samples, CLUSTERS, None, criteria, 1,  # type: ignore[call-overload]  # stub: UMat only
                                cv2.KMEANS_PP_CENTERS)
-    return centres, nearest_centre(fill, centres)
+    return centres.reshape(CLUSTERS, -1, 3).transpose(1, 0, 2), nearest_centre(lab, centres)
 
 
-def upsampled_labels(fill: np.ndarray, labels: np.ndarray, centres: np.ndarray, side: int) -> np.ndarray:
-    """The nearest centre of each pixel of the prediction upsampled smoothly to side x side, computed only near
+def stacked_lab(fills: np.ndarray) -> np.ndarray:
+    """[..., n * 3]: each pixel's CIELAB colour in each of the n candidates [n, ..., 3], side by side."""
+    return np.concatenate([to_lab(fill) for fill in fills], axis=-1)
+
+
+def upsampled_labels(fills: np.ndarray, labels: np.ndarray, centres: np.ndarray, side: int) -> np.ndarray:
+    """The nearest centre of each pixel of the predictions upsampled smoothly to side x side, computed only near
     the edges between clusters: inside a patch of one cluster the upsampled colours are its own (a tenth of
     the time at 512 px)."""
     if labels.shape[0] == side:
@@ -248,16 +330,21 @@ def upsampled_labels(fill: np.ndarray, labels: np.ndarray, centres: np.ndarray, 
     edge[:, 1:] |= labels[:, 1:] != labels[:, :-1]
     edge[1:] |= labels[1:] != labels[:-1]
     near = cv2.resize(cv2.dilate(edge, np.ones((3, 3), np.uint8)), (side, side), interpolation=cv2.INTER_NEAREST) > 0
-    smooth = cv2.resize(fill, (side, side), interpolation=cv2.INTER_LINEAR)
-    up[near] = nearest_centre(smooth[near][None], centres)[0]
+    smooth = np.stack([cv2.resize(fill, (side, side), interpolation=cv2.INTER_LINEAR)[near] for fill in fills])
+    up[near] = nearest_centre(stacked_lab(smooth), joined(centres))
     return up
 
 
-def nearest_centre(rgb: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Index of the nearest CIELAB centre of each pixel (int32, the image's height and width)."""
-    lab = np.ascontiguousarray(to_lab(rgb).reshape(-1, 3))
-    _, nearest = cv2.batchDistance(lab, centres, cv2.CV_32F, normType=cv2.NORM_L2SQR, K=1)
-    return nearest.astype(np.int32).reshape(rgb.shape[:2])
+def joined(centres: np.ndarray) -> np.ndarray:
+    """[k, n * 3]: the candidates' centres [n, k, 3] side by side, as k-means gave them."""
+    return np.ascontiguousarray(centres.transpose(1, 0, 2).reshape(centres.shape[1], -1))
+
+
+def nearest_centre(lab: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of the nearest centre [k, d] of each point of `lab` [..., d] (int32, `lab`'s leading shape)."""
+    points = np.ascontiguousarray(lab.reshape(-1, lab.shape[-1]), np.float32)
+    _, nearest = cv2.batchDistance(points, centres, cv2.CV_32F, normType=cv2.NORM_L2SQR, K=1)
+    return nearest.astype(np.int32).reshape(lab.shape[:-1])
 
 
 def centres_rgb(centres: np.ndarray) -> np.ndarray:
