@@ -1,5 +1,5 @@
-"""The production layers of a colour render (render/layered.py): each property the artist relies on, tested on
-inputs where it can fail."""
+"""The production layers of a colour render (render/layered.py, render/faithful_layers.py): each property the
+artist relies on, tested on inputs where it can fail."""
 
 import numpy as np
 import pytest
@@ -8,8 +8,9 @@ from anisketch.engine import params as P
 from anisketch.engine.geometry import build_portrait
 from anisketch.engine.raster import render as render_portrait
 from anisketch.render.dabs import Dab
-from anisketch.render.layered import (FLATS, HIGHLIGHTS, LINE_ART, SHADOWS, composite, faithful_production,
-                                      multiply_color, refined_production, screen_color)
+from anisketch.render.faithful_layers import faithful_production
+from anisketch.render.layered import (FLATS, HIGHLIGHTS, LINE_ART, SHADOWS, composite, multiply_color,
+                                      refined_production, screen_color)
 
 SKIN, HAIR, RED = (250, 225, 205), (90, 60, 40), (220, 30, 40)
 

@@ -30,7 +30,8 @@ from ..layers import Layer, Result, ink_box
 from ..protocol import MAX_CANDIDATES, MAX_SIDE
 from .dabs import find_dabs
 from .faithful import ColorizerModel, load_colorizer, predict_fills
-from .layered import BLEND_OF, faithful_productions, refined_production
+from .faithful_layers import faithful_productions
+from .layered import BLEND_OF, refined_production
 from .refined import donor_seed, square, styled_portraits
 
 MODES = ("refined", "faithful")

@@ -1,0 +1,417 @@
+"""Faithful mode's production layers: the colouriser's predictions decomposed into flats, shadows and
+highlights, snapped to the artist's own lines (docs/renders.md, "Faithful").
+
+The colours of the predictions are clustered; a cluster that is a darker (lighter) tone of a larger
+neighbouring cluster is a shadow (highlight) of it; the regions between the artist's lines (small gaps closed)
+each take the one colour most of them has; the lines themselves take the colour of the nearest region, so the
+change of colour lies under the line's middle. The candidates of a request are one sketch coloured n ways:
+these shapes are found once for all of them, and each candidate only takes its own colours (`Shapes`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..engine import params as P
+from .dabs import Dab
+from .layered import BLACK, EYES, FLATS, HIGHLIGHTS, SHADOWS, WHITE, multiply_color, screen_color, to_lab
+
+HINT_REACH = 30.0  # CIELAB distance: a dab recolours the flat it lands on only if the network painted it near
+CLUSTERS = 14  # colours the prediction is reduced to before they are sorted into flats and shading
+OPEN_LEVEL = 96  # darkness from which a pixel is a line
+GAP_CLOSING = 0.008  # of the side: lines are thickened by this much so that small gaps in a sketch close
+CLEAR_SHARE = 0.75  # a region this much of one colour "clearly has" that colour
+SPECK, SPILL = 0.0005, 0.02  # of the area: patches this small always / thin ones where the region is clear
+THICK = 0.006  # of the side: a patch wider than twice this is a shape of its own, not colour spilt over a line
+SHADING_HUE = 20.0  # degrees: a shadow keeps its base's hue (the engine nudges it by 5)
+SHADING_LIGHTNESS = (4.0, 35.0)  # CIELAB L* steps between a base and its shading
+SAME_COLOR = 7.0  # CIELAB distance under which two clusters are one flat colour
+SHADING_SHARE = 0.4  # shading covers at most this share of its base's area (else it is a region of its own)
+NEUTRAL_CHROMA = 5.0  # below this a colour is a grey: it has no hue to compare
+LIT_HAIR = 0.25  # a lighter hair tone this share of a darker one's size is the lit hair (the base), not a sheen
+SCLERA = (255, 255, 255)  # the engine's whites of the eyes
+SLIVER = 0.002  # of the side: shading thinner than twice this along a line is a halo of the network's edge
+MIN_SHAPE = 0.00015  # of the area: specks of shading smaller than this go
+
+
+def faithful_production(fill: np.ndarray, darkness: np.ndarray, outside: np.ndarray | None,
+                        dabs: list[Dab], parts: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Production layers (name -> RGBA side x side) of one colouriser prediction `fill` (RGB uint8, any square
+    size): `faithful_productions` of one candidate."""
+    return faithful_productions(fill[None], darkness, outside, dabs, parts)[0]
+
+
+def faithful_productions(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | None,
+                         dabs: list[Dab], parts: np.ndarray | None = None) -> list[dict[str, np.ndarray]]:
+    """Production layers (name -> RGBA side x side) of each of the colouriser's predictions `fills` (RGB uint8
+    [n, S, S, 3], any square size S), with the artist's lines (`darkness`, side x side), the outside of the
+    portrait (bool side x side, None: all inside), the hint dabs (masks side x side), whose colours the flats
+    take exactly, and the guidance's part map at the fills' size (None: unknown), which tells the back hair
+    from the front.
+
+    The candidates are one sketch coloured n ways, so the shapes are found once for all of them (`Shapes`: the
+    flats snapped to the artist's lines, the shadow and highlight shapes); each candidate then only takes its
+    own colours for them (`candidate_layers`: table look-ups)."""
+    shapes = find_shapes(fills, darkness, outside, parts)
+    return [candidate_layers(shapes, centres, dabs) for centres in shapes.centres]
+
+
+@dataclass
+class Shapes:
+    """What all the candidates of a request share: the clusters (`labels`, at full size), their roles (0 base,
+    1 shadow, 2 highlight), each pixel's flat (`family`: a base cluster, k outside the portrait, k + 1 the
+    whites of the eyes) snapped to the lines, and two index images from which each candidate's layers are one
+    table look-up (cv2.LUT) each: `flat_index` (the family) and `shade_index` (tone cluster x k + base flat
+    where a shading layer paints, NO_SHADE elsewhere), uint8 with 4 equal channels for RGBA tables.
+    `centres` [n, k, 3]: each candidate's own CIELAB colour of each cluster."""
+
+    centres: np.ndarray
+    labels: np.ndarray
+    role: np.ndarray
+    family: np.ndarray
+    flat_index: np.ndarray
+    shade_index: np.ndarray
+
+
+NO_SHADE = 255  # shade_index where neither shading layer paints
+assert CLUSTERS * CLUSTERS < NO_SHADE  # every (tone, base) pair has its own index
+
+
+def find_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | None,
+                parts: np.ndarray | None) -> Shapes:
+    """The shapes of all candidates at once. The clusters are the k-means clusters of every pixel's colours in
+    all the candidates together (a cluster edge where any candidate has one); which cluster shades which and
+    which are one flat is decided on the first candidate's colours (the network's own colouring of the
+    artist's hints: the others add style dabs on the parts the artist left open, which change their colours,
+    not where the network shades)."""
+    side = darkness.shape[0]
+    centres, labels_small = cluster_colors(fills)
+    first = centres[0]
+    k = len(first)
+    role, base_of = sort_shading(first, labels_small, parts)
+    if parts is not None:
+        base_of = one_flat_per_part(base_of, labels_small, parts, first)
+    labels = upsampled_labels(fills, labels_small, centres, side)
+    skin, background = (-1, -1) if parts is None else (main_base(base_of[labels_small], parts, name)
+                                                        for name in ("skin", "background"))
+    family = flat_family(base_of[labels], k, darkness, outside, parts, skin, background)
+    shade = (role[labels] != 0) & (base_of[labels] == family)  # shading only inside its own base's flat
+    shade = drop_specks(drop_slivers(shade), MIN_SHAPE * side * side)
+    shade_index = np.where(shade, labels * k + family, NO_SHADE).astype(np.uint8)
+    return Shapes(centres, labels, role, family, four_channels(family.astype(np.uint8)), four_channels(shade_index))
+
+
+def four_channels(index: np.ndarray) -> np.ndarray:
+    return cv2.merge([index] * 4)
+
+
+def candidate_layers(shapes: Shapes, centres: np.ndarray, dabs: list[Dab]) -> dict[str, np.ndarray]:
+    """One candidate's layers: its colours (CIELAB `centres`, one per cluster) in the shared shapes."""
+    k = len(centres)
+    base_rgb = centres_rgb(centres)
+    colors = hinted_bases(base_rgb, shapes.family, shapes.labels, shapes.role, dabs)
+    flats = np.zeros((256, 4))
+    flats[:k, :3], flats[:k, 3] = colors, 255
+    flats[k], flats[k + 1] = (*WHITE, 0), (*SCLERA, 255)  # outside the portrait: transparent
+    # Each shade pixel keeps the prediction's tone relative to the prediction's base (so a hinted base carries
+    # its shadow), and both are clusters: the layer colours are a table of (tone, base) pairs.
+    tone, base = np.broadcast_arrays(base_rgb[:, None], base_rgb[None])
+    tone_role = np.repeat(shapes.role, k)  # role of the tone of each (tone, base) pair
+    return {
+        FLATS: look_up(shapes.flat_index, flats),
+        SHADOWS: look_up(shapes.shade_index, shading_table(multiply_color(tone, base), tone_role == 1, WHITE)),
+        HIGHLIGHTS: look_up(shapes.shade_index, shading_table(screen_color(tone, base), tone_role == 2, BLACK)),
+    }
+
+
+def shading_table(colors: np.ndarray, painted: np.ndarray, none) -> np.ndarray:
+    """The RGBA look-up table of a shading layer: colors [k, k, 3] of each (tone, base) pair where `painted`
+    (flat over the pairs), the blend's no-change colour, transparent, elsewhere."""
+    table = np.zeros((256, 4))
+    table[:, :3] = none
+    pairs = np.flatnonzero(painted)
+    table[pairs, :3] = colors.reshape(-1, 3)[pairs]
+    table[pairs, 3] = 255
+    return table
+
+
+def look_up(index: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """RGBA uint8: table[index] (index uint8 with 4 equal channels, table [256, 4] float, rounded)."""
+    lut = np.clip(np.rint(table), 0, 255).astype(np.uint8).reshape(256, 1, 4)
+    return cv2.LUT(index, lut)
+
+
+def flat_family(family: np.ndarray, k: int, darkness: np.ndarray, outside: np.ndarray | None,
+                parts: np.ndarray | None, skin: int, background: int = -1) -> np.ndarray:
+    """Each pixel's flat, snapped to the artist's lines: a base cluster (0..k-1), k outside the portrait, k + 1
+    the whites of the eyes. `skin`, `background`: the base clusters of the skin and of the background (-1:
+    unknown).
+
+    Outside is where the guidance's face says so and the network painted the background's colour: where the
+    guidance drew shorter hair than the artist, the network, which sees the artist's lines, paints hair."""
+    side = darkness.shape[0]
+    outside_id = k
+    if outside is not None:
+        family = np.where(outside & ((family == background) | (background < 0)), outside_id, family)
+    eyes = None if parts is None else eyes_at(parts, side)
+    family = snap_to_lines(family, line_band(darkness), outside_id + 1, eyes)
+    if eyes is not None:  # the network leaves the sclera skin-coloured; a colourist paints the whites of the eyes
+        family[eyes & (family == skin)] = outside_id + 1
+    return family
+
+
+def cluster_colors(fills: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """k-means (deterministic) of the predictions' colours in CIELAB, each pixel's colours in all n candidates
+    as one point: each candidate's centres [n, k, 3] (Lab) and the labels (S, S), shared."""
+    lab = stacked_lab(fills)
+    samples = lab[::2, ::2].reshape(-1, lab.shape[-1])
+    cv2.setRNGSeed(0x5EED)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 12, 0.5)
+    _, _, centres = cv2.kmeans(samples, CLUSTERS, None, criteria, 1,  # type: ignore[call-overload]  # stub: UMat only
+                               cv2.KMEANS_PP_CENTERS)
+    return centres.reshape(CLUSTERS, -1, 3).transpose(1, 0, 2), nearest_centre(lab, centres)
+
+
+def stacked_lab(fills: np.ndarray) -> np.ndarray:
+    """[..., n * 3]: each pixel's CIELAB colour in each of the n candidates [n, ..., 3], side by side."""
+    return np.concatenate([to_lab(fill) for fill in fills], axis=-1)
+
+
+def upsampled_labels(fills: np.ndarray, labels: np.ndarray, centres: np.ndarray, side: int) -> np.ndarray:
+    """The nearest centre of each pixel of the predictions upsampled smoothly to side x side, computed only near
+    the edges between clusters: inside a patch of one cluster the upsampled colours are its own (a tenth of
+    the time at 512 px)."""
+    if labels.shape[0] == side:
+        return labels
+    up = cv2.resize(labels, (side, side), interpolation=cv2.INTER_NEAREST)
+    edge = np.zeros(labels.shape, np.uint8)
+    edge[:, 1:] |= labels[:, 1:] != labels[:, :-1]
+    edge[1:] |= labels[1:] != labels[:-1]
+    near = cv2.resize(cv2.dilate(edge, np.ones((3, 3), np.uint8)), (side, side), interpolation=cv2.INTER_NEAREST) > 0
+    smooth = np.stack([cv2.resize(fill, (side, side), interpolation=cv2.INTER_LINEAR)[near] for fill in fills])
+    up[near] = nearest_centre(stacked_lab(smooth), joined(centres))
+    return up
+
+
+def joined(centres: np.ndarray) -> np.ndarray:
+    """[k, n * 3]: the candidates' centres [n, k, 3] side by side, as k-means gave them."""
+    return np.ascontiguousarray(centres.transpose(1, 0, 2).reshape(centres.shape[1], -1))
+
+
+def nearest_centre(lab: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of the nearest centre [k, d] of each point of `lab` [..., d] (int32, `lab`'s leading shape)."""
+    points = np.ascontiguousarray(lab.reshape(-1, lab.shape[-1]), np.float32)
+    _, nearest = cv2.batchDistance(points, centres, cv2.CV_32F, normType=cv2.NORM_L2SQR, K=1)
+    return nearest.astype(np.int32).reshape(lab.shape[:-1])
+
+
+def centres_rgb(centres: np.ndarray) -> np.ndarray:
+    rgb = cv2.cvtColor(np.ascontiguousarray(centres.reshape(1, -1, 3), np.float32), cv2.COLOR_Lab2RGB)
+    return np.clip(rgb.reshape(-1, 3) * 255.0, 0, 255)
+
+
+def sort_shading(centres: np.ndarray, labels: np.ndarray, parts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """role per cluster (0 base, 1 shadow, 2 highlight) and base_of (the base colour it shades, a base itself).
+
+    A cluster shades a larger one it borders when it keeps its hue and is a few L* steps darker or lighter.
+    With the guidance's part map (`parts`, the labels' size) both must lie on the same part (a light brown lock
+    is no shadow of the skin beside it), and on the hair a darker tone shades a lighter one even when larger
+    (not when the lighter is a mere band, under LIT_HAIR of it): the back hair, in the head's shade, is often
+    larger than the lit hair in front of it."""
+    k = len(centres)
+    size = np.bincount(labels.ravel(), minlength=k)
+    border = adjacency(labels, k)
+    part = np.zeros(k, np.int64) if parts is None else part_group(majority_part(labels, parts, k))
+    on_hair = part == part_group(np.array([P.LABEL["hair"]]))[0] if parts is not None else np.zeros(k, bool)
+    role, base_of = np.zeros(k, np.int32), np.arange(k, dtype=np.int32)
+    chroma = np.hypot(centres[:, 1], centres[:, 2])
+    hue = np.degrees(np.arctan2(centres[:, 2], centres[:, 1]))
+    for c in np.argsort(-size):
+        for b in np.argsort(-border[c]):
+            hair_pair = on_hair[c] and on_hair[b] and centres[c, 0] < centres[b, 0] and size[b] >= LIT_HAIR * size[c]
+            if border[c, b] < 8 or base_of[b] != b or b == c or part[b] != part[c] or \
+                    (size[b] < size[c] and not hair_pair):
+                continue
+            if np.linalg.norm(centres[c] - centres[b]) < SAME_COLOR:  # one colour split in two by k-means
+                base_of[c] = b
+                break
+            step = centres[b, 0] - centres[c, 0]
+            same_hue = (chroma[b] < NEUTRAL_CHROMA and chroma[c] < NEUTRAL_CHROMA) or (
+                min(chroma[b], chroma[c]) >= NEUTRAL_CHROMA and abs((hue[b] - hue[c] + 180) % 360 - 180) < SHADING_HUE)
+            if (size[c] <= SHADING_SHARE * size[b] or hair_pair) and same_hue and \
+                    SHADING_LIGHTNESS[0] <= abs(step) <= SHADING_LIGHTNESS[1]:
+                role[c], base_of[c] = (1 if step > 0 else 2), b
+                break
+    # A base that later became a shade of another (the larger back hair first took a lock as its base): its
+    # own shades now shade that other base, with the tone they had.
+    for _ in range(k):
+        base_of = base_of[base_of]
+    return role, base_of
+
+
+# Parts a colourist fills with one flat each, whatever tones the network spread over them (its guess drifts from
+# the fringe to the ends of the hair): the hair, and the skin with the neck and ears. Eyes and clothes keep
+# their several flats (sclera, iris, pupil; a collar).
+ONE_FLAT_PARTS = (("hair",), ("skin", "neck", "ears"), ("background",))
+MERGE_REACH = 35.0  # CIELAB: a base this far from the part's main colour is a shape of its own (a ribbon)
+
+
+def part_group(labels: np.ndarray) -> np.ndarray:
+    """Part labels with the parts of one ONE_FLAT_PARTS group (skin, neck, ears) under one number."""
+    group = np.arange(len(P.PART_LABELS))
+    for names in ONE_FLAT_PARTS:
+        group[[P.LABEL[name] for name in names]] = P.LABEL[names[0]]
+    return group[labels]
+
+
+def one_flat_per_part(base_of: np.ndarray, labels: np.ndarray, parts: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """base_of with every base colour lying mostly on one of ONE_FLAT_PARTS merged into that part's main base
+    (the one covering most of it) when within MERGE_REACH of it; their shading follows."""
+    k = len(base_of)
+    where = part_group(majority_part(labels, parts, k))
+    cover = np.bincount(base_of[labels.ravel()] * len(P.PART_LABELS) + part_group(parts.ravel()),
+                        minlength=k * len(P.PART_LABELS)).reshape(k, len(P.PART_LABELS))
+    merged = np.arange(k)
+    for names in ONE_FLAT_PARTS:
+        group = P.LABEL[names[0]]
+        bases = np.flatnonzero((base_of == np.arange(k)) & (where == group))
+        if len(bases) > 1:
+            main = bases[np.argmax(cover[bases, group])]
+            near = bases[np.linalg.norm(centres[bases] - centres[main], axis=1) <= MERGE_REACH]
+            merged[near] = main
+    return merged[base_of]
+
+
+def majority_part(labels: np.ndarray, parts: np.ndarray, k: int) -> np.ndarray:
+    """The part-map label under most of each cluster's pixels."""
+    votes = np.bincount(labels.ravel() * len(P.PART_LABELS) + parts.ravel(), minlength=k * len(P.PART_LABELS))
+    return votes.reshape(k, len(P.PART_LABELS)).argmax(axis=1)
+
+
+def adjacency(labels: np.ndarray, k: int) -> np.ndarray:
+    """(k, k) counts of horizontally or vertically neighbouring pixels of two clusters."""
+    pairs = [(labels[:, :-1], labels[:, 1:]), (labels[:-1], labels[1:])]
+    flat = np.zeros(k * k, np.int64)
+    for a, b in pairs:
+        differ = a != b
+        flat += np.bincount((a[differ] * k + b[differ]).ravel(), minlength=k * k)
+    counts = flat.reshape(k, k)
+    return counts + counts.T
+
+
+def line_band(darkness: np.ndarray) -> np.ndarray:
+    """bool: the artist's lines, thickened so that small gaps close (a region leaking through a gap of a few
+    pixels would otherwise take its neighbour's colour)."""
+    side = darkness.shape[0]
+    radius = max(1, int(round(GAP_CLOSING * side)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.dilate((darkness >= OPEN_LEVEL).astype(np.uint8), kernel) > 0
+
+
+def main_base(family: np.ndarray, parts: np.ndarray, name: str) -> int:
+    """The base colour covering most of a part (family and parts at one size; -1: the part is absent)."""
+    on = family[parts == P.LABEL[name]]
+    return int(np.bincount(on).argmax()) if on.size else -1
+
+
+def eyes_at(parts: np.ndarray, side: int) -> np.ndarray:
+    """bool side x side: the guidance's eyes."""
+    eyes = np.isin(parts, EYES).astype(np.uint8)
+    return (cv2.resize(eyes, (side, side), interpolation=cv2.INTER_NEAREST) if parts.shape[0] != side else eyes) > 0
+
+
+def snap_to_lines(family: np.ndarray, band: np.ndarray, count: int, keep: np.ndarray | None = None) -> np.ndarray:
+    """Patches of another colour inside a region between the lines take the region's colour: any speck, and a
+    thin patch up to a few percent of the picture where the region clearly has one colour (the prediction's
+    colour spilling over a line; a thick patch, an eye's white in a face whose eye line has a gap, stays). A
+    larger patch stays: there the region leaks through a gap the band did not close (the face joined to the
+    background), and the prediction's own edge is the better guess. The band then takes the colour of the
+    nearest region pixel, so colours change under the middle of the lines.
+    `keep` (bool, None: nothing): pixels that keep their colour, even under the band: the eyes, whose sclera,
+    iris and pupil are shapes the artist's eye lines rarely close; cut by the lines (lashes, the iris's own
+    ring) they look like thin spills, and filled from beyond the lashes the iris turns into a bow tie.
+
+    All patches of all colours are labelled in one pass: the band and the one-pixel seams between two colours
+    cut the picture into patches of one colour each (the seams then follow their nearest patch)."""
+    side = family.shape[0]
+    regions_count, regions = cv2.connectedComponents((~band).astype(np.uint8), connectivity=4)
+    votes = np.bincount(regions.ravel() * count + family.ravel(), minlength=regions_count * count)
+    votes = votes.reshape(regions_count, count)
+    votes[0] = 0  # label 0: the band
+    winner = votes.argmax(axis=1)
+    clear = votes.max(axis=1) >= CLEAR_SHARE * np.maximum(votes.sum(axis=1), 1)
+
+    seam = np.zeros_like(band)
+    seam[:, 1:] |= family[:, 1:] != family[:, :-1]
+    seam[1:] |= family[1:] != family[:-1]
+    inside = (~(band | seam)).astype(np.uint8)
+    patches, patch, stats, _ = cv2.connectedComponentsWithStats(inside, connectivity=4)
+    depth = max(1, int(round(THICK * side)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * depth + 1, 2 * depth + 1))
+    thick = np.zeros(patches, bool)  # a patch that survives erosion is a shape (an eye's white), not a spill
+    thick[patch[cv2.erode(inside, kernel) > 0]] = True
+    colour, region = np.zeros(patches, family.dtype), np.zeros(patches, regions.dtype)
+    colour[patch], region[patch] = family, regions  # one colour, one region per patch
+    area = stats[:, cv2.CC_STAT_AREA]
+    speck = area < SPECK * side * side
+    move = (speck | ((area < SPILL * side * side) & ~thick)) & (clear[region] | speck)
+    move[0] = False  # label 0: band and seams
+    snapped = np.where(move, winner[region], colour)[patch]
+    if keep is not None:
+        snapped = np.where(keep, family, snapped)
+    holes = (inside == 0) & (True if keep is None else ~keep)
+    return fill_nearest(snapped, holes)
+
+
+def fill_nearest(values: np.ndarray, holes: np.ndarray) -> np.ndarray:
+    """values with every hole pixel replaced by the value of the nearest non-hole pixel."""
+    if not holes.any() or holes.all():
+        return values
+    _, nearest = cv2.distanceTransformWithLabels(holes.astype(np.uint8), cv2.DIST_L2, 3,
+                                                 labelType=cv2.DIST_LABEL_PIXEL)
+    sources = values[~holes]  # DIST_LABEL_PIXEL numbers the non-hole pixels 1.. in row-major order
+    return sources[nearest - 1].reshape(values.shape)
+
+
+def hinted_bases(base_rgb: np.ndarray, family: np.ndarray, labels: np.ndarray, role: np.ndarray,
+                 dabs: list[Dab]) -> np.ndarray:
+    """The flat colour of each base cluster: the prediction's, or the mean colour of the dabs that land on it
+    (a dab lying mostly on a shadow sets the base that its shadow turns into the dab's colour)."""
+    colors = base_rgb.copy()
+    wanted: dict[int, list] = {}
+    for dab in dabs:
+        on = family[dab.mask]
+        on = on[on < len(base_rgb)]  # not the outside, not the whites of the eyes
+        if on.size == 0:
+            continue
+        base = int(np.bincount(on).argmax())
+        dab_rgb = np.asarray(dab.color, np.float32)
+        shades = labels[dab.mask]
+        shaded = np.bincount(role[shades], minlength=3)
+        if shaded[1] > shaded[0] + shaded[2]:  # the dab lies on a shadow: undo the shadow's multiply
+            tone = int(np.bincount(shades[role[shades] == 1]).argmax())
+            dab_rgb = np.clip(dab_rgb * np.maximum(base_rgb[base], 1) / np.maximum(base_rgb[tone], 1), 0, 255)
+        if np.linalg.norm(to_lab(dab_rgb[None])[0] - to_lab(base_rgb[base][None])[0]) > HINT_REACH:
+            continue  # the network, shown this dab, still painted another colour here: the dab straddles an edge
+        wanted.setdefault(base, []).append(dab_rgb)
+    for base, rgbs in wanted.items():
+        colors[base] = np.mean(rgbs, axis=0)
+    return colors
+
+
+def drop_slivers(mask: np.ndarray) -> np.ndarray:
+    """mask without its parts thinner than twice SLIVER of the side: the network's light or dark halo along the
+    artist's lines is no cel shape (a morphological opening: real shapes keep their size, corners round a little)."""
+    radius = max(1, int(round(SLIVER * mask.shape[0])))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, kernel) > 0
+
+
+def drop_specks(mask: np.ndarray, min_area: float) -> np.ndarray:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    keep[0] = False
+    return keep[labels]
