@@ -14,8 +14,10 @@ import cv2
 import numpy as np
 
 from ..engine import params as P
+from .layered import to_lab
 
 ALPHA_THRESHOLD = 128
+AGREE = 10.0  # CIELAB dE76 within which a colour shows a dab's colour (issue 19's measure)
 MIN_DAB_PIXELS = 4  # smaller specks are noise (a stray click), not a colour decision
 
 
@@ -78,3 +80,20 @@ def region_color(color: np.ndarray, lineart: np.ndarray, parts: np.ndarray, dab:
     if len(pixels) == 0:
         return None
     return np.median(pixels.astype(np.float64), axis=0)
+
+
+def agreed_color(colors: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The colour that most of the dabbed pixels on one flat ask for (RGB float): the pixel-weighted mean of
+    the dabs (RGB [n, 3], `weights` their pixels) that `agreeing` keeps."""
+    agree = agreeing(colors, weights)
+    return np.average(np.asarray(colors, np.float64)[agree], axis=0, weights=np.asarray(weights, float)[agree])
+
+
+def agreeing(colors: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """bool [n]: the dabs (RGB [n, 3], `weights` their pixels) that one colour can serve: those within
+    2 x AGREE of the dab with the most dab pixels so near. Dabs of one colour (an artist's picks differ a
+    little) all agree; of two far colours on one flat (a lit lock and the hair in shade) the larger wins,
+    where a mean of both would miss both."""
+    lab = to_lab(np.asarray(colors, np.float32))
+    near = np.linalg.norm(lab[:, None] - lab[None], axis=2) <= 2 * AGREE
+    return near[int(np.argmax(near @ np.asarray(weights, float)))]

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from ..engine import params as P
-from .dabs import Dab
+from .dabs import Dab, agreed_color
 from .layered import BLACK, EYES, FLATS, HIGHLIGHTS, SHADOWS, WHITE, multiply_color, screen_color, to_lab
 
 HINT_REACH = 30.0  # CIELAB distance: a dab recolours the flat it lands on only if the network painted it near
@@ -378,8 +378,9 @@ def fill_nearest(values: np.ndarray, holes: np.ndarray) -> np.ndarray:
 
 def hinted_bases(base_rgb: np.ndarray, family: np.ndarray, labels: np.ndarray, role: np.ndarray,
                  dabs: list[Dab]) -> np.ndarray:
-    """The flat colour of each base cluster: the prediction's, or the mean colour of the dabs that land on it
-    (a dab lying mostly on a shadow sets the base that its shadow turns into the dab's colour)."""
+    """The flat colour of each base cluster: the prediction's, or the colour that most of the dab pixels on it
+    ask for (`agreed_color`; a dab lying mostly on a shadow asks for the base that its shadow turns into the
+    dab's colour)."""
     colors = base_rgb.copy()
     wanted: dict[int, list] = {}
     for dab in dabs:
@@ -396,9 +397,9 @@ def hinted_bases(base_rgb: np.ndarray, family: np.ndarray, labels: np.ndarray, r
             dab_rgb = np.clip(dab_rgb * np.maximum(base_rgb[base], 1) / np.maximum(base_rgb[tone], 1), 0, 255)
         if np.linalg.norm(to_lab(dab_rgb[None])[0] - to_lab(base_rgb[base][None])[0]) > HINT_REACH:
             continue  # the network, shown this dab, still painted another colour here: the dab straddles an edge
-        wanted.setdefault(base, []).append(dab_rgb)
-    for base, rgbs in wanted.items():
-        colors[base] = np.mean(rgbs, axis=0)
+        wanted.setdefault(base, []).append((dab_rgb, on.size))
+    for base, asked in wanted.items():
+        colors[base] = agreed_color(np.array([rgb for rgb, _ in asked]), np.array([n for _, n in asked], float))
     return colors
 
 
