@@ -28,9 +28,11 @@ class Dab:
     mask: np.ndarray  # bool [S, S], in the frame of the part map
 
     def info(self) -> dict:
-        ys, xs = np.nonzero(self.mask)
-        return {"color": "#%02x%02x%02x" % self.color, "part": self.label, "pixels": int(len(xs)),
-                "center": [round(float(xs.mean()), 1), round(float(ys.mean()), 1)]}
+        # the pixel count and centre from image moments: listing every pixel (np.nonzero) cost 3 ms a dab
+        moments = cv2.moments(np.asarray(self.mask, bool).view(np.uint8), binaryImage=True)
+        pixels = moments["m00"]
+        return {"color": "#%02x%02x%02x" % self.color, "part": self.label, "pixels": int(pixels),
+                "center": [round(moments["m10"] / pixels, 1), round(moments["m01"] / pixels, 1)]}
 
 
 def check_hints(hints_rgba) -> np.ndarray:

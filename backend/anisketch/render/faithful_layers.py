@@ -56,7 +56,18 @@ def faithful_productions(fills: np.ndarray, darkness: np.ndarray, outside: np.nd
     flats snapped to the artist's lines, the shadow and highlight shapes); each candidate then only takes its
     own colours for them (`candidate_layers`: table look-ups)."""
     shapes = find_shapes(fills, darkness, outside, parts)
-    return [candidate_layers(shapes, centres, dabs) for centres in shapes.centres]
+    under = [DabUnder(dab.color, shapes.family[dab.mask], shapes.labels[dab.mask]) for dab in dabs]
+    return [candidate_layers(shapes, centres, under) for centres in shapes.centres]
+
+
+@dataclass
+class DabUnder:
+    """A dab's colour and what lies under its pixels in the shapes all candidates share: the flats (`family`)
+    and the clusters (`labels`)."""
+
+    color: tuple[int, int, int]
+    family: np.ndarray
+    labels: np.ndarray
 
 
 @dataclass
@@ -108,11 +119,11 @@ def four_channels(index: np.ndarray) -> np.ndarray:
     return cv2.merge([index] * 4)
 
 
-def candidate_layers(shapes: Shapes, centres: np.ndarray, dabs: list[Dab]) -> dict[str, np.ndarray]:
+def candidate_layers(shapes: Shapes, centres: np.ndarray, dabs: list[DabUnder]) -> dict[str, np.ndarray]:
     """One candidate's layers: its colours (CIELAB `centres`, one per cluster) in the shared shapes."""
     k = len(centres)
     base_rgb = centres_rgb(centres)
-    colors = hinted_bases(base_rgb, shapes.family, shapes.labels, shapes.role, dabs)
+    colors = hinted_bases(base_rgb, shapes.role, dabs)
     flats = np.zeros((256, 4))
     flats[:k, :3], flats[:k, 3] = colors, 255
     flats[k], flats[k + 1] = (*WHITE, 0), (*SCLERA, 255)  # outside the portrait: transparent
@@ -376,21 +387,19 @@ def fill_nearest(values: np.ndarray, holes: np.ndarray) -> np.ndarray:
     return sources[nearest - 1].reshape(values.shape)
 
 
-def hinted_bases(base_rgb: np.ndarray, family: np.ndarray, labels: np.ndarray, role: np.ndarray,
-                 dabs: list[Dab]) -> np.ndarray:
+def hinted_bases(base_rgb: np.ndarray, role: np.ndarray, dabs: list[DabUnder]) -> np.ndarray:
     """The flat colour of each base cluster: the prediction's, or the colour that most of the dab pixels on it
     ask for (`agreed_color`; a dab lying mostly on a shadow asks for the base that its shadow turns into the
     dab's colour)."""
     colors = base_rgb.copy()
     wanted: dict[int, list] = {}
     for dab in dabs:
-        on = family[dab.mask]
-        on = on[on < len(base_rgb)]  # not the outside, not the whites of the eyes
+        on = dab.family[dab.family < len(base_rgb)]  # not the outside, not the whites of the eyes
         if on.size == 0:
             continue
         base = int(np.bincount(on).argmax())
         dab_rgb = np.asarray(dab.color, np.float32)
-        shades = labels[dab.mask]
+        shades = dab.labels
         shaded = np.bincount(role[shades], minlength=3)
         if shaded[1] > shaded[0] + shaded[2]:  # the dab lies on a shadow: undo the shadow's multiply
             tone = int(np.bincount(shades[role[shades] == 1]).argmax())
