@@ -20,7 +20,7 @@ from functools import cache
 import numpy as np
 
 from ..engine import params as P
-from ..engine.geometry import Portrait, build_portrait
+from ..engine.geometry import PartMemo, Portrait, build_parts
 from ..guidance.framing import IDENTITY, Placement
 from ..engine.raster import render
 from ..colour import delta_e2000, srgb_to_lab
@@ -125,7 +125,8 @@ def medoid_seed(name: str, seeds=PRIOR_SEEDS) -> int:
     return shown[int(np.argmin(spread))]
 
 
-def match_hints(params: P.Params, dabs: list[Dab], fixed: dict, placement: Placement = IDENTITY) -> dict:
+def match_hints(params: P.Params, dabs: list[Dab], fixed: dict, placement: Placement = IDENTITY,
+                memo: PartMemo | None = None) -> dict:
     """Base colours corrected so that the render under each dab shows the dab's colour (see the docstring).
 
     Each round renders at MATCH_SIZE, measures every hinted colour's error (CIEDE2000 between the mean dab
@@ -147,7 +148,7 @@ def match_hints(params: P.Params, dabs: list[Dab], fixed: dict, placement: Place
         styled.update({name: tuple(float(c) for c in rgb) for name, rgb in current.items()})
         if "bg_color" in current:
             styled["background"] = SPEC_FLAT
-        layers = render(placement.portrait(build_portrait(styled)), size)
+        layers = render(placement.portrait(built(styled, memo)), size)
         for name, (wanted, shown) in measured_colors(layers, dabs, masks, params).items():
             error = float(delta_e2000(srgb_to_lab(np.rint(wanted).astype(np.uint8)),
                                       srgb_to_lab(np.rint(shown).astype(np.uint8))))
@@ -194,12 +195,19 @@ def styled_portraits(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.nda
                      style_seed: int, placement: Placement = IDENTITY) -> tuple[list[Portrait], list[Dab], dict]:
     """The n candidates' portraits (placed in the request), the dabs found and the colours they fixed."""
     params = P.decode(floats, choices)
+    memo = PartMemo()  # every portrait here is one face in other colours: its parts are built once
     dabs: list[Dab] = []
     if hints_rgba is not None and hints_rgba[..., 3].any():
-        dabs = find_dabs(hints_rgba, render(placement.portrait(build_portrait(params)), side)["parts"])
-    fixed = match_hints(params, dabs, hinted_colors(params, dabs), placement)
-    portraits = [placement.portrait(build_portrait(with_style(params, style_seed, i, fixed))) for i in range(n)]
+        dabs = find_dabs(hints_rgba, render(placement.portrait(built(params, memo)), side)["parts"])
+    fixed = match_hints(params, dabs, hinted_colors(params, dabs), placement, memo)
+    portraits = [placement.portrait(built(with_style(params, style_seed, i, fixed), memo)) for i in range(n)]
     return portraits, dabs, fixed
+
+
+def built(params: P.Params, memo: PartMemo | None = None) -> Portrait:
+    """build_portrait, taking the parts already built in `memo` (the same bytes: PartMemo is exact)."""
+    strokes, regions = build_parts(params, memo).finish()
+    return Portrait(strokes, regions, params)
 
 
 def as_rgba(layers: dict, background_hinted: bool) -> np.ndarray:
