@@ -94,18 +94,6 @@ def test_dabs_that_disagree_give_the_flat_the_larger_ones_colour():
     assert np.abs(layers[FLATS][30, 30, :3].astype(int) - LIT_LOCK).max() <= 1
 
 
-def test_refined_hair_takes_the_colour_its_dabs_agree_on():
-    """The same rule in refined mode: the hair colour parameter is the larger dab's, not the mean of both."""
-    from anisketch.render.refined import hinted_colors
-
-    side = 64
-    big, small = np.zeros((side, side), bool), np.zeros((side, side), bool)
-    big[10:30, 10:30] = True
-    small[40:44, 40:44] = True
-    colors = hinted_colors(P.sample_params(0), [Dab(LIT_LOCK, "hair", big), Dab(HAIR_IN_SHADE, "hair", small)])
-    assert np.abs(np.array(colors["hair_color"]) * 255 - LIT_LOCK).max() <= 0.5
-
-
 @pytest.mark.parametrize("seed", [3, 11])
 def test_refined_layers_recompose_the_engine_portrait(seed):
     """Flats, multiply shadows, screen highlights and the line art, composed, give back the engine's own colour

@@ -86,16 +86,11 @@ def region_color(color: np.ndarray, lineart: np.ndarray, parts: np.ndarray, dab:
 
 def agreed_color(colors: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """The colour that most of the dabbed pixels on one flat ask for (RGB float): the pixel-weighted mean of
-    the dabs (RGB [n, 3], `weights` their pixels) that `agreeing` keeps."""
-    agree = agreeing(colors, weights)
-    return np.average(np.asarray(colors, np.float64)[agree], axis=0, weights=np.asarray(weights, float)[agree])
-
-
-def agreeing(colors: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """bool [n]: the dabs (RGB [n, 3], `weights` their pixels) that one colour can serve: those within
-    2 x AGREE of the dab with the most dab pixels so near. Dabs of one colour (an artist's picks differ a
-    little) all agree; of two far colours on one flat (a lit lock and the hair in shade) the larger wins,
-    where a mean of both would miss both."""
+    the dabs (RGB [n, 3], `weights` their pixels) that one colour can serve, those within 2 x AGREE of the dab
+    with the most dab pixels so near. Dabs of one colour (an artist's picks differ a little) all count; of two
+    far colours on one flat (a lit lock and the hair in shade) the larger wins, where a mean of both would
+    show neither."""
     lab = to_lab(np.asarray(colors, np.float32))
     near = np.linalg.norm(lab[:, None] - lab[None], axis=2) <= 2 * AGREE
-    return near[int(np.argmax(near @ np.asarray(weights, float)))]
+    agree = near[int(np.argmax(near @ np.asarray(weights, float)))]
+    return np.average(np.asarray(colors, np.float64)[agree], axis=0, weights=np.asarray(weights, float)[agree])

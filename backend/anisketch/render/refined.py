@@ -24,7 +24,7 @@ from ..engine.geometry import PartMemo, Portrait, build_parts
 from ..guidance.framing import IDENTITY, Placement
 from ..engine.raster import render
 from ..colour import delta_e2000, srgb_to_lab
-from .dabs import Dab, agreed_color, agreeing, find_dabs, region_color
+from .dabs import Dab, find_dabs, region_color
 
 # Which colour parameter a dab sets, by the part-map label under it.
 COLOR_OF_LABEL = {
@@ -45,24 +45,14 @@ def color_param_for(label: str, params: P.Params) -> str | None:
 
 
 def hinted_colors(params: P.Params, dabs: list[Dab]) -> dict[str, tuple[float, float, float]]:
-    """Colour parameter -> the colour (floats in [0, 1]) that the dabs on its part agree on (`agreed_color`)."""
-    agreed = {name: agreed_color(*dab_colors(group)) / 255.0 for name, group in dabs_by_color(params, dabs).items()}
-    return {name: (float(r), float(g), float(b)) for name, (r, g, b) in agreed.items()}
-
-
-def dabs_by_color(params: P.Params, dabs: list) -> dict[str, list]:
-    """Colour parameter -> the dabs (or (dab, anything) pairs) that set it."""
+    """Colour parameter -> the mean colour (floats in [0, 1]) of the dabs that landed on its part."""
     groups: dict[str, list] = {}
-    for item in dabs:
-        name = color_param_for((item[0] if isinstance(item, tuple) else item).label, params)
+    for dab in dabs:
+        name = color_param_for(dab.label, params)
         if name:
-            groups.setdefault(name, []).append(item)
-    return groups
-
-
-def dab_colors(dabs: list[Dab]) -> tuple[np.ndarray, np.ndarray]:
-    """RGB [n, 3] and pixel counts [n] of the dabs."""
-    return np.array([d.color for d in dabs], np.float64), np.array([d.mask.sum() for d in dabs], np.float64)
+            groups.setdefault(name, []).append(dab.color)
+    means = {name: np.mean(colors, axis=0) / 255.0 for name, colors in groups.items()}
+    return {name: (float(m[0]), float(m[1]), float(m[2])) for name, m in means.items()}
 
 
 def donor_seed(style_seed: int, candidate: int) -> int:
@@ -164,21 +154,17 @@ def match_hints(params: P.Params, dabs: list[Dab], fixed: dict, placement: Place
 
 
 def measured_colors(layers: dict, dabs: list[Dab], masks: list[np.ndarray], params: P.Params) -> dict:
-    """Colour parameter -> (the colour its dabs agree on, the pixel-weighted mean colour the render shows under
-    those dabs), RGB 0..255."""
-    shown = []
+    """Colour parameter -> (mean dab colour, mean colour the render shows under those dabs), RGB 0..255."""
+    pairs: dict[str, list] = {}
     for dab, mask in zip(dabs, masks):
-        if color_param_for(dab.label, params) is not None:
-            color = region_color(layers["color"], layers["lineart"], layers["parts"], Dab(dab.color, dab.label, mask))
-            if color is not None:
-                shown.append((dab, color))
-    out = {}
-    for name, pairs in dabs_by_color(params, shown).items():
-        colors, weights = dab_colors([dab for dab, _ in pairs])
-        agree = agreeing(colors, weights)
-        out[name] = (np.average(colors[agree], axis=0, weights=weights[agree]),
-                     np.average(np.array([c for _, c in pairs])[agree], axis=0, weights=weights[agree]))
-    return out
+        name = color_param_for(dab.label, params)
+        if name is None:
+            continue
+        shown = region_color(layers["color"], layers["lineart"], layers["parts"], Dab(dab.color, dab.label, mask))
+        if shown is not None:
+            pairs.setdefault(name, []).append((np.asarray(dab.color, np.float64), shown))
+    return {name: (np.mean([p[0] for p in ps], axis=0), np.mean([p[1] for p in ps], axis=0))
+            for name, ps in pairs.items()}
 
 
 def paint_candidates(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.ndarray | None, side: int, n: int,
