@@ -83,6 +83,7 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
     hints = square(hints_rgba, side) if hints_rgba is not None and hints_rgba[..., 3].any() else None
     if mode == "refined":
         portraits, dabs, fixed = styled_portraits(floats, choices, hints, side, n, int(style_seed), placement)
+        layering = time.perf_counter()
         stacks = [refined_production(portrait, side, "bg_color" in fixed) for portrait in portraits]
     else:
         assert colorizer is not None  # refused above
@@ -94,7 +95,9 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         # more than all the layering
         parts_full = cv2.resize(parts, (side, side), interpolation=cv2.INTER_NEAREST) if side != len(parts) else parts
         dabs = find_dabs(hints, parts_full) if hints is not None else []
+        layering = time.perf_counter()
         stacks = faithful_productions(fills, square_darkness, outside, dabs, parts)
+    timing["layers"] = ms_since(layering)  # part of "render": the production layers alone
     timing["render"] = ms_since(t)
 
     candidates = [cropped(name, f"Candidate {i + 1}", rgba[:h, :w]) for i, stack in enumerate(stacks)

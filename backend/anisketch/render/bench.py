@@ -5,7 +5,8 @@
 
 Each call is what the service does for one request (guidance included, torch on as many CPU threads as the
 service takes), on an unseen engine seed's messy sketch with 10 dabs; the first call of each mode warms up and is not counted. Prints the median and the spread of the
-whole call and of its two stages ("guidance", "render": colouriser + layering)."""
+whole call and of its two stages ("guidance", "render": colouriser or engine painting + layering, and of the
+production layers alone, "layers")."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def main() -> None:
     print(f"device {args.device}, {args.candidates} candidate(s), 512 px, torch threads {torch.get_num_threads()}")
     for mode in ("faithful", "refined"):
         totals: list[float] = []
-        stages: dict[str, list[float]] = {"guidance": [], "render": []}
+        stages: dict[str, list[float]] = {"guidance": [], "render": [], "layers": []}
         for i in range(args.repeat + 1):
             case = cases[i % len(cases)]
             t = time.perf_counter()
@@ -58,7 +59,8 @@ def main() -> None:
                 stages[key].append(result.timing_ms[key])
         spread = f"{np.percentile(totals, 10):.0f}-{np.percentile(totals, 90):.0f}"
         print(f"{mode:9s} p50 {np.median(totals):7.1f} ms (p10-p90 {spread}) | guidance "
-              f"{np.median(stages['guidance']):.1f} ms, render {np.median(stages['render']):.1f} ms")
+              f"{np.median(stages['guidance']):.1f} ms, render {np.median(stages['render']):.1f} ms (of which "
+              f"layers {np.median(stages['layers']):.1f} ms)")
 
 
 if __name__ == "__main__":
