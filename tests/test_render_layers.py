@@ -8,7 +8,7 @@ from anisketch.engine import params as P
 from anisketch.engine.geometry import build_portrait
 from anisketch.engine.raster import render as render_portrait
 from anisketch.render.dabs import Dab
-from anisketch.render.faithful_layers import faithful_production
+from anisketch.render.faithful_layers import faithful_production, faithful_productions
 from anisketch.render.layered import (FLATS, HIGHLIGHTS, LINE_ART, SHADOWS, composite, multiply_color,
                                       refined_production, screen_color)
 
@@ -75,6 +75,20 @@ def test_a_dab_sets_its_flat_exactly_and_shading_follows_it():
     shown = composite([(flats, "normal"), (layers[SHADOWS], "multiply")])
     expected = np.array(wanted) * np.array(shadow_tone) / np.array(HAIR)
     assert np.abs(shown[50, 20] - expected).max() <= 4
+
+
+def test_candidates_share_their_shapes_and_keep_their_colours():
+    """The candidates of a request are one sketch coloured n ways: their flats are found once, so they have the
+    same shapes (here both spill over the ring, differently coloured), each candidate in its own colours."""
+    darkness, r = ring(side=256, radius=60, width=3)
+    first = np.where((r < 64)[..., None], RED, SKIN).astype(np.uint8)
+    second = np.where((r < 64)[..., None], HAIR, SKIN).astype(np.uint8)
+    layers = faithful_productions(np.stack([first, second]), darkness, None, [])
+    inside = [np.all(c[FLATS][..., :3] == c[FLATS][128, 128, :3], axis=2) for c in layers]
+    assert np.array_equal(inside[0], inside[1]) and not inside[0][r > 62].any() and inside[0][r < 58].all()
+    for candidate, color in zip(layers, (RED, HAIR)):
+        assert np.abs(candidate[FLATS][128, 128, :3].astype(int) - color).max() <= 2
+        assert np.abs(candidate[FLATS][5, 5, :3].astype(int) - SKIN).max() <= 2
 
 
 LIT_LOCK, HAIR_IN_SHADE = (125, 80, 52), (58, 38, 24)  # 25 apart in CIELAB, each 12-13 from HAIR
