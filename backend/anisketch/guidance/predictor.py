@@ -205,7 +205,11 @@ class GuidanceModel:
         floats, choices = drop_unsupported_accessories(face.floats, face.choices, look.image, pins)
         face = Drawn(floats, choices, face.poses)
         portrait = face.portrait()
-        face = face.settled(portrait, pins)
+        settled = face.settled(portrait, pins)
+        if settled.poses.keys() != face.poses.keys():
+            # Drawn as the state records it: a part that rejoined the face's pose is drawn there now, so a pin
+            # set after this guide holds exactly these lines (not the part's own pose, up to HOLD_SHIFT away).
+            face, portrait = settled, settled.portrait()
         return Guide(floats, choices, look.placement.portrait(portrait), group_support(portrait, look.image),
                      encode_state(floats, choices, look.window, look.ink, face.poses), read_floats, look.placement,
                      look.window)
