@@ -103,6 +103,34 @@ def test_a_face_mixing_two_faces_builds_none_of_their_parts_again():
     assert all(np.array_equal(a.points, b.points) for a, b in zip(strokes, fresh))
 
 
+def test_a_face_draws_some_of_its_parts_as_its_portrait_draws_them():
+    """strokes_of (what the hold comparisons draw: only the parts they compare) = those parts in portrait()."""
+    floats, choices = P.encode(P.sample_params(51))
+    held = floats[hold.POSE].copy()
+    held[0] += 0.05
+    drawn = hold.Drawn(floats, choices, {"eyes": held, "brows": held})
+    whole = drawn.portrait().strokes
+    for groups in ({"eyes"}, {"face", "hair"}, {"brows", "nose", "mouth"}):
+        some = sorted((s.group, s.points.tolist()) for s in drawn.strokes_of(groups))
+        assert some == sorted((s.group, s.points.tolist()) for s in whole if s.group in groups)
+
+
+def test_a_pose_change_far_under_the_shimmer_distance_is_held_without_drawing(monkeypatch):
+    """The face's pose barely moving is decided on the lines' vertices (a guide saves a drawing of the whole
+    face and its comparison); a pose change beyond HOLD_SHIFT is not held."""
+    from anisketch.guidance.predictor import GuidanceModel
+
+    floats, choices = P.encode(P.sample_params(61))
+    old = hold.Drawn(floats, choices)
+    before = old.portrait().strokes
+    nudged, moved = floats[hold.POSE].copy(), floats[hold.POSE].copy()
+    nudged[0] += 1e-5
+    moved[0] += 0.05
+    monkeypatch.setattr(hold.Drawn, "portrait", lambda self: pytest.fail("the face was drawn in its new pose"))
+    assert GuidanceModel.pose_held(old, nudged, before)
+    assert not old.pose_barely_moves(moved)
+
+
 def test_densify_all_is_densify_of_each_line():
     rng = np.random.default_rng(3)
     lines = [rng.random((int(n), 2)) * 50 for n in rng.integers(2, 12, 20)]

@@ -86,7 +86,8 @@ def parse_replay(argv: list[str]) -> argparse.Namespace:
 def replay_main(argv: list[str]) -> int:
     """A guide with the previous state against one without, stroke by stroke from 50 % to 100 % of the eval's
     drawings (as the plugin asks while the artist draws): what holding parts still costs per stroke. Both are
-    timed on the same sketch, one right after the other, so that a busy machine slows both alike."""
+    timed on the same sketch, one right after the other, so that a busy machine slows both alike; the process's
+    CPU time is printed beside the wall time (on a shared machine, waiting for a core inflates the wall time)."""
     import cProfile
     import pstats
     from pathlib import Path
@@ -101,28 +102,37 @@ def replay_main(argv: list[str]) -> int:
     torch.set_num_threads(args.threads)
     model = GuidanceModel.load(Path(args.weights) if args.weights else None, device="cpu")
     profiler = cProfile.Profile() if args.profile else None
-    with_state, without = [], []
+    times: dict[str, list[tuple[float, float]]] = {"with state": [], "without state": []}
     for seed in range(EVAL_SEED_BASE, EVAL_SEED_BASE + args.count):
         sample = drawn_sample(seed)
         state = model.guide(sketch_of(sample, strokes_at(sample, 50))).state
         for k in range(strokes_at(sample, 50) + 1, len(sample.strokes) + 1):
             sketch = sketch_of(sample, k)
-            t = time.perf_counter()
-            if profiler:
-                profiler.enable()
-            state = model.guide(sketch, state=state).state
-            if profiler:
-                profiler.disable()
-            with_state.append((time.perf_counter() - t) * 1e3)
+            state = _timed(lambda: model.guide(sketch, state=state).state, times["with state"], profiler)
             if not profiler:
-                t = time.perf_counter()
-                model.guide(sketch)
-                without.append((time.perf_counter() - t) * 1e3)
+                _timed(lambda: model.guide(sketch), times["without state"])
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
         return 0
-    print(f"{len(with_state)} strokes of {args.count} portraits, torch threads {torch.get_num_threads()}")
-    for name, times in (("guide with state", with_state), ("guide without state", without)):
-        print(f"{name:22s} p50 {np.median(times):6.1f} ms  p95 {np.percentile(times, 95):6.1f} ms")
-    print(f"{'extra with state':22s} p50 {np.median(np.subtract(with_state, without)):6.1f} ms")
+    print(f"{len(times['with state'])} strokes of {args.count} portraits, torch threads {torch.get_num_threads()}")
+    wall, cpu = ({name: np.array([t[i] for t in found]) for name, found in times.items()} for i in (0, 1))
+    extra = {"extra with state": (wall["with state"] - wall["without state"]),
+             "(cpu)": (cpu["with state"] - cpu["without state"])}
+    for name in times:
+        print(f"guide {name:16s} p50 {np.median(wall[name]):6.1f} ms  p95 {np.percentile(wall[name], 95):6.1f} ms"
+              f"   cpu p50 {np.median(cpu[name]):6.1f} ms  p95 {np.percentile(cpu[name], 95):6.1f} ms")
+    print(f"{'extra with state':22s} p50 {np.median(extra['extra with state']):6.1f} ms"
+          f"{'':18s}cpu p50 {np.median(extra['(cpu)']):6.1f} ms")
     return 0
+
+
+def _timed(call, times: list[tuple[float, float]], profiler=None):
+    """call(), its wall and CPU milliseconds appended to `times` (profiled instead when a profiler is given)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    if profiler:
+        profiler.enable()
+    result = call()
+    if profiler:
+        profiler.disable()
+    times.append(((time.perf_counter() - wall) * 1e3, (time.process_time() - cpu) * 1e3))
+    return result

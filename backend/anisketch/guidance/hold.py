@@ -52,6 +52,9 @@ TOUCH_SHARE = 0.15
 # A part whose lines would move by less than this (window units: 1.5 px of a 512 px window) holds still.
 HOLD_SHIFT = 0.003
 SHIFT_PX = 1024  # raster on which line displacements are measured (per window side)
+# A pose change that moves every line vertex by less than this share of HOLD_SHIFT is held without drawing and
+# comparing the lines: the raster measure errs by up to about half a cell (a third of HOLD_SHIFT) either way.
+SURE_SHARE = 0.75
 
 
 @dataclass
@@ -71,16 +74,22 @@ class Drawn:
         main = _build(np.asarray(self.floats, np.float32).tobytes(), np.asarray(self.choices, np.int64).tobytes())
         if not self.poses:
             return main
-        strokes = [s for s in main.strokes if s.group not in self.poses]
-        by_pose: dict[bytes, set[str]] = {}  # parts held at the same time share a pose: one build for them all
-        for group, pose in self.poses.items():
-            by_pose.setdefault(np.asarray(pose, np.float32).tobytes(), set()).add(group)
+        strokes = [s for s in main.strokes if s.group not in self.poses] + self.strokes_of(set(self.poses))
+        return Portrait(strokes, main.regions, main.params)
+
+    def strokes_of(self, groups: Iterable[str]) -> list[Stroke]:
+        """The strokes of `groups` as `portrait` draws them, without placing and cutting the other parts' lines.
+        Parts with the same pose (held at the same time) are drawn together."""
+        by_pose: dict[bytes, set[str]] = {}
+        for group in groups:
+            by_pose.setdefault(np.asarray(self.pose_of(group), np.float32).tobytes(), set()).add(group)
         choices = np.asarray(self.choices, np.int64).tobytes()
-        for pose_bytes, groups in by_pose.items():
+        strokes: list[Stroke] = []
+        for pose_bytes, together in by_pose.items():
             floats = np.array(self.floats, np.float32)
             floats[POSE] = np.frombuffer(pose_bytes, np.float32)
-            strokes += _strokes_of(floats.tobytes(), choices, frozenset(groups))
-        return Portrait(strokes, main.regions, main.params)
+            strokes += _strokes_of(floats.tobytes(), choices, frozenset(together))
+        return strokes
 
     def holding(self, other: "Drawn", groups) -> "Drawn":
         """This face with `groups` taken from `other`: their values and the pose they were drawn with there."""
@@ -101,6 +110,11 @@ class Drawn:
                  if g in pinned or not moved_less_than(lines(main.strokes, g), lines(portrait.strokes, g), HOLD_SHIFT)}
         return Drawn(self.floats, self.choices, poses)
 
+    def pose_barely_moves(self, pose: np.ndarray) -> bool:
+        """Whether giving the vector `pose` surely moves the lines of the parts that follow it (not those with a
+        pose of their own) by less than HOLD_SHIFT: decided on their vertices, without drawing them."""
+        return barely_moves(self.floats, self.choices, pose, set(P.GROUPS) - set(self.poses))
+
     def tidy(self) -> "Drawn":
         """Poses equal to the vector's own are no poses of their own."""
         poses = {g: p for g, p in self.poses.items() if not np.array_equal(p, self.floats[POSE])}
@@ -114,6 +128,28 @@ class Drawn:
             return reexpress_pose(floats, old, new)[POSE]
         return Drawn(reexpress_pose(self.floats, old, new), self.choices,
                      {g: moved(p) for g, p in self.poses.items()})
+
+
+def barely_moves(floats: np.ndarray, choices: np.ndarray, pose: np.ndarray, groups: set[str]) -> bool:
+    """Whether the vector's pose becoming `pose` surely moves the lines of `groups` by less than HOLD_SHIFT."""
+    return vertex_shift(floats, choices, pose, groups) < SURE_SHARE * HOLD_SHIFT
+
+
+def vertex_shift(floats: np.ndarray, choices: np.ndarray, pose: np.ndarray, groups: set[str]) -> float:
+    """The farthest any line vertex of `groups` moves (window units) when the vector's pose becomes `pose`. The
+    lines are drawn between their placed vertices, so they move no farther, except where an occluder cuts one
+    (its end may slide along it): a pose change well under HOLD_SHIFT here needs no drawing to compare."""
+    floats, choices = np.asarray(floats, np.float32), np.asarray(choices, np.int64)
+    unposed, moved = floats.copy(), floats.copy()
+    unposed[POSE], moved[POSE] = 0.0, pose
+    parts = _parts(unposed.tobytes(), choices.tobytes())
+    lines = [line for line in parts.lines if line.group in groups]
+    if not lines:
+        return 0.0
+    points = np.concatenate([line.pts for line in lines])
+    depth = np.repeat([line.depth for line in lines], [len(line.pts) for line in lines])
+    here, there = (posed(parts, P.decode(vector, choices)).place(points, depth) for vector in (floats, moved))
+    return float(np.sqrt(((here - there) ** 2).sum(axis=1)).max())
 
 
 @functools.lru_cache(maxsize=32)
