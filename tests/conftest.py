@@ -10,6 +10,7 @@ that what users rely on works, so nothing may quietly not run there.
 from __future__ import annotations
 
 import os
+import sys
 import shutil
 from pathlib import Path
 
@@ -85,6 +86,16 @@ def pytest_terminal_summary(terminalreporter):
                               "cannot run in CI with @pytest.mark.ci_may_skip.")
 
 
+def _servers_left_open() -> list[str]:
+    """Test servers (server_harness.ServerProcess) never closed: a process or a log file left behind."""
+    harness = sys.modules.get("server_harness")
+    return sorted(f"{server.endpoint} (log {server.log_file.name})" for server in getattr(harness, "OPEN", ()))
+
+
 def pytest_sessionfinish(session):
-    if _ci_skips and session.exitstatus == 0:
+    left = _servers_left_open()
+    if left:
+        print("\ntest servers left open (call ServerProcess.close() when done, also after stop()):\n  "
+              + "\n  ".join(left))
+    if (_ci_skips or left) and session.exitstatus == 0:
         session.exitstatus = 1

@@ -24,6 +24,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+OPEN: set["ServerProcess"] = set()  # not yet closed: conftest fails the run if any is left at its end
+
+
 class ServerProcess:
     """`python -m anisketch.cli serve ...` with its log in a file; `client()` connects to it."""
 
@@ -35,6 +38,7 @@ class ServerProcess:
         self.log_file = tempfile.NamedTemporaryFile("w+", prefix="anisketch-serve-", suffix=".log", delete=False)
         self.process = subprocess.Popen([sys.executable, "-m", "anisketch.cli", "serve", *self.args], cwd=REPO,
                                         env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT)
+        OPEN.add(self)
         if wait:
             self.wait_ready()
 
@@ -68,11 +72,13 @@ class ServerProcess:
         return Path(self.log_file.name).read_text()
 
     def close(self) -> None:
+        """Kill the server if it still runs and delete its log: call it when done, also after stop()."""
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
         self.log_file.close()
-        os.unlink(self.log_file.name)
+        Path(self.log_file.name).unlink(missing_ok=True)
+        OPEN.discard(self)
 
     def __enter__(self) -> "ServerProcess":
         return self

@@ -133,6 +133,7 @@ def test_the_info_reply_has_every_declared_field():
             info = client.info()
     finally:
         server.stop()
+        server.close()
     assert set(P.OPS["info"].result) <= set(info), set(P.OPS["info"].result) - set(info)
     assert info["ops"] == list(P.OPS)
 

@@ -96,6 +96,7 @@ def session(krita_executable, xvfb_run_executable, tmp_path_factory):
         )
     finally:
         server.stop(sig=signal.SIGKILL)
+        server.close()
         restarted = result.get("result", {}).get("restarted_pid")
         if restarted:
             try:

@@ -43,6 +43,7 @@ def server(plugin_dir):
     process = ServerProcess(service=PHOTO_FAKE, env={"ANISKETCH_FAKE_DELAY_S": "0.2"})
     yield process
     process.stop()
+    process.close()
 
 
 @pytest.fixture
@@ -468,9 +469,10 @@ def test_reconnects_after_the_backend_is_killed_and_restarted(plugin_dir, app):
         try:
             wait_for(lambda: connection.connected, timeout=20, what="the reconnection")
         finally:
-            second.stop()
+            second.close()
     finally:
         connection.close()
+        first.close()
 
 
 def test_launcher_starts_a_backend_when_none_answers(plugin_dir, tmp_path):
