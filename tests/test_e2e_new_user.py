@@ -83,7 +83,14 @@ def _figures(rows: list[dict], label: str) -> None:
           f"GUI thread per stroke median {statistics.median(gui):.1f} ms; crop {rows[-1]['crop']}\n"
           f"  medians, ms: lift -> request {median('lift_wait_ms')}, read {median('read_ms')}, "
           f"send {median('send_ms')}, backend {median('server_ms')}, transit {median('transit_ms')}, "
-          f"held {median('held_ms')}, write {median('apply_ms')}")
+          f"held {median('held_ms')}, write {median('apply_ms')}\n"
+          f"  backend stages, medians, ms: {_stage_medians(updates)}")
+
+
+def _stage_medians(updates: list[dict]) -> dict:
+    stages = sorted({k for u in updates for k in u.get("backend_stages", {})})
+    return {k: round(statistics.median(u["backend_stages"][k] for u in updates if k in u.get("backend_stages", {})), 1)
+            for k in stages}
 
 
 def test_background_layer_gives_guidance_around_the_ink_and_no_error_before_drawing(run):

@@ -207,6 +207,7 @@ def test_stroke_ends_need_no_exact_bounds_and_tiny_strokes_still_get_guidance(ap
     assert figures["side"] == first.w and figures["server_ms"] > 0 and figures["detect_ms"] > 0
     assert figures["lift_wait_ms"] is not None and 0 <= figures["lift_wait_ms"] < 5000
     assert figures["transit_ms"] > -1 and figures["held_ms"] >= 0 and figures["apply_ms"] > 0
+    assert {"decode", "service", "encode"} <= set(figures["backend_stages"])  # the backend's own split
     before = len(controller.timings.history)
     controller.pen_lifted()  # a click that painted nothing: one read and compare, no bounds, nothing sent
     _spin(0.8)

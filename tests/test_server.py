@@ -93,6 +93,19 @@ def test_guide_accepts_bgra_gray_and_padded_rows_and_answers_bgra(server):
     assert gray["echo"]["digest"] == digest(expected)
 
 
+def test_a_received_bgra_image_becomes_a_plain_contiguous_rgba_array():
+    """The service gets RGBA in plain row-major order: numpy's fancy-index swizzle gave a channel-major array,
+    which every later step (the darkness of a 1446 px crop: 35 ms instead of 12) copied back."""
+    from anisketch.server.server import to_rgba
+
+    sketch = random_rgba(20, 30)
+    padded = np.zeros((20, 30 * 4 + 8), np.uint8)
+    padded[:, :120] = sketch[..., [2, 1, 0, 3]].reshape(20, 120)
+    rgba = to_rgba(P.Image("sketch", "bgra8", 30, 20, padded.tobytes(), stride=128))
+    np.testing.assert_array_equal(rgba, sketch)
+    assert rgba.flags["C_CONTIGUOUS"] and rgba.flags["WRITEABLE"] and rgba.strides == (120, 4, 1)
+
+
 def test_render_generate_photo(server):
     sketch, hints, photo = random_rgba(32, 32), random_rgba(32, 32), random_rgba(40, 60)
     with server.client() as client:

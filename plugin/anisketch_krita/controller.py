@@ -71,11 +71,13 @@ class Timings:
     lift_wait_ms: Optional[float] = None  # pen lift to the request's start (Krita finishing the stroke); None: no lift
     history: list = field(default_factory=list)  # one `update_figures` dict per guidance update, newest last
 
-    def update_figures(self, side: int, server_ms: float, transit_ms: float, held_ms: float) -> dict:
+    def update_figures(self, side: int, server_ms: float, transit_ms: float, held_ms: float,
+                       backend_stages: Optional[dict] = None) -> dict:
         """Where one update's time went, from the pen lift to the layers written (what the artist waits for).
         transit_ms: reply arrival minus request sent minus the backend's own time (ZeroMQ, queueing, decoding);
-        held_ms: a reply held back while a stroke or another reply's placing was under way."""
-        return {"side": side, "lift_wait_ms": _rounded(self.lift_wait_ms), "detect_ms": round(self.detect_ms, 2),
+        held_ms: a reply held back while a stroke or another reply's placing was under way; backend_stages: the
+        backend's own split of server_ms (decode, prepare, model, draw, encode...), as its reply gives it."""
+        return {"side": side, "backend_stages": dict(backend_stages or {}), "lift_wait_ms": _rounded(self.lift_wait_ms), "detect_ms": round(self.detect_ms, 2),
                 "read_ms": round(self.read_ms, 2), "send_ms": round(self.send_ms, 2),
                 "server_ms": round(server_ms, 1), "transit_ms": round(transit_ms, 1), "held_ms": round(held_ms, 1),
                 "apply_ms": round(self.apply_ms, 2)}
@@ -696,7 +698,8 @@ class Controller(QObject):
             arrived = flight.arrived if flight.arrived is not None else started
             self.timings.history.append(self.timings.update_figures(
                 flight.origin.w, server_ms, transit_ms=(arrived - flight.sent) * 1e3 - server_ms,
-                held_ms=(started - arrived) * 1e3))
+                held_ms=(started - arrived) * 1e3,
+                backend_stages={k: round(float(v), 1) for k, v in reply.timing_ms.items() if k != "total"}))
             del self.timings.history[:-200]
         session = self._workspace_for(flight.document).session if flight is not None else self.session
         if reply.id is not None and session.guide_jobs.finished(reply.id) is not None and session is self.session:

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
+import cv2
 import numpy as np
 import zmq
 
@@ -342,7 +343,11 @@ def to_rgba(image: protocol.Image) -> np.ndarray:
         rgba[..., 3] = 255
         return rgba
     pixels = rows.reshape(image.height, image.width, 4)
-    return pixels[..., [2, 1, 0, 3]] if image.format == "bgra8" else pixels.copy()
+    if image.format == "bgra8":
+        # Not pixels[..., [2, 1, 0, 3]]: numpy's fancy index gives a channel-major, non-contiguous array that
+        # every later step copies back (rgba_to_darkness: 35 ms instead of 12 for a 1446 px crop).
+        return cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGBA)
+    return pixels.copy()
 
 
 def _layer_frame(layer: Any, layer_format: str) -> protocol.Layer:
