@@ -23,6 +23,7 @@ import numpy as np
 import zmq
 
 from anisketch import protocol
+from anisketch.server.pixels import swap_red_blue
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:5557"
 
@@ -195,7 +196,7 @@ def to_result(reply: protocol.Reply) -> Result:
 def layer_pixels(layer: protocol.Layer) -> np.ndarray:
     rows = np.frombuffer(layer.data, np.uint8).reshape(layer.height, layer.stride)[:, : layer.width * 4]
     rgba = rows.reshape(layer.height, layer.width, 4)
-    return rgba[..., [2, 1, 0, 3]] if layer.format == "bgra8" else rgba.copy()
+    return swap_red_blue(rgba) if layer.format == "bgra8" else rgba.copy()
 
 
 def _plain(params: dict) -> dict:

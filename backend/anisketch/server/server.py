@@ -23,13 +23,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-import cv2
 import numpy as np
 import zmq
 
 from anisketch import __version__, protocol
 from anisketch.errors import BadRequest, ModelUnavailable
 from anisketch.layers import Result
+from anisketch.server.pixels import swap_red_blue
 from anisketch.server.scheduler import Job, Scheduler
 
 if TYPE_CHECKING:  # the real service drags the models in; the server only needs its shape
@@ -343,20 +343,14 @@ def to_rgba(image: protocol.Image) -> np.ndarray:
         rgba[..., 3] = 255
         return rgba
     pixels = rows.reshape(image.height, image.width, 4)
-    if image.format == "bgra8":
-        # Not pixels[..., [2, 1, 0, 3]]: numpy's fancy index gives a channel-major, non-contiguous array that
-        # every later step copies back (rgba_to_darkness: 35 ms instead of 12 for a 1446 px crop).
-        return cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGBA)
-    return pixels.copy()
+    return swap_red_blue(pixels) if image.format == "bgra8" else pixels.copy()
 
 
 def _layer_frame(layer: Any, layer_format: str) -> protocol.Layer:
     rgba = np.asarray(layer.rgba)
     if rgba.dtype != np.uint8 or rgba.ndim != 3 or rgba.shape[2] != 4:
         raise TypeError(f"layer {layer.name!r}: the service returned {rgba.dtype} {rgba.shape}, not uint8 [H, W, 4]")
-    if layer_format == "bgra8":
-        rgba = rgba[..., [2, 1, 0, 3]]
-    rgba = np.ascontiguousarray(rgba)
+    rgba = swap_red_blue(rgba) if layer_format == "bgra8" else np.ascontiguousarray(rgba)
     height, width = rgba.shape[:2]
     return protocol.Layer(name=str(layer.name), format=layer_format, width=width, height=height,
                           data=rgba.reshape(-1).data, group=None if layer.group is None else str(layer.group),
