@@ -77,15 +77,10 @@ class Timings:
         transit_ms: reply arrival minus request sent minus the backend's own time (ZeroMQ, queueing, decoding);
         held_ms: a reply held back while a stroke or another reply's placing was under way; backend_stages: the
         backend's own split of server_ms (decode, prepare, model, draw, encode...), as its reply gives it."""
-        return {"side": side, "backend_stages": dict(backend_stages or {}), "lift_wait_ms": _rounded(self.lift_wait_ms), "detect_ms": round(self.detect_ms, 2),
+        return {"side": side, "lift_wait_ms": _rounded(self.lift_wait_ms), "detect_ms": round(self.detect_ms, 2),
                 "read_ms": round(self.read_ms, 2), "send_ms": round(self.send_ms, 2),
-                "server_ms": round(server_ms, 1), "transit_ms": round(transit_ms, 1), "held_ms": round(held_ms, 1),
-                "apply_ms": round(self.apply_ms, 2)}
-
-    @property
-    def gui_ms(self) -> float:
-        """GUI-thread work of the last update: noticing the stroke, reading and sending, writing the layers."""
-        return self.detect_ms + self.send_ms + self.apply_ms
+                "server_ms": round(server_ms, 1), "backend_stages": dict(backend_stages or {}),
+                "transit_ms": round(transit_ms, 1), "held_ms": round(held_ms, 1), "apply_ms": round(self.apply_ms, 2)}
 
 
 @dataclass
@@ -93,9 +88,8 @@ class _Flight:
     op: str
     document: Any
     origin: Box
-    started: float
+    started: float  # perf_counter when the request was handed to ZeroMQ
     mode: str = ""  # guidance mode of the request
-    sent: float = 0.0  # perf_counter when the request was handed to ZeroMQ
     arrived: Optional[float] = None  # perf_counter when its reply first reached us (placing may wait after that)
     frame: int = 0  # photo: the side of the square the backend drew in (the image sent; origin.w unless shrunk)
 
@@ -417,7 +411,7 @@ class Controller(QObject):
         self.session.sent = Sent(canvas.node_id(sketch), crop, pixels)
         self.session.guide_jobs.sent(request_id)
         now = time.perf_counter()
-        self._flights[request_id] = _Flight("guide", document, crop, now, self.settings.mode, sent=now)
+        self._flights[request_id] = _Flight("guide", document, crop, now, self.settings.mode)
         self.busy["guide"] = "Updating guidance…"
         self.timings.send_ms = (now - started) * 1e3
         lifted, self._lifted_at = self._lifted_at, None
@@ -697,7 +691,7 @@ class Controller(QObject):
             server_ms = float(reply.timing_ms.get("total", 0.0))  # arrival to reply; the stages are parts of it
             arrived = flight.arrived if flight.arrived is not None else started
             self.timings.history.append(self.timings.update_figures(
-                flight.origin.w, server_ms, transit_ms=(arrived - flight.sent) * 1e3 - server_ms,
+                flight.origin.w, server_ms, transit_ms=(arrived - flight.started) * 1e3 - server_ms,
                 held_ms=(started - arrived) * 1e3,
                 backend_stages={k: round(float(v), 1) for k, v in reply.timing_ms.items() if k != "total"}))
             del self.timings.history[:-200]
