@@ -1,8 +1,11 @@
-"""parallel_map: the same answers as a plain loop, from worker processes that did not inherit torch by fork."""
+"""parallel_map: the same answers as a plain loop, from worker processes that did not inherit torch by fork;
+thread_map: the same answers, in order, from a few threads."""
 
 import sys
 
-from anisketch.parallel import parallel_map
+import threading
+
+from anisketch.parallel import parallel_map, thread_map
 
 
 def _square_and_torch_loaded(x: int) -> tuple[int, bool]:
@@ -17,3 +20,14 @@ def test_workers_answer_in_order_and_start_clean():
     assert [value for value, _ in out] == [x * x for x in items]
     # A forked worker would have the parent's torch (and its thread pools' locks) in sys.modules.
     assert not any(loaded for _, loaded in out)
+
+
+def test_thread_map_answers_in_order_on_the_threads_asked_for():
+    ready = threading.Barrier(3, timeout=10)  # three items can only pass together on three threads
+
+    def square_when_all_started(x: int) -> int:
+        ready.wait()
+        return x * x
+
+    assert thread_map(square_when_all_started, [3, 1, 2], workers=3) == [9, 1, 4]
+    assert thread_map(lambda x: threading.current_thread() is threading.main_thread(), [1, 2], workers=1) == [True, True]

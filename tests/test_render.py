@@ -130,6 +130,25 @@ def test_same_style_seed_same_bytes_other_seed_other_palette(guidance, sketch):
     assert a.layers[0].rgba.tobytes() != c.layers[0].rgba.tobytes()
 
 
+@pytest.mark.parametrize("mode", ["refined", "faithful"])
+def test_candidates_made_on_several_threads_are_the_bytes_made_one_by_one(guidance, sketch, tiny_colorizer, mode):
+    """Where the service has cores to spare (a GPU host), each candidate's layers are made on its own thread:
+    the same layers, in the same order, as one thread gives; and the reply says where its time went."""
+    hints, _ = hair_dab(guidance, sketch, BLUE)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        alone = render(guidance, sketch, hints, n=3, mode=mode, colorizer=tiny_colorizer)
+        torch.set_num_threads(3)
+        pooled = render(guidance, sketch, hints, n=3, mode=mode, colorizer=tiny_colorizer)
+    finally:
+        torch.set_num_threads(threads)
+    assert [(x.group, x.name, x.x, x.y) for x in pooled.layers] == [(x.group, x.name, x.x, x.y) for x in alone.layers]
+    assert all(x.rgba.tobytes() == y.rgba.tobytes() for x, y in zip(alone.layers, pooled.layers))
+    stages = {"refined": "portraits", "faithful": "colouriser"}[mode]
+    assert set(pooled.timing_ms) >= {"guidance", "render", "layers", "crop", stages}
+
+
 def hair_dab(guidance, sketch, color):
     """A dab in the middle of the hair of the face the guidance predicts for this sketch (request frame)."""
     from anisketch.engine.sketch import rgba_to_darkness

@@ -1,12 +1,15 @@
-"""Map a function over many engine seeds on every core (banks of training vectors, baselines, datasets)."""
+"""Map a function over many engine seeds on every core (banks of training vectors, baselines, datasets), or over
+the few candidates of one request on a few threads (`thread_map`)."""
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, TypeVar
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 def cpu_workers() -> int:
@@ -25,3 +28,14 @@ def parallel_map(fn: Callable[[int], T], items: Iterable[int], workers: int | No
     method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
     with mp.get_context(method).Pool(workers) as pool:
         return pool.map(fn, items, chunksize=64)
+
+
+def thread_map(fn: Callable[[T], U], items: Iterable[T], workers: int = 1) -> list[U]:
+    """`[fn(x) for x in items]` on up to `workers` threads: for work that spends its time in OpenCV and numpy,
+    which let other threads run meanwhile (a request's candidates, each painted and cut into layers)."""
+    items = list(items)
+    workers = min(workers, len(items))
+    if workers <= 1:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(fn, items))

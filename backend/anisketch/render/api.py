@@ -27,6 +27,7 @@ from ..errors import BadRequest
 from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
 from ..guidance.framing import IDENTITY, Placement
 from ..layers import Layer, Result, ink_box
+from ..parallel import thread_map
 from ..protocol import MAX_CANDIDATES, MAX_SIDE
 from .dabs import find_dabs
 from .faithful import ColorizerModel, load_colorizer, predict_fills
@@ -81,27 +82,35 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
 
     t = time.perf_counter()
     hints = square(hints_rgba, side) if hints_rgba is not None and hints_rgba[..., 3].any() else None
+    workers = candidate_workers(n)
     if mode == "refined":
         portraits, dabs, fixed = styled_portraits(floats, choices, hints, side, n, int(style_seed), placement)
+        timing["portraits"] = ms_since(t)
         layering = time.perf_counter()
-        stacks = [refined_production(portrait, side, "bg_color" in fixed) for portrait in portraits]
+        stacks = thread_map(lambda portrait: refined_production(portrait, side, "bg_color" in fixed), portraits,
+                            workers)
     else:
         assert colorizer is not None  # refused above
         portrait = placement.portrait(build_portrait(P.decode(floats, choices)))
         square_darkness = square(darkness, side)
         parts = render_portrait(portrait, colorizer.input_size)["parts"]
+        network = time.perf_counter()
         fills, outside = predict_fills(colorizer, square_darkness, hints, parts, n, int(style_seed))
+        timing["colouriser"] = ms_since(network)  # the network and its inputs (hints, style dabs, outside)
         # the dabs' parts from the part map at the network's size: a second engine render at full size cost
         # more than all the layering
         parts_full = cv2.resize(parts, (side, side), interpolation=cv2.INTER_NEAREST) if side != len(parts) else parts
         dabs = find_dabs(hints, parts_full) if hints is not None else []
         layering = time.perf_counter()
-        stacks = faithful_productions(fills, square_darkness, outside, dabs, parts)
+        stacks = faithful_productions(fills, square_darkness, outside, dabs, parts, workers, timing)
     timing["layers"] = ms_since(layering)  # part of "render": the production layers alone
     timing["render"] = ms_since(t)
 
-    candidates = [cropped(name, f"Candidate {i + 1}", rgba[:h, :w]) for i, stack in enumerate(stacks)
-                  for name, rgba in stack.items()]
+    t = time.perf_counter()
+    cut = thread_map(lambda numbered: cropped_stack(numbered[1], f"Candidate {numbered[0] + 1}", h, w),
+                     enumerate(stacks), workers)
+    candidates = [layer for stack in cut for layer in stack]
+    timing["crop"] = ms_since(t)
     info = {
         "mode": mode,
         "style_seeds": [[int(style_seed), i] for i in range(n)],
@@ -110,6 +119,19 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         "dabs": [d.info() for d in dabs],
     }
     return Result(candidates, info, timing)
+
+
+def candidate_workers(n: int) -> int:
+    """Threads for a request's candidates, each painted and cut into layers on its own: as many as the service
+    gives torch (half the cores, the rest stay Krita's; one on a 2-core machine, where they run one by one)."""
+    import torch
+
+    return max(1, min(n, torch.get_num_threads()))
+
+
+def cropped_stack(stack: dict[str, np.ndarray], group: str, h: int, w: int) -> list[Layer]:
+    """One candidate's layers (name -> RGBA of the square) cut back to the request (h x w) and to their pixels."""
+    return [cropped(name, group, rgba[:h, :w]) for name, rgba in stack.items()]
 
 
 def cropped(name: str, group: str, rgba: np.ndarray) -> Layer:

@@ -5,8 +5,10 @@
 
 Each call is what the service does for one request (guidance included, torch on as many CPU threads as the
 service takes), on an unseen engine seed's messy sketch with 10 dabs; the first call of each mode warms up and is not counted. Prints the median and the spread of the
-whole call and of its two stages ("guidance", "render": colouriser or engine painting + layering, and of the
-production layers alone, "layers")."""
+whole call and of its stages, as `render` times them: "guidance"; "render", of which "portraits" (refined: the
+engine's portraits and the dabs' colour matching) or "colouriser" (faithful: the network and its inputs), and
+"layers" (the production layers; faithful: of which "shapes", the part all candidates share); then "crop"
+(cutting each layer to its pixels)."""
 
 from __future__ import annotations
 
@@ -32,8 +34,9 @@ def main() -> None:
 
     from ..service import Service
 
-    if args.device == "cpu":
-        Service._share_the_cpu(args.threads)  # time what the artist waits for, not a whole idle machine
+    # time what the artist waits for, not a whole idle machine: the service's CPU threads on any device (the
+    # candidates' layers are made on as many threads as torch is given)
+    Service._share_the_cpu(args.threads)
 
     from ..guidance.predictor import GuidanceModel
     from .api import load_colorizer, render
@@ -44,7 +47,7 @@ def main() -> None:
     print(f"device {args.device}, {args.candidates} candidate(s), 512 px, torch threads {torch.get_num_threads()}")
     for mode in ("faithful", "refined"):
         totals: list[float] = []
-        stages: dict[str, list[float]] = {"guidance": [], "render": [], "layers": []}
+        stages: dict[str, list[float]] = {}
         for i in range(args.repeat + 1):
             case = cases[i % len(cases)]
             t = time.perf_counter()
@@ -55,12 +58,11 @@ def main() -> None:
             if i == 0:
                 continue  # warm-up
             totals.append((time.perf_counter() - t) * 1000.0)
-            for key in stages:
-                stages[key].append(result.timing_ms[key])
+            for key, ms in result.timing_ms.items():
+                stages.setdefault(key, []).append(ms)
         spread = f"{np.percentile(totals, 10):.0f}-{np.percentile(totals, 90):.0f}"
-        print(f"{mode:9s} p50 {np.median(totals):7.1f} ms (p10-p90 {spread}) | guidance "
-              f"{np.median(stages['guidance']):.1f} ms, render {np.median(stages['render']):.1f} ms (of which "
-              f"layers {np.median(stages['layers']):.1f} ms)")
+        where = ", ".join(f"{key} {np.median(ms):.1f}" for key, ms in stages.items())
+        print(f"{mode:9s} p50 {np.median(totals):7.1f} ms (p10-p90 {spread}) | medians, ms: {where}")
 
 
 if __name__ == "__main__":

@@ -54,13 +54,18 @@ def find_dabs(hints_rgba: np.ndarray, parts: np.ndarray | None = None) -> list[D
     for k in np.argsort(-stats[1:, cv2.CC_STAT_AREA]) + 1:
         if stats[k, cv2.CC_STAT_AREA] < MIN_DAB_PIXELS:
             continue
-        mask = labels == k
-        weights = alpha[mask].astype(np.float64)
-        rgb = hints_rgba[mask][:, :3].astype(np.float64).T @ weights / weights.sum()
+        # Everything within the dab's box: ten dabs each compared over the whole layer cost 8 ms at 512 px.
+        x, y, w, h = stats[k, :4]
+        box = np.s_[y:y + h, x:x + w]
+        inside = labels[box] == k
+        weights = alpha[box][inside].astype(np.float64)
+        rgb = hints_rgba[box][inside][:, :3].astype(np.float64).T @ weights / weights.sum()
         label = ""
         if parts is not None:
-            label = P.PART_LABELS[int(np.bincount(parts[mask], minlength=len(P.PART_LABELS)).argmax())]
+            label = P.PART_LABELS[int(np.bincount(parts[box][inside], minlength=len(P.PART_LABELS)).argmax())]
         r, g, b = (int(c) for c in np.clip(np.rint(rgb), 0, 255))
+        mask = np.zeros(labels.shape, bool)
+        mask[box] = inside
         dabs.append(Dab((r, g, b), label, mask))
     return dabs
 
