@@ -7,12 +7,25 @@ import pytest
 from anisketch.engine import params as P
 from anisketch.engine.geometry import build_portrait
 from anisketch.engine.raster import render as render_portrait
+from anisketch.render import faithful_layers
 from anisketch.render.dabs import Dab
 from anisketch.render.faithful_layers import faithful_production, faithful_productions
 from anisketch.render.layered import (FLATS, HIGHLIGHTS, LINE_ART, SHADOWS, composite, multiply_color,
                                       refined_production, screen_color)
 
 SKIN, HAIR, RED = (250, 225, 205), (90, 60, 40), (220, 30, 40)
+
+
+@pytest.fixture(params=["opencv", "torch"])
+def clustering(request, monkeypatch):
+    """Every property of the faithful layers holds with either clustering: OpenCV's (the CPU's) and the torch
+    one a colouriser on a GPU runs on its device (`clusters_torch`, here on the CPU)."""
+    if request.param == "torch":
+        find_shapes = faithful_layers.find_shapes
+        monkeypatch.setattr(faithful_layers, "find_shapes",
+                            lambda fills, darkness, outside, parts, device=None: find_shapes(fills, darkness, outside,
+                                                                                              parts, "cpu"))
+    return request.param
 
 
 def ring(side=128, radius=30, width=3):
@@ -31,7 +44,7 @@ def test_multiply_and_screen_colours_give_back_the_tone():
         assert np.abs(composite([(under, "normal"), (layer, blend)])[0, 0] - tone).max() <= 2
 
 
-def test_no_colour_crosses_a_closed_line_and_the_flats_reach_under_it():
+def test_no_colour_crosses_a_closed_line_and_the_flats_reach_under_it(clustering):
     """The prediction's colour spills 5 px over the ring at 512 px (as a 256 px network upsampled does): the flats
     keep each colour on its side of the line, and every line pixel is covered (no white seam)."""
     darkness, r = ring(side=512, radius=120, width=5)
@@ -45,7 +58,7 @@ def test_no_colour_crosses_a_closed_line_and_the_flats_reach_under_it():
     assert red[r < 117].all(), "the inside is not one flat colour"
 
 
-def test_a_leaking_gap_the_band_cannot_close_keeps_the_prediction_edge():
+def test_a_leaking_gap_the_band_cannot_close_keeps_the_prediction_edge(clustering):
     """A face region joined to the background by a wide gap must not be painted the background's colour."""
     darkness, r = ring(width=3)
     darkness[:, 60:68] = 0  # a gap 8 px wide at the top and the bottom
@@ -54,7 +67,7 @@ def test_a_leaking_gap_the_band_cannot_close_keeps_the_prediction_edge():
     assert np.abs(flats[64, 64, :3].astype(int) - SKIN).max() <= 3
 
 
-def test_a_dab_sets_its_flat_exactly_and_shading_follows_it():
+def test_a_dab_sets_its_flat_exactly_and_shading_follows_it(clustering):
     """A hair dab recolours the whole hair flat (both locks) exactly, and the hair's shadow multiplies that colour.
     (The network has seen the dab: it paints near its colour, not exactly it.)"""
     side = 128
@@ -77,7 +90,7 @@ def test_a_dab_sets_its_flat_exactly_and_shading_follows_it():
     assert np.abs(shown[50, 20] - expected).max() <= 4
 
 
-def test_candidates_share_their_shapes_and_keep_their_colours():
+def test_candidates_share_their_shapes_and_keep_their_colours(clustering):
     """The candidates of a request are one sketch coloured n ways: their flats are found once, so they have the
     same shapes (here both spill over the ring, differently coloured), each candidate in its own colours."""
     darkness, r = ring(side=256, radius=60, width=3)
@@ -94,7 +107,7 @@ def test_candidates_share_their_shapes_and_keep_their_colours():
 LIT_LOCK, HAIR_IN_SHADE = (125, 80, 52), (58, 38, 24)  # 25 apart in CIELAB, each 12-13 from HAIR
 
 
-def test_dabs_that_disagree_give_the_flat_the_larger_ones_colour():
+def test_dabs_that_disagree_give_the_flat_the_larger_ones_colour(clustering):
     """Two dabs of far colours on one flat (a lit lock, a lock in shade): no colour can show both, and their mean
     (12.6 from each) showed neither; the flat takes the colour most of the dabbed pixels ask for, exactly."""
     side = 128
@@ -159,7 +172,7 @@ def flat_at(layers, y, x):
     return tuple(int(c) for c in layers[FLATS][y, x, :3])
 
 
-def test_the_back_hair_is_the_hair_flat_under_a_shadow():
+def test_the_back_hair_is_the_hair_flat_under_a_shadow(clustering):
     """The darker back hair (larger than the lit hair) is one flat with the lit hair, darkened by a multiply
     shadow that gives back its tone."""
     fill, parts, darkness = little_portrait()
@@ -170,7 +183,7 @@ def test_the_back_hair_is_the_hair_flat_under_a_shadow():
     assert np.abs(shown[110, 20] - BACK).max() <= 3
 
 
-def test_the_hair_is_one_flat_where_the_network_drifts_and_a_bow_stays():
+def test_the_hair_is_one_flat_where_the_network_drifts_and_a_bow_stays(clustering):
     """An olive cast on the lit hair (another hue, within CIELAB 35) joins the hair's flat; a green bow on the
     hair (far from it) stays a flat of its own."""
     fill, parts, darkness = little_portrait(hair_top=OLIVE, hair_back=LIT)
@@ -180,7 +193,7 @@ def test_the_hair_is_one_flat_where_the_network_drifts_and_a_bow_stays():
     assert np.abs(np.subtract(flat_at(layers, 22, 24), BOW)).max() <= 3
 
 
-def test_a_light_lock_is_no_shadow_of_the_skin_beside_it():
+def test_a_light_lock_is_no_shadow_of_the_skin_beside_it(clustering):
     """A light brown lock over the forehead keeps the skin's hue a few L* darker and is small beside it: without
     the part map it passes for a skin shadow (skin in the flats); on the guidance's hair it is a flat."""
     lock = (190, 160, 120)
@@ -195,7 +208,7 @@ def test_a_light_lock_is_no_shadow_of_the_skin_beside_it():
     assert layers[SHADOWS][34, 40, 3] == 0
 
 
-def test_the_eyes_get_their_whites_and_keep_their_irises():
+def test_the_eyes_get_their_whites_and_keep_their_irises(clustering):
     """Inside the guidance's eyes the skin the network left becomes white, and an iris cut by the artist's lines
     (a thin sliver each side of them) is not snapped away as a spill."""
     fill, parts, darkness = little_portrait()
@@ -206,7 +219,7 @@ def test_the_eyes_get_their_whites_and_keep_their_irises():
     assert np.abs(np.subtract(flat_at(layers, 80, 64), SKIN)).max() <= 3  # the face stays skin
 
 
-def test_outside_is_where_the_guidance_and_the_network_agree():
+def test_outside_is_where_the_guidance_and_the_network_agree(clustering):
     """The guidance drew short hair (its outside covers the back hair); the network, which sees the artist's
     lines, painted hair there: it stays opaque. Where both say background it is transparent."""
     fill, parts, darkness = little_portrait()
@@ -253,7 +266,7 @@ def test_refined_back_hair_is_flat_in_the_flats():
     assert (np.all(layers[SHADOWS][..., :3] != 255, axis=2) & hair).mean() > 0.01
 
 
-def test_a_halo_along_a_line_is_no_highlight_and_a_sheen_is():
+def test_a_halo_along_a_line_is_no_highlight_and_a_sheen_is(clustering):
     """The network's lighter rim along the artist's lines (a pixel wide at its size) is no cel shape; a sheen
     band on the hair is."""
     sheen = (190, 140, 95)

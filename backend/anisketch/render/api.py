@@ -102,7 +102,8 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         parts_full = cv2.resize(parts, (side, side), interpolation=cv2.INTER_NEAREST) if side != len(parts) else parts
         dabs = find_dabs(hints, parts_full) if hints is not None else []
         layering = time.perf_counter()
-        stacks = faithful_productions(fills, square_darkness, outside, dabs, parts, workers, timing)
+        stacks = faithful_productions(fills, square_darkness, outside, dabs, parts, workers, timing,
+                                      colorizer.shapes_device)
     timing["layers"] = ms_since(layering)  # part of "render": the production layers alone
     timing["render"] = ms_since(t)
 

@@ -41,6 +41,9 @@ class ColorizerModel:
             self.net = self.net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stub lacks it
         self.input_size = input_size
         self.device = device
+        # Where the predictions are clustered into the layers' colours (faithful_layers): on a GPU, there,
+        # next to the predictions; on the CPU, with OpenCV (None), much faster than torch there.
+        self.shapes_device: str | None = None if device == "cpu" else device
 
     @classmethod
     def load(cls, weights_dir: Path | None = None, device: str = "cpu") -> "ColorizerModel":

@@ -48,7 +48,7 @@ def faithful_production(fill: np.ndarray, darkness: np.ndarray, outside: np.ndar
 
 def faithful_productions(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | None,
                          dabs: list[Dab], parts: np.ndarray | None = None, workers: int = 1,
-                         timing: dict | None = None) -> list[dict[str, np.ndarray]]:
+                         timing: dict | None = None, device: str | None = None) -> list[dict[str, np.ndarray]]:
     """Production layers (name -> RGBA side x side) of each of the colouriser's predictions `fills` (RGB uint8
     [n, S, S, 3], any square size S), with the artist's lines (`darkness`, side x side), the outside of the
     portrait (bool side x side, None: all inside), the hint dabs (masks side x side), whose colours the flats
@@ -58,9 +58,10 @@ def faithful_productions(fills: np.ndarray, darkness: np.ndarray, outside: np.nd
     The candidates are one sketch coloured n ways, so the shapes are found once for all of them (`Shapes`: the
     flats snapped to the artist's lines, the shadow and highlight shapes); each candidate then only takes its
     own colours for them (`candidate_layers`: table look-ups, on up to `workers` threads). `timing` (optional)
-    receives "shapes": the milliseconds of the shared part."""
+    receives "shapes": the milliseconds of the shared part. `device`: where the colours are clustered (None:
+    OpenCV on the CPU; a torch device, the colouriser's GPU: `clusters_torch`)."""
     started = time.perf_counter()
-    shapes = find_shapes(fills, darkness, outside, parts)
+    shapes = find_shapes(fills, darkness, outside, parts, device)
     under = [DabUnder(dab.color, shapes.family[dab.mask], shapes.labels[dab.mask]) for dab in dabs]
     if timing is not None:
         timing["shapes"] = round((time.perf_counter() - started) * 1000.0, 1)
@@ -99,20 +100,25 @@ assert CLUSTERS * CLUSTERS < NO_SHADE  # every (tone, base) pair has its own ind
 
 
 def find_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | None,
-                parts: np.ndarray | None) -> Shapes:
+                parts: np.ndarray | None, device: str | None = None) -> Shapes:
     """The shapes of all candidates at once. The clusters are the k-means clusters of every pixel's colours in
     all the candidates together (a cluster edge where any candidate has one); which cluster shades which and
     which are one flat is decided on the first candidate's colours (the network's own colouring of the
     artist's hints: the others add style dabs on the parts the artist left open, which change their colours,
-    not where the network shades)."""
+    not where the network shades). `device`: as `faithful_productions`."""
     side = darkness.shape[0]
-    centres, labels_small = cluster_colors(fills)
+    if device is None:
+        centres, labels_small = cluster_colors(fills)
+        labels = upsampled_labels(fills, labels_small, centres, side)
+    else:
+        from .clusters_torch import cluster_on_device
+
+        centres, labels_small, labels = cluster_on_device(fills, CLUSTERS, side, device)
     first = centres[0]
     k = len(first)
     role, base_of = sort_shading(first, labels_small, parts)
     if parts is not None:
         base_of = one_flat_per_part(base_of, labels_small, parts, first)
-    labels = upsampled_labels(fills, labels_small, centres, side)
     skin, background = (-1, -1) if parts is None else (main_base(base_of[labels_small], parts, name)
                                                         for name in ("skin", "background"))
     family = flat_family(base_of[labels], k, darkness, outside, parts, skin, background)

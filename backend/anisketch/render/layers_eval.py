@@ -102,14 +102,19 @@ def old_view(rgba: np.ndarray, sketch_rgba: np.ndarray) -> np.ndarray:
     return composite([(rgba, "normal")], under=under)
 
 
-def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: int = 1) -> dict:
+def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: int = 1,
+             modes: tuple[str, ...] = ("faithful", "refined"), torch_shapes: bool = False) -> dict:
+    """`torch_shapes`: faithful layers clustered with torch on `device` (`clusters_torch`, what a GPU does)
+    even on the CPU, where OpenCV's clustering is the default."""
     from ..guidance.predictor import GuidanceModel
     from .api import load_colorizer, render
 
     guidance = GuidanceModel.load(None, device=device)
     colorizer = load_colorizer(None, device)
+    if colorizer is not None and torch_shapes:
+        colorizer.shapes_device = device
     scores: dict[str, list[float]] = {}
-    hits: dict[str, list[int]] = {"refined": [0, 0], "faithful": [0, 0]}
+    hits: dict[str, list[int]] = {mode: [0, 0] for mode in modes}
     rows = []
     for s in range(seed, seed + count):
         case = truth_and_inputs(s)
@@ -119,7 +124,7 @@ def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: i
         engine = true_flats(s, sketch.shape[0])
         scores.setdefault("engine.flatness_part", []).append(flatness(engine, truth["parts"]))
         scores.setdefault("engine.flatness_region", []).append(flatness(engine, truth["parts"], engine[..., :3]))
-        for mode in ("faithful", "refined"):
+        for mode in modes:
             result = render(guidance, sketch, hints, n=candidates, mode=mode, colorizer=colorizer)
             stacks = candidate_stacks(result.layers, *sketch.shape[:2])
             stack = stacks[0]
@@ -192,8 +197,13 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=1,
                         help="candidates per render: flatness, coverage and dab hits count them all, the PSNRs "
                              "the first")
+    parser.add_argument("--modes", default="faithful,refined", help="comma-separated render modes to judge")
+    parser.add_argument("--torch-shapes", action="store_true",
+                        help="cluster the faithful layers with torch on --device, as on a GPU (CPU default: OpenCV)")
     args = parser.parse_args()
-    for key, value in sorted(evaluate(args.count, args.seed, args.device, args.out, args.candidates).items()):
+    metrics = evaluate(args.count, args.seed, args.device, args.out, args.candidates, tuple(args.modes.split(",")),
+                       args.torch_shapes)
+    for key, value in sorted(metrics.items()):
         print(f"{key:28s} {value}")
 
 
