@@ -25,6 +25,7 @@ from ..engine import params as P
 from ..errors import ModelUnavailable
 from ..weights import default_weights_dir, load_tensors, read_manifest
 from .dabs import ALPHA_THRESHOLD, find_dabs
+from .layered import rgba_of
 from .model import Colorizer, ColorizerConfig, fold_batchnorm, make_input
 from .refined import COLOR_OF_LABEL, donor_palette
 
@@ -93,10 +94,8 @@ def hints_at(hints_rgba: np.ndarray, size: int) -> np.ndarray:
     premultiplied = hints_rgba[..., :3].astype(np.float32) * solid[..., None]
     coverage = cv2.resize(solid, (size, size), interpolation=cv2.INTER_AREA)
     rgb = cv2.resize(premultiplied, (size, size), interpolation=cv2.INTER_AREA) / np.maximum(coverage, 1e-6)[..., None]
-    out = np.zeros((size, size, 4), np.uint8)
-    out[..., :3] = np.clip(np.rint(rgb), 0, 255)
-    out[..., 3] = np.where(coverage >= 0.3, 255, 0)  # a dab a third of a pixel wide at 256 px still counts
-    return out
+    # a dab a third of a pixel wide at 256 px still counts
+    return rgba_of(np.clip(np.rint(rgb), 0, 255).astype(np.uint8), np.where(coverage >= 0.3, 255, 0))
 
 
 def style_dabs(hints: np.ndarray, parts: np.ndarray, style_seed: int, candidate: int) -> np.ndarray:

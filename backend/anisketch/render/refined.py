@@ -22,7 +22,7 @@ import numpy as np
 from ..engine import params as P
 from ..engine.geometry import PartMemo, Portrait, build_parts
 from ..guidance.framing import IDENTITY, Placement
-from ..engine.raster import render
+from ..engine.raster import render, render_regions
 from ..colour import delta_e2000, srgb_to_lab
 from .dabs import Dab, find_dabs, region_color
 
@@ -184,7 +184,8 @@ def styled_portraits(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.nda
     memo = PartMemo()  # every portrait here is one face in other colours: its parts are built once
     dabs: list[Dab] = []
     if hints_rgba is not None and hints_rgba[..., 3].any():
-        dabs = find_dabs(hints_rgba, render(placement.portrait(built(params, memo)), side)["parts"])
+        # the part map alone: the lines a full render inks over the colours never change it
+        dabs = find_dabs(hints_rgba, render_regions(placement.portrait(built(params, memo)).regions, side)[1])
     fixed = match_hints(params, dabs, hinted_colors(params, dabs), placement, memo)
     portraits = [placement.portrait(built(with_style(params, style_seed, i, fixed), memo)) for i in range(n)]
     return portraits, dabs, fixed
