@@ -98,16 +98,24 @@ def hints_at(hints_rgba: np.ndarray, size: int) -> np.ndarray:
     return rgba_of(np.clip(np.rint(rgb), 0, 255).astype(np.uint8), np.where(coverage >= 0.3, 255, 0))
 
 
-def style_dabs(hints: np.ndarray, parts: np.ndarray, style_seed: int, candidate: int) -> np.ndarray:
-    """`hints` (at the network's size) plus one dab of the donor's colour on every part the artist left open."""
+def style_dabs(hints: np.ndarray, parts: np.ndarray, style_seed: int, candidate: int,
+               open_parts: dict | None = None) -> np.ndarray:
+    """`hints` (at the network's size) plus one dab of the donor's colour on every part the artist left open.
+    `open_parts`: those parts' `dab_spot`s, found once for all the candidates (None: found here)."""
     donor = donor_palette(style_seed, candidate)
-    hinted = hints[..., 3] >= ALPHA_THRESHOLD
     out = hints.copy()
-    for label in STYLED_LABELS:
-        region = parts == P.LABEL[label]
-        if not (hinted & region).any():
-            dab_inside(out, region, tuple(int(round(255 * c)) for c in donor[COLOR_OF_LABEL[label]]))
+    for label, spot in (unhinted_parts(hints, parts) if open_parts is None else open_parts).items():
+        if spot is not None:
+            cv2.circle(out, spot[:2], spot[2], (*(int(round(255 * c)) for c in donor[COLOR_OF_LABEL[label]]), 255),
+                       -1, cv2.LINE_8)
     return out
+
+
+def unhinted_parts(hints: np.ndarray, parts: np.ndarray) -> dict:
+    """label -> `dab_spot` of each part a style dab goes on: those the artist left open."""
+    hinted = hints[..., 3] >= ALPHA_THRESHOLD
+    regions = {label: parts == P.LABEL[label] for label in STYLED_LABELS}
+    return {label: dab_spot(region, hints.shape[0]) for label, region in regions.items() if not (hinted & region).any()}
 
 
 def both_eyes(hints: np.ndarray, parts: np.ndarray) -> np.ndarray:
@@ -127,13 +135,20 @@ def both_eyes(hints: np.ndarray, parts: np.ndarray) -> np.ndarray:
 
 def dab_inside(hints: np.ndarray, region: np.ndarray, rgb: tuple[int, ...]) -> None:
     """Paint (in place) a round dab of `rgb` at the deepest interior point of `region`, if it has room."""
+    spot = dab_spot(region, hints.shape[0])
+    if spot is not None:
+        cv2.circle(hints, spot[:2], spot[2], (*rgb, 255), -1, cv2.LINE_8)
+
+
+def dab_spot(region: np.ndarray, side: int) -> tuple[int, int, int] | None:
+    """(x, y, radius) of a round dab at the deepest interior point of `region` (bool, side x side), or None
+    when it has no room."""
     region = region.astype(np.uint8)
     if region.sum() < 16:
-        return
+        return None
     depth = cv2.distanceTransform(region, cv2.DIST_L2, 3)
     y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
-    radius = int(max(1, min(STYLE_DAB_RADIUS * hints.shape[0], 0.7 * depth[y, x])))
-    cv2.circle(hints, (int(x), int(y)), radius, (*rgb, 255), -1, cv2.LINE_8)
+    return int(x), int(y), int(max(1, min(STYLE_DAB_RADIUS * side, 0.7 * depth[y, x])))
 
 
 TRACE_VALUE, TRACE_CEILING = 0.38, 0.42  # as the engine's colour trace (palette._trace): v * 0.38, at most 0.42
@@ -182,7 +197,9 @@ def predict_fills(model: ColorizerModel, darkness: np.ndarray, hints_rgba: np.nd
     hints = hints_at(hints_rgba, size) if hints_rgba is not None else np.zeros((size, size, 4), np.uint8)
     if parts is not None:
         hints = both_eyes(hints, parts)
-    inputs = [hints] + [style_dabs(hints, parts, style_seed, i) if parts is not None else hints
+    # the candidates differ in their style dabs' colours, not in where they go: the spots are found once
+    open_parts = unhinted_parts(hints, parts) if parts is not None and n > 1 else None
+    inputs = [hints] + [style_dabs(hints, parts, style_seed, i, open_parts) if parts is not None else hints
                         for i in range(1, n)]
     fills = model.fills(np.repeat(lines[None], n, axis=0), np.stack(inputs))
     if parts is None or background_hinted(hints, parts):
