@@ -12,6 +12,7 @@ import hashlib
 import os
 import time
 
+import cv2
 import numpy as np
 
 from anisketch.engine.params import ATTRIBUTES
@@ -42,15 +43,18 @@ class FakeService:
         return {"version": "fake", "device": "cpu", "groups": list(GROUPS), "attributes": {k: list(v) for k, v in ATTRIBUTES.items()},
                 "models": {"fake": True}, "calls": self.calls}
 
-    def guide(self, sketch_rgba, *, mode="rough", faithfulness=0.5, pins=(), state=None, origin=(0, 0)):
+    def guide(self, sketch_rgba, *, mode="rough", faithfulness=0.5, pins=(), state=None, origin=(0, 0), extent=None):
         self._work()
         inverted = sketch_rgba.copy()
         inverted[..., :3] = 255 - inverted[..., :3]
+        if extent is not None:  # a crop sent shrunk: layers come back at the crop's size, as the real service draws
+            inverted = cv2.resize(inverted, tuple(extent), interpolation=cv2.INTER_NEAREST)
         layers = [Layer("guide", None, inverted, x=-2, y=-3)]
         layers += [Layer(f"pin {group}", group, np.full((8, 8, 4), i * 30, np.uint8), x=i, y=0)
                    for i, group in enumerate(pins)]
         echo = {"mode": mode, "faithfulness": faithfulness, "pins": list(pins), "digest": digest(sketch_rgba),
-                "shape": list(sketch_rgba.shape), "state_in": state, "origin": list(origin), "call": self.calls}
+                "shape": list(sketch_rgba.shape), "state_in": state, "origin": list(origin), "call": self.calls,
+                "extent": None if extent is None else list(extent)}
         return Result(layers, {"confidence": {g: 0.5 for g in GROUPS}, "state": f"state-{digest(sketch_rgba)}",
                                "echo": echo}, {"fake_model": 0.5})
 

@@ -82,7 +82,8 @@ def _figures(rows: list[dict], label: str) -> None:
           f"p95 {p95:.0f} ms (n={len(lift)}); first {rows[0]['lift_to_applied_ms']} ms; "
           f"GUI thread per stroke median {statistics.median(gui):.1f} ms; crop {rows[-1]['crop']}\n"
           f"  medians, ms: lift -> request {median('lift_wait_ms')}, read {median('read_ms')}, "
-          f"send {median('send_ms')}, backend {median('server_ms')}, transit {median('transit_ms')}, "
+          f"send {median('send_ms')} (GUI), shrink {median('shrink_ms')} (worker), backend {median('server_ms')}, "
+          f"transit {median('transit_ms')}, "
           f"held {median('held_ms')}, write {median('apply_ms')}\n"
           f"  backend stages, medians, ms: {_stage_medians(updates)}")
 

@@ -4,6 +4,7 @@ What an artist meets on a real canvas: a small face in a corner, a crop that gro
 hold whatever the crop does, and accessories that must not appear unless drawn.
 """
 
+import cv2
 import numpy as np
 import pytest
 
@@ -108,6 +109,53 @@ def test_pins_hold_exactly_when_the_crop_changes(model):
     assert np.array_equal(before.floats[eyes], after.floats[eyes])
     for a, b in zip(canvas_lines(first, (300, 100), 800, "eyes"), canvas_lines(pinned, (100, 0), 1400, "eyes")):
         assert np.abs(a - b).max() < 0.01
+
+
+def halved(canvas_strokes, x, y, side):
+    """What the plugin sends for a crop over 1024 px (plugin/anisketch_krita/shrink.py): the crop, aligned to
+    2 px on the canvas, halved by averaging each 2 x 2 block."""
+    return cv2.resize(crop(canvas_strokes, x, y, side), (side // 2, side // 2), interpolation=cv2.INTER_AREA)
+
+
+def face_f1(guide, origin, side, other, other_origin, other_side, frame):
+    """F1 of two guidances' lines, both seen in the face's frame (canvas pixels -> the engine's framing)."""
+    def view(g, o, s):
+        lines = [type(t)((t.points * s + np.array(o, np.float32) - [frame.cx, frame.cy]) / (frame.half_width / 0.21) + 0.5,
+                         t.widths * s / (frame.half_width / 0.21), t.group, t.order, t.closed) for t in g.portrait.strokes]
+        return render_lines(lines, 512)
+    return line_f1(view(guide, origin, side), view(other, other_origin, other_side))
+
+
+def test_a_crop_sent_halved_is_guided_as_sent_whole_and_holds_when_it_grows(model):
+    """A 1600 px crop sent halved with its canvas size (scale 2) gets the guidance the whole crop gets, drawn on
+    the canvas; with its state, a larger crop sent halved the same way sees the same pixels and moves nothing."""
+    params, _, strokes = drawn(2_000_000_341)
+    face = on_canvas(strokes, params, (1500, 1000), 200)
+    x, y, side = (v // 4 * 4 for v in square_crop(face))
+    whole = model.guide(crop(face, x, y, side), origin=(x, y))
+    half = model.guide(halved(face, x, y, side), origin=(x, y), scale=2.0)
+    assert face_f1(half, (x, y), side, whole, (x, y), side, Frame(1500, 1000, 200)) > 0.8
+    x2, y2, side2 = x - 200, y - 120, side + 400
+    grown = model.guide(halved(face, x2, y2, side2), state=half.state, origin=(x2, y2), scale=2.0)
+    for a, b in zip(canvas_lines(half, (x, y), side), canvas_lines(grown, (x2, y2), side2)):
+        assert np.abs(a - b).max() <= 0.5
+
+
+def test_the_service_draws_a_shrunk_crop_at_its_canvas_size_and_refuses_a_false_one():
+    from anisketch.service import Service
+
+    params, _, strokes = drawn(2_000_000_342)
+    face = on_canvas(strokes, params, (800, 700), 200)
+    x, y, side = (v // 2 * 2 for v in square_crop(face))
+    small = halved(face, x, y, side)
+    rgba = np.dstack([np.zeros_like(small)] * 3 + [small])  # black ink on a transparent layer
+    service = Service(device="cpu")
+    layers = service.guide(rgba, origin=(x, y), extent=(side, side)).layers
+    right = max(layer.x + layer.rgba.shape[1] for layer in layers)
+    assert side * 0.6 < right <= side + 2  # drawn on the crop's pixels, not the image's
+    for extent in ((side // 2 - 1, side // 2), (side, side // 2), (9 * side // 2, 9 * side // 2), (side, "1")):
+        with pytest.raises(BadRequest):
+            service.guide(rgba, origin=(x, y), extent=extent)
 
 
 def test_the_state_carries_its_window_and_old_states_still_read():

@@ -117,6 +117,39 @@ def test_guidance_lands_exactly_where_the_backend_placed_it(app, controller):
     assert 0 < send_ms < 1000 and 0 < apply_ms < 1000
 
 
+def test_a_large_crop_is_sent_shrunk_and_its_guidance_lands_at_full_size(app, controller):
+    """Past 1024 px the crop goes shrunk by a power of two, from a part aligned to it on the canvas, with its
+    size; the guidance comes back at that size and lands where the backend placed it, as for a small crop."""
+    from anisketch_krita import shrink
+
+    instance, _, _ = app
+    document = instance.createDocument(2400, 2000, "large", "RGBA", "U8", "", 72.0)
+    instance.activeWindow().addView(document)
+    sketch = document.createNode("Sketch", "paintlayer")
+    document.rootNode().addChildNode(sketch, None)
+    document.setActiveNode(sketch)
+    _draw(sketch, 301, 205, 40, 40, rgb=(30, 20, 10))
+    _draw(sketch, 1300, 1100, 40, 40)
+    sent = []
+    send = controller.connection.request
+    controller.connection.request = lambda op, params, images=(): sent.append((params, images)) or send(op, params, images)
+    controller.request_guidance()
+    wait_for(lambda: "guide" in _guidance(document), what="the guidance layer")
+    crop = controller.session.region.region
+    params, (image,) = sent[-1]
+    factor = shrink.send_factor(crop)
+    (x, y), (w, h) = params["origin"], params["extent"]
+    assert crop.w > shrink.SEND_SIDE and factor == 2 and x % 2 == y % 2 == w % 2 == h % 2 == 0
+    assert crop.x <= x < crop.x + 2 and crop.y <= y < crop.y + 2 and x + w > crop.right - 2
+    assert (image.width, image.height) == (w // 2, h // 2)
+    # The fake model inverts the image, scales it to the extent and places it at (-2, -3): the block drawn at
+    # (301, 205) is still in the guidance, 2 left and 3 up, in full-size canvas pixels.
+    node = _guidance(document)["guide"]
+    assert bytes(node.pixelData(321 - 2, 225 - 3, 1, 1)) == bgra((225, 235, 245))
+    assert bytes(node.pixelData(1320 - 2, 1120 - 3, 1, 1)) == bgra((235, 235, 235))
+    assert controller.timings.history[-1]["shrink_ms"] > 0 and not controller.session.guide_jobs.busy
+
+
 def test_a_selection_is_the_region_made_square(app, controller):
     import krita
 
@@ -207,6 +240,7 @@ def test_stroke_ends_need_no_exact_bounds_and_tiny_strokes_still_get_guidance(ap
     assert figures["side"] == first.w and figures["server_ms"] > 0 and figures["detect_ms"] > 0
     assert figures["lift_wait_ms"] is not None and 0 <= figures["lift_wait_ms"] < 5000
     assert figures["transit_ms"] > -1 and figures["held_ms"] >= 0 and figures["apply_ms"] > 0
+    assert figures["shrink_ms"] == 0  # a small crop goes as it is
     assert {"decode", "service", "encode"} <= set(figures["backend_stages"])  # the backend's own split
     before = len(controller.timings.history)
     controller.pen_lifted()  # a click that painted nothing: one read and compare, no bounds, nothing sent

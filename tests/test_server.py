@@ -64,7 +64,8 @@ def test_guide(server):
     echo = reply["echo"]
     assert echo.pop("call") >= 1
     assert echo == {"mode": "detail", "faithfulness": {"eyes": 0.9}, "pins": ["eyes", "mouth"],
-                    "digest": digest(sketch), "shape": [48, 40, 4], "state_in": "s0", "origin": [5, -7]}
+                    "digest": digest(sketch), "shape": [48, 40, 4], "state_in": "s0", "origin": [5, -7],
+                    "extent": None}
     assert reply["state"] == f"state-{digest(sketch)}" and set(reply["confidence"]) >= {"eyes", "hair"}
     guide, eyes, mouth = reply.layers
     assert (guide.name, guide.group, guide.x, guide.y) == ("guide", None, -2, -3)

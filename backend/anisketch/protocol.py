@@ -295,6 +295,9 @@ OPS: dict[str, OpSpec] = {
             # Where the crop's top-left pixel lies on the canvas: the state then follows the face in canvas
             # coordinates, so a later request with another crop keeps pins and unchanged parts in place.
             "origin": point(-MAX_CANVAS, MAX_CANVAS),
+            # The crop's size on the canvas [w, h] when the sketch image is that crop shrunk (a large crop: the
+            # model reads a 256 px window, so the client may send less); the layers come back at this size.
+            "extent": point(1, MAX_SIDE),
             **SERVER_PARAMS,
         },
         images={"sketch": True},

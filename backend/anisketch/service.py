@@ -37,7 +37,8 @@ class ModelService(Protocol):
     def info(self) -> dict[str, Any]: ...
 
     def guide(self, sketch_rgba: np.ndarray, *, mode: str = ..., faithfulness: float | dict[str, float] = ...,
-              pins: Sequence[str] = ..., state: str | None = ..., origin: tuple[int, int] = ...) -> Result: ...
+              pins: Sequence[str] = ..., state: str | None = ..., origin: tuple[int, int] = ...,
+              extent: tuple[int, int] | None = ...) -> Result: ...
 
     def render(self, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | None = ..., *, n: int = ..., mode: str = ...,
                style_seed: int = ..., state: str | None = ..., origin: tuple[int, int] = ...) -> Result: ...
@@ -63,6 +64,33 @@ def check_origin(origin) -> tuple[int, int]:
             or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in origin)):
         raise BadRequest(f"origin must be two whole numbers (x, y) on the canvas, got {origin!r}")
     return int(origin[0]), int(origin[1])
+
+
+MAX_SHRINK = 8  # a sketch sent shrunk covers at most this many canvas px per image px
+
+
+def check_extent(extent, shape: tuple[int, ...]) -> float:
+    """Canvas px per pixel of a sketch image that covers `extent` ([w, h] on the canvas; None: the image's own
+    size). The image must be the extent shrunk evenly (each side rounded)."""
+    h, w = shape[:2]
+    if extent is None:
+        return 1.0
+    if (not isinstance(extent, (tuple, list)) or len(extent) != 2
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in extent)):
+        raise BadRequest(f"extent must be two whole numbers [w, h] on the canvas, got {extent!r}")
+    ew, eh = int(extent[0]), int(extent[1])
+    if not (w <= ew <= MAX_SIDE and h <= eh <= MAX_SIDE):
+        raise BadRequest(f"extent {ew}x{eh} must cover the {w}x{h} px sketch and be at most {MAX_SIDE} px a side")
+    scale = max(ew, eh) / max(w, h)
+    if scale > MAX_SHRINK or abs(ew / scale - w) > 1 or abs(eh / scale - h) > 1:
+        raise BadRequest(f"a {w}x{h} px sketch is not the {ew}x{eh} px extent shrunk evenly "
+                         f"(at most {MAX_SHRINK}x)")
+    return scale
+
+
+def drawn_side(shape: tuple[int, ...], extent) -> int:
+    """The side (px) of the square the guidance layers are drawn on: the crop's, also when sent shrunk."""
+    return max(extent) if extent is not None else max(shape[:2])
 
 
 class Service:
@@ -119,20 +147,23 @@ class Service:
 
     def guide(self, sketch_rgba: np.ndarray, *, mode: str = "rough",
               faithfulness: float | dict[str, float] = DEFAULT_FAITHFULNESS, pins: Sequence[str] = (),
-              state: str | None = None, origin: tuple[int, int] = (0, 0)) -> Result:
+              state: str | None = None, origin: tuple[int, int] = (0, 0),
+              extent: tuple[int, int] | None = None) -> Result:
         """`origin`: the request crop's top-left pixel on the artist's canvas. The state records the face in
-        canvas coordinates, so a state from an earlier, other crop still keeps pins and unchanged parts in place."""
+        canvas coordinates, so a state from an earlier, other crop still keeps pins and unchanged parts in place.
+        `extent`: the crop's size on the canvas when the sketch is that crop shrunk; the layers are drawn at
+        the crop's full size all the same."""
         t0 = time.perf_counter()
         check_image("sketch", sketch_rgba)
         if mode not in ("rough", "detail"):
             raise BadRequest(f"mode must be 'rough' or 'detail', got {mode!r}")
+        scale = check_extent(extent, sketch_rgba.shape)
         darkness = rgba_to_darkness(sketch_rgba)
         t1 = time.perf_counter()
         guide = self.guidance.guide(darkness, faithfulness=faithfulness, pins=tuple(pins), state=state,
-                                    origin=check_origin(origin))
+                                    origin=check_origin(origin), scale=scale)
         t2 = time.perf_counter()
-        side = max(sketch_rgba.shape[:2])
-        layers = guidance_layers(guide.portrait.strokes, side, mode)
+        layers = guidance_layers(guide.portrait.strokes, drawn_side(sketch_rgba.shape, extent), mode)
         t3 = time.perf_counter()
         timing = {"prepare": (t1 - t0) * 1e3, "model": (t2 - t1) * 1e3, "draw": (t3 - t2) * 1e3}
         return Result(layers, {"confidence": guide.confidence, "state": guide.state},
@@ -151,7 +182,8 @@ class Service:
                 if request.get("mode", "rough") not in ("rough", "detail"):
                     raise BadRequest(f"mode must be 'rough' or 'detail', got {request['mode']!r}")
                 origin = check_origin(request.get("origin", (0, 0)))
-                ready.append((i, request, {"darkness": rgba_to_darkness(sketch), "origin": origin,
+                scale = check_extent(request.get("extent"), sketch.shape)
+                ready.append((i, request, {"darkness": rgba_to_darkness(sketch), "origin": origin, "scale": scale,
                                            "faithfulness": request.get("faithfulness", DEFAULT_FAITHFULNESS),
                                            "pins": tuple(request.get("pins", ())), "state": request.get("state")}))
             except BadRequest as error:
@@ -165,7 +197,8 @@ class Service:
                 outcomes[i] = guide
                 continue
             started = time.perf_counter()
-            layers = guidance_layers(guide.portrait.strokes, max(request["sketch_rgba"].shape[:2]),
+            layers = guidance_layers(guide.portrait.strokes,
+                                     drawn_side(request["sketch_rgba"].shape, request.get("extent")),
                                      request.get("mode", "rough"))
             timing = {**shared, "draw": (time.perf_counter() - started) * 1e3}
             outcomes[i] = Result(layers, {"confidence": guide.confidence, "state": guide.state},

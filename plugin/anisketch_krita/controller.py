@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import os
 import random
 import tempfile
@@ -29,6 +30,7 @@ from .pen import PenWatcher
 from .qt import QApplication, QObject, Qt, QTimer, Signal
 from .region import Box
 from .session import GuidanceSession, Sent
+from .shrink import Shrinker, aligned_box, send_factor, shrunk_sketch
 from .state import DEFAULT_ATTRIBUTES, GuideMemory, Pins, Settings, next_seed, photo_report, vary_attributes
 
 LOG_PATH = os.path.join(tempfile.gettempdir(), "anisketch-krita.log")
@@ -72,13 +74,14 @@ class Timings:
     history: list = field(default_factory=list)  # one `update_figures` dict per guidance update, newest last
 
     def update_figures(self, side: int, server_ms: float, transit_ms: float, held_ms: float,
-                       backend_stages: Optional[dict] = None) -> dict:
+                       backend_stages: Optional[dict] = None, shrink_ms: float = 0.0) -> dict:
         """Where one update's time went, from the pen lift to the layers written (what the artist waits for).
+        shrink_ms: a large crop's shrinking on the worker thread (hand-off to send, not GUI-thread time);
         transit_ms: reply arrival minus request sent minus the backend's own time (ZeroMQ, queueing, decoding);
         held_ms: a reply held back while a stroke or another reply's placing was under way; backend_stages: the
         backend's own split of server_ms (decode, prepare, model, draw, encode...), as its reply gives it."""
         return {"side": side, "lift_wait_ms": _rounded(self.lift_wait_ms), "detect_ms": round(self.detect_ms, 2),
-                "read_ms": round(self.read_ms, 2), "send_ms": round(self.send_ms, 2),
+                "read_ms": round(self.read_ms, 2), "send_ms": round(self.send_ms, 2), "shrink_ms": round(shrink_ms, 1),
                 "server_ms": round(server_ms, 1), "backend_stages": dict(backend_stages or {}),
                 "transit_ms": round(transit_ms, 1), "held_ms": round(held_ms, 1), "apply_ms": round(self.apply_ms, 2)}
 
@@ -92,11 +95,29 @@ class _Flight:
     mode: str = ""  # guidance mode of the request
     arrived: Optional[float] = None  # perf_counter when its reply first reached us (placing may wait after that)
     frame: int = 0  # photo: the side of the square the backend drew in (the image sent; origin.w unless shrunk)
+    shrink_ms: float = 0.0  # guide: a large crop's shrinking on the worker thread, before it was sent
+
+
+@dataclass
+class _OutgoingGuide:
+    """A guide request on its way out: read on the GUI thread, perhaps shrunk on the worker, then sent."""
+
+    document: Any
+    session: GuidanceSession
+    sent: Sent  # what the request carries, as the session remembers it (the crop and its pixels)
+    params: dict
+    mode: str
+    started: float  # perf_counter when the update began (its GUI-thread work is timed from here)
+    token: str = ""  # the guide job's stand-in id while the crop is being shrunk
+    box: Optional[Box] = None  # the aligned part of the crop that is sent shrunk
+    handed_off: float = 0.0  # perf_counter when the worker got the pixels
+    lifted: Optional[float] = None  # perf_counter of the pen lift this update follows, if one
 
 
 class Controller(QObject):
     changed = Signal()
     renders_changed = Signal()
+    _shrunk = Signal(object)  # (outgoing guide, finished Future), emitted on the shrink worker's thread
 
     def __init__(self, connection: Connection, settings: Settings, save_settings: Callable[[Settings], None],
                  krita: Any):
@@ -132,6 +153,9 @@ class Controller(QObject):
         self._poll.timeout.connect(self._on_poll)
         connection.replied.connect(self._on_reply)
         connection.status_changed.connect(self._on_status)
+        self._shrinker = Shrinker()
+        self._shrink_ids = itertools.count(1)
+        self._shrunk.connect(self._on_shrunk)  # queued: the worker emits, the GUI thread sends
 
     def start(self) -> None:
         self.connection.start()
@@ -143,6 +167,7 @@ class Controller(QObject):
         self._poll.stop()
         if self._pen is not None:
             self._pen.close()
+        self._shrinker.close()
         self.connection.close()
 
     # ------------------------------------------------------------------------------------------ settings
@@ -403,19 +428,67 @@ class Controller(QObject):
                 return
             params = self.session.guide_params(crop, self.settings.mode, self.settings.faithfulness,
                                                self.pins.as_list())
-            image = protocol.Image("sketch", "bgra8", crop.w, crop.h, canvas.as_bgra8(pixels, sketch))
-            request_id = self.connection.request("guide", params, [image])
+            outgoing = _OutgoingGuide(document, self.session, Sent(canvas.node_id(sketch), crop, pixels), params,
+                                      self.settings.mode, started, lifted=self._lifted_at)
+            self._lifted_at = None
+            bgra = canvas.as_bgra8(pixels, sketch)
+            factor = send_factor(crop)
+            if factor > 1:
+                self._shrink_and_send(outgoing, bgra, factor)
+                return
+            self._dispatch_guide(outgoing, crop, protocol.Image("sketch", "bgra8", crop.w, crop.h, bgra))
         except (CanvasError, protocol.ProtocolError) as error:
             self._show_error(str(error))
-            return
-        self.session.sent = Sent(canvas.node_id(sketch), crop, pixels)
-        self.session.guide_jobs.sent(request_id)
-        now = time.perf_counter()
-        self._flights[request_id] = _Flight("guide", document, crop, now, self.settings.mode)
+
+    def _shrink_and_send(self, outgoing: "_OutgoingGuide", bgra: Any, factor: int) -> None:
+        """A large crop: shrunk on the worker thread, sent when it is (_on_shrunk). The guide counts as out
+        meanwhile, so strokes drawn in between wait as the newest wish, as they do for a guide in flight."""
+        crop = outgoing.sent.crop
+        box = aligned_box(crop, factor)
+        token = f"shrinking {next(self._shrink_ids)}"
+        outgoing.session.guide_jobs.sent(token)
+        outgoing.token, outgoing.box = token, box
         self.busy["guide"] = "Updating guidance…"
-        self.timings.send_ms = (now - started) * 1e3
-        lifted, self._lifted_at = self._lifted_at, None
-        self.timings.lift_wait_ms = (started - lifted) * 1e3 if lifted is not None else None
+        self.timings.send_ms = (time.perf_counter() - outgoing.started) * 1e3
+        outgoing.handed_off = time.perf_counter()
+        self._shrinker.submit(lambda: shrunk_sketch(bgra, crop, box, factor),
+                              lambda future: self._shrunk.emit((outgoing, future)))
+
+    @guarded
+    def _on_shrunk(self, done: tuple) -> None:
+        outgoing, future = done
+        jobs = outgoing.session.guide_jobs
+        if jobs.in_flight != outgoing.token:  # reset meanwhile (connection lost, another sketch layer)
+            return
+        picked_up = time.perf_counter()
+        try:
+            image = future.result()
+            self._dispatch_guide(outgoing, outgoing.box, image, shrink_ms=(picked_up - outgoing.handed_off) * 1e3)
+        except Exception as error:  # noqa: BLE001 - the worker's failure (out of memory...) loses this update only
+            self.busy.pop("guide", None)
+            self._show_error(f"Could not send the sketch: {error}")
+            if jobs.finished(outgoing.token) is not None and outgoing.session is self.session:
+                self._send_guide()  # a stroke drawn meanwhile still gets its guidance
+            return
+        self.timings.send_ms += (time.perf_counter() - picked_up) * 1e3
+
+    def _dispatch_guide(self, outgoing: "_OutgoingGuide", box: Box, image: protocol.Image,
+                        shrink_ms: Optional[float] = None) -> None:
+        """Send the guide request for `box` of the canvas (the crop, or its aligned part when shrunk)."""
+        params = {**outgoing.params, "origin": [box.x, box.y]}
+        if (image.width, image.height) != (box.w, box.h):
+            params["extent"] = [box.w, box.h]
+        request_id = self.connection.request("guide", params, [image])
+        outgoing.session.sent = outgoing.sent
+        outgoing.session.guide_jobs.sent(request_id)
+        now = time.perf_counter()
+        self._flights[request_id] = _Flight("guide", outgoing.document, box, now, outgoing.mode,
+                                            shrink_ms=shrink_ms or 0.0)
+        self.busy["guide"] = "Updating guidance…"
+        if shrink_ms is None:  # sent straight from the GUI thread: all of it was GUI-thread work
+            self.timings.send_ms = (now - outgoing.started) * 1e3
+        lifted = outgoing.lifted
+        self.timings.lift_wait_ms = (outgoing.started - lifted) * 1e3 if lifted is not None else None
         self.timings.detect_ms, self.timings.polling_ms = self.timings.polling_ms, 0.0
         self.changed.emit()
 
@@ -693,7 +766,8 @@ class Controller(QObject):
             self.timings.history.append(self.timings.update_figures(
                 flight.origin.w, server_ms, transit_ms=(arrived - flight.started) * 1e3 - server_ms,
                 held_ms=(started - arrived) * 1e3,
-                backend_stages={k: round(float(v), 1) for k, v in reply.timing_ms.items() if k != "total"}))
+                backend_stages={k: round(float(v), 1) for k, v in reply.timing_ms.items() if k != "total"},
+                shrink_ms=flight.shrink_ms))
             del self.timings.history[:-200]
         session = self._workspace_for(flight.document).session if flight is not None else self.session
         if reply.id is not None and session.guide_jobs.finished(reply.id) is not None and session is self.session:

@@ -15,6 +15,8 @@ try:
                                  QProgressBar, QPushButton, QScrollArea, QSlider, QSpinBox, QTabWidget,
                                  QToolButton, QVBoxLayout, QWidget)
 
+    from PyQt5 import sip
+
     QT_BINDING = "PyQt5"
 except ImportError:  # Krita 6
     from PyQt6.QtCore import (QByteArray, QEvent, QObject, QRect, QSocketNotifier, QSize, Qt, QTimer,  # type: ignore
@@ -25,6 +27,8 @@ except ImportError:  # Krita 6
                                  QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSlider, QSpinBox,
                                  QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
+    from PyQt6 import sip  # type: ignore
+
     QT_BINDING = "PyQt6"
 
 __all__ = [
@@ -32,5 +36,5 @@ __all__ = [
     "QFrame", "QGridLayout", "QGroupBox", "QHBoxLayout", "QIcon", "QImage", "QLabel", "QLineEdit", "QListWidget",
     "QListWidgetItem", "QObject", "QPainter", "QPixmap", "QProgressBar", "QPushButton", "QRect", "QScrollArea", "QSize",
     "QSlider", "QSocketNotifier", "QSpinBox", "QTabWidget", "QTimer", "QToolButton", "QVBoxLayout", "QWidget",
-    "Qt", "Signal",
+    "Qt", "Signal", "sip",
 ]

@@ -16,7 +16,8 @@ framing itself, and the crop rule on the canvases below, are what an artist meet
 - `cut`: the face's centre near or past the edge: part of the face lies outside the request;
 - `crop_rule`: a 3000 x 2000 canvas, a face of 60-300 px half-width anywhere on it, and the square crop that the
   plugin's own rule (plugin/anisketch_krita/region.py: ink bounds + 25 % margin, 256 px minimum) cuts around
-  the strokes drawn so far.
+  the strokes drawn so far, sent as the plugin sends it (plugin/anisketch_krita/shrink.py: a crop over 1024 px
+  halved, over 2048 px quartered, from its part aligned to that factor on the canvas).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ CONDITIONS = ("engine", "small", "large", "off_centre", "cut", "crop_rule")
 CANVAS = (3000, 2000)
 CROP_MARGIN, CROP_MIN, CROP_MAX = 0.25, 256, 4096  # plugin/anisketch_krita/region.py
 REQUEST_PX = 768  # request side for the conditions that are not cut from a canvas
+SEND_SIDE, MAX_SHRINK = 1024, 4  # plugin/anisketch_krita/shrink.py
 
 
 @dataclass
@@ -51,7 +53,8 @@ class Placed:
     darkness: np.ndarray
     origin: tuple[int, int]
     frame: Frame  # request units (the padded square's side is 1)
-    side: int
+    side: int  # on the canvas
+    scale: int = 1  # canvas px per pixel of `darkness` (a crop sent shrunk)
 
 
 def face_of(params) -> Frame:
@@ -96,10 +99,10 @@ def place_request(strokes: list, face: Frame, condition: str, rng: np.random.Gen
     half_px = rng.uniform(60, 300)
     centre = (rng.uniform(half_px, CANVAS[0] - half_px), rng.uniform(half_px, CANVAS[1] - half_px))
     on_canvas = moved(strokes, face, Frame(centre[0], centre[1], half_px), 1.0)  # canvas pixels
-    x, y, side = crop_rule(on_canvas)
+    x, y, side, factor = as_sent(*crop_rule(on_canvas))
     target = Frame((centre[0] - x) / side, (centre[1] - y) / side, half_px / side)
     placed = with_pen(moved(strokes, face, target, 1.0), pen_px / side)
-    return Placed(render_sketch(placed, side, rng=rng), (x, y), target, side)
+    return Placed(shrunk(render_sketch(placed, side, rng=rng), factor), (x, y), target, side, factor)
 
 
 def crop_rule(strokes: list) -> tuple[int, int, int]:
@@ -112,6 +115,24 @@ def crop_rule(strokes: list) -> tuple[int, int, int]:
     side = min(max(side, min(CROP_MIN, max(CANVAS))), max(*CANVAS, extent), CROP_MAX)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     return _place(cx, side, CANVAS[0]), _place(cy, side, CANVAS[1]), side
+
+
+def as_sent(x: int, y: int, side: int) -> tuple[int, int, int, int]:
+    """The part of a crop that the plugin sends, and the factor it shrinks it by (plugin/anisketch_krita/shrink.py):
+    (x, y, side, factor), the square's corner and side multiples of the factor, inside the crop."""
+    factor = 1
+    while side > SEND_SIDE * factor and factor < MAX_SHRINK:
+        factor *= 2
+    x0, y0 = -(-x // factor) * factor, -(-y // factor) * factor
+    return x0, y0, min((x + side) // factor * factor - x0, (y + side) // factor * factor - y0), factor
+
+
+def shrunk(darkness: np.ndarray, factor: int) -> np.ndarray:
+    """Each factor x factor block averaged, as Qt's smooth scaling does in the plugin."""
+    if factor == 1:
+        return darkness
+    h, w = darkness.shape
+    return cv2.resize(darkness, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
 
 
 def _place(centre: float, side: int, extent: int) -> int:
@@ -138,7 +159,7 @@ def request_mask(request: Placed) -> np.ndarray:
     zoom = CANONICAL_HALF_WIDTH / request.frame.half_width
     h, w = request.darkness.shape
     corner = (np.array([0.0, 0.0]) - [request.frame.cx, request.frame.cy]) * zoom + 0.5
-    far = (np.array([w, h]) / request.side - [request.frame.cx, request.frame.cy]) * zoom + 0.5
+    far = (np.array([w, h]) * request.scale / request.side - [request.frame.cx, request.frame.cy]) * zoom + 0.5
     (x0, y0), (x1, y1) = np.clip(np.round(corner * SIZE), 0, SIZE).astype(int), np.clip(np.round(far * SIZE), 0, SIZE).astype(int)
     mask = np.zeros((SIZE, SIZE), np.uint8)
     mask[y0:y1, x0:x1] = 1
@@ -163,7 +184,8 @@ def score_seed(model, seed: int, conditions=CONDITIONS, faithfulness: float = DE
             count = max(1, int(round(len(drawn) * level / 100)))
             request = place_request(drawn[:count], face, condition, np.random.default_rng([seed, level, len(condition)]))
             try:
-                guide = model.guide(request.darkness, faithfulness=faithfulness, origin=request.origin)
+                guide = model.guide(request.darkness, faithfulness=faithfulness, origin=request.origin,
+                                    scale=request.scale)
             except BadRequest:  # an empty request (every stroke outside it): nothing to guide
                 out[condition][level] = 0.0
                 continue
@@ -184,7 +206,7 @@ def view_of(request: Placed, guide_strokes: list, true_strokes: list, f1: float)
     """RGB [VIEW, VIEW]: the request's sketch (grey) with the true lines (green) and the guidance (red) over it,
     all in the request's own frame (a non-square request is shown padded, top-left anchored)."""
     h, w = request.darkness.shape
-    square = np.zeros((request.side, request.side), np.uint8)
+    square = np.zeros((request.side // request.scale,) * 2, np.uint8)
     square[:h, :w] = request.darkness
     sketch = cv2.resize(square, (VIEW, VIEW), interpolation=cv2.INTER_AREA)
     image = np.full((VIEW, VIEW, 3), 255, np.uint8)

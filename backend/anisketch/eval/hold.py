@@ -26,7 +26,7 @@ from ..engine.sketch import simulate_sketch
 from ..engine.sketch_style import kinds_of
 from ..guidance.framing import Frame
 from ..guidance.hold import densify, farthest
-from .framing import CANVAS, SIZE, crop_rule, face_of, in_face_frame, moved, with_pen
+from .framing import CANVAS, SIZE, as_sent, crop_rule, face_of, in_face_frame, moved, shrunk, with_pen
 from .metrics import line_f1
 
 FEATURES = ("eyes", "brows", "nose", "mouth")
@@ -51,12 +51,13 @@ def canvas_face(seed: int) -> tuple[list[Stroke], list[bool], Frame, list[Stroke
     return placed, later, frame, truth
 
 
-def request(strokes: list[Stroke]) -> tuple[np.ndarray, tuple[int, int], int]:
-    """The plugin's crop around the strokes (crop_rule), rasterised: darkness, origin, side."""
-    x, y, side = crop_rule(strokes)
+def request(strokes: list[Stroke]) -> tuple[np.ndarray, tuple[int, int], int, int]:
+    """The plugin's crop around the strokes (crop_rule) as the plugin sends it (as_sent): darkness, origin,
+    side on the canvas, canvas px per pixel."""
+    x, y, side, factor = as_sent(*crop_rule(strokes))
     local = [Stroke((s.points - np.array([x, y], np.float32)) / side, s.widths / side, s.group, s.order, s.closed)
              for s in strokes]
-    return render_sketch(local, side, rng=None, texture="pen"), (x, y), side
+    return shrunk(render_sketch(local, side, rng=None, texture="pen"), factor), (x, y), side, factor
 
 
 def canvas_lines(guide, origin: tuple[int, int], side: int, group: str | None = None) -> list[Stroke]:
@@ -68,12 +69,12 @@ def crop_change(model, seed: int) -> dict:
     """One portrait: {"moved": {feature: px}, "pinned": {feature: px}, "grown": (old side, new side),
     "f1": (held, fresh)}."""
     strokes, later, frame, truth = canvas_face(seed)
-    darkness, origin, side = request([s for s, new in zip(strokes, later) if not new])
-    before = model.guide(darkness, origin=origin)
-    darkness, origin2, side2 = request(strokes)
-    after = model.guide(darkness, state=before.state, origin=origin2)
-    pinned = model.guide(darkness, state=before.state, origin=origin2, pins=FEATURES)
-    fresh = model.guide(darkness, origin=origin2)
+    darkness, origin, side, scale = request([s for s, new in zip(strokes, later) if not new])
+    before = model.guide(darkness, origin=origin, scale=scale)
+    darkness, origin2, side2, scale2 = request(strokes)
+    after = model.guide(darkness, state=before.state, origin=origin2, scale=scale2)
+    pinned = model.guide(darkness, state=before.state, origin=origin2, pins=FEATURES, scale=scale2)
+    fresh = model.guide(darkness, origin=origin2, scale=scale2)
     old = {g: [s.points for s in canvas_lines(before, origin, side, g)] for g in FEATURES}
 
     def moved_px(guide, group):

@@ -95,6 +95,11 @@ class Window:
         half = frame.half_width * request_side / self.side
         return abs(cx - 0.5) <= centre and abs(cy - 0.5) <= centre and scale[0] <= half <= scale[1]
 
+    def in_pixels(self, origin: tuple[int, int], scale: float = 1.0) -> "Window":
+        """This canvas square in the pixels of a request whose top-left lies at `origin` on the canvas and
+        whose pixels each span `scale` canvas px."""
+        return Window((self.x - origin[0]) / scale, (self.y - origin[1]) / scale, self.side / scale)
+
     def to_list(self) -> list[float]:
         return [round(self.x, 3), round(self.y, 3), round(self.side, 3)]
 

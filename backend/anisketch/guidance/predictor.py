@@ -130,11 +130,13 @@ class GuidanceModel:
         pins: tuple[str, ...] = (),
         state: str | None = None,
         origin: tuple[int, int] = (0, 0),
+        scale: float = 1.0,
     ) -> Guide:
-        """`origin`: the request's top-left pixel on the artist's canvas (states and windows live there)."""
+        """`origin`: the request's top-left pixel on the artist's canvas (states and windows live there);
+        `scale`: canvas px per pixel of `darkness` (above 1 for a crop sent shrunk)."""
         check_pins(pins, state)
         previous = decode_state(state) if state is not None else None
-        look = self.look(darkness, origin, previous, pinned=bool(pins))
+        look = self.look(darkness, origin, previous, pinned=bool(pins), scale=scale)
         floats, choices = self.read(look.image[None])
         return self.finish(floats[0], choices[0], look, faithfulness, pins, previous)
 
@@ -149,7 +151,8 @@ class GuidanceModel:
                 pins = tuple(request.get("pins", ()))
                 check_pins(pins, request.get("state"))
                 previous = decode_state(request["state"]) if request.get("state") is not None else None
-                looks[i] = self.look(request["darkness"], request.get("origin", (0, 0)), previous, bool(pins)), previous
+                looks[i] = self.look(request["darkness"], request.get("origin", (0, 0)), previous, bool(pins),
+                                     request.get("scale", 1.0)), previous
             except BadRequest as error:
                 outcomes[i] = error
         if looks:
@@ -165,12 +168,13 @@ class GuidanceModel:
         return [outcome for outcome in outcomes if outcome is not None]
 
     def look(self, darkness: np.ndarray, origin: tuple[int, int], previous: GuideState | None,
-             pinned: bool) -> Look:
+             pinned: bool, scale: float = 1.0) -> Look:
         """Find the face and cut the window the encoder reads. The previous window (canvas pixels) is kept while
         it still frames the face well, and always while something is pinned: the encoder then sees the same
-        pixels for the same strokes, however the crop moved, so untouched parts cannot move."""
+        pixels for the same strokes, however the crop moved, so untouched parts cannot move. `scale`: canvas
+        px per pixel of `darkness` (windows are canvas squares; they are cut from the pixels sent)."""
         overview = check_sketch(darkness)
-        side = max(darkness.shape)
+        side = max(darkness.shape) * scale  # the request's side on the canvas
         old = previous.window if previous is not None else None
         whole = Window(float(origin[0]), float(origin[1]), float(side))  # the request as it is framed
         if self.finder is None:
@@ -183,12 +187,14 @@ class GuidanceModel:
                 window = whole
             else:
                 window = Window.around(frame, side, origin)
-        image = restore_ink(cut_window(darkness, window, origin, self.input_size))
-        ink = ink_map(darkness, window, origin, image if self.input_size == INK_READ else None)
+        sent = window.in_pixels(origin, scale)
+        image = restore_ink(cut_window(darkness, sent, (0, 0), self.input_size))
+        ink = ink_map(darkness, sent, (0, 0), image if self.input_size == INK_READ else None)
         look = Look(image, window, Placement.of(window, origin, side), ink)
         if previous is not None and old is not None and previous.ink is not None:
-            look.ink_then_window = ink if old == window else ink_map(darkness, old, origin)
-            look.seen_then_window = seen_cells(darkness.shape, old, origin)
+            old_sent = old.in_pixels(origin, scale)
+            look.ink_then_window = ink if old == window else ink_map(darkness, old_sent, (0, 0))
+            look.seen_then_window = seen_cells(darkness.shape, old_sent, (0, 0))
         return look
 
     def finish(self, read_floats, choices, look: Look, faithfulness, pins, previous: GuideState | None) -> Guide:
