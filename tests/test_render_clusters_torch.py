@@ -90,3 +90,17 @@ def test_centres_come_back_per_candidate(n):
     for i in range(n):  # each candidate's centre of a cluster is near that candidate's own colours there
         lab = to_lab(fills[i])
         assert np.linalg.norm(lab - centres[i][small], axis=-1).mean() < 3.0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run it where the service uses one)")
+def test_on_a_gpu_the_clusters_are_the_cpus_and_the_same_every_time():
+    """The same clustering on CUDA as on the CPU (up to float rounding: near-ties may go either way) and, on
+    the GPU, the same answer twice (no atomic sums whose order varies)."""
+    first = patchwork(side=128, seed=20)
+    fills = np.stack([first, 255 - first, first[..., ::-1], first // 2])
+    gpu = clusters_torch.cluster_on_device(fills, 14, 256, "cuda")
+    cpu = clusters_torch.cluster_on_device(fills, 14, 256, "cpu")
+    assert np.abs(gpu[0] - cpu[0]).max() < 0.05
+    assert (gpu[1] == cpu[1]).mean() > 0.999 and (gpu[2] == cpu[2]).mean() > 0.999
+    again = clusters_torch.cluster_on_device(fills, 14, 256, "cuda")
+    assert all(np.array_equal(a, b) for a, b in zip(gpu, again))
