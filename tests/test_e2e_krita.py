@@ -246,12 +246,13 @@ def test_gui_thread_time_per_update_on_a_2048_canvas(session):
     """
     samples = _record(session)["big_canvas"]
     assert samples, "no update on the 2048 x 2048 canvas"
-    totals = sorted(s["detect_ms"] + s["send_ms"] + s["apply_ms"] for s in samples)
+    totals = sorted(s["detect_ms"] + s["send_ms"] + s["apply_ms"] + s["refresh_ms"] for s in samples)
     median = totals[len(totals) // 2]
     report = "\n".join(
         f"  crop {s['side']} px: detect {s['detect_ms']:.1f} ms + read+send {s['send_ms']:.1f} ms "
         f"(read {s['read_ms']:.1f}) + write+redraw "
-        f"{s['apply_ms']:.1f} ms = {s['detect_ms'] + s['send_ms'] + s['apply_ms']:.1f} ms per stroke "
+        f"{s['apply_ms']:.1f} ms + docker {s['refresh_ms']:.1f} ms "
+        f"= {s['detect_ms'] + s['send_ms'] + s['apply_ms'] + s['refresh_ms']:.1f} ms per stroke "
         f"(on screen {s['shown_after_ms']} ms after; exact bounds asked: {s['bounds_calls_ms']}, would have cost "
         f"{s['unused_bounds_ms']:.1f} ms), backend {s['server_ms']:.0f} ms" for s in samples)
     report += f"\n  median GUI-thread time per stroke (detection + update): {median:.1f} ms (target 20 ms)"

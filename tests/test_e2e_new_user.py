@@ -77,14 +77,14 @@ def _figures(rows: list[dict], label: str) -> None:
         values = [u[key] for u in updates if u.get(key) is not None]
         return f"{statistics.median(values):.1f}" if values else "-"
 
-    gui = [u["detect_ms"] + u["send_ms"] + u["apply_ms"] for u in updates]
+    gui = [u["detect_ms"] + u["send_ms"] + u["apply_ms"] + u["refresh_ms"] for u in updates]
     print(f"{label}: pen lift -> guidance applied, after the first: p50 {statistics.median(lift):.0f} ms, "
           f"p95 {p95:.0f} ms (n={len(lift)}); first {rows[0]['lift_to_applied_ms']} ms; "
           f"GUI thread per stroke median {statistics.median(gui):.1f} ms; crop {rows[-1]['crop']}\n"
           f"  medians, ms: lift -> request {median('lift_wait_ms')}, read {median('read_ms')}, "
           f"send {median('send_ms')} (GUI), shrink {median('shrink_ms')} (worker), backend {median('server_ms')}, "
           f"transit {median('transit_ms')}, "
-          f"held {median('held_ms')}, write {median('apply_ms')}\n"
+          f"held {median('held_ms')}, write {median('apply_ms')}, docker {median('refresh_ms')}\n"
           f"  backend stages, medians, ms: {_stage_medians(updates)}")
 
 

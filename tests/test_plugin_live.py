@@ -607,6 +607,15 @@ def test_docker_action_and_settings_in_krita(plugin_dir, app, server):
         action = instance.action("anisketch_toggle_guidance")
         assert action is not None
         assert docker.sketch_combo.itemText(0) == "Active layer (reads 'Sketch')"
+        # A guide in flight tints the status dot; the progress strip (which moves the layout) is for long work.
+        busy, docker.controller.busy = docker.controller.busy, {"guide": "Updating guidance…"}
+        docker.controller.guide_changed.emit()
+        assert docker.progress_box.isHidden() and docker.status_dot.toolTip() == "Updating guidance…"
+        docker.controller.busy = {"guide": "Updating guidance…", "render": "Rendering 4 candidates…"}
+        docker.controller.guide_changed.emit()
+        assert not docker.progress_box.isHidden() and docker.busy_label.text() == "Rendering 4 candidates…"
+        docker.controller.busy = busy
+        docker.refresh()
         # The shortcut: free, then taken by another action (the docker says so), then free again.
         from PyQt5.QtGui import QKeySequence
         from PyQt5.QtWidgets import QAction
@@ -614,18 +623,16 @@ def test_docker_action_and_settings_in_krita(plugin_dir, app, server):
         from anisketch_krita import docker as docker_module
 
         action.setShortcut(QKeySequence("Ctrl+Alt+A"))
-        docker._shortcut_checked = -1e9
-        docker.refresh()
+        docker._refresh_shortcut()  # what the docker's shortcut timer runs
         assert docker.shortcut_label.text().startswith("Shortcut: Ctrl+Alt+A")
         other = QAction("&Quick Ungroup")
         other.setShortcut(QKeySequence("Ctrl+Alt+A"))
         instance._actions["quick_ungroup"] = other
-        docker._shortcut_checked = -1e9
-        docker.refresh()
+        docker._refresh_shortcut()
         print("docker's shortcut line when taken:", docker.shortcut_label.text())
         assert "also Krita's 'Quick Ungroup'" in docker.shortcut_label.text()
         del instance._actions["quick_ungroup"]
-        assert docker_module.SHORTCUT_CHECK_S > 0
+        assert docker._shortcut_timer.isActive() and docker._shortcut_timer.interval() == docker_module.SHORTCUT_CHECK_MS
         action.trigger()
         group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
         assert not docker.controller.settings.guidance_on and not group.visible()

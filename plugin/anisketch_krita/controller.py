@@ -69,6 +69,7 @@ class Timings:
     send_ms: float = 0.0  # choose the crop + read it + encode + hand to ZeroMQ
     read_ms: float = 0.0  # of send_ms: choosing the crop and reading it (Krita's pixelData copy)
     apply_ms: float = 0.0  # write the layers into the document
+    refresh_ms: float = 0.0  # the docker showing the update as sent (and, in the history, as applied)
     polling_ms: float = 0.0  # polls since the last request was sent (becomes detect_ms when it is)
     lift_wait_ms: Optional[float] = None  # pen lift to the request's start (Krita finishing the stroke); None: no lift
     history: list = field(default_factory=list)  # one `update_figures` dict per guidance update, newest last
@@ -83,7 +84,8 @@ class Timings:
         return {"side": side, "lift_wait_ms": _rounded(self.lift_wait_ms), "detect_ms": round(self.detect_ms, 2),
                 "read_ms": round(self.read_ms, 2), "send_ms": round(self.send_ms, 2), "shrink_ms": round(shrink_ms, 1),
                 "server_ms": round(server_ms, 1), "backend_stages": dict(backend_stages or {}),
-                "transit_ms": round(transit_ms, 1), "held_ms": round(held_ms, 1), "apply_ms": round(self.apply_ms, 2)}
+                "transit_ms": round(transit_ms, 1), "held_ms": round(held_ms, 1), "apply_ms": round(self.apply_ms, 2),
+                "refresh_ms": round(self.refresh_ms, 2)}
 
 
 @dataclass
@@ -115,7 +117,8 @@ class _OutgoingGuide:
 
 
 class Controller(QObject):
-    changed = Signal()
+    changed = Signal()  # anything: the docker shows it all again
+    guide_changed = Signal()  # a guide went out or came back: only the status, busy and confidence lines change
     renders_changed = Signal()
     _shrunk = Signal(object)  # (outgoing guide, finished Future), emitted on the shrink worker's thread
 
@@ -470,7 +473,7 @@ class Controller(QObject):
             if jobs.finished(outgoing.token) is not None and outgoing.session is self.session:
                 self._send_guide()  # a stroke drawn meanwhile still gets its guidance
             return
-        self.timings.send_ms += (time.perf_counter() - picked_up) * 1e3
+        self.timings.send_ms += (time.perf_counter() - picked_up) * 1e3 - self.timings.refresh_ms  # refresh apart
 
     def _dispatch_guide(self, outgoing: "_OutgoingGuide", box: Box, image: protocol.Image,
                         shrink_ms: Optional[float] = None) -> None:
@@ -490,7 +493,15 @@ class Controller(QObject):
         lifted = outgoing.lifted
         self.timings.lift_wait_ms = (outgoing.started - lifted) * 1e3 if lifted is not None else None
         self.timings.detect_ms, self.timings.polling_ms = self.timings.polling_ms, 0.0
-        self.changed.emit()
+        self.timings.refresh_ms = self._emit_changed(self.guide_changed)
+
+    @staticmethod
+    def _emit_changed(signal: Any) -> float:
+        """Tell the docker (it redraws what changed at once, on this thread); returns the milliseconds it took:
+        after every stroke this is GUI-thread time too."""
+        started = time.perf_counter()
+        signal.emit()
+        return (time.perf_counter() - started) * 1e3
 
     def _apply_guide(self, reply: protocol.Reply, flight: _Flight) -> None:
         document = flight.document
@@ -726,7 +737,9 @@ class Controller(QObject):
                 self.busy.pop(op, None)
             if op == "guide":
                 self._after_guide(reply, flight, started)
-            self.changed.emit()
+            refresh_ms = self._emit_changed(self.guide_changed if op == "guide" else self.changed)
+            if op == "guide" and reply.ok and flight is not None and self.timings.history:
+                self.timings.history[-1]["refresh_ms"] += round(refresh_ms, 2)
 
     def _keep_active_layer(self, document: Any, active: Any) -> None:
         """Krita activates each layer added through the API, a moment later (queued signals, later still

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, Callable, Optional
 
 from krita import DockWidget, Krita
@@ -20,7 +19,8 @@ from .state import PIN_LABELS, PIN_PARTS, RANDOM, SETTINGS_GROUP, Settings, Stat
 DOCKER_ID = "anisketch_docker"
 STATUS_COLORS = {Status.CONNECTED: "#3c9a4a", Status.STARTING: "#c79a1b", Status.CONNECTING: "#c79a1b",
                  Status.DISCONNECTED: "#c0392b"}
-SHORTCUT_CHECK_S = 5.0
+SHORTCUT_CHECK_MS = 30_000  # the toggle's shortcut is checked against Krita's actions this often (and at start)
+GUIDE_BUSY_COLOR = "#3b7dd8"  # the status dot while guidance is being updated (a strip would jump at every stroke)
 ACTIVE_LAYER = ""  # the layer chooser's first entry: follow the active layer
 
 # Docker instances, so that the Krita action (created by the Extension) reaches them.
@@ -70,7 +70,13 @@ class AniSketchDocker(DockWidget):
         layout.addStretch(1)
         self.setWidget(root)
         self.controller.changed.connect(self.refresh)
+        self.controller.guide_changed.connect(self._refresh_status)
         self.controller.renders_changed.connect(self._refresh_candidates)
+        self._shortcut_timer = QTimer(self)  # the artist may rebind either action; walking Krita's takes ms
+        self._shortcut_timer.setInterval(SHORTCUT_CHECK_MS)
+        self._shortcut_timer.timeout.connect(self._refresh_shortcut)
+        self._shortcut_timer.start()
+        self._refresh_shortcut()
         self._layer_timer = QTimer(self)  # layers come and go without any signal from Krita
         self._layer_timer.setInterval(1000)
         self._layer_timer.timeout.connect(self._refresh_layer_lists)
@@ -148,7 +154,6 @@ class AniSketchDocker(DockWidget):
         self.shortcut_label = QLabel()  # the toggle's shortcut, or why it does not work (shortcut.py)
         self.shortcut_label.setObjectName("anisketch_shortcut")
         self.shortcut_label.setWordWrap(True)
-        self._shortcut_checked = -1e9
         form.addRow(self.shortcut_label)
         self.mode_combo = QComboBox()
         self.mode_combo.addItem("Rough (a colour per part)", "rough")
@@ -328,14 +333,8 @@ class AniSketchDocker(DockWidget):
         self._updating = True
         try:
             state = c.connection.state
-            self.status_dot.setStyleSheet(f"color: {STATUS_COLORS[state.status]};")
-            self.status_label.setText(state.describe())
+            self._refresh_status()
             self.reconnect_button.setVisible(state.status is Status.DISCONNECTED)
-            busy = " · ".join(c.busy.values())
-            self.busy_label.setText(busy)
-            self.progress_box.setVisible(bool(busy))
-            self.error_label.setText(c.error)
-            self.error_label.setVisible(bool(c.error))
             self.start_backend_box.setChecked(s.start_backend)
             self.guidance_box.setChecked(s.guidance_on)
             self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(s.mode)))
@@ -343,13 +342,8 @@ class AniSketchDocker(DockWidget):
             if not self.faithfulness_slider.isSliderDown():
                 self.faithfulness_slider.setValue(round(s.faithfulness * 100))
             self.auto_box.setChecked(s.auto_update)
-            self._refresh_shortcut()
             for part, button in self.pin_buttons.items():
                 button.setChecked(part in c.pins.parts)
-            confidence = c.session.memory.confidence
-            self.confidence_label.setText(
-                "Confidence: " + ", ".join(f"{k} {v:.0%}" for k, v in confidence.items() if isinstance(v, (int, float)))
-                if confidence else "")
             self.count_spin.setValue(s.render_count)
             self.render_mode_combo.setCurrentIndex(max(0, self.render_mode_combo.findData(s.render_mode)))
             self.style_spin.setValue(s.style_seed)
@@ -366,11 +360,29 @@ class AniSketchDocker(DockWidget):
             self._updating = False
         self._refresh_layer_lists()
 
+    def _refresh_status(self) -> None:
+        """What a guide going out or coming back changes: the status line, the busy indicators, the error and the
+        confidence. Cheap (it runs twice per stroke): the progress strip is for long work (render, generate,
+        photo); a guide in flight only tints the status dot, so the docker's layout does not jump."""
+        c = self.controller
+        state = c.connection.state
+        guiding = "guide" in c.busy and state.status is Status.CONNECTED
+        self.status_dot.setStyleSheet(f"color: {GUIDE_BUSY_COLOR if guiding else STATUS_COLORS[state.status]};")
+        self.status_dot.setToolTip(c.busy["guide"] if guiding else "")
+        self.status_label.setText(state.describe())
+        long_work = " · ".join(text for op, text in c.busy.items() if op != "guide")
+        self.busy_label.setText(long_work)
+        self.progress_box.setVisible(bool(long_work))
+        self.error_label.setText(c.error)
+        self.error_label.setVisible(bool(c.error))
+        confidence = c.session.memory.confidence
+        self.confidence_label.setText(
+            "Confidence: " + ", ".join(f"{k} {v:.0%}" for k, v in confidence.items() if isinstance(v, (int, float)))
+            if confidence else "")
+
     def _refresh_shortcut(self) -> None:
-        """Checked against Krita's actions every few seconds at most (the artist may rebind either)."""
-        if time.monotonic() - self._shortcut_checked < SHORTCUT_CHECK_S:
-            return
-        self._shortcut_checked = time.monotonic()
+        """Whether the toggle's shortcut works (checked at start and every SHORTCUT_CHECK_MS: walking Krita's
+        actions takes milliseconds, too long for every stroke)."""
         note, problem = shortcut_note(Krita.instance())
         self.shortcut_label.setText(note)
         self.shortcut_label.setStyleSheet("color: #e0584b;" if problem else "")
