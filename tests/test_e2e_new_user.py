@@ -77,15 +77,27 @@ def _figures(rows: list[dict], label: str) -> None:
         values = [u[key] for u in updates if u.get(key) is not None]
         return f"{statistics.median(values):.1f}" if values else "-"
 
+    shown = sorted(r["lift_to_shown_ms"] for r in rows[1:] if r.get("lift_to_shown_ms") is not None)
     gui = [u["detect_ms"] + u["send_ms"] + u["apply_ms"] + u["refresh_ms"] for u in updates]
     print(f"{label}: pen lift -> guidance applied, after the first: p50 {statistics.median(lift):.0f} ms, "
           f"p95 {p95:.0f} ms (n={len(lift)}); first {rows[0]['lift_to_applied_ms']} ms; "
           f"GUI thread per stroke median {statistics.median(gui):.1f} ms; crop {rows[-1]['crop']}\n"
+          f"  pen lift -> guidance in Krita's image (read back): p50 {_median(shown)} ms, "
+          f"p95 {_p95(shown)} ms (n={len(shown)})\n"
           f"  medians, ms: lift -> request {median('lift_wait_ms')}, read {median('read_ms')}, "
           f"send {median('send_ms')} (GUI), shrink {median('shrink_ms')} (worker), backend {median('server_ms')}, "
           f"transit {median('transit_ms')}, "
           f"held {median('held_ms')}, write {median('apply_ms')}, docker {median('refresh_ms')}\n"
           f"  backend stages, medians, ms: {_stage_medians(updates)}")
+
+
+def _median(values: list) -> str:
+    return f"{statistics.median(values):.0f}" if values else "-"
+
+
+def _p95(values: list) -> str:
+    ordered = sorted(values)
+    return f"{ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]:.0f}" if values else "-"
 
 
 def _stage_medians(updates: list[dict]) -> dict:

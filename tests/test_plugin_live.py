@@ -150,6 +150,29 @@ def test_a_large_crop_is_sent_shrunk_and_its_guidance_lands_at_full_size(app, co
     assert controller.timings.history[-1]["shrink_ms"] > 0 and not controller.session.guide_jobs.busy
 
 
+def test_a_guides_area_is_marked_for_redraw_before_its_reply_lands(app, controller, monkeypatch):
+    """Krita shows written pixels REDRAW_DELAY_MS after they are marked: once a few round trips are known, each
+    guide's crop is marked that long before its reply is expected (while it is still out), and written as usual."""
+    from anisketch_krita import canvas
+
+    instance, document, sketch = app
+    marks = []  # (area, whether a guide was still out)
+    real = canvas.redraw
+    monkeypatch.setattr(canvas, "redraw", lambda d, g, area: marks.append(
+        (area, any(f.op == "guide" for f in controller._flights.values()))) or real(d, g, area))
+    for i in range(5):
+        _draw(sketch, 20 + 12 * i, 30, 6, 6)
+        before = len(controller.timings.history)
+        controller.request_guidance()
+        wait_for(lambda: len(controller.timings.history) > before and not controller.session.guide_jobs.busy,
+                 what="guidance")
+        _spin(0.1)
+    early = [area for area, out in marks if out]
+    crop = controller.session.region.region
+    assert len(controller._round_trips) == 5 and early and all(area.contains(crop) for area in early)
+    assert "guide" in _guidance(document)
+
+
 def test_a_selection_is_the_region_made_square(app, controller):
     import krita
 

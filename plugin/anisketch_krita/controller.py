@@ -38,6 +38,11 @@ POLL_MS = 100  # how often the sketch layer's fingerprint is taken (at most: see
 POLL_SHARE = 0.125  # the fingerprint may use at most this share of the GUI thread (huge canvases poll slower)
 RESTORE_ACTIVE_S = 2.0  # how long after adding layers an activated layer of ours is handed back
 LIFT_CHECK_MS = 5  # after a pen lift, how often to look whether Krita has finished applying the stroke
+# Krita 5 recomposites a change marked on a vector layer (how canvas.redraw shows our pixels) this long after
+# the mark (KisShapeLayerCanvas's update compressor), so a guide's area is marked that long before its reply is
+# expected (_mark_early).
+REDRAW_DELAY_MS = 100
+ROUND_TRIPS_KEPT = 12  # recent guides' send -> written times, for when to mark the next one
 LIFT_WAIT_S = 1.0  # longer than this, and the poll (which waits for the layer to settle) takes over
 IDLE_RETRY_MS = 50  # a reply that arrives mid-stroke is written this much later (until the pen is up)
 QUIET_CODES = (protocol.SUPERSEDED, protocol.CANCELLED)  # replies that are no news for the artist
@@ -143,6 +148,7 @@ class Controller(QObject):
         self.timings = Timings()
         self.attributes: dict[str, str] = {}
         self._flights: dict[str, _Flight] = {}
+        self._round_trips: list[float] = []  # ms from a guide's send to its layers written, newest last
         self._restore: Optional[tuple] = None  # (document, artist's active layer, until) after we add layers
         self._document: Any = None
         self._placing = False  # a reply's results are going into the document (see _on_reply)
@@ -494,6 +500,26 @@ class Controller(QObject):
         self.timings.lift_wait_ms = (outgoing.started - lifted) * 1e3 if lifted is not None else None
         self.timings.detect_ms, self.timings.polling_ms = self.timings.polling_ms, 0.0
         self.timings.refresh_ms = self._emit_changed(self.guide_changed)
+        self._arm_redraw(request_id, outgoing.document, box)
+
+    def _arm_redraw(self, request_id: str, document: Any, box: Box) -> None:
+        """Krita shows written pixels REDRAW_DELAY_MS after they are marked as changed. The guide's area is marked
+        that long before its reply usually lands (the 80th percentile of recent round trips), so the guidance
+        shows as soon as it is written; a reply later than that is marked again when written (as without this:
+        nothing is lost but one recomposite)."""
+        if len(self._round_trips) < 3:
+            return
+        trips = sorted(self._round_trips)
+        expected_ms = trips[int(0.8 * (len(trips) - 1))]
+        QTimer.singleShot(max(0, round(expected_ms - REDRAW_DELAY_MS)), lambda: self._mark_early(request_id, document, box))
+
+    @guarded
+    def _mark_early(self, request_id: str, document: Any, box: Box) -> None:
+        if request_id not in self._flights or not any(_same(document, d) for d in self.krita.documents()):
+            return  # written already (its own mark is on the way), or the document is gone
+        group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
+        if group is not None and canvas.find_redraw_layer(group) is not None:
+            canvas.redraw(document, group, box.union(canvas.content_box(group)))
 
     @staticmethod
     def _emit_changed(signal: Any) -> float:
@@ -774,6 +800,7 @@ class Controller(QObject):
     def _after_guide(self, reply: protocol.Reply, flight: Optional[_Flight], started: float) -> None:
         if reply.ok and flight is not None:
             self.timings.apply_ms = (time.perf_counter() - started) * 1e3
+            self._round_trips = (self._round_trips + [(time.perf_counter() - flight.started) * 1e3])[-ROUND_TRIPS_KEPT:]
             server_ms = float(reply.timing_ms.get("total", 0.0))  # arrival to reply; the stages are parts of it
             arrived = flight.arrived if flight.arrived is not None else started
             self.timings.history.append(self.timings.update_figures(

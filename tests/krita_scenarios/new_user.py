@@ -226,10 +226,29 @@ def _draw_face(t, krita, controller, lifts, applied):
                                  f"canvas at {_to_screen(krita, 0, 0)}..{_to_screen(krita, W, H)}, stroke from {points[0]}")
         lift = lifts[before_lifts] if len(lifts) > before_lifts else None
         row = controller.timings.history[-1] if len(controller.timings.history) > history else None
+        crop = controller.session.region.region
+        shown = yield from _shown_after(krita.activeDocument(), crop, applied[before_applied])
         rows.append({"lift_to_applied_ms": round((applied[before_applied] - lift) * 1e3, 1) if lift else None,
+                     "lift_to_shown_ms": round((shown - lift) * 1e3, 1) if lift and shown else None,
                      "timing": row, "error": controller.error,
-                     "crop": list(vars(controller.session.region.region).values()) if controller.session.region.region else None})
+                     "crop": list(vars(crop).values()) if crop else None})
     return rows
+
+
+def _shown_after(document, crop, applied_at, window_s=1.0):
+    """When Krita's image first showed the guidance just written (perf_counter), or None: the crop's rows (every
+    16th) are read every 10 ms for `window_s`, then compared with what a full recomposite shows. Krita
+    recomposites what the plugin marks as changed in its own threads, a moment after the write."""
+    rows = range(max(crop.y, 0), min(crop.bottom, document.height()), 16)
+    x, w = max(crop.x, 0), min(crop.right, document.width()) - max(crop.x, 0)
+    timeline = []
+    while time.perf_counter() - applied_at < window_s:
+        timeline.append((time.perf_counter(), [bytes(document.pixelData(x, y, w, 1)) for y in rows]))
+        yield 0.01
+    document.waitForDone()
+    document.refreshProjection()
+    final = [bytes(document.pixelData(x, y, w, 1)) for y in rows]
+    return next((at for at, seen in timeline if seen == final), None)
 
 
 def canvas_bounds(document):
