@@ -19,11 +19,12 @@ def model():
     return GuidanceModel.load(device="cpu")
 
 
-@pytest.mark.parametrize("seed", [2_000_000_000, 2_000_000_001, 2_000_000_002])
+@pytest.mark.parametrize("seed", [2_000_000_000, 2_000_000_001, 2_000_000_002, 2_000_000_003, 2_000_000_013,
+                                  2_000_000_023])
 def test_untouched_features_hold_still_when_new_strokes_grow_the_crop(model, seed):
     """Eyes, nose and mouth, drawn before the new strokes and not touched since, move by at most 2 canvas px
-    (before the hold rule: 3-12 px on these portraits), and pinned ones do not move. The brows are left out of
-    the count: the new fringe hides most of them, and the engine ends a hidden line under the hair's outline."""
+    (before the hold rule: 3-12 px on the first three portraits; before session 7: the nose of ..003 2.3 px, the
+    eyes of ..013 13.5 px and of ..023 4.7 px), and pinned ones do not move."""
     found = crop_change(model, seed)
     assert found["grown"][1] > found["grown"][0]
     print(seed, {kind: {g: round(v, 2) for g, v in found[kind].items()} for kind in ("moved", "pinned")})
@@ -42,6 +43,30 @@ def test_a_stroke_touches_the_part_its_ink_lies_nearest_to():
     lock = np.zeros_like(near_eye)
     lock[6:40, 27] = True  # a side lock drawn down past the eye's end, beside the guessed one: hair, not the eye
     assert hold.touched_groups(distances, lock) == {"hair"}
+
+
+def test_ink_as_near_to_two_parts_touches_neither():
+    """The end of a side lock (the rest of it lies along the old contour's ink, forgiven as misalignment) lies on
+    the tip of the eye's lash flick and on the hair's lines alike: evidence for neither. It went to the eyes
+    (listed first), which then followed the new reading: 13.5 px in eval --only hold's portrait 2000000013."""
+    eyes = [hold_stroke([[0.30, 0.40], [0.40, 0.40], [0.47, 0.37]], "eyes")]  # the flick ends on the lock
+    hair = [hold_stroke([[0.47, 0.10], [0.47, 0.60]], "hair")]
+    distances = hold.group_distances(eyes + hair)
+    end_of_lock = np.zeros((hold.INK_MAP, hold.INK_MAP), bool)
+    end_of_lock[21:27, 30] = True
+    assert hold.touched_groups(distances, end_of_lock) == {"hair"}
+    assert hold.touched_groups({"eyes": distances["eyes"]}, end_of_lock) == {"eyes"}  # nothing else near: the eye's
+
+
+def test_a_long_stretch_along_a_part_touches_it_whatever_else_was_drawn_with_it():
+    """A neck and shoulders drawn together with the whole hair make one connected piece of new ink, mostly hair:
+    the neck's cells, a small share of it, still touch the face (its contour and neck follow the new reading)."""
+    face = [hold_stroke([[0.45, 0.70], [0.45, 0.95]], "face")]  # the neck
+    hair = [hold_stroke([[0.10, 0.05], [0.90, 0.05], [0.90, 0.95]], "hair")]
+    distances = hold.group_distances(face + hair)
+    ink = hold.draw_lines([s.points for s in face + hair], hold.INK_MAP) > 0
+    ink |= hold.draw_lines([np.array([[0.45, 0.95], [0.90, 0.95]])], hold.INK_MAP) > 0  # shoulders join them
+    assert hold.touched_groups(distances, ink) == {"face", "hair"}
 
 
 def test_untouched_parts_need_ink_of_their_own():
@@ -151,15 +176,40 @@ def test_a_held_part_keeps_its_lines_while_the_face_moves():
 
 
 def test_a_part_near_the_face_s_pose_rejoins_it_unless_pinned():
-    """Settling drops a part's own pose when the face's draws it within HOLD_SHIFT (fewer builds later); a pinned
-    part keeps its own: a pin holds its lines exactly, guide after guide."""
+    """Settling drops a part's own pose when the face's draws it within the limit (fewer placements later); a
+    pinned part keeps its own: a pin holds its lines exactly, guide after guide."""
     floats, choices = P.encode(P.sample_params(21))
     nudged = floats[hold.POSE].copy()
     nudged[0] += 1e-4  # a pose that draws the eyes a hair's breadth away from the face's
     drawn = hold.Drawn(floats, choices, {"eyes": nudged})
-    portrait = drawn.portrait()
-    assert "eyes" not in drawn.settled(portrait).poses
-    assert np.array_equal(drawn.settled(portrait, pinned=["eyes"]).poses["eyes"], nudged)
+    assert "eyes" not in drawn.settled(hold.HOLD_SHIFT).poses
+    assert np.array_equal(drawn.settled(hold.HOLD_SHIFT, pinned=["eyes"]).poses["eyes"], nudged)
+
+
+def test_a_held_part_rejoins_the_face_s_pose_only_where_no_artist_sees_it(model):
+    """An untouched part that rejoins the face's pose moves by less than SETTLE_PX on the canvas. It used to
+    rejoin within HOLD_SHIFT of the window (0.3 %: up to 3.5 canvas px in a 1200 px window), so held eyes, nose or
+    mouth moved by 2-3 px after a crop change (eval --only hold: 4 of 30 portraits, nose 2.3, mouth 2.57 px)."""
+    from anisketch.guidance.predictor import SETTLE_PX
+
+    floats, choices = P.encode(P.sample_params(21))
+    window = Window(0.0, 0.0, 1200.0)
+    for shift_px in (0.3, 2.0):  # the eyes' own pose, this far from the face's on the canvas (about)
+        drawn = hold.Drawn(floats, choices, {"eyes": shifted_pose(floats, choices, "eyes", shift_px / window.side)})
+        settled = drawn.settled(SETTLE_PX / window.side)
+        assert ("eyes" in settled.poses) == (shift_px > SETTLE_PX), shift_px
+
+
+def shifted_pose(floats, choices, group, shift):
+    """A pose near the face's that moves `group`'s line vertices by about `shift` (window units)."""
+    for step in np.geomspace(1e-6, 1e-1, 400):
+        pose = floats[hold.POSE].copy()
+        pose[0] += step
+        moved = floats.copy()
+        moved[hold.POSE] = pose
+        if hold.vertex_shift(moved, choices, floats[hold.POSE], {group}) >= shift:
+            return pose
+    raise AssertionError("no pose moves the part that far")
 
 
 def test_the_state_carries_ink_and_the_parts_own_poses():

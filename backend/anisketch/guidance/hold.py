@@ -5,9 +5,10 @@ shoulders) changes its reading of everything a little: left alone, eyes the arti
 few pixels whenever the hair grows. Two rules keep them still:
 
 1. Evidence. The state carries a small map of the ink that the previous guidance read (`INK_MAP` cells a side,
-   over its window). Ink that appeared or vanished since then is given to the part whose previous lines lie
-   nearest to it; a part the artist had drawn and whose ink did not change keeps its previous values exactly,
-   and the pose it was drawn with: its lines stay on the canvas where they were.
+   over its window). Ink that appeared or vanished since then is given to the part whose lines lie clearly
+   nearest to it (ink about as near to two parts' lines is evidence for neither); a part the artist had drawn
+   and whose ink did not change keeps its previous values exactly, and the pose it was drawn with: its lines
+   stay on the canvas where they were.
 2. Shimmer. Any other part whose lines would move by less than `HOLD_SHIFT` keeps its previous values too, and
    so does the face's pose when it alone would move the drawing by less.
 
@@ -49,6 +50,11 @@ NEAR_CELLS = 2.5  # ink farther than this from every part's lines belongs to non
 # A piece of changed ink touches every part whose lines lie nearest to at least TOUCH_SHARE of its cells (a side
 # lock drawn past the corner of an eye touches the hair, not the eye; a nose tick, two cells, touches the nose).
 TOUCH_SHARE = 0.15
+# A long stretch of ink along a part's lines touches it however much else was drawn at the same time (a neck
+# and shoulders drawn with the whole hair, all one connected piece): about an eye's width.
+TOUCH_CELLS = 8
+AMBIGUOUS_CELLS = 1.0  # a cell whose nearest two parts' lines lie within this of each other votes for neither
+AMBIGUOUS = -2
 # A part whose lines would move by less than this (window units: 1.5 px of a 512 px window) holds still.
 HOLD_SHIFT = 0.003
 SHIFT_PX = 1024  # raster on which line displacements are measured (per window side)
@@ -99,16 +105,14 @@ class Drawn:
         poses.update({g: other.pose_of(g) for g in groups if g in P.GROUPS})
         return Drawn(floats, np.where(c_mask, other.choices, self.choices), poses).tidy()
 
-    def settled(self, portrait: Portrait, pinned: Iterable[str] = ()) -> "Drawn":
-        """Parts drawn in `portrait` (this face's) within HOLD_SHIFT of where the vector's own pose puts them
-        join it: fewer poses of their own, fewer builds for every guide after this one. A pinned part keeps
-        its own pose: a pin holds its lines exactly, not within HOLD_SHIFT."""
-        main = _build(np.asarray(self.floats, np.float32).tobytes(), np.asarray(self.choices, np.int64).tobytes())
-        lines = lambda strokes, group: [s.points for s in strokes if s.group == group]  # noqa: E731
+    def settled(self, limit: float, pinned: Iterable[str] = ()) -> "Drawn":
+        """Parts whose lines the vector's own pose draws less than `limit` (window units) from where their own
+        pose draws them join it: fewer poses of their own, fewer placements for every guide after this one.
+        Judged on the lines' vertices: the limit is far under the raster measure's error. A pinned part keeps its
+        own pose: a pin holds its lines exactly."""
         pinned = set(pinned)
-        poses = {g: p for g, p in self.poses.items()
-                 if g in pinned or not moved_less_than(lines(main.strokes, g), lines(portrait.strokes, g), HOLD_SHIFT)}
-        return Drawn(self.floats, self.choices, poses)
+        shifts = vertex_shifts(self.floats, self.choices, {g: p for g, p in self.poses.items() if g not in pinned})
+        return Drawn(self.floats, self.choices, {g: p for g, p in self.poses.items() if shifts.get(g, limit) >= limit})
 
     def pose_barely_moves(self, pose: np.ndarray) -> bool:
         """Whether giving the vector `pose` surely moves the lines of the parts that follow it (not those with a
@@ -139,17 +143,39 @@ def vertex_shift(floats: np.ndarray, choices: np.ndarray, pose: np.ndarray, grou
     """The farthest any line vertex of `groups` moves (window units) when the vector's pose becomes `pose`. The
     lines are drawn between their placed vertices, so they move no farther, except where an occluder cuts one
     (its end may slide along it): a pose change well under HOLD_SHIFT here needs no drawing to compare."""
+    return max(vertex_shifts(floats, choices, {group: pose for group in groups}).values(), default=0.0)
+
+
+def vertex_shifts(floats: np.ndarray, choices: np.ndarray, poses: dict[str, np.ndarray]) -> dict[str, float]:
+    """Per group, the farthest any of its line vertices lies (window units) between the vector's pose and the
+    pose `poses` gives the group: placements of vertices, no part built (they read no pose) and nothing drawn."""
     floats, choices = np.asarray(floats, np.float32), np.asarray(choices, np.int64)
-    unposed, moved = floats.copy(), floats.copy()
-    unposed[POSE], moved[POSE] = 0.0, pose
+    unposed = floats.copy()
+    unposed[POSE] = 0.0
     parts = _parts(unposed.tobytes(), choices.tobytes())
-    lines = [line for line in parts.lines if line.group in groups]
-    if not lines:
-        return 0.0
-    points = np.concatenate([line.pts for line in lines])
-    depth = np.repeat([line.depth for line in lines], [len(line.pts) for line in lines])
-    here, there = (posed(parts, P.decode(vector, choices)).place(points, depth) for vector in (floats, moved))
-    return float(np.sqrt(((here - there) ** 2).sum(axis=1)).max())
+    here = _placement(floats, choices)
+    placements: dict[bytes, Builder] = {}
+    shifts = {}
+    for group, pose in poses.items():
+        lines = [line for line in parts.lines if line.group == group]
+        if not lines:
+            shifts[group] = 0.0
+            continue
+        points = np.concatenate([line.pts for line in lines])
+        depth = np.repeat([line.depth for line in lines], [len(line.pts) for line in lines])
+        key = np.asarray(pose, np.float32).tobytes()
+        if key not in placements:
+            moved = floats.copy()
+            moved[POSE] = pose
+            placements[key] = _placement(moved, choices)
+        there = placements[key].place(points, depth)
+        shifts[group] = float(np.sqrt(((here.place(points, depth) - there) ** 2).sum(axis=1)).max())
+    return shifts
+
+
+def _placement(floats: np.ndarray, choices: np.ndarray) -> Builder:
+    """What places the vector's parts on its canvas (its pose): a Builder with nothing in it."""
+    return Builder(P.decode(floats, choices))
 
 
 @functools.lru_cache(maxsize=32)
@@ -255,20 +281,33 @@ def group_distances(strokes: list) -> dict[str, np.ndarray]:
 
 def touched_groups(distances: dict[str, np.ndarray], cells: np.ndarray) -> set[str]:
     """The groups that changed ink touches: each connected piece of it (a stroke, more or less) touches the groups
-    whose lines lie nearest to at least TOUCH_SHARE of its cells (none farther than NEAR_CELLS)."""
+    whose lines lie clearly nearest to at least TOUCH_SHARE of its cells (none farther than NEAR_CELLS)."""
     if not distances or not cells.any():
         return set()
-    names = list(distances)
-    stack = np.stack([distances[name] for name in names])
-    best = np.where(stack.min(axis=0) <= NEAR_CELLS, stack.argmin(axis=0), -1)
     count, labels = cv2.connectedComponents(cells.astype(np.uint8), connectivity=8)
+    names, best = list(distances), np.full(cells.shape, -1)
+    best[cells] = clearly_nearest(np.stack([distances[name][cells] for name in names]))
     touched: set[str] = set()
     for piece in range(1, count):
-        cells_of_piece = labels == piece
+        cells_of_piece = (labels == piece) & (best != AMBIGUOUS)  # an ambiguous cell says nothing either way
         votes = np.bincount(best[cells_of_piece & (best >= 0)], minlength=len(names))
-        enough = (votes > 0) & (votes >= TOUCH_SHARE * cells_of_piece.sum())
+        enough = (votes > 0) & ((votes >= TOUCH_SHARE * cells_of_piece.sum()) | (votes >= TOUCH_CELLS))
         touched.update(names[k] for k in np.flatnonzero(enough))
     return touched
+
+
+def clearly_nearest(distances: np.ndarray) -> np.ndarray:
+    """int [N]: for N cells (distances [groups, N] to each group's lines), the index of the group whose lines lie
+    nearest, when within NEAR_CELLS (else -1) and more than AMBIGUOUS_CELLS nearer than any other group's (else
+    AMBIGUOUS). Ink is known to a cell: a cell about as near to two parts' lines (a side lock passing the tip of
+    an eye's lashes, a fringe's tips on a brow) is evidence for neither; it used to go to whichever part came
+    first in the list."""
+    near = distances.min(axis=0) <= NEAR_CELLS
+    best = np.where(near, distances.argmin(axis=0), -1)
+    if len(distances) == 1:
+        return best
+    two = np.partition(distances, 1, axis=0)[:2]
+    return np.where(near & (two[1] - two[0] <= AMBIGUOUS_CELLS), AMBIGUOUS, best)
 
 
 def share_within(distance: np.ndarray, ink: np.ndarray, cells: float) -> float:

@@ -34,6 +34,9 @@ from .state import GuideState, decode_state, encode_state, layout_fingerprint
 
 GUIDE_GROUPS = P.GROUPS  # face, eyes, brows, nose, mouth, hair, accessories
 MIN_INK_PIXELS = 12  # fewer inked pixels than this at the model's input size: nothing drawn yet
+# A held part rejoins the face's pose (fewer poses to place in later guides) only when that moves its lines by
+# less than this many canvas pixels: an untouched part must not visibly move.
+SETTLE_PX = 0.5
 
 
 @dataclass
@@ -210,12 +213,10 @@ class GuidanceModel:
                 face = face.holding(old, pins)
         floats, choices = drop_unsupported_accessories(face.floats, face.choices, look.image, pins)
         face = Drawn(floats, choices, face.poses)
+        # A part that rejoins the face's pose is drawn there, as the state records it: a pin set after this guide
+        # holds exactly these lines. It moves by less than SETTLE_PX on the canvas: no artist sees it.
+        face = face.settled(SETTLE_PX / look.window.side, pins)
         portrait = face.portrait()
-        settled = face.settled(portrait, pins)
-        if settled.poses.keys() != face.poses.keys():
-            # Drawn as the state records it: a part that rejoined the face's pose is drawn there now, so a pin
-            # set after this guide holds exactly these lines (not the part's own pose, up to HOLD_SHIFT away).
-            face, portrait = settled, settled.portrait()
         return Guide(floats, choices, look.placement.portrait(portrait), group_support(portrait, look.image),
                      encode_state(floats, choices, look.window, look.ink, face.poses), read_floats, look.placement,
                      look.window)
