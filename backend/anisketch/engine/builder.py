@@ -116,6 +116,11 @@ class Builder:
         cutting the other groups' lines is most of a finish. Their `order` counts these strokes only."""
         return self._visible_strokes(self._place_regions()[1], [line for line in self.lines if line.group in groups])
 
+    def whole_strokes(self, groups: set[str] | frozenset[str]) -> list[Stroke]:
+        """The strokes of `groups` with nothing hiding them: the whole course of each line, where an occluder
+        would cut it too (how far a part's lines moved is judged against where they run, hidden or not)."""
+        return self._visible_strokes([], [line for line in self.lines if line.group in groups])
+
     def _place_regions(self) -> tuple[list[Region], list[tuple[np.ndarray, float]]]:
         """All regions on the canvas (one placement for all), back to front; and the occluders among them."""
         items = [(poly, label, color, z, False, 0.0, False) for poly, label, color, z in self.canvas_regions]

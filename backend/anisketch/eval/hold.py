@@ -6,10 +6,11 @@ beyond that crop and grow it. The guidance after them, asked with the state of t
 features where they were: they were drawn and not touched since.
 
 Per portrait and feature, how far the feature's guidance lines moved on the canvas, in canvas pixels: the
-farthest any of its new lines lies from its old ones. A feature partly hidden under new hair has not moved, so
-the reverse direction is not counted, nor are lines within HIDDEN_PX of the new hair (the engine ends a hidden
-line under the hair's outline, a pixel or two off its old course). The same with the features pinned, which must
-hold exactly; and the cost in accuracy: F1 of the held guidance and of a fresh one (no state) on the same request.
+farthest any of its new lines lies from the course its old lines ran, hidden or not (the old part drawn with
+nothing in front of it). A feature partly hidden under new hair has not moved, so the reverse direction is not
+counted; a piece the old guess of the hair hid and the new hair leaves bare, drawn on its old course, has not
+moved either. The same with the features pinned, which must hold exactly; and the cost in accuracy: F1 of the
+held guidance and of a fresh one (no state) on the same request.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ import numpy as np
 from ..engine import params as P
 from ..engine.geometry import Stroke, build_portrait
 from ..engine.sketch import render_sketch
-import cv2
 
 from ..engine.raster import render_lines
 from ..engine.sketch import simulate_sketch
 from ..engine.sketch_style import kinds_of
 from ..guidance.framing import Frame
-from ..guidance.hold import densify, farthest
+from ..guidance.hold import Drawn, farthest
+from ..guidance.state import decode_state
 from .framing import CANVAS, SIZE, as_sent, crop_rule, face_of, in_face_frame, moved, shrunk, with_pen
 from .metrics import line_f1
 
@@ -33,7 +34,6 @@ FEATURES = ("eyes", "brows", "nose", "mouth")
 LATER = ("neck", "hair")  # the kinds of stroke drawn after the first guidance (neck: neck, collar, shoulders)
 MESSINESS = 0.5
 PX_CELLS = 4  # the displacement raster's cells per canvas pixel (a quarter of a pixel)
-HIDDEN_PX = 4.0
 
 
 def canvas_face(seed: int) -> tuple[list[Stroke], list[bool], Frame, list[Stroke]]:
@@ -75,16 +75,22 @@ def crop_change(model, seed: int) -> dict:
     after = model.guide(darkness, state=before.state, origin=origin2, scale=scale2)
     pinned = model.guide(darkness, state=before.state, origin=origin2, pins=FEATURES, scale=scale2)
     fresh = model.guide(darkness, origin=origin2, scale=scale2)
-    old = {g: [s.points for s in canvas_lines(before, origin, side, g)] for g in FEATURES}
+    old = {g: canvas_course(before, origin, side, g) for g in FEATURES}
 
     def moved_px(guide, group):
-        hair = [s.points for s in canvas_lines(guide, origin2, side2, "hair")]
-        lines = away_from([s.points for s in canvas_lines(guide, origin2, side2, group)], hair, HIDDEN_PX)
-        return farthest(lines, old[group], PX_CELLS)
+        return farthest([s.points for s in canvas_lines(guide, origin2, side2, group)], old[group], PX_CELLS)
 
     return {"moved": {g: moved_px(after, g) for g in FEATURES}, "pinned": {g: moved_px(pinned, g) for g in FEATURES},
             "grown": (side, side2), "f1": (face_f1(after, origin2, side2, frame, truth),
                                            face_f1(fresh, origin2, side2, frame, truth))}
+
+
+def canvas_course(guide, origin: tuple[int, int], side: int, group: str) -> list[np.ndarray]:
+    """Where a group's lines in `guide` run on the canvas, hidden or not: the part as its state records it (its
+    own pose too), drawn with nothing in front of it."""
+    state = decode_state(guide.state)
+    course = guide.placement.strokes(Drawn(state.floats, state.choices, state.poses or {}).courses_of([group]))
+    return [s.points * side + np.array(origin, np.float32) for s in course]
 
 
 def face_f1(guide, origin, side, frame: Frame, truth: list[Stroke]) -> float:
@@ -92,26 +98,6 @@ def face_f1(guide, origin, side, frame: Frame, truth: list[Stroke]) -> float:
     canvas_frame = Frame(frame.cx, frame.cy, frame.half_width)
     return line_f1(render_lines(in_face_frame(canvas_lines(guide, origin, side), canvas_frame), SIZE),
                    render_lines(in_face_frame(truth, canvas_frame), SIZE))
-
-
-def away_from(lines: list[np.ndarray], others: list[np.ndarray], radius: float) -> list[np.ndarray]:
-    """The pieces of `lines` (densified to a pixel) farther than `radius` pixels from every one of `others`."""
-    if not others or not lines:
-        return lines
-    points = np.concatenate([densify(p.astype(np.float64), 1.0) for p in lines + others])
-    low = np.floor(points.min(axis=0)) - radius - 2
-    shape = (np.ceil(points.max(axis=0) - low) + radius + 3).astype(int)
-    raster = np.zeros((shape[1], shape[0]), np.uint8)
-    cv2.polylines(raster, [np.round((p - low) * 16).astype(np.int32) for p in others], False, 1, 1, cv2.LINE_8, 4)
-    distance = cv2.distanceTransform((raster == 0).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    pieces = []
-    for line in lines:
-        dense = densify(line.astype(np.float64), 1.0)
-        cells = np.round(dense - low).astype(int)
-        far = distance[cells[:, 1], cells[:, 0]] > radius
-        runs = np.split(np.arange(len(dense)), np.flatnonzero(np.diff(far.astype(np.int8))) + 1)
-        pieces += [dense[run] for run in runs if far[run[0]] and len(run) >= 2]
-    return pieces
 
 
 def evaluate(model, seeds) -> dict:

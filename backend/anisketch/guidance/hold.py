@@ -97,6 +97,15 @@ class Drawn:
             strokes += _strokes_of(floats.tobytes(), choices, frozenset(together))
         return strokes
 
+    def courses_of(self, groups: Iterable[str]) -> list[Stroke]:
+        """The lines of `groups` as `strokes_of` draws them but with nothing hiding them: where each runs."""
+        strokes: list[Stroke] = []
+        for group in groups:
+            floats = np.array(self.floats, np.float32)
+            floats[POSE] = self.pose_of(group)
+            strokes += _placed(floats.tobytes(), np.asarray(self.choices, np.int64).tobytes()).whole_strokes({group})
+        return strokes
+
     def holding(self, other: "Drawn", groups) -> "Drawn":
         """This face with `groups` taken from `other`: their values and the pose they were drawn with there."""
         f_mask, c_mask = np.isin(GROUP_OF_FLOAT, list(groups)), np.isin(GROUP_OF_CHOICE, list(groups))
