@@ -237,9 +237,9 @@ def _draw_face(t, krita, controller, lifts, applied):
 
 def _shown_after(document, crop, applied_at, window_s=1.0):
     """When Krita's image first showed the guidance just written (perf_counter), or None: the crop's rows (every
-    16th) are read every 10 ms for `window_s`, then compared with what a full recomposite shows. Krita
+    32nd) are read every 10 ms for `window_s`, then compared with what a full recomposite shows. Krita
     recomposites what the plugin marks as changed in its own threads, a moment after the write."""
-    rows = range(max(crop.y, 0), min(crop.bottom, document.height()), 16)
+    rows = range(max(crop.y, 0), min(crop.bottom, document.height()), 32)
     x, w = max(crop.x, 0), min(crop.right, document.width()) - max(crop.x, 0)
     timeline = []
     while time.perf_counter() - applied_at < window_s:
