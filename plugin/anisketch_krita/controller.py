@@ -43,6 +43,7 @@ LIFT_CHECK_MS = 5  # after a pen lift, how often to look whether Krita has finis
 # expected (_mark_early).
 REDRAW_DELAY_MS = 100
 ROUND_TRIPS_KEPT = 12  # recent guides' send -> written times, for when to mark the next one
+REMARK_AFTER_MS = 5  # a guide still out is marked again this long after Krita took the last mark in
 LIFT_WAIT_S = 1.0  # longer than this, and the poll (which waits for the layer to settle) takes over
 IDLE_RETRY_MS = 50  # a reply that arrives mid-stroke is written this much later (until the pen is up)
 QUIET_CODES = (protocol.SUPERSEDED, protocol.CANCELLED)  # replies that are no news for the artist
@@ -504,13 +505,11 @@ class Controller(QObject):
 
     def _arm_redraw(self, request_id: str, document: Any, box: Box) -> None:
         """Krita shows written pixels REDRAW_DELAY_MS after they are marked as changed. The guide's area is marked
-        that long before its reply usually lands (the 80th percentile of recent round trips), so the guidance
-        shows as soon as it is written; a reply later than that is marked again when written (as without this:
-        nothing is lost but one recomposite)."""
-        if len(self._round_trips) < 3:
-            return
+        that long before its reply usually lands (the 80th percentile of recent round trips), then again each
+        time Krita has taken the mark in, until the reply is written: the guidance then shows at the next of
+        Krita's recomposites, less than REDRAW_DELAY_MS after it is written instead of always that long after."""
         trips = sorted(self._round_trips)
-        expected_ms = trips[int(0.8 * (len(trips) - 1))]
+        expected_ms = trips[int(0.8 * (len(trips) - 1))] if trips else REDRAW_DELAY_MS
         QTimer.singleShot(max(0, round(expected_ms - REDRAW_DELAY_MS)), lambda: self._mark_early(request_id, document, box))
 
     @guarded
@@ -520,6 +519,7 @@ class Controller(QObject):
         group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
         if group is not None and canvas.find_redraw_layer(group) is not None:
             canvas.redraw(document, group, box.union(canvas.content_box(group)))
+        QTimer.singleShot(REDRAW_DELAY_MS + REMARK_AFTER_MS, lambda: self._mark_early(request_id, document, box))
 
     @staticmethod
     def _emit_changed(signal: Any) -> float:
