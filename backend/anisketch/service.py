@@ -59,11 +59,16 @@ def check_image(name: str, image, channels: int = 4) -> np.ndarray:
     return image
 
 
+def whole_pair(name: str, value) -> tuple[int, int]:
+    """Two whole numbers (a point or a size on the canvas), else BadRequest."""
+    if (not isinstance(value, (tuple, list)) or len(value) != 2
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)):
+        raise BadRequest(f"{name} must be two whole numbers on the canvas, got {value!r}")
+    return int(value[0]), int(value[1])
+
+
 def check_origin(origin) -> tuple[int, int]:
-    if (not isinstance(origin, (tuple, list)) or len(origin) != 2
-            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in origin)):
-        raise BadRequest(f"origin must be two whole numbers (x, y) on the canvas, got {origin!r}")
-    return int(origin[0]), int(origin[1])
+    return whole_pair("origin (x, y)", origin)
 
 
 MAX_SHRINK = 8  # a sketch sent shrunk covers at most this many canvas px per image px
@@ -75,10 +80,7 @@ def check_extent(extent, shape: tuple[int, ...]) -> float:
     h, w = shape[:2]
     if extent is None:
         return 1.0
-    if (not isinstance(extent, (tuple, list)) or len(extent) != 2
-            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in extent)):
-        raise BadRequest(f"extent must be two whole numbers [w, h] on the canvas, got {extent!r}")
-    ew, eh = int(extent[0]), int(extent[1])
+    ew, eh = whole_pair("extent [w, h]", extent)
     if not (w <= ew <= MAX_SIDE and h <= eh <= MAX_SIDE):
         raise BadRequest(f"extent {ew}x{eh} must cover the {w}x{h} px sketch and be at most {MAX_SIDE} px a side")
     scale = max(ew, eh) / max(w, h)

@@ -470,21 +470,18 @@ class Controller(QObject):
         jobs = outgoing.session.guide_jobs
         if jobs.in_flight != outgoing.token:  # reset meanwhile (connection lost, another sketch layer)
             return
-        picked_up = time.perf_counter()
         try:
-            image = future.result()
-            self._dispatch_guide(outgoing, outgoing.box, image, shrink_ms=(picked_up - outgoing.handed_off) * 1e3)
+            self._dispatch_guide(outgoing, outgoing.box, future.result(), resumed=time.perf_counter())
         except Exception as error:  # noqa: BLE001 - the worker's failure (out of memory...) loses this update only
             self.busy.pop("guide", None)
             self._show_error(f"Could not send the sketch: {error}")
             if jobs.finished(outgoing.token) is not None and outgoing.session is self.session:
                 self._send_guide()  # a stroke drawn meanwhile still gets its guidance
-            return
-        self.timings.send_ms += (time.perf_counter() - picked_up) * 1e3 - self.timings.refresh_ms  # refresh apart
 
     def _dispatch_guide(self, outgoing: "_OutgoingGuide", box: Box, image: protocol.Image,
-                        shrink_ms: Optional[float] = None) -> None:
-        """Send the guide request for `box` of the canvas (the crop, or its aligned part when shrunk)."""
+                        resumed: Optional[float] = None) -> None:
+        """Send the guide request for `box` of the canvas (the crop, or its aligned part when shrunk). `resumed`:
+        when the GUI thread took a shrunk crop back from the worker (its GUI-thread work resumed then)."""
         params = {**outgoing.params, "origin": [box.x, box.y]}
         if (image.width, image.height) != (box.w, box.h):
             params["extent"] = [box.w, box.h]
@@ -492,11 +489,13 @@ class Controller(QObject):
         outgoing.session.sent = outgoing.sent
         outgoing.session.guide_jobs.sent(request_id)
         now = time.perf_counter()
-        self._flights[request_id] = _Flight("guide", outgoing.document, box, now, outgoing.mode,
-                                            shrink_ms=shrink_ms or 0.0)
+        shrink_ms = (resumed - outgoing.handed_off) * 1e3 if resumed is not None else 0.0
+        self._flights[request_id] = _Flight("guide", outgoing.document, box, now, outgoing.mode, shrink_ms=shrink_ms)
         self.busy["guide"] = "Updating guidance…"
-        if shrink_ms is None:  # sent straight from the GUI thread: all of it was GUI-thread work
+        if resumed is None:  # sent straight from the GUI thread: all of it was GUI-thread work
             self.timings.send_ms = (now - outgoing.started) * 1e3
+        else:  # the hand-off's share is already counted; the worker's time is not GUI-thread time
+            self.timings.send_ms += (now - resumed) * 1e3
         lifted = outgoing.lifted
         self.timings.lift_wait_ms = (outgoing.started - lifted) * 1e3 if lifted is not None else None
         self.timings.detect_ms, self.timings.polling_ms = self.timings.polling_ms, 0.0
