@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -150,27 +151,38 @@ def test_a_large_crop_is_sent_shrunk_and_its_guidance_lands_at_full_size(app, co
     assert controller.timings.history[-1]["shrink_ms"] > 0 and not controller.session.guide_jobs.busy
 
 
-def test_a_guides_area_is_marked_for_redraw_before_its_reply_lands(app, controller, monkeypatch):
-    """Krita shows written pixels REDRAW_DELAY_MS after they are marked: once a few round trips are known, each
-    guide's crop is marked that long before its reply is expected (while it is still out), and written as usual."""
+def test_redraw_layers_stay_warm_while_the_artist_draws_and_rest_after(app, controller, monkeypatch):
+    """From the pen's press until KEEP_WARM_S after the last stroke, guide or write, the guidance group's two
+    redraw layers get 1 px warm-up marks by turns (redraw.py: a write's mark then shows at once); a write's
+    mark goes to a layer that is ready; then the warm-up stops."""
     from anisketch_krita import canvas
+    from anisketch_krita import controller as controller_module
 
+    monkeypatch.setattr(controller_module, "KEEP_WARM_S", 1.0)
     instance, document, sketch = app
-    marks = []  # (area, whether a guide was still out)
+    ready_at_write = []  # per guidance write: whether a redraw layer was ready for its mark
     real = canvas.redraw
-    monkeypatch.setattr(canvas, "redraw", lambda d, g, area: marks.append(
-        (area, any(f.op == "guide" for f in controller._flights.values()))) or real(d, g, area))
-    for i in range(5):
+    monkeypatch.setattr(canvas, "redraw", lambda d, g, area, clock=None: ready_at_write.append(
+        clock is not None and any(clock.ready(k, time.monotonic()) for k in range(clock.count)))
+        or real(d, g, area, clock))
+    for i in range(4):
+        controller._pen.pressed.emit()
         _draw(sketch, 20 + 12 * i, 30, 6, 6)
         before = len(controller.timings.history)
         controller.request_guidance()
         wait_for(lambda: len(controller.timings.history) > before and not controller.session.guide_jobs.busy,
                  what="guidance")
-        _spin(0.1)
-    early = [area for area, out in marks if out]
-    crop = controller.session.region.region
-    assert len(controller._round_trips) == 5 and early and all(area.contains(crop) for area in early)
-    assert "guide" in _guidance(document)
+        _spin(0.5)
+    group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
+    assert [canvas.find_redraw_layer(group, k) is not None for k in range(2)] == [True, True]
+    warm = [(name, t) for name, rect, t in document.marks if (rect.width(), rect.height()) == (1, 1)]
+    assert {name for name, _ in warm} == {"AniSketch redraw", "AniSketch redraw 2"}
+    assert len(ready_at_write) == 4 and all(ready_at_write[2:])  # the first two: layers and shapes being made
+    _spin(1.3)
+    assert not controller._warm.isActive()
+    resting = len(document.marks)
+    _spin(0.5)
+    assert len(document.marks) == resting  # nothing marked while the artist rests
 
 
 def test_a_selection_is_the_region_made_square(app, controller):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -259,14 +260,16 @@ def test_guidance_redraw_marks_only_the_changed_area_dirty_through_an_invisible_
     assert changed == Box(9, 22, 2, 1)
     refreshes = document.refresh_count
     canvas.redraw(document, group, changed)
-    redraw_layer = canvas.find_redraw_layer(group)
-    # The first time, the layer joins the document and Krita recomposites the slow way, once; its shape goes
-    # in at the next redraw, once Krita has taken the layer in.
-    assert redraw_layer is not None and redraw_layer.type() == "vectorlayer" and redraw_layer.shapes() == []
+    redraw_layers = [canvas.find_redraw_layer(group, k) for k in range(2)]
+    # The first time, the layers join the document and Krita recomposites the slow way, once; their shapes
+    # go in at the next redraw, once Krita has taken the layers in.
+    assert [layer.name() for layer in redraw_layers] == ["AniSketch redraw", "AniSketch redraw 2"]
+    assert all(layer.type() == "vectorlayer" and layer.shapes() == [] for layer in redraw_layers)
     assert document.refresh_count == refreshes + 1 and document.dirty_rects == []
     canvas.redraw(document, group, changed)
-    assert len(redraw_layer.shapes()) == 1 and document.refresh_count == refreshes + 2  # + one shape update
-    assert bytes(redraw_layer.projectionPixelData(0, 0, 64, 64)) == bytes(64 * 64 * 4)  # it shows nothing
+    assert [len(layer.shapes()) for layer in redraw_layers] == [1, 1]  # both: warm() only marks existing shapes
+    assert document.refresh_count == refreshes + 2  # + one shape update
+    assert all(bytes(layer.projectionPixelData(0, 0, 64, 64)) == bytes(64 * 64 * 4) for layer in redraw_layers)
     assert [n.name() for n in canvas.guidance_layers(group)] == ["Guidance: eyes"]
     assert len(document.dirty_rects) == 1
     assert _covers(document.dirty_rects[-1], (7, 20, 6, 5))  # grown by 2 px for the rounding to points
@@ -275,14 +278,50 @@ def test_guidance_redraw_marks_only_the_changed_area_dirty_through_an_invisible_
     changed = canvas.update_guidance(document, group, [moved], Box(10, 20, 16, 16))
     assert changed == Box(9, 20, 2, 3)  # the old strokes' place too: they must disappear from the screen
     canvas.redraw(document, group, changed)
-    assert len(group.childNodes()) == 2 and len(canvas.find_redraw_layer(group).shapes()) == 1  # reused
+    assert len(group.childNodes()) == 3 and len(canvas.find_redraw_layer(group).shapes()) == 1  # reused
     assert _covers(document.dirty_rects[-1], (7, 18, 6, 7))
 
     changed = canvas.update_guidance(document, group, [], Box(10, 20, 16, 16))  # all parts stale: removed
     assert changed == Box(10, 20, 1, 1) and canvas.guidance_layers(group) == []
-    assert canvas.find_redraw_layer(group) is not None  # the redraw layer is not a part: it stays
+    assert canvas.find_redraw_layer(group) is not None  # the redraw layers are not parts: they stay
     canvas.redraw(document, group, Box(0, 0, 0, 0))
     assert document.refresh_count == refreshes + 3  # nothing changed, nothing redrawn
+
+
+def test_redraw_layers_are_kept_warm_by_turns_and_a_write_marks_a_ready_one(plugin, krita, monkeypatch):
+    """Krita repaints a mark on a vector layer whose repaint timer still runs at once, on a cold one 0.1-0.2 s
+    later (redraw.py): warm() marks 1 px on the layer the clock says is due, and never adds a layer; redraw()
+    marks the written area on the layer the clock says is ready."""
+    from anisketch_krita import canvas, protocol, redraw
+    from anisketch_krita.region import Box
+
+    document, sketch = _document(krita)
+    group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, sketch)
+    clock = redraw.RedrawClock()
+    canvas.warm(document, group, clock)
+    assert document.marks == [] and canvas.find_redraw_layer(group) is None  # nothing to warm yet, nothing added
+    eyes = protocol.Layer("Guidance: eyes", "bgra8", 2, 1, bgra((0, 0, 255)) * 2, group="eyes", x=0, y=0)
+    changed = canvas.update_guidance(document, group, [eyes], Box(10, 20, 16, 16))
+    canvas.redraw(document, group, changed, clock)  # adds the redraw layers (the slow way, once)
+    canvas.redraw(document, group, changed, clock)  # adds their shapes, marks the first (all cold)
+    start = time.monotonic() + 10.0
+    now = [start]
+    monkeypatch.setattr(canvas.time, "monotonic", lambda: now[0])
+    warmed = []
+    for step in range(30):  # 1.2 s of the controller's 40 ms warm-up ticks
+        now[0] = start + 0.04 * step
+        before = len(document.marks)
+        canvas.warm(document, group, clock)
+        warmed += document.marks[before:]
+    names = [name for name, _, _ in warmed]
+    assert set(names) == {"AniSketch redraw", "AniSketch redraw 2"} and len(names) >= 5
+    assert all((rect.width(), rect.height()) == (1, 1) for _, rect, _ in warmed)
+    assert all(a != b for a, b in zip(names, names[1:]))  # by turns
+    now[0] = start + 1.25
+    ready = {canvas.redraw_layer_name(k) for k in range(clock.count) if clock.ready(k, now[0])}
+    canvas.redraw(document, group, changed, clock)
+    assert ready and document.marks[-1][0] in ready
+    assert _covers(document.dirty_rects[-1], (8, 18, 6, 5))
 
 
 def test_rewriting_guidance_does_not_ask_krita_for_bounds(plugin, krita, monkeypatch):

@@ -17,7 +17,9 @@ Rules kept here, in one place:
   only the written area dirty, through an invisible shape in an empty vector layer of the guidance group
   ("AniSketch redraw"): Shape.updateAbsolute(rect) makes Krita repaint that shape layer in `rect` and
   recomposite the group there, in its own worker threads, with no undo entry; the call returns in about
-  0.1 ms and the pixels show 0.1-0.3 s later. Visibility and opacity changes show the same way. In Krita
+  0.1 ms. Krita repaints a vector layer's marks through a timer: a mark on a cold layer shows 0.2-0.25 s
+  later, one on a layer kept warm 0.04-0.1 s later, so there are two such layers, kept warm by turns while
+  the artist draws (redraw.py says how). Visibility and opacity changes show the same way. In Krita
   5.1.5, setOpacity, setVisible and move change nothing on screen by themselves, and setBlendingMode (the
   usual trick) adds an undo entry (tests/krita_scenarios/redraw_probe.py measures them all).
   Writing still waits until no stroke runs (`is_idle`): never mid-stroke.
@@ -25,7 +27,7 @@ Rules kept here, in one place:
   and left alone for the rest of that event-loop turn. Krita 5.1 learns of an added node from a queued
   signal; a property change that comes first trips a SAFE ASSERT ("dummy" in kis_dummies_facade_base.cpp,
   "shape" in kis_node_manager.cpp) and Krita then crashes now and then, the more often the busier the
-  machine. The redraw layer's shape is added on the turn after its layer (`redraw_shape`).
+  machine. A redraw layer's shape is added on the turn after its layer (`redraw_shape`).
 """
 # Why one file of this size: it is the plugin's only module that touches Krita's layers and pixels, so the
 # rule that the artist's layers are only ever read can be checked in one place.
@@ -34,10 +36,12 @@ Rules kept here, in one place:
 from __future__ import annotations
 
 import importlib
+import time
 import zlib
 from typing import Any, Callable, Iterable, Optional
 
 from .qt import QT_BINDING, QBitmap, QColor, QImage, QRegion, Qt, QTimer
+from .redraw import REDRAW_LAYERS, RedrawClock
 from .region import Box
 
 QRectF = importlib.import_module(f"{QT_BINDING}.QtCore").QRectF
@@ -47,7 +51,7 @@ RENDERS_GROUP = "AniSketch renders"
 HINTS_LAYER = "Color hints"
 OUR_GROUPS = (GUIDANCE_GROUP, RENDERS_GROUP)
 KEPT_PREFIX = "AniSketch"
-REDRAW_LAYER = "AniSketch redraw"  # an empty vector layer in the guidance group; see redraw()
+REDRAW_LAYER = "AniSketch redraw"  # empty vector layers in the guidance group ("AniSketch redraw 2"...); see redraw()
 # One shape that paints nothing: its layer stays transparent, and updateAbsolute on it redraws any rect.
 INVISIBLE_SHAPE = ('<svg xmlns="http://www.w3.org/2000/svg" width="1px" height="1px">'
                    '<rect x="0" y="0" width="1" height="1" fill="none" stroke="none"/></svg>')
@@ -384,40 +388,71 @@ def refresh(document: Any) -> None:
     document.refreshProjection()
 
 
-def redraw(document: Any, group: Any, area: Box) -> None:
+def redraw(document: Any, group: Any, area: Box, clock: Optional[RedrawClock] = None) -> None:
     """Show what changed inside `area` of our group (pixels written, the group's opacity or visibility):
-    Krita recomposites that area in its worker threads, later; the GUI thread does not wait, and the undo
-    history is untouched (see the module's docstring)."""
+    Krita recomposites that area in its worker threads; the GUI thread does not wait, and the undo history
+    is untouched (see the module's docstring). The mark goes to the redraw layer that `clock` says Krita
+    repaints soonest (without a clock: the first)."""
     if area.empty:
         return
-    shape = redraw_shape(document, group)
+    now = time.monotonic()
+    k = clock.pick(now) if clock is not None else 0
+    shape = redraw_shape(document, group, k)
     if shape is None or not hasattr(shape, "updateAbsolute"):  # no shape yet, or a Krita before 5.1: the slow way
         refresh(document)
-        QTimer.singleShot(0, lambda: redraw_shape(document, group))  # the shape, once Krita has the layer
+        QTimer.singleShot(0, lambda: redraw_shape(document, group, k))  # the shape, once Krita has the layer
         return
-    grown = Box(area.x - 2, area.y - 2, area.w + 4, area.h + 4)  # antialiased edges of the rounding to points
+    _mark(document, shape, Box(area.x - 2, area.y - 2, area.w + 4, area.h + 4))  # antialiased edges of the points
+    if clock is not None:
+        clock.mark(k, now)
+
+
+def warm(document: Any, group: Any, clock: RedrawClock) -> None:
+    """Keep the redraw layers' repaint timers running while the artist draws: a 1 px mark on the layer that
+    `clock` says is due, if any. Never adds a layer (the artist may be mid-stroke); costs about 0.1 ms."""
+    now = time.monotonic()
+    k = clock.due(now)
+    if k is None:
+        return
+    layer = find_redraw_layer(group, k)
+    shapes = layer.shapes() if layer is not None else []
+    if shapes and hasattr(shapes[0], "updateAbsolute"):
+        _mark(document, shapes[0], Box(0, 0, 1, 1))
+        clock.mark(k, now)
+
+
+def _mark(document: Any, shape: Any, box: Box) -> None:
     to_x, to_y = 72.0 / document.xRes(), 72.0 / document.yRes()  # pixels -> points, the shapes' unit
-    shape.updateAbsolute(QRectF(grown.x * to_x, grown.y * to_y, grown.w * to_x, grown.h * to_y))
+    shape.updateAbsolute(QRectF(box.x * to_x, box.y * to_y, box.w * to_x, box.h * to_y))
 
 
-def redraw_shape(document: Any, group: Any) -> Optional[Any]:
-    """The invisible shape that redraw() marks dirty (with the group's layers: like them, making it is
-    undoable, once). The first call only adds its layer and returns None; the shape goes in on a later
-    call, once Krita has taken the layer in."""
-    layer = find_redraw_layer(group)
-    if layer is None:
-        group.addChildNode(document.createVectorLayer(REDRAW_LAYER), None)
+def redraw_shape(document: Any, group: Any, k: int = 0) -> Optional[Any]:
+    """The invisible shape of redraw layer k, which redraw() marks dirty (made with the group's layers and,
+    like them, undoable once). A call that finds redraw layers missing adds them all and returns None; the
+    shape goes in on a later call, once Krita has taken its layer in."""
+    found = [find_redraw_layer(group, i) for i in range(REDRAW_LAYERS)]
+    layers = [layer for layer in found if layer is not None]
+    if len(layers) < len(found):
+        for i, layer in enumerate(found):
+            if layer is None:
+                group.addChildNode(document.createVectorLayer(redraw_layer_name(i)), None)
         return None
-    shapes = layer.shapes() or layer.addShapesFromSvg(INVISIBLE_SHAPE)
-    return shapes[0] if shapes else None
+    shapes = [layer.shapes() or layer.addShapesFromSvg(INVISIBLE_SHAPE) for layer in layers]  # all: warm() needs them
+    return shapes[k][0] if shapes[k] else None
 
 
-def find_redraw_layer(group: Any) -> Optional[Any]:
-    return next((child for child in group.childNodes() if is_redraw_layer(child)), None)
+def redraw_layer_name(k: int) -> str:
+    return REDRAW_LAYER if k == 0 else f"{REDRAW_LAYER} {k + 1}"
+
+
+def find_redraw_layer(group: Any, k: int = 0) -> Optional[Any]:
+    name = redraw_layer_name(k)
+    return next((child for child in group.childNodes() if is_redraw_layer(child) and child.name() == name), None)
 
 
 def is_redraw_layer(node: Any) -> bool:
-    return node.type() == "vectorlayer" and node.name() == REDRAW_LAYER
+    name = node.name()
+    return node.type() == "vectorlayer" and (name == REDRAW_LAYER or name.startswith(REDRAW_LAYER + " "))
 
 
 def guidance_layers(group: Any) -> list[Any]:

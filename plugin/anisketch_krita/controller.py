@@ -27,6 +27,7 @@ from .canvas import CanvasError
 from .connection import Connection
 from .outputs import Candidate
 from .pen import PenWatcher
+from .redraw import RedrawClock
 from .qt import QApplication, QObject, Qt, QTimer, Signal
 from .region import Box
 from .session import GuidanceSession, Sent
@@ -38,12 +39,10 @@ POLL_MS = 100  # how often the sketch layer's fingerprint is taken (at most: see
 POLL_SHARE = 0.125  # the fingerprint may use at most this share of the GUI thread (huge canvases poll slower)
 RESTORE_ACTIVE_S = 2.0  # how long after adding layers an activated layer of ours is handed back
 LIFT_CHECK_MS = 5  # after a pen lift, how often to look whether Krita has finished applying the stroke
-# Krita 5 recomposites a change marked on a vector layer (how canvas.redraw shows our pixels) this long after
-# the mark (KisShapeLayerCanvas's update compressor), so a guide's area is marked that long before its reply is
-# expected (_mark_early).
-REDRAW_DELAY_MS = 100
-ROUND_TRIPS_KEPT = 12  # recent guides' send -> written times, for when to mark the next one
-REMARK_AFTER_MS = 5  # a guide still out is marked again this long after Krita took the last mark in
+# The redraw layers' repaint timers are kept warm (redraw.py) from the pen's press until this long after the
+# last stroke, guide or write: an artist's pauses between strokes are mostly shorter.
+WARM_TICK_MS = 40
+KEEP_WARM_S = 4.0
 LIFT_WAIT_S = 1.0  # longer than this, and the poll (which waits for the layer to settle) takes over
 IDLE_RETRY_MS = 50  # a reply that arrives mid-stroke is written this much later (until the pen is up)
 QUIET_CODES = (protocol.SUPERSEDED, protocol.CANCELLED)  # replies that are no news for the artist
@@ -149,7 +148,6 @@ class Controller(QObject):
         self.timings = Timings()
         self.attributes: dict[str, str] = {}
         self._flights: dict[str, _Flight] = {}
-        self._round_trips: list[float] = []  # ms from a guide's send to its layers written, newest last
         self._restore: Optional[tuple] = None  # (document, artist's active layer, until) after we add layers
         self._document: Any = None
         self._placing = False  # a reply's results are going into the document (see _on_reply)
@@ -158,6 +156,10 @@ class Controller(QObject):
         self._lift_until: Optional[float] = None  # a pen lift waits for Krita to finish the stroke until then
         self._lifted_at: Optional[float] = None  # perf_counter of the last pen lift not yet followed by a request
         self._pen: Optional[PenWatcher] = None
+        self._warm = QTimer(self)
+        self._warm.setInterval(WARM_TICK_MS)
+        self._warm.timeout.connect(self._keep_warm)
+        self._warm_until = 0.0
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self._on_poll)
@@ -171,10 +173,12 @@ class Controller(QObject):
         self.connection.start()
         self._pen = PenWatcher(self.krita)
         self._pen.lifted.connect(self.pen_lifted)
+        self._pen.pressed.connect(self.stay_warm)
         self._poll.start()
 
     def stop(self) -> None:
         self._poll.stop()
+        self._warm.stop()
         if self._pen is not None:
             self._pen.close()
         self._shrinker.close()
@@ -500,25 +504,26 @@ class Controller(QObject):
         self.timings.lift_wait_ms = (outgoing.started - lifted) * 1e3 if lifted is not None else None
         self.timings.detect_ms, self.timings.polling_ms = self.timings.polling_ms, 0.0
         self.timings.refresh_ms = self._emit_changed(self.guide_changed)
-        self._arm_redraw(request_id, outgoing.document, box)
-
-    def _arm_redraw(self, request_id: str, document: Any, box: Box) -> None:
-        """Krita shows written pixels REDRAW_DELAY_MS after they are marked as changed. The guide's area is marked
-        that long before its reply usually lands (the 80th percentile of recent round trips), then again each
-        time Krita has taken the mark in, until the reply is written: the guidance then shows at the next of
-        Krita's recomposites, less than REDRAW_DELAY_MS after it is written instead of always that long after."""
-        trips = sorted(self._round_trips)
-        expected_ms = trips[int(0.8 * (len(trips) - 1))] if trips else REDRAW_DELAY_MS
-        QTimer.singleShot(max(0, round(expected_ms - REDRAW_DELAY_MS)), lambda: self._mark_early(request_id, document, box))
+        self.stay_warm()
 
     @guarded
-    def _mark_early(self, request_id: str, document: Any, box: Box) -> None:
-        if request_id not in self._flights or not any(_same(document, d) for d in self.krita.documents()):
-            return  # written already (its own mark is on the way), or the document is gone
+    def stay_warm(self) -> None:
+        """Guidance may be written soon (the pen is down, a stroke ended, a guide is out): keep the active
+        document's redraw layers warm until KEEP_WARM_S from now, so that Krita shows it at once (redraw.py)."""
+        self._warm_until = time.monotonic() + KEEP_WARM_S
+        if not self._warm.isActive() and self.settings.guidance_on:
+            self._keep_warm()
+            self._warm.start()
+
+    @guarded
+    def _keep_warm(self) -> None:
+        document = self.krita.activeDocument()
+        if time.monotonic() > self._warm_until or document is None or not self.settings.guidance_on:
+            self._warm.stop()
+            return
         group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
-        if group is not None and canvas.find_redraw_layer(group) is not None:
-            canvas.redraw(document, group, box.union(canvas.content_box(group)))
-        QTimer.singleShot(REDRAW_DELAY_MS + REMARK_AFTER_MS, lambda: self._mark_early(request_id, document, box))
+        if group is not None:
+            canvas.warm(document, group, self._workspace_for(document).redraw_clock)
 
     @staticmethod
     def _emit_changed(signal: Any) -> float:
@@ -539,13 +544,18 @@ class Controller(QObject):
         session.memory.remember(reply.result)
         if self._apply_group_look(group):
             changed = changed.union(canvas.content_box(group))
-        canvas.redraw(document, group, changed)  # returns at once: Krita recomposites `changed` in its threads
+        self._redraw(document, group, changed)
+        self.stay_warm()
+
+    def _redraw(self, document: Any, group: Any, area: Box) -> None:
+        """Show `area` of the guidance group as written; returns at once (Krita recomposites it in its threads)."""
+        canvas.redraw(document, group, area, self._workspace_for(document).redraw_clock)
 
     def _clear_guidance(self, document: Any) -> None:
         self.session.guide_mode = ""
         group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
         if group is not None and canvas.guidance_layers(group):
-            canvas.redraw(document, group, canvas.update_guidance(document, group, [], Box(0, 0, 0, 0)))
+            self._redraw(document, group, canvas.update_guidance(document, group, [], Box(0, 0, 0, 0)))
         self.session.memory = GuideMemory()
 
     def _apply_look_everywhere(self) -> None:
@@ -555,7 +565,7 @@ class Controller(QObject):
         for document in self.krita.documents():
             group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
             if group is not None and self._apply_group_look(group):
-                canvas.redraw(document, group, canvas.content_box(group))
+                self._redraw(document, group, canvas.content_box(group))
 
     def _apply_group_look(self, group: Any) -> bool:
         """The guidance group's opacity, visibility and lock as the settings say; returns whether the look
@@ -799,7 +809,6 @@ class Controller(QObject):
     def _after_guide(self, reply: protocol.Reply, flight: Optional[_Flight], started: float) -> None:
         if reply.ok and flight is not None:
             self.timings.apply_ms = (time.perf_counter() - started) * 1e3
-            self._round_trips = (self._round_trips + [(time.perf_counter() - flight.started) * 1e3])[-ROUND_TRIPS_KEPT:]
             server_ms = float(reply.timing_ms.get("total", 0.0))  # arrival to reply; the stages are parts of it
             arrived = flight.arrived if flight.arrived is not None else started
             self.timings.history.append(self.timings.update_figures(
@@ -833,6 +842,7 @@ class Workspace:
 
     session: GuidanceSession = field(default_factory=GuidanceSession)
     candidates: list[Candidate] = field(default_factory=list)
+    redraw_clock: RedrawClock = field(default_factory=RedrawClock)  # its guidance group's redraw layers
 
 
 def _rounded(ms: Optional[float]) -> Optional[float]:

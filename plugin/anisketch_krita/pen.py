@@ -16,6 +16,7 @@ from typing import Any
 from .qt import QApplication, QEvent, QObject, QWidget, Signal
 
 RELEASES = (QEvent.Type.MouseButtonRelease, QEvent.Type.TabletRelease)
+PRESSES = (QEvent.Type.MouseButtonPress, QEvent.Type.TabletPress)
 UNDO_ACTIONS = ("edit_undo", "edit_redo")  # their shortcuts, menu entries and toolbar buttons alike
 CANVAS_CLASSES = ("KisOpenGLCanvas2", "KisQPainterCanvas")  # Krita 5's canvas widget, with and without OpenGL
 
@@ -26,10 +27,12 @@ def is_canvas(widget: Any) -> bool:
 
 
 class PenWatcher(QObject):
-    """Emits `lifted` after each release on a canvas and each undo/redo. One application-wide event
+    """Emits `lifted` after each release on a canvas and each undo/redo, `pressed` when the pen goes down on
+    a canvas (guidance will follow: the controller gets Krita's redraw ready). One application-wide event
     filter: it only looks at the event's type for everything else, and never consumes an event."""
 
     lifted = Signal()
+    pressed = Signal()
 
     def __init__(self, krita: Any):
         super().__init__()
@@ -47,8 +50,11 @@ class PenWatcher(QObject):
     def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
         self.events_seen += 1  # what the filter costs: about 1 us of GUI thread per event (e2e reports the rate)
         try:
-            if event.type() in RELEASES and is_canvas(watched):
+            kind = event.type()
+            if kind in RELEASES and is_canvas(watched):
                 self.lifted.emit()
+            elif kind in PRESSES and is_canvas(watched):
+                self.pressed.emit()
         except Exception:  # noqa: BLE001 - an input filter must never break Krita's input
             pass
         return False

@@ -22,7 +22,7 @@ with kritarunner; see docs/plugin.md):
 
 Not in Krita, for the tests to observe: `Document.refresh_count` counts the recomposites asked for
 (refreshProjection calls and shape updates), `Document.dirty_rects` the image rects (pixels) of the shape
-updates, and `Document.stroke_running` pretends the artist is mid-stroke.
+updates, `Document.marks` the same with their layer's name and time, and `Document.stroke_running` pretends the artist is mid-stroke.
 
 Signatures follow the real bindings (positional ints, `str` for names); only the subset is implemented.
 
@@ -32,6 +32,7 @@ as it imports the real one.
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any, Iterable
 
@@ -327,8 +328,9 @@ class Shape(QObject):
         document = self._s.layer.document
         to_x, to_y = document.xRes() / 72.0, document.yRes() / 72.0
         document.refresh_count += 1
-        document.dirty_rects.append(QRectF(box.x() * to_x, box.y() * to_y, box.width() * to_x,
-                                           box.height() * to_y).toAlignedRect())
+        rect = QRectF(box.x() * to_x, box.y() * to_y, box.width() * to_x, box.height() * to_y).toAlignedRect()
+        document.dirty_rects.append(rect)
+        document.marks.append((self._s.layer.name, rect, time.monotonic()))
 
 
 class VectorLayer(Node):
@@ -445,6 +447,7 @@ class Document(QObject):
         self.stroke_running = False  # not in Krita: lets a test pretend the artist is mid-stroke
         self.refresh_count = 0  # not in Krita: recomposites asked for (refreshProjection, shape updates)
         self.dirty_rects: list[QRect] = []  # not in Krita: image rects that shape updates marked dirty
+        self.marks: list[tuple] = []  # not in Krita: (vector layer's name, rect, monotonic time) per shape update
 
     def width(self) -> int:
         return self._width
