@@ -246,6 +246,10 @@ def test_flatness_counts_each_true_flat_region_once():
     mottled = truth.copy()
     mottled[::2, :, :3] = (200, 150, 120)
     assert flatness(mottled, parts, truth[..., :3]) < 0.8
+    # Pooled over pixels, a part weighs by its size: the skin (1200 px, one colour) and the eye (400 px, of
+    # which the iris' 256 are its mode) give (1200 + 256) / 1600, where the mean of the parts gives (1 + 0.64) / 2.
+    assert flatness(truth, parts, pooled=True) == (1200 + 256) / 1600
+    assert flatness(truth, parts) == (1 + 256 / 400) / 2
 
 
 def test_refined_back_hair_is_flat_in_the_flats():
