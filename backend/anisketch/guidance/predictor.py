@@ -25,7 +25,7 @@ from ..engine.raster import render_lines
 from ..errors import BadRequest, ModelUnavailable
 from ..weights import default_weights_dir, load_tensors
 from .faithfulness import DEFAULT_FAITHFULNESS
-from ..blocks import fold_batchnorm
+from ..blocks import for_inference
 from .model import EncoderConfig, SketchEncoder, predict
 from .projection import ManifoldProjector
 from .framing import ENGINE_CENTRE, ENGINE_SCALE, IDENTITY, FrameFinder, Placement, Window, cut_window, frame_input, restore_ink
@@ -117,7 +117,7 @@ class GuidanceModel:
         encoder, tensors, meta = load_encoder(weights_dir)
         bank = tensors["bank.floats"].float().numpy()
         projector = ManifoldProjector(bank, P.float_groups(), P.ALL_GROUPS)
-        return cls(fold_batchnorm(encoder).to(device), projector, int(meta.get("input_size", 256)), device,
+        return cls(for_inference(encoder, device), projector, int(meta.get("input_size", 256)), device,
                    load_frame_finder(weights_dir, device))
 
     def read(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

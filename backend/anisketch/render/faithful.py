@@ -21,12 +21,13 @@ import cv2
 import numpy as np
 import torch
 
+from ..blocks import for_inference
 from ..engine import params as P
 from ..errors import ModelUnavailable
 from ..weights import default_weights_dir, load_tensors, read_manifest
 from .dabs import ALPHA_THRESHOLD, find_dabs
 from .layered import rgba_of
-from .model import Colorizer, ColorizerConfig, fold_batchnorm, make_input
+from .model import Colorizer, ColorizerConfig, make_input
 from .refined import COLOR_OF_LABEL, donor_palette
 
 STYLE_DAB_RADIUS = 0.02  # of the square's side
@@ -37,9 +38,7 @@ class ColorizerModel:
     """The loaded network plus what inference needs around it (input size, device)."""
 
     def __init__(self, net: Colorizer, input_size: int, device: str):
-        self.net = fold_batchnorm(net).to(device)
-        if device == "cpu":  # oneDNN's fast convolutions want NHWC
-            self.net = self.net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stub lacks it
+        self.net = for_inference(net, device)  # folded, and NHWC on the CPU (oneDNN's fast convolutions want it)
         self.input_size = input_size
         self.device = device
         # Where the predictions are clustered into the layers' colours (faithful_layers): on a GPU, there,

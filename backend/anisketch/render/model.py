@@ -25,8 +25,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..blocks import fold_batchnorm  # noqa: F401  (the colouriser folds with the shared one: faithful.py imports it here)
-
 IN_CHANNELS = 5
 
 
