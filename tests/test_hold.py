@@ -145,6 +145,28 @@ def test_a_face_mixing_two_faces_builds_none_of_their_parts_again():
     assert all(np.array_equal(a.points, b.points) for a, b in zip(strokes, fresh))
 
 
+def test_a_face_built_from_remembered_parts_is_the_face_built_afresh():
+    """build_remembered (the accessories' support check draws the face without them, and with each alone) draws
+    exactly what build_portrait draws, whatever the memo holds from the faces before."""
+    from anisketch.engine.geometry import build_portrait
+
+    for seed in range(60, 66):
+        params = P.sample_params(seed)
+        for accessories in ({}, {"glasses": 1}, {"hat": 1, "ribbon": 1}):
+            face = P.canonicalize(P.Params({**params, **accessories}))
+            remembered, fresh = hold.build_remembered(face), build_portrait(face)
+            assert [(s.group, s.points.tolist(), s.widths.tolist()) for s in remembered.strokes] == \
+                [(s.group, s.points.tolist(), s.widths.tolist()) for s in fresh.strokes]
+
+
+def test_polylines_in_fixed_point_are_each_line_rounded():
+    rng = np.random.default_rng(5)
+    lines = [rng.random((int(n), 2)).astype(np.float32) for n in rng.integers(2, 9, 12)]
+    expected = [np.round(np.asarray(p, np.float64) * 64 * 16).astype(np.int32) for p in lines]
+    assert [a.tolist() for a in hold.fixed_point(lines, 64)] == [a.tolist() for a in expected]
+    assert hold.fixed_point([], 64) == []
+
+
 def test_a_face_draws_some_of_its_parts_as_its_portrait_draws_them():
     """strokes_of (what the hold comparisons draw: only the parts they compare) = those parts in portrait()."""
     floats, choices = P.encode(P.sample_params(51))

@@ -53,9 +53,12 @@ def ink_layer(darkness: np.ndarray, rgb: tuple[int, int, int], name: str, group:
     y0, y1, x0, x1 = box
     crop = darkness[y0:y1, x0:x1]
     # Each pixel as one little-endian uint32 (R, G, B, A bytes): filling a 4-byte-deep array channel by
-    # channel is 15x slower in numpy, and this runs for every guidance layer of every stroke.
+    # channel is 15x slower in numpy, and this runs for every guidance layer of every stroke. Written in place
+    # (the shift casts as it goes): half the time of three temporary arrays.
     r, g, b = (int(c) for c in rgb)
-    pixels = (crop.astype("<u4") << 24) | np.uint32(r | g << 8 | b << 16)
+    pixels = np.empty(crop.shape, "<u4")
+    np.left_shift(crop, 24, out=pixels, dtype="<u4")
+    np.bitwise_or(pixels, np.uint32(r | g << 8 | b << 16), out=pixels)
     return Layer(name, group, pixels.view(np.uint8).reshape(crop.shape + (4,)), int(x0), int(y0))
 
 
@@ -97,9 +100,9 @@ def lines_layer(strokes: Sequence[Stroke], side: int, rgb: tuple[int, int, int],
     if x1 <= x0 or y1 <= y0:
         return None
     ink = np.zeros((int(y1 - y0), int(x1 - x0)), np.uint8)
-    offset = np.array([x0 << SHIFT, y0 << SHIFT], np.int32)
+    offset = (-int(x0) << SHIFT, -int(y0) << SHIFT)  # added by OpenCV to every vertex (fixed point, as they are)
     for _, polygons in outlines:
-        cv2.fillPoly(ink, [polygon - offset for polygon in polygons], 255, lineType=cv2.LINE_AA, shift=SHIFT)
+        cv2.fillPoly(ink, polygons, 255, lineType=cv2.LINE_AA, shift=SHIFT, offset=offset)
     layer = ink_layer(ink, rgb, name, group)
     if layer is not None:
         layer.x, layer.y = layer.x + int(x0), layer.y + int(y0)

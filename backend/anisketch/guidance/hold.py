@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from ..engine import params as P
+from ..engine.curves import split_rows
 from ..engine.geometry import Builder, PartMemo, Portrait, Stroke, build_parts, posed
 from .framing import Window, cut_window, reexpress_pose, restore_ink
 
@@ -222,6 +223,12 @@ def _parts(unposed: bytes, choices: bytes) -> Builder:
 _PART_MEMO = PartMemo()
 
 
+def build_remembered(params: P.Params) -> Portrait:
+    """build_portrait(params) with the parts that some vector before had taken from the memo (the same lines)."""
+    strokes, regions = build_parts(params, _PART_MEMO).finish()
+    return Portrait(strokes, regions, params)
+
+
 def ink_map(darkness: np.ndarray, window: Window, origin: tuple[int, int], image: np.ndarray | None = None) -> np.ndarray:
     """bool [INK_MAP, INK_MAP]: the cells of `window` that hold any ink (beyond the request: none). A cell is
     inked when any pixel of the window read at INK_READ px is: a light nose tick, averaged over a cell, would
@@ -331,9 +338,17 @@ def share_within(distance: np.ndarray, ink: np.ndarray, cells: float) -> float:
 def draw_lines(lines: list[np.ndarray], size: int) -> np.ndarray:
     """uint8 [size, size]: 1-pixel centre lines of polylines in window units (4 bits of sub-pixel precision)."""
     canvas = np.zeros((size, size), np.uint8)
-    fixed = [np.round(np.asarray(p, np.float64) * size * 16).astype(np.int32) for p in lines]
-    cv2.polylines(canvas, fixed, False, 1, 1, cv2.LINE_8, 4)
+    cv2.polylines(canvas, fixed_point(lines, size), False, 1, 1, cv2.LINE_8, 4)
     return canvas
+
+
+def fixed_point(lines: list[np.ndarray], scale: float = 1.0) -> list[np.ndarray]:
+    """Polylines times `scale` (to pixels) in OpenCV's 4-bit fixed point (int32), all in one batch: one numpy
+    operation per polyline (a portrait has ~80, drawn ~20 times a guide) cost more than the drawing."""
+    if not lines:
+        return []
+    points = np.concatenate(lines).astype(np.float64)
+    return split_rows(np.round(points * scale * 16).astype(np.int32), [len(p) for p in lines])
 
 
 def displacement(a: list[np.ndarray], b: list[np.ndarray], cells_per_unit: float = SHIFT_PX) -> float:
@@ -354,7 +369,7 @@ def farthest(a: list[np.ndarray], b: list[np.ndarray], cells_per_unit: float = S
     a, b = [p - low for p in a], [p - low for p in b]
     shape = np.ceil(np.concatenate(a + b).max(axis=0)).astype(int) + 3
     raster = np.zeros((shape[1], shape[0]), np.uint8)
-    cv2.polylines(raster, [np.round(p * 16).astype(np.int32) for p in b], False, 1, 1, cv2.LINE_8, 4)
+    cv2.polylines(raster, fixed_point(b), False, 1, 1, cv2.LINE_8, 4)
     distance = cv2.distanceTransform((raster == 0).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     dense = densify_all(a, 0.5)
     cols = np.clip(np.round(dense[:, 0]).astype(int), 0, shape[0] - 1)
@@ -384,7 +399,7 @@ def _covers(lines: list[np.ndarray], points: list[np.ndarray], radius: float, sh
     """Whether every point along `points` lies within about `radius` cells of `lines`."""
     raster = np.zeros((shape[1], shape[0]), np.uint8)
     thickness = max(1, int(2 * radius))  # OpenCV's thick lines reach thickness / 2 beside the centre line
-    cv2.polylines(raster, [np.round(p * 16).astype(np.int32) for p in lines], False, 1, thickness, cv2.LINE_8, 4)
+    cv2.polylines(raster, fixed_point(lines), False, 1, thickness, cv2.LINE_8, 4)
     dense = densify_all(points, 1.0)
     cols = np.clip(np.round(dense[:, 0]).astype(int), 0, shape[0] - 1)
     rows = np.clip(np.round(dense[:, 1]).astype(int), 0, shape[1] - 1)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..engine import params as P
-from ..engine.geometry import Portrait, build_portrait
+from ..engine.geometry import Portrait
 from ..engine.raster import render_lines
 from ..errors import BadRequest, ModelUnavailable
 from ..weights import default_weights_dir, load_tensors
@@ -29,7 +29,8 @@ from ..blocks import for_inference
 from .model import EncoderConfig, SketchEncoder, predict
 from .projection import ManifoldProjector
 from .framing import ENGINE_CENTRE, ENGINE_SCALE, IDENTITY, FrameFinder, Placement, Window, cut_window, frame_input, restore_ink
-from .hold import HOLD_SHIFT, INK_READ, POSE, Drawn, ink_map, moved_less_than, seen_cells, untouched_parts
+from .hold import (HOLD_SHIFT, INK_READ, POSE, Drawn, build_remembered, ink_map, moved_less_than, seen_cells,
+                   untouched_parts)
 from .state import GuideState, decode_state, encode_state, layout_fingerprint
 
 GUIDE_GROUPS = P.GROUPS  # face, eyes, brows, nose, mouth, hair, accessories
@@ -182,9 +183,11 @@ class GuidanceModel:
         whole = Window(float(origin[0]), float(origin[1]), float(side))  # the request as it is framed
         if self.finder is None:
             window = whole
+        elif old is not None and pinned:  # kept whatever the frame finder would say: it is not asked
+            window = old
         else:
             frame = self.finder.find(overview[None])[0]
-            if old is not None and (pinned or old.frames_well(frame, side, origin)):
+            if old is not None and old.frames_well(frame, side, origin):
                 window = old
             elif whole.frames_well(frame, side, origin, ENGINE_CENTRE, ENGINE_SCALE):
                 window = whole
@@ -305,12 +308,13 @@ def drop_unsupported_accessories(floats, choices, image, pins) -> tuple[np.ndarr
         return floats, choices
     bare = dict(params)
     bare.update({name: 0 for name in ACCESSORIES})
-    face_lines = [s for s in build_portrait(P.canonicalize(P.Params(bare))).strokes if s.group != "accessories"]
+    # Both drawings below are the face being guided with other accessories: they share its parts (the memo).
+    face_lines = [s for s in build_remembered(P.canonicalize(P.Params(bare))).strokes if s.group != "accessories"]
     residual = unexplained_ink(image, face_lines)
     for name in worn:
         alone = P.Params(bare)
         alone[name] = params[name]
-        lines = [s for s in build_portrait(P.canonicalize(alone)).strokes if s.group == "accessories"]
+        lines = [s for s in build_remembered(P.canonicalize(alone)).strokes if s.group == "accessories"]
         if line_support(lines, residual) < ACCESSORY_SUPPORT:
             params[name] = 0
     return P.encode(P.canonicalize(params))
