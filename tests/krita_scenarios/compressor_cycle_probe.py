@@ -18,7 +18,7 @@ except ImportError:
     from PyQt6.QtCore import QRectF
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the sibling probe's layout
-from redraw_probe import INVISIBLE_SHAPE, SIDE, SPOTS, SQUARE, AT, _write_guidance  # noqa: E402
+from redraw_probe import AT, SPOTS, SQUARE, _write_guidance, probe_document  # noqa: E402
 
 ROUNDS = int(os.environ.get("ANISKETCH_PROBE_ROUNDS", "16"))
 WINDOW_S = 0.6
@@ -26,25 +26,8 @@ WINDOW_S = 0.6
 
 def scenario(t):
     krita = t.krita
-    doc = krita.createDocument(SIDE, SIDE, "probe", "RGBA", "U8", "", 300.0)
-    krita.activeWindow().addView(doc)
-    root = doc.rootNode()
-    sketch = doc.createNode("Sketch", "paintlayer")
-    root.addChildNode(sketch, None)
-    root.addChildNode(doc.createGroupLayer("Probe guidance"), sketch)
-    group = next(n for n in root.childNodes() if n.name() == "Probe guidance")
-    layers = []
-    for k in range(7):
-        layer = doc.createNode(f"part {k}", "paintlayer")
-        group.addChildNode(layer, layers[-1] if layers else None)
-        layers.append(layer)
-    shapes = []
-    for k in range(3):
-        vector = doc.createVectorLayer(f"AniSketch redraw {k}")
-        group.addChildNode(vector, None)
-        shapes.append(vector.addShapesFromSvg(INVISIBLE_SHAPE)[0])
-    group.setLocked(True)
-    doc.refreshProjection()
+    doc, layers, shape_lists = probe_document(krita, redraw_layers=3)
+    shapes = [found[0] for found in shape_lists]
     yield 2.0
     points = 72.0 / doc.xRes()
     square_pt = QRectF(AT * points, AT * points, SQUARE * points, SQUARE * points)

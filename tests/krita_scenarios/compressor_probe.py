@@ -19,7 +19,7 @@ except ImportError:
     from PyQt6.QtCore import QRectF
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the sibling probe's layout
-from redraw_probe import INVISIBLE_SHAPE, SIDE, SPOTS, SQUARE, AT, _write_guidance  # noqa: E402
+from redraw_probe import AT, SPOTS, SQUARE, _write_guidance, probe_document  # noqa: E402
 
 LEADS_MS = [None, 30, 60, 90, 120, 150, 200, 250, 300, 400, 500, 700]
 ROUNDS = int(os.environ.get("ANISKETCH_PROBE_ROUNDS", "4"))
@@ -29,25 +29,9 @@ WINDOW_S = 0.6
 
 def scenario(t):
     krita = t.krita
-    doc = krita.createDocument(SIDE, SIDE, "probe", "RGBA", "U8", "", 300.0)
-    krita.activeWindow().addView(doc)
-    root = doc.rootNode()
-    sketch = doc.createNode("Sketch", "paintlayer")
-    root.addChildNode(sketch, None)
-    root.addChildNode(doc.createGroupLayer("Probe guidance"), sketch)
-    group = next(n for n in root.childNodes() if n.name() == "Probe guidance")
-    layers = []
-    for k in range(7):
-        layer = doc.createNode(f"part {k}", "paintlayer")
-        group.addChildNode(layer, layers[-1] if layers else None)
-        layers.append(layer)
-    vector = doc.createVectorLayer("AniSketch redraw")
-    group.addChildNode(vector, None)
-    shapes = vector.addShapesFromSvg(INVISIBLE_SHAPE)
-    group.setLocked(True)
-    doc.refreshProjection()
+    doc, layers, (shapes,) = probe_document(krita)
     yield 2.0
-    shape = shapes[0] if shapes else vector.shapes()[0]
+    shape = shapes[0]
     points = 72.0 / doc.xRes()
     square_pt = QRectF(AT * points, AT * points, SQUARE * points, SQUARE * points)
     corner_pt = QRectF(0, 0, points, points)

@@ -30,8 +30,10 @@ INVISIBLE_SHAPE = ('<svg xmlns="http://www.w3.org/2000/svg" width="2048px" heigh
                    '<rect x="0" y="0" width="1" height="1" fill="none" stroke="none"/></svg>')
 
 
-def scenario(t):
-    krita = t.krita
+def probe_document(krita, redraw_layers=1):
+    """A document laid out like the plugin's: Background, Sketch, a locked group of 7 part layers and
+    `redraw_layers` vector layers holding one invisible shape each. Returns (document, part layers, the vector
+    layers' shape lists); give Krita a moment before marking."""
     doc = krita.createDocument(SIDE, SIDE, "probe", "RGBA", "U8", "", 300.0)
     krita.activeWindow().addView(doc)
     root = doc.rootNode()
@@ -45,15 +47,24 @@ def scenario(t):
         layer = doc.createNode(f"part {k}", "paintlayer")
         group.addChildNode(layer, layers[-1] if layers else None)
         layers.append(layer)
-    vector = doc.createVectorLayer("AniSketch redraw")
-    group.addChildNode(vector, None)
-    shapes = vector.addShapesFromSvg(INVISIBLE_SHAPE)
+    shapes = []
+    for k in range(redraw_layers):
+        vector = doc.createVectorLayer("AniSketch redraw" + (f" {k + 1}" if k else ""))
+        group.addChildNode(vector, None)
+        shapes.append(vector.addShapesFromSvg(INVISIBLE_SHAPE) or vector.shapes())
     group.setLocked(True)
     doc.refreshProjection()
+    return doc, layers, shapes
+
+
+def scenario(t):
+    krita = t.krita
+    doc, layers, (shapes,) = probe_document(krita)
+    group = layers[0].parentNode()
     yield 2.0
     t.result["shapes"] = [(s.name(), s.type(), s.visible()) for s in shapes]
     t.result["xres"] = doc.xRes()
-    shape = shapes[0] if shapes else vector.shapes()[0]
+    shape = shapes[0]
     points = 72.0 / doc.xRes()
     square_pt = QRectF(AT * points, AT * points, SQUARE * points, SQUARE * points)
 
