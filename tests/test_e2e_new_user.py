@@ -157,6 +157,21 @@ def test_hint_dabs_are_never_read_as_the_sketch_and_render_reads_the_sketch(run)
     assert stack.index("AniSketch renders") < stack.index("Sketch") < stack.index("AniSketch guidance"), stack
 
 
+def test_a_faithful_render_gives_production_layers_beneath_the_sketch(run):
+    """"Colour my own lines": each candidate a group of Flat colours, Shadows and Highlights (bottom to top)
+    with their blending modes set in Krita, one visible, all beneath the untouched sketch."""
+    faithful = _record(run)["faithful"]
+    print("faithful render:", faithful)
+    assert faithful["mode_sent"] == "faithful" and faithful["error"] == ""
+    assert len(faithful["candidates"]) == 2 and [visible for _, visible, _ in faithful["candidates"]] == [True, False]
+    for _, _, layers in faithful["candidates"]:
+        assert [tuple(layer) for layer in layers] == [("Flat colours", "normal"), ("Shadows", "multiply"),
+                                                     ("Highlights", "screen")], layers
+    stack = faithful["stack"]
+    assert stack.index("AniSketch renders") < stack.index("Sketch") < stack.index("AniSketch guidance"), stack
+    assert faithful["sketch_unchanged"]
+
+
 def test_the_shortcut_toggles_guidance(run):
     record = _record(run)["shortcut"]
     print("shortcut:", record)

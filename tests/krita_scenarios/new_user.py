@@ -149,6 +149,22 @@ def scenario(t):
                           "active_document": krita.activeDocument().name(),
                           "sketch_unchanged": digest(sketch.pixelData(0, 0, W, H)) == sketch_bytes}
 
+    # --- the same hints in faithful mode ("colour my own lines"): production layers beneath the sketch --------
+    controller.update_settings(render_mode="faithful", render_count=2)
+    sent_before = len(requests)
+    controller.render()
+    yield t.until(lambda: "render" not in controller.busy and len(requests) > sent_before, 240, "the faithful render")
+    yield from _wait(lambda: len(controller.candidates) == 2, 5)
+    renders = canvas.find_group(document, canvas.RENDERS_GROUP)
+    t.result["faithful"] = {
+        "mode_sent": [r for r in requests[sent_before:] if r[0] == "render"][-1][1].get("mode"),
+        "error": controller.error, "stack": [n.name() for n in document.rootNode().childNodes()],
+        "candidates": [(group.name(), group.visible(), [(n.name(), n.blendingMode()) for n in group.childNodes()])
+                       for group in (renders.childNodes() if renders else [])],
+        "sketch_unchanged": digest(sketch.pixelData(0, 0, W, H)) == sketch_bytes}
+    t.screenshot("new_user_faithful_render.png")
+    controller.update_settings(render_mode="refined", render_count=4)
+
     # --- the shortcut ---------------------------------------------------------------------------------------
     docker._shortcut_checked = -1e9
     docker.refresh()
