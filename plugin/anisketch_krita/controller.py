@@ -77,6 +77,8 @@ class Timings:
     refresh_ms: float = 0.0  # the docker showing the update as sent (and, in the history, as applied)
     polling_ms: float = 0.0  # polls since the last request was sent (becomes detect_ms when it is)
     lift_wait_ms: Optional[float] = None  # pen lift to the request's start (Krita finishing the stroke); None: no lift
+    warm_ticks: int = 0  # the redraw layers' warm-up ticks so far (between strokes too: not in any update's figures)
+    warm_ms: float = 0.0  # their GUI-thread time
     history: list = field(default_factory=list)  # one `update_figures` dict per guidance update, newest last
 
     def update_figures(self, side: int, server_ms: float, transit_ms: float, held_ms: float,
@@ -517,6 +519,7 @@ class Controller(QObject):
 
     @guarded
     def _keep_warm(self) -> None:
+        started = time.perf_counter()
         document = self.krita.activeDocument()
         if time.monotonic() > self._warm_until or document is None or not self.settings.guidance_on:
             self._warm.stop()
@@ -524,6 +527,8 @@ class Controller(QObject):
         group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
         if group is not None:
             canvas.warm(document, group, self._workspace_for(document).redraw_clock)
+        self.timings.warm_ticks += 1
+        self.timings.warm_ms += (time.perf_counter() - started) * 1e3
 
     @staticmethod
     def _emit_changed(signal: Any) -> float:

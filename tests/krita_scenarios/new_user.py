@@ -361,4 +361,5 @@ def _guidance_state(controller, document, canvas):
     crop = controller.session.region.region
     return {"error": controller.error, "crop": list(vars(crop).values()) if crop else None,
             "layers": sorted(n.name() for n in canvas.guidance_layers(group)) if group is not None else [],
-            "sketch_read": controller.sketch_layer(document).name() if controller.sketch_layer(document) else None}
+            "sketch_read": controller.sketch_layer(document).name() if controller.sketch_layer(document) else None,
+            "warm": [controller.timings.warm_ticks, round(controller.timings.warm_ms, 1)]}
