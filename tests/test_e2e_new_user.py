@@ -125,6 +125,8 @@ def test_background_layer_gives_guidance_around_the_ink_and_no_error_before_draw
 def test_a_blue_sketch_on_a_new_layer_is_guided(run):
     record = _record(run)["blue"]
     _figures(record["strokes"], "New layer, blue ink, 3000x2000")
+    first = record["strokes"][0]["timing"]
+    print(f"  first update: writing the guidance group took the GUI thread {first['apply_ms']:.0f} ms")
     ticks, ms = record["warm"]  # both runs so far
     print(f"  redraw layers kept warm: {ticks} ticks of the 40 ms timer, {ms / max(ticks, 1):.2f} ms of GUI thread a tick")
     assert ticks > 0
@@ -152,7 +154,8 @@ def test_hint_dabs_are_never_read_as_the_sketch_and_render_reads_the_sketch(run)
     assert hints["sketch_read"] == "Sketch" and hints["reads"] == "Active layer (reads 'Sketch')"
     assert all(image is None or image[2] == hints["sketch_crop_digest"][2] for image in hints["guides_after_dabs"])
     assert render["error"] == "" and render["candidate_layers"] and render["hints_image"]
-    print(f"candidates in the docker: {render['candidates']} ({render['thumbnails']} thumbnails)")
+    print(f"candidates in the docker: {render['candidates']} ({render['thumbnails']} thumbnails); "
+          f"placing them took the GUI thread {render['place_ms']} ms")
     assert render["candidates"] and render["thumbnails"] == len(render["candidates"]), "a candidate without thumbnail"
     assert render["sketch_image"] == render["expected_sketch"], "the render's sketch image is not the sketch layer"
     assert render["sketch_unchanged"]

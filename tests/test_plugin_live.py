@@ -95,7 +95,7 @@ def _guidance(document):
     from anisketch_krita import canvas
 
     group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
-    return {n.name(): n for n in group.childNodes()} if group is not None else {}
+    return {n.name(): n for n in canvas.guidance_layers(group)} if group is not None else {}
 
 
 def test_guidance_lands_exactly_where_the_backend_placed_it(app, controller):

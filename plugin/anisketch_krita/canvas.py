@@ -468,6 +468,30 @@ def content_box(group: Any) -> Box:
     return area
 
 
+def write_guidance(document: Any, anchor: Any, layers: list, origin: Box, prepare: Callable[[Any], Any],
+                   remove_stale: bool = True) -> tuple[Any, Box]:
+    """The guidance group made to show exactly `layers` (update_guidance); returns it and the area to redraw.
+
+    The first time, the group is assembled with its part layers and redraw layers before it joins the
+    document, right above `anchor`, in one addition: Krita takes about 0.2 s for that on a 3000 x 2000 canvas,
+    against 1.3 s for the same layers added one by one to a group already in the document, the GUI thread
+    waiting all along (tests/krita_scenarios/first_update_probe.py). `prepare` sets the new group's looks. It
+    is then shown the slow way, once (its redraw layers get their shapes on the next turn), and the area
+    returned is empty."""
+    group = find_group(document, GUIDANCE_GROUP)
+    if group is not None:
+        return group, update_guidance(document, group, layers, origin, remove_stale)
+    group = document.createGroupLayer(GUIDANCE_GROUP)
+    prepare(group)
+    update_guidance(document, group, layers, origin)
+    for k in range(REDRAW_LAYERS):
+        group.addChildNode(document.createVectorLayer(redraw_layer_name(k)), None)
+    _add_above(document, group, anchor)
+    refresh(document)
+    QTimer.singleShot(0, lambda: redraw_shape(document, group))
+    return group, Box(0, 0, 0, 0)
+
+
 def update_guidance(document: Any, group: Any, layers: list, origin: Box, remove_stale: bool = True) -> Box:
     """Make the guidance group show exactly `layers`: reuse same-named layers, add new ones; returns the
     area whose pixels changed (for redraw).
@@ -498,50 +522,71 @@ def add_candidates(document: Any, group: Any, layers: list, origin: Box, label: 
     Line art, bottom to top) become one group layer per candidate; a layer without a group is a candidate
     by itself. Each layer mixes as its `blend` says (Krita composite op). Only the first candidate stays
     visible: the artist chooses with the thumbnails. Returns one node per candidate, in reply order.
+
+    A candidate group is assembled with its layers before it joins the document: Krita takes a group in one
+    addition about as fast as one layer, where each layer added to a group already in the document makes
+    the GUI thread wait again (see write_guidance).
     """
     old = group.childNodes()
     nodes: list[Any] = []
-    members: dict[str, Any] = {}  # candidate group name -> its group layer
-    for layer in layers:
-        node = document.createNode(layer.name if layer.group else f"{label} {len(nodes) + 1}", "paintlayer")
-        node.setBlendingMode(getattr(layer, "blend", "normal") or "normal")
-        write_layer(node, layer, origin)
-        if layer.group:
-            parent = members.get(layer.group)
-            if parent is None:
-                parent = document.createGroupLayer(layer.group)
-                parent.setVisible(not nodes)
-                group.addChildNode(parent, nodes[-1] if nodes else None)
-                members[layer.group] = parent
-                nodes.append(parent)
-            children = parent.childNodes()
-            parent.addChildNode(node, children[-1] if children else None)  # the reply lists bottom to top
+    for name, members in _candidates_of(layers):
+        if name is None:
+            node = _result_node(document, members[0], origin, f"{label} {len(nodes) + 1}")
         else:
-            node.setVisible(not nodes)
-            group.addChildNode(node, nodes[-1] if nodes else None)
-            nodes.append(node)
+            node = document.createGroupLayer(name)
+            for member in members:  # the reply lists them bottom to top
+                children = node.childNodes()
+                node.addChildNode(_result_node(document, member, origin, member.name), children[-1] if children else None)
+        node.setVisible(not nodes)
+        group.addChildNode(node, nodes[-1] if nodes else None)
+        nodes.append(node)
     for node in old:
         node.remove()
     return nodes
 
 
-def ensure_renders_group(document: Any, anchor: Any) -> Any:
-    """The renders group, made the first time right BELOW the sketch (`anchor`): colour is painted under the
-    artist's lines and the guidance, never over them. Under an opaque sketch (the Background layer, a scan)
-    or a bottom layer nothing would show, so there the group goes right above the sketch and multiplies, as
-    colourists lay colour over scanned line art: paper times colour is the colour, ink stays ink."""
-    group = find_group(document, RENDERS_GROUP)
-    if group is not None:
-        return group
-    group = document.createGroupLayer(RENDERS_GROUP)
+def _candidates_of(layers: list) -> list[tuple[Optional[str], list]]:
+    """The reply's layers as candidates, in order: (group name, its layers) or (None, [a lone layer])."""
+    candidates: list[tuple[Optional[str], list]] = []
+    for layer in layers:
+        if layer.group and candidates and candidates[-1][0] == layer.group:
+            candidates[-1][1].append(layer)
+        else:
+            candidates.append((layer.group or None, [layer]))
+    return candidates
+
+
+def _result_node(document: Any, layer: Any, origin: Box, name: str) -> Any:
+    node = document.createNode(name, "paintlayer")
+    node.setBlendingMode(getattr(layer, "blend", "normal") or "normal")
+    write_layer(node, layer, origin)
+    return node
+
+
+def place_renders_group(document: Any, group: Any, anchor: Any) -> None:
+    """Put `group`, a new renders group assembled with its candidates, into the document: in the place of the
+    existing one (right above it, with its opacity and blending: the artist's choice stays; the old one then
+    goes), else the first time right BELOW the sketch (`anchor`): colour is painted under the artist's lines
+    and the guidance, never over them. Under an opaque sketch (the Background layer, a scan) or a bottom layer
+    nothing would show, so there the group goes right above the sketch and multiplies, as colourists lay colour
+    over scanned line art: paper times colour is the colour, ink stays ink.
+
+    One group in and one out costs Krita's GUI thread about a third of adding each candidate to a group
+    already in the document and removing the old ones one by one (tests/krita_scenarios/candidates_probe.py)."""
+    old = find_group(document, RENDERS_GROUP)
+    if old is not None:
+        group.setOpacity(old.opacity())
+        group.setBlendingMode(old.blendingMode())
+        _add_above(document, group, old)
+        old.remove()
+        return
     below = _layer_below(anchor) if _placed(anchor) else None
     if below is not None and paper_of(document, anchor) is None:
         _add_above(document, group, below)  # right beneath the sketch
-        return group
+        return
     if _placed(anchor):
         group.setBlendingMode("multiply")
     _add_above(document, group, anchor)
-    return group
 
 
 def _layer_below(node: Any) -> Optional[Any]:

@@ -79,6 +79,7 @@ class Timings:
     lift_wait_ms: Optional[float] = None  # pen lift to the request's start (Krita finishing the stroke); None: no lift
     warm_ticks: int = 0  # the redraw layers' warm-up ticks so far (between strokes too: not in any update's figures)
     warm_ms: float = 0.0  # their GUI-thread time
+    place_ms: float = 0.0  # the last render's, generation's or From photo's layers put in the document
     history: list = field(default_factory=list)  # one `update_figures` dict per guidance update, newest last
 
     def update_figures(self, side: int, server_ms: float, transit_ms: float, held_ms: float,
@@ -541,10 +542,8 @@ class Controller(QObject):
     def _apply_guide(self, reply: protocol.Reply, flight: _Flight) -> None:
         document = flight.document
         session = self._workspace_for(document).session
-        sketch = self.sketch_layer(document)
-        group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, sketch, self._apply_group_look)
-        changed = canvas.update_guidance(document, group, reply.layers, flight.origin,
-                                         remove_stale=flight.mode != session.guide_mode)
+        group, changed = canvas.write_guidance(document, self.sketch_layer(document), reply.layers, flight.origin,
+                                               self._apply_group_look, remove_stale=flight.mode != session.guide_mode)
         session.guide_mode = flight.mode
         session.memory.remember(reply.result)
         if self._apply_group_look(group):
@@ -611,7 +610,9 @@ class Controller(QObject):
 
     def _apply_render(self, reply: protocol.Reply, flight: _Flight, label: str = "Render") -> None:
         document = flight.document
+        started = time.perf_counter()
         placed = outputs.place_candidates(document, reply.layers, flight.origin, self.sketch_layer(document), label)
+        self.timings.place_ms = (time.perf_counter() - started) * 1e3
         if placed:  # for a document the artist has since left, they wait for the artist's return
             self._workspace_for(document).candidates = placed
             self.renders_changed.emit()
@@ -687,9 +688,8 @@ class Controller(QObject):
         self.last_noise = noise if isinstance(noise, str) else None
         guides = [layer for layer in layers if layer.group in protocol.GROUPS]
         if guides:
-            group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, self.sketch_layer(document),
-                                        self._apply_group_look)
-            canvas.update_guidance(document, group, guides, flight.origin)
+            group, _ = canvas.write_guidance(document, self.sketch_layer(document), guides, flight.origin,
+                                             self._apply_group_look)
             self._apply_group_look(group)
         self._apply_render(protocol.Reply(reply.id, reply.op, True, reply.result, layers), flight, "Portrait")
 
@@ -734,8 +734,7 @@ class Controller(QObject):
         if guides:
             # A first portrait's group goes right above the photo (where the artist looks); an existing one stays.
             anchor = canvas.find_node(document, self._last_photo_id or "") or self.sketch_layer(document)
-            group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, anchor, self._apply_group_look)
-            canvas.update_guidance(document, group, guides, flight.origin)
+            group, _ = canvas.write_guidance(document, anchor, guides, flight.origin, self._apply_group_look)
             session.guide_mode = "rough"
             self._apply_group_look(group)
         self._apply_render(protocol.Reply(reply.id, reply.op, True, reply.result, layers), flight, "Portrait")

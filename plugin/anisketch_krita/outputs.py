@@ -42,14 +42,15 @@ def render_request(crop: Box, sketch_bgra: bytes, hints_bgra: Optional[bytes], c
 
 def place_candidates(document: Any, layers: list[protocol.Layer], origin: Box, anchor: Any,
                      label: str) -> list[Candidate]:
-    """The reply's colour layers as candidates in the renders group, made BENEATH the sketch (`anchor`) if
-    new: a render is painted under the artist's lines and never hides the guidance group above them."""
+    """The reply's colour layers as candidates in a new renders group, which takes the old one's place, or the
+    first time goes BENEATH the sketch (`anchor`): a render is painted under the artist's lines and never hides
+    the guidance group above them."""
     layers = [layer for layer in layers if layer.group not in protocol.GROUPS]
     if not layers:
         return []
-    group = canvas.ensure_renders_group(document, anchor)
-    canvas.set_visible(group, True)
+    group = document.createGroupLayer(canvas.RENDERS_GROUP)  # assembled, then put in the old one's place
     nodes = canvas.add_candidates(document, group, layers, origin, label)
+    canvas.place_renders_group(document, group, anchor)
     canvas.refresh(document)
     stacks = candidate_stacks(layers)
     return [Candidate(canvas.node_id(node), node.name(), stack_thumbnail(stack)) for node, stack in zip(nodes, stacks)]
