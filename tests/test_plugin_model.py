@@ -230,7 +230,7 @@ def test_guidance_layers_are_reused_placed_exactly_and_stale_ones_removed(plugin
     from anisketch_krita.region import Box
 
     document, sketch = _document(krita)
-    group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, sketch)
+    group = _group(document, canvas.GUIDANCE_GROUP, sketch)
     assert [n.name() for n in document.topLevelNodes()] == ["Background", "Sketch", canvas.GUIDANCE_GROUP]
     eyes = protocol.Layer("Guidance: eyes", "bgra8", 2, 1, bgra((0, 0, 255)) * 2, group="eyes", x=-1, y=2)
     hair = protocol.Layer("Guidance: hair", "bgra8", 1, 1, bgra((255, 0, 0)), group="hair", x=0, y=0)
@@ -254,7 +254,7 @@ def test_guidance_redraw_marks_only_the_changed_area_dirty_through_an_invisible_
     document = krita.createDocument(64, 64, "t", "RGBA", "U8", "", 300.0)
     sketch = document.createNode("Sketch", "paintlayer")
     document.rootNode().addChildNode(sketch, None)
-    group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, sketch)
+    group = _group(document, canvas.GUIDANCE_GROUP, sketch)
     eyes = protocol.Layer("Guidance: eyes", "bgra8", 2, 1, bgra((0, 0, 255)) * 2, group="eyes", x=-1, y=2)
     changed = canvas.update_guidance(document, group, [eyes], Box(10, 20, 16, 16))
     assert changed == Box(9, 22, 2, 1)
@@ -296,7 +296,7 @@ def test_redraw_layers_are_kept_warm_by_turns_and_a_write_marks_a_ready_one(plug
     from anisketch_krita.region import Box
 
     document, sketch = _document(krita)
-    group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, sketch)
+    group = _group(document, canvas.GUIDANCE_GROUP, sketch)
     clock = redraw.RedrawClock()
     canvas.warm(document, group, clock)
     assert document.marks == [] and canvas.find_redraw_layer(group) is None  # nothing to warm yet, nothing added
@@ -353,6 +353,13 @@ def test_the_first_guidance_joins_the_document_in_one_addition(plugin, krita, mo
     assert again == group and added == [] and changed == Box(10, 20, 4, 4)  # rewritten in place, hair cleared
 
 
+def _group(document, name, anchor):
+    """One of our groups, in the document right above `anchor` (the plugin assembles its groups first)."""
+    group = document.createGroupLayer(name)
+    anchor.parentNode().addChildNode(group, anchor)
+    return group
+
+
 def _in_document(document, node):
     while node is not None:
         if node == document.rootNode():
@@ -370,7 +377,7 @@ def test_rewriting_guidance_does_not_ask_krita_for_bounds(plugin, krita, monkeyp
     from anisketch_krita.region import Box
 
     document, sketch = _document(krita)
-    group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, sketch)
+    group = _group(document, canvas.GUIDANCE_GROUP, sketch)
     hair = protocol.Layer("Guidance: hair", "bgra8", 3, 3, bgra((255, 0, 0)) * 9, group="hair", x=0, y=0)
     canvas.update_guidance(document, group, [hair], Box(10, 10, 16, 16))
     asked = []
@@ -417,7 +424,7 @@ def test_redraw_falls_back_to_a_full_refresh_without_a_shape(plugin, krita, monk
     from anisketch_krita.region import Box
 
     document, sketch = _document(krita)
-    group = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, sketch)
+    group = _group(document, canvas.GUIDANCE_GROUP, sketch)
     layer = document.createVectorLayer(canvas.REDRAW_LAYER)
     group.addChildNode(layer, None)
     monkeypatch.setattr(canvas, "INVISIBLE_SHAPE", "<svg/>")  # as if Krita had made no shape of it
@@ -431,7 +438,7 @@ def test_candidates_choose_and_keep(plugin, krita):
 
     document, sketch = _document(krita)
     before = bytes(sketch.pixelData(0, 0, 64, 64))
-    group = canvas.ensure_group(document, canvas.RENDERS_GROUP, sketch)
+    group = _group(document, canvas.RENDERS_GROUP, sketch)
     layers = [protocol.Layer(f"r{i}", "bgra8", 2, 2, bgra((i, i, i)) * 4) for i in range(3)]
     old = canvas.add_candidates(document, group, layers, Box(0, 0, 2, 2), "Render")
     nodes = canvas.add_candidates(document, group, layers, Box(0, 0, 2, 2), "Render")
@@ -454,7 +461,7 @@ def test_render_candidates_are_groups_beneath_the_sketch_with_their_blend_modes(
     from anisketch_krita.region import Box
 
     document, sketch = _document(krita)
-    guidance = canvas.ensure_group(document, canvas.GUIDANCE_GROUP, sketch)
+    guidance = _group(document, canvas.GUIDANCE_GROUP, sketch)
     parts = [("Flat colours", "normal"), ("Shadows", "multiply"), ("Highlights", "screen")]
     layers = [protocol.Layer(name, "bgra8", 2, 2, bgra((i, i, i)) * 4, group=f"Candidate {i + 1}", blend=blend)
               for i in range(2) for name, blend in parts]

@@ -265,18 +265,6 @@ def find_group(document: Any, name: str) -> Optional[Any]:
                  if node.type() == "grouplayer" and node.name() == name), None)
 
 
-def ensure_group(document: Any, name: str, anchor: Any, prepare: Optional[Callable[[Any], Any]] = None) -> Any:
-    """Our group `name`, created right above `anchor` (the sketch) the first time; `prepare` sets a new
-    group's looks before it joins the document (see the module's docstring)."""
-    group = find_group(document, name)
-    if group is None:
-        group = document.createGroupLayer(name)
-        if prepare is not None:
-            prepare(group)
-        _add_above(document, group, anchor)
-    return group
-
-
 def _placed(node: Any) -> bool:
     return node is not None and node.parentNode() is not None
 
