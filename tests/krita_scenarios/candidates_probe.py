@@ -9,20 +9,21 @@ second render replaces the first):
   old one, which is then removed.
 """
 
+import os
+import sys
 import time
 
-W, H, SIDE, AT = 3000, 2000, 1800, 600
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the sibling probe's helpers
+from redraw_probe import sketch_document  # noqa: E402
+
+SIDE, AT = 1800, 600
 
 
 def scenario(t):
     krita = t.krita
     t.result["ways"] = []
     for way in ("into the group", "group swapped", "into the group", "group swapped"):
-        doc = krita.createDocument(W, H, f"probe {way}", "RGBA", "U8", "", 72.0)
-        krita.activeWindow().addView(doc)
-        root = doc.rootNode()
-        sketch = doc.createNode("Sketch", "paintlayer")
-        root.addChildNode(sketch, None)
+        doc, root, sketch = sketch_document(krita, f"probe {way}")
         renders = doc.createGroupLayer("Probe renders")
         root.addChildNode(renders, None)
         yield 1.0

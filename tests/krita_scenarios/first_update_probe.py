@@ -14,9 +14,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the sibling probe's helpers
-from redraw_probe import _undo_text  # noqa: E402
+from redraw_probe import _undo_text, sketch_document  # noqa: E402
 
-W, H = 3000, 2000
 PART = 300  # each part layer's pixels: a 300 px square
 
 
@@ -24,11 +23,7 @@ def scenario(t):
     krita = t.krita
     t.result["ways"] = []
     for way in ("one by one", "assembled", "one by one", "assembled"):
-        doc = krita.createDocument(W, H, f"probe {way}", "RGBA", "U8", "", 72.0)
-        krita.activeWindow().addView(doc)
-        root = doc.rootNode()
-        sketch = doc.createNode("Sketch", "paintlayer")
-        root.addChildNode(sketch, None)
+        doc, root, sketch = sketch_document(krita, f"probe {way}")
         sketch.setPixelData(bytes([0, 0, 0, 255]) * (400 * 400), 1300, 600, 400, 400)
         doc.refreshProjection()
         yield 1.5

@@ -30,6 +30,16 @@ INVISIBLE_SHAPE = ('<svg xmlns="http://www.w3.org/2000/svg" width="2048px" heigh
                    '<rect x="0" y="0" width="1" height="1" fill="none" stroke="none"/></svg>')
 
 
+def sketch_document(krita, name, width=3000, height=2000):
+    """A new document in a view, a "Sketch" paint layer on its Background: (document, root, sketch)."""
+    doc = krita.createDocument(width, height, name, "RGBA", "U8", "", 72.0)
+    krita.activeWindow().addView(doc)
+    root = doc.rootNode()
+    sketch = doc.createNode("Sketch", "paintlayer")
+    root.addChildNode(sketch, None)
+    return doc, root, sketch
+
+
 def probe_document(krita, redraw_layers=1):
     """A document laid out like the plugin's: Background, Sketch, a locked group of 7 part layers and
     `redraw_layers` vector layers holding one invisible shape each. Returns (document, part layers, the vector
