@@ -155,7 +155,7 @@ def test_hint_dabs_are_never_read_as_the_sketch_and_render_reads_the_sketch(run)
     assert all(image is None or image[2] == hints["sketch_crop_digest"][2] for image in hints["guides_after_dabs"])
     assert render["error"] == "" and render["candidate_layers"] and render["hints_image"]
     print(f"candidates in the docker: {render['candidates']} ({render['thumbnails']} thumbnails); "
-          f"placing them took the GUI thread {render['place_ms']} ms")
+          f"render of 4 at a {render['expected_sketch'][0]} px crop, ms: {render['figures']}")
     assert render["candidates"] and render["thumbnails"] == len(render["candidates"]), "a candidate without thumbnail"
     assert render["sketch_image"] == render["expected_sketch"], "the render's sketch image is not the sketch layer"
     assert render["sketch_unchanged"]

@@ -80,6 +80,7 @@ class Timings:
     warm_ticks: int = 0  # the redraw layers' warm-up ticks so far (between strokes too: not in any update's figures)
     warm_ms: float = 0.0  # their GUI-thread time
     place_ms: float = 0.0  # the last render's, generation's or From photo's layers put in the document
+    render: dict = field(default_factory=dict)  # the last render's figures: where the artist's wait went (ms)
     history: list = field(default_factory=list)  # one `update_figures` dict per guidance update, newest last
 
     def update_figures(self, side: int, server_ms: float, transit_ms: float, held_ms: float,
@@ -106,6 +107,7 @@ class _Flight:
     arrived: Optional[float] = None  # perf_counter when its reply first reached us (placing may wait after that)
     frame: int = 0  # photo: the side of the square the backend drew in (the image sent; origin.w unless shrunk)
     shrink_ms: float = 0.0  # guide: a large crop's shrinking on the worker thread, before it was sent
+    clicked: Optional[float] = None  # render: perf_counter when the artist asked for it (reading the layers came after)
 
 
 @dataclass
@@ -584,6 +586,7 @@ class Controller(QObject):
 
     @guarded
     def render(self) -> None:
+        clicked = time.perf_counter()
         try:
             document = self.document()
             if document is None:
@@ -604,7 +607,7 @@ class Controller(QObject):
         except (CanvasError, protocol.ProtocolError) as error:
             self._show_error(str(error))
             return
-        self._flights[request_id] = _Flight("render", document, crop, time.perf_counter())
+        self._flights[request_id] = _Flight("render", document, crop, time.perf_counter(), clicked=clicked)
         self.busy["render"] = f"Rendering {self.settings.render_count} candidates…"
         self.changed.emit()
 
@@ -776,9 +779,23 @@ class Controller(QObject):
                 self.busy.pop(op, None)
             if op == "guide":
                 self._after_guide(reply, flight, started)
+            elif op == "render" and reply.ok and flight is not None:
+                self._after_render(reply, flight)
             refresh_ms = self._emit_changed(self.guide_changed if op == "guide" else self.changed)
             if op == "guide" and reply.ok and flight is not None and self.timings.history:
                 self.timings.history[-1]["refresh_ms"] += round(refresh_ms, 2)
+
+    def _after_render(self, reply: protocol.Reply, flight: _Flight) -> None:
+        """Where the wait went, from the artist's click to the candidates in the document (what they feel)."""
+        server_ms = float(reply.timing_ms.get("total", 0.0))
+        arrived = flight.arrived if flight.arrived is not None else flight.started
+        clicked = flight.clicked if flight.clicked is not None else flight.started
+        self.timings.render = {"click_to_placed_ms": round((time.perf_counter() - clicked) * 1e3, 1),
+                               "read_and_send_ms": round((flight.started - clicked) * 1e3, 1),
+                               "server_ms": round(server_ms, 1),
+                               "transit_ms": round((arrived - flight.started) * 1e3 - server_ms, 1),
+                               "place_ms": round(self.timings.place_ms, 1),
+                               "backend_stages": {k: round(float(v), 1) for k, v in reply.timing_ms.items() if k != "total"}}
 
     def _keep_active_layer(self, document: Any, active: Any) -> None:
         """Krita activates each layer added through the API, a moment later (queued signals, later still

@@ -148,7 +148,7 @@ def scenario(t):
                           "thumbnails": docker.candidate_list.count(),
                           "active_document": krita.activeDocument().name(),
                           "sketch_unchanged": digest(sketch.pixelData(0, 0, W, H)) == sketch_bytes,
-                          "place_ms": round(controller.timings.place_ms, 1)}
+                          "figures": dict(controller.timings.render)}
 
     # --- the same hints in faithful mode ("colour my own lines"): production layers beneath the sketch --------
     controller.update_settings(render_mode="faithful", render_count=2)
