@@ -598,7 +598,7 @@ def rgba_to_darkness(rgba: np.ndarray) -> np.ndarray:
 
     Accepts uint8 RGBA [H, W, 4], RGB [H, W, 3] or gray [H, W] (both opaque). Only the pixels that can
     hold ink are computed (those with alpha; on opaque paper, those not of the paper's colour): about
-    3 ms for a 1024 px sketch layer.
+    1.6-2 ms for a 1024 px sketch layer.
     """
     rgba = np.asarray(rgba)
     if rgba.dtype != np.uint8:
@@ -617,23 +617,40 @@ def rgba_to_darkness(rgba: np.ndarray) -> np.ndarray:
         index = np.flatnonzero(packed > 0x00FFFFFF)          # any alpha
         strength_of = _transparent_strength
     else:
-        paper = np.median(rgba[::4, ::4, :3].reshape(-1, 3), axis=0).round().astype(np.int64)
+        paper = _median_colour(rgba[::4, ::4])
         index = np.flatnonzero(packed != int(paper[0] | paper[1] << 8 | paper[2] << 16 | 0xFF << 24))
         strength_of = functools.partial(_opaque_strength, paper=paper.astype(np.int32))  # paper: no ink
     out = np.zeros(packed.size, np.uint8)
     if len(index):
-        pixels = rgba.reshape(-1, 4)[index].astype(np.int32)
-        rgb, alpha = pixels[:, :3], pixels[:, 3]
-        out[index] = (alpha * strength_of(rgb, alpha) + 127) // 255
+        # Each channel as its own int32 column: numpy 2.4 reduces and indexes [N, 3] rows many times slower.
+        pixels = np.take(rgba.reshape(-1, 4), index, axis=0)
+        r, g, b, alpha = (np.ascontiguousarray(pixels[:, k], np.int32) for k in range(4))
+        out[index] = (alpha * strength_of((r, g, b), alpha) + 127) // 255
     return out.reshape(rgba.shape[:2])
 
 
-def _luminance(rgb: np.ndarray) -> np.ndarray:
-    return (rgb @ np.array([299, 587, 114], np.int32) + 500) // 1000
+Channels = tuple[np.ndarray, np.ndarray, np.ndarray]  # r, g, b: int32 [N] each
 
 
-def _transparent_strength(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    chroma = rgb.max(axis=1) - rgb.min(axis=1)
+def _median_colour(rgba: np.ndarray) -> np.ndarray:
+    """int64 [3]: each colour channel's median, rounded half to even (np.median(...).round()), by histogram:
+    sorting a quarter of a million bytes three times cost more than the whole rest of the reading."""
+    middle = []
+    for k in range(3):
+        counts = np.cumsum(np.bincount(rgba[..., k].ravel(), minlength=256))
+        n = int(counts[-1])  # the two middle values (the same one for an odd count), as np.median takes them
+        low, high = np.searchsorted(counts, [(n - 1) // 2, n // 2], side="right")
+        middle.append((int(low) + int(high)) / 2)
+    return np.round(middle).astype(np.int64)
+
+
+def _luminance(rgb: Channels) -> np.ndarray:
+    r, g, b = rgb
+    return (r * 299 + g * 587 + b * 114 + 500) // 1000
+
+
+def _transparent_strength(rgb: Channels, alpha: np.ndarray) -> np.ndarray:
+    chroma = np.maximum(np.maximum(rgb[0], rgb[1]), rgb[2]) - np.minimum(np.minimum(rgb[0], rgb[1]), rgb[2])
     strength = np.maximum(255 - _luminance(rgb), chroma).astype(np.uint8)
     solid = alpha >= 128  # soft brush edges alone do not say how strong the strokes are
     typical = _percentile(strength[solid] if solid.any() else strength, 0.9)
@@ -642,9 +659,10 @@ def _transparent_strength(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return _ramp(255.0 / typical)[strength].astype(np.int32)
 
 
-def _opaque_strength(rgb: np.ndarray, alpha: np.ndarray, paper: np.ndarray) -> np.ndarray:
-    paper_luminance = int(_luminance(paper[None])[0])
-    distance = np.maximum(np.abs(_luminance(rgb) - paper_luminance), np.abs(rgb - paper).max(axis=1))
+def _opaque_strength(rgb: Channels, alpha: np.ndarray, paper: np.ndarray) -> np.ndarray:
+    paper_luminance = int(_luminance(tuple(paper[:, None]))[0])
+    away = [np.abs(channel - int(p)) for channel, p in zip(rgb, paper)]  # from the paper's colour, per channel
+    distance = np.maximum(np.abs(_luminance(rgb) - paper_luminance), np.maximum(np.maximum(away[0], away[1]), away[2]))
     gain = 255.0 / max(paper_luminance, 255 - paper_luminance, 127.5)
     return _ramp(gain)[distance].astype(np.int32)
 
