@@ -16,6 +16,7 @@ TARGETS: dict[str, tuple[str, str]] = {
     "data": ("anisketch.data.bench:main", "data engine: samples/s per core at 256 and 512 px"),
     "models": ("anisketch.guidance.bench:main", "model inference latency and throughput"),
     "replay": ("anisketch.guidance.bench:replay_main", "guidance stroke by stroke: a guide with the state vs without"),
+    "strokes": ("anisketch.guidance.bench:strokes_main", "guides as the plugin sends them, stroke by stroke: per stage"),
     "serve": ("anisketch.server.bench:main", "end-to-end request latency through a running server"),
 }
 

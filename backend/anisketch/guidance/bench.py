@@ -136,3 +136,61 @@ def _timed(call, times: list[tuple[float, float]], profiler=None):
         profiler.disable()
     times.append(((time.perf_counter() - wall) * 1e3, (time.process_time() - cpu) * 1e3))
     return result
+
+
+def parse_strokes(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="anisketch bench strokes", description=strokes_main.__doc__)
+    parser.add_argument("--crop", type=int, default=1446,
+                        help="the crop's side on the canvas (over 1024 px it is sent halved, as the plugin sends it)")
+    parser.add_argument("--layer", choices=("transparent", "opaque"), default="opaque",
+                        help="the sketch layer: strokes on transparency, or blue ink on a white paint layer")
+    parser.add_argument("--count", type=int, default=2, help="portraits drawn (eval seeds 2e9 upwards)")
+    parser.add_argument("--threads", type=int, default=1, help="torch and OpenCV threads (1: the Service's on 2 cores)")
+    return parser.parse_args(argv)
+
+
+def strokes_main(argv: list[str]) -> int:
+    """Guides as the plugin asks for them while the artist draws: stroke by stroke from 50 % to 100 % of the eval's
+    drawings, each with the previous guide's state, the crop sent as the plugin sends it (halved over 1024 px, with
+    its `extent`), through the Service. Prints the medians of the whole call and of the Service's own stages."""
+    import torch
+
+    from ..eval.cli import EVAL_SEED_BASE
+    from ..eval.framing import as_sent, shrunk
+    from ..eval.guidance import drawn_sample, strokes_at
+    from ..service import Service
+
+    args = parse_strokes(argv)
+    service = Service(device="cpu", threads=args.threads)
+    factor = as_sent(0, 0, args.crop)[3]
+    extent = (args.crop, args.crop) if factor > 1 else None
+    wall: list[float] = []
+    stages: dict[str, list[float]] = {}
+    for seed in range(EVAL_SEED_BASE, EVAL_SEED_BASE + args.count):
+        sample = drawn_sample(seed)
+        sent = lambda k: sketch_layer(shrunk(render_sketch(sample.strokes[:k], args.crop,  # noqa: E731
+                                                           rng=np.random.default_rng([seed, k])), factor), args.layer)
+        state = service.guide(sent(strokes_at(sample, 50)), extent=extent).info["state"]
+        for k in range(strokes_at(sample, 50) + 1, len(sample.strokes) + 1):
+            layer = sent(k)
+            started = time.perf_counter()
+            result = service.guide(layer, state=state, extent=extent)
+            wall.append((time.perf_counter() - started) * 1e3)
+            state = result.info["state"]
+            for name, ms in result.timing_ms.items():
+                stages.setdefault(name, []).append(ms)
+    side = args.crop // factor
+    print(f"{len(wall)} guides of {args.count} portraits, {args.layer} layer, crop {args.crop} px sent as {side} px, "
+          f"torch threads {torch.get_num_threads()}")
+    print(f"guide p50 {np.median(wall):6.1f} ms  p95 {np.percentile(wall, 95):6.1f} ms   "
+          + "  ".join(f"{name} {np.median(ms):.1f}" for name, ms in stages.items()))
+    return 0
+
+
+def sketch_layer(darkness: np.ndarray, layer: str) -> np.ndarray:
+    """The sketch layer's RGBA: grey strokes on transparency, or blue ink painted on white."""
+    if layer == "transparent":
+        return sketch_to_rgba(darkness)
+    ink = darkness.astype(np.float32)[..., None] / 255.0
+    rgb = np.round(255.0 * (1.0 - ink) + np.array([30.0, 60.0, 200.0]) * ink).astype(np.uint8)
+    return np.dstack([rgb, np.full(darkness.shape, 255, np.uint8)])
