@@ -179,6 +179,16 @@ def test_a_face_draws_some_of_its_parts_as_its_portrait_draws_them():
         assert some == sorted((s.group, s.points.tolist()) for s in whole if s.group in groups)
 
 
+def test_parts_with_poses_of_their_own_come_in_the_engine_s_order():
+    """Not in a set's order, which changes with the process's string hashes (PYTHONHASHSEED): the detail layer's
+    bytes depend on the strokes' order."""
+    floats, choices = P.encode(P.sample_params(52))
+    poses = {group: floats[hold.POSE] + 0.01 * (k + 1) for k, group in enumerate(("mouth", "eyes", "brows"))}
+    strokes = hold.Drawn(floats, choices, poses).strokes_of({"mouth", "brows", "eyes", "nose"})
+    order = [s.group for s in strokes]
+    assert sorted(set(order), key=order.index) == ["eyes", "brows", "nose", "mouth"]
+
+
 def test_a_pose_change_far_under_the_shimmer_distance_is_held_without_drawing(monkeypatch):
     """The face's pose barely moving is decided on the lines' vertices (a guide saves a drawing of the whole
     face and its comparison); a pose change beyond HOLD_SHIFT is not held."""

@@ -88,7 +88,9 @@ class Drawn:
         """The strokes of `groups` as `portrait` draws them, without placing and cutting the other parts' lines.
         Parts with the same pose (held at the same time) are drawn together."""
         by_pose: dict[bytes, set[str]] = {}
-        for group in groups:
+        # In the engine's order of parts, not a set's (which follows the process's string hashes): the detail
+        # layer draws all strokes in one batch, and the outlines' thinning depends on their order.
+        for group in sorted(groups, key=P.GROUPS.index):
             by_pose.setdefault(np.asarray(self.pose_of(group), np.float32).tobytes(), set()).add(group)
         choices = np.asarray(self.choices, np.int64).tobytes()
         strokes: list[Stroke] = []
