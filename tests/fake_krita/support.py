@@ -70,3 +70,20 @@ def wait_for(predicate, timeout: float = 10.0, what: str = "condition") -> None:
 def bgra(rgb: tuple, alpha: int = 255) -> bytes:
     r, g, b = rgb
     return bytes((b, g, r, alpha))
+
+
+def new_document(krita, size=64, model="RGBA", depth="U8"):
+    """A square document with an empty "Sketch" paint layer: (document, sketch)."""
+    document = krita.createDocument(size, size, "t", model, depth, "", 72.0)
+    sketch = document.createNode("Sketch", "paintlayer")
+    document.rootNode().addChildNode(sketch, None)
+    return document, sketch
+
+
+def opaque_document(krita, width=300, height=200, paper=(255, 255, 255)):
+    """A new document's one layer, filled with paper (as Krita's Background is), nothing drawn yet."""
+    document = krita.createDocument(width, height, "t", "RGBA", "U8", "", 72.0)
+    background = document.createNode("Paper", "paintlayer")
+    document.rootNode().addChildNode(background, None)
+    background.setPixelData(bgra(paper) * (width * height), 0, 0, width, height)
+    return document, background
