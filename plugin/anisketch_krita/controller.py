@@ -27,8 +27,8 @@ from .canvas import CanvasError
 from .connection import Connection
 from .outputs import Candidate
 from .pen import PenWatcher
-from .redraw import RedrawClock
 from .qt import QApplication, QObject, Qt, QTimer, Signal
+from .redraw import RedrawClock
 from .region import Box
 from .session import GuidanceSession, Sent
 from .shrink import Shrinker, aligned_box, send_factor, shrunk_sketch
