@@ -159,6 +159,11 @@ def test_a_face_built_from_remembered_parts_is_the_face_built_afresh():
                 [(s.group, s.points.tolist(), s.widths.tolist()) for s in fresh.strokes]
 
 
+def test_cell_max_is_the_largest_value_of_each_cell():
+    image = np.random.default_rng(6).random((24, 36)).astype(np.float32)
+    assert np.array_equal(hold.cell_max(image, 4), image.reshape(6, 4, 9, 4).max(axis=(1, 3)))
+
+
 def test_polylines_in_fixed_point_are_each_line_rounded():
     rng = np.random.default_rng(5)
     lines = [rng.random((int(n), 2)).astype(np.float32) for n in rng.integers(2, 9, 12)]
