@@ -293,3 +293,17 @@ def test_any_size(size):
     out = render(build_portrait(sample_params(1)), size)
     assert out["color"].shape == (size, size, 3) and out["lineart"].shape == out["parts"].shape == (size, size)
     assert out["lineart"].max() == 255
+
+
+def test_column_reductions_are_numpy_s_own():
+    """curves.column_min / column_max / row_lengths: the values of a.min(axis=0), a.max(axis=0) and
+    np.sqrt((a ** 2).sum(axis=1)), computed column by column (numpy 2.4 is slow across narrow rows)."""
+    from anisketch.engine.curves import column_max, column_min, row_lengths
+
+    rng = np.random.default_rng(7)
+    for dtype in (np.float64, np.float32, np.int32):
+        a = (rng.normal(0, 50, (300, 2))).astype(dtype)
+        assert np.array_equal(column_min(a), a.min(axis=0)) and column_min(a).dtype == dtype
+        assert np.array_equal(column_max(a), a.max(axis=0))
+    a = rng.normal(0, 3, (300, 2))
+    assert np.array_equal(row_lengths(a), np.sqrt((a ** 2).sum(axis=1)))

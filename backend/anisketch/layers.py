@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from .engine import params as P
+from .engine.curves import column_max, column_min
 from .engine.geometry import Stroke
 from .engine.raster import SHIFT, stroke_outlines
 
@@ -95,8 +96,8 @@ def lines_layer(strokes: Sequence[Stroke], side: int, rgb: tuple[int, int, int],
     if not outlines:
         return None
     points = np.concatenate([polygon.reshape(-1, 2) for _, polygons in outlines for polygon in polygons])
-    x0, y0 = np.maximum((points.min(axis=0) >> SHIFT) - 2, 0)
-    x1, y1 = np.minimum((points.max(axis=0) >> SHIFT) + 3, side)
+    x0, y0 = np.maximum((column_min(points) >> SHIFT) - 2, 0)
+    x1, y1 = np.minimum((column_max(points) >> SHIFT) + 3, side)
     if x1 <= x0 or y1 <= y0:
         return None
     ink = np.zeros((int(y1 - y0), int(x1 - x0)), np.uint8)

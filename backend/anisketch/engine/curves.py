@@ -109,6 +109,24 @@ def rotate(pts: np.ndarray, angle: float) -> np.ndarray:
     return pts @ np.array([[ca, sa], [-sa, ca]])
 
 
+# numpy 2.4 reduces across the rows of a narrow [N, 2] array 10-15x slower than it reduces each column on its own
+# (99 against 6 us at 3,000 points): the hot paths use these instead, for the same values.
+def column_min(points: np.ndarray) -> np.ndarray:
+    """points.min(axis=0) of an [N, k] array, column by column."""
+    return np.array([points[:, j].min() for j in range(points.shape[1])], points.dtype)
+
+
+def column_max(points: np.ndarray) -> np.ndarray:
+    """points.max(axis=0) of an [N, k] array, column by column."""
+    return np.array([points[:, j].max() for j in range(points.shape[1])], points.dtype)
+
+
+def row_lengths(vectors: np.ndarray) -> np.ndarray:
+    """np.sqrt((vectors ** 2).sum(axis=1)) of an [N, 2] array: the same sum, x * x + y * y, column by column."""
+    x, y = vectors[:, 0], vectors[:, 1]
+    return np.sqrt(x * x + y * y)
+
+
 def split_rows(array: np.ndarray, counts: Sequence[int] | np.ndarray) -> list[np.ndarray]:
     """Consecutive row blocks of the given lengths, as views (np.split, without its per-piece overhead)."""
     ends = np.cumsum(counts).tolist()

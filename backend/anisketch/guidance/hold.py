@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from ..engine import params as P
-from ..engine.curves import split_rows
+from ..engine.curves import column_max, column_min, row_lengths, split_rows
 from ..engine.geometry import Builder, PartMemo, Portrait, Stroke, build_parts, posed
 from .framing import Window, cut_window, reexpress_pose, restore_ink
 
@@ -181,7 +181,7 @@ def vertex_shifts(floats: np.ndarray, choices: np.ndarray, poses: dict[str, np.n
             moved[POSE] = pose
             placements[key] = _placement(moved, choices)
         there = placements[key].place(points, depth)
-        shifts[group] = float(np.sqrt(((here.place(points, depth) - there) ** 2).sum(axis=1)).max())
+        shifts[group] = float(row_lengths(here.place(points, depth) - there).max())
     return shifts
 
 
@@ -395,10 +395,11 @@ def moved_less_than(a: list[np.ndarray], b: list[np.ndarray], limit: float,
     if not a or not b:
         return not a and not b
     pa, pb = np.concatenate(a), np.concatenate(b)
-    if np.abs(pa.min(axis=0) - pb.min(axis=0)).max() >= limit or np.abs(pa.max(axis=0) - pb.max(axis=0)).max() >= limit:
+    low_a, low_b, high_a, high_b = column_min(pa), column_min(pb), column_max(pa), column_max(pb)
+    if np.abs(low_a - low_b).max() >= limit or np.abs(high_a - high_b).max() >= limit:
         return False
-    low = np.minimum(pa.min(axis=0), pb.min(axis=0)) - 2 * limit
-    shape = np.ceil((np.maximum(pa.max(axis=0), pb.max(axis=0)) - low + 2 * limit) * cells_per_unit).astype(int)
+    low = np.minimum(low_a, low_b) - 2 * limit
+    shape = np.ceil((np.maximum(high_a, high_b) - low + 2 * limit) * cells_per_unit).astype(int)
     a, b = [(p - low) * cells_per_unit for p in a], [(p - low) * cells_per_unit for p in b]
     return _covers(b, a, limit * cells_per_unit, shape) and _covers(a, b, limit * cells_per_unit, shape)
 
@@ -428,7 +429,7 @@ def densify_all(lines: list[np.ndarray], spacing: float) -> np.ndarray:
     first[ends[:-1] - 1] = False  # no segment joins one polyline's last vertex to the next one's first
     start = points[:-1][first]
     delta = points[1:][first] - start
-    steps = np.maximum(1, np.ceil(np.sqrt((delta ** 2).sum(axis=1)) / spacing)).astype(int)
+    steps = np.maximum(1, np.ceil(row_lengths(delta) / spacing)).astype(int)
     segment = np.repeat(np.arange(len(start)), steps)
     t = (np.arange(steps.sum()) - np.repeat(np.cumsum(steps) - steps, steps)) / np.repeat(steps, steps)
     return np.concatenate([start[segment] + delta[segment] * t[:, None], points[ends - 1]])

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ..engine import params as P
+from ..engine.curves import row_lengths
 from ..engine.geometry import Portrait
 from ..engine.raster import render_lines
 from ..errors import BadRequest, ModelUnavailable
@@ -350,7 +351,8 @@ def share_near(strokes: list, near: np.ndarray) -> float | None:
         return None
     points, weights = centre_line_samples(lines, SUPPORT_SIZE)
     pixel = np.floor(points).astype(np.intp)
-    inside = ((pixel >= 0) & (pixel < SUPPORT_SIZE)).all(axis=1)
+    on = (pixel >= 0) & (pixel < SUPPORT_SIZE)
+    inside = on[:, 0] & on[:, 1]
     pixel, weights = pixel[inside], weights[inside]
     if weights.sum() <= 0:
         return None
@@ -395,7 +397,7 @@ def group_support(portrait: Portrait, image: np.ndarray) -> dict[str, float]:
 def centre_line_samples(lines: list[np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
     """All vertices of the polylines in pixels [N, 2], each weighted by half of its two segments' lengths."""
     points = np.concatenate(lines).astype(np.float64) * size
-    seg = np.sqrt(((points[1:] - points[:-1]) ** 2).sum(axis=1))
+    seg = row_lengths(points[1:] - points[:-1])
     ends = np.cumsum([len(line) for line in lines])[:-1]
     seg[ends - 1] = 0.0  # no segment joins the last vertex of one line to the first of the next
     weights = np.zeros(len(points))
