@@ -4,7 +4,7 @@ One Krita start for the whole module: tests/krita_scenarios/portrait.py plays an
 Krita and records what it saw; each test below checks one promise of the docker on that record. Frames of
 the sketch come from the drawing simulator (anisketch.engine.sketch), drawn into the layer one after the
 other. Screenshots and layer PNGs land in runs/e2e-krita/ (ANISKETCH_UPDATE_SCREENSHOTS=1 also refreshes
-the README's two pictures in docs/images/).
+the README's three pictures in docs/images/).
 
 ANISKETCH_E2E_SERVICE=fake serves tests/fake_service.py instead of the real models (for working on the
 plugin's mechanics while weights are missing); the real run is the default and what CI runs.
@@ -296,7 +296,7 @@ def test_screenshots_for_the_readme(session):
     _record(session)
     images = REPO / "docs" / "images"
     missing = []
-    for name in ("docker_guidance.png", "docker_render.png"):
+    for name in ("docker_guidance.png", "docker_render.png", "render_layer_stack.png"):
         shot = OUT / name
         if not (shot.exists() and _looks_like_a_picture(shot)):
             missing.append(name)

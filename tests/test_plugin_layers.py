@@ -292,6 +292,7 @@ def test_a_new_render_takes_the_old_renders_groups_place_and_look(plugin, krita)
     assert second != first and first.parentNode() is None  # the old group is gone
     assert [n.name() for n in document.rootNode().childNodes()] == order
     assert second.opacity() == 128 and second.visible() and [c.name for c in placed] == ["Candidate 1"]
+    assert second.collapsed() and second.childNodes()[0].collapsed()  # one row each in the Layers docker
     assert [n.name() for n in second.childNodes()] == ["Candidate 1"]
 
 

@@ -522,6 +522,7 @@ def add_candidates(document: Any, group: Any, layers: list, origin: Box, label: 
             node = _result_node(document, members[0], origin, f"{label} {len(nodes) + 1}")
         else:
             node = document.createGroupLayer(name)
+            node.setCollapsed(True)  # one row each in the Layers docker; the artist opens the one to paint on
             for member in members:  # the reply lists them bottom to top
                 children = node.childNodes()
                 node.addChildNode(_result_node(document, member, origin, member.name), children[-1] if children else None)
@@ -553,8 +554,8 @@ def _result_node(document: Any, layer: Any, origin: Box, name: str) -> Any:
 
 def place_renders_group(document: Any, group: Any, anchor: Any) -> None:
     """Put `group`, a new renders group assembled with its candidates, into the document: in the place of the
-    existing one (right above it, with its opacity and blending: the artist's choice stays; the old one then
-    goes), else the first time right BELOW the sketch (`anchor`): colour is painted under the artist's lines
+    existing one (right above it, with its opacity, blending and folding: the artist's choice stays; the old
+    one then goes), else the first time right BELOW the sketch (`anchor`): colour is painted under the artist's lines
     and the guidance, never over them. Under an opaque sketch (the Background layer, a scan) or a bottom layer
     nothing would show, so there the group goes right above the sketch and multiplies, as colourists lay colour
     over scanned line art: paper times colour is the colour, ink stays ink.
@@ -562,6 +563,7 @@ def place_renders_group(document: Any, group: Any, anchor: Any) -> None:
     One group in and one out costs Krita's GUI thread about a third of adding each candidate to a group
     already in the document and removing the old ones one by one (tests/krita_scenarios/candidates_probe.py)."""
     old = find_group(document, RENDERS_GROUP)
+    group.setCollapsed(old.collapsed() if old is not None else True)
     if old is not None:
         group.setOpacity(old.opacity())
         group.setBlendingMode(old.blendingMode())

@@ -122,6 +122,7 @@ class _NodeState:
         self.children: list[_NodeState] = []
         self.parent: _NodeState | None = None
         self.opacity, self.visible, self.locked, self.pass_through = 255, True, False, False
+        self.collapsed = False
         self.blending_mode = "normal"
         self.uuid = QUuid(str(uuid.uuid4()))
         self.model, self.depth = document.colorModel(), document.colorDepth()
@@ -228,6 +229,12 @@ class Node(QObject):
 
     def setLocked(self, value: bool) -> None:
         self._s.locked = bool(value)
+
+    def collapsed(self) -> bool:
+        return self._s.collapsed
+
+    def setCollapsed(self, value: bool) -> None:
+        self._s.collapsed = bool(value)
 
     def blendingMode(self) -> str:
         return self._s.blending_mode

@@ -145,6 +145,7 @@ def scenario(t):
         yield 0.5
         t.screenshot("docker_render.png")
         t.save_layer(document, renders.childNodes()[1], "layer_render_2.png")
+        yield from _layer_stack_screenshot(t, krita, document, canvas)
     t.result["sketch_unchanged_after_render"] = bytes(sketch.pixelData(0, 0, width, height)) == final_frame
 
     # --- generation --------------------------------------------------------------------------------------
@@ -333,6 +334,29 @@ def _undo_text(krita):
 def _index(node):
     parent = node.parentNode()
     return [n.uniqueId().toString() for n in parent.childNodes()].index(node.uniqueId().toString())
+
+
+def _layer_stack_screenshot(t, krita, document, canvas):
+    """The layer stack after a render, for the README: the Layers docker made tall enough to show it all (the
+    guidance group folded), then put back as it was."""
+    from PyQt5.QtCore import Qt
+    from PyQt5.QtWidgets import QDockWidget
+
+    layers = next((dock for dock in krita.dockers() if dock.objectName() == "KisLayerBox"), None)
+    guidance = canvas.find_group(document, canvas.GUIDANCE_GROUP)
+    if layers is None or not isinstance(layers, QDockWidget):
+        return
+    if guidance is not None:
+        guidance.setCollapsed(True)
+    window = krita.activeWindow().qwindow()
+    height = layers.height()
+    window.resizeDocks([layers], [620], Qt.Vertical)
+    yield 0.8
+    t.screenshot("render_layer_stack.png")
+    window.resizeDocks([layers], [height], Qt.Vertical)
+    if guidance is not None:
+        guidance.setCollapsed(False)
+    yield 0.3
 
 
 def _tidy_window(t, krita):
