@@ -33,14 +33,18 @@ class FakeService:
     def __init__(self, weights_dir=None, device="auto"):
         self.delay_s = float(os.environ.get("ANISKETCH_FAKE_DELAY_S", "0"))
         self.calls = 0
+        self.warmed_up = 0
 
     def _work(self) -> None:
         self.calls += 1
         if self.delay_s:
             time.sleep(self.delay_s)
 
+    def warm_up(self) -> None:
+        self.warmed_up += 1
+
     def info(self) -> dict:
-        return {"version": "fake", "device": "cpu", "groups": list(GROUPS), "attributes": {k: list(v) for k, v in ATTRIBUTES.items()},
+        return {"warmed_up": self.warmed_up, "version": "fake", "device": "cpu", "groups": list(GROUPS), "attributes": {k: list(v) for k, v in ATTRIBUTES.items()},
                 "models": {"fake": True}, "calls": self.calls}
 
     def guide(self, sketch_rgba, *, mode="rough", faithfulness=0.5, pins=(), state=None, origin=(0, 0), extent=None):

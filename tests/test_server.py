@@ -74,6 +74,19 @@ def test_guide(server):
     assert {"queue", "decode", "service", "encode", "total", "fake_model"} <= set(reply.timing_ms)
 
 
+def test_the_service_warms_up_once_before_its_first_request():
+    """The server runs the service's warm_up() before any request, so the artist's first stroke does not wait
+    for the model to load."""
+    with ServerProcess() as server:
+        with server.client() as client:
+            deadline = time.monotonic() + 10
+            while client.info()["warmed_up"] == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert client.info()["warmed_up"] == 1
+            reply = client.guide(random_rgba(32, 32))
+            assert reply["echo"]["call"] == 1 and client.info()["warmed_up"] == 1  # the warm-up is no request
+
+
 def test_guide_accepts_bgra_gray_and_padded_rows_and_answers_bgra(server):
     """Krita's pixel bytes are B,G,R,A: the plugin sends them as they are and asks for BGRA layers back."""
     sketch = random_rgba(20, 30)
@@ -441,6 +454,10 @@ def test_real_service_through_the_real_server():
         with server.client(timeout=120) as client:
             info = client.info()
             assert "service_error" not in info and "engine_version" in info, info
+            deadline = time.monotonic() + 90
+            while "guidance" not in client.info()["models_loaded"] and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert "guidance" in client.info()["models_loaded"]  # warmed up before any request
             for op, call in calls.items():
                 offered = callable(getattr(Service, op, None))
                 assert (op in info["ops"]) == offered

@@ -243,6 +243,7 @@ class Server:
     # --- the compute thread ------------------------------------------------------------------------------
 
     def _compute_loop(self) -> None:
+        self._warm_up()
         while True:
             batch = self._todo.get()
             if batch is None:
@@ -256,6 +257,20 @@ class Server:
                 self._wake_send.send(b"\0")
             except OSError:  # the socket thread has gone: shutting down
                 return
+
+    def _warm_up(self) -> None:
+        """The service's warm-up, if it has one, before the first request (which waits for it if it comes
+        sooner): the artist's first stroke then does not pay for loading the model. A failed warm-up is only
+        logged; the requests meet the same failure and answer with it."""
+        warm_up = getattr(self.service, "warm_up", None)
+        if not callable(warm_up):
+            return
+        started = time.perf_counter()
+        try:
+            warm_up()
+            log.info("warmed up in %.0f ms", (time.perf_counter() - started) * 1e3)
+        except Exception as error:  # noqa: BLE001 - the requests will say what is wrong
+            log.warning("warm-up failed: %s", error)
 
     def _run(self, job: Job) -> Outcome:
         started = time.perf_counter()
