@@ -225,10 +225,10 @@ def test_candidates_choose_and_keep(plugin, krita):
 
     document, sketch = new_document(krita)
     before = bytes(sketch.pixelData(0, 0, 64, 64))
-    group = _group(document, canvas.RENDERS_GROUP, sketch)
     layers = [protocol.Layer(f"r{i}", "bgra8", 2, 2, bgra((i, i, i)) * 4) for i in range(3)]
-    old = canvas.add_candidates(document, group, layers, Box(0, 0, 2, 2), "Render")
-    nodes = canvas.add_candidates(document, group, layers, Box(0, 0, 2, 2), "Render")
+    old = canvas.replace_renders(document, layers, Box(0, 0, 2, 2), "Render", sketch)
+    nodes = canvas.replace_renders(document, layers, Box(0, 0, 2, 2), "Render", sketch)
+    group = canvas.find_group(document, canvas.RENDERS_GROUP)
     assert [n.name() for n in group.childNodes()] == ["Render 1", "Render 2", "Render 3"]
     assert not any(n in group.childNodes() for n in old)  # == compares the nodes themselves
     assert [n.visible() for n in nodes] == [True, False, False]

@@ -418,7 +418,7 @@ def redraw_shape(document: Any, group: Any, k: int = 0) -> Optional[Any]:
     """The invisible shape of redraw layer k, which redraw() marks dirty (made with the group's layers and,
     like them, undoable once). A call that finds redraw layers missing adds them all and returns None; the
     shape goes in on a later call, once Krita has taken its layer in."""
-    found = [find_redraw_layer(group, i) for i in range(REDRAW_LAYERS)]
+    found = redraw_layers(group)
     layers = [layer for layer in found if layer is not None]
     if len(layers) < len(found):
         for i, layer in enumerate(found):
@@ -433,9 +433,14 @@ def redraw_layer_name(k: int) -> str:
     return REDRAW_LAYER if k == 0 else f"{REDRAW_LAYER} {k + 1}"
 
 
+def redraw_layers(group: Any) -> list[Optional[Any]]:
+    """The group's redraw layers in order, None where one is missing, from one look at its children."""
+    by_name = {child.name(): child for child in group.childNodes() if is_redraw_layer(child)}
+    return [by_name.get(redraw_layer_name(k)) for k in range(REDRAW_LAYERS)]
+
+
 def find_redraw_layer(group: Any, k: int = 0) -> Optional[Any]:
-    name = redraw_layer_name(k)
-    return next((child for child in group.childNodes() if is_redraw_layer(child) and child.name() == name), None)
+    return redraw_layers(group)[k]
 
 
 def is_redraw_layer(node: Any) -> bool:
@@ -503,19 +508,27 @@ def update_guidance(document: Any, group: Any, layers: list, origin: Box, remove
     return changed
 
 
+def replace_renders(document: Any, layers: list, origin: Box, label: str, anchor: Any) -> list[Any]:
+    """The reply's candidates in a new renders group, assembled before it joins the document in the old one's
+    place (place_renders_group); returns one node per candidate, in reply order."""
+    group = document.createGroupLayer(RENDERS_GROUP)
+    nodes = add_candidates(document, group, layers, origin, label)
+    place_renders_group(document, group, anchor)
+    return nodes
+
+
 def add_candidates(document: Any, group: Any, layers: list, origin: Box, label: str) -> list[Any]:
-    """Replace the renders group's content with new candidates (added first, old ones removed after).
+    """Fill `group`, a renders group not yet in the document, with the candidates.
 
     Layers that name a group (the render contract: "Candidate 1" with Flat colours, Shadows, Highlights,
     Line art, bottom to top) become one group layer per candidate; a layer without a group is a candidate
     by itself. Each layer mixes as its `blend` says (Krita composite op). Only the first candidate stays
     visible: the artist chooses with the thumbnails. Returns one node per candidate, in reply order.
 
-    A candidate group is assembled with its layers before it joins the document: Krita takes a group in one
-    addition about as fast as one layer, where each layer added to a group already in the document makes
-    the GUI thread wait again (see write_guidance).
+    A candidate group is assembled with its layers before it joins the renders group, which is itself still
+    out of the document: Krita takes a group in one addition about as fast as one layer, where each layer
+    added to a group already in the document makes the GUI thread wait again (see write_guidance).
     """
-    old = group.childNodes()
     nodes: list[Any] = []
     for name, members in _candidates_of(layers):
         if name is None:
@@ -529,8 +542,6 @@ def add_candidates(document: Any, group: Any, layers: list, origin: Box, label: 
         node.setVisible(not nodes)
         group.addChildNode(node, nodes[-1] if nodes else None)
         nodes.append(node)
-    for node in old:
-        node.remove()
     return nodes
 
 

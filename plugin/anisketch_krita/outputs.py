@@ -48,9 +48,7 @@ def place_candidates(document: Any, layers: list[protocol.Layer], origin: Box, a
     layers = [layer for layer in layers if layer.group not in protocol.GROUPS]
     if not layers:
         return []
-    group = document.createGroupLayer(canvas.RENDERS_GROUP)  # assembled, then put in the old one's place
-    nodes = canvas.add_candidates(document, group, layers, origin, label)
-    canvas.place_renders_group(document, group, anchor)
+    nodes = canvas.replace_renders(document, layers, origin, label, anchor)
     canvas.refresh(document)
     stacks = candidate_stacks(layers)
     return [Candidate(canvas.node_id(node), node.name(), stack_thumbnail(stack)) for node, stack in zip(nodes, stacks)]
@@ -58,7 +56,7 @@ def place_candidates(document: Any, layers: list[protocol.Layer], origin: Box, a
 
 def candidate_stacks(layers: list[protocol.Layer]) -> list[list[protocol.Layer]]:
     """The reply's layers per candidate, in reply order: a named group's layers together, a layer without a group
-    alone (as canvas.add_candidates makes them)."""
+    alone (as canvas.replace_renders makes them)."""
     stacks: list[list[protocol.Layer]] = []
     index: dict[str, int] = {}
     for layer in layers:
