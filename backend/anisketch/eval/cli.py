@@ -25,6 +25,8 @@ FIRST_UNSEEN_SEED = 1_000_000_000
 # robustness: guidance on artists' styles and inks (eval/styles.py); framing: at any place and size (eval/framing.py);
 # hold: untouched parts across a crop change (eval/hold.py)
 CAPABILITIES = ("guidance", "render", "generate", "robustness", "framing", "hold")
+# ceiling: what no reader of the style conditions' sketches could draw (eval/ceiling.py); asked for by name only
+OPTIONAL_CAPABILITIES = ("ceiling",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replay", type=int, default=12, help="samples replayed stroke by stroke (consistency)")
     parser.add_argument("--faithfulness", type=float, default=None, help="guidance faithfulness (default: as served)")
     parser.add_argument("--only", default=",".join(CAPABILITIES),
-                        help=f"comma-separated capabilities to evaluate (default: all: {', '.join(CAPABILITIES)})")
+                        help=f"comma-separated capabilities to evaluate (default: all: {', '.join(CAPABILITIES)}; "
+                             f"also {', '.join(OPTIONAL_CAPABILITIES)})")
     parser.add_argument("--conditions", default=None,
                         help="robustness: comma-separated style conditions (default: all; eval/styles.py)")
     parser.add_argument("--render-count", type=int, default=20,
@@ -59,9 +62,10 @@ def run(args: argparse.Namespace) -> int:
                          f"use --seed {EVAL_SEED_BASE} or higher")
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     only = {name.strip() for name in args.only.split(",")}
-    unknown = only - set(CAPABILITIES)
+    unknown = only - set(CAPABILITIES) - set(OPTIONAL_CAPABILITIES)
     if unknown:
-        raise SystemExit(f"anisketch eval: unknown capability {', '.join(sorted(unknown))} ({', '.join(CAPABILITIES)})")
+        raise SystemExit(f"anisketch eval: unknown capability {', '.join(sorted(unknown))} "
+                         f"({', '.join(CAPABILITIES + OPTIONAL_CAPABILITIES)})")
     args.out.mkdir(parents=True, exist_ok=True)
     model = GuidanceModel.load(args.weights, device=device)
     seeds = list(range(args.seed, args.seed + args.count))
@@ -107,6 +111,12 @@ def run(args: argparse.Namespace) -> int:
         metrics.update({f"framing.{c}.f1.{level}": v["f1"] for c, levels in found.items() for level, v in levels.items()})
         for condition in found:
             Image.fromarray(framing_report(condition, views)).save(args.out / f"report_framing_{condition}.png")
+    if "ceiling" in only:
+        from .ceiling import evaluate as evaluate_ceiling
+
+        bar = tqdm(total=len(seeds), desc="eval ceiling")
+        metrics.update(evaluate_ceiling(seeds, condition_names(args), model, progress=lambda i, n: bar.update(1)))
+        bar.close()
     if "hold" in only:
         from .hold import evaluate as evaluate_hold
 
@@ -127,12 +137,9 @@ def run_robustness(model, seeds: list[int], args, faithfulness: float, device: s
     from tqdm import tqdm
 
     from ..render.api import load_colorizer
-    from .styles import CONDITIONS, evaluate_styles, report_image
+    from .styles import evaluate_styles, report_image
 
-    names = tuple(CONDITIONS) if args.conditions is None else tuple(n.strip() for n in args.conditions.split(","))
-    unknown = set(names) - set(CONDITIONS)
-    if unknown:
-        raise SystemExit(f"anisketch eval: unknown condition {', '.join(sorted(unknown))} ({', '.join(CONDITIONS)})")
+    names = condition_names(args)
     bar = tqdm(total=len(seeds), desc="eval robustness")
     found, rows = evaluate_styles(model, seeds, names, faithfulness, load_colorizer(args.weights, device),
                                   render_count=args.render_count, progress=lambda i, n: bar.update(1))
@@ -140,3 +147,14 @@ def run_robustness(model, seeds: list[int], args, faithfulness: float, device: s
     for name in names:
         Image.fromarray(report_image(name, rows[name])).save(args.out / f"report_robustness_{name}.png")
     return found
+
+
+def condition_names(args) -> tuple[str, ...]:
+    """The style conditions that --conditions names (default: all of eval/styles.py)."""
+    from .styles import CONDITIONS
+
+    names = tuple(CONDITIONS) if args.conditions is None else tuple(n.strip() for n in args.conditions.split(","))
+    unknown = set(names) - set(CONDITIONS)
+    if unknown:
+        raise SystemExit(f"anisketch eval: unknown condition {', '.join(sorted(unknown))} ({', '.join(CONDITIONS)})")
+    return names
