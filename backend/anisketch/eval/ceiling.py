@@ -103,7 +103,7 @@ def ceiling_seed(seed: int, names, model=None) -> dict:
     params = P.sample_params(seed)
     portrait = build_portrait(params)
     truth = render_lines(portrait.strokes, SIZE)
-    out = {}
+    out: dict[str, dict[int, float]] = {}
     for name in names:
         condition = CONDITIONS[name]
         strokes = drawn_strokes(portrait, seed, condition)
