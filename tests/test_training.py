@@ -131,3 +131,17 @@ def test_the_metric_window_is_emptied_on_every_rank(tmp_path, monkeypatch):
     loop.train(_TinyTask(), cfg, tmp_path)
     assert sizes == [3, 3, 3]
     assert not (tmp_path / "curves.csv").exists()  # only rank 0 writes curves
+
+
+def test_a_config_can_weigh_the_pose_more():
+    """[loss] pose_weight scales the pose's share of the float loss (the pose moves every line at once)."""
+    import numpy as np
+
+    from anisketch.engine import params as P
+    from anisketch.guidance import train as recipe
+
+    default = recipe.make_task({}).weights.numpy()
+    heavier = recipe.make_task({"loss": {"pose_weight": 2 * recipe.POSE_WEIGHT}}).weights.numpy()
+    pose = P.float_groups() == P.ALL_GROUPS.index("pose")
+    assert np.allclose(heavier[pose], 2 * default[pose]) and heavier[pose].max() > 0
+    assert np.array_equal(heavier[~pose], default[~pose])

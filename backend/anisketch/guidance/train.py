@@ -121,20 +121,21 @@ def cut_by_crop(sketch: np.ndarray, params, rng: np.random.Generator) -> np.ndar
     return out
 
 
-def float_weights() -> np.ndarray:
+def float_weights(pose_weight: float = POSE_WEIGHT) -> np.ndarray:
     """Loss weight per float: 0 for colours (a line sketch cannot show them), more for the pose."""
     weights = P.drawn_mask().astype(np.float32)
-    weights[P.float_groups() == P.ALL_GROUPS.index("pose")] *= POSE_WEIGHT
+    weights[P.float_groups() == P.ALL_GROUPS.index("pose")] *= pose_weight
     return weights
 
 
 class GuidanceTask:
-    def __init__(self, model_config: dict, curriculum: SketchCurriculum, own=None, own_share: float = 0.0):
+    def __init__(self, model_config: dict, curriculum: SketchCurriculum, own=None, own_share: float = 0.0,
+                 pose_weight: float = POSE_WEIGHT):
         cfg = EncoderConfig(n_floats=P.FLOAT_DIM, choice_sizes=tuple(int(k) for k in P.choice_sizes()), **model_config)
         self.model = SketchEncoder(cfg)
         self.curriculum = curriculum
         self.own, self.own_share = own, own_share  # the user's pictures (own_images.OwnSketches), if any
-        self.weights = torch.from_numpy(float_weights())
+        self.weights = torch.from_numpy(float_weights(pose_weight))
         self.validation: dict[str, dict[str, np.ndarray]] | None = None
         self.shards: EpochReader | None = None  # portraits from disk instead of the engine
 
@@ -227,14 +228,15 @@ def make_task(config: dict, data_dir: Path | None = None) -> GuidanceTask:
     """The engine curriculum; with `data_dir` (a `--from-images` folder), fine-tuning on the user's pictures
     mixed with engine portraits (`[own] share`), from the shipped weights (`[own] weights`, default shipped)."""
     curriculum = SketchCurriculum(**config.get("data", {}))
+    pose_weight = float(config.get("loss", {}).get("pose_weight", POSE_WEIGHT))
     if data_dir is None:
-        return GuidanceTask(config.get("model", {}), curriculum)
+        return GuidanceTask(config.get("model", {}), curriculum, pose_weight=pose_weight)
     from .own_images import load_shipped_encoder, own_sketches
 
     own_config = config.get("own", {})
     share, weights_dir = float(own_config.get("share", 0.5)), own_config.get("weights")
     own = own_sketches(data_dir, weights_dir)
-    task = GuidanceTask(config.get("model", {}), curriculum, own=own, own_share=share)
+    task = GuidanceTask(config.get("model", {}), curriculum, own=own, own_share=share, pose_weight=pose_weight)
     task.model = load_shipped_encoder(weights_dir)  # its own architecture, whatever [model] says
     print(f"training on {len(own)} of your images mixed {share:.0%}/{1 - share:.0%} with engine portraits, "
           f"starting from the shipped guidance weights (targets: what they read in each picture's line art)")
