@@ -2,6 +2,7 @@
 
     python -m anisketch.render.bench                                  # 1 candidate, 512 px, CPU
     python -m anisketch.render.bench --device cuda --candidates 4     # the GPU figure
+    python -m anisketch.render.bench --with-state                      # as the docker asks after a guide
 
 Each call is what the service does for one request (guidance included, torch on as many CPU threads as the
 service takes), on an unseen engine seed's messy sketch with 10 dabs; the first call of each mode warms up and is not counted. Prints the median and the spread of the
@@ -27,6 +28,9 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--seed", type=int, default=2_000_000_000)
+    parser.add_argument("--with-state", action="store_true",
+                        help="send the state of a guide of the same sketch, as the docker does after any guide: the "
+                             "render then paints the guidance on screen instead of reading the sketch again")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads on the CPU (default: as the service takes them, half the cores)")
     args = parser.parse_args()
@@ -44,15 +48,17 @@ def main() -> None:
     guidance = GuidanceModel.load(None, device=args.device)
     colorizer = load_colorizer(None, args.device)
     cases = [truth_and_inputs(args.seed + i) for i in range(3)]
-    print(f"device {args.device}, {args.candidates} candidate(s), 512 px, torch threads {torch.get_num_threads()}")
+    states = [guidance.guide(case["sketch"]).state if args.with_state else None for case in cases]
+    print(f"device {args.device}, {args.candidates} candidate(s), 512 px, torch threads {torch.get_num_threads()}"
+          f"{', with the guidance state' if args.with_state else ''}")
     for mode in ("faithful", "refined"):
         totals: list[float] = []
         stages: dict[str, list[float]] = {}
         for i in range(args.repeat + 1):
-            case = cases[i % len(cases)]
+            case, state = cases[i % len(cases)], states[i % len(cases)]
             t = time.perf_counter()
             result = render(guidance, sketch_to_rgba(case["sketch"]), case["hints"][10], n=args.candidates,
-                            mode=mode, colorizer=colorizer)
+                            mode=mode, colorizer=colorizer, state=state)
             if args.device.startswith("cuda"):
                 torch.cuda.synchronize()
             if i == 0:
