@@ -30,9 +30,9 @@ from ..engine import params as P
 from ..engine.geometry import build_portrait
 from ..engine.raster import render_lines
 from ..engine.sketch_style import kinds_of
+from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
 from .guidance import LEVELS, SIZE
 from .metrics import line_f1
-from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
 from .styles import CONDITIONS, drawn_strokes, sketch_pixels
 
 PRIOR_SAMPLES = 2000
