@@ -31,9 +31,9 @@ from ..engine.geometry import build_portrait
 from ..engine.raster import render_lines
 from ..engine.sketch_style import kinds_of
 from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
-from .guidance import LEVELS, SIZE
+from .guidance import LEVELS, SIZE, drawn_count
 from .metrics import line_f1
-from .styles import CONDITIONS, drawn_strokes, sketch_pixels
+from .styles import CONDITIONS, drawn_strokes, gaps_to_in_distribution, level_means, sketch_pixels
 
 PRIOR_SAMPLES = 2000
 PRIOR_SEED = 1_500_000_000  # far from the training and evaluation seeds
@@ -110,7 +110,7 @@ def ceiling_seed(seed: int, names, model=None) -> dict:
         kinds = kinds_of(strokes, params)
         out[name] = {}
         for level in LEVELS:
-            count = max(1, int(round(len(strokes) * level / 100)))
+            count = drawn_count(strokes, level)
             hidden = hidden_params(set(kinds[:count]), condition.style)
             guesses = [prior_guess()]
             if model is not None:
@@ -129,11 +129,8 @@ def evaluate(seeds: list[int], names=tuple(CONDITIONS), model=None,
         per_seed.append(ceiling_seed(seed, names, model))
         if progress:
             progress(i + 1, len(seeds))
-    metrics = {f"ceiling.{name}.f1.{level}": round(float(np.mean([s[name][level] for s in per_seed])), 4)
-               for name in names for level in LEVELS}
-    if "in_distribution" in names:
-        for name in names:
-            for level in LEVELS:
-                metrics[f"ceiling.{name}.gap.{level}"] = round(
-                    metrics[f"ceiling.{name}.f1.{level}"] - metrics[f"ceiling.in_distribution.f1.{level}"], 4)
+    metrics: dict = {}
+    for name in names:
+        metrics.update(level_means(f"ceiling.{name}", [s[name] for s in per_seed]))
+    metrics.update(gaps_to_in_distribution("ceiling", names, metrics))
     return metrics

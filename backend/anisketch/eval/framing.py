@@ -35,7 +35,7 @@ from ..engine.sketch import render_sketch, simulate_sketch
 from ..errors import BadRequest
 from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
 from ..guidance.framing import CANONICAL_HALF_WIDTH, Frame
-from .guidance import EVAL_MESSINESS, LEVELS
+from .guidance import EVAL_MESSINESS, LEVELS, drawn_count
 from .metrics import line_f1
 
 SIZE = 512  # the face-frame canvas F1 is measured on
@@ -181,7 +181,7 @@ def score_seed(model, seed: int, conditions=CONDITIONS, faithfulness: float = DE
     for condition in conditions:
         out[condition] = {}
         for level in LEVELS:
-            count = max(1, int(round(len(drawn) * level / 100)))
+            count = drawn_count(drawn, level)
             request = place_request(drawn[:count], face, condition, np.random.default_rng([seed, level, len(condition)]))
             try:
                 guide = model.guide(request.darkness, faithfulness=faithfulness, origin=request.origin,

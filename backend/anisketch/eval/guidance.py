@@ -54,6 +54,11 @@ def strokes_at(sample: DrawnSample, level: int) -> int:
     return int(round(len(sample.strokes) * level / 100))
 
 
+def drawn_count(strokes: list, level: int) -> int:
+    """How many of a drawing's strokes are down at `level` % of it (at least the first)."""
+    return max(1, int(round(len(strokes) * level / 100)))
+
+
 class NearestTrainingSketch:
     """baseline.knn: the line art of the training portrait whose line art looks most like the sketch."""
 

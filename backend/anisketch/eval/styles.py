@@ -35,7 +35,7 @@ from ..engine.sketch import render_sketch, rgba_to_darkness, simulate_sketch, sk
 from ..engine.sketch_style import SketchStyle, draw_styled
 from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
 from ..errors import BadRequest
-from .guidance import EVAL_MESSINESS, LEVELS, SIZE
+from .guidance import EVAL_MESSINESS, LEVELS, SIZE, drawn_count
 from .metrics import line_f1, psnr
 
 ACCESSORIES = ("glasses", "hat", "ribbon")
@@ -113,7 +113,7 @@ def score_seed(model, seed: int, names, faithfulness: float, colorizer=None) -> 
         strokes = drawn_strokes(portrait, seed, condition)
         result: dict = {"f1": {}, "invented": [], "psnr": None, "row": {"truth": truth, "levels": {}}}
         for level in LEVELS:
-            sketch = sketch_pixels(strokes, seed, max(1, int(round(len(strokes) * level / 100))), condition.ink)
+            sketch = sketch_pixels(strokes, seed, drawn_count(strokes, level), condition.ink)
             try:
                 guide = model.guide(sketch, faithfulness=faithfulness)
             except BadRequest:  # nothing drawn yet that the guidance can read
@@ -160,23 +160,32 @@ def evaluate_styles(model, seeds: list[int], names=tuple(CONDITIONS), faithfulne
     all_invented: list[list[str]] = []
     for name in names:
         results = [s[name] for s in per_seed]
-        for level in LEVELS:
-            metrics[f"robustness.{name}.f1.{level}"] = round(float(np.mean([r["f1"][level] for r in results])), 4)
+        metrics.update(level_means(f"robustness.{name}", [r["f1"] for r in results]))
         invented = [kinds for r in results for kinds in r["invented"]]
         all_invented += invented
         metrics.update(invented_rates(f"robustness.{name}", invented))
         rendered = [r["psnr"] for r in results if r["psnr"] is not None]
         if rendered:
             metrics[f"robustness.{name}.faithful_psnr.{RENDER_DABS}"] = round(float(np.mean(rendered)), 3)
-    if "in_distribution" in names:
-        for name in names:
-            for level in LEVELS:
-                metrics[f"robustness.{name}.gap.{level}"] = round(
-                    metrics[f"robustness.{name}.f1.{level}"] - metrics[f"robustness.in_distribution.f1.{level}"], 4)
+    metrics.update(gaps_to_in_distribution("robustness", names, metrics))
     metrics.update(invented_rates("robustness", all_invented))
     metrics["robustness.bare_guides"] = len(all_invented)
     rows = {name: [s[name]["row"] for s in per_seed] for name in names}
     return metrics, rows
+
+
+def level_means(prefix: str, per_seed: list[dict[int, float]]) -> dict:
+    """`PREFIX.f1.LEVEL`: the mean over seeds of each level's F1."""
+    return {f"{prefix}.f1.{level}": round(float(np.mean([f1[level] for f1 in per_seed])), 4) for level in LEVELS}
+
+
+def gaps_to_in_distribution(prefix: str, names, metrics: dict) -> dict:
+    """`PREFIX.COND.gap.LEVEL`: each condition's F1 less in_distribution's (none unless it was measured)."""
+    if "in_distribution" not in names:
+        return {}
+    return {f"{prefix}.{name}.gap.{level}": round(metrics[f"{prefix}.{name}.f1.{level}"]
+                                                  - metrics[f"{prefix}.in_distribution.f1.{level}"], 4)
+            for name in names for level in LEVELS}
 
 
 def invented_rates(prefix: str, invented: list[list[str]]) -> dict:
