@@ -76,6 +76,17 @@ def test_artists_orders_are_respected(order):
             assert max(i for i, k in enumerate(kinds) if k == "hair") < kinds.index("eyes")
 
 
+def test_left_first_order_goes_across_the_upright_face_after_the_guides():
+    for seed in SEEDS:
+        p = portrait(seed)
+        drawn = styled_strokes(p, SketchStyle(order="left_first", guides=True), np.random.default_rng(seed))
+        pose = _Pose.of(p.params)
+        strokes = [s for s in drawn if s.group != GUIDE_GROUP]
+        assert all(s.group == GUIDE_GROUP for s in drawn[:len(drawn) - len(strokes)])
+        middles = [pose.unplace(s.points)[:, 0].mean() for s in strokes]
+        assert middles == sorted(middles) and len(set(kinds_of(strokes[:12], p))) >= 2  # parts mixed, not by kind
+
+
 def test_random_order_shuffles_but_keeps_guides_first():
     p = portrait(SEEDS[1])
     drawn = styled_strokes(p, SketchStyle(order="random", guides=True), np.random.default_rng(3))
@@ -112,9 +123,10 @@ def test_multipass_and_hatching_add_strokes():
 
 def test_training_sampler_never_draws_a_held_out_style_and_draws_every_other():
     rng = np.random.default_rng(0)
-    styles = [sample_style(rng) for _ in range(3000)]
+    styles = [sample_style(rng, {"order.hair": 0.15}) for _ in range(3000)]
     assert not any(s.held_out for s in styles)
     assert {s.order for s in styles} == set(ORDERS) - set(HELD_OUT["order"])
+    assert "hair" not in {sample_style(rng).order for _ in range(500)}  # the older legs' mix, reproducible
     assert {s.eyes for s in styles if s.beginner} == {"circle"}
     for feature in ("guides", "beginner", "hatching"):
         share = np.mean([getattr(s, feature) for s in styles])

@@ -64,7 +64,8 @@ CONDITIONS = {
     "blue_pencil": Condition(ink="blue"),
     "thick": Condition(ink="thick"),
     "light": Condition(ink="light"),
-    "held_out_hair_first": Condition(SketchStyle(order="hair"), held_out=True),
+    "hair_first": Condition(SketchStyle(order="hair")),
+    "held_out_left_first": Condition(SketchStyle(order="left_first"), held_out=True),
     "held_out_dot_eyes": Condition(SketchStyle(beginner=True, eyes="dot", guides=True, order="features"),
                                    held_out=True),
 }
