@@ -26,13 +26,16 @@ class Dab:
     color: tuple[int, int, int]  # RGB uint8
     label: str  # part-map label under most of it ("" before the part map is known)
     mask: np.ndarray  # bool [S, S], in the frame of the part map
+    box: tuple[int, int, int, int] | None = None  # (y0, y1, x0, x1) holding all of `mask` (None: unknown)
 
     def info(self) -> dict:
-        # the pixel count and centre from image moments: listing every pixel (np.nonzero) cost 3 ms a dab
-        moments = cv2.moments(np.asarray(self.mask, bool).view(np.uint8), binaryImage=True)
+        # the pixel count and centre from image moments (listing every pixel, np.nonzero, cost 3 ms a dab), in
+        # the dab's box: over the whole mask they cost 8 ms a dab at a 1800 px crop
+        y0, y1, x0, x1 = self.box or (0, self.mask.shape[0], 0, self.mask.shape[1])
+        moments = cv2.moments(np.asarray(self.mask[y0:y1, x0:x1], bool).view(np.uint8), binaryImage=True)
         pixels = moments["m00"]
         return {"color": "#%02x%02x%02x" % self.color, "part": self.label, "pixels": int(pixels),
-                "center": [round(moments["m10"] / pixels, 1), round(moments["m01"] / pixels, 1)]}
+                "center": [round(moments["m10"] / pixels + x0, 1), round(moments["m01"] / pixels + y0, 1)]}
 
 
 def check_hints(hints_rgba) -> np.ndarray:
@@ -66,7 +69,7 @@ def find_dabs(hints_rgba: np.ndarray, parts: np.ndarray | None = None) -> list[D
         r, g, b = (int(c) for c in np.clip(np.rint(rgb), 0, 255))
         mask = np.zeros(labels.shape, bool)
         mask[box] = inside
-        dabs.append(Dab((r, g, b), label, mask))
+        dabs.append(Dab((r, g, b), label, mask, (int(y), int(y + h), int(x), int(x + w))))
     return dabs
 
 
