@@ -19,7 +19,17 @@ dabs), one candidate per mode (`--candidates N`: N, see below). Each figure per 
   parts: one colour per region, as a colourist fills it (the engine's own flats score about 100 %);
 - `coverage`: the share of the true figure's pixels (part map not background) the flats cover opaquely;
 - `dab_hit`: the share of dab pixels where the composite (without the sketch: a dab on a line is a dab on the
-  artist's ink) lies within dE76 10 of the dab's colour.
+  artist's ink) lies within dE76 10 of the dab's colour;
+- where the shadows fall on the skin (skin, ears and neck of the true part map): the engine's own portrait
+  shades exactly where light would not reach (under the fringe, under the chin, on the neck, beside the nose),
+  so its Shadows layer there is the *shade zone*. `shade_precision`: the share of the render's skin shadow
+  within SHADE_REACH of the zone (the render's face lies a few pixels off the truth's); `shade_recall`: the
+  share of the zone within SHADE_REACH of the render's skin shadow; `shade_chance`: the share of the skin
+  within SHADE_REACH of the zone, which is what shadows dropped anywhere on the skin would score as precision;
+- cel shapes, not blur: `shadow_opaque`, the share of the Shadows layer's painted pixels that are fully opaque
+  (a blurred shadow fades out in alpha); `shadow_interior`, their share inside a shape of one tone (the 3 x 3
+  pixels around all the same: a gradient has next to none); `shadow_tones`, how many colours paint 95 % of
+  those interior pixels (a cel shadow is a handful of tones, a posterised gradient dozens).
 With `--candidates N` the flatness, coverage and dab figures pool all N candidates of each render (the others
 take their unhinted colours from style donors), the PSNRs stay the first candidate's.
 The sheet (PNG): target | old render | new composite | flats | shadows | highlights (over mid grey), one row
@@ -38,11 +48,14 @@ from ..engine import params as P
 from ..engine.sketch import sketch_to_rgba
 from ..eval.metrics import psnr
 from .evaluate import truth_and_inputs
-from .layered import FLATS, candidate_stacks, composite, refined_production, to_lab
+from .layered import FLATS, HIGHLIGHTS, SHADOWS, candidate_stacks, composite, refined_production, to_lab
 
 FLAT_DE, DAB_DE = 6.0, 10.0
+SHADE_REACH = 0.01  # of the side: how far off the true shade zone a shadow may lie and still count as in it
+SKIN_PARTS = ("skin", "ears", "neck")
 MIN_REGION = 20  # pixels: a true flat colour on fewer is an anti-aliased edge, not a region
 FACE_PARTS = ("skin", "hair", "eye_l", "eye_r", "clothes", "neck", "ears")
+LAYER_NAMES = (FLATS, SHADOWS, HIGHLIGHTS)  # a candidate's stack, bottom to top (refined adds its line art)
 
 
 def mode_share(lab: np.ndarray, rgb: np.ndarray, region: np.ndarray) -> tuple[int, int]:
@@ -78,11 +91,41 @@ def flatness(flats: np.ndarray, parts: np.ndarray, true_flats: np.ndarray | None
     return float(np.mean(shares)) if shares else float("nan")
 
 
-def true_flats(seed: int, side: int) -> np.ndarray:
-    """The engine's own Flat colours of the seed's true portrait (RGBA)."""
+def engine_layers(seed: int, side: int) -> dict[str, np.ndarray]:
+    """The engine's own production layers of the seed's true portrait (name -> RGBA)."""
     from ..engine.geometry import build_portrait
 
-    return refined_production(build_portrait(P.sample_params(seed)), side, background_hinted=True)[FLATS]
+    return refined_production(build_portrait(P.sample_params(seed)), side, background_hinted=True)
+
+
+def shade_placement(shadows: np.ndarray, true_shadows: np.ndarray, parts: np.ndarray) -> dict[str, float]:
+    """Where a Shadows layer (RGBA) shades the skin against the true shade zone (the engine's own Shadows layer
+    on the skin): precision, recall and chance (the module docstring). NaN where there is nothing to count."""
+    skin = np.isin(parts, [P.LABEL[name] for name in SKIN_PARTS])
+    radius = max(1, int(round(SHADE_REACH * parts.shape[0])))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    near = lambda mask: cv2.dilate(mask.astype(np.uint8), kernel) > 0  # noqa: E731
+    zone = skin & (true_shadows[..., 3] > 0)
+    shaded = skin & (shadows[..., 3] > 0)
+    share = lambda part, whole: float(part.sum() / whole.sum()) if whole.any() else float("nan")  # noqa: E731
+    return {"shade_precision": share(shaded & near(zone), shaded), "shade_recall": share(zone & near(shaded), zone),
+            "shade_chance": share(skin & near(zone), skin)}
+
+
+def cel_shading(shadows: np.ndarray) -> dict[str, float]:
+    """How cel-like a Shadows layer (RGBA) is: the share of its painted pixels fully opaque, the share inside a
+    shape of one tone, and the number of colours painting 95 % of those (NaN when it paints nothing)."""
+    painted = shadows[..., 3] > 0
+    if not painted.any():
+        return dict.fromkeys(("shadow_opaque", "shadow_interior", "shadow_tones"), float("nan"))
+    square = np.ones((3, 3), np.uint8)
+    uniform = np.all(cv2.dilate(shadows, square) == cv2.erode(shadows, square), axis=2)
+    interior = painted & uniform
+    _, counts = np.unique(shadows[interior][:, :3], axis=0, return_counts=True)
+    counts = np.sort(counts)[::-1]
+    tones = int(np.searchsorted(np.cumsum(counts), 0.95 * counts.sum()) + 1) if counts.size else 0
+    return {"shadow_opaque": float((shadows[..., 3][painted] == 255).mean()),
+            "shadow_interior": float(interior.sum() / painted.sum()), "shadow_tones": float(tones)}
 
 
 def dab_hit(shown: np.ndarray, hints: np.ndarray) -> tuple[int, int]:
@@ -129,7 +172,8 @@ def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: i
         truth, hints = case["truth"], case["hints"][10]
         sketch = sketch_to_rgba(case["sketch"])
         row = [truth["color"]]
-        engine = true_flats(s, sketch.shape[0])
+        own = engine_layers(s, sketch.shape[0])
+        engine = own[FLATS]
         scores.setdefault("engine.flatness_part", []).append(flatness(engine, truth["parts"]))
         scores.setdefault("engine.flatness_pixels", []).append(flatness(engine, truth["parts"], pooled=True))
         scores.setdefault("engine.flatness_region", []).append(flatness(engine, truth["parts"], engine[..., :3]))
@@ -152,6 +196,9 @@ def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: i
                     flatness(flats, truth["parts"], engine[..., :3]))
                 figure = truth["parts"] != P.LABEL["background"]
                 scores.setdefault(f"{mode}.coverage", []).append(float((flats[..., 3][figure] == 255).mean()))
+                shadows = dict(zip(LAYER_NAMES, (rgba for rgba, _ in candidate)))[SHADOWS]
+                for key, value in (shade_placement(shadows, own[SHADOWS], truth["parts"]) | cel_shading(shadows)).items():
+                    scores.setdefault(f"{mode}.{key}", []).append(value)
                 hit, total = dab_hit(np.rint(composite(candidate)).astype(np.uint8), hints)
                 hits[mode][0] += hit
                 hits[mode][1] += total
