@@ -6,6 +6,7 @@ import pytest
 
 from anisketch.engine import params as P
 from anisketch.engine.geometry import build_portrait
+from anisketch.engine.palette import SKIN_SHADOW, shade
 from anisketch.engine.raster import render as render_portrait
 from anisketch.render import faithful_layers
 from anisketch.render.dabs import Dab
@@ -23,8 +24,8 @@ def clustering(request, monkeypatch):
     if request.param == "torch":
         find_shapes = faithful_layers.find_shapes
         monkeypatch.setattr(faithful_layers, "find_shapes",
-                            lambda fills, darkness, outside, parts, device=None: find_shapes(fills, darkness, outside,
-                                                                                              parts, "cpu"))
+                            lambda fills, darkness, outside, parts, device=None, *zone:
+                            find_shapes(fills, darkness, outside, parts, "cpu", *zone))
     return request.param
 
 
@@ -206,6 +207,30 @@ def test_a_light_lock_is_no_shadow_of_the_skin_beside_it(clustering):
     layers = faithful_production(fill, darkness, None, [], parts)
     assert np.abs(np.subtract(flat_at(layers, 34, 40), lock)).max() <= 3
     assert layers[SHADOWS][34, 40, 3] == 0
+
+
+def test_the_guidance_shades_the_skin_where_the_network_left_it_lit(clustering):
+    """The guidance's skin shadow zone (under the fringe) is shaded on the skin's flat in the engine's own shadow
+    tone of the skin as the candidate paints it (a hinted skin carries it), never on the hair, nor where a dab
+    asks for the lit skin; without a zone nothing is added."""
+    fill, parts, darkness = little_portrait()
+    zone = np.zeros((128, 128), bool)
+    zone[14:50, 40:88] = True  # from the fringe's hair down onto the forehead
+    plain = faithful_productions(fill[None], darkness, None, [], parts)[0]
+    assert plain[SHADOWS][45, 60, 3] == 0
+    tan = (236, 200, 170)
+    on_cheek, on_forehead = np.zeros((2, 128, 128), bool)
+    on_cheek[70:76, 60:66] = on_forehead[44:48, 70:74] = True
+    for dabs, skin in (([], SKIN), ([Dab(tan, "skin", on_cheek)], tan)):
+        layers = faithful_productions(fill[None], darkness, None, dabs, parts, shade_zone=zone)[0]
+        assert layers[SHADOWS][45, 60, 3] == 255 and layers[SHADOWS][16, 60, 3] == 0  # the forehead, not the hair
+        shown = composite([(layers[FLATS], "normal"), (layers[SHADOWS], "multiply")])
+        engine_shadow = np.array(shade(tuple(np.array(skin) / 255.0), *SKIN_SHADOW)) * 255.0
+        assert np.abs(shown[45, 60] - engine_shadow).max() <= 3, (shown[45, 60], engine_shadow)
+    # a dab on the forehead's shadow: the network, shown it, painted it lit, and so it stays
+    layers = faithful_productions(fill[None], darkness, None, [Dab(tan, "skin", on_forehead)], parts,
+                                  shade_zone=zone)[0]
+    assert layers[SHADOWS][45, 60, 3] == 0
 
 
 def test_the_eyes_get_their_whites_and_keep_their_irises(clustering):

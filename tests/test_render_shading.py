@@ -38,7 +38,7 @@ def test_shadows_fall_where_the_engine_shades_and_are_cel_shapes(rendered, mode)
         placed = shade_placement(shadows[mode], true_shadows, parts)
         assert placed["shade_precision"] >= 0.9, placed
         assert placed["shade_precision"] >= placed["shade_chance"] + 0.4, placed  # far better than anywhere
-        assert placed["shade_recall"] >= 0.4, placed
+        assert placed["shade_recall"] >= 0.7, placed  # under the fringe and the chin in every portrait
         cel = cel_shading(shadows[mode])
         assert cel["shadow_opaque"] == 1.0 and cel["shadow_interior"] >= 0.5 and cel["shadow_tones"] <= 12, cel
 

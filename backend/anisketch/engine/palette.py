@@ -12,6 +12,7 @@ import numpy as np
 from anisketch.engine.params import LABEL
 
 INK = (48, 32, 40)  # line colour: a warm near-black, as anime line art is rarely pure black
+SKIN_SHADOW = (0.9, 1.35)  # `shade`'s value and saturation for the skin's shadow: a light, warm shade
 
 
 def _u8(rgb):
@@ -40,7 +41,7 @@ def make_palette(p) -> dict:
     hair_shadow = shade(hair, 0.8)
     return {
         "skin": _u8(skin),
-        "skin_shadow": _u8(shade(skin, 0.9, 1.35)),
+        "skin_shadow": _u8(shade(skin, *SKIN_SHADOW)),
         "blush": _u8(mix(skin, (0.98, 0.45, 0.5), 0.35)),
         "lips": _u8(skin),
         "hair": _u8(hair),

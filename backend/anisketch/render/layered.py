@@ -136,6 +136,15 @@ def refined_production(portrait: Portrait, side: int, background_hinted: bool) -
     }
 
 
+def skin_shade_zone(portrait: Portrait, side: int) -> np.ndarray:
+    """bool side x side: where the engine's portrait shows a shadow on the skin (under the fringe, under the chin
+    on the neck, beside the nose), hidden where anything is painted over it, as on refined's Shadows layer."""
+    pal = make_palette(portrait.params)
+    shade = [recolored(region, WHITE if shading_kind(region, pal) == ("shadow", pal["skin"]) else BLACK)
+             for region in portrait.regions]  # white on black: beyond the portrait's window nothing is shaded
+    return render_regions(shade, side)[0][..., 0] > 127
+
+
 def painted_where(rgb: np.ndarray, none: tuple, alpha: np.ndarray) -> np.ndarray:
     """Alpha of a shading layer: 255 where `rgb` is not the blend's "no change" colour and the flats are opaque
     (cv2.inRange: numpy's any() over the channel axis cost 8 ms a layer at 512 px)."""
