@@ -6,13 +6,13 @@ import pytest
 
 from anisketch.engine import params as P
 from anisketch.engine.geometry import build_portrait
-from anisketch.engine.palette import SKIN_SHADOW, shade
+from anisketch.engine.palette import HAIR_SHEEN, SKIN_SHADOW, lighten, shade
 from anisketch.engine.raster import render as render_portrait
 from anisketch.render import faithful_layers
 from anisketch.render.dabs import Dab
 from anisketch.render.faithful_layers import faithful_production, faithful_productions
-from anisketch.render.layered import (FLATS, HIGHLIGHTS, LINE_ART, SHADOWS, composite, multiply_color,
-                                      refined_production, screen_color)
+from anisketch.render.layered import (FLATS, HIGHLIGHTS, LINE_ART, SHADOWS, GuideShading, composite,
+                                      multiply_color, refined_production, screen_color)
 
 SKIN, HAIR, RED = (250, 225, 205), (90, 60, 40), (220, 30, 40)
 
@@ -216,21 +216,36 @@ def test_the_guidance_shades_the_skin_where_the_network_left_it_lit(clustering):
     fill, parts, darkness = little_portrait()
     zone = np.zeros((128, 128), bool)
     zone[14:50, 40:88] = True  # from the fringe's hair down onto the forehead
+    guide = GuideShading(zone, np.zeros_like(zone))
     plain = faithful_productions(fill[None], darkness, None, [], parts)[0]
     assert plain[SHADOWS][45, 60, 3] == 0
     tan = (236, 200, 170)
     on_cheek, on_forehead = np.zeros((2, 128, 128), bool)
     on_cheek[70:76, 60:66] = on_forehead[44:48, 70:74] = True
     for dabs, skin in (([], SKIN), ([Dab(tan, "skin", on_cheek)], tan)):
-        layers = faithful_productions(fill[None], darkness, None, dabs, parts, shade_zone=zone)[0]
+        layers = faithful_productions(fill[None], darkness, None, dabs, parts, guide=guide)[0]
         assert layers[SHADOWS][45, 60, 3] == 255 and layers[SHADOWS][16, 60, 3] == 0  # the forehead, not the hair
         shown = composite([(layers[FLATS], "normal"), (layers[SHADOWS], "multiply")])
         engine_shadow = np.array(shade(tuple(np.array(skin) / 255.0), *SKIN_SHADOW)) * 255.0
         assert np.abs(shown[45, 60] - engine_shadow).max() <= 3, (shown[45, 60], engine_shadow)
     # a dab on the forehead's shadow: the network, shown it, painted it lit, and so it stays
     layers = faithful_productions(fill[None], darkness, None, [Dab(tan, "skin", on_forehead)], parts,
-                                  shade_zone=zone)[0]
+                                  guide=guide)[0]
     assert layers[SHADOWS][45, 60, 3] == 0
+
+
+def test_the_guidance_puts_a_sheen_on_the_hair_where_the_network_drew_none(clustering):
+    """The guidance's sheen band is screened onto the hair's flat only (not the skin), in the engine's sheen of
+    the hair as the candidate paints it."""
+    fill, parts, darkness = little_portrait()
+    band = np.zeros((128, 128), bool)
+    band[22:28, 20:108] = True  # across the hair, and below the hair onto nothing else
+    band[50:56, 50:70] = True  # on the skin: not the hair's
+    layers = faithful_productions(fill[None], darkness, None, [], parts, guide=GuideShading(np.zeros_like(band), band))[0]
+    assert layers[HIGHLIGHTS][25, 60, 3] == 255 and layers[HIGHLIGHTS][53, 60, 3] == 0
+    shown = composite([(layers[FLATS], "normal"), (layers[HIGHLIGHTS], "screen")])
+    sheen = np.array(lighten(tuple(np.array(LIT) / 255.0), HAIR_SHEEN)) * 255.0
+    assert np.abs(shown[25, 60] - sheen).max() <= 3, (shown[25, 60], sheen)
 
 
 def test_the_eyes_get_their_whites_and_keep_their_irises(clustering):

@@ -13,6 +13,7 @@ from anisketch.engine.params import LABEL
 
 INK = (48, 32, 40)  # line colour: a warm near-black, as anime line art is rarely pure black
 SKIN_SHADOW = (0.9, 1.35)  # `shade`'s value and saturation for the skin's shadow: a light, warm shade
+HAIR_SHEEN = 0.35  # how far the hair's sheen band is lightened towards white
 
 
 def _u8(rgb):
@@ -47,7 +48,7 @@ def make_palette(p) -> dict:
         "hair": _u8(hair),
         "hair_back": _u8(mix(hair, hair_shadow, 0.6)),
         "hair_shadow": _u8(hair_shadow),
-        "hair_sheen": _u8(lighten(hair, 0.35)),
+        "hair_sheen": _u8(lighten(hair, HAIR_SHEEN)),
         "tie": _u8(shade(p["ribbon_color"] if p["ribbon"] else (0.85, 0.25, 0.3), 0.9)),
         "brow": _u8(shade(hair, 0.7)),
         "sclera": (255, 255, 255),

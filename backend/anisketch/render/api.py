@@ -32,7 +32,7 @@ from ..protocol import MAX_CANDIDATES, MAX_SIDE
 from .dabs import find_dabs
 from .faithful import ColorizerModel, load_colorizer, predict_fills
 from .faithful_layers import faithful_productions
-from .layered import BLEND_OF, refined_production, skin_shade_zone
+from .layered import BLEND_OF, guide_shading, refined_production
 from .refined import donor_seed, square, styled_portraits
 
 MODES = ("refined", "faithful")
@@ -103,7 +103,7 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         dabs = find_dabs(hints, parts_full) if hints is not None else []
         layering = time.perf_counter()
         stacks = faithful_productions(fills, square_darkness, outside, dabs, parts, workers, timing,
-                                      colorizer.shapes_device, skin_shade_zone(portrait, side))
+                                      colorizer.shapes_device, guide_shading(portrait, side))
     timing["layers"] = ms_since(layering)  # part of "render": the production layers alone
     timing["render"] = ms_since(t)
 

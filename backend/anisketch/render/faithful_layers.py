@@ -19,9 +19,9 @@ import numpy as np
 from ..engine import params as P
 from ..parallel import thread_map
 from .dabs import Dab, agreed_color
-from ..engine.palette import SKIN_SHADOW
+from ..engine.palette import HAIR_SHEEN, SKIN_SHADOW, lighten
 from ..engine.palette import shade as shade_tone
-from .layered import BLACK, EYES, FLATS, HIGHLIGHTS, SHADOWS, WHITE, multiply_color, screen_color, to_lab
+from .layered import BLACK, EYES, FLATS, HIGHLIGHTS, SHADOWS, WHITE, GuideShading, multiply_color, screen_color, to_lab
 
 HINT_REACH = 30.0  # CIELAB distance: a dab recolours the flat it lands on only if the network painted it near
 CLUSTERS = 14  # colours the prediction is reduced to before they are sorted into flats and shading
@@ -51,7 +51,7 @@ def faithful_production(fill: np.ndarray, darkness: np.ndarray, outside: np.ndar
 def faithful_productions(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | None,
                          dabs: list[Dab], parts: np.ndarray | None = None, workers: int = 1,
                          timing: dict | None = None, device: str | None = None,
-                         shade_zone: np.ndarray | None = None) -> list[dict[str, np.ndarray]]:
+                         guide: GuideShading | None = None) -> list[dict[str, np.ndarray]]:
     """Production layers (name -> RGBA side x side) of each of the colouriser's predictions `fills` (RGB uint8
     [n, S, S, 3], any square size S), with the artist's lines (`darkness`, side x side), the outside of the
     portrait (bool side x side, None: all inside), the hint dabs (masks side x side), whose colours the flats
@@ -62,12 +62,12 @@ def faithful_productions(fills: np.ndarray, darkness: np.ndarray, outside: np.nd
     flats snapped to the artist's lines, the shadow and highlight shapes); each candidate then only takes its
     own colours for them (`candidate_layers`: table look-ups, on up to `workers` threads). `timing` (optional)
     receives "shapes": the milliseconds of the shared part. `device`: where the colours are clustered (None:
-    OpenCV on the CPU; a torch device, the colouriser's GPU: `clusters_torch`). `shade_zone` (bool side x side,
-    None: none): where the guidance's face has its skin shadows (`layered.skin_shade_zone`), shaded on the
-    skin's flat wherever the network left it lit."""
+    OpenCV on the CPU; a torch device, the colouriser's GPU: `clusters_torch`). `guide` (None: none): where the
+    guidance's face has its skin shadows and hair sheen (`layered.guide_shading`), added to the skin's and the
+    hair's flats wherever the network left them plain (`find_shapes`)."""
     started = time.perf_counter()
-    dabbed = np.logical_or.reduce([dab.mask for dab in dabs]) if dabs and shade_zone is not None else None
-    shapes = find_shapes(fills, darkness, outside, parts, device, shade_zone, dabbed)
+    dabbed = np.logical_or.reduce([dab.mask for dab in dabs]) if dabs and guide is not None else None
+    shapes = find_shapes(fills, darkness, outside, parts, device, guide, dabbed)
     under = [DabUnder(dab.color, shapes.family[dab.mask], shapes.labels[dab.mask]) for dab in dabs]
     if timing is not None:
         timing["shapes"] = round((time.perf_counter() - started) * 1000.0, 1)
@@ -91,8 +91,9 @@ class Shapes:
     whites of the eyes) snapped to the lines, and two index images from which each candidate's layers are one
     table look-up (cv2.LUT) each: `flat_index` (the family) and `shade_index` (tone cluster x k + base flat
     where a shading layer paints, NO_SHADE elsewhere), uint8 with 4 equal channels for RGBA tables.
-    `centres` [n, k, 3]: each candidate's own CIELAB colour of each cluster; `skin`: the skin's base cluster
-    (-1: unknown), whose shadow the guidance's shade zone adds (shade_index SKIN_SHADE)."""
+    `centres` [n, k, 3]: each candidate's own CIELAB colour of each cluster; `skin`, `hair`: the skin's and the
+    hair's base clusters (-1: unknown), whose shadow and sheen the guidance adds (shade_index SKIN_SHADE and
+    HAIR_SHINE)."""
 
     centres: np.ndarray
     labels: np.ndarray
@@ -101,28 +102,24 @@ class Shapes:
     flat_index: np.ndarray
     shade_index: np.ndarray
     skin: int = -1
+    hair: int = -1
 
 
 NO_SHADE = 255  # shade_index where neither shading layer paints
-SKIN_SHADE = CLUSTERS * CLUSTERS  # shade_index of the skin's shadow where the network drew none: the engine's tone
-assert SKIN_SHADE < NO_SHADE  # every (tone, base) pair has its own index, and so does the skin's shadow
+# shade_index of the guidance's skin shadow and hair sheen where the network drew none: the engine's tones
+SKIN_SHADE, HAIR_SHINE = CLUSTERS * CLUSTERS, CLUSTERS * CLUSTERS + 1
+assert HAIR_SHINE < NO_SHADE  # every (tone, base) pair has its own index, and so does each guidance shading
 
 
 def find_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | None,
-                parts: np.ndarray | None, device: str | None = None, shade_zone: np.ndarray | None = None,
+                parts: np.ndarray | None, device: str | None = None, guide: GuideShading | None = None,
                 dabbed: np.ndarray | None = None) -> Shapes:
     """The shapes of all candidates at once. The clusters are the k-means clusters of every pixel's colours in
     all the candidates together (a cluster edge where any candidate has one); which cluster shades which and
     which are one flat is decided on the first candidate's colours (the network's own colouring of the
     artist's hints: the others add style dabs on the parts the artist left open, which change their colours,
-    not where the network shades). `device`, `shade_zone`: as `faithful_productions`.
-
-    An anime colourist shades the skin under the fringe and the chin in every portrait; the network does in most
-    but not all (on 40 unseen portraits it drew 56 % of the engine's own skin shadow). Where the guidance's face
-    has a skin shadow and the network left the skin's flat lit, the skin's shadow is added in the engine's own
-    tone of the candidate's skin (SKIN_SHADE), cut like the network's shading to the skin's flat. A shape of it
-    that a hint dab touches (`dabbed`, bool side x side) is left out: the network saw the dab and painted it lit,
-    and what the artist dabbed is what they get."""
+    not where the network shades). `device`, `guide`: as `faithful_productions`; `dabbed`: bool side x side, the
+    hint dabs' pixels (`guide_shapes`)."""
     side = darkness.shape[0]
     if device is None:
         centres, labels_small = cluster_colors(fills)
@@ -136,21 +133,44 @@ def find_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | N
     role, base_of = sort_shading(first, labels_small, parts)
     if parts is not None:
         base_of = one_flat_per_part(base_of, labels_small, parts, first)
-    skin, background = (-1, -1) if parts is None else (main_base(base_of[labels_small], parts, name)
-                                                        for name in ("skin", "background"))
+    skin, hair, background = (-1, -1, -1) if parts is None else (main_base(base_of[labels_small], parts, name)
+                                                                  for name in ("skin", "hair", "background"))
     family = flat_family(base_of[labels], k, darkness, outside, parts, skin, background)
     shade = (role[labels] != 0) & (base_of[labels] == family)  # shading only inside its own base's flat
-    added = np.zeros_like(shade) if shade_zone is None or skin < 0 else shade_zone & (family == skin) & ~shade
-    if dabbed is not None and (added & dabbed).any():
-        count, shapes_added = cv2.connectedComponents(added.astype(np.uint8), connectivity=8)
-        touched = np.zeros(count, bool)
-        touched[shapes_added[added & dabbed]] = True
-        added &= ~touched[shapes_added]
-    kept = drop_specks(drop_slivers(shade | added), MIN_SHAPE * side * side)
+    added = [] if guide is None else guide_shapes(guide, family, shade, skin, hair, dabbed)
+    kept = drop_specks(drop_slivers(np.logical_or.reduce([shade] + [mask for _, mask in added])),
+                       MIN_SHAPE * side * side)
     shade_index = np.where(kept & shade, labels * k + family, NO_SHADE)
-    shade_index[kept & added] = SKIN_SHADE
+    for index, mask in added:
+        shade_index[kept & mask] = index
     return Shapes(centres, labels, role, family, four_channels(family.astype(np.uint8)),
-                  four_channels(shade_index.astype(np.uint8)), skin)
+                  four_channels(shade_index.astype(np.uint8)), skin, hair)
+
+
+def guide_shapes(guide: GuideShading, family: np.ndarray, shade: np.ndarray, skin: int, hair: int,
+                 dabbed: np.ndarray | None) -> list[tuple[int, np.ndarray]]:
+    """(shade_index, bool mask) of the guidance's shading the network left out. An anime colourist shades the
+    skin under the fringe and the chin and puts a sheen on the hair in every portrait; the network does in most
+    but not all (on 40 unseen portraits it drew 56 % of the engine's own skin shadow, on 12 37 % of its sheen).
+    So where the guidance's face has them and the network left the skin's (hair's) flat plain, they are added,
+    cut to that flat like the network's shading, in the engine's own tone of the candidate's base (SKIN_SHADE,
+    HAIR_SHINE; a hinted base carries them). A shape of them that a hint dab touches is left out: the network
+    saw the dab and painted it plain, and what the artist dabbed is what they get."""
+    out = []
+    for index, zone, base in ((SKIN_SHADE, guide.skin_shadow, skin), (HAIR_SHINE, guide.hair_sheen, hair)):
+        if base >= 0:
+            out.append((index, untouched(zone & (family == base) & ~shade, dabbed)))
+    return out
+
+
+def untouched(mask: np.ndarray, dabbed: np.ndarray | None) -> np.ndarray:
+    """mask without its 8-connected shapes that a `dabbed` pixel touches."""
+    if dabbed is None or not (mask & dabbed).any():
+        return mask
+    count, shapes = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    touched = np.zeros(count, bool)
+    touched[shapes[mask & dabbed]] = True
+    return mask & ~touched[shapes]
 
 
 def four_channels(index: np.ndarray) -> np.ndarray:
@@ -170,15 +190,19 @@ def candidate_layers(shapes: Shapes, centres: np.ndarray, dabs: list[DabUnder]) 
     tone, base = np.broadcast_arrays(base_rgb[:, None], base_rgb[None])
     tone_role = np.repeat(shapes.role, k)  # role of the tone of each (tone, base) pair
     shadows = shading_table(multiply_color(tone, base), tone_role == 1, WHITE)
-    if shapes.skin >= 0:  # the engine's skin shadow of the skin as this candidate paints it (a hint included)
+    lights = shading_table(screen_color(tone, base), tone_role == 2, BLACK)
+    # the guidance's shading in the engine's tones of the bases as this candidate paints them (hints included)
+    if shapes.skin >= 0:
         skin = colors[shapes.skin]
-        engine_tone = np.array(shade_tone(tuple(skin / 255.0), *SKIN_SHADOW)) * 255.0
-        shadows[SKIN_SHADE, :3] = multiply_color(engine_tone, skin)
-        shadows[SKIN_SHADE, 3] = 255
+        shadows[SKIN_SHADE] = (*multiply_color(np.array(shade_tone(tuple(skin / 255.0), *SKIN_SHADOW)) * 255, skin),
+                               255)
+    if shapes.hair >= 0:
+        hair = colors[shapes.hair]
+        lights[HAIR_SHINE] = (*screen_color(np.array(lighten(tuple(hair / 255.0), HAIR_SHEEN)) * 255, hair), 255)
     return {
         FLATS: look_up(shapes.flat_index, flats),
         SHADOWS: look_up(shapes.shade_index, shadows),
-        HIGHLIGHTS: look_up(shapes.shade_index, shading_table(screen_color(tone, base), tone_role == 2, BLACK)),
+        HIGHLIGHTS: look_up(shapes.shade_index, lights),
     }
 
 

@@ -17,6 +17,8 @@ are shading. Faithful mode decomposes the colouriser's predictions and snaps the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -136,13 +138,23 @@ def refined_production(portrait: Portrait, side: int, background_hinted: bool) -
     }
 
 
-def skin_shade_zone(portrait: Portrait, side: int) -> np.ndarray:
-    """bool side x side: where the engine's portrait shows a shadow on the skin (under the fringe, under the chin
-    on the neck, beside the nose), hidden where anything is painted over it, as on refined's Shadows layer."""
+@dataclass
+class GuideShading:
+    """Where the guidance's face (an engine portrait) shows its cel shading, bool side x side each: the skin's
+    shadows (under the fringe, under the chin on the neck, beside the nose) and the hair's sheen band, hidden
+    where anything is painted over them, as on refined's Shadows and Highlights layers."""
+
+    skin_shadow: np.ndarray
+    hair_sheen: np.ndarray
+
+
+def guide_shading(portrait: Portrait, side: int) -> GuideShading:
     pal = make_palette(portrait.params)
-    shade = [recolored(region, WHITE if shading_kind(region, pal) == ("shadow", pal["skin"]) else BLACK)
-             for region in portrait.regions]  # white on black: beyond the portrait's window nothing is shaded
-    return render_regions(shade, side)[0][..., 0] > 127
+    code: dict = {("shadow", pal["skin"]): (255, 0, 0), ("highlight", pal["hair"]): (0, 255, 0)}
+    # coded colours on black: beyond the portrait's window nothing is shaded
+    painted = [recolored(region, code.get(shading_kind(region, pal) or (), BLACK)) for region in portrait.regions]
+    rgb = render_regions(painted, side)[0]
+    return GuideShading(rgb[..., 0] > 127, rgb[..., 1] > 127)
 
 
 def painted_where(rgb: np.ndarray, none: tuple, alpha: np.ndarray) -> np.ndarray:

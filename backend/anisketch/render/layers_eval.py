@@ -101,15 +101,27 @@ def engine_layers(seed: int, side: int) -> dict[str, np.ndarray]:
 def shade_placement(shadows: np.ndarray, true_shadows: np.ndarray, parts: np.ndarray) -> dict[str, float]:
     """Where a Shadows layer (RGBA) shades the skin against the true shade zone (the engine's own Shadows layer
     on the skin): precision, recall and chance (the module docstring). NaN where there is nothing to count."""
-    skin = np.isin(parts, [P.LABEL[name] for name in SKIN_PARTS])
+    return zone_placement(shadows, true_shadows, parts, SKIN_PARTS, "shade")
+
+
+def sheen_placement(highlights: np.ndarray, true_highlights: np.ndarray, parts: np.ndarray) -> dict[str, float]:
+    """The same for a Highlights layer on the hair, against the engine's hair sheen."""
+    return zone_placement(highlights, true_highlights, parts, ("hair",), "sheen")
+
+
+def zone_placement(layer: np.ndarray, true_layer: np.ndarray, parts: np.ndarray, names: tuple[str, ...],
+                   prefix: str) -> dict[str, float]:
+    """`prefix`_precision, _recall and _chance of where `layer` (RGBA) paints on the parts `names` against
+    where `true_layer` does (within SHADE_REACH)."""
+    on = np.isin(parts, [P.LABEL[name] for name in names])
     radius = max(1, int(round(SHADE_REACH * parts.shape[0])))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     near = lambda mask: cv2.dilate(mask.astype(np.uint8), kernel) > 0  # noqa: E731
-    zone = skin & (true_shadows[..., 3] > 0)
-    shaded = skin & (shadows[..., 3] > 0)
+    zone = on & (true_layer[..., 3] > 0)
+    painted = on & (layer[..., 3] > 0)
     share = lambda part, whole: float(part.sum() / whole.sum()) if whole.any() else float("nan")  # noqa: E731
-    return {"shade_precision": share(shaded & near(zone), shaded), "shade_recall": share(zone & near(shaded), zone),
-            "shade_chance": share(skin & near(zone), skin)}
+    return {f"{prefix}_precision": share(painted & near(zone), painted),
+            f"{prefix}_recall": share(zone & near(painted), zone), f"{prefix}_chance": share(on & near(zone), on)}
 
 
 def cel_shading(shadows: np.ndarray) -> dict[str, float]:
@@ -196,8 +208,10 @@ def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: i
                     flatness(flats, truth["parts"], engine[..., :3]))
                 figure = truth["parts"] != P.LABEL["background"]
                 scores.setdefault(f"{mode}.coverage", []).append(float((flats[..., 3][figure] == 255).mean()))
-                shadows = dict(zip(LAYER_NAMES, (rgba for rgba, _ in candidate)))[SHADOWS]
-                for key, value in (shade_placement(shadows, own[SHADOWS], truth["parts"]) | cel_shading(shadows)).items():
+                named = dict(zip(LAYER_NAMES, (rgba for rgba, _ in candidate)))
+                for key, value in (shade_placement(named[SHADOWS], own[SHADOWS], truth["parts"])
+                                   | sheen_placement(named[HIGHLIGHTS], own[HIGHLIGHTS], truth["parts"])
+                                   | cel_shading(named[SHADOWS])).items():
                     scores.setdefault(f"{mode}.{key}", []).append(value)
                 hit, total = dab_hit(np.rint(composite(candidate)).astype(np.uint8), hints)
                 hits[mode][0] += hit
