@@ -248,6 +248,33 @@ def test_the_guidance_puts_a_sheen_on_the_hair_where_the_network_drew_none(clust
     assert np.abs(shown[25, 60] - sheen).max() <= 3, (shown[25, 60], sheen)
 
 
+def test_an_iris_its_cluster_misrepresents_gets_a_cluster_of_its_own():
+    """k-means spends no cluster on a small iris: lumped with the dark clothes, the iris would be painted in the
+    clothes' colour. Eye pixels far from their cluster's colour get one of their own, in each candidate's
+    colour there; an iris its cluster fits, or a few stray pixels, change nothing."""
+    fill, parts, _ = little_portrait()
+    fills = np.stack([fill, fill[..., ::-1].copy()])  # two candidates, other colours
+    lab0 = faithful_layers.to_lab(fills[0])
+    labels = np.zeros((64, 64), np.int32)
+    centres = np.stack([[faithful_layers.to_lab(np.array(SKIN, np.float32))] * 3] * 2)  # [n=2, k=3, 3]
+    iris = (fill == IRIS).all(axis=2)
+    centres2, small, full = faithful_layers.eyes_own_cluster(fills, centres, labels, np.zeros((128, 128), np.int32),
+                                                             parts)
+    assert centres2.shape == (2, 4, 3) and (small[iris] == 3).all() and (small[~iris & (fill != IRIS).any(2)] != 3).any()
+    assert np.abs(centres2[0, 3] - lab0[iris].mean(axis=0)).max() < 0.5
+    assert (full == 3).sum() == 4 * iris.sum()  # the same pixels at twice the size
+    fitting = centres.copy()
+    fitting[:, 0] = lab0[iris].mean(axis=0)  # cluster 0 the iris, cluster 1 everything else (skin)
+    fitted = faithful_layers.eyes_own_cluster(fills, fitting, np.where(iris, 0, 1), np.zeros((128, 128), np.int32),
+                                              parts)
+    assert fitted[0].shape == (2, 3, 3)
+    speck = fills.copy()
+    speck[:, iris] = SKIN
+    speck[:, 29:31, 24:26] = IRIS  # four pixels: an anti-aliased rim, not a colour
+    assert faithful_layers.eyes_own_cluster(speck, centres, labels, np.zeros((128, 128), np.int32),
+                                            parts)[0].shape == (2, 3, 3)
+
+
 def test_the_eyes_get_their_whites_and_keep_their_irises(clustering):
     """Inside the guidance's eyes the skin the network left becomes white, and an iris cut by the artist's lines
     (a thin sliver each side of them) is not snapped away as a spill."""

@@ -25,6 +25,8 @@ from .layered import BLACK, EYES, FLATS, HIGHLIGHTS, SHADOWS, WHITE, GuideShadin
 
 HINT_REACH = 30.0  # CIELAB distance: a dab recolours the flat it lands on only if the network painted it near
 CLUSTERS = 14  # colours the prediction is reduced to before they are sorted into flats and shading
+EYE_FAR = 25.0  # CIELAB distance from its cluster's colour at which an eye pixel gets the eyes' own cluster
+EYE_MIN_PIXELS = 12  # at the prediction's size: fewer such pixels are an anti-aliased rim, not a colour
 OPEN_LEVEL = 96  # darkness from which a pixel is a line
 GAP_CLOSING = 0.008  # of the side: lines are thickened by this much so that small gaps in a sketch close
 CLEAR_SHARE = 0.75  # a region this much of one colour "clearly has" that colour
@@ -107,7 +109,8 @@ class Shapes:
 
 NO_SHADE = 255  # shade_index where neither shading layer paints
 # shade_index of the guidance's skin shadow and hair sheen where the network drew none: the engine's tones
-SKIN_SHADE, HAIR_SHINE = CLUSTERS * CLUSTERS, CLUSTERS * CLUSTERS + 1
+# (after every (tone, base) pair of the clusters and the eyes' own cluster, `eyes_own_cluster`)
+SKIN_SHADE, HAIR_SHINE = (CLUSTERS + 1) ** 2, (CLUSTERS + 1) ** 2 + 1
 assert HAIR_SHINE < NO_SHADE  # every (tone, base) pair has its own index, and so does each guidance shading
 
 
@@ -128,6 +131,8 @@ def find_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | N
         from .clusters_torch import cluster_on_device
 
         centres, labels_small, labels = cluster_on_device(fills, CLUSTERS, side, device)
+    if parts is not None:
+        centres, labels_small, labels = eyes_own_cluster(fills, centres, labels_small, labels, parts)
     first = centres[0]
     k = len(first)
     role, base_of = sort_shading(first, labels_small, parts)
@@ -171,6 +176,27 @@ def untouched(mask: np.ndarray, dabbed: np.ndarray | None) -> np.ndarray:
     touched = np.zeros(count, bool)
     touched[shapes[mask & dabbed]] = True
     return mask & ~touched[shapes]
+
+
+def eyes_own_cluster(fills: np.ndarray, centres: np.ndarray, labels_small: np.ndarray, labels: np.ndarray,
+                     parts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The clusters with one more for the eyes' pixels that their cluster's colour misrepresents. An iris is a
+    few hundred pixels of the picture: k-means spends no cluster on it, and its dark tone can join the dark
+    clothes' cluster, whose colour (mostly the clothes') then paints the iris green. Those pixels (inside the
+    guidance's eyes, in the first candidate farther than EYE_FAR from their cluster's colour) get a cluster of
+    their own, coloured in each candidate by their mean there; unchanged when there are too few."""
+    eyes = np.isin(parts, EYES)
+    if not eyes.any():
+        return centres, labels_small, labels
+    far = eyes & (np.linalg.norm(to_lab(fills[0]) - centres[0][labels_small], axis=-1) > EYE_FAR)
+    if far.sum() < EYE_MIN_PIXELS:
+        return centres, labels_small, labels
+    k = centres.shape[1]
+    own = np.stack([to_lab(fill[far]).mean(axis=0) for fill in fills])  # each candidate's mean colour there
+    side = labels.shape[0]
+    far_full = cv2.resize(far.astype(np.uint8), (side, side), interpolation=cv2.INTER_NEAREST) > 0
+    return (np.concatenate([centres, own[:, None].astype(centres.dtype)], axis=1),
+            np.where(far, k, labels_small).astype(labels_small.dtype), np.where(far_full, k, labels).astype(labels.dtype))
 
 
 def four_channels(index: np.ndarray) -> np.ndarray:
