@@ -275,6 +275,22 @@ def test_an_iris_its_cluster_misrepresents_gets_a_cluster_of_its_own():
                                             parts)[0].shape == (2, 3, 3)
 
 
+def test_a_small_hole_of_background_in_the_figure_takes_the_flat_around_it():
+    """Background enclosed by the figure and small (a fringe gap the network painted in the background's
+    colour) is filled from around it; background at the picture's edge, or a large enclosed gap (between a lock
+    and the neck), stays."""
+    bg, skin, hair = 5, 0, 1
+    family = np.full((200, 200), bg)
+    family[20:180, 40:160] = hair
+    family[60:150, 60:140] = skin
+    family[70:80, 90:100] = bg  # a hole in the face: 100 px, 0.25 % of the picture
+    family[100:160, 45:58] = bg  # a gap in the hair: 780 px, 2 %
+    filled = faithful_layers.fill_enclosed_background(family, [bg])
+    assert (filled[70:80, 90:100] == skin).all()
+    assert (filled[100:160, 45:58] == bg).all() and (filled[:10] == bg).all()
+    assert (filled[family != bg] == family[family != bg]).all()
+
+
 def test_the_eyes_get_their_whites_and_keep_their_irises(clustering):
     """Inside the guidance's eyes the skin the network left becomes white, and an iris cut by the artist's lines
     (a thin sliver each side of them) is not snapped away as a spill."""

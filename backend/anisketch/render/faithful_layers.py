@@ -32,6 +32,7 @@ GAP_CLOSING = 0.008  # of the side: lines are thickened by this much so that sma
 CLEAR_SHARE = 0.75  # a region this much of one colour "clearly has" that colour
 SPECK, SPILL = 0.0005, 0.02  # of the area: patches this small always / thin ones where the region is clear
 THICK = 0.006  # of the side: a patch wider than twice this is a shape of its own, not colour spilt over a line
+ENCLOSED = 0.003  # of the area: background enclosed by the figure and smaller than this is a hole, not a gap
 SHADING_HUE = 20.0  # degrees: a shadow keeps its base's hue (the engine nudges it by 5)
 SHADING_LIGHTNESS = (4.0, 35.0)  # CIELAB L* steps between a base and its shading
 SAME_COLOR = 7.0  # CIELAB distance under which two clusters are one flat colour
@@ -265,7 +266,24 @@ def flat_family(family: np.ndarray, k: int, darkness: np.ndarray, outside: np.nd
     family = snap_to_lines(family, line_band(darkness), outside_id + 1, eyes)
     if eyes is not None:  # the network leaves the sclera skin-coloured; a colourist paints the whites of the eyes
         family[eyes & (family == skin)] = outside_id + 1
-    return family
+    return fill_enclosed_background(family, [b for b in (background, outside_id) if b >= 0])
+
+
+def fill_enclosed_background(family: np.ndarray, backgrounds: list[int]) -> np.ndarray:
+    """family with each small patch of the background that the figure encloses (it touches no edge of the
+    picture, and is under ENCLOSED of it) filled from the flats around it. The network paints the background's
+    colour into a fringe gap or a sliver between a lock and the cheek, and the lines make it a region of its
+    own; a colourist never leaves such a hole. Real gaps, where the background shows between a lock and the
+    neck, are larger: of the engine's own portraits' enclosed background (60 of them), none lies between 0.1 %
+    and 0.3 % of the picture, and those under 0.1 % are a few dozen pixels."""
+    background = np.isin(family, backgrounds)
+    count, patch, stats, _ = cv2.connectedComponentsWithStats(background.astype(np.uint8), connectivity=4)
+    h, w = family.shape
+    x, y, width, height, area = (stats[:, i] for i in range(5))
+    edge = (x == 0) | (y == 0) | (x + width == w) | (y + height == h)
+    hole = (area < ENCLOSED * h * w) & ~edge
+    hole[0] = False  # label 0: not background
+    return fill_nearest(family, hole[patch]) if hole.any() else family
 
 
 def cluster_colors(fills: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
