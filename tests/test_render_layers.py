@@ -8,7 +8,7 @@ from anisketch.engine import params as P
 from anisketch.engine.geometry import build_portrait
 from anisketch.engine.palette import HAIR_SHEEN, SKIN_SHADOW, lighten, shade
 from anisketch.engine.raster import render as render_portrait
-from anisketch.render import faithful_layers
+from anisketch.render import faithful_layers, snapping
 from anisketch.render.dabs import Dab
 from anisketch.render.faithful_layers import faithful_production, faithful_productions
 from anisketch.render.layered import (FLATS, HIGHLIGHTS, LINE_ART, SHADOWS, GuideShading, composite,
@@ -285,7 +285,7 @@ def test_a_small_hole_of_background_in_the_figure_takes_the_flat_around_it():
     family[60:150, 60:140] = skin
     family[70:80, 90:100] = bg  # a hole in the face: 100 px, 0.25 % of the picture
     family[100:160, 45:58] = bg  # a gap in the hair: 780 px, 2 %
-    filled = faithful_layers.fill_enclosed_background(family, [bg])
+    filled = snapping.fill_enclosed_background(family, [bg])
     assert (filled[70:80, 90:100] == skin).all()
     assert (filled[100:160, 45:58] == bg).all() and (filled[:10] == bg).all()
     assert (filled[family != bg] == family[family != bg]).all()
