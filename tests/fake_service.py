@@ -2,7 +2,8 @@
 
 It stands in for anisketch.service.Service only where the model is irrelevant (protocol, scheduling,
 fuzzing, security). Its answers are cheap functions of the request, so a test can check that each reply
-belongs to its own request. ANISKETCH_FAKE_DELAY_S slows every model call down (supersession tests).
+belongs to its own request. ANISKETCH_FAKE_DELAY_S slows every model call down (supersession tests),
+ANISKETCH_FAKE_PART_DELAY_S each later part of a progressive render.
 `generate(attributes={"__fail__": KIND})` raises on purpose: bad_request, internal, oom.
 """
 
@@ -32,6 +33,7 @@ class FakeService:
 
     def __init__(self, weights_dir=None, device="auto"):
         self.delay_s = float(os.environ.get("ANISKETCH_FAKE_DELAY_S", "0"))
+        self.part_delay_s = float(os.environ.get("ANISKETCH_FAKE_PART_DELAY_S", "0"))
         self.calls = 0
         self.warmed_up = 0
 
@@ -62,17 +64,25 @@ class FakeService:
         return Result(layers, {"confidence": {g: 0.5 for g in GROUPS}, "state": f"state-{digest(sketch_rgba)}",
                                "echo": echo}, {"fake_model": 0.5})
 
-    def render(self, sketch_rgba, hints_rgba=None, *, n=4, mode="refined", style_seed=0, state=None, origin=(0, 0)):
+    def render(self, sketch_rgba, hints_rgba=None, *, n=4, mode="refined", style_seed=0, state=None, origin=(0, 0),
+               progressive=False):
         self._work()
         # the render contract: per candidate, bottom to top, Flat colours / Shadows / Highlights with their blends
-        layers = [Layer(name, f"Candidate {i + 1}", np.full(sketch_rgba.shape, (style_seed + i + k) % 256, np.uint8),
-                        blend=blend)
-                  for i in range(n) for k, (name, blend) in enumerate(
-                      (("Flat colours", "normal"), ("Shadows", "multiply"), ("Highlights", "screen")))]
+        candidates = [[Layer(name, f"Candidate {i + 1}", np.full(sketch_rgba.shape, (style_seed + i + k) % 256, np.uint8),
+                             blend=blend)
+                       for k, (name, blend) in enumerate((("Flat colours", "normal"), ("Shadows", "multiply"),
+                                                          ("Highlights", "screen")))] for i in range(n)]
         echo = {"n": n, "mode": mode, "style_seed": style_seed, "digest": digest(sketch_rgba),
                 "hints": None if hints_rgba is None else digest(hints_rgba), "call": self.calls}
-        return Result(layers, {"mode": mode, "style_seeds": [[style_seed, i] for i in range(n)], "dabs": [],
-                               "echo": echo})
+        result = Result(candidates[0], {"mode": mode, "style_seeds": [[style_seed, i] for i in range(n)], "dabs": [],
+                                        "echo": echo}, more=self._one_by_one(candidates[1:]))
+        return result if progressive else result.whole()
+
+    def _one_by_one(self, candidates):
+        """A progressive render's later parts, each made (ANISKETCH_FAKE_PART_DELAY_S) when asked for."""
+        for layers in candidates:
+            time.sleep(self.part_delay_s)
+            yield layers
 
     def generate(self, attributes, *, noise=None, mode="rough"):
         self._work()

@@ -7,7 +7,7 @@ in rough or detail mode, a colour portrait), so that every op shows a portrait t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -39,11 +39,22 @@ class Layer:
 
 @dataclass
 class Result:
-    """Layers plus whatever the operation reports (confidence, state, noise...), and where the time went."""
+    """Layers plus whatever the operation reports (confidence, state, noise...), and where the time went.
+
+    A progressive result (a render asked with progressive=True) holds its first part in `layers` and makes the
+    others as `more` is iterated, each a list of layers (one candidate); `timing_ms` is complete once it is."""
 
     layers: list[Layer]
     info: dict = field(default_factory=dict)
     timing_ms: dict[str, float] = field(default_factory=dict)
+    more: Iterator[list[Layer]] | None = None
+
+    def whole(self) -> "Result":
+        """This result with every part made and in `layers` (a result that is not progressive stays as it is)."""
+        if self.more is not None:
+            more, self.more = self.more, None
+            self.layers = self.layers + [layer for part in more for layer in part]
+        return self
 
 
 def ink_layer(darkness: np.ndarray, rgb: tuple[int, int, int], name: str, group: str | None) -> Layer | None:

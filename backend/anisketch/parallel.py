@@ -6,7 +6,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterable, TypeVar
+from typing import Callable, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -39,3 +39,22 @@ def thread_map(fn: Callable[[T], U], items: Iterable[T], workers: int = 1) -> li
         return [fn(x) for x in items]
     with ThreadPoolExecutor(workers) as pool:
         return list(pool.map(fn, items))
+
+
+def ordered_map(fn: Callable[[T], U], items: Iterable[T], workers: int = 1) -> Iterator[U]:
+    """thread_map's results one at a time, in order, each as soon as it is ready: a request's first candidate
+    can be sent while the others are still being made. On one worker each is made when it is asked for; closing
+    the iterator early drops the ones not started."""
+    items = list(items)
+    workers = min(workers, len(items))
+    if workers <= 1:
+        yield from (fn(x) for x in items)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        futures = [pool.submit(fn, x) for x in items]
+        try:
+            for future in futures:
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()

@@ -9,6 +9,8 @@ descriptor in the header, in the same order. Pixels never go through base64 or P
               "frames": [{"name": "sketch", "format": "bgra8", "width": 512, "height": 512, "stride": 2048}]}
     reply:   {"v": 1, "id": "42", "op": "guide", "ok": true, "result": {...}, "timing_ms": {...},
               "layers": [{"name", "group", "x", "y", "width", "height", "format", "stride"}]}
+             (a render asked with "progressive": true answers in parts, each a reply of its own: "more": true on
+              all but the last; the first part holds the result fields)
           or {"v": 1, "id": "42", "op": "guide", "ok": false, "error": {"code": "superseded", "message": "..."}}
 
 Four pure functions do all the work: `encode_request`, `decode_request`, `encode_reply`, `decode_reply`.
@@ -145,6 +147,9 @@ class Reply:
     timing_ms: dict = field(default_factory=dict)
     error_code: str | None = None
     error_message: str | None = None
+    # A part of a progressive reply that more parts follow (the request asked "progressive": true): the client
+    # keeps waiting for the same id. The last part says False; an error reply ends the reply too.
+    more: bool = False
 
 
 def error_reply(request_id: str | None, op: str | None, code: str, message: str, timing_ms: dict | None = None) -> Reply:
@@ -191,6 +196,12 @@ def number(lo: float, hi: float) -> Check:
             raise _bad(f"'{name}' must be a number from {lo} to {hi}, not {_show(value)}")
         return float(value)
     return check
+
+
+def boolean(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _bad(f"'{name}' must be true or false, not {_show(value)}")
+    return value
 
 
 def text(max_chars: int) -> Check:
@@ -310,6 +321,9 @@ OPS: dict[str, OpSpec] = {
             "style_seed": integer(0, 2**31 - 1),
             "state": optional(text(MAX_STATE_CHARS)),
             "origin": point(-MAX_CANVAS, MAX_CANVAS),  # as for guide: places the state's face in this crop
+            # The candidates as they are made, one reply part each (Reply.more): the first can be shown while the
+            # others are still being painted.
+            "progressive": boolean,
             **SERVER_PARAMS,
         },
         images={"sketch": True, "hints": False},
@@ -450,6 +464,8 @@ def encode_reply(reply: Reply) -> list:
     if reply.ok:
         header["result"] = reply.result
         header["layers"] = [layer.descriptor() for layer in reply.layers]
+        if reply.more:
+            header["more"] = True
         parts = [_dump(header)] + [layer.data for layer in reply.layers]
     else:
         header["error"] = {"code": reply.error_code, "message": reply.error_message or ""}
@@ -460,13 +476,17 @@ def encode_reply(reply: Reply) -> list:
 
 def decode_reply(parts: Sequence) -> Reply:
     header = _load_header(parts)
-    _check_envelope(header, required=("v", "id", "op", "ok"), optional=("result", "layers", "timing_ms", "error"))
+    _check_envelope(header, required=("v", "id", "op", "ok"), optional=("result", "layers", "timing_ms", "error", "more"))
     request_id, op, ok = header["id"], header["op"], header["ok"]
     if not isinstance(ok, bool) or not isinstance(request_id, (str, type(None))) or not isinstance(op, (str, type(None))):
         raise ProtocolError(BAD_MESSAGE, "a reply needs 'ok' (true or false), 'id' and 'op' (strings or null)")
     timing = header.get("timing_ms", {})
     if not isinstance(timing, dict) or not all(_is_number(v) for v in timing.values()):
         raise ProtocolError(BAD_MESSAGE, f"'timing_ms' must map names to numbers, not {_show(timing)}")
+    more = header.get("more", False)
+    if not isinstance(more, bool) or (more and not ok):
+        raise ProtocolError(BAD_MESSAGE, f"'more' must be true or false, and only an ok reply has more parts, "
+                                         f"not {_show(more)}")
     if not ok:
         error = header.get("error")
         if not isinstance(error, dict) or not isinstance(error.get("code"), str):
@@ -480,7 +500,7 @@ def decode_reply(parts: Sequence) -> Reply:
     if not isinstance(descriptors, list) or len(descriptors) != len(parts) - 1 or len(descriptors) > MAX_LAYERS:
         raise ProtocolError(BAD_FRAMES, f"the reply describes {_show(descriptors)} layers but {len(parts) - 1} "
                                         f"frames followed (at most {MAX_LAYERS})")
-    return Reply(id=request_id, op=op, ok=True, result=result, timing_ms=timing,
+    return Reply(id=request_id, op=op, ok=True, result=result, timing_ms=timing, more=more,
                  layers=[_decode_layer(d, data) for d, data in zip(descriptors, parts[1:])])
 
 

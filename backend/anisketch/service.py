@@ -43,7 +43,8 @@ class ModelService(Protocol):
               extent: tuple[int, int] | None = ...) -> Result: ...
 
     def render(self, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | None = ..., *, n: int = ..., mode: str = ...,
-               style_seed: int = ..., state: str | None = ..., origin: tuple[int, int] = ...) -> Result: ...
+               style_seed: int = ..., state: str | None = ..., origin: tuple[int, int] = ...,
+               progressive: bool = ...) -> Result: ...
 
     def generate(self, attributes: dict[str, str] | None, *, noise: str | int | None = ..., mode: str = ...) -> Result: ...
 
@@ -234,12 +235,13 @@ class Service:
 
     def render(self, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | None = None, *, n: int = 4,
                mode: str = "refined", style_seed: int = 0, state: str | None = None,
-               origin: tuple[int, int] = (0, 0)) -> Result:
+               origin: tuple[int, int] = (0, 0), progressive: bool = False) -> Result:
+        """progressive: candidate 1 in the Result's layers, the others made as its `more` is iterated."""
         from .render.api import render as render_colors
 
         return render_colors(self.guidance, sketch_rgba, hints_rgba, n=n, mode=mode, style_seed=style_seed,
                              colorizer=self.colorizer if mode == "faithful" else None, state=state,
-                             origin=check_origin(origin))
+                             origin=check_origin(origin), progressive=progressive)
 
     def generate(self, attributes: dict[str, str] | None, *, noise: str | int | None = None, mode: str = "rough",
                  size: int = 512, n: int = 1) -> Result:

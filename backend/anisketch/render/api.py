@@ -15,6 +15,7 @@ Modes:
 from __future__ import annotations
 
 import time
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -27,7 +28,7 @@ from ..errors import BadRequest
 from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
 from ..guidance.framing import IDENTITY, Placement
 from ..layers import Layer, Result, ink_box
-from ..parallel import thread_map
+from ..parallel import ordered_map
 from ..protocol import MAX_CANDIDATES, MAX_SIDE
 from .dabs import find_dabs
 from .faithful import ColorizerModel, load_colorizer, predict_fills
@@ -65,9 +66,11 @@ def check_request(sketch_rgba, hints_rgba, n, mode, style_seed) -> None:
 def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | None = None, *, n: int = 4,
            mode: str = "refined", style_seed: int = 0, colorizer: ColorizerModel | None = None,
            state: str | None = None, faithfulness: float | dict = DEFAULT_FAITHFULNESS,
-           origin: tuple[int, int] = (0, 0)) -> Result:
+           origin: tuple[int, int] = (0, 0), progressive: bool = False) -> Result:
     """N colour candidates of the sketch (see the module docstring). Bad arguments raise BadRequest.
-    `origin`: the request's top-left pixel on the canvas, where a guidance state's window is placed."""
+    `origin`: the request's top-left pixel on the canvas, where a guidance state's window is placed.
+    `progressive`: `layers` holds candidate 1 alone and `Result.more` makes the others one by one as it is
+    iterated (a server sends each as it comes: the artist sees the first while the rest are painted)."""
     check_request(sketch_rgba, hints_rgba, n, mode, style_seed)
     if mode == "faithful" and colorizer is None:
         raise BadRequest("faithful mode needs the colouriser network, which is not installed in this version yet; "
@@ -86,9 +89,8 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
     if mode == "refined":
         portraits, dabs, fixed = styled_portraits(floats, choices, hints, side, n, int(style_seed), placement)
         timing["portraits"] = ms_since(t)
-        layering = time.perf_counter()
-        stacks = thread_map(lambda portrait: refined_production(portrait, side, "bg_color" in fixed), portraits,
-                            workers)
+        candidates = candidate_parts(portraits, lambda portrait: refined_production(portrait, side, "bg_color" in fixed),
+                                workers, (h, w), timing, ms_since(t))
     else:
         assert colorizer is not None  # refused above
         portrait = placement.portrait(build_portrait(P.decode(floats, choices)))
@@ -101,17 +103,13 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         # more than all the layering
         parts_full = cv2.resize(parts, (side, side), interpolation=cv2.INTER_NEAREST) if side != len(parts) else parts
         dabs = find_dabs(hints, parts_full) if hints is not None else []
+        before_layers = ms_since(t)
         layering = time.perf_counter()
+        # the candidates share their shapes (faithful_layers.Shapes): all made at once, each then only cut
         stacks = faithful_productions(fills, square_darkness, outside, dabs, parts, workers, timing,
                                       colorizer.shapes_device, guide_shading(portrait, side))
-    timing["layers"] = ms_since(layering)  # part of "render": the production layers alone
-    timing["render"] = ms_since(t)
-
-    t = time.perf_counter()
-    cut = thread_map(lambda numbered: cropped_stack(numbered[1], f"Candidate {numbered[0] + 1}", h, w),
-                     enumerate(stacks), workers)
-    candidates = [layer for stack in cut for layer in stack]
-    timing["crop"] = ms_since(t)
+        timing["layers"] = ms_since(layering)
+        candidates = candidate_parts(stacks, lambda stack: stack, workers, (h, w), timing, before_layers)
     info = {
         "mode": mode,
         "style_seeds": [[int(style_seed), i] for i in range(n)],
@@ -119,7 +117,32 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         "donor_seeds": [None if (int(style_seed), i) == (0, 0) else donor_seed(int(style_seed), i) for i in range(n)],
         "dabs": [d.info() for d in dabs],
     }
-    return Result(candidates, info, timing)
+    result = Result(next(candidates), info, timing, more=candidates)
+    return result if progressive else result.whole()
+
+
+def candidate_parts(items: list, make, workers: int, size: tuple[int, int], timing: dict[str, float],
+                    before_layers_ms: float) -> Iterator[list[Layer]]:
+    """Each candidate's production layers (`make(item)`: name -> RGBA of the square), cut back to the request
+    (`size`) and to their pixels, one list a candidate, in order, each made when asked for (on `workers` threads,
+    ahead of the asking). `timing` adds up as they come: "layers" (making them), "crop" (cutting them), "render"
+    (`before_layers_ms`, the portraits or the colouriser, plus the layers)."""
+    h, w = size
+    timing.setdefault("layers", 0.0)
+    timing["crop"] = 0.0
+
+    def one(numbered: tuple[int, object]) -> tuple[list[Layer], float, float]:
+        k, item = numbered
+        started = time.perf_counter()
+        stack = make(item)
+        made = time.perf_counter()
+        return cropped_stack(stack, f"Candidate {k + 1}", h, w), (made - started) * 1e3, ms_since(made)
+
+    for layers, layers_ms, crop_ms in ordered_map(one, enumerate(items), workers):
+        timing["layers"] = round(timing["layers"] + layers_ms, 1)  # part of "render": the production layers alone
+        timing["crop"] = round(timing["crop"] + crop_ms, 1)
+        timing["render"] = round(before_layers_ms + timing["layers"], 1)
+        yield layers
 
 
 def candidate_workers(n: int) -> int:

@@ -50,6 +50,7 @@ class Outcome:
     timing_ms: dict = field(default_factory=dict)
     layers: int = 0
     batch: int = 1  # how many requests ran through the model together with this one
+    final: bool = True  # False: a part of a progressive reply; more parts (or an error) follow
 
 
 class Server:
@@ -203,9 +204,13 @@ class Server:
                 outcomes = self._done.get_nowait()
             except queue.Empty:
                 return
-            self._busy = False
             for outcome in outcomes:
                 job = outcome.job
+                if not outcome.final:  # a progressive reply's part: the job still runs
+                    if not job.cancelled:
+                        self.socket.send_multipart(job.envelope + outcome.parts, copy=False)
+                    continue
+                self._busy = False
                 self.scheduler.finished(job)
                 if job.cancelled:
                     self._reply_status(job, protocol.CANCELLED)
@@ -252,11 +257,17 @@ class Server:
                 outcomes = self._run_batch(batch) if len(batch) > 1 else [self._run(batch[0])]
             except BaseException as error:  # noqa: BLE001 - this thread must never die: the socket thread waits for it
                 outcomes = [self._failure(job, error, 0.0, time.perf_counter()) for job in batch]
-            self._done.put(outcomes)
-            try:
-                self._wake_send.send(b"\0")
-            except OSError:  # the socket thread has gone: shutting down
+            if not self._hand_over(outcomes):
                 return
+
+    def _hand_over(self, outcomes: list[Outcome]) -> bool:
+        """Give outcomes to the socket thread and wake it; False when it has gone (shutting down)."""
+        self._done.put(outcomes)
+        try:
+            self._wake_send.send(b"\0")
+        except OSError:
+            return False
+        return True
 
     def _warm_up(self) -> None:
         """The service's warm-up, if it has one, before the first request (which waits for it if it comes
@@ -281,6 +292,10 @@ class Server:
             if not callable(getattr(self.service, job.op, None)):
                 raise ModelUnavailable(f"this backend cannot do '{job.op}' yet (its service has no such operation)")
             result = getattr(self.service, job.op)(**kwargs)
+            if job.request.params.get("progressive") and isinstance(result, Result) and result.more is not None:
+                return self._stream(job, result, layer_format, queued_ms, started, decoded)
+            if isinstance(result, Result):
+                result.whole()  # a service may make its parts lazily even when not asked to
             return self._outcome(job, result, layer_format, queued_ms, started, decoded)
         except Exception as error:  # noqa: BLE001 - every service error becomes an error reply (classify)
             return self._failure(job, error, queued_ms, started)
@@ -304,20 +319,49 @@ class Server:
             outcome.batch = len(batch)
         return outcomes
 
+    def _stream(self, job: Job, result: Result, layer_format: str, queued_ms: float, started: float,
+                decoded: float) -> Outcome:
+        """A progressive reply: each part sent as soon as it is made (the first with the result fields), then an
+        empty last part with the whole reply's timing. A job cancelled meanwhile makes no more parts."""
+        assert result.more is not None
+        more, fields_ = result.more, _result_fields(job.op, result)
+        part = self._outcome(job, result, layer_format, queued_ms, started, decoded, more=True)
+        sent = 0
+        try:
+            for layers in more:
+                if part.status != "ok" or job.cancelled or not self._hand_over([part]):
+                    break
+                sent += part.layers
+                part = self._outcome(job, Result(layers, fields_, result.timing_ms), layer_format, queued_ms,
+                                     started, decoded, more=True, with_fields=False)
+            else:
+                if part.status == "ok" and not job.cancelled and self._hand_over([part]):
+                    sent += part.layers
+        finally:
+            getattr(more, "close", lambda: None)()  # a generator stops making what nobody will receive
+        if part.status != "ok":
+            return part
+        last = self._outcome(job, Result([], fields_, result.timing_ms), layer_format, queued_ms, started, decoded,
+                             with_fields=False)
+        last.layers = sent  # the log line counts the layers of all parts
+        return last
+
     def _outcome(self, job: Job, result: Any, layer_format: str, queued_ms: float, started: float,
-                 decoded: float) -> Outcome:
+                 decoded: float, more: bool = False, with_fields: bool = True) -> Outcome:
+        """The reply to `job` from the service's result (more: a progressive reply's part that others follow;
+        with_fields: whether its `result` holds the op's fields, which only a first part needs to)."""
         try:
             computed = time.perf_counter()
-            fields_ = _result_fields(job.op, result)
+            fields_ = _result_fields(job.op, result) if with_fields else {}
             layers = [_layer_frame(layer, layer_format) for layer in result.layers]
             # The service's own stages (prepare, model, draw...) beside the server's: queue, decode, service
             # (the whole service call), encode, total (arrival to reply).
             timing = {**{k: float(v) for k, v in result.timing_ms.items()},
                       "queue": queued_ms, "decode": (decoded - started) * 1e3, "service": (computed - decoded) * 1e3}
-            reply = protocol.Reply(job.id, job.op, True, result=fields_, layers=layers, timing_ms=timing)
+            reply = protocol.Reply(job.id, job.op, True, result=fields_, layers=layers, timing_ms=timing, more=more)
             reply.timing_ms["encode"] = (time.perf_counter() - computed) * 1e3
             reply.timing_ms["total"] = _ms_since_monotonic(job.arrived)
-            return Outcome(job, protocol.encode_reply(reply), "ok", reply.timing_ms, len(layers))
+            return Outcome(job, protocol.encode_reply(reply), "ok", reply.timing_ms, len(layers), final=not more)
         except Exception as error:  # noqa: BLE001 - the model answered something the protocol cannot carry
             return self._failure(job, error, queued_ms, started)
 
