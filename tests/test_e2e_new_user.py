@@ -154,8 +154,13 @@ def test_hint_dabs_are_never_read_as_the_sketch_and_render_reads_the_sketch(run)
     assert hints["sketch_read"] == "Sketch" and hints["reads"] == "Active layer (reads 'Sketch')"
     assert all(image is None or image[2] == hints["sketch_crop_digest"][2] for image in hints["guides_after_dabs"])
     assert render["error"] == "" and render["candidate_layers"] and render["hints_image"]
+    figures = render["figures"]
     print(f"candidates in the docker: {render['candidates']} ({render['thumbnails']} thumbnails); "
-          f"render of 4 at a {render['expected_sketch'][0]} px crop, ms: {render['figures']}")
+          f"render of 4 at a {render['expected_sketch'][0]} px crop: click -> first candidate in Krita's image "
+          f"{figures['click_to_first_shown_ms']} ms, click -> all placed {figures['click_to_placed_ms']} ms; "
+          f"ms: {figures}")
+    assert render["first_shown_complete"], "the first candidate was not wholly in Krita's image when it went in"
+    assert render["first_part_had_more"] and render["candidates_when_first_shown"] == 1, render
     assert render["candidates"] and render["thumbnails"] == len(render["candidates"]), "a candidate without thumbnail"
     assert render["sketch_image"] == render["expected_sketch"], "the render's sketch image is not the sketch layer"
     assert render["sketch_unchanged"]

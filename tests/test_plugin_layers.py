@@ -252,17 +252,52 @@ def test_render_candidates_are_groups_beneath_the_sketch_with_their_blend_modes(
     parts = [("Flat colours", "normal"), ("Shadows", "multiply"), ("Highlights", "screen")]
     layers = [protocol.Layer(name, "bgra8", 2, 2, bgra((i, i, i)) * 4, group=f"Candidate {i + 1}", blend=blend)
               for i in range(2) for name, blend in parts]
-    placed = outputs.place_candidates(document, layers, Box(0, 0, 2, 2), sketch, "Render")
+    placed, empty = outputs.place_candidates(document, layers, Box(0, 0, 2, 2), sketch, "Render")
     renders = canvas.find_group(document, canvas.RENDERS_GROUP)
     order = [n.name() for n in sketch.parentNode().childNodes()]  # bottom to top
     print("layer stack, bottom to top:", order)
     assert order.index(canvas.RENDERS_GROUP) < order.index(sketch.name()) < order.index(canvas.GUIDANCE_GROUP)
-    assert guidance is not None and [c.name for c in placed] == ["Candidate 1", "Candidate 2"]
+    assert guidance is not None and [c.name for c in placed] == ["Candidate 1", "Candidate 2"] and empty == []
     first, second = renders.childNodes()
     assert [(n.name(), n.blendingMode()) for n in first.childNodes()] == parts
     assert first.visible() and not second.visible()
     canvas.choose(renders, second)
     assert not first.visible() and second.visible()
+
+
+def test_a_progressive_render_shows_candidate_1_and_fills_the_others_without_undo_steps(plugin, krita):
+    """The first part of a progressive reply places candidate 1 with empty, hidden candidates shaped like it;
+    later parts only write pixels into them. A whole render is 4 undo steps (the two blend templates, the group
+    in, the old group out), where adding and blending each layer made about 40."""
+    from anisketch_krita import canvas, outputs, protocol
+    from anisketch_krita.region import Box
+
+    document, sketch = new_document(krita)
+    parts = [("Flat colours", "normal"), ("Shadows", "multiply"), ("Highlights", "screen"), ("Line art", "normal")]
+
+    def candidate(i):
+        return [protocol.Layer(name, "bgra8", 2, 2, bgra((i, k, 9)) * 4, group=f"Candidate {i + 1}", x=k, blend=blend)
+                for k, (name, blend) in enumerate(parts)]
+
+    outputs.place_candidates(document, candidate(0), Box(0, 0, 2, 2), sketch, "Render")  # an earlier render
+    before, refreshes = len(document.undo_entries), document.refresh_count
+    placed, empty = outputs.place_candidates(document, candidate(0), Box(10, 10, 2, 2), sketch, "Render", later=3)
+    assert [c.name for c in placed] == ["Candidate 1"] and len(empty) == 3 and document.refresh_count == refreshes + 1
+    renders = canvas.find_group(document, canvas.RENDERS_GROUP)
+    assert [(n.name(), n.visible()) for n in renders.childNodes()] == [
+        ("Candidate 1", True), ("Candidate 2", False), ("Candidate 3", False), ("Candidate 4", False)]
+    assert all([(c.name(), c.blendingMode()) for c in n.childNodes()] == parts for n in renders.childNodes())
+    assert renders.childNodes()[1].childNodes()[0].bounds().isEmpty()  # empty until its part comes
+    filled = outputs.fill_candidates(document, candidate(1) + candidate(2), Box(10, 10, 2, 2), empty)
+    assert [c.name for c in filled] == ["Candidate 2", "Candidate 3"] and len(empty) == 1
+    shadows = renders.childNodes()[2].childNodes()[1]
+    assert bytes(shadows.pixelData(11, 10, 1, 1)) == bgra((2, 1, 9)) and filled[1].thumbnail.width() == 96
+    assert document.refresh_count == refreshes + 1  # hidden: nothing redrawn
+    canvas.remove_empty(document, empty)  # the reply ended short
+    assert [n.name() for n in renders.childNodes()] == ["Candidate 1", "Candidate 2", "Candidate 3"] and empty == []
+    steps = document.undo_entries[before:]
+    assert steps[:4] == ["Composition Mode Change", "Composition Mode Change", "Add Layer", "Remove Layer"], steps
+    assert bytes(sketch.pixelData(0, 0, 1, 1)) == bytes(4)  # the artist's layer untouched
 
 
 def _renders_group(document, sketch):
@@ -287,7 +322,7 @@ def test_a_new_render_takes_the_old_renders_groups_place_and_look(plugin, krita)
     first.setOpacity(128)
     first.setVisible(False)
     order = [n.name() for n in document.rootNode().childNodes()]
-    placed = outputs.place_candidates(document, layers[:1], Box(0, 0, 2, 2), sketch, "Render")
+    placed, _ = outputs.place_candidates(document, layers[:1], Box(0, 0, 2, 2), sketch, "Render")
     second = canvas.find_group(document, canvas.RENDERS_GROUP)
     assert second != first and first.parentNode() is None  # the old group is gone
     assert [n.name() for n in document.rootNode().childNodes()] == order

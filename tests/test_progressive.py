@@ -66,9 +66,11 @@ def test_a_progressive_render_comes_one_candidate_a_part_then_an_empty_last_part
 
 def test_a_cancel_stops_a_progressive_render_between_parts():
     with ServerProcess(env={"ANISKETCH_FAKE_PART_DELAY_S": "0.3"}) as process, process.client() as client:
+        asked = time.monotonic()
         request_id = client.send("render", {"n": 8, "progressive": True}, {"sketch": SKETCH})
         first = client.receive()
         assert first.ok and first.more
+        assert time.monotonic() - asked < 0.25  # sent before the next part is made (0.3 s each), not after
         started = time.monotonic()
         client.send("cancel", {"target": request_id})
         replies = [client.receive() for _ in range(2)]  # the cancel's answer and the render's end, in any order

@@ -110,7 +110,7 @@ def test_guide_accepts_bgra_gray_and_padded_rows_and_answers_bgra(server):
 def test_a_received_bgra_image_becomes_a_plain_contiguous_rgba_array():
     """The service gets RGBA in plain row-major order (server/pixels.py): numpy's fancy-index swizzle gave a
     channel-major array, which every later step (the darkness of a 1446 px crop: 35 ms instead of 12) copied back."""
-    from anisketch.server.server import to_rgba
+    from anisketch.server.pixels import to_rgba
 
     sketch = random_rgba(20, 30)
     padded = np.zeros((20, 30 * 4 + 8), np.uint8)

@@ -508,41 +508,108 @@ def update_guidance(document: Any, group: Any, layers: list, origin: Box, remove
     return changed
 
 
-def replace_renders(document: Any, layers: list, origin: Box, label: str, anchor: Any) -> list[Any]:
+def replace_renders(document: Any, layers: list, origin: Box, label: str, anchor: Any, later: int = 0,
+                    lap: Callable[[str], None] = lambda stage: None) -> list[Any]:
     """The reply's candidates in a new renders group, assembled before it joins the document in the old one's
-    place (place_renders_group); returns one node per candidate, in reply order."""
+    place (place_renders_group); returns one node per candidate, in reply order, then `later` hidden, empty
+    candidates to be filled as they arrive (fill_candidate). `lap(stage)` is called after "assemble" and
+    "swap" (the caller's timing)."""
     group = document.createGroupLayer(RENDERS_GROUP)
-    nodes = add_candidates(document, group, layers, origin, label)
+    nodes = add_candidates(document, group, layers, origin, label, later)
+    lap("assemble")
     place_renders_group(document, group, anchor)
+    lap("swap")
     return nodes
 
 
-def add_candidates(document: Any, group: Any, layers: list, origin: Box, label: str) -> list[Any]:
+def add_candidates(document: Any, group: Any, layers: list, origin: Box, label: str, later: int = 0) -> list[Any]:
     """Fill `group`, a renders group not yet in the document, with the candidates.
 
     Layers that name a group (the render contract: "Candidate 1" with Flat colours, Shadows, Highlights,
     Line art, bottom to top) become one group layer per candidate; a layer without a group is a candidate
     by itself. Each layer mixes as its `blend` says (Krita composite op). Only the first candidate stays
-    visible: the artist chooses with the thumbnails. Returns one node per candidate, in reply order.
+    visible: the artist chooses with the thumbnails. `later` more candidates of a progressive reply get an
+    empty group each, shaped like the first (every candidate of a render has the same layers), named
+    "Candidate k", hidden: their pixels are written when they arrive, without another layer-stack change.
+    Returns one node per candidate, in reply order, the empty ones last.
 
-    A candidate group is assembled with its layers before it joins the renders group, which is itself still
-    out of the document: Krita takes a group in one addition about as fast as one layer, where each layer
-    added to a group already in the document makes the GUI thread wait again (see write_guidance).
+    Everything is assembled out of the document, with `setChildNodes` (no undo entry, where each addChildNode
+    is one) and blends taken from duplicated templates (each setBlendingMode is an undo entry, even on a node not
+    in the document): a render is then 4 undo steps in all, where it was about 40, and the whole group joins
+    in one addition (Krita's GUI thread waits for each layer added to a group already in the document).
     """
+    blends = BlendTemplates(document)
     nodes: list[Any] = []
-    for name, members in _candidates_of(layers):
+    candidates = _candidates_of(layers)
+    for name, members in candidates:
         if name is None:
-            node = _result_node(document, members[0], origin, f"{label} {len(nodes) + 1}")
+            node = _result_node(document, blends, members[0], origin, f"{label} {len(nodes) + 1}")
         else:
-            node = document.createGroupLayer(name)
-            node.setCollapsed(True)  # one row each in the Layers docker; the artist opens the one to paint on
-            for member in members:  # the reply lists them bottom to top
-                children = node.childNodes()
-                node.addChildNode(_result_node(document, member, origin, member.name), children[-1] if children else None)
+            node = _candidate_group(document, name, [_result_node(document, blends, member, origin, member.name)
+                                                     for member in members])
         node.setVisible(not nodes)
-        group.addChildNode(node, nodes[-1] if nodes else None)
         nodes.append(node)
+    shape = candidates[0][1] if candidates and candidates[0][0] is not None else []
+    for k in range(len(nodes) + 1, len(nodes) + 1 + (later if shape else 0)):
+        node = _candidate_group(document, f"Candidate {k}", [blends.layer(member.name, member.blend) for member in shape])
+        node.setVisible(False)
+        nodes.append(node)
+    group.setChildNodes(nodes)
     return nodes
+
+
+def fill_candidate(document: Any, node: Any, layers: list, origin: Box) -> None:
+    """Write a later candidate's layers into its empty group (add_candidates' `later`), matched by name: pixels
+    only, so no undo entry and nothing to redraw (it is hidden until chosen). A layer the group lacks (a reply
+    that breaks the render contract) is added on top, one undo step."""
+    children = {child.name(): child for child in node.childNodes()}
+    for layer in layers:
+        child = children.get(layer.name)
+        if child is None:
+            child = _result_node(document, BlendTemplates(document), layer, origin, layer.name)
+            node.addChildNode(child, node.childNodes()[-1] if node.childNodes() else None)
+        elif child.blendingMode() != (layer.blend or "normal"):
+            child.setBlendingMode(layer.blend or "normal")
+        write_layer(child, layer, origin)
+
+
+def remove_empty(document: Any, empty: list) -> None:
+    """Remove the empty candidates (node ids) a progressive reply did not fill (it ended with an error, or
+    short): one undo step each, only then."""
+    for uid in empty:
+        node = find_node(document, uid)
+        if node is not None:
+            remove_layer(node)
+    empty.clear()
+
+
+class BlendTemplates:
+    """Empty paint layers with a blending mode, one per mode, made on first use and duplicated for each layer
+    of that mode: a duplicate keeps the mode without the undo entry a setBlendingMode makes (Krita 5.1)."""
+
+    def __init__(self, document: Any):
+        self.document = document
+        self._templates: dict[str, Any] = {}
+
+    def layer(self, name: str, blend: Optional[str]) -> Any:
+        blend = blend or "normal"
+        if blend == "normal":  # a new layer's mode
+            node = self.document.createNode(name, "paintlayer")
+        else:
+            if blend not in self._templates:
+                template = self.document.createNode(name, "paintlayer")
+                template.setBlendingMode(blend)
+                self._templates[blend] = template
+            node = self._templates[blend].duplicate()
+            node.setName(name)
+        return node
+
+
+def _candidate_group(document: Any, name: str, children: list) -> Any:
+    node = document.createGroupLayer(name)
+    node.setCollapsed(True)  # one row each in the Layers docker; the artist opens the one to paint on
+    node.setChildNodes(children)  # bottom to top, as the reply lists them
+    return node
 
 
 def _candidates_of(layers: list) -> list[tuple[Optional[str], list]]:
@@ -556,9 +623,8 @@ def _candidates_of(layers: list) -> list[tuple[Optional[str], list]]:
     return candidates
 
 
-def _result_node(document: Any, layer: Any, origin: Box, name: str) -> Any:
-    node = document.createNode(name, "paintlayer")
-    node.setBlendingMode(getattr(layer, "blend", "normal") or "normal")
+def _result_node(document: Any, blends: BlendTemplates, layer: Any, origin: Box, name: str) -> Any:
+    node = blends.layer(name, getattr(layer, "blend", "normal"))
     write_layer(node, layer, origin)
     return node
 
@@ -577,7 +643,8 @@ def place_renders_group(document: Any, group: Any, anchor: Any) -> None:
     group.setCollapsed(old.collapsed() if old is not None else True)
     if old is not None:
         group.setOpacity(old.opacity())
-        group.setBlendingMode(old.blendingMode())
+        if old.blendingMode() != group.blendingMode():  # an undo entry each time: only when it changes
+            group.setBlendingMode(old.blendingMode())
         _add_above(document, group, old)
         old.remove()
         return

@@ -185,6 +185,8 @@ class Connection(QObject):
         elif not self.connected:
             self._set(Status.CONNECTED, "")
         pending = self._pending.pop(reply.id, None) if reply.id is not None else None
+        if pending is not None and reply.more:  # a progressive reply's part: the next one has as long again
+            self._pending[reply.id] = _Pending(pending.op, self.clock(), pending.timeout_s)  # type: ignore[index]
         if pending is not None and pending.op not in ("info", "cancel"):
             self.replied.emit(reply)
         elif pending is None and not reply.ok and reply.id is None:

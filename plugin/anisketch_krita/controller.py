@@ -108,6 +108,13 @@ class _Flight:
     frame: int = 0  # photo: the side of the square the backend drew in (the image sent; origin.w unless shrunk)
     shrink_ms: float = 0.0  # guide: a large crop's shrinking on the worker thread, before it was sent
     clicked: Optional[float] = None  # render: perf_counter when the artist asked for it (reading the layers came after)
+    # A progressive render (one reply part per candidate): the empty candidates its later parts fill (node ids, in
+    # order), when its first candidate was shown and its last placed, and its first part's figures.
+    empty: list = field(default_factory=list)
+    first_shown: Optional[float] = None
+    all_placed: Optional[float] = None
+    first: dict = field(default_factory=dict)
+    count: int = 0  # render: the candidates asked for
 
 
 @dataclass
@@ -156,6 +163,7 @@ class Controller(QObject):
         self._restore: Optional[tuple] = None  # (document, artist's active layer, until) after we add layers
         self._document: Any = None
         self._placing = False  # a reply's results are going into the document (see _on_reply)
+        self._held: dict[Optional[str], list] = {}  # replies waiting to go in, by request id (_handle_held)
         self._guide_forced = False  # a guide was asked for (not just a stroke seen): send even if nothing changed
         self.pen_lifts = 0  # stroke ends told by the artist's input (pen.py), for the tests
         self._lift_until: Optional[float] = None  # a pen lift waits for Krita to finish the stroke until then
@@ -607,17 +615,38 @@ class Controller(QObject):
         except (CanvasError, protocol.ProtocolError) as error:
             self._show_error(str(error))
             return
-        self._flights[request_id] = _Flight("render", document, crop, time.perf_counter(), clicked=clicked)
+        for earlier, flight in list(self._flights.items()):  # a render still coming in: its rest is not wanted
+            if flight.op == "render":
+                self.connection.cancel(earlier)
+        self._flights[request_id] = _Flight("render", document, crop, time.perf_counter(), clicked=clicked,
+                                            count=self.settings.render_count)
         self.busy["render"] = f"Rendering {self.settings.render_count} candidates…"
         self.changed.emit()
 
     def _apply_render(self, reply: protocol.Reply, flight: _Flight, label: str = "Render") -> None:
+        """A reply's candidates into the document: the first part places them (with empty candidates for the
+        parts still to come, when the reply is progressive), a later part fills the next empty ones."""
         document = flight.document
         started = time.perf_counter()
-        placed = outputs.place_candidates(document, reply.layers, flight.origin, self.sketch_layer(document), label)
-        self.timings.place_ms = (time.perf_counter() - started) * 1e3
-        if placed:  # for a document the artist has since left, they wait for the artist's return
-            self._workspace_for(document).candidates = placed
+        workspace = self._workspace_for(document)
+        if flight.first_shown is None:
+            later = max(0, flight.count - len(outputs.candidate_stacks(reply.layers))) if reply.more else 0
+            stages: dict = {}
+            placed, flight.empty = outputs.place_candidates(document, reply.layers, flight.origin,
+                                                            self.sketch_layer(document), label, later, stages)
+            flight.first_shown = time.perf_counter()
+            self.timings.place_ms = (flight.first_shown - started) * 1e3
+            flight.first = {"server_ms": float(reply.timing_ms.get("total", 0.0)), "arrived": flight.arrived,
+                            "place_ms": self.timings.place_ms, "place_stages": stages}
+            if placed:  # for a document the artist has since left, they wait for the artist's return
+                workspace.candidates = placed
+        else:
+            placed = outputs.fill_candidates(document, reply.layers, flight.origin, flight.empty)
+            self.timings.place_ms += (time.perf_counter() - started) * 1e3
+            workspace.candidates = workspace.candidates + placed
+        if reply.layers:
+            flight.all_placed = time.perf_counter()
+        if placed:
             self.renders_changed.emit()
 
 
@@ -749,11 +778,30 @@ class Controller(QObject):
         waiting = self._flights.get(reply.id) if reply.id is not None else None
         if waiting is not None and waiting.arrived is None:
             waiting.arrived = time.perf_counter()
-        if self._placing or (reply.ok and waiting is not None and not canvas.is_idle(waiting.document)):
-            # mid-stroke, or another reply is being placed (Krita runs nested event loops while we add layers)
-            QTimer.singleShot(IDLE_RETRY_MS, lambda: self._on_reply(reply))
-            return
-        flight = self._flights.pop(reply.id, None) if reply.id is not None else None
+        queue = self._held.setdefault(reply.id, [])
+        queue.append(reply)
+        if len(queue) == 1:  # else an earlier part of the same reply waits: the parts go in in order
+            self._handle_held(reply.id)
+
+    @guarded
+    def _handle_held(self, key: Optional[str]) -> None:
+        """The replies held for one request id, in order, each once it can go in: not mid-stroke, and not while
+        another reply is being placed (Krita runs nested event loops while we add layers)."""
+        queue = self._held.get(key, [])
+        while queue:
+            reply = queue[0]
+            waiting = self._flights.get(reply.id) if reply.id is not None else None
+            if self._placing or (reply.ok and waiting is not None and not canvas.is_idle(waiting.document)):
+                QTimer.singleShot(IDLE_RETRY_MS, lambda: self._handle_held(key))
+                return
+            queue.pop(0)
+            self._handle_reply(reply)
+        self._held.pop(key, None)
+
+    @guarded
+    def _handle_reply(self, reply: protocol.Reply) -> None:
+        final = not reply.more  # a progressive reply's last part, or a reply in one piece
+        flight = None if reply.id is None else self._flights.pop(reply.id, None) if final else self._flights.get(reply.id)
         op = flight.op if flight is not None else reply.op
         started = time.perf_counter()
         self._placing = True
@@ -769,32 +817,50 @@ class Controller(QObject):
                 {"guide": self._apply_guide, "render": self._apply_render,
                  "generate": self._apply_generate, "photo": self._apply_photo}[flight.op](reply, flight)
                 self._keep_active_layer(flight.document, active)
+            if final and flight is not None and flight.empty:  # a reply that ended short: no empty candidates left
+                canvas.remove_empty(flight.document, flight.empty)
         except CanvasError as error:
             self._show_error(str(error), emit=False)
         finally:
             self._placing = False
             # Busy until the results are placed: placing makes Krita run nested event loops (waitForDone), in
             # which a script or the docker must not see the op as done with its candidates not there yet.
-            if op:
+            if op and final:
                 self.busy.pop(op, None)
+            elif op == "render" and flight is not None:
+                self.busy[op] = f"Painting the other candidates ({len(self._workspace_for(flight.document).candidates)} " \
+                                f"of {flight.count} in)…"
             if op == "guide":
                 self._after_guide(reply, flight, started)
-            elif op == "render" and reply.ok and flight is not None:
+            elif op == "render" and reply.ok and flight is not None and final:
                 self._after_render(reply, flight)
             refresh_ms = self._emit_changed(self.guide_changed if op == "guide" else self.changed)
             if op == "guide" and reply.ok and flight is not None and self.timings.history:
                 self.timings.history[-1]["refresh_ms"] += round(refresh_ms, 2)
 
     def _after_render(self, reply: protocol.Reply, flight: _Flight) -> None:
-        """Where the wait went, from the artist's click to the candidates in the document (what they feel)."""
-        server_ms = float(reply.timing_ms.get("total", 0.0))
-        arrived = flight.arrived if flight.arrived is not None else flight.started
+        """Where the wait went, from the artist's click to the first candidate shown in the document (what they
+        feel), and to the last candidate placed. A progressive reply's first part has its own backend time and
+        transit; the rest is the backend painting the others while the first is shown."""
         clicked = flight.clicked if flight.clicked is not None else flight.started
-        self.timings.render = {"click_to_placed_ms": round((time.perf_counter() - clicked) * 1e3, 1),
-                               "read_and_send_ms": round((flight.started - clicked) * 1e3, 1),
-                               "server_ms": round(server_ms, 1),
-                               "transit_ms": round((arrived - flight.started) * 1e3 - server_ms, 1),
+        first_shown = flight.first_shown if flight.first_shown is not None else time.perf_counter()
+        all_placed = flight.all_placed if flight.all_placed is not None else first_shown
+        server_first = float(flight.first.get("server_ms", 0.0))
+        arrived = flight.first.get("arrived") or flight.started
+
+        def since_click(at: float) -> float:
+            return round((at - clicked) * 1e3, 1)
+
+        self.timings.render = {"click_to_first_shown_ms": since_click(first_shown),
+                               "click_to_placed_ms": since_click(all_placed),
+                               "read_and_send_ms": since_click(flight.started),
+                               "server_first_ms": round(server_first, 1),
+                               "transit_first_ms": round((arrived - flight.started) * 1e3 - server_first, 1),
+                               "place_first_ms": round(flight.first.get("place_ms", 0.0), 1),
+                               "place_first_stages": flight.first.get("place_stages", {}),
                                "place_ms": round(self.timings.place_ms, 1),
+                               "server_ms": round(float(reply.timing_ms.get("total", 0.0)), 1),
+                               "candidates": len(self._workspace_for(flight.document).candidates),
                                "backend_stages": {k: round(float(v), 1) for k, v in reply.timing_ms.items() if k != "total"}}
 
     def _keep_active_layer(self, document: Any, active: Any) -> None:

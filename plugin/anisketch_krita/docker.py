@@ -391,13 +391,19 @@ class AniSketchDocker(DockWidget):
     def _refresh_candidates(self) -> None:
         self._updating = True
         try:
+            # a progressive render's later candidates join the list: the one the artist chose stays chosen
+            items = [self.candidate_list.item(i) for i in range(self.candidate_list.count())]
+            shown = [item.text() for item in items if item is not None]
+            names = [candidate.name for candidate in self.controller.candidates]
+            row = self.candidate_list.currentRow() if shown and shown == names[:len(shown)] else -1
             self.candidate_list.clear()
             for candidate in self.controller.candidates:
                 item = QListWidgetItem(QIcon(QPixmap.fromImage(candidate.thumbnail)), candidate.name)
                 self.candidate_list.addItem(item)
             if self.controller.candidates:
-                self.candidate_list.setCurrentRow(0)
-                self.tabs.setCurrentIndex(1)
+                self.candidate_list.setCurrentRow(max(row, 0))
+                if row < 0:
+                    self.tabs.setCurrentIndex(1)
         finally:
             self._updating = False
         self.keep_button.setEnabled(bool(self.controller.candidates))

@@ -6,6 +6,7 @@ request from named inputs and put the reply's layers on the canvas.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -33,25 +34,60 @@ def render_request(crop: Box, sketch_bgra: bytes, hints_bgra: Optional[bytes], c
     images = [protocol.Image("sketch", "bgra8", crop.w, crop.h, sketch_bgra)]
     if hints_bgra is not None:
         images.append(protocol.Image("hints", "bgra8", crop.w, crop.h, hints_bgra))
+    # progressive: candidate 1 comes (and is shown) while the backend still paints the others
     params: dict[str, Any] = {"n": int(count), "mode": mode, "style_seed": int(style_seed),
-                              "layer_format": "bgra8", "origin": [crop.x, crop.y]}
+                              "layer_format": "bgra8", "origin": [crop.x, crop.y], "progressive": True}
     if state:
         params["state"] = state
     return params, images
 
 
 def place_candidates(document: Any, layers: list[protocol.Layer], origin: Box, anchor: Any,
-                     label: str) -> list[Candidate]:
+                     label: str, later: int = 0, figures: Optional[dict] = None) -> tuple[list[Candidate], list[str]]:
     """The reply's colour layers as candidates in a new renders group, which takes the old one's place, or the
     first time goes BENEATH the sketch (`anchor`): a render is painted under the artist's lines and never hides
-    the guidance group above them."""
+    the guidance group above them. Returns the candidates placed and the node ids of `later` empty, hidden
+    candidates that a progressive reply's next parts fill (fill_candidates), in order. `figures` gets the GUI
+    thread's ms: "assemble" (the layers made, out of the document), "swap" (the group in, the old one out),
+    "refresh" (Krita's recomposite), "thumbnails"."""
     layers = [layer for layer in layers if layer.group not in protocol.GROUPS]
     if not layers:
-        return []
-    nodes = canvas.replace_renders(document, layers, origin, label, anchor)
-    canvas.refresh(document)
+        return [], []
+    clock = _Stopwatch(figures)
+    nodes = canvas.replace_renders(document, layers, origin, label, anchor, later, clock.lap)
+    canvas.refresh(document)  # the first candidate shows now (the GUI thread waits for Krita's recomposite)
+    clock.lap("refresh")
     stacks = candidate_stacks(layers)
-    return [Candidate(canvas.node_id(node), node.name(), stack_thumbnail(stack)) for node, stack in zip(nodes, stacks)]
+    placed = [Candidate(canvas.node_id(node), node.name(), stack_thumbnail(stack)) for node, stack in zip(nodes, stacks)]
+    clock.lap("thumbnails")
+    return placed, [canvas.node_id(node) for node in nodes[len(stacks):]]
+
+
+class _Stopwatch:
+    """Laps of the GUI thread's time into a dict (ms), when one is given."""
+
+    def __init__(self, figures: Optional[dict]):
+        self.figures, self.last = figures, time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        if self.figures is not None:
+            self.figures[name] = round((now - self.last) * 1e3, 1)
+        self.last = now
+
+
+def fill_candidates(document: Any, layers: list[protocol.Layer], origin: Box, empty: list[str]) -> list[Candidate]:
+    """A progressive reply's later part: each candidate's layers written into the next empty candidate (`empty`,
+    node ids in order; those used are taken off it). Hidden, so nothing is redrawn. Returns the candidates filled;
+    one whose group the artist has since deleted (or undone) is skipped."""
+    filled = []
+    for stack in candidate_stacks(layers):
+        node = canvas.find_node(document, empty.pop(0)) if empty else None
+        if node is None:
+            continue
+        canvas.fill_candidate(document, node, stack, origin)
+        filled.append(Candidate(canvas.node_id(node), node.name(), stack_thumbnail(stack)))
+    return filled
 
 
 def candidate_stacks(layers: list[protocol.Layer]) -> list[list[protocol.Layer]]:

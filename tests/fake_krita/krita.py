@@ -22,7 +22,10 @@ with kritarunner; see docs/plugin.md):
 
 Not in Krita, for the tests to observe: `Document.refresh_count` counts the recomposites asked for
 (refreshProjection calls and shape updates), `Document.dirty_rects` the image rects (pixels) of the shape
-updates, `Document.marks` the same with their layer's name and time, and `Document.stroke_running` pretends the artist is mid-stroke.
+updates, `Document.marks` the same with their layer's name and time, `Document.undo_entries` the undo history's
+entries as Krita 5.1.5 records them (checked in the real Krita: addChildNode, remove and setBlendingMode are
+undoable commands, also on a node not in the document yet; setChildNodes, duplicate, setPixelData and the other
+property setters are not), and `Document.stroke_running` pretends the artist is mid-stroke.
 
 Signatures follow the real bindings (positional ints, `str` for names); only the subset is implemented.
 
@@ -175,6 +178,14 @@ class Node(QObject):
         return _handle(self._s.parent)
 
     def addChildNode(self, child: "Node", above: "Node | None") -> bool:
+        self._s.document.undo_entries.append("Add Layer")
+        self._insert(child, above)
+        # Like Krita: a layer added through the API becomes the active one, a moment later (queued signal).
+        it = child._s
+        QTimer.singleShot(0, lambda: setattr(it.document, "_active", it))
+        return True
+
+    def _insert(self, child: "Node", above: "Node | None") -> bool:
         me, it = self._s, child._s
         if it.parent is not None:
             it.parent.children.remove(it)
@@ -182,8 +193,6 @@ class Node(QObject):
         index = len(siblings) if above is None or above._s not in siblings else siblings.index(above._s) + 1
         siblings.insert(index, it)
         it.parent = me
-        # Like Krita: a layer added through the API becomes the active one, a moment later (queued signal).
-        QTimer.singleShot(0, lambda: setattr(it.document, "_active", it))
         return True
 
     def removeChildNode(self, child: "Node") -> bool:
@@ -195,20 +204,25 @@ class Node(QObject):
 
     def remove(self) -> bool:
         parent = self.parentNode()
-        return parent.removeChildNode(self) if parent is not None else False
+        if parent is None:
+            return False
+        self._s.document.undo_entries.append("Remove Layer")
+        return parent.removeChildNode(self)
 
     def setChildNodes(self, nodes: Iterable["Node"]) -> None:
+        """Krita 5.1.5 adds them straight to the image's node graph: no undo entry, no activation."""
         for child in self.childNodes():
             self.removeChildNode(child)
         for node in nodes:
-            self.addChildNode(node, None)
+            self._insert(node, None)
 
     def duplicate(self) -> "Node":
         copy = self._s.document.createNode(self._s.name, self._s.type)
         copy._s.device.tiles = {k: bytearray(v) for k, v in self._s.device.tiles.items()}
         copy._s.opacity, copy._s.visible = self._s.opacity, self._s.visible
+        copy._s.blending_mode, copy._s.collapsed = self._s.blending_mode, self._s.collapsed
         for child in self.childNodes():
-            copy.addChildNode(child.duplicate(), None)
+            copy._insert(child.duplicate(), None)
         return copy
 
     # properties
@@ -241,6 +255,7 @@ class Node(QObject):
 
     def setBlendingMode(self, value: str) -> None:
         """In Krita 5.1 this is an undoable command (an undo entry, even for the same mode)."""
+        self._s.document.undo_entries.append("Composition Mode Change")
         self._s.blending_mode = value
 
     def colorModel(self) -> str:
@@ -455,6 +470,7 @@ class Document(QObject):
         self.refresh_count = 0  # not in Krita: recomposites asked for (refreshProjection, shape updates)
         self.dirty_rects: list[QRect] = []  # not in Krita: image rects that shape updates marked dirty
         self.marks: list[tuple] = []  # not in Krita: (vector layer's name, rect, monotonic time) per shape update
+        self.undo_entries: list[str] = []  # not in Krita's API: the History docker's entries, oldest first
 
     def width(self) -> int:
         return self._width
@@ -702,7 +718,7 @@ class Krita(QObject):
         background = document.createNode("Background", "paintlayer")
         if (colorModel, colorDepth) == ("RGBA", "U8"):
             background.setPixelData(b"\xff\xff\xff\xff" * (width * height), 0, 0, width, height)
-        document.rootNode().addChildNode(background, None)
+        document.rootNode()._insert(background, None)  # made with the document: no undo entry
         document.setActiveNode(background)
         self._documents.append(document)
         return document

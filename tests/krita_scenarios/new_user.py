@@ -135,9 +135,20 @@ def scenario(t):
     expected = digest(sketch.pixelData(crop.x, crop.y, crop.w, crop.h))
     t.result["hints"]["sketch_crop_digest"] = [crop.w, crop.h, expected]
     sent_before = len(requests)
+    first_image = []  # Krita's image over the crop right after the first candidate went in (others still coming)
+    apply_render = controller._apply_render
+
+    def applying(reply, flight, label="Render"):
+        apply_render(reply, flight, label)
+        if not first_image:
+            first_image.append((_image_rows(document, crop), len(controller.candidates), reply.more))
+
+    controller._apply_render = applying  # the instance attribute wins over the method
     controller.render()
     yield t.until(lambda: "render" not in controller.busy and len(requests) > sent_before, 240, "the render")
     yield from _wait(lambda: bool(controller.candidates), 5)
+    del controller._apply_render
+    document.refreshProjection()
     render = [r for r in requests[sent_before:] if r[0] == "render"][-1]
     stack = [n.name() for n in document.rootNode().childNodes()]  # bottom to top
     renders = canvas.find_group(document, canvas.RENDERS_GROUP)
@@ -148,7 +159,12 @@ def scenario(t):
                           "thumbnails": docker.candidate_list.count(),
                           "active_document": krita.activeDocument().name(),
                           "sketch_unchanged": digest(sketch.pixelData(0, 0, W, H)) == sketch_bytes,
-                          "figures": dict(controller.timings.render)}
+                          "figures": dict(controller.timings.render),
+                          # candidate 1 was wholly in Krita's image when it went in: a full recomposite now shows
+                          # the same (the others are hidden)
+                          "first_shown_complete": bool(first_image) and first_image[0][0] == _image_rows(document, crop),
+                          "candidates_when_first_shown": first_image[0][1] if first_image else None,
+                          "first_part_had_more": first_image[0][2] if first_image else None}
 
     # --- the same hints in faithful mode ("colour my own lines"): production layers beneath the sketch --------
     controller.update_settings(render_mode="faithful", render_count=2)
@@ -266,6 +282,12 @@ def _shown_after(document, crop, applied_at, window_s=1.0):
     document.refreshProjection()
     final = [bytes(document.pixelData(x, y, w, 1)) for y in rows]
     return next((at for at, seen in timeline if seen == final), None)
+
+
+def _image_rows(document, crop):
+    """Every 32nd row of Krita's image over the crop (bytes)."""
+    x, w = max(crop.x, 0), min(crop.right, document.width()) - max(crop.x, 0)
+    return [bytes(document.pixelData(x, y, w, 1)) for y in range(max(crop.y, 0), min(crop.bottom, document.height()), 32)]
 
 
 def canvas_bounds(document):

@@ -29,8 +29,9 @@ import zmq
 from anisketch import __version__, protocol
 from anisketch.errors import BadRequest, ModelUnavailable
 from anisketch.layers import Result
-from anisketch.server.pixels import swap_red_blue
+from anisketch.server.pixels import layer_frame, to_rgba
 from anisketch.server.scheduler import Job, Scheduler
+from anisketch.server.yielding import YieldingThread
 
 if TYPE_CHECKING:  # the real service drags the models in; the server only needs its shape
     from anisketch.server.broker import Bus
@@ -72,6 +73,7 @@ class Server:
         self._busy = False
         self._compute = threading.Thread(target=self._compute_loop, name="anisketch-compute", daemon=True)
         self.served = 0  # replies to model work (guide, render, generate, photo), for the shutdown log
+        self._yielding = YieldingThread()
 
     # --- the socket thread -------------------------------------------------------------------------------
 
@@ -327,16 +329,15 @@ class Server:
         more, fields_ = result.more, _result_fields(job.op, result)
         part = self._outcome(job, result, layer_format, queued_ms, started, decoded, more=True)
         sent = 0
+        parts = self._yielding.parts(more)
         try:
-            for layers in more:
-                if part.status != "ok" or job.cancelled or not self._hand_over([part]):
-                    break
+            while part.status == "ok" and not job.cancelled and self._hand_over([part]):
                 sent += part.layers
+                layers = next(parts, None)  # made while the client shows what it has
+                if layers is None:
+                    break
                 part = self._outcome(job, Result(layers, fields_, result.timing_ms), layer_format, queued_ms,
                                      started, decoded, more=True, with_fields=False)
-            else:
-                if part.status == "ok" and not job.cancelled and self._hand_over([part]):
-                    sent += part.layers
         finally:
             getattr(more, "close", lambda: None)()  # a generator stops making what nobody will receive
         if part.status != "ok":
@@ -353,7 +354,7 @@ class Server:
         try:
             computed = time.perf_counter()
             fields_ = _result_fields(job.op, result) if with_fields else {}
-            layers = [_layer_frame(layer, layer_format) for layer in result.layers]
+            layers = [layer_frame(layer, layer_format) for layer in result.layers]
             # The service's own stages (prepare, model, draw...) beside the server's: queue, decode, service
             # (the whole service call), encode, total (arrival to reply).
             timing = {**{k: float(v) for k, v in result.timing_ms.items()},
@@ -390,30 +391,6 @@ def _service_call(request: protocol.Request) -> tuple[dict[str, Any], str]:
     for image in request.images:
         params[protocol.image_argument(image.name)] = to_rgba(image)
     return params, layer_format
-
-
-def to_rgba(image: protocol.Image) -> np.ndarray:
-    """A received image as a fresh, writable RGBA uint8[H, W, 4] array. gray8 is luminance, fully opaque."""
-    bpp = protocol.FORMATS[image.format]
-    rows = np.frombuffer(image.data, np.uint8).reshape(image.height, image.stride)[:, : image.width * bpp]
-    if image.format == "gray8":
-        rgba = np.empty((image.height, image.width, 4), np.uint8)
-        rgba[..., :3] = rows[..., None]
-        rgba[..., 3] = 255
-        return rgba
-    pixels = rows.reshape(image.height, image.width, 4)
-    return swap_red_blue(pixels) if image.format == "bgra8" else pixels.copy()
-
-
-def _layer_frame(layer: Any, layer_format: str) -> protocol.Layer:
-    rgba = np.asarray(layer.rgba)
-    if rgba.dtype != np.uint8 or rgba.ndim != 3 or rgba.shape[2] != 4:
-        raise TypeError(f"layer {layer.name!r}: the service returned {rgba.dtype} {rgba.shape}, not uint8 [H, W, 4]")
-    rgba = swap_red_blue(rgba) if layer_format == "bgra8" else np.ascontiguousarray(rgba)
-    height, width = rgba.shape[:2]
-    return protocol.Layer(name=str(layer.name), format=layer_format, width=width, height=height,
-                          data=rgba.reshape(-1).data, group=None if layer.group is None else str(layer.group),
-                          x=int(layer.x), y=int(layer.y), blend=str(getattr(layer, "blend", "normal")))
 
 
 def _result_fields(op: str, result: Any) -> dict:
