@@ -34,7 +34,7 @@ from .dabs import find_dabs
 from .faithful import ColorizerModel, load_colorizer, predict_fills
 from .faithful_layers import faithful_productions
 from .layered import BLEND_OF, guide_shading, refined_production
-from .refined import donor_seed, square, styled_portraits
+from .refined import donor_seed, portrait_maker, square
 
 MODES = ("refined", "faithful")
 MIN_SIDE = 16
@@ -87,10 +87,11 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
     hints = square(hints_rgba, side) if hints_rgba is not None and hints_rgba[..., 3].any() else None
     workers = candidate_workers(n)
     if mode == "refined":
-        portraits, dabs, fixed = styled_portraits(floats, choices, hints, side, n, int(style_seed), placement)
-        timing["portraits"] = ms_since(t)
-        candidates = candidate_parts(portraits, lambda portrait: refined_production(portrait, side, "bg_color" in fixed),
-                                workers, (h, w), timing, ms_since(t))
+        portrait, dabs, fixed = portrait_maker(floats, choices, hints, side, int(style_seed), placement)
+        timing["portraits"] = ms_since(t)  # what the candidates share; each one's own portrait is in "layers"
+        background_hinted = "bg_color" in fixed
+        candidates = candidate_parts(list(range(n)), lambda i: refined_production(portrait(i), side, background_hinted),
+                                     workers, (h, w), timing, ms_since(t))
     else:
         assert colorizer is not None  # refused above
         portrait = placement.portrait(build_portrait(P.decode(floats, choices)))

@@ -16,6 +16,7 @@ inside its part, shows the dab's colour (`match_hints`: one or two cheap extra r
 from __future__ import annotations
 
 from functools import cache
+from typing import Callable
 
 import numpy as np
 
@@ -180,6 +181,14 @@ def paint_candidates(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.nda
 def styled_portraits(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.ndarray | None, side: int, n: int,
                      style_seed: int, placement: Placement = IDENTITY) -> tuple[list[Portrait], list[Dab], dict]:
     """The n candidates' portraits (placed in the request), the dabs found and the colours they fixed."""
+    portrait, dabs, fixed = portrait_maker(floats, choices, hints_rgba, side, style_seed, placement)
+    return [portrait(i) for i in range(n)], dabs, fixed
+
+
+def portrait_maker(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.ndarray | None, side: int,
+                   style_seed: int, placement: Placement = IDENTITY) -> tuple[Callable[[int], Portrait], list[Dab], dict]:
+    """What the candidates share (the dabs found, the colours they fixed) and `portrait(i)`, candidate i's
+    portrait placed in the request: each candidate's own work can then run in a task of its own."""
     params = P.decode(floats, choices)
     memo = PartMemo()  # every portrait here is one face in other colours: its parts are built once
     dabs: list[Dab] = []
@@ -187,8 +196,11 @@ def styled_portraits(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.nda
         # the part map alone: the lines a full render inks over the colours never change it
         dabs = find_dabs(hints_rgba, render_regions(placement.portrait(built(params, memo)).regions, side)[1])
     fixed = match_hints(params, dabs, hinted_colors(params, dabs), placement, memo)
-    portraits = [placement.portrait(built(with_style(params, style_seed, i, fixed), memo)) for i in range(n)]
-    return portraits, dabs, fixed
+
+    def portrait(i: int) -> Portrait:  # the memo holds every part by now: candidates only look up colours
+        return placement.portrait(built(with_style(params, style_seed, i, fixed), memo))
+
+    return portrait, dabs, fixed
 
 
 def built(params: P.Params, memo: PartMemo | None = None) -> Portrait:
