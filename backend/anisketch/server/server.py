@@ -31,7 +31,6 @@ from anisketch.errors import BadRequest, ModelUnavailable
 from anisketch.layers import Result
 from anisketch.server.pixels import layer_frame, to_rgba
 from anisketch.server.scheduler import Job, Scheduler
-from anisketch.server.yielding import YieldingThread
 
 if TYPE_CHECKING:  # the real service drags the models in; the server only needs its shape
     from anisketch.server.broker import Bus
@@ -73,7 +72,6 @@ class Server:
         self._busy = False
         self._compute = threading.Thread(target=self._compute_loop, name="anisketch-compute", daemon=True)
         self.served = 0  # replies to model work (guide, render, generate, photo), for the shutdown log
-        self._yielding = YieldingThread()
 
     # --- the socket thread -------------------------------------------------------------------------------
 
@@ -329,11 +327,10 @@ class Server:
         more, fields_ = result.more, _result_fields(job.op, result)
         part = self._outcome(job, result, layer_format, queued_ms, started, decoded, more=True)
         sent = 0
-        parts = self._yielding.parts(more)
         try:
             while part.status == "ok" and not job.cancelled and self._hand_over([part]):
                 sent += part.layers
-                layers = next(parts, None)  # made while the client shows what it has
+                layers = next(more, None)  # made while the client shows what it has
                 if layers is None:
                     break
                 part = self._outcome(job, Result(layers, fields_, result.timing_ms), layer_format, queued_ms,
