@@ -6,7 +6,7 @@ import pytest
 
 from anisketch.engine import params as P
 from anisketch.engine.geometry import build_portrait
-from anisketch.engine.palette import HAIR_SHEEN, SKIN_SHADOW, lighten, shade
+from anisketch.engine.palette import hair_sheen, skin_shadow
 from anisketch.engine.raster import render as render_portrait
 from anisketch.render import faithful_layers, snapping
 from anisketch.render.dabs import Dab
@@ -226,7 +226,7 @@ def test_the_guidance_shades_the_skin_where_the_network_left_it_lit(clustering):
         layers = faithful_productions(fill[None], darkness, None, dabs, parts, guide=guide)[0]
         assert layers[SHADOWS][45, 60, 3] == 255 and layers[SHADOWS][16, 60, 3] == 0  # the forehead, not the hair
         shown = composite([(layers[FLATS], "normal"), (layers[SHADOWS], "multiply")])
-        engine_shadow = np.array(shade(tuple(np.array(skin) / 255.0), *SKIN_SHADOW)) * 255.0
+        engine_shadow = np.array(skin_shadow(tuple(np.array(skin) / 255.0))) * 255.0
         assert np.abs(shown[45, 60] - engine_shadow).max() <= 3, (shown[45, 60], engine_shadow)
     # a dab on the forehead's shadow: the network, shown it, painted it lit, and so it stays
     layers = faithful_productions(fill[None], darkness, None, [Dab(tan, "skin", on_forehead)], parts,
@@ -244,7 +244,7 @@ def test_the_guidance_puts_a_sheen_on_the_hair_where_the_network_drew_none(clust
     layers = faithful_productions(fill[None], darkness, None, [], parts, guide=GuideShading(np.zeros_like(band), band))[0]
     assert layers[HIGHLIGHTS][25, 60, 3] == 255 and layers[HIGHLIGHTS][53, 60, 3] == 0
     shown = composite([(layers[FLATS], "normal"), (layers[HIGHLIGHTS], "screen")])
-    sheen = np.array(lighten(tuple(np.array(LIT) / 255.0), HAIR_SHEEN)) * 255.0
+    sheen = np.array(hair_sheen(tuple(np.array(LIT) / 255.0))) * 255.0
     assert np.abs(shown[25, 60] - sheen).max() <= 3, (shown[25, 60], sheen)
 
 

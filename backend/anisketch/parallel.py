@@ -33,12 +33,7 @@ def parallel_map(fn: Callable[[int], T], items: Iterable[int], workers: int | No
 def thread_map(fn: Callable[[T], U], items: Iterable[T], workers: int = 1) -> list[U]:
     """`[fn(x) for x in items]` on up to `workers` threads: for work that spends its time in OpenCV and numpy,
     which let other threads run meanwhile (a request's candidates, each painted and cut into layers)."""
-    items = list(items)
-    workers = min(workers, len(items))
-    if workers <= 1:
-        return [fn(x) for x in items]
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(fn, items))
+    return list(ordered_map(fn, items, workers))
 
 
 def ordered_map(fn: Callable[[T], U], items: Iterable[T], workers: int = 1) -> Iterator[U]:

@@ -12,8 +12,6 @@ import numpy as np
 from anisketch.engine.params import LABEL
 
 INK = (48, 32, 40)  # line colour: a warm near-black, as anime line art is rarely pure black
-SKIN_SHADOW = (0.9, 1.35)  # `shade`'s value and saturation for the skin's shadow: a light, warm shade
-HAIR_SHEEN = 0.35  # how far the hair's sheen band is lightened towards white
 
 
 def _u8(rgb):
@@ -37,18 +35,28 @@ def mix(a, b, t):
     return tuple((1 - t) * x + t * y for x, y in zip(a, b))
 
 
+def skin_shadow(skin):
+    """The skin's shadow tone (RGB floats in [0, 1]): a light, warm shade."""
+    return shade(skin, 0.9, 1.35)
+
+
+def hair_sheen(hair):
+    """The hair's sheen band (RGB floats in [0, 1]): the hair lightened towards white."""
+    return lighten(hair, 0.35)
+
+
 def make_palette(p) -> dict:
     skin, hair, iris, clothes = p["skin_color"], p["hair_color"], p["iris_color"], p["clothes_color"]
     hair_shadow = shade(hair, 0.8)
     return {
         "skin": _u8(skin),
-        "skin_shadow": _u8(shade(skin, *SKIN_SHADOW)),
+        "skin_shadow": _u8(skin_shadow(skin)),
         "blush": _u8(mix(skin, (0.98, 0.45, 0.5), 0.35)),
         "lips": _u8(skin),
         "hair": _u8(hair),
         "hair_back": _u8(mix(hair, hair_shadow, 0.6)),
         "hair_shadow": _u8(hair_shadow),
-        "hair_sheen": _u8(lighten(hair, HAIR_SHEEN)),
+        "hair_sheen": _u8(hair_sheen(hair)),
         "tie": _u8(shade(p["ribbon_color"] if p["ribbon"] else (0.85, 0.25, 0.3), 0.9)),
         "brow": _u8(shade(hair, 0.7)),
         "sclera": (255, 255, 255),

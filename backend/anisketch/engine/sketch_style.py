@@ -15,7 +15,8 @@ strokes there are and in which order, before that:
 - **Artists' orders**: "artist" (the engine's: contour, ears, neck, features, hair), "random", "features"
   (eyes, brows, nose, mouth, then contour, hair last), "contour" (contour first, features, hair), "hair"
   (hair first) and "left_first" (one side of the face, then the other: stroke by stroke from left to right,
-  whatever part each belongs to, as artists who draw a half and then match it). Guides always come first: that is what they are for.
+  whatever part each belongs to, as artists do who draw one half and then match it). Guides always come
+  first: that is what they are for.
 
 `SketchStyle` says what one drawing does; `styled_strokes(portrait, style, rng)` gives its strokes, ordered
 (Stroke.order), ready for `simulate_sketch(..., order="artist")`; `draw_styled` does both. `sample_style` is

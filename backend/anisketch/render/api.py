@@ -90,7 +90,8 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         portrait_of, dabs, fixed = portrait_maker(floats, choices, hints, side, int(style_seed), placement)
         timing["portraits"] = ms_since(t)  # what the candidates share; each one's own portrait is in "layers"
         background_hinted = "bg_color" in fixed
-        candidates = candidate_parts(list(range(n)), lambda i: refined_production(portrait_of(i), side, background_hinted),
+        candidates = candidate_parts(list(range(n)),
+                                     lambda i: refined_production(portrait_of(i), side, background_hinted),
                                      workers, (h, w), timing, ms_since(t))
     else:
         assert colorizer is not None  # refused above

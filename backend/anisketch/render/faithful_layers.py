@@ -18,8 +18,7 @@ import cv2
 import numpy as np
 
 from ..engine import params as P
-from ..engine.palette import HAIR_SHEEN, SKIN_SHADOW, lighten
-from ..engine.palette import shade as shade_tone
+from ..engine.palette import hair_sheen, skin_shadow
 from ..parallel import thread_map
 from .dabs import Dab, agreed_color
 from .layered import BLACK, EYES, FLATS, HIGHLIGHTS, SHADOWS, WHITE, GuideShading, multiply_color, screen_color, to_lab
@@ -193,7 +192,8 @@ def eyes_own_cluster(fills: np.ndarray, centres: np.ndarray, labels_small: np.nd
     side = labels.shape[0]
     far_full = cv2.resize(far.astype(np.uint8), (side, side), interpolation=cv2.INTER_NEAREST) > 0
     return (np.concatenate([centres, own[:, None].astype(centres.dtype)], axis=1),
-            np.where(far, k, labels_small).astype(labels_small.dtype), np.where(far_full, k, labels).astype(labels.dtype))
+            np.where(far, k, labels_small).astype(labels_small.dtype),
+            np.where(far_full, k, labels).astype(labels.dtype))
 
 
 def four_channels(index: np.ndarray) -> np.ndarray:
@@ -217,11 +217,10 @@ def candidate_layers(shapes: Shapes, centres: np.ndarray, dabs: list[DabUnder]) 
     # the guidance's shading in the engine's tones of the bases as this candidate paints them (hints included)
     if shapes.skin >= 0:
         skin = colors[shapes.skin]
-        shadows[SKIN_SHADE] = (*multiply_color(np.array(shade_tone(tuple(skin / 255.0), *SKIN_SHADOW)) * 255, skin),
-                               255)
+        shadows[SKIN_SHADE] = (*multiply_color(np.array(skin_shadow(tuple(skin / 255.0))) * 255, skin), 255)
     if shapes.hair >= 0:
         hair = colors[shapes.hair]
-        lights[HAIR_SHINE] = (*screen_color(np.array(lighten(tuple(hair / 255.0), HAIR_SHEEN)) * 255, hair), 255)
+        lights[HAIR_SHINE] = (*screen_color(np.array(hair_sheen(tuple(hair / 255.0))) * 255, hair), 255)
     return {
         FLATS: look_up(shapes.flat_index, flats),
         SHADOWS: look_up(shapes.shade_index, shadows),

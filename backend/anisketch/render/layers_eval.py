@@ -26,6 +26,8 @@ dabs), one candidate per mode (`--candidates N`: N, see below). Each figure per 
   within SHADE_REACH of the zone (the render's face lies a few pixels off the truth's); `shade_recall`: the
   share of the zone within SHADE_REACH of the render's skin shadow; `shade_chance`: the share of the skin
   within SHADE_REACH of the zone, which is what shadows dropped anywhere on the skin would score as precision;
+  `sheen_precision`, `sheen_recall`, `sheen_chance`: the same for the Highlights layer on the true hair,
+  against the engine's sheen band;
 - cel shapes, not blur: `shadow_opaque`, the share of the Shadows layer's painted pixels that are fully opaque
   (a blurred shadow fades out in alpha); `shadow_interior`, their share inside a shape of one tone (the 3 x 3
   pixels around all the same: a gradient has next to none); `shadow_tones`, how many colours paint 95 % of

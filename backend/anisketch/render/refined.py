@@ -197,7 +197,9 @@ def portrait_maker(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.ndarr
         dabs = find_dabs(hints_rgba, render_regions(placement.portrait(built(params, memo)).regions, side)[1])
     fixed = match_hints(params, dabs, hinted_colors(params, dabs), placement, memo)
 
-    def portrait(i: int) -> Portrait:  # the memo holds every part by now: candidates only look up colours
+    # Candidates' tasks share the memo: by now it holds every part but perhaps a donor's kind of background, and a
+    # part two tasks build at once is built twice, the same (PartMemo is exact), never wrong.
+    def portrait(i: int) -> Portrait:
         return placement.portrait(built(with_style(params, style_seed, i, fixed), memo))
 
     return portrait, dabs, fixed
