@@ -67,11 +67,13 @@ class FakeService:
     def render(self, sketch_rgba, hints_rgba=None, *, n=4, mode="refined", style_seed=0, state=None, origin=(0, 0),
                progressive=False):
         self._work()
-        # the render contract: per candidate, bottom to top, Flat colours / Shadows / Highlights with their blends
+        # the render contract: per candidate, bottom to top, Flat colours / Shadows / Highlights with their blends,
+        # and in refined mode the engine's own Line art, placed hidden
+        names = [("Flat colours", "normal"), ("Shadows", "multiply"), ("Highlights", "screen")]
+        names += [("Line art", "normal")] if mode == "refined" else []
         candidates = [[Layer(name, f"Candidate {i + 1}", np.full(sketch_rgba.shape, (style_seed + i + k) % 256, np.uint8),
-                             blend=blend)
-                       for k, (name, blend) in enumerate((("Flat colours", "normal"), ("Shadows", "multiply"),
-                                                          ("Highlights", "screen")))] for i in range(n)]
+                             blend=blend, visible=name != "Line art")
+                       for k, (name, blend) in enumerate(names)] for i in range(n)]
         echo = {"n": n, "mode": mode, "style_seed": style_seed, "digest": digest(sketch_rgba),
                 "hints": None if hints_rgba is None else digest(hints_rgba), "call": self.calls}
         result = Result(candidates[0], {"mode": mode, "style_seeds": [[style_seed, i] for i in range(n)], "dabs": [],

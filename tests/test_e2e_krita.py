@@ -181,11 +181,12 @@ def test_render_with_hints_adds_candidate_layers(session):
     assert render["visible_after_choice"] == [False, True, False]
     assert render["active_layer"] == "Color hints", "the artist's active layer must survive the new layers"
     # issue 19: the colour lies BENEATH the artist's sketch, each candidate a group of production layers whose
-    # blending modes Krita really applies (refined mode: its line art on top of the colour)
+    # blending modes Krita really applies (refined mode: its own line art on top of the colour, hidden: the
+    # artist's lines are on top of it all)
     stack = render["stack"]
     assert stack.index("AniSketch renders") < stack.index("Sketch"), stack
-    assert render["candidate_layers"] == [[["Flat colours", "normal"], ["Shadows", "multiply"],
-                                           ["Highlights", "screen"], ["Line art", "normal"]]] * 3
+    assert render["candidate_layers"] == [[["Flat colours", "normal", True], ["Shadows", "multiply", True],
+                                           ["Highlights", "screen", True], ["Line art", "normal", False]]] * 3
 
 
 def test_generation_adds_a_portrait(session):

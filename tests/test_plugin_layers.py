@@ -276,8 +276,8 @@ def test_a_progressive_render_shows_candidate_1_and_fills_the_others_without_und
     parts = [("Flat colours", "normal"), ("Shadows", "multiply"), ("Highlights", "screen"), ("Line art", "normal")]
 
     def candidate(i):
-        return [protocol.Layer(name, "bgra8", 2, 2, bgra((i, k, 9)) * 4, group=f"Candidate {i + 1}", x=k, blend=blend)
-                for k, (name, blend) in enumerate(parts)]
+        return [protocol.Layer(name, "bgra8", 2, 2, bgra((i, k, 9)) * 4, group=f"Candidate {i + 1}", x=k, blend=blend,
+                               visible=name != "Line art") for k, (name, blend) in enumerate(parts)]
 
     outputs.place_candidates(document, candidate(0), Box(0, 0, 2, 2), sketch, "Render")  # an earlier render
     before, refreshes = len(document.undo_entries), document.refresh_count
@@ -287,6 +287,8 @@ def test_a_progressive_render_shows_candidate_1_and_fills_the_others_without_und
     assert [(n.name(), n.visible()) for n in renders.childNodes()] == [
         ("Candidate 1", True), ("Candidate 2", False), ("Candidate 3", False), ("Candidate 4", False)]
     assert all([(c.name(), c.blendingMode()) for c in n.childNodes()] == parts for n in renders.childNodes())
+    # the reply's hidden layer (refined's own line art) comes hidden in every candidate, the empty ones too
+    assert all([c.visible() for c in n.childNodes()] == [True, True, True, False] for n in renders.childNodes())
     assert renders.childNodes()[1].childNodes()[0].bounds().isEmpty()  # empty until its part comes
     filled = outputs.fill_candidates(document, candidate(1) + candidate(2), Box(10, 10, 2, 2), empty)
     assert [c.name for c in filled] == ["Candidate 2", "Candidate 3"] and len(empty) == 1
@@ -376,3 +378,6 @@ def test_a_candidates_thumbnail_mixes_its_layers_as_krita_will(plugin, krita):
     shaded, lit = image.pixelColor(0, 0), image.pixelColor(3, 0)
     assert abs(shaded.red() - 100) <= 2 and abs(shaded.green() - 50) <= 2 and abs(shaded.blue() - 40) <= 2
     assert lit.red() == 200 and abs(lit.green() - 161) <= 2 and lit.blue() == 40  # 255 - 155 * 155 / 255
+    hidden_ink = protocol.Layer("Line art", "bgra8", 4, 4, bgra((0, 0, 0)) * 16, group="Candidate 1", visible=False)
+    same = outputs.stack_thumbnail(stacks[0] + [hidden_ink], size=4)  # as Krita first shows it: without the ink
+    assert same.pixelColor(0, 0) == shaded and same.pixelColor(3, 0) == lit

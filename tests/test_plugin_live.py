@@ -403,9 +403,11 @@ def test_render_hints_candidates_choose_and_keep(app, controller):
     assert [n.visible() for n in nodes] == [True, False, False]
     assert controller.candidates[0].thumbnail.width() == 96
     crop = controller.session.region.region
-    # each candidate a group of the production layers, bottom to top, each with its blending mode
-    assert [[(n.name(), n.blendingMode()) for n in node.childNodes()] for node in nodes] == [
-        [("Flat colours", "normal"), ("Shadows", "multiply"), ("Highlights", "screen")]] * 3
+    # each candidate a group of the production layers, bottom to top, each with its blending mode; refined
+    # mode's own line art comes hidden (the artist's lines are on top)
+    assert [[(n.name(), n.blendingMode(), n.visible()) for n in node.childNodes()] for node in nodes] == [
+        [("Flat colours", "normal", True), ("Shadows", "multiply", True), ("Highlights", "screen", True),
+         ("Line art", "normal", False)]] * 3
     flats = nodes[1].childNodes()[0]
     assert bytes(flats.pixelData(crop.x, crop.y, 1, 1)) == bytes([8, 8, 8, 8])  # fake: (seed + i + k) grey
     _spin(0.3)
@@ -415,7 +417,8 @@ def test_render_hints_candidates_choose_and_keep(app, controller):
     controller.keep_candidate(2)
     assert canvas.find_group(document, canvas.RENDERS_GROUP) is None
     kept = document.nodeByName("AniSketch Candidate 3")
-    assert kept is not None and [n.name() for n in kept.childNodes()] == ["Flat colours", "Shadows", "Highlights"]
+    assert kept is not None and [(n.name(), n.visible()) for n in kept.childNodes()] == [
+        ("Flat colours", True), ("Shadows", True), ("Highlights", True), ("Line art", False)]  # there to switch on
     stack = [n.name() for n in sketch.parentNode().childNodes()]  # bottom to top
     assert stack.index(kept.name()) < stack.index(sketch.name())  # kept, and still beneath the artist's lines
 

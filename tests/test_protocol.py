@@ -82,6 +82,21 @@ def test_layers_carry_their_blending_mode():
     assert [l.blend for l in decoded.layers] == list(P.BLEND_MODES)
 
 
+def test_layers_say_whether_they_come_hidden():
+    layers = [P.Layer("Line art", "rgba8", 1, 1, bytes(4), group="Candidate 1", visible=False),
+              P.Layer("Flat colours", "rgba8", 1, 1, bytes(4), group="Candidate 1")]
+    decoded = P.decode_reply(P.encode_reply(P.Reply("r", "render", True, {}, layers)))
+    assert [l.visible for l in decoded.layers] == [False, True]
+
+
+@pytest.mark.parametrize("visible", ["false", 0, None])
+def test_a_visibility_that_is_not_true_or_false_is_refused(visible):
+    layer = P.Layer("Line art", "rgba8", 1, 1, bytes(4), visible=visible)
+    with pytest.raises(P.ProtocolError) as caught:
+        P.decode_reply(P.encode_reply(P.Reply("r", "render", True, {}, [layer])))
+    assert caught.value.code == P.BAD_FRAMES and "visible" in caught.value.message
+
+
 @pytest.mark.parametrize("blend", ["dissolve", "", 3, None])
 def test_an_unknown_blending_mode_is_refused(blend):
     layer = P.Layer("Shadows", "rgba8", 1, 1, bytes(4), blend=blend)

@@ -106,10 +106,12 @@ def test_two_dabs_of_different_colours_stay_apart_and_know_their_parts():
 
 def test_candidates_are_production_layer_groups_that_differ_without_hints(guidance, sketch):
     result = render(guidance, sketch, None, n=3, mode="refined", style_seed=0)
-    assert [(layer.group, layer.name, layer.blend) for layer in result.layers] == [
-        (f"Candidate {i}", name, blend) for i in (1, 2, 3) for name, blend in
-        (("Flat colours", "normal"), ("Shadows", "multiply"), ("Highlights", "screen"), ("Line art", "normal"))]
+    assert [(layer.group, layer.name, layer.blend, layer.visible) for layer in result.layers] == [
+        (f"Candidate {i}", name, blend, visible) for i in (1, 2, 3) for name, blend, visible in
+        (("Flat colours", "normal", True), ("Shadows", "multiply", True), ("Highlights", "screen", True),
+         ("Line art", "normal", False))]  # the engine's lines come hidden: the artist's own are on top
     stacks = candidate_stacks(result.layers, *sketch.shape[:2])
+    assert [len(stack) for stack in stacks] == [3] * 3  # as first shown: the hidden line art left out
     for stack in stacks:
         flats = stack[0][0]
         assert 0.2 < (flats[..., 3] == 255).mean() < 0.95  # the portrait opaque, the background transparent

@@ -35,6 +35,7 @@ class Layer:
     x: int = 0  # offset of the layer's top-left pixel in the request image (may be negative)
     y: int = 0
     blend: str = "normal"  # Krita composite-op id (protocol.BLEND_MODES): how it mixes with the layers below
+    visible: bool = True  # False: placed hidden, for the artist to switch on (refined mode's own line art)
 
 
 @dataclass

@@ -118,9 +118,11 @@ class Layer(Image):
     x: int = 0
     y: int = 0
     blend: str = "normal"  # Krita composite-op id (BLEND_MODES): how the layer mixes with those below
+    visible: bool = True  # False: the client places the layer hidden (it is there for the artist to switch on)
 
     def descriptor(self) -> dict:
-        return {**super().descriptor(), "group": self.group, "x": self.x, "y": self.y, "blend": self.blend}
+        return {**super().descriptor(), "group": self.group, "x": self.x, "y": self.y, "blend": self.blend,
+                "visible": self.visible}
 
 
 @dataclass
@@ -505,7 +507,7 @@ def decode_reply(parts: Sequence) -> Reply:
 
 
 def _decode_layer(descriptor: Any, data: Any) -> Layer:
-    d = _check_image(descriptor, data, ("name", "format", "width", "height", "group", "x", "y"), ("stride", "blend"),
+    d = _check_image(descriptor, data, ("name", "format", "width", "height", "group", "x", "y"), ("stride", "blend", "visible"),
                      formats=LAYER_FORMATS)
     if not isinstance(d["group"], (str, type(None))):
         raise ProtocolError(BAD_FRAMES, f"layer '{d['name']}': group must be a string or null")
@@ -513,12 +515,15 @@ def _decode_layer(descriptor: Any, data: Any) -> Layer:
     if blend not in BLEND_MODES or not isinstance(blend, str):
         raise ProtocolError(BAD_FRAMES, f"layer '{d['name']}': blend must be one of {', '.join(BLEND_MODES)}, "
                                         f"not {_show(blend)}")
+    visible = d.get("visible", True)
+    if not isinstance(visible, bool):
+        raise ProtocolError(BAD_FRAMES, f"layer '{d['name']}': visible must be true or false, not {_show(visible)}")
     for key in ("x", "y"):
         if not _is_int(d[key]) or abs(d[key]) > MAX_OFFSET:
             raise ProtocolError(BAD_FRAMES, f"layer '{d['name']}': {key} must be a whole number within "
                                             f"±{MAX_OFFSET}, not {_show(d[key])}")
     return Layer(name=d["name"], format=d["format"], width=d["width"], height=d["height"], stride=d["stride"],
-                 data=data, group=d["group"], x=d["x"], y=d["y"], blend=blend)
+                 data=data, group=d["group"], x=d["x"], y=d["y"], blend=blend, visible=visible)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -551,7 +551,7 @@ def add_candidates(document: Any, group: Any, layers: list, origin: Box, label: 
         nodes.append(node)
     shape = candidates[0][1] if candidates and candidates[0][0] is not None else []
     for k in range(len(nodes) + 1, len(nodes) + 1 + (later if shape else 0)):
-        node = _candidate_group(document, f"Candidate {k}", [blends.layer(member.name, member.blend) for member in shape])
+        node = _candidate_group(document, f"Candidate {k}", [_empty_node(blends, member) for member in shape])
         node.setVisible(False)
         nodes.append(node)
     group.setChildNodes(nodes)
@@ -624,8 +624,17 @@ def _candidates_of(layers: list) -> list[tuple[Optional[str], list]]:
 
 
 def _result_node(document: Any, blends: BlendTemplates, layer: Any, origin: Box, name: str) -> Any:
-    node = blends.layer(name, getattr(layer, "blend", "normal"))
+    node = _empty_node(blends, layer, name)
     write_layer(node, layer, origin)
+    return node
+
+
+def _empty_node(blends: BlendTemplates, layer: Any, name: Optional[str] = None) -> Any:
+    """A paint layer for a reply's layer, not yet in the document: its blending and, where the reply says it comes
+    hidden (refined mode's own line art, beside the artist's lines), hidden."""
+    node = blends.layer(name or layer.name, getattr(layer, "blend", "normal"))
+    if not getattr(layer, "visible", True):
+        node.setVisible(False)
     return node
 
 

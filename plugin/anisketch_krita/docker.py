@@ -201,8 +201,10 @@ class AniSketchDocker(DockWidget):
         self.count_spin.valueChanged.connect(lambda v: self._set("render_count", v))
         form.addRow("Candidates", self.count_spin)
         self.render_mode_combo = QComboBox()
-        self.render_mode_combo.addItem("Refined (engine lines)", "refined")
+        self.render_mode_combo.addItem("Refined (predicted face)", "refined")
         self.render_mode_combo.addItem("Faithful (your lines)", "faithful")
+        self.render_mode_combo.setToolTip("Refined paints the face the guidance predicts (its own clean line art "
+                                          "comes as a hidden layer); Faithful colours exactly what you drew")
         self.render_mode_combo.activated.connect(lambda _: self._set("render_mode", self.render_mode_combo.currentData()))
         form.addRow("Mode", self.render_mode_combo)
         self.style_spin = QSpinBox()

@@ -153,7 +153,9 @@ QT_MODES = {"normal": "CompositionMode_SourceOver", "multiply": "CompositionMode
 
 
 def stack_thumbnail(stack: list[protocol.Layer], size: int = 96) -> QImage:
-    """A candidate's thumbnail: its layers, bottom to top, each mixed as its blend field says."""
+    """A candidate's thumbnail: its layers, bottom to top, each mixed as its blend field says, as Krita first shows
+    them (a layer that comes hidden is left out)."""
+    stack = [layer for layer in stack if getattr(layer, "visible", True)] or stack
     if len(stack) == 1:
         return thumbnail(stack[0], size)
     right = max(layer.x + layer.width for layer in stack)
@@ -200,4 +202,4 @@ def scale_layer(layer: protocol.Layer, factor: float) -> protocol.Layer:
     return protocol.Layer(name=layer.name, format="bgra8", width=width, height=height,
                           data=bits.asstring(scaled.sizeInBytes()), stride=scaled.bytesPerLine(),
                           group=layer.group, x=round(layer.x * factor), y=round(layer.y * factor),
-                          blend=layer.blend)
+                          blend=layer.blend, visible=layer.visible)

@@ -138,7 +138,7 @@ def scenario(t):
         t.result["render"]["active_layer"] = document.activeNode().name()
         # the colour stack as Krita holds it: where the renders group lies, each candidate's layers and modes
         t.result["render"]["stack"] = [n.name() for n in sketch.parentNode().childNodes()]  # bottom to top
-        t.result["render"]["candidate_layers"] = [[(c.name(), c.blendingMode()) for c in n.childNodes()]
+        t.result["render"]["candidate_layers"] = [[(c.name(), c.blendingMode(), c.visible()) for c in n.childNodes()]
                                                   for n in renders.childNodes()]
         renders.setCollapsed(False)  # open the chosen candidate in the Layers docker, for the screenshot
         renders.childNodes()[1].setCollapsed(False)

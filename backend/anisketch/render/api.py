@@ -4,7 +4,8 @@
     result = render(guidance_model, sketch_rgba, hints_rgba, n=4, mode="refined", style_seed=0,
                     colorizer=colorizer, state=None)
     result.layers  # per candidate (group "Candidate i"), bottom to top: "Flat colours", "Shadows", "Highlights"
-                   # (+ "Line art" in refined mode), each cut to its pixels, with its Krita blend (layered.py)
+                   # (+ "Line art" in refined mode, placed hidden), each cut to its pixels, with its Krita blend
+                   # (layered.py)
 
 Modes:
 - refined: the guidance's cleaned-up face (or exactly the face of `state`, the guidance the artist is looking
@@ -33,7 +34,7 @@ from ..protocol import MAX_CANDIDATES, MAX_SIDE
 from .dabs import find_dabs
 from .faithful import ColorizerModel, load_colorizer, predict_fills
 from .faithful_layers import faithful_productions
-from .layered import BLEND_OF, guide_shading, refined_production
+from .layered import BLEND_OF, HIDDEN, guide_shading, refined_production
 from .refined import donor_seed, portrait_maker, square
 
 MODES = ("refined", "faithful")
@@ -165,9 +166,11 @@ def cropped(name: str, group: str, rgba: np.ndarray) -> Layer:
     has the same layers)."""
     box = ink_box(rgba[..., 3])
     if box is None:
-        return Layer(name, group, np.zeros((1, 1, 4), np.uint8), 0, 0, BLEND_OF[name])
-    y0, y1, x0, x1 = box
-    return Layer(name, group, np.ascontiguousarray(rgba[y0:y1, x0:x1]), x0, y0, BLEND_OF[name])
+        pixels, x0, y0 = np.zeros((1, 1, 4), np.uint8), 0, 0
+    else:
+        y0, y1, x0, x1 = box
+        pixels = np.ascontiguousarray(rgba[y0:y1, x0:x1])
+    return Layer(name, group, pixels, x0, y0, BLEND_OF[name], visible=name not in HIDDEN)
 
 
 def face_vector(guidance_model, darkness: np.ndarray, state: str | None, faithfulness, origin: tuple[int, int],

@@ -7,8 +7,9 @@ Per candidate, bottom to top, each with its Krita blending mode (`Layer.blend`):
   gives back exactly the tone the engine (or the colouriser) meant, and a repainted flat keeps its shadow;
 - "Highlights" (screen): hair sheen and the eyes' catch-lights, the screen colour that turns the base into the
   highlight tone;
-- refined mode only: "Line art" (normal), the engine's own lines in colour-traced ink (its face is not the
-  artist's, so its lines come along; the artist's sketch stays on top of everything).
+- refined mode only: "Line art" (normal), the engine's own lines in colour-traced ink, placed hidden
+  (`Layer.visible` False): the artist's sketch stays on top of everything, and the engine's lines, a few pixels
+  off the artist's, showed every line twice. An artist who hides their sketch switches it on for clean lines.
 
 Refined mode decomposes the engine's own painting (`refined_production`, here): the engine knows which regions
 are shading. Faithful mode decomposes the colouriser's predictions and snaps them to the artist's own lines
@@ -29,6 +30,7 @@ from ..engine.raster import render_lines, render_regions
 
 FLATS, SHADOWS, HIGHLIGHTS, LINE_ART = "Flat colours", "Shadows", "Highlights", "Line art"
 BLEND_OF = {FLATS: "normal", SHADOWS: "multiply", HIGHLIGHTS: "screen", LINE_ART: "normal"}
+HIDDEN = {LINE_ART}  # placed hidden: beside the artist's own lines on top it drew every line twice
 
 WHITE, BLACK = (255, 255, 255), (0, 0, 0)  # multiply's and screen's "no change"
 
@@ -176,11 +178,16 @@ def to_lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(flat, cv2.COLOR_RGB2Lab).reshape(np.shape(rgb))
 
 
-def candidate_stacks(layers: list, height: int, width: int) -> list[list[tuple[np.ndarray, str]]]:
+def candidate_stacks(layers: list, height: int, width: int,
+                     with_hidden: bool = False) -> list[list[tuple[np.ndarray, str]]]:
     """A render result's layers as full-size (rgba, blend) stacks, one per candidate (layer group), bottom to top:
-    what `composite` takes."""
+    what `composite` takes. As the artist first sees them: the layers placed hidden left out, unless
+    `with_hidden`."""
     stacks: dict[str, list] = {}
     for layer in layers:
+        if not (layer.visible or with_hidden):
+            stacks.setdefault(layer.group, [])
+            continue
         canvas = np.zeros((height, width, 4), np.uint8)
         h, w = layer.rgba.shape[:2]
         canvas[layer.y:layer.y + h, layer.x:layer.x + w] = layer.rgba

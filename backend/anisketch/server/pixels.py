@@ -43,4 +43,5 @@ def layer_frame(layer: Any, layer_format: str) -> protocol.Layer:
     height, width = rgba.shape[:2]
     return protocol.Layer(name=str(layer.name), format=layer_format, width=width, height=height,
                           data=rgba.reshape(-1).data, group=None if layer.group is None else str(layer.group),
-                          x=int(layer.x), y=int(layer.y), blend=str(getattr(layer, "blend", "normal")))
+                          x=int(layer.x), y=int(layer.y), blend=str(getattr(layer, "blend", "normal")),
+                          visible=bool(getattr(layer, "visible", True)))
