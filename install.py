@@ -46,6 +46,10 @@ KRITARC_KEY = f"enable_{PLUGIN_NAME}"
 # numpy<2, opencv-contrib-python and jax, which would break our numpy and cv2; its face mesh needs only these
 # (docs/photo.md explains).
 WITHOUT_DEPS = ["mediapipe==0.10.21", "absl-py", "attrs", "flatbuffers", "protobuf>=4.25.3,<5"]
+# The tests' independent judge of a colour render (backend/anisketch/eval/anime_faces.py): an anime-face detector
+# trained on real illustrations, whose compiled extension needs Pillow 10 or older, so it goes into a folder of its
+# own inside .venv (pip --target) and runs in a process of its own; the backend keeps its own Pillow.
+FACE_DETECTOR = ("anime-face-detector", ["animeface==2.0.3", "pillow>=10,<11"])
 
 
 class InstallError(Exception):
@@ -111,6 +115,18 @@ def setup_venv(extras: list[str]) -> None:
     else:  # not fatal: photo to anime falls back to OpenCV's face finder; the next run tries again
         note("warning: MediaPipe did not install (no wheel for this Python?); photo to anime will use OpenCV's "
              "simpler face finder.")
+
+
+def setup_face_detector() -> None:
+    """The anime-face detector the tests judge colour renders with (FACE_DETECTOR), once."""
+    folder, packages = FACE_DETECTOR
+    target = VENV / folder
+    if (target / "animeface").is_dir():
+        return
+    say(f"Installing the anime-face detector the tests judge renders with into {target}")
+    command = [str(venv_executable("python")), "-m", "pip", "install", "--target", str(target), *packages]
+    if subprocess.call(command) != 0:
+        raise InstallError(f"pip could not install {' '.join(packages)} (see its messages above).")
 
 
 def ensure_venv() -> Path:
@@ -617,6 +633,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.test:
             setup_venv(extras=["test"])
+            setup_face_detector()
             note(f"set up in {time.monotonic() - started:.1f} s")
             return run_tests(pytest_args)
         profile = find_profile(args)

@@ -302,6 +302,49 @@ def test_the_eyes_get_their_whites_and_keep_their_irises(clustering):
     assert np.abs(np.subtract(flat_at(layers, 80, 64), SKIN)).max() <= 3  # the face stays skin
 
 
+def test_the_whites_go_only_where_the_guidance_shows_them_the_rest_is_iris(clustering):
+    """The network's iris is smaller than the eye: the skin it left above and below the iris, where the
+    guidance's eye shows no white, takes the iris colour; beside it, where the guidance shows white, is white.
+    Whitening it all ringed every iris in white."""
+    fill, parts, darkness = little_portrait()
+    whites = np.zeros((128, 128), bool)
+    whites[54:66, 42:46] = whites[54:66, 54:58] = True  # the left eye's whites, either side of its iris
+    none = np.zeros_like(whites)
+    layers = faithful_productions(fill[None], darkness, None, [], parts, guide=GuideShading(none, none, whites))[0]
+    assert flat_at(layers, 60, 43) == flat_at(layers, 60, 56) == (255, 255, 255)  # beside the iris
+    for y, x in ((54, 50), (65, 50)):  # above and below it, inside the eye
+        assert np.abs(np.subtract(flat_at(layers, y, x), IRIS)).max() <= 3, (y, x, flat_at(layers, y, x))
+    assert np.abs(np.subtract(flat_at(layers, 80, 64), SKIN)).max() <= 3  # the face stays skin
+    right = faithful_productions(fill[None], darkness, None, [], parts, guide=GuideShading(none, none, none))[0]
+    assert flat_at(right, 55, 72) == flat_at(layers, 55, 72)  # no whites shown: the iris's colour there too
+    assert flat_at(right, 55, 72) != (255, 255, 255)
+
+
+def test_the_eyes_get_the_guidances_pupils_and_catch_lights_unless_dabbed(clustering):
+    """A pupil multiplies the iris under it to a quarter (the engine's pupil tone) and a catch-light screens it
+    white, on the Shadows and Highlights layers; an eye the artist dabbed keeps the network's own painting."""
+    fill, parts, darkness = little_portrait()
+    none = np.zeros((128, 128), bool)
+    pupils, lights = none.copy(), none.copy()
+    pupils[58:62, 48:52] = pupils[58:62, 76:80] = True  # the middle of each iris
+    lights[55:59, 51:55] = lights[55:59, 79:83] = True
+    guide = GuideShading(none, none, none, pupils, lights)
+    layers = faithful_productions(fill[None], darkness, None, [], parts, guide=guide)[0]
+    shown = composite([(layers[name], blend) for name, blend in
+                       ((FLATS, "normal"), (SHADOWS, "multiply"), (HIGHLIGHTS, "screen"))])
+    iris = np.array(flat_at(layers, 60, 50), float)
+    assert np.abs(shown[60, 50] - iris * 64 / 255).max() <= 2  # the pupil: the iris at a quarter
+    assert (shown[57, 53] >= 254).all() and (shown[57, 81] >= 254).all()  # the catch-lights
+    assert np.abs(shown[63, 47] - iris).max() <= 2  # the iris around the pupil is left as it is
+    dab = none.copy()
+    dab[57:63, 74:82] = True  # a dab on the right eye
+    dabbed = composite([(rgba, blend) for rgba, blend in zip(
+        faithful_productions(fill[None], darkness, None, [Dab(IRIS, "eye_r", dab)], parts, guide=guide)[0].values(),
+        ("normal", "multiply", "screen"))])
+    assert np.abs(dabbed[60, 78] - np.array(IRIS)).max() <= 3  # no pupil over what the artist dabbed
+    assert np.abs(dabbed[60, 50] - shown[60, 50]).max() <= 2  # the other eye keeps it
+
+
 def test_outside_is_where_the_guidance_and_the_network_agree(clustering):
     """The guidance drew short hair (its outside covers the back hair); the network, which sees the artist's
     lines, painted hair there: it stays opaque. Where both say background it is transparent."""

@@ -106,8 +106,11 @@ class Shapes:
 NO_SHADE = 255  # shade_index where neither shading layer paints
 # shade_index of the guidance's skin shadow and hair sheen where the network drew none: the engine's tones
 # (after every (tone, base) pair of the clusters and the eyes' own cluster, `eyes_own_cluster`)
-SKIN_SHADE, HAIR_SHINE = (CLUSTERS + 1) ** 2, (CLUSTERS + 1) ** 2 + 1
-assert HAIR_SHINE < NO_SHADE  # every (tone, base) pair has its own index, and so does each guidance shading
+SKIN_SHADE, HAIR_SHINE, PUPIL, CATCH_LIGHT = ((CLUSTERS + 1) ** 2 + i for i in range(4))
+assert CATCH_LIGHT < NO_SHADE  # every (tone, base) pair has its own index, and so does each guidance shading
+# The pupil multiplies the iris under it to a quarter of its value, as the engine's pupil is its iris's tone at a
+# quarter (palette "pupil"), so it follows a hinted or repainted iris; a catch-light is screened white.
+PUPIL_MULTIPLY, CATCH_LIGHT_SCREEN = (64, 64, 64), WHITE
 
 
 def find_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | None,
@@ -136,9 +139,10 @@ def find_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | N
         base_of = one_flat_per_part(base_of, labels_small, parts, first)
     skin, hair, background = (-1, -1, -1) if parts is None else (main_base(base_of[labels_small], parts, name)
                                                                   for name in ("skin", "hair", "background"))
-    family = flat_family(base_of[labels], k, darkness, outside, parts, skin, background)
+    family = flat_family(base_of[labels], k, darkness, outside, parts, skin, background,
+                         None if guide is None else guide.eye_whites)
     shade = (role[labels] != 0) & (base_of[labels] == family)  # shading only inside its own base's flat
-    added = [] if guide is None else guide_shapes(guide, family, shade, skin, hair, dabbed)
+    added = [] if guide is None else guide_shapes(guide, family, shade, skin, hair, dabbed, outside=k)
     kept = drop_specks(drop_slivers(np.logical_or.reduce([shade] + [mask for _, mask in added])),
                        MIN_SHAPE * side * side)
     shade_index = np.where(kept & shade, labels * k + family, NO_SHADE)
@@ -149,7 +153,7 @@ def find_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | N
 
 
 def guide_shapes(guide: GuideShading, family: np.ndarray, shade: np.ndarray, skin: int, hair: int,
-                 dabbed: np.ndarray | None) -> list[tuple[int, np.ndarray]]:
+                 dabbed: np.ndarray | None, outside: int) -> list[tuple[int, np.ndarray]]:
     """(shade_index, bool mask) of the guidance's shading the network left out. An anime colourist shades the
     skin under the fringe and the chin and puts a sheen on the hair in every portrait; the network does in most
     but not all (on 40 unseen portraits it drew 56 % of the engine's own skin shadow, on 12 37 % of its sheen).
@@ -161,6 +165,12 @@ def guide_shapes(guide: GuideShading, family: np.ndarray, shade: np.ndarray, ski
     for index, zone, base in ((SKIN_SHADE, guide.skin_shadow, skin), (HAIR_SHINE, guide.hair_sheen, hair)):
         if base >= 0:
             out.append((index, untouched(zone & (family == base) & ~shade, dabbed)))
+    # The eyes: the network's irises are soft discs, often without a pupil or a catch-light, and on dark skin
+    # often pale; the guidance's eyes have both, and an anime eye reads by them. As above, not in an eye the
+    # artist dabbed: the network saw the dab, and the dab's colour is what they asked for there.
+    for index, eye_zone in ((PUPIL, guide.pupils), (CATCH_LIGHT, guide.catch_lights)):
+        if eye_zone is not None:
+            out.append((index, untouched(eye_zone & (family != outside), dabbed)))
     return out
 
 
@@ -221,6 +231,7 @@ def candidate_layers(shapes: Shapes, centres: np.ndarray, dabs: list[DabUnder]) 
     if shapes.hair >= 0:
         hair = colors[shapes.hair]
         lights[HAIR_SHINE] = (*screen_color(np.array(hair_sheen(tuple(hair / 255.0))) * 255, hair), 255)
+    shadows[PUPIL], lights[CATCH_LIGHT] = (*PUPIL_MULTIPLY, 255), (*CATCH_LIGHT_SCREEN, 255)
     return {
         FLATS: look_up(shapes.flat_index, flats),
         SHADOWS: look_up(shapes.shade_index, shadows),

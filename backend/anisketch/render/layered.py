@@ -144,19 +144,39 @@ def refined_production(portrait: Portrait, side: int, background_hinted: bool) -
 class GuideShading:
     """Where the guidance's face (an engine portrait) shows its cel shading, bool side x side each: the skin's
     shadows (under the fringe, under the chin on the neck, beside the nose) and the hair's sheen band, hidden
-    where anything is painted over them, as on refined's Shadows and Highlights layers."""
+    where anything is painted over them, as on refined's Shadows and Highlights layers; and its eyes: where they
+    show their whites (beside the iris, under the lid's shadow), their pupils and their catch-lights, which
+    faithful mode paints where the network painted none (`snapping.flat_family`, `faithful_layers`)."""
 
     skin_shadow: np.ndarray
     hair_sheen: np.ndarray
+    eye_whites: np.ndarray | None = None
+    pupils: np.ndarray | None = None
+    catch_lights: np.ndarray | None = None
+
+
+# guide_shading's colour codes, one per mask: a channel each, or two for the eyes' pupils and catch-lights (an
+# anti-aliased edge between two codes lights no channel past half, so no pixel is read as a third)
+GUIDE_CODES = {"skin_shadow": (255, 0, 0), "hair_sheen": (0, 255, 0), "eye_whites": (0, 0, 255),
+               "pupils": (255, 255, 0), "catch_lights": (0, 255, 255)}
 
 
 def guide_shading(portrait: Portrait, side: int) -> GuideShading:
     pal = make_palette(portrait.params)
-    code: dict = {("shadow", pal["skin"]): (255, 0, 0), ("highlight", pal["hair"]): (0, 255, 0)}
+    shading: dict[tuple, str] = {("shadow", pal["skin"]): "skin_shadow", ("highlight", pal["hair"]): "hair_sheen"}
+    eyes = {pal["sclera"]: "eye_whites", pal["sclera_shadow"]: "eye_whites", pal["pupil"]: "pupils",
+            pal["highlight"]: "catch_lights"}
+
+    def coded(region) -> tuple:
+        name = eyes.get(region.color) if region.label in EYES else shading.get(shading_kind(region, pal) or ())
+        return GUIDE_CODES[name] if name else BLACK
+
     # coded colours on black: beyond the portrait's window nothing is shaded
-    painted = [recolored(region, code.get(shading_kind(region, pal) or (), BLACK)) for region in portrait.regions]
-    rgb = render_regions(painted, side)[0]
-    return GuideShading(rgb[..., 0] > 127, rgb[..., 1] > 127)
+    rgb = render_regions([recolored(region, coded(region)) for region in portrait.regions], side)[0]
+    lit = (rgb > 127).view(np.uint8)
+    bits = lit[..., 0] | lit[..., 1] << 1 | lit[..., 2] << 2  # which channels each pixel lights, as one number
+    return GuideShading(**{name: bits == (r > 0) | (g > 0) << 1 | (b > 0) << 2
+                           for name, (r, g, b) in GUIDE_CODES.items()})
 
 
 def painted_where(rgb: np.ndarray, none: tuple, alpha: np.ndarray) -> np.ndarray:

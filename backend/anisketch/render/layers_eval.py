@@ -32,6 +32,11 @@ dabs), one candidate per mode (`--candidates N`: N, see below). Each figure per 
   (a blurred shadow fades out in alpha); `shadow_interior`, their share inside a shape of one tone (the 3 x 3
   pixels around all the same: a gradient has next to none); `shadow_tones`, how many colours paint 95 % of
   those interior pixels (a cel shadow is a handful of tones, a posterised gradient dozens).
+- `face_found` (the issue's last check): the share of pictures in which an independent anime-face detector,
+  trained on real illustrations (eval/anime_faces.py, AnimeFace 2009), finds a face: the composite with the
+  sketch on top (`old_face_found`: the old render as the docker showed it), against `engine.face_found`, the
+  engine's own finished portraits (the truth), which a render should match. Left out, with a note, where the
+  detector is not installed (`python3 install.py --test` installs it).
 With `--candidates N` the flatness, coverage and dab figures pool all N candidates of each render (the others
 take their unhinted colours from style donors), the PSNRs stay the first candidate's.
 The sheet (PNG): target | old render | new composite | flats | shadows | highlights (over mid grey), one row
@@ -181,11 +186,13 @@ def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: i
     scores: dict[str, list[float]] = {}
     hits: dict[str, list[int]] = {mode: [0, 0] for mode in modes}
     rows = []
+    judged: dict[str, list[np.ndarray]] = {}  # pictures for the face detector, by figure name
     for s in range(seed, seed + count):
         case = truth_and_inputs(s)
         truth, hints = case["truth"], case["hints"][10]
         sketch = sketch_to_rgba(case["sketch"])
         row = [truth["color"]]
+        judged.setdefault("engine.face_found", []).append(truth["color"])
         own = engine_layers(s, sketch.shape[0])
         engine = own[FLATS]
         scores.setdefault("engine.flatness_part", []).append(flatness(engine, truth["parts"]))
@@ -200,6 +207,8 @@ def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: i
                                                                          truth["color"]))
             old = old_render(guidance, colorizer, case, mode)
             old_shown = old_view(old, sketch)
+            judged.setdefault(f"{mode}.face_found", []).append(np.rint(shown).astype(np.uint8))
+            judged.setdefault(f"{mode}.old_face_found", []).append(np.rint(old_shown).astype(np.uint8))
             scores.setdefault(f"{mode}.old_psnr", []).append(psnr(np.rint(old_shown).astype(np.uint8),
                                                                    truth["color"]))
             for candidate in stacks:  # the other candidates' palettes are the style donors', not the truth's
@@ -221,6 +230,7 @@ def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: i
             if mode == "faithful":
                 row += [old_shown, shown] + [layer_view(layer) for layer in stack]
         rows.append([np.rint(np.asarray(image, np.float32)).astype(np.uint8) for image in row])
+    scores |= faces_found_scores(judged)
     metrics = {key: round(float(np.nanmean(values)), 3) for key, values in scores.items()}
     for mode, (hit, total) in hits.items():
         metrics[f"{mode}.dab_hit"] = round(hit / max(total, 1), 3)
@@ -230,6 +240,18 @@ def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: i
         out.mkdir(parents=True, exist_ok=True)
         Image.fromarray(sheet(rows)).save(out / "layers_sheet.png")
     return metrics
+
+
+def faces_found_scores(judged: dict[str, list[np.ndarray]]) -> dict[str, list[float]]:
+    """name -> 1.0 / 0.0 per picture: whether the independent anime-face detector finds a face in it."""
+    from ..eval.anime_faces import detector_installed, faces_found
+
+    if not detector_installed():
+        print("face_found: left out, the anime-face detector is not installed (python3 install.py --test)")
+        return {}
+    names = list(judged)
+    found = iter(faces_found([image for name in names for image in judged[name]]))
+    return {name: [float(next(found)) for _ in judged[name]] for name in names}
 
 
 def old_render(guidance, colorizer, case: dict, mode: str) -> np.ndarray:

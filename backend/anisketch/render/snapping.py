@@ -16,13 +16,16 @@ CLEAR_SHARE = 0.75  # a region this much of one colour "clearly has" that colour
 SPECK, SPILL = 0.0005, 0.02  # of the area: patches this small always / thin ones where the region is clear
 THICK = 0.006  # of the side: a patch wider than twice this is a shape of its own, not colour spilt over a line
 ENCLOSED = 0.003  # of the area: background enclosed by the figure and smaller than this is a hole, not a gap
+EYE_WHITE_REACH = 0.004  # of the side: how far beside the guidance's eye whites the network's skin still is white
+MIN_IRIS = 0.1  # of the eyes' area: with less iris painted, all the skin inside the eyes is white (as before)
 
 
 def flat_family(family: np.ndarray, k: int, darkness: np.ndarray, outside: np.ndarray | None,
-                parts: np.ndarray | None, skin: int, background: int = -1) -> np.ndarray:
+                parts: np.ndarray | None, skin: int, background: int = -1,
+                eye_whites: np.ndarray | None = None) -> np.ndarray:
     """Each pixel's flat, snapped to the artist's lines: a base cluster (0..k-1), k outside the portrait, k + 1
     the whites of the eyes. `skin`, `background`: the base clusters of the skin and of the background (-1:
-    unknown).
+    unknown); `eye_whites` (bool side x side, None: unknown): where the guidance's eyes show their whites.
 
     Outside is where the guidance's face says so and the network painted the background's colour: where the
     guidance drew shorter hair than the artist, the network, which sees the artist's lines, paints hair."""
@@ -32,9 +35,38 @@ def flat_family(family: np.ndarray, k: int, darkness: np.ndarray, outside: np.nd
         family = np.where(outside & ((family == background) | (background < 0)), outside_id, family)
     eyes = None if parts is None else eyes_at(parts, side)
     family = snap_to_lines(family, line_band(darkness), outside_id + 1, eyes)
-    if eyes is not None:  # the network leaves the sclera skin-coloured; a colourist paints the whites of the eyes
-        family[eyes & (family == skin)] = outside_id + 1
+    if eyes is not None:
+        family = painted_eyes(family, eyes, skin, outside_id + 1, eye_whites)
     return fill_enclosed_background(family, [b for b in (background, outside_id) if b >= 0])
+
+
+def painted_eyes(family: np.ndarray, eyes: np.ndarray, skin: int, white: int,
+                 eye_whites: np.ndarray | None) -> np.ndarray:
+    """family with the skin the network left inside the guidance's eyes painted: the network paints irises but
+    almost never a sclera, and a colourist paints the whites of the eyes. Only where the guidance's eyes show
+    their whites (beside the iris, EYE_WHITE_REACH off for the few pixels its face lies off the artist's): the
+    rest of the eye is the iris the network drew smaller, which takes the colour the network painted most in
+    that eye (the nearest painted pixel is often the soft edge between iris and skin). Whitening all of it
+    ringed every iris in white, a startled stare that showed most on dark skin."""
+    plain = eyes & (family == skin)
+    drawn = eyes & ~plain  # the iris and pupil the network painted
+    if eye_whites is None or drawn.sum() < MIN_IRIS * eyes.sum():
+        family[plain] = white
+        return family
+    radius = max(1, int(round(EYE_WHITE_REACH * family.shape[0])))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    whites = plain & (cv2.dilate(eye_whites.astype(np.uint8), kernel) > 0)
+    family[whites] = white
+    iris = plain & ~whites
+    ys, xs = np.nonzero(eyes)  # the eyes' box: nothing beyond it is looked at
+    box = np.s_[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    patch, iris, drawn = family[box], iris[box], drawn[box]  # patch: a view, written through to family
+    count, eye = cv2.connectedComponents(eyes[box].astype(np.uint8))
+    for i in range(1, count):
+        painted = patch[(eye == i) & drawn]
+        if painted.size:
+            patch[(eye == i) & iris] = np.bincount(painted).argmax()
+    return family
 
 
 def fill_enclosed_background(family: np.ndarray, backgrounds: list[int]) -> np.ndarray:
