@@ -320,9 +320,9 @@ def test_the_whites_go_only_where_the_guidance_shows_them_the_rest_is_iris(clust
     assert flat_at(right, 55, 72) != (255, 255, 255)
 
 
-def test_the_eyes_get_the_guidances_pupils_and_catch_lights_unless_dabbed(clustering):
+def test_the_eyes_get_the_guidances_pupils_and_catch_lights_dabbed_or_not(clustering):
     """A pupil multiplies the iris under it to a quarter (the engine's pupil tone) and a catch-light screens it
-    white, on the Shadows and Highlights layers; an eye the artist dabbed keeps the network's own painting."""
+    white, on the Shadows and Highlights layers; a dab on an eye sets the irises' colour, pupils kept."""
     fill, parts, darkness = little_portrait()
     none = np.zeros((128, 128), bool)
     pupils, lights = none.copy(), none.copy()
@@ -337,12 +337,29 @@ def test_the_eyes_get_the_guidances_pupils_and_catch_lights_unless_dabbed(cluste
     assert (shown[57, 53] >= 254).all() and (shown[57, 81] >= 254).all()  # the catch-lights
     assert np.abs(shown[63, 47] - iris).max() <= 2  # the iris around the pupil is left as it is
     dab = none.copy()
-    dab[57:63, 74:82] = True  # a dab on the right eye
+    dab[57:63, 74:82] = True  # a green dab on the right eye
+    green = (40, 160, 60)
     dabbed = composite([(rgba, blend) for rgba, blend in zip(
-        faithful_productions(fill[None], darkness, None, [Dab(IRIS, "eye_r", dab)], parts, guide=guide)[0].values(),
+        faithful_productions(fill[None], darkness, None, [Dab(green, "eye_r", dab)], parts, guide=guide)[0].values(),
         ("normal", "multiply", "screen"))])
-    assert np.abs(dabbed[60, 78] - np.array(IRIS)).max() <= 3  # no pupil over what the artist dabbed
-    assert np.abs(dabbed[60, 50] - shown[60, 50]).max() <= 2  # the other eye keeps it
+    for x in (50, 78):  # both irises green (one flat for the pair), both with their pupils
+        assert np.abs(dabbed[63, x - 3] - np.array(green)).max() <= 3, dabbed[63, x - 3]
+        assert np.abs(dabbed[60, x] - np.array(green) * 64 / 255).max() <= 2, dabbed[60, x]
+
+
+def test_an_iris_the_network_paints_near_white_is_brought_down_a_dab_decides_outright():
+    """No engine iris is light grey (L* over 65 with chroma under 25): such an iris reads as a blank eye and is
+    darkened, its hue kept; a light but coloured iris (yellow) stays; dabs on the irises set their colour."""
+    from anisketch.render.faithful_layers import DabUnder, iris_color
+    from anisketch.render.layered import to_lab
+
+    silver = iris_color(np.array([200.0, 205.0, 210.0]), [])
+    lab = to_lab(np.asarray(silver, np.float32)[None])[0]
+    assert 40 <= lab[0] <= 50 and np.hypot(lab[1], lab[2]) < 10, lab  # grey now, still not coloured
+    yellow = np.array([235.0, 220.0, 60.0])
+    assert (iris_color(yellow, []) == yellow).all()
+    dab = DabUnder((30, 90, 200), np.zeros(40, np.int64), np.zeros(40, np.int64))
+    assert np.abs(iris_color(np.array([200.0, 205.0, 210.0]), [dab]) - (30, 90, 200)).max() < 1
 
 
 def test_outside_is_where_the_guidance_and_the_network_agree(clustering):

@@ -24,6 +24,7 @@ from .dabs import Dab, agreed_color
 from .layered import BLACK, EYES, FLATS, HIGHLIGHTS, SHADOWS, WHITE, GuideShading, multiply_color, screen_color, to_lab
 from .snapping import flat_family
 
+IRIS_PALE_L, IRIS_PALE_CHROMA = 65.0, 25.0  # CIELAB: an iris lighter and greyer than this reads as a blank eye
 HINT_REACH = 30.0  # CIELAB distance: a dab recolours the flat it lands on only if the network painted it near
 CLUSTERS = 14  # colours the prediction is reduced to before they are sorted into flats and shading
 EYE_FAR = 25.0  # CIELAB distance from its cluster's colour at which an eye pixel gets the eyes' own cluster
@@ -86,12 +87,12 @@ class DabUnder:
 class Shapes:
     """What all the candidates of a request share: the clusters (`labels`, at full size), their roles (0 base,
     1 shadow, 2 highlight), each pixel's flat (`family`: a base cluster, k outside the portrait, k + 1 the
-    whites of the eyes) snapped to the lines, and two index images from which each candidate's layers are one
+    whites of the eyes, k + 2 the irises) snapped to the lines, and two index images from which each candidate's layers are one
     table look-up (cv2.LUT) each: `flat_index` (the family) and `shade_index` (tone cluster x k + base flat
     where a shading layer paints, NO_SHADE elsewhere), uint8 with 4 equal channels for RGBA tables.
     `centres` [n, k, 3]: each candidate's own CIELAB colour of each cluster; `skin`, `hair`: the skin's and the
     hair's base clusters (-1: unknown), whose shadow and sheen the guidance adds (shade_index SKIN_SHADE and
-    HAIR_SHINE)."""
+    HAIR_SHINE); `iris`: the base cluster the network painted most in the irises (-1: no iris flat)."""
 
     centres: np.ndarray
     labels: np.ndarray
@@ -101,6 +102,7 @@ class Shapes:
     shade_index: np.ndarray
     skin: int = -1
     hair: int = -1
+    iris: int = -1
 
 
 NO_SHADE = 255  # shade_index where neither shading layer paints
@@ -142,6 +144,7 @@ def find_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | N
     family = flat_family(base_of[labels], k, darkness, outside, parts, skin, background,
                          None if guide is None else guide.eye_whites)
     shade = (role[labels] != 0) & (base_of[labels] == family)  # shading only inside its own base's flat
+    iris = iris_cluster(base_of[labels], family == k + 2, skin)
     added = [] if guide is None else guide_shapes(guide, family, shade, skin, hair, dabbed, outside=k)
     kept = drop_specks(drop_slivers(np.logical_or.reduce([shade] + [mask for _, mask in added])),
                        MIN_SHAPE * side * side)
@@ -149,7 +152,13 @@ def find_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | N
     for index, mask in added:
         shade_index[kept & mask] = index
     return Shapes(centres, labels, role, family, four_channels(family.astype(np.uint8)),
-                  four_channels(shade_index.astype(np.uint8)), skin, hair)
+                  four_channels(shade_index.astype(np.uint8)), skin, hair, iris)
+
+
+def iris_cluster(bases: np.ndarray, irises: np.ndarray, skin: int) -> int:
+    """The base cluster the network painted most in the irises (not the skin it left there), -1 if none."""
+    painted = bases[irises & (bases != skin)]
+    return int(np.bincount(painted).argmax()) if painted.size else -1
 
 
 def guide_shapes(guide: GuideShading, family: np.ndarray, shade: np.ndarray, skin: int, hair: int,
@@ -165,12 +174,12 @@ def guide_shapes(guide: GuideShading, family: np.ndarray, shade: np.ndarray, ski
     for index, zone, base in ((SKIN_SHADE, guide.skin_shadow, skin), (HAIR_SHINE, guide.hair_sheen, hair)):
         if base >= 0:
             out.append((index, untouched(zone & (family == base) & ~shade, dabbed)))
-    # The eyes: the network's irises are soft discs, often without a pupil or a catch-light, and on dark skin
-    # often pale; the guidance's eyes have both, and an anime eye reads by them. As above, not in an eye the
-    # artist dabbed: the network saw the dab, and the dab's colour is what they asked for there.
+    # The eyes: the irises are one flat (snapping.painted_eyes), and the guidance's eyes have a pupil and
+    # catch-lights, by which an anime eye reads. A dabbed eye keeps them: the dab asks for the iris's colour,
+    # and an iris without a pupil is a blank disc (the dab figure loses what the pupil covers of the dab).
     for index, eye_zone in ((PUPIL, guide.pupils), (CATCH_LIGHT, guide.catch_lights)):
         if eye_zone is not None:
-            out.append((index, untouched(eye_zone & (family != outside), dabbed)))
+            out.append((index, eye_zone & (family != outside)))
     return out
 
 
@@ -218,6 +227,8 @@ def candidate_layers(shapes: Shapes, centres: np.ndarray, dabs: list[DabUnder]) 
     flats = np.zeros((256, 4))
     flats[:k, :3], flats[:k, 3] = colors, 255
     flats[k], flats[k + 1] = (*WHITE, 0), (*SCLERA, 255)  # outside the portrait: transparent
+    if shapes.iris >= 0:
+        flats[k + 2] = (*iris_color(colors[shapes.iris], [dab for dab in dabs if on_iris(dab, k)]), 255)
     # Each shade pixel keeps the prediction's tone relative to the prediction's base (so a hinted base carries
     # its shadow), and both are clusters: the layer colours are a table of (tone, base) pairs.
     tone, base = np.broadcast_arrays(base_rgb[:, None], base_rgb[None])
@@ -237,6 +248,26 @@ def candidate_layers(shapes: Shapes, centres: np.ndarray, dabs: list[DabUnder]) 
         SHADOWS: look_up(shapes.shade_index, shadows),
         HIGHLIGHTS: look_up(shapes.shade_index, lights),
     }
+
+
+def iris_color(painted: np.ndarray, dabs: list[DabUnder]) -> np.ndarray:
+    """The irises' flat colour (RGB): what the dabs on them ask for (`agreed_color`), else the network's colour,
+    kept off near-white grey (lighter than L* IRIS_PALE_L with chroma under IRIS_PALE_CHROMA, where no engine
+    iris lies: none of 2000): on dark skin the network often paints an unhinted iris so, and the eye reads as
+    blank. Such an iris is brought down to L* IRIS_PALE_L - 20, its hue kept (silver turns grey)."""
+    if dabs:
+        return agreed_color(np.array([dab.color for dab in dabs], float), np.array([dab.family.size for dab in dabs],
+                                                                                   float))
+    lab = to_lab(np.asarray(painted, np.float32)[None])[0]
+    if lab[0] > IRIS_PALE_L and np.hypot(lab[1], lab[2]) < IRIS_PALE_CHROMA:
+        lab[0] = IRIS_PALE_L - 20
+        return cv2.cvtColor(lab.reshape(1, 1, 3), cv2.COLOR_Lab2RGB).reshape(3) * 255.0
+    return painted
+
+
+def on_iris(dab: DabUnder, k: int) -> bool:
+    """Whether most of a dab lies on the irises' flat."""
+    return bool((dab.family == k + 2).mean() > 0.5) if dab.family.size else False
 
 
 def shading_table(colors: np.ndarray, painted: np.ndarray, none) -> np.ndarray:

@@ -24,7 +24,7 @@ def flat_family(family: np.ndarray, k: int, darkness: np.ndarray, outside: np.nd
                 parts: np.ndarray | None, skin: int, background: int = -1,
                 eye_whites: np.ndarray | None = None) -> np.ndarray:
     """Each pixel's flat, snapped to the artist's lines: a base cluster (0..k-1), k outside the portrait, k + 1
-    the whites of the eyes. `skin`, `background`: the base clusters of the skin and of the background (-1:
+    the whites of the eyes, k + 2 the irises (where the guidance's whites are known). `skin`, `background`: the base clusters of the skin and of the background (-1:
     unknown); `eye_whites` (bool side x side, None: unknown): where the guidance's eyes show their whites.
 
     Outside is where the guidance's face says so and the network painted the background's colour: where the
@@ -47,7 +47,9 @@ def painted_eyes(family: np.ndarray, eyes: np.ndarray, skin: int, white: int,
     their whites (beside the iris, EYE_WHITE_REACH off for the few pixels its face lies off the artist's): the
     rest of the eye is the iris the network drew smaller, which takes the colour the network painted most in
     that eye (the nearest painted pixel is often the soft edge between iris and skin). Whitening all of it
-    ringed every iris in white, a startled stare that showed most on dark skin."""
+    ringed every iris in white, a startled stare that showed most on dark skin. The irises then become one
+    flat of their own (`white` + 1), as a colourist fills them: one colour for the pair, on which the guidance's
+    pupils and catch-lights lie (faithful_layers.iris_color says which)."""
     plain = eyes & (family == skin)
     drawn = eyes & ~plain  # the iris and pupil the network painted
     if eye_whites is None or drawn.sum() < MIN_IRIS * eyes.sum():
@@ -66,6 +68,7 @@ def painted_eyes(family: np.ndarray, eyes: np.ndarray, skin: int, white: int,
         painted = patch[(eye == i) & drawn]
         if painted.size:
             patch[(eye == i) & iris] = np.bincount(painted).argmax()
+    patch[(patch != white) & (eye > 0)] = white + 1
     return family
 
 
