@@ -34,12 +34,12 @@ def detector_installed() -> bool:
     return (DETECTOR_DIR / "animeface").is_dir()
 
 
-def faces_found(images: list, work_dir: Path | None = None) -> list[bool]:
+def faces_found(images: list) -> list[bool]:
     """Whether the detector finds at least one face in each uint8 RGB image (one process for all of them)."""
-    return [len(faces) > 0 for faces in detect(images, work_dir)]
+    return [len(faces) > 0 for faces in detect(images)]
 
 
-def detect(images: list, work_dir: Path | None = None) -> list[list[dict]]:
+def detect(images: list) -> list[list[dict]]:
     """The faces found in each uint8 RGB image: per face its box (x, y, width, height) and likelihood."""
     if not detector_installed():
         raise DetectorMissing(f"the anime-face detector is not installed in {DETECTOR_DIR}: run "
@@ -47,7 +47,7 @@ def detect(images: list, work_dir: Path | None = None) -> list[list[dict]]:
                               f"{' '.join(repr(p) for p in PACKAGES)})")
     from PIL import Image
 
-    with tempfile.TemporaryDirectory(dir=work_dir) as folder:
+    with tempfile.TemporaryDirectory() as folder:
         paths = []
         for i, rgb in enumerate(images):
             paths.append(str(Path(folder) / f"{i}.png"))

@@ -87,8 +87,8 @@ class DabUnder:
 class Shapes:
     """What all the candidates of a request share: the clusters (`labels`, at full size), their roles (0 base,
     1 shadow, 2 highlight), each pixel's flat (`family`: a base cluster, k outside the portrait, k + 1 the
-    whites of the eyes, k + 2 the irises) snapped to the lines, and two index images from which each candidate's layers are one
-    table look-up (cv2.LUT) each: `flat_index` (the family) and `shade_index` (tone cluster x k + base flat
+    whites of the eyes, k + 2 the irises) snapped to the lines, and two index images from which each
+    candidate's layers are one table look-up (cv2.LUT) each: `flat_index` (the family) and `shade_index` (tone cluster x k + base flat
     where a shading layer paints, NO_SHADE elsewhere), uint8 with 4 equal channels for RGBA tables.
     `centres` [n, k, 3]: each candidate's own CIELAB colour of each cluster; `skin`, `hair`: the skin's and the
     hair's base clusters (-1: unknown), whose shadow and sheen the guidance adds (shade_index SKIN_SHADE and
@@ -141,10 +141,11 @@ def find_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | N
         base_of = one_flat_per_part(base_of, labels_small, parts, first)
     skin, hair, background = (-1, -1, -1) if parts is None else (main_base(base_of[labels_small], parts, name)
                                                                   for name in ("skin", "hair", "background"))
-    family = flat_family(base_of[labels], k, darkness, outside, parts, skin, background,
+    bases = base_of[labels]  # each pixel's base cluster, as the network painted it
+    family = flat_family(bases, k, darkness, outside, parts, skin, background,
                          None if guide is None else guide.eye_whites)
-    shade = (role[labels] != 0) & (base_of[labels] == family)  # shading only inside its own base's flat
-    iris = iris_cluster(base_of[labels], family == k + 2, skin)
+    shade = (role[labels] != 0) & (bases == family)  # shading only inside its own base's flat
+    iris = iris_cluster(bases, family == k + 2, skin)
     added = [] if guide is None else guide_shapes(guide, family, shade, skin, hair, dabbed, outside=k)
     kept = drop_specks(drop_slivers(np.logical_or.reduce([shade] + [mask for _, mask in added])),
                        MIN_SHAPE * side * side)

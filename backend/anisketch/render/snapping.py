@@ -24,8 +24,9 @@ def flat_family(family: np.ndarray, k: int, darkness: np.ndarray, outside: np.nd
                 parts: np.ndarray | None, skin: int, background: int = -1,
                 eye_whites: np.ndarray | None = None) -> np.ndarray:
     """Each pixel's flat, snapped to the artist's lines: a base cluster (0..k-1), k outside the portrait, k + 1
-    the whites of the eyes, k + 2 the irises (where the guidance's whites are known). `skin`, `background`: the base clusters of the skin and of the background (-1:
-    unknown); `eye_whites` (bool side x side, None: unknown): where the guidance's eyes show their whites.
+    the whites of the eyes, k + 2 the irises (where the guidance's whites are known). `skin`, `background`: the
+    base clusters of the skin and of the background (-1: unknown); `eye_whites` (bool side x side, None:
+    unknown): where the guidance's eyes show their whites.
 
     Outside is where the guidance's face says so and the network painted the background's colour: where the
     guidance drew shorter hair than the artist, the network, which sees the artist's lines, paints hair."""
@@ -42,33 +43,22 @@ def flat_family(family: np.ndarray, k: int, darkness: np.ndarray, outside: np.nd
 
 def painted_eyes(family: np.ndarray, eyes: np.ndarray, skin: int, white: int,
                  eye_whites: np.ndarray | None) -> np.ndarray:
-    """family with the skin the network left inside the guidance's eyes painted: the network paints irises but
-    almost never a sclera, and a colourist paints the whites of the eyes. Only where the guidance's eyes show
-    their whites (beside the iris, EYE_WHITE_REACH off for the few pixels its face lies off the artist's): the
-    rest of the eye is the iris the network drew smaller, which takes the colour the network painted most in
-    that eye (the nearest painted pixel is often the soft edge between iris and skin). Whitening all of it
-    ringed every iris in white, a startled stare that showed most on dark skin. The irises then become one
-    flat of their own (`white` + 1), as a colourist fills them: one colour for the pair, on which the guidance's
-    pupils and catch-lights lie (faithful_layers.iris_color says which)."""
+    """family with the guidance's eyes painted as a colourist fills them: the whites (`white`) and the irises,
+    one flat for the pair (`white` + 1, whose colour faithful_layers.iris_cluster and iris_color choose), on
+    which the guidance's pupils and catch-lights lie. The network paints irises but almost never a sclera: the
+    skin it leaves inside the eyes is white only where the guidance's eyes show their whites (beside the iris,
+    EYE_WHITE_REACH off for the few pixels its face lies off the artist's); the rest of it is the iris the
+    network drew smaller. Whitening all of it ringed every iris in white, a startled stare that showed most on
+    dark skin. Where the network painted next to no iris (or the whites are unknown) the skin there is all
+    white and the eyes keep the network's colours."""
     plain = eyes & (family == skin)
-    drawn = eyes & ~plain  # the iris and pupil the network painted
-    if eye_whites is None or drawn.sum() < MIN_IRIS * eyes.sum():
+    if eye_whites is None or (eyes & ~plain).sum() < MIN_IRIS * eyes.sum():
         family[plain] = white
         return family
     radius = max(1, int(round(EYE_WHITE_REACH * family.shape[0])))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    whites = plain & (cv2.dilate(eye_whites.astype(np.uint8), kernel) > 0)
-    family[whites] = white
-    iris = plain & ~whites
-    ys, xs = np.nonzero(eyes)  # the eyes' box: nothing beyond it is looked at
-    box = np.s_[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
-    patch, iris, drawn = family[box], iris[box], drawn[box]  # patch: a view, written through to family
-    count, eye = cv2.connectedComponents(eyes[box].astype(np.uint8))
-    for i in range(1, count):
-        painted = patch[(eye == i) & drawn]
-        if painted.size:
-            patch[(eye == i) & iris] = np.bincount(painted).argmax()
-    patch[(patch != white) & (eye > 0)] = white + 1
+    family[plain & (cv2.dilate(eye_whites.astype(np.uint8), kernel) > 0)] = white
+    family[eyes & (family != white)] = white + 1
     return family
 
 
