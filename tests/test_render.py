@@ -151,16 +151,23 @@ def test_candidates_made_on_several_threads_are_the_bytes_made_one_by_one(guidan
     assert set(pooled.timing_ms) >= {"guidance", "render", "layers", "crop", stages}
 
 
-def hair_dab(guidance, sketch, color):
-    """A dab in the middle of the hair of the face the guidance predicts for this sketch (request frame)."""
+def hair_dab(guidance, sketch, color, on_sheen=False):
+    """A dab in the middle of the hair of the face the guidance predicts for this sketch (request frame), or
+    (`on_sheen`) on the edge of its sheen, half on the sheen, half on the lit hair."""
+    from anisketch.engine.palette import make_palette
     from anisketch.engine.sketch import rgba_to_darkness
 
     h, w = sketch.shape[:2]
     guide = guidance.guide(rgba_to_darkness(sketch))
-    parts = render_portrait(guide.portrait, max(h, w))["parts"][:h, :w]
+    painted = render_portrait(guide.portrait, max(h, w))
+    parts = painted["parts"][:h, :w]
     import cv2
 
     depth = cv2.distanceTransform((parts == P.LABEL["hair"]).astype(np.uint8), cv2.DIST_L2, 3)
+    if on_sheen:
+        sheen = np.all(painted["color"][:h, :w] == make_palette(guide.portrait.params)["hair_sheen"], axis=2)
+        edge = sheen & ~cv2.erode(sheen.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        depth = np.where(edge, depth, 0)
     y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
     assert depth[y, x] >= 4, "the predicted face should have some hair"
     return dab_layer((h, w), (x, y), min(8, int(depth[y, x]) - 1), color), guide
@@ -181,6 +188,20 @@ def test_a_dab_on_the_hair_sets_the_hair_colour_in_every_candidate(guidance, ske
     whole = region_color(layers[0]["color"], layers[0]["lineart"], layers[0]["parts"],
                          Dab(BLUE, "hair", hair))
     assert delta_e(BLUE, np.rint(whole)) < 8.0
+
+
+def test_the_production_layers_show_a_hair_dab_in_its_colour_in_every_candidate(guidance, sketch):
+    """What the artist sees (the candidate's layers composed): the dab's own pixels in the dab's colour, on the
+    sheen too (the sheen shape it touches is left out: the artist asked for that colour there)."""
+    from anisketch.render.layered import to_lab
+
+    hints, _ = hair_dab(guidance, sketch, BLUE, on_sheen=True)
+    result = render(guidance, sketch, hints, n=3, mode="refined", style_seed=0)
+    dab = find_dabs(hints)[0]
+    for stack in candidate_stacks(result.layers, *sketch.shape[:2]):
+        shown = to_lab(np.rint(composite(stack)).astype(np.uint8))
+        distance = np.linalg.norm(shown[dab.mask] - to_lab(np.asarray(BLUE, np.float32)[None])[0], axis=1)
+        assert (distance <= 10).mean() > 0.95
 
 
 def test_hints_are_honoured_on_a_shadowed_part():

@@ -423,3 +423,109 @@ def test_a_halo_along_a_line_is_no_highlight_and_a_sheen_is(clustering):
     layers = faithful_production(fill, darkness, None, [], parts)
     assert layers[HIGHLIGHTS][24, 64, 3] == 255
     assert not layers[HIGHLIGHTS][40:92, 30:38, 3].any()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Refined layers under the artist's dabs: what the artist dabbed is what they get.
+
+def test_a_dab_takes_away_the_shading_shape_it_touches_unless_it_lies_on_its_tone():
+    from anisketch.render.layered import WHITE, DabbedTone, without_dabbed_shapes
+
+    lock, other_lock, cheek = (200, 180, 170), (200, 180, 170), (230, 200, 190)
+    rgb = np.full((64, 64, 3), 255, np.uint8)
+    rgb[10:20, 10:20], rgb[10:20, 40:50], rgb[40:50, 10:20] = lock, other_lock, cheek
+    tones = {lock: "hair_shadow", cheek: "skin_shadow"}
+    grazing = np.zeros((64, 64), bool)
+    grazing[18:24, 18:24] = True  # on the first lock's corner and the lit hair beside it
+    out = without_dabbed_shapes(rgb, WHITE, tones, [DabbedTone(grazing, None)])
+    assert (out[10:20, 10:20] == 255).all()  # the lock it touched is gone, its whole shape
+    assert (out[10:20, 40:50] == lock).all() and (out[40:50, 10:20] == cheek).all()  # the others stay
+    kept = without_dabbed_shapes(rgb, WHITE, tones, [DabbedTone(grazing, "hair_shadow")])
+    assert (kept == rgb).all()  # a dab on the shade asks for the shade
+    assert without_dabbed_shapes(rgb, WHITE, tones, []) is rgb
+
+
+def back_hair_portrait():
+    from anisketch.engine.palette import make_palette
+
+    params = P.sample_params(2_000_000_321, {"hair_style": "long"})
+    portrait = build_portrait(params)
+    truth = render_portrait(portrait, 256)
+    back = np.all(truth["color"] == make_palette(params)["hair_back"], axis=2)
+    import cv2
+
+    depth = cv2.distanceTransform(back.view(np.uint8), cv2.DIST_L2, 3)
+    y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    assert depth[y, x] >= 5, "this portrait should show its back hair"
+    yy, xx = np.mgrid[:256, :256]
+    return params, portrait, np.hypot(yy - y, xx - x) <= 4
+
+
+@pytest.mark.parametrize("on_the_shade", [True, False])
+def test_a_dab_on_the_back_hair_shows_its_colour_read_as_the_shade_or_as_the_hair(on_the_shade):
+    """A dab in the back hair's shade: read as the shade (`tones_under`), the shade stays and the hair's base is
+    the colour the shade turns into the dab's; read as the hair (the artist's dab lies on lit hair where the
+    guidance put shade), the shade it touches goes and the base is the dab's colour. Either way the dab's
+    pixels show its colour."""
+    from anisketch.render.layered import DabbedTone, tones_under
+    from anisketch.render.refined import dab_colors
+
+    params, portrait, mask = back_hair_portrait()
+    assert tones_under(portrait, [mask]) == ["hair_back"]
+    color = (60, 150, 90)
+    dab = Dab(color, "hair", mask)
+    tone = "hair_back" if on_the_shade else None
+    styled = params.copy()
+    styled.update(dab_colors(params, [dab], [tone]))
+    layers = refined_production(build_portrait(styled), 256, True, [DabbedTone(mask, tone, color)])
+    shown = composite([(layers[FLATS], "normal"), (layers[SHADOWS], "multiply"), (layers[HIGHLIGHTS], "screen")])
+    assert np.abs(shown[mask] - color).max() <= 4
+    assert (layers[SHADOWS][..., 3][mask] > 0).all() == on_the_shade
+
+
+def test_a_dab_on_a_collar_repaints_the_collar_and_leaves_the_clothes_colour():
+    from anisketch.engine.palette import make_palette
+    from anisketch.render.layered import FIXED_FLAT, DabbedTone, tones_under
+    from anisketch.render.refined import dab_colors
+
+    params = next(p for p in map(P.sample_params, range(2_000_000_000, 2_000_000_100)) if p.option("clothes") == "sailor")
+    portrait = build_portrait(params)
+    collar = np.all(render_portrait(portrait, 256)["color"] == make_palette(params)["collar"], axis=2)
+    import cv2
+
+    depth = cv2.distanceTransform(collar.view(np.uint8), cv2.DIST_L2, 3)
+    y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    yy, xx = np.mgrid[:256, :256]
+    mask = np.hypot(yy - y, xx - x) <= min(3, depth[y, x] - 1)
+    assert tones_under(portrait, [mask]) == [FIXED_FLAT]
+    assert dab_colors(params, [Dab(RED, "clothes", mask)], [FIXED_FLAT]) == {}  # the clothes keep their colour
+    flats = refined_production(portrait, 256, True, [DabbedTone(mask, FIXED_FLAT, RED)])[FLATS]
+    assert (flats[mask][:, :3] == RED).all()
+    assert (np.all(flats[..., :3] == RED, axis=2) >= collar).all()  # all of the collar, not only the dab
+
+
+def test_a_dabbed_eye_keeps_its_pupil_catch_lights_and_gradient():
+    from anisketch.engine.palette import make_palette
+    from anisketch.render.layered import DabbedTone
+
+    params = P.sample_params(3)
+    portrait = build_portrait(params)
+    parts = render_portrait(portrait, 256)["parts"]
+    eyes = np.isin(parts, [P.LABEL["eye_l"], P.LABEL["eye_r"]])
+    plain = refined_production(portrait, 256, True)
+    dabbed = refined_production(portrait, 256, True, [DabbedTone(eyes, None, make_palette(params)["iris"])])
+    for name in (SHADOWS, HIGHLIGHTS):
+        assert (plain[name][eyes] == dabbed[name][eyes]).all()
+        assert (plain[name][..., 3][eyes] > 0).any()
+
+
+def test_agreed_colour_shows_the_most_dab_pixels():
+    """Greys at L* 50 (500 px), 69 (450 px) and 32 (100 px): the mean of all three (L* 56) would show only the
+    first; the mean of the first two shows 950 px."""
+    from anisketch.render.dabs import AGREE, agreed_color
+    from anisketch.render.layered import to_lab
+
+    greys = np.array([[120] * 3, [168] * 3, [76] * 3], float)
+    agreed = agreed_color(greys, np.array([500, 450, 100], float))
+    distance = np.linalg.norm(to_lab(greys.astype(np.float32)) - to_lab(agreed[None].astype(np.float32)), axis=1)
+    assert (distance[:2] <= AGREE).all() and distance[2] > AGREE

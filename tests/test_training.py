@@ -36,6 +36,33 @@ def test_training_resumes_from_its_checkpoint(tmp_path):
     assert steps and steps == [3.0] * len(steps)
 
 
+def test_a_resumed_channels_last_network_gets_moments_laid_out_as_its_weights(tmp_path):
+    """On a GPU the loop trains channels-last, and the fused AdamW there refuses moments whose memory layout is
+    not their weight's: a checkpoint's moments, loaded contiguous, failed every resumed GPU leg at its first step.
+    The layout is checked here on the CPU (whose AdamW does not mind it)."""
+    import torch
+
+    from anisketch.train.checkpoint import load_checkpoint, save_checkpoint
+
+    def channels_last_run():
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Conv2d(8, 4, 1)).to(
+            memory_format=torch.channels_last)
+        return net, torch.optim.AdamW(net.parameters())
+
+    net, optimizer = channels_last_run()
+    net(torch.randn(2, 3, 8, 8).to(memory_format=torch.channels_last)).square().mean().backward()
+    optimizer.step()
+    save_checkpoint(tmp_path, net, optimizer, {"step": 1})
+    net, optimizer = channels_last_run()
+    assert load_checkpoint(tmp_path, net, optimizer) == {"step": 1}
+    weights = [p for p in net.parameters() if p.dim() == 4]
+    assert any(not p.is_contiguous() for p in weights)  # channels-last, as on the GPU
+    for p in net.parameters():
+        for name in ("exp_avg", "exp_avg_sq"):
+            assert optimizer.state[p][name].stride() == p.stride(), name
+
+
 def test_export_is_loadable_and_checked(tmp_path, monkeypatch):
     """Export writes safetensors + manifest; the predictor loads it through the checksum."""
     import torch

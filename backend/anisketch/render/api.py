@@ -34,7 +34,7 @@ from ..protocol import MAX_CANDIDATES, MAX_SIDE
 from .dabs import find_dabs
 from .faithful import ColorizerModel, load_colorizer, predict_fills
 from .faithful_layers import faithful_productions
-from .layered import BLEND_OF, HIDDEN, guide_shading, refined_production
+from .layered import BLEND_OF, HIDDEN, DabbedTone, guide_shading, refined_production
 from .refined import donor_seed, portrait_maker, square
 
 MODES = ("refined", "faithful")
@@ -88,12 +88,13 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
     hints = square(hints_rgba, side) if hints_rgba is not None and hints_rgba[..., 3].any() else None
     workers = candidate_workers(n)
     if mode == "refined":
-        portrait_of, dabs, fixed = portrait_maker(floats, choices, hints, side, int(style_seed), placement)
+        painter = portrait_maker(floats, choices, hints, side, int(style_seed), placement, matched=False)
         timing["portraits"] = ms_since(t)  # what the candidates share; each one's own portrait is in "layers"
-        background_hinted = "bg_color" in fixed
-        candidates = candidate_parts(list(range(n)),
-                                     lambda i: refined_production(portrait_of(i), side, background_hinted),
-                                     workers, (h, w), timing, ms_since(t))
+        dabs, background_hinted = painter.dabs, "bg_color" in painter.fixed
+        on_tones = [DabbedTone(dab.mask, tone, dab.color) for dab, tone in zip(dabs, painter.tones)]
+        candidates = candidate_parts(
+            list(range(n)), lambda i: refined_production(painter.portrait(i), side, background_hinted, on_tones),
+            workers, (h, w), timing, ms_since(t))
     else:
         assert colorizer is not None  # refused above
         portrait = placement.portrait(build_portrait(P.decode(floats, choices)))

@@ -93,12 +93,19 @@ def region_color(color: np.ndarray, lineart: np.ndarray, parts: np.ndarray, dab:
 
 
 def agreed_color(colors: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """The colour that most of the dabbed pixels on one flat ask for (RGB float): the pixel-weighted mean of
-    the dabs (RGB [n, 3], `weights` their pixels) that one colour can serve, those within 2 x AGREE of the dab
-    with the most dab pixels so near. Dabs of one colour (an artist's picks differ a little) all count; of two
-    far colours on one flat (a lit lock and the hair in shade) the larger wins, where a mean of both would
-    show neither."""
-    lab = to_lab(np.asarray(colors, np.float32))
+    """The colour that most of the dabbed pixels on one flat ask for (RGB float): of the dabs' own colours (RGB
+    [n, 3], `weights` their pixels) and the pixel-weighted means of those within 2 x AGREE of each, the one that
+    shows the most dab pixels within AGREE (ties: the nearest to the pixels it shows). Dabs of one colour (an
+    artist's picks differ a little) all count; of two far colours on one flat (a lit lock and the hair in
+    shade) the larger wins, where a mean of both would show neither."""
+    rgb, weights = np.asarray(colors, np.float64), np.asarray(weights, np.float64)
+    lab = to_lab(rgb.astype(np.float32))
     near = np.linalg.norm(lab[:, None] - lab[None], axis=2) <= 2 * AGREE
-    agree = near[int(np.argmax(near @ np.asarray(weights, float)))]
-    return np.average(np.asarray(colors, np.float64)[agree], axis=0, weights=np.asarray(weights, float)[agree])
+    means = (near * weights) @ rgb / (near @ weights)[:, None]
+    candidates = np.concatenate([means, rgb])
+    distance = np.linalg.norm(to_lab(candidates.astype(np.float32))[:, None] - lab[None], axis=2)
+    shown = distance <= AGREE
+    pixels = shown @ weights
+    spread = (shown * distance) @ weights / np.maximum(pixels, 1.0)
+    best = np.lexsort((spread, -pixels))[0]  # most pixels shown, then the nearest to them
+    return candidates[best]

@@ -12,13 +12,16 @@ Per candidate, bottom to top, each with its Krita blending mode (`Layer.blend`):
   off the artist's, showed every line twice. An artist who hides their sketch switches it on for clean lines.
 
 Refined mode decomposes the engine's own painting (`refined_production`, here): the engine knows which regions
-are shading. Faithful mode decomposes the colouriser's predictions and snaps them to the artist's own lines
+are shading. Under the artist's dabs, in both modes, what they dabbed is what they get: a shape of shading that
+a dab touches is left out, unless the dab lies on its tone (then the base is the colour that shading turns into
+the dab's); the eyes keep theirs. Faithful mode decomposes the colouriser's predictions and snaps them to the artist's own lines
 (`faithful_layers.faithful_productions`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple, Sequence
 
 import cv2
 import numpy as np
@@ -85,6 +88,18 @@ def composite(layers: list[tuple[np.ndarray, str]], under: np.ndarray | None = N
 # Shading the engine paints (palette.make_palette names): tone -> the base tone it shades. The engine paints
 # these over their base; removed from the flats, the base shows.
 SHADOW_TONES = {"skin_shadow": "skin", "hair_shadow": "hair", "sclera_shadow": "sclera"}
+# In the eyes the iris's darker top and its pupil are shades of the iris: on the Shadows layer, a repainted iris
+# flat keeps its gradient and its pupil.
+EYE_SHADOW_TONES = {"iris_dark": "iris", "pupil": "iris"}
+# What a dab never takes away (`without_dabbed_shapes`): a dab in an eye asks for the iris's colour, and the eye
+# keeps the shading it reads by (the iris's gradient, the pupil, the catch-lights, the lid's shade on the white).
+KEPT_UNDER_DABS = ("pupil", "highlight", "iris_dark", "iris_light", "sclera_shadow")
+# What else a dab can lie on (`tones_under`): a shadow it may keep, or a flat whose colour no parameter sets (a
+# sailor collar, a tie, a brow), which the dab repaints itself (`fixed_flats_dabbed`).
+FIXED_FLAT = "fixed_flat"
+UNDER_CODES = {"hair_back": (255, 0, 0), "hair_shadow": (0, 255, 0), "skin_shadow": (0, 0, 255),
+               FIXED_FLAT: (255, 255, 255)}  # tones_under's colour codes, three bits each (as GUIDE_CODES)
+BASE_TONES = ("hair", "skin", "iris", "clothes", "hat", "ribbon")  # palette tones a colour parameter sets
 # The back hair is the hair in the head's shade (a tone between the hair and its shadow), a region with nothing
 # of its own under it: a colourist fills it with the hair's flat and darkens it on the shadow layer, so
 # repainting the hair flat recolours the back hair too.
@@ -93,44 +108,74 @@ HIGHLIGHT_TONES = {"hair_sheen": "hair", "iris_light": "iris", "highlight": None
 EYES = (P.LABEL["eye_l"], P.LABEL["eye_r"])
 
 
-def shading_kind(region, pal: dict) -> tuple[str, tuple] | None:
-    """("shadow" | "highlight", base tone) for a region the engine paints as shading, else None (a flat)."""
-    for tone, base in (SHADOW_TONES | SHADED_FILLS).items():
+class Shading(NamedTuple):
+    """How the engine paints a region as shading: "shadow" or "highlight", the base tone it shades (RGB) and the
+    palette's name for its own tone."""
+
+    kind: str
+    base: tuple
+    tone: str
+
+
+def shading_kind(region, pal: dict) -> Shading | None:
+    """How the region is shading (`Shading`), or None for a flat."""
+    tones = SHADOW_TONES | SHADED_FILLS | (EYE_SHADOW_TONES if region.label in EYES else {})
+    for tone, base in tones.items():
         if region.color == pal[tone] and region.color != pal[base]:
-            return "shadow", pal[base]
+            return Shading("shadow", pal[base], tone)
     if not region.detail:  # the sclera, the teeth: white flats, not catch-lights
         return None
     for tone, lit in HIGHLIGHT_TONES.items():
         if region.color == pal[tone] and (lit is not None or region.label in EYES):
-            return "highlight", pal[lit] if lit is not None else BLACK
+            return Shading("highlight", pal[lit] if lit is not None else BLACK, tone)
     return None
 
 
-def refined_production(portrait: Portrait, side: int, background_hinted: bool) -> dict[str, np.ndarray]:
-    """The engine's portrait as production layers (name -> RGBA side x side)."""
+class DabbedTone(NamedTuple):
+    """A hint dab for the production layers: its pixels (bool side x side), what most of them lie on in the
+    portrait (`tones_under`: a shadow, FIXED_FLAT, or None: a base flat) and its colour (RGB)."""
+
+    mask: np.ndarray
+    tone: str | None
+    color: tuple = BLACK
+
+
+def refined_production(portrait: Portrait, side: int, background_hinted: bool,
+                       dabs: Sequence[DabbedTone] = ()) -> dict[str, np.ndarray]:
+    """The engine's portrait as production layers (name -> RGBA side x side). A shape of shading that a dab
+    touches is left out unless the dab lies on its tone (`without_dabbed_shapes`)."""
     pal = make_palette(portrait.params)
     filled = {pal[tone] for tone in SHADED_FILLS}
     flats, shadows, highlights = [], [], []
+    dabbable: dict[str, dict] = {"shadow": {}, "highlight": {}}  # each pass: tone colour -> its tone's name
     for region in portrait.regions:
         kind = shading_kind(region, pal)
         if kind is None or region.color in filled:
-            flats.append(region if kind is None else recolored(region, kind[1]))
+            flats.append(region if kind is None else recolored(region, kind.base))
         else:
             flats.append(None)
         # In the shading passes every other region paints the blend's "no change" colour, so whatever the engine
         # paints over a shadow (front hair over the forehead's shadow) hides it there too.
-        shadows.append(recolored(region, multiply_color(region.color, kind[1]) if kind and kind[0] == "shadow"
-                                 else WHITE))
-        highlights.append(recolored(region, screen_color(region.color, kind[1]) if kind and kind[0] == "highlight"
-                                    else BLACK))
+        shadow = recolored(region, multiply_color(region.color, kind.base) if kind and kind.kind == "shadow"
+                           else WHITE)
+        light = recolored(region, screen_color(region.color, kind.base) if kind and kind.kind == "highlight"
+                          else BLACK)
+        shadows.append(shadow)
+        highlights.append(light)
+        if kind and kind.tone not in KEPT_UNDER_DABS:
+            dabbable[kind.kind][(shadow if kind.kind == "shadow" else light).color] = kind.tone
     painted = [r for r in flats if r is not None]
     color, parts = render_regions(painted, side)
+    repaint = fixed_flats_dabbed(color, pal, dabs)
+    if repaint:
+        painted = [recolored(r, repaint[r.color]) if r.color in repaint else r for r in painted]
+        color, parts = render_regions(painted, side)
     if background_hinted:  # opaque wherever the engine painted: the guidance window may not fill the request
         alpha = render_regions([recolored(r, WHITE) for r in painted], side)[0][..., 0]
     else:
         alpha = np.where(parts == P.LABEL["background"], 0, 255).astype(np.uint8)
-    shadow_rgb, _ = render_regions(shadows, side)
-    light_rgb, _ = render_regions(highlights, side)
+    shadow_rgb = without_dabbed_shapes(render_regions(shadows, side)[0], WHITE, dabbable["shadow"], dabs)
+    light_rgb = without_dabbed_shapes(render_regions(highlights, side)[0], BLACK, dabbable["highlight"], dabs)
     lines = render_lines(portrait.strokes, side, colors=line_colors(portrait.params))
     return {
         FLATS: as_layer_rgba(color, alpha),
@@ -138,6 +183,90 @@ def refined_production(portrait: Portrait, side: int, background_hinted: bool) -
         HIGHLIGHTS: as_layer_rgba(light_rgb, painted_where(light_rgb, BLACK, alpha)),
         LINE_ART: lines,
     }
+
+
+def fixed_flats_dabbed(color: np.ndarray, pal: dict, dabs: Sequence[DabbedTone]) -> dict[tuple, tuple]:
+    """Flat colour -> the colour a dab gives it, for the flats no colour parameter sets (a sailor collar, a tie,
+    a brow) that a dab lies on (FIXED_FLAT): the colour most of the dab's pixels show in the flats (`color`,
+    RGB), repainted wherever the flats use it, as a colourist repaints a collar from one dab."""
+    bases = {pal[tone] for tone in BASE_TONES}
+    repaint: dict[tuple, tuple] = {}
+    for dab in dabs:
+        if dab.tone != FIXED_FLAT:
+            continue
+        shown, counts = np.unique(color[dab.mask], axis=0, return_counts=True)
+        flat = tuple(int(c) for c in shown[int(np.argmax(counts))])
+        if flat not in bases:
+            repaint[flat] = tuple(int(c) for c in dab.color)
+    return repaint
+
+
+def without_dabbed_shapes(rgb: np.ndarray, none: tuple, tones: dict, dabs: Sequence[DabbedTone]) -> np.ndarray:
+    """A shading pass (RGB, `none` where it changes nothing) without the cel shapes that a dab touches: each
+    8-connected shape of one of `tones` (colour -> tone name; with its anti-aliased rim) turns back to `none`,
+    unless the dab lies on that tone. What the artist dabbed is what they get: a dab on a lit lock that grazes a
+    shadowed one asks for its colour there too, and a dab on the hair in shade asks for the shade (its base is
+    the colour that shade turns into the dab's, `refined.dab_colors`); the other locks keep their shade (as in
+    faithful mode, `faithful_layers.guide_shapes`)."""
+    if not dabs:
+        return rgb
+    unchanged = cv2.inRange(rgb, np.array(none, np.uint8), np.array(none, np.uint8)) > 0
+    out = rgb
+    rim = np.ones((3, 3), np.uint8)
+    for color, name in tones.items():
+        dabbed = np.logical_or.reduce([dab.mask for dab in dabs if dab.tone != name] or [np.zeros_like(unchanged)])
+        if not (dabbed & ~unchanged).any():
+            continue
+        exact = cv2.inRange(rgb, np.array(color, np.uint8), np.array(color, np.uint8))
+        shapes_of_tone = (cv2.dilate(exact, rim) > 0) & ~unchanged
+        if not (shapes_of_tone & dabbed).any():
+            continue
+        _, shapes = cv2.connectedComponents(shapes_of_tone.view(np.uint8), connectivity=8)
+        touched = np.zeros(int(shapes.max()) + 1, bool)
+        touched[shapes[shapes_of_tone & dabbed]] = True
+        touched[0] = False
+        out = out.copy() if out is rgb else out
+        out[touched[shapes]] = none
+    return out
+
+
+def tones_under(portrait: Portrait, masks: Sequence[np.ndarray]) -> list[str | None]:
+    """What most of each mask's pixels lie on in the portrait (rendered at the masks' size): a shadow or
+    FIXED_FLAT (UNDER_CODES), or None: a base flat, the background, an eye (a dab there means the iris, whose
+    own shading stays: KEPT_UNDER_DABS) or shading a dab takes away."""
+    if not masks:
+        return []
+    pal = make_palette(portrait.params)
+    bases = {pal[tone] for tone in BASE_TONES}
+
+    def under(region) -> str | None:
+        if region.label in EYES:
+            return None
+        kind = shading_kind(region, pal)
+        if kind is not None:
+            return kind.tone if kind.tone in UNDER_CODES else None
+        return FIXED_FLAT if region.color not in bases and region.label != P.LABEL["background"] else None
+
+    found = coded_masks(portrait, len(masks[0]), under, UNDER_CODES)
+    names = [None, *found]
+    tones = []
+    for mask in masks:
+        counts = [int((found[name] & mask).sum()) for name in found]
+        tones.append(names[int(np.argmax([int(mask.sum()) - sum(counts), *counts]))])
+    return tones
+
+
+def coded_masks(portrait: Portrait, side: int, name_of, codes: dict) -> dict[str, np.ndarray]:
+    """name -> bool side x side: where the portrait shows a region that `name_of(region)` gives that name (one of
+    `codes`: name -> a colour of 0s and 255s), painted in order so that what lies over a region hides it. One
+    render of the regions in their codes on black (beyond the portrait's window: none); a pixel's code is which
+    channels it lights past half (an anti-aliased edge between two codes lights no channel past half, so no
+    pixel is read as a third)."""
+    rgb = render_regions([recolored(r, codes[name_of(r)] if name_of(r) else BLACK) for r in portrait.regions],
+                         side)[0]
+    lit = (rgb > 127).view(np.uint8)
+    bits = lit[..., 0] | lit[..., 1] << 1 | lit[..., 2] << 2  # which channels each pixel lights, as one number
+    return {name: bits == (r > 0) | (g > 0) << 1 | (b > 0) << 2 for name, (r, g, b) in codes.items()}
 
 
 @dataclass
@@ -163,20 +292,16 @@ GUIDE_CODES = {"skin_shadow": (255, 0, 0), "hair_sheen": (0, 255, 0), "eye_white
 
 def guide_shading(portrait: Portrait, side: int) -> GuideShading:
     pal = make_palette(portrait.params)
-    shading: dict[tuple, str] = {("shadow", pal["skin"]): "skin_shadow", ("highlight", pal["hair"]): "hair_sheen"}
     eyes = {pal["sclera"]: "eye_whites", pal["sclera_shadow"]: "eye_whites", pal["pupil"]: "pupils",
             pal["highlight"]: "catch_lights"}
 
-    def coded(region) -> tuple:
-        name = eyes.get(region.color) if region.label in EYES else shading.get(shading_kind(region, pal) or ())
-        return GUIDE_CODES[name] if name else BLACK
+    def name_of(region) -> str | None:
+        if region.label in EYES:
+            return eyes.get(region.color)
+        kind = shading_kind(region, pal)
+        return kind.tone if kind and kind.tone in ("skin_shadow", "hair_sheen") else None
 
-    # coded colours on black: beyond the portrait's window nothing is shaded
-    rgb = render_regions([recolored(region, coded(region)) for region in portrait.regions], side)[0]
-    lit = (rgb > 127).view(np.uint8)
-    bits = lit[..., 0] | lit[..., 1] << 1 | lit[..., 2] << 2  # which channels each pixel lights, as one number
-    return GuideShading(**{name: bits == (r > 0) | (g > 0) << 1 | (b > 0) << 2
-                           for name, (r, g, b) in GUIDE_CODES.items()})
+    return GuideShading(**coded_masks(portrait, side, name_of, GUIDE_CODES))
 
 
 def painted_where(rgb: np.ndarray, none: tuple, alpha: np.ndarray) -> np.ndarray:

@@ -227,8 +227,8 @@ def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: i
                 hit, total = dab_hit(np.rint(composite(candidate)).astype(np.uint8), hints)
                 hits[mode][0] += hit
                 hits[mode][1] += total
-            if mode == "faithful":
-                row += [old_shown, shown] + [layer_view(layer) for layer in stack]
+            if mode == modes[0]:  # the sheet shows the first mode asked for
+                row += [old_shown, shown] + [layer_view(layer) for layer in stack[:3]]
         rows.append([np.rint(np.asarray(image, np.float32)).astype(np.uint8) for image in row])
     scores |= faces_found_scores(judged)
     metrics = {key: round(float(np.nanmean(values)), 3) for key, values in scores.items()}
@@ -238,7 +238,7 @@ def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: i
         from PIL import Image
 
         out.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(sheet(rows)).save(out / "layers_sheet.png")
+        Image.fromarray(sheet(rows, modes[0])).save(out / "layers_sheet.png")
     return metrics
 
 
@@ -273,8 +273,8 @@ def old_render(guidance, colorizer, case: dict, mode: str) -> np.ndarray:
     return faithful_candidates(colorizer, case["sketch"], hints, parts, None, 1, 0)[0]
 
 
-def sheet(rows: list[list[np.ndarray]], thumb: int = 256) -> np.ndarray:
-    names = ["target", "old render", "new composite", "Flat colours", "Shadows", "Highlights"]
+def sheet(rows: list[list[np.ndarray]], mode: str, thumb: int = 256) -> np.ndarray:
+    names = ["target", f"old {mode} render", "composite", "Flat colours", "Shadows", "Highlights"]
     header = np.full((24, thumb * len(names), 3), 255, np.uint8)
     for j, name in enumerate(names):
         cv2.putText(header, name, (j * thumb + 6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)

@@ -16,16 +16,18 @@ inside its part, shows the dab's colour (`match_hints`: one or two cheap extra r
 from __future__ import annotations
 
 from functools import cache
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
 from ..engine import params as P
 from ..engine.geometry import PartMemo, Portrait, build_parts
 from ..guidance.framing import IDENTITY, Placement
+from ..engine.palette import make_palette
 from ..engine.raster import render, render_regions
 from ..colour import delta_e2000, srgb_to_lab
-from .dabs import Dab, find_dabs, region_color
+from .dabs import Dab, agreed_color, find_dabs, region_color
+from .layered import FIXED_FLAT, tones_under
 
 # Which colour parameter a dab sets, by the part-map label under it.
 COLOR_OF_LABEL = {
@@ -181,28 +183,102 @@ def paint_candidates(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.nda
 def styled_portraits(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.ndarray | None, side: int, n: int,
                      style_seed: int, placement: Placement = IDENTITY) -> tuple[list[Portrait], list[Dab], dict]:
     """The n candidates' portraits (placed in the request), the dabs found and the colours they fixed."""
-    portrait, dabs, fixed = portrait_maker(floats, choices, hints_rgba, side, style_seed, placement)
-    return [portrait(i) for i in range(n)], dabs, fixed
+    painter = portrait_maker(floats, choices, hints_rgba, side, style_seed, placement)
+    return [painter.portrait(i) for i in range(n)], painter.dabs, painter.fixed
+
+
+class Painter(NamedTuple):
+    """What a request's candidates share: `portrait(i)`, candidate i's portrait placed in the request; the dabs
+    found; the colours they fixed; and for production layers the shading tone each dab lies on (`tones_under`,
+    None: the lit base; all None for the one-picture render)."""
+
+    portrait: Callable[[int], Portrait]
+    dabs: list[Dab]
+    fixed: dict
+    tones: list[str | None]
 
 
 def portrait_maker(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.ndarray | None, side: int,
-                   style_seed: int, placement: Placement = IDENTITY) -> tuple[Callable[[int], Portrait], list[Dab], dict]:
-    """What the candidates share (the dabs found, the colours they fixed) and `portrait(i)`, candidate i's
-    portrait placed in the request: each candidate's own work can then run in a task of its own."""
+                   style_seed: int, placement: Placement = IDENTITY, matched: bool = True) -> Painter:
+    """What the candidates share (`Painter`): each candidate's own work can then run in a task of its own.
+
+    matched: the base colours are corrected until the engine's whole painting, shading included, shows the
+    dabs' colours (`match_hints`: the one-picture render); False: production layers, which leave out the
+    shading a dab touches unless the dab lies on it, so each base is the colour that shows the dabs' where they
+    lie (`dab_colors`)."""
     params = P.decode(floats, choices)
     memo = PartMemo()  # every portrait here is one face in other colours: its parts are built once
     dabs: list[Dab] = []
     if hints_rgba is not None and hints_rgba[..., 3].any():
         # the part map alone: the lines a full render inks over the colours never change it
         dabs = find_dabs(hints_rgba, render_regions(placement.portrait(built(params, memo)).regions, side)[1])
-    fixed = match_hints(params, dabs, hinted_colors(params, dabs), placement, memo)
+    tones: list[str | None] = [None] * len(dabs)
+    if matched:
+        fixed = match_hints(params, dabs, hinted_colors(params, dabs), placement, memo)
+    else:
+        tones = own_tones(params, dabs, tones_under(placement.portrait(built(params, memo)), small_masks(dabs)))
+        fixed = dab_colors(params, dabs, tones)
 
     # Candidates' tasks share the memo: by now it holds every part but perhaps a donor's kind of background, and a
     # part two tasks build at once is built twice, the same (PartMemo is exact), never wrong.
     def portrait(i: int) -> Portrait:
         return placement.portrait(built(with_style(params, style_seed, i, fixed), memo))
 
-    return portrait, dabs, fixed
+    return Painter(portrait, dabs, fixed, tones)
+
+
+def small_masks(dabs: list[Dab]) -> list[np.ndarray]:
+    """The dabs' masks at MATCH_SIZE (where the request is larger): where they lie needs no finer picture."""
+    import cv2
+
+    if not dabs or len(dabs[0].mask) <= MATCH_SIZE:
+        return [dab.mask for dab in dabs]
+    return [cv2.resize(d.mask.view(np.uint8), (MATCH_SIZE, MATCH_SIZE), interpolation=cv2.INTER_NEAREST) > 0
+            for d in dabs]
+
+
+# The colour parameter each shading tone shades (layered.UNDER_CODES)
+PARAM_OF_TONE = {"hair_back": "hair_color", "hair_shadow": "hair_color", "skin_shadow": "skin_color"}
+TONE_ROUNDS = 4  # base_showing's corrections: the palette's tones are smooth functions of the base
+
+
+def own_tones(params: P.Params, dabs: list[Dab], tones: list[str | None]) -> list[str | None]:
+    """Each dab's tone (`tones_under`) where it shades the colour the dab sets, else None: a dab on the hair
+    lying on the skin's shadow under the fringe sets the hair's colour, and the shadow it touches goes.
+    FIXED_FLAT stays: such a dab sets no colour."""
+    def own(dab: Dab, tone: str | None) -> bool:
+        return tone == FIXED_FLAT or (tone is not None and PARAM_OF_TONE.get(tone) == color_param_for(dab.label, params))
+
+    return [tone if own(dab, tone) else None for dab, tone in zip(dabs, tones)]
+
+
+def dab_colors(params: P.Params, dabs: list[Dab], tones: list[str | None]) -> dict[str, tuple[float, float, float]]:
+    """Colour parameter -> the base colour most of the dab pixels on its part ask for, floats in [0, 1]: a dab on
+    a shadow asks for the base that the shadow turns into the dab's colour (`base_showing`), of dabs that ask
+    for different bases the one that shows the most dab pixels wins (`agreed_color`: a mean would show
+    neither), and a dab on a flat that no parameter colours (a white collar on a green dress: FIXED_FLAT) sets
+    no colour (it repaints that flat, `layered.fixed_flats_dabbed`)."""
+    wishes: dict[str, list[tuple[np.ndarray, int]]] = {}
+    for dab, tone in zip(dabs, tones):
+        name = color_param_for(dab.label, params)
+        if name and tone != FIXED_FLAT:
+            wishes.setdefault(name, []).append((base_showing(params, name, tone, dab.color), int(dab.mask.sum())))
+    agreed = {name: agreed_color(np.array([w[0] for w in ws]), np.array([w[1] for w in ws], float)) / 255.0
+              for name, ws in wishes.items()}
+    return {name: (float(c[0]), float(c[1]), float(c[2])) for name, c in agreed.items()}
+
+
+def base_showing(params: P.Params, name: str, tone: str | None, rgb) -> np.ndarray:
+    """The colour (RGB 0..255) of parameter `name` whose shading `tone` shows `rgb` (None: `rgb` itself)."""
+    wanted = np.asarray(rgb, np.float64)
+    base = wanted / 255.0
+    if tone is None:
+        return wanted
+    for _ in range(TONE_ROUNDS):
+        trial = params.copy()
+        trial[name] = tuple(float(c) for c in base)
+        base = np.clip(base + (wanted - np.asarray(make_palette(trial)[tone], np.float64)) / 255.0, 0.0, 1.0)
+    return base * 255.0
 
 
 def built(params: P.Params, memo: PartMemo | None = None) -> Portrait:

@@ -81,4 +81,17 @@ def load_checkpoint(out_dir: Path, model: torch.nn.Module, optimizer: torch.opti
             for name, value in scalars.items():
                 state.setdefault(int(idx), {})[name] = torch.tensor(value)
         optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+        match_param_layout(optimizer)
     return meta["info"]
+
+
+def match_param_layout(optimizer: torch.optim.Optimizer) -> None:
+    """Lay each restored moment out in memory as its parameter is. A checkpoint's tensors load contiguous, but a
+    network trained channels-last on a GPU has channels-last weights, and the fused AdamW refuses moments whose
+    strides differ from their parameter's ("params, grads, exp_avgs, and exp_avg_sqs must have same dtype,
+    device, and layout"): without this, every resumed GPU leg failed at its first step."""
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            for name, value in optimizer.state.get(param, {}).items():
+                if torch.is_tensor(value) and value.shape == param.shape and value.stride() != param.stride():
+                    optimizer.state[param][name] = torch.empty_like(param, dtype=value.dtype).copy_(value)
