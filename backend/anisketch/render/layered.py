@@ -98,7 +98,10 @@ KEPT_UNDER_DABS = ("pupil", "highlight", "iris_dark", "iris_light", "sclera_shad
 # sailor collar, a tie, a brow), which the dab repaints itself (`fixed_flats_dabbed`).
 FIXED_FLAT = "fixed_flat"
 UNDER_CODES = {"hair_back": (255, 0, 0), "hair_shadow": (0, 255, 0), "skin_shadow": (0, 0, 255),
+               "blush": (255, 255, 0), "hat_band": (0, 255, 255),
                FIXED_FLAT: (255, 255, 255)}  # tones_under's colour codes, three bits each (as GUIDE_CODES)
+# Flats in a tone that a colour parameter sets (the cheeks' blush, a hat's band): a dab on one reads as that tone
+TINTS = ("blush", "hat_band")
 BASE_TONES = ("hair", "skin", "iris", "clothes", "hat", "ribbon")  # palette tones a colour parameter sets
 # The back hair is the hair in the head's shade (a tone between the hair and its shadow), a region with nothing
 # of its own under it: a colourist fills it with the hair's flat and darkens it on the shadow layer, so
@@ -231,7 +234,7 @@ def without_dabbed_shapes(rgb: np.ndarray, none: tuple, tones: dict, dabs: Seque
 
 
 def tones_under(portrait: Portrait, masks: Sequence[np.ndarray]) -> list[str | None]:
-    """What most of each mask's pixels lie on in the portrait (rendered at the masks' size): a shadow or
+    """What most of each mask's pixels lie on in the portrait (rendered at the masks' size): a shadow, a tint or
     FIXED_FLAT (UNDER_CODES), or None: a base flat, the background, an eye (a dab there means the iris, whose
     own shading stays: KEPT_UNDER_DABS) or shading a dab takes away."""
     if not masks:
@@ -245,6 +248,9 @@ def tones_under(portrait: Portrait, masks: Sequence[np.ndarray]) -> list[str | N
         kind = shading_kind(region, pal)
         if kind is not None:
             return kind.tone if kind.tone in UNDER_CODES else None
+        tint = next((name for name in TINTS if region.color == pal[name]), None)
+        if tint is not None:
+            return tint
         return FIXED_FLAT if region.color not in bases and region.label != P.LABEL["background"] else None
 
     found = coded_masks(portrait, len(masks[0]), under, UNDER_CODES)

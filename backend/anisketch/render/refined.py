@@ -237,8 +237,9 @@ def small_masks(dabs: list[Dab]) -> list[np.ndarray]:
             for d in dabs]
 
 
-# The colour parameter each shading tone shades (layered.UNDER_CODES)
-PARAM_OF_TONE = {"hair_back": "hair_color", "hair_shadow": "hair_color", "skin_shadow": "skin_color"}
+# The colour parameter each tone a dab can keep shades or tints (layered.UNDER_CODES)
+PARAM_OF_TONE = {"hair_back": "hair_color", "hair_shadow": "hair_color", "skin_shadow": "skin_color",
+                 "blush": "skin_color", "hat_band": "hat_color"}
 TONE_ROUNDS = 4  # base_showing's corrections: the palette's tones are smooth functions of the base
 
 
