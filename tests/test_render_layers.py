@@ -428,19 +428,21 @@ def test_a_halo_along_a_line_is_no_highlight_and_a_sheen_is(clustering):
 # ---------------------------------------------------------------------------------------------------------------
 # Refined layers under the artist's dabs: what the artist dabbed is what they get.
 
-def test_a_dab_takes_away_the_shading_shape_it_touches_unless_it_lies_on_its_tone():
-    from anisketch.render.layered import WHITE, DabbedTone, without_dabbed_shapes
+def test_a_dab_takes_away_the_shading_shape_it_covers_unless_it_lies_on_its_tone():
+    from anisketch.render.layered import DABBED_SHARE, WHITE, DabbedTone, without_dabbed_shapes
 
-    lock, other_lock, cheek = (200, 180, 170), (200, 180, 170), (230, 200, 190)
+    lock, other_lock, sheen = (200, 180, 170), (200, 180, 170), (230, 200, 190)
     rgb = np.full((64, 64, 3), 255, np.uint8)
-    rgb[10:20, 10:20], rgb[10:20, 40:50], rgb[40:50, 10:20] = lock, other_lock, cheek
-    tones = {lock: "hair_shadow", cheek: "skin_shadow"}
-    grazing = np.zeros((64, 64), bool)
-    grazing[18:24, 18:24] = True  # on the first lock's corner and the lit hair beside it
-    out = without_dabbed_shapes(rgb, WHITE, tones, [DabbedTone(grazing, None)])
-    assert (out[10:20, 10:20] == 255).all()  # the lock it touched is gone, its whole shape
-    assert (out[10:20, 40:50] == lock).all() and (out[40:50, 10:20] == cheek).all()  # the others stay
-    kept = without_dabbed_shapes(rgb, WHITE, tones, [DabbedTone(grazing, "hair_shadow")])
+    rgb[10:20, 10:20], rgb[10:20, 40:50], rgb[30:34, 4:60] = lock, other_lock, sheen
+    tones = {lock: "hair_shadow", sheen: "hair_sheen"}
+    dab = np.zeros((64, 64), bool)
+    dab[14:28, 14:24] = True  # over a third of the first lock, grazing the band below it
+    assert (dab & np.all(rgb == sheen, axis=2)).sum() <= DABBED_SHARE * 4 * 56
+    out = without_dabbed_shapes(rgb, WHITE, tones, [DabbedTone(dab, None)])
+    assert (out[10:20, 10:20] == 255).all()  # the lock it covers is gone, its whole shape
+    assert (out[10:20, 40:50] == lock).all()  # the other lock keeps its shade
+    assert (out[30:34, 4:60] == sheen).all()  # a band the dab only grazes stays
+    kept = without_dabbed_shapes(rgb, WHITE, tones, [DabbedTone(dab, "hair_shadow")])
     assert (kept == rgb).all()  # a dab on the shade asks for the shade
     assert without_dabbed_shapes(rgb, WHITE, tones, []) is rgb
 
@@ -461,26 +463,23 @@ def back_hair_portrait():
     return params, portrait, np.hypot(yy - y, xx - x) <= 4
 
 
-@pytest.mark.parametrize("on_the_shade", [True, False])
-def test_a_dab_on_the_back_hair_shows_its_colour_read_as_the_shade_or_as_the_hair(on_the_shade):
-    """A dab in the back hair's shade: read as the shade (`tones_under`), the shade stays and the hair's base is
-    the colour the shade turns into the dab's; read as the hair (the artist's dab lies on lit hair where the
-    guidance put shade), the shade it touches goes and the base is the dab's colour. Either way the dab's
-    pixels show its colour."""
+def test_a_dab_on_the_back_hair_shows_its_colour_through_its_shade():
+    """A dab in the back hair's shade reads as the shade (`tones_under`): the shade stays and the hair's base is
+    the colour the shade turns into the dab's, so the dab's pixels show its colour. Read as the lit hair, the
+    base is the dab's colour and the large shade it barely covers stays."""
     from anisketch.render.layered import DabbedTone, tones_under
     from anisketch.render.refined import dab_colors
 
     params, portrait, mask = back_hair_portrait()
     assert tones_under(portrait, [mask]) == ["hair_back"]
     color = (60, 150, 90)
-    dab = Dab(color, "hair", mask)
-    tone = "hair_back" if on_the_shade else None
-    styled = params.copy()
-    styled.update(dab_colors(params, [dab], [tone]))
-    layers = refined_production(build_portrait(styled), 256, True, [DabbedTone(mask, tone, color)])
-    shown = composite([(layers[FLATS], "normal"), (layers[SHADOWS], "multiply"), (layers[HIGHLIGHTS], "screen")])
-    assert np.abs(shown[mask] - color).max() <= 4
-    assert (layers[SHADOWS][..., 3][mask] > 0).all() == on_the_shade
+    for tone in ("hair_back", None):
+        styled = params.copy()
+        styled.update(dab_colors(params, [Dab(color, "hair", mask)], [tone]))
+        layers = refined_production(build_portrait(styled), 256, True, [DabbedTone(mask, tone, color)])
+        assert (layers[SHADOWS][..., 3][mask] > 0).all()
+        shown = composite([(layers[FLATS], "normal"), (layers[SHADOWS], "multiply"), (layers[HIGHLIGHTS], "screen")])
+        assert np.abs((shown if tone else layers[FLATS][..., :3])[mask] - color).max() <= 4
 
 
 def test_a_dab_on_a_collar_repaints_the_collar_and_leaves_the_clothes_colour():

@@ -13,8 +13,8 @@ Per candidate, bottom to top, each with its Krita blending mode (`Layer.blend`):
 
 Refined mode decomposes the engine's own painting (`refined_production`, here): the engine knows which regions
 are shading. Under the artist's dabs, in both modes, what they dabbed is what they get: a shape of shading that
-a dab touches is left out, unless the dab lies on its tone (then the base is the colour that shading turns into
-the dab's); the eyes keep theirs. Faithful mode decomposes the colouriser's predictions and snaps them to the artist's own lines
+dabs cover is left out, unless they lie on its tone (then the base is the colour that shading turns into the
+dab's); the eyes keep theirs. Faithful mode decomposes the colouriser's predictions and snaps them to the artist's own lines
 (`faithful_layers.faithful_productions`).
 """
 
@@ -103,6 +103,10 @@ UNDER_CODES = {"hair_back": (255, 0, 0), "hair_shadow": (0, 255, 0), "skin_shado
 # Flats in a tone that a colour parameter sets (the cheeks' blush, a hat's band): a dab on one reads as that tone
 TINTS = ("blush", "hat_band")
 BASE_TONES = ("hair", "skin", "iris", "clothes", "hat", "ribbon")  # palette tones a colour parameter sets
+# A cel shape of shading goes when dabs cover more than this share of it: a lock's shadow under a dab goes, the
+# sheen band across the head that a dab only grazes stays (40 unseen portraits: dab hits the same as taking every
+# touched shape, 87.8 %, sheen kept in 72 % of its zone instead of 61 %, the skin's shade in 95 % instead of 88 %)
+DABBED_SHARE = 0.1
 # The back hair is the hair in the head's shade (a tone between the hair and its shadow), a region with nothing
 # of its own under it: a colourist fills it with the hair's flat and darkens it on the shadow layer, so
 # repainting the hair flat recolours the back hair too.
@@ -205,12 +209,13 @@ def fixed_flats_dabbed(color: np.ndarray, pal: dict, dabs: Sequence[DabbedTone])
 
 
 def without_dabbed_shapes(rgb: np.ndarray, none: tuple, tones: dict, dabs: Sequence[DabbedTone]) -> np.ndarray:
-    """A shading pass (RGB, `none` where it changes nothing) without the cel shapes that a dab touches: each
-    8-connected shape of one of `tones` (colour -> tone name; with its anti-aliased rim) turns back to `none`,
-    unless the dab lies on that tone. What the artist dabbed is what they get: a dab on a lit lock that grazes a
-    shadowed one asks for its colour there too, and a dab on the hair in shade asks for the shade (its base is
-    the colour that shade turns into the dab's, `refined.dab_colors`); the other locks keep their shade (as in
-    faithful mode, `faithful_layers.guide_shapes`)."""
+    """A shading pass (RGB, `none` where it changes nothing) without the cel shapes that dabs cover: each
+    8-connected shape of one of `tones` (colour -> tone name; with its anti-aliased rim) more than DABBED_SHARE of
+    which lies under dabs turns back to `none`, dabs that lie on that tone not counted. What the artist dabbed
+    is what they get: a dab on a lit lock that covers a shadowed one asks for its colour there too, and a dab on
+    the hair in shade asks for the shade (its base is the colour that shade turns into the dab's,
+    `refined.dab_colors`); the other locks keep their shade (faithful mode takes every shape a dab touches,
+    `faithful_layers.guide_shapes`)."""
     if not dabs:
         return rgb
     unchanged = cv2.inRange(rgb, np.array(none, np.uint8), np.array(none, np.uint8)) > 0
@@ -225,8 +230,9 @@ def without_dabbed_shapes(rgb: np.ndarray, none: tuple, tones: dict, dabs: Seque
         if not (shapes_of_tone & dabbed).any():
             continue
         _, shapes = cv2.connectedComponents(shapes_of_tone.view(np.uint8), connectivity=8)
-        touched = np.zeros(int(shapes.max()) + 1, bool)
-        touched[shapes[shapes_of_tone & dabbed]] = True
+        size = np.bincount(shapes.ravel())
+        under = np.bincount(shapes[shapes_of_tone & dabbed], minlength=len(size))
+        touched = under > DABBED_SHARE * size
         touched[0] = False
         out = out.copy() if out is rgb else out
         out[touched[shapes]] = none
