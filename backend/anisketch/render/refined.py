@@ -9,8 +9,12 @@ always gives the same candidate, byte for byte. The default first candidate (sty
 palette* instead: the best single guess when the artist said nothing (`likely_palette`).
 
 What you dab is what you get: the engine derives shadows, sheen and gradients from a part's base colour, and
-a dab may land on a shadowed lock. So the base colours are corrected until the render, under each dab and
-inside its part, shows the dab's colour (`match_hints`: one or two cheap extra renders at low resolution).
+a dab may land on a shadowed lock. The production layers read each dab where it lies (`tones_under`): on a
+shadow or a tint, the base is the colour that tone turns into the dab's (`base_showing`); elsewhere it is the
+dab's colour, and the shading the dab covers is left out of the layers (`layered.without_dabbed_shapes`). The
+one-picture render (`paint_candidates`, for `anisketch eval`) instead corrects the base colours until the whole
+painting, under each dab and inside its part, shows the dab's colour (`match_hints`: one or two cheap extra
+renders at low resolution).
 """
 
 from __future__ import annotations
@@ -204,8 +208,8 @@ def portrait_maker(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.ndarr
 
     matched: the base colours are corrected until the engine's whole painting, shading included, shows the
     dabs' colours (`match_hints`: the one-picture render); False: production layers, which leave out the
-    shading a dab touches unless the dab lies on it, so each base is the colour that shows the dabs' where they
-    lie (`dab_colors`)."""
+    shading dabs cover unless they lie on it, so each base is the colour that shows the dabs' where they lie
+    (`dab_colors`)."""
     params = P.decode(floats, choices)
     memo = PartMemo()  # every portrait here is one face in other colours: its parts are built once
     dabs: list[Dab] = []
@@ -247,6 +251,7 @@ def own_tones(params: P.Params, dabs: list[Dab], tones: list[str | None]) -> lis
     """Each dab's tone (`tones_under`) where it shades the colour the dab sets, else None: a dab on the hair
     lying on the skin's shadow under the fringe sets the hair's colour, and the shadow it touches goes.
     FIXED_FLAT stays: such a dab sets no colour."""
+
     def own(dab: Dab, tone: str | None) -> bool:
         return tone == FIXED_FLAT or (tone is not None and PARAM_OF_TONE.get(tone) == color_param_for(dab.label, params))
 
