@@ -1,0 +1,113 @@
+"""Refined production layers under the artist's dabs (render/layered.py, render/refined.py): what the artist
+dabbed is what they get, each property on an input where it can fail."""
+
+import numpy as np
+
+from anisketch.engine import params as P
+from anisketch.engine.geometry import build_portrait
+from anisketch.engine.raster import render as render_portrait
+from anisketch.render.dabs import Dab
+from anisketch.render.layered import FLATS, HIGHLIGHTS, SHADOWS, composite, refined_production
+
+RED = (220, 30, 40)
+
+def test_a_dab_takes_away_the_shading_shape_it_covers_unless_it_lies_on_its_tone():
+    from anisketch.render.layered import DABBED_SHARE, WHITE, DabbedTone, without_dabbed_shapes
+
+    lock, other_lock, sheen = (200, 180, 170), (200, 180, 170), (230, 200, 190)
+    rgb = np.full((64, 64, 3), 255, np.uint8)
+    rgb[10:20, 10:20], rgb[10:20, 40:50], rgb[30:34, 4:60] = lock, other_lock, sheen
+    tones = {lock: "hair_shadow", sheen: "hair_sheen"}
+    dab = np.zeros((64, 64), bool)
+    dab[14:28, 14:24] = True  # over a third of the first lock, grazing the band below it
+    assert (dab & np.all(rgb == sheen, axis=2)).sum() <= DABBED_SHARE * 4 * 56
+    out = without_dabbed_shapes(rgb, WHITE, tones, [DabbedTone(dab, None)])
+    assert (out[10:20, 10:20] == 255).all()  # the lock it covers is gone, its whole shape
+    assert (out[10:20, 40:50] == lock).all()  # the other lock keeps its shade
+    assert (out[30:34, 4:60] == sheen).all()  # a band the dab only grazes stays
+    kept = without_dabbed_shapes(rgb, WHITE, tones, [DabbedTone(dab, "hair_shadow")])
+    assert (kept == rgb).all()  # a dab on the shade asks for the shade
+    assert without_dabbed_shapes(rgb, WHITE, tones, []) is rgb
+
+
+def back_hair_portrait():
+    from anisketch.engine.palette import make_palette
+
+    params = P.sample_params(2_000_000_321, {"hair_style": "long"})
+    portrait = build_portrait(params)
+    truth = render_portrait(portrait, 256)
+    back = np.all(truth["color"] == make_palette(params)["hair_back"], axis=2)
+    import cv2
+
+    depth = cv2.distanceTransform(back.view(np.uint8), cv2.DIST_L2, 3)
+    y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    assert depth[y, x] >= 5, "this portrait should show its back hair"
+    yy, xx = np.mgrid[:256, :256]
+    return params, portrait, np.hypot(yy - y, xx - x) <= 4
+
+
+def test_a_dab_on_the_back_hair_shows_its_colour_through_its_shade():
+    """A dab in the back hair's shade reads as the shade (`tones_under`): the shade stays and the hair's base is
+    the colour the shade turns into the dab's, so the dab's pixels show its colour. Read as the lit hair, the
+    base is the dab's colour and the large shade it barely covers stays."""
+    from anisketch.render.layered import DabbedTone, tones_under
+    from anisketch.render.refined import dab_colors
+
+    params, portrait, mask = back_hair_portrait()
+    assert tones_under(portrait, [mask]) == ["hair_back"]
+    color = (60, 150, 90)
+    for tone in ("hair_back", None):
+        styled = params.copy()
+        styled.update(dab_colors(params, [Dab(color, "hair", mask)], [tone]))
+        layers = refined_production(build_portrait(styled), 256, True, [DabbedTone(mask, tone, color)])
+        assert (layers[SHADOWS][..., 3][mask] > 0).all()
+        shown = composite([(layers[FLATS], "normal"), (layers[SHADOWS], "multiply"), (layers[HIGHLIGHTS], "screen")])
+        assert np.abs((shown if tone else layers[FLATS][..., :3])[mask] - color).max() <= 4
+
+
+def test_a_dab_on_a_collar_repaints_the_collar_and_leaves_the_clothes_colour():
+    from anisketch.engine.palette import make_palette
+    from anisketch.render.layered import FIXED_FLAT, DabbedTone, tones_under
+    from anisketch.render.refined import dab_colors
+
+    params = next(p for p in map(P.sample_params, range(2_000_000_000, 2_000_000_100)) if p.option("clothes") == "sailor")
+    portrait = build_portrait(params)
+    collar = np.all(render_portrait(portrait, 256)["color"] == make_palette(params)["collar"], axis=2)
+    import cv2
+
+    depth = cv2.distanceTransform(collar.view(np.uint8), cv2.DIST_L2, 3)
+    y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    yy, xx = np.mgrid[:256, :256]
+    mask = np.hypot(yy - y, xx - x) <= min(3, depth[y, x] - 1)
+    assert tones_under(portrait, [mask]) == [FIXED_FLAT]
+    assert dab_colors(params, [Dab(RED, "clothes", mask)], [FIXED_FLAT]) == {}  # the clothes keep their colour
+    flats = refined_production(portrait, 256, True, [DabbedTone(mask, FIXED_FLAT, RED)])[FLATS]
+    assert (flats[mask][:, :3] == RED).all()
+    assert (np.all(flats[..., :3] == RED, axis=2) >= collar).all()  # all of the collar, not only the dab
+
+
+def test_a_dabbed_eye_keeps_its_pupil_catch_lights_and_gradient():
+    from anisketch.engine.palette import make_palette
+    from anisketch.render.layered import DabbedTone
+
+    params = P.sample_params(3)
+    portrait = build_portrait(params)
+    parts = render_portrait(portrait, 256)["parts"]
+    eyes = np.isin(parts, [P.LABEL["eye_l"], P.LABEL["eye_r"]])
+    plain = refined_production(portrait, 256, True)
+    dabbed = refined_production(portrait, 256, True, [DabbedTone(eyes, None, make_palette(params)["iris"])])
+    for name in (SHADOWS, HIGHLIGHTS):
+        assert (plain[name][eyes] == dabbed[name][eyes]).all()
+        assert (plain[name][..., 3][eyes] > 0).any()
+
+
+def test_agreed_colour_shows_the_most_dab_pixels():
+    """Greys at L* 50 (500 px), 69 (450 px) and 32 (100 px): the mean of all three (L* 56) would show only the
+    first; the mean of the first two shows 950 px."""
+    from anisketch.render.dabs import AGREE, agreed_color
+    from anisketch.render.layered import to_lab
+
+    greys = np.array([[120] * 3, [168] * 3, [76] * 3], float)
+    agreed = agreed_color(greys, np.array([500, 450, 100], float))
+    distance = np.linalg.norm(to_lab(greys.astype(np.float32)) - to_lab(agreed[None].astype(np.float32)), axis=1)
+    assert (distance[:2] <= AGREE).all() and distance[2] > AGREE
