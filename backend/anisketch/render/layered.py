@@ -221,8 +221,12 @@ def without_dabbed_shapes(rgb: np.ndarray, none: tuple, tones: dict, dabs: Seque
     unchanged = cv2.inRange(rgb, np.array(none, np.uint8), np.array(none, np.uint8)) > 0
     out = rgb
     rim = np.ones((3, 3), np.uint8)
+    every = np.logical_or.reduce([dab.mask for dab in dabs])
+    on_tones = {dab.tone for dab in dabs}
     for color, name in tones.items():
-        dabbed = np.logical_or.reduce([dab.mask for dab in dabs if dab.tone != name] or [np.zeros_like(unchanged)])
+        # the dabs that do not lie on this tone: all of them, unless one does (then the union is made anew)
+        dabbed = every if name not in on_tones else np.logical_or.reduce(
+            [dab.mask for dab in dabs if dab.tone != name] or [np.zeros_like(unchanged)])
         if not (dabbed & ~unchanged).any():
             continue
         exact = cv2.inRange(rgb, np.array(color, np.uint8), np.array(color, np.uint8))

@@ -213,14 +213,15 @@ def portrait_maker(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.ndarr
     params = P.decode(floats, choices)
     memo = PartMemo()  # every portrait here is one face in other colours: its parts are built once
     dabs: list[Dab] = []
+    tones: list[str | None] = []
     if hints_rgba is not None and hints_rgba[..., 3].any():
+        placed = placement.portrait(built(params, memo))
         # the part map alone: the lines a full render inks over the colours never change it
-        dabs = find_dabs(hints_rgba, render_regions(placement.portrait(built(params, memo)).regions, side)[1])
-    tones: list[str | None] = [None] * len(dabs)
+        dabs = find_dabs(hints_rgba, render_regions(placed.regions, side)[1])
+        tones = [None] * len(dabs) if matched else own_tones(params, dabs, tones_under(placed, small_masks(dabs)))
     if matched:
         fixed = match_hints(params, dabs, hinted_colors(params, dabs), placement, memo)
     else:
-        tones = own_tones(params, dabs, tones_under(placement.portrait(built(params, memo)), small_masks(dabs)))
         fixed = dab_colors(params, dabs, tones)
 
     # Candidates' tasks share the memo: by now it holds every part but perhaps a donor's kind of background, and a
