@@ -278,8 +278,9 @@ def coded_masks(portrait: Portrait, side: int, name_of, codes: dict) -> dict[str
     render of the regions in their codes on black (beyond the portrait's window: none); a pixel's code is which
     channels it lights past half (an anti-aliased edge between two codes lights no channel past half, so no
     pixel is read as a third)."""
-    rgb = render_regions([recolored(r, codes[name_of(r)] if name_of(r) else BLACK) for r in portrait.regions],
-                         side)[0]
+    names = [name_of(region) for region in portrait.regions]
+    rgb = render_regions([recolored(region, codes[name] if name else BLACK)
+                          for region, name in zip(portrait.regions, names)], side)[0]
     lit = (rgb > 127).view(np.uint8)
     bits = lit[..., 0] | lit[..., 1] << 1 | lit[..., 2] << 2  # which channels each pixel lights, as one number
     return {name: bits == (r > 0) | (g > 0) << 1 | (b > 0) << 2 for name, (r, g, b) in codes.items()}
