@@ -145,12 +145,12 @@ def render_regions(regions, size: int):
     """Flat cel colours (anti-aliased) and the part map (hard edges), painted back to front."""
     color = np.zeros((size, size, 3), np.uint8)
     parts = np.zeros((size, size), np.uint8)
-    _paint_regions(color, parts, regions, size)
+    paint_regions(color, parts, regions, size)
     return color, parts
 
 
-def _paint_regions(canvas, parts, regions, size: int):
-    """Paint regions onto an RGB canvas and the part map.
+def paint_regions(canvas, parts, regions, size: int):
+    """Paint regions onto an RGB canvas and the part map (None: the canvas alone).
 
     A gradient background's full-width bands are painted on a strip a few pixels wide, then stretched across
     (every row of a band is uniform: the same bytes as painting the full width, for a fraction of the cost).
@@ -181,7 +181,7 @@ def _paint_regions(canvas, parts, regions, size: int):
         batch.append(poly)
         batch_boxes.append(box)
         batch_color = region.color
-        if not region.detail:
+        if parts is not None and not region.detail:
             cv2.fillPoly(parts, [poly], int(region.label), lineType=cv2.LINE_8, shift=SHIFT)
     cv2.fillPoly(canvas, batch, batch_color, lineType=cv2.LINE_AA, shift=SHIFT)
 

@@ -34,7 +34,7 @@ from ..protocol import MAX_CANDIDATES, MAX_SIDE
 from .dabs import find_dabs
 from .faithful import ColorizerModel, load_colorizer, predict_fills
 from .faithful_layers import faithful_productions
-from .layered import BLEND_OF, HIDDEN, DabbedTone, guide_shading, refined_production
+from .layered import BLEND_OF, HIDDEN, DabbedTone, dabbed_shapes, guide_shading, refined_production
 from .refined import donor_seed, portrait_maker, square
 
 MODES = ("refined", "faithful")
@@ -89,11 +89,15 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
     workers = candidate_workers(n)
     if mode == "refined":
         painter = portrait_maker(floats, choices, hints, side, int(style_seed), placement, matched=False)
-        timing["portraits"] = ms_since(t)  # what the candidates share; each one's own portrait is in "layers"
         dabs, background_hinted = painter.dabs, "bg_color" in painter.fixed
         on_tones = [DabbedTone(dab.mask, tone, dab.color) for dab, tone in zip(dabs, painter.tones)]
+        first = painter.portrait(0)
+        # the shading shapes the dabs take away, the same in every candidate: found once for several
+        covered = dabbed_shapes(first, side, on_tones) if on_tones and n > 1 else None
+        timing["portraits"] = ms_since(t)  # what the candidates share; each one's own portrait is in "layers"
         candidates = candidate_parts(
-            list(range(n)), lambda i: refined_production(painter.portrait(i), side, background_hinted, on_tones),
+            list(range(n)), lambda i: refined_production(first if i == 0 else painter.portrait(i), side,
+                                                         background_hinted, on_tones, covered),
             workers, (h, w), timing, ms_since(t))
     else:
         assert colorizer is not None  # refused above

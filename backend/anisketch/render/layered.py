@@ -29,7 +29,7 @@ import numpy as np
 from ..engine import params as P
 from ..engine.geometry import Portrait
 from ..engine.palette import line_colors, make_palette
-from ..engine.raster import render_lines, render_regions
+from ..engine.raster import paint_regions, render_lines, render_regions
 
 FLATS, SHADOWS, HIGHLIGHTS, LINE_ART = "Flat colours", "Shadows", "Highlights", "Line art"
 BLEND_OF = {FLATS: "normal", SHADOWS: "multiply", HIGHLIGHTS: "screen", LINE_ART: "normal"}
@@ -91,7 +91,7 @@ SHADOW_TONES = {"skin_shadow": "skin", "hair_shadow": "hair", "sclera_shadow": "
 # In the eyes the iris's darker top and its pupil are shades of the iris: on the Shadows layer, a repainted iris
 # flat keeps its gradient and its pupil.
 EYE_SHADOW_TONES = {"iris_dark": "iris", "pupil": "iris"}
-# What a dab never takes away (`without_dabbed_shapes`): a dab in an eye asks for the iris's colour, and the eye
+# What a dab never takes away (`covered_shapes`): a dab in an eye asks for the iris's colour, and the eye
 # keeps the shading it reads by (the iris's gradient, the pupil, the catch-lights, the lid's shade on the white).
 KEPT_UNDER_DABS = ("pupil", "highlight", "iris_dark", "iris_light", "sclera_shadow")
 # What else a dab can lie on (`tones_under`): a shadow it may keep, or a flat whose colour no parameter sets (a
@@ -147,33 +147,15 @@ class DabbedTone(NamedTuple):
     color: tuple = BLACK
 
 
-def refined_production(portrait: Portrait, side: int, background_hinted: bool,
-                       dabs: Sequence[DabbedTone] = ()) -> dict[str, np.ndarray]:
+def refined_production(portrait: Portrait, side: int, background_hinted: bool, dabs: Sequence[DabbedTone] = (),
+                       covered: DabbedShapes | None = None) -> dict[str, np.ndarray]:
     """The engine's portrait as production layers (name -> RGBA side x side). A shape of shading that a dab
-    touches is left out unless the dab lies on its tone (`without_dabbed_shapes`)."""
-    pal = make_palette(portrait.params)
-    filled = {pal[tone] for tone in SHADED_FILLS}
-    flats, shadows, highlights = [], [], []
-    dabbable: dict[str, dict] = {"shadow": {}, "highlight": {}}  # each pass: tone colour -> its tone's name
-    for region in portrait.regions:
-        kind = shading_kind(region, pal)
-        if kind is None or region.color in filled:
-            flats.append(region if kind is None else recolored(region, kind.base))
-        else:
-            flats.append(None)
-        # In the shading passes every other region paints the blend's "no change" colour, so whatever the engine
-        # paints over a shadow (front hair over the forehead's shadow) hides it there too.
-        shadow = recolored(region, multiply_color(region.color, kind.base) if kind and kind.kind == "shadow"
-                           else WHITE)
-        light = recolored(region, screen_color(region.color, kind.base) if kind and kind.kind == "highlight"
-                          else BLACK)
-        shadows.append(shadow)
-        highlights.append(light)
-        if kind and kind.tone not in KEPT_UNDER_DABS:
-            dabbable[kind.kind][(shadow if kind.kind == "shadow" else light).color] = kind.tone
-    painted = [r for r in flats if r is not None]
+    touches is left out unless the dab lies on its tone (`covered_shapes`; `covered`: those shapes, found once
+    for a request's candidates by `dabbed_shapes`, else here)."""
+    passes = decomposed(portrait)
+    painted = [r for r in passes.flats if r is not None]
     color, parts = render_regions(painted, side)
-    repaint = fixed_flats_dabbed(color, pal, dabs)
+    repaint = fixed_flats_dabbed(color, make_palette(portrait.params), dabs)
     if repaint:
         painted = [recolored(r, repaint[r.color]) if r.color in repaint else r for r in painted]
         color, parts = render_regions(painted, side)
@@ -181,8 +163,11 @@ def refined_production(portrait: Portrait, side: int, background_hinted: bool,
         alpha = render_regions([recolored(r, WHITE) for r in painted], side)[0][..., 0]
     else:
         alpha = np.where(parts == P.LABEL["background"], 0, 255).astype(np.uint8)
-    shadow_rgb = without_dabbed_shapes(render_regions(shadows, side)[0], WHITE, dabbable["shadow"], dabs)
-    light_rgb = without_dabbed_shapes(render_regions(highlights, side)[0], BLACK, dabbable["highlight"], dabs)
+    shadow_rgb, light_rgb = shading_pass(passes.shadows, WHITE, side), shading_pass(passes.highlights, BLACK, side)
+    if dabs:
+        if covered is None:
+            covered = shapes_under_dabs(passes, shadow_rgb, light_rgb, dabs)
+        shadow_rgb, light_rgb = cleared(shadow_rgb, covered.shadows, WHITE), cleared(light_rgb, covered.highlights, BLACK)
     lines = render_lines(portrait.strokes, side, colors=line_colors(portrait.params))
     return {
         FLATS: as_layer_rgba(color, alpha),
@@ -190,6 +175,78 @@ def refined_production(portrait: Portrait, side: int, background_hinted: bool,
         HIGHLIGHTS: as_layer_rgba(light_rgb, painted_where(light_rgb, BLACK, alpha)),
         LINE_ART: lines,
     }
+
+
+class Passes(NamedTuple):
+    """A portrait's regions for each production layer, in painting order: the flats (a shading region's base; None
+    where it is shading alone), the Shadows and the Highlights passes (every other region in the blend's "no
+    change" colour, so whatever the engine paints over a shadow, front hair over the forehead's shadow, hides it
+    there too), and per pass the tones a dab can take away (pass colour -> tone name)."""
+
+    flats: list
+    shadows: list
+    highlights: list
+    dabbable: dict
+
+
+def decomposed(portrait: Portrait) -> Passes:
+    pal = make_palette(portrait.params)
+    filled = {pal[tone] for tone in SHADED_FILLS}
+    passes = Passes([], [], [], {"shadow": {}, "highlight": {}})
+    for region in portrait.regions:
+        kind = shading_kind(region, pal)
+        passes.flats.append(None if kind is not None and region.color not in filled
+                            else region if kind is None else recolored(region, kind.base))
+        shadow = recolored(region, multiply_color(region.color, kind.base) if kind and kind.kind == "shadow"
+                           else WHITE)
+        light = recolored(region, screen_color(region.color, kind.base) if kind and kind.kind == "highlight"
+                          else BLACK)
+        passes.shadows.append(shadow)
+        passes.highlights.append(light)
+        if kind and kind.tone not in KEPT_UNDER_DABS:
+            passes.dabbable[kind.kind][(shadow if kind.kind == "shadow" else light).color] = kind.tone
+    return passes
+
+
+class DabbedShapes(NamedTuple):
+    """The cel shapes dabs take off the Shadows and the Highlights layers (bool side x side each; None: none)."""
+
+    shadows: np.ndarray | None
+    highlights: np.ndarray | None
+
+
+def dabbed_shapes(portrait: Portrait, side: int, dabs: Sequence[DabbedTone]) -> DabbedShapes:
+    """`covered_shapes` of both shading passes of the portrait. A request's candidates are one face in other
+    colours, so one portrait's shapes serve them all (found once, where each candidate found its own)."""
+    passes = decomposed(portrait)
+    return shapes_under_dabs(passes, shading_pass(passes.shadows, WHITE, side),
+                             shading_pass(passes.highlights, BLACK, side), dabs)
+
+
+def shapes_under_dabs(passes: Passes, shadow_rgb: np.ndarray, light_rgb: np.ndarray,
+                      dabs: Sequence[DabbedTone]) -> DabbedShapes:
+    return DabbedShapes(covered_shapes(shadow_rgb, WHITE, passes.dabbable["shadow"], dabs),
+                        covered_shapes(light_rgb, BLACK, passes.dabbable["highlight"], dabs))
+
+
+def cleared(rgb: np.ndarray, mask: np.ndarray | None, none: tuple) -> np.ndarray:
+    """rgb with `none` where the mask is set (rgb itself if nowhere)."""
+    if mask is None:
+        return rgb
+    out = rgb.copy()
+    out[mask] = none
+    return out
+
+
+def shading_pass(regions: list, none: tuple, side: int) -> np.ndarray:
+    """RGB of a shading pass: the regions painted in order on a canvas of `none`, the blend's "no change" colour.
+    The regions before the first shading one paint `none` on `none` and are skipped (in the highlights pass,
+    nearly all of them: the sheen and the catch-lights come late)."""
+    first = next((k for k, region in enumerate(regions) if region.color != none), len(regions))
+    canvas = np.empty((side, side, 3), np.uint8)
+    cv2.rectangle(canvas, (0, 0), (side - 1, side - 1), none, thickness=-1)  # numpy's fill by a tuple: 2 ms
+    paint_regions(canvas, None, regions[first:], side)
+    return canvas
 
 
 def fixed_flats_dabbed(color: np.ndarray, pal: dict, dabs: Sequence[DabbedTone]) -> dict[tuple, tuple]:
@@ -209,38 +266,49 @@ def fixed_flats_dabbed(color: np.ndarray, pal: dict, dabs: Sequence[DabbedTone])
 
 
 def without_dabbed_shapes(rgb: np.ndarray, none: tuple, tones: dict, dabs: Sequence[DabbedTone]) -> np.ndarray:
-    """A shading pass (RGB, `none` where it changes nothing) without the cel shapes that dabs cover: each
-    8-connected shape of one of `tones` (colour -> tone name; with its anti-aliased rim) more than DABBED_SHARE of
-    which lies under dabs turns back to `none`, dabs that lie on that tone not counted. What the artist dabbed
+    """A shading pass (RGB, `none` where it changes nothing) without the cel shapes that dabs cover
+    (`covered_shapes`), turned back to `none`; rgb itself where there are none."""
+    return cleared(rgb, covered_shapes(rgb, none, tones, dabs), none)
+
+
+def covered_shapes(rgb: np.ndarray, none: tuple, tones: dict, dabs: Sequence[DabbedTone]) -> np.ndarray | None:
+    """Where a shading pass (RGB, `none` where it changes nothing) has cel shapes that dabs cover (bool; None:
+    nowhere): each 8-connected shape of one of `tones` (colour -> tone name; with its anti-aliased rim) more than
+    DABBED_SHARE of which lies under dabs, dabs that lie on that tone not counted. What the artist dabbed
     is what they get: a dab on a lit lock that covers a shadowed one asks for its colour there too, and a dab on
     the hair in shade asks for the shade (its base is the colour that shade turns into the dab's,
     `refined.dab_colors`); the other locks keep their shade (faithful mode takes every shape a dab touches,
     `faithful_layers.guide_shapes`)."""
     if not dabs:
-        return rgb
-    unchanged = cv2.inRange(rgb, np.array(none, np.uint8), np.array(none, np.uint8)) > 0
-    out = rgb
+        return None
+    none_u8 = np.array(none, np.uint8)
+    changed = cv2.bitwise_not(cv2.inRange(rgb, none_u8, none_u8))
+    covered = None
     rim = np.ones((3, 3), np.uint8)
-    every = np.logical_or.reduce([dab.mask for dab in dabs])
+    every = union_of([dab.mask for dab in dabs], rgb.shape[:2])
     on_tones = {dab.tone for dab in dabs}
     for color, name in tones.items():
         # the dabs that do not lie on this tone: all of them, unless one does (then the union is made anew)
-        dabbed = every if name not in on_tones else np.logical_or.reduce(
-            [dab.mask for dab in dabs if dab.tone != name] or [np.zeros_like(unchanged)])
-        if not (dabbed & ~unchanged).any():
-            continue
+        dabbed = every if name not in on_tones else union_of([d.mask for d in dabs if d.tone != name], rgb.shape[:2])
         exact = cv2.inRange(rgb, np.array(color, np.uint8), np.array(color, np.uint8))
-        shapes_of_tone = (cv2.dilate(exact, rim) > 0) & ~unchanged
-        if not (shapes_of_tone & dabbed).any():
+        shapes_of_tone = cv2.bitwise_and(cv2.dilate(exact, rim), changed)
+        hit = cv2.bitwise_and(shapes_of_tone, dabbed)
+        if not cv2.countNonZero(hit):
             continue
-        _, shapes = cv2.connectedComponents(shapes_of_tone.view(np.uint8), connectivity=8)
-        size = np.bincount(shapes.ravel())
-        under = np.bincount(shapes[shapes_of_tone & dabbed], minlength=len(size))
-        touched = under > DABBED_SHARE * size
-        touched[0] = False
-        out = out.copy() if out is rgb else out
-        out[touched[shapes]] = none
-    return out
+        count, shapes, stats, _ = cv2.connectedComponentsWithStats(shapes_of_tone, connectivity=8)
+        under = np.bincount(shapes[hit > 0], minlength=count)
+        touched = np.flatnonzero(under > DABBED_SHARE * stats[:, cv2.CC_STAT_AREA])
+        for shape in touched[touched > 0].tolist():  # each within its own box: a few small shapes, a big image
+            covered = np.zeros(rgb.shape[:2], bool) if covered is None else covered
+            x, y, w, h = stats[shape, :4]
+            covered[y:y + h, x:x + w] |= shapes[y:y + h, x:x + w] == shape
+    return covered
+
+
+def union_of(masks: list[np.ndarray], shape: tuple) -> np.ndarray:
+    """uint8 0/255: where any of the bool masks is set (OpenCV's 8-bit masks)."""
+    union = np.logical_or.reduce(masks) if masks else np.zeros(shape, bool)
+    return union.view(np.uint8) * np.uint8(255)
 
 
 def tones_under(portrait: Portrait, masks: Sequence[np.ndarray]) -> list[str | None]:
@@ -263,27 +331,33 @@ def tones_under(portrait: Portrait, masks: Sequence[np.ndarray]) -> list[str | N
             return tint
         return FIXED_FLAT if region.color not in bases and region.label != P.LABEL["background"] else None
 
-    found = coded_masks(portrait, len(masks[0]), under, UNDER_CODES)
-    names = [None, *found]
-    tones = []
-    for mask in masks:
-        counts = [int((found[name] & mask).sum()) for name in found]
-        tones.append(names[int(np.argmax([int(mask.sum()) - sum(counts), *counts]))])
-    return tones
+    index = coded_index(portrait, len(masks[0]), under, UNDER_CODES)
+    names = [None, *UNDER_CODES]
+    return [names[int(np.argmax(np.bincount(index[mask], minlength=len(names))))] for mask in masks]
 
 
 def coded_masks(portrait: Portrait, side: int, name_of, codes: dict) -> dict[str, np.ndarray]:
     """name -> bool side x side: where the portrait shows a region that `name_of(region)` gives that name (one of
-    `codes`: name -> a colour of 0s and 255s), painted in order so that what lies over a region hides it. One
-    render of the regions in their codes on black (beyond the portrait's window: none); a pixel's code is which
-    channels it lights past half (an anti-aliased edge between two codes lights no channel past half, so no
-    pixel is read as a third)."""
+    `codes`: name -> a colour of 0s and 255s), painted in order so that what lies over a region hides it
+    (`coded_index`)."""
+    index = coded_index(portrait, side, name_of, codes)
+    return {name: index == k for k, name in enumerate(codes, start=1)}
+
+
+def coded_index(portrait: Portrait, side: int, name_of, codes: dict) -> np.ndarray:
+    """uint8 side x side: 1 + the position in `codes` of the name the portrait shows at each pixel (0: none; see
+    `coded_masks`). One render of the regions in their codes on black (beyond the portrait's window: none); a
+    pixel's code is which channels it lights past half (an anti-aliased edge between two codes lights no channel
+    past half, so no pixel is read as a third)."""
     names = [name_of(region) for region in portrait.regions]
     rgb = render_regions([recolored(region, codes[name] if name else BLACK)
                           for region, name in zip(portrait.regions, names)], side)[0]
     lit = (rgb > 127).view(np.uint8)
     bits = lit[..., 0] | lit[..., 1] << 1 | lit[..., 2] << 2  # which channels each pixel lights, as one number
-    return {name: bits == (r > 0) | (g > 0) << 1 | (b > 0) << 2 for name, (r, g, b) in codes.items()}
+    of_bits = np.zeros(8, np.uint8)  # the code's bits -> 1 + its position in `codes` (no code: 0)
+    for k, (r, g, b) in enumerate(codes.values(), start=1):
+        of_bits[(r > 0) | (g > 0) << 1 | (b > 0) << 2] = k
+    return of_bits[bits]
 
 
 @dataclass

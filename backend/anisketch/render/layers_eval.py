@@ -19,7 +19,9 @@ dabs), one candidate per mode (`--candidates N`: N, see below). Each figure per 
   parts: one colour per region, as a colourist fills it (the engine's own flats score about 100 %);
 - `coverage`: the share of the true figure's pixels (part map not background) the flats cover opaquely;
 - `dab_hit`: the share of dab pixels where the composite (without the sketch: a dab on a line is a dab on the
-  artist's ink) lies within dE76 10 of the dab's colour;
+  artist's ink) lies within dE76 10 of the dab's colour; `engine.dab_hit` the same of the engine's own layers
+  of the true portrait, whose dabs they are (the simulated dab takes its part's colour where it lands, and the
+  finished portrait shades and lights that part, and an eye is an iris, a pupil and catch-lights);
 - where the shadows fall on the skin (skin, ears and neck of the true part map): the engine's own portrait
   shades exactly where light would not reach (under the fringe, under the chin, on the neck, beside the nose),
   so its Shadows layer there is the *shade zone*. `shade_precision`: the share of the render's skin shadow
@@ -55,7 +57,8 @@ from ..engine import params as P
 from ..engine.sketch import sketch_to_rgba
 from ..eval.metrics import psnr
 from .evaluate import truth_and_inputs
-from .layered import FLATS, HIGHLIGHTS, SHADOWS, candidate_stacks, composite, refined_production, to_lab
+from .layered import (BLEND_OF, FLATS, HIGHLIGHTS, SHADOWS, candidate_stacks, composite, refined_production,
+                      to_lab)
 
 FLAT_DE, DAB_DE = 6.0, 10.0
 SHADE_REACH = 0.01  # of the side: how far off the true shade zone a shadow may lie and still count as in it
@@ -160,6 +163,13 @@ def dab_hit(shown: np.ndarray, hints: np.ndarray) -> tuple[int, int]:
     return hit, total
 
 
+def count_dab_hits(tally: list[int], stack: list, hints: np.ndarray) -> None:
+    """Add a stack's (rgba, blend) `dab_hit` figures to `tally` ([hits, dab pixels])."""
+    hit, total = dab_hit(np.rint(composite(stack)).astype(np.uint8), hints)
+    tally[0] += hit
+    tally[1] += total
+
+
 def layer_view(layer: tuple[np.ndarray, str]) -> np.ndarray:
     """One layer to look at: over white paper, a screen layer over mid grey (over white it shows nothing)."""
     grey = np.full(layer[0].shape[:2] + (3,), 128.0, np.float32)
@@ -184,7 +194,7 @@ def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: i
     if colorizer is not None and torch_shapes:
         colorizer.shapes_device = device
     scores: dict[str, list[float]] = {}
-    hits: dict[str, list[int]] = {mode: [0, 0] for mode in modes}
+    hits: dict[str, list[int]] = {mode: [0, 0] for mode in ("engine", *modes)}
     rows = []
     judged: dict[str, list[np.ndarray]] = {}  # pictures for the face detector, by figure name
     for s in range(seed, seed + count):
@@ -198,6 +208,7 @@ def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: i
         scores.setdefault("engine.flatness_part", []).append(flatness(engine, truth["parts"]))
         scores.setdefault("engine.flatness_pixels", []).append(flatness(engine, truth["parts"], pooled=True))
         scores.setdefault("engine.flatness_region", []).append(flatness(engine, truth["parts"], engine[..., :3]))
+        count_dab_hits(hits["engine"], [(own[name], BLEND_OF[name]) for name in LAYER_NAMES], hints)
         for mode in modes:
             result = render(guidance, sketch, hints, n=candidates, mode=mode, colorizer=colorizer)
             stacks = candidate_stacks(result.layers, *sketch.shape[:2])
@@ -224,9 +235,7 @@ def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: i
                                    | sheen_placement(named[HIGHLIGHTS], own[HIGHLIGHTS], truth["parts"])
                                    | cel_shading(named[SHADOWS])).items():
                     scores.setdefault(f"{mode}.{key}", []).append(value)
-                hit, total = dab_hit(np.rint(composite(candidate)).astype(np.uint8), hints)
-                hits[mode][0] += hit
-                hits[mode][1] += total
+                count_dab_hits(hits[mode], candidate, hints)
             if mode == modes[0]:  # the sheet shows the first mode asked for
                 row += [old_shown, shown] + [layer_view(layer) for layer in stack[:3]]
         rows.append([np.rint(np.asarray(image, np.float32)).astype(np.uint8) for image in row])
