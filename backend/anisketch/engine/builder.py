@@ -45,6 +45,11 @@ class Region:
     z: float
     detail: bool = False  # shading or highlight inside a region of the same label: the part map skips it
 
+    def recolored(self, color: tuple) -> Region:
+        """The same region in another colour (a sixth of `dataclasses.replace`'s time: production layers
+        repaint every region three times a candidate)."""
+        return Region(self.polygon, self.label, color, self.z, self.detail)
+
 
 @dataclass
 class Portrait:

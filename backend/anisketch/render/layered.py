@@ -403,9 +403,9 @@ def painted_where(rgb: np.ndarray, none: tuple, alpha: np.ndarray) -> np.ndarray
 
 
 def recolored(region, rgb):
-    from dataclasses import replace
-
-    return replace(region, color=tuple(int(round(float(c))) for c in rgb))
+    """The region in colour `rgb` (rounded to whole 0..255 values)."""
+    exact = type(rgb) is tuple and all(type(c) is int for c in rgb)
+    return region.recolored(rgb if exact else tuple(int(round(float(c))) for c in rgb))
 
 
 def to_lab(rgb: np.ndarray) -> np.ndarray:
