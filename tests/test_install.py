@@ -439,6 +439,10 @@ def test_test_mode_installs_the_face_detector_into_a_folder_of_its_own(monkeypat
     install.setup_face_detector()
     assert len(pip_calls(log, "--target")) == 1, "installed once"
     assert "animeface==2.0.3" in packages and "pillow>=10,<11" in packages
+    # the detector's runner looks for what install.py put there (install.py runs before any venv: its own list)
+    from anisketch.eval import anime_faces
+
+    assert (folder, packages) == (anime_faces.DETECTOR_DIR.name, anime_faces.PACKAGES)
 
 
 @pytest.mark.skipif(os.name == "nt", reason="signals and shell scripts")
