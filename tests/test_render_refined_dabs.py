@@ -84,6 +84,11 @@ def test_a_dab_on_a_collar_repaints_the_collar_and_leaves_the_clothes_colour():
     flats = refined_production(portrait, 256, True, [DabbedTone(mask, FIXED_FLAT, RED)])[FLATS]
     assert (flats[mask][:, :3] == RED).all()
     assert (np.all(flats[..., :3] == RED, axis=2) >= collar).all()  # all of the collar, not only the dab
+    # a second, smaller dab of another colour on the collar: the colour most dabbed pixels ask for, in any order
+    BLUE, small = (40, 60, 200), np.hypot(yy - y, xx - x) <= 1
+    for order in ([(mask, RED), (small, BLUE)], [(small, BLUE), (mask, RED)]):
+        dabs = [DabbedTone(m, FIXED_FLAT, c) for m, c in order]
+        assert (refined_production(portrait, 256, True, dabs)[FLATS][collar][:, :3] == RED).all()
 
 
 def test_a_dabbed_eye_keeps_its_pupil_catch_lights_and_gradient():

@@ -250,19 +250,24 @@ def shading_pass(regions: list, none: tuple, side: int) -> np.ndarray:
 
 
 def fixed_flats_dabbed(color: np.ndarray, pal: dict, dabs: Sequence[DabbedTone]) -> dict[tuple, tuple]:
-    """Flat colour -> the colour a dab gives it, for the flats no colour parameter sets (a sailor collar, a tie,
-    a brow) that a dab lies on (FIXED_FLAT): the colour most of the dab's pixels show in the flats (`color`,
-    RGB), repainted wherever the flats use it, as a colourist repaints a collar from one dab."""
+    """Flat colour -> the colour dabs give it, for the flats no colour parameter sets (a sailor collar, a tie,
+    a brow) that dabs lie on (FIXED_FLAT): each dab's flat is the colour most of its pixels show in the flats
+    (`color`, RGB), repainted wherever the flats use it, as a colourist repaints a collar from one dab; several
+    dabs on one flat agree on the colour that shows the most of their pixels (`dabs.agreed_color`)."""
+    from .dabs import agreed_color  # here: dabs reads its colours with this module's to_lab
+
     bases = {pal[tone] for tone in BASE_TONES}
-    repaint: dict[tuple, tuple] = {}
+    asked: dict[tuple, list[tuple[tuple, int]]] = {}  # flat -> (dab colour, dab pixels) of the dabs on it
     for dab in dabs:
         if dab.tone != FIXED_FLAT:
             continue
         shown, counts = np.unique(color[dab.mask], axis=0, return_counts=True)
         flat = tuple(int(c) for c in shown[int(np.argmax(counts))])
         if flat not in bases:
-            repaint[flat] = tuple(int(c) for c in dab.color)
-    return repaint
+            asked.setdefault(flat, []).append((dab.color, int(counts.sum())))
+    return {flat: tuple(int(round(c)) for c in agreed_color(np.array([rgb for rgb, _ in wants], float),
+                                                          np.array([n for _, n in wants], float)))
+            for flat, wants in asked.items()}
 
 
 def without_dabbed_shapes(rgb: np.ndarray, none: tuple, tones: dict, dabs: Sequence[DabbedTone]) -> np.ndarray:
