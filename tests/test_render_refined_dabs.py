@@ -143,3 +143,31 @@ def test_the_shapes_dabs_take_away_are_found_once_for_candidates_in_other_colour
         rims = np.any(own[SHADOWS] != shared[SHADOWS], axis=2).sum()
         assert rims <= 0.01 * covered.shadows.sum()
         assert not np.array_equal(own[SHADOWS], refined_production(other, 256, False)[SHADOWS])
+
+
+def test_the_candidates_share_their_strokes_and_each_has_its_own_colours():
+    """portrait_maker's candidates take the first one's strokes (they differ in colours only, which strokes do
+    not carry): every candidate's portrait is the one a whole build gives, placed in the request, with a hint
+    fixing a colour and without, and the candidates' colours differ."""
+    from anisketch.guidance.framing import Placement
+    from anisketch.render.refined import built, portrait_maker, with_style
+
+    placement = Placement(0.1, -0.05, 0.8)
+    for seed in (2_000_000_005, 2_000_000_321):
+        floats, choices = P.encode(P.sample_params(seed))
+        hints = np.zeros((256, 256, 4), np.uint8)
+        hints[120:126, 120:126] = (*RED, 255)
+        for hinted in (None, hints):
+            painter = portrait_maker(floats, choices, hinted, 256, 3, placement, matched=False)
+            params = P.decode(floats, choices)
+            regions = []
+            for i in range(3):
+                whole = placement.portrait(built(with_style(params, 3, i, painter.fixed)))
+                shared = painter.portrait(i)
+                assert len(shared.strokes) == len(whole.strokes) and all(
+                    np.array_equal(a.points, b.points) and np.array_equal(a.widths, b.widths)
+                    for a, b in zip(shared.strokes, whole.strokes))
+                assert [(r.color, r.label) for r in shared.regions] == [(r.color, r.label) for r in whole.regions]
+                assert all(np.array_equal(a.polygon, b.polygon) for a, b in zip(shared.regions, whole.regions))
+                regions.append([r.color for r in shared.regions])
+            assert regions[0] != regions[1] != regions[2]

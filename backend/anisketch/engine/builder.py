@@ -116,6 +116,10 @@ class Builder:
         regions, occluders = self._place_regions()
         return self._visible_strokes(occluders, self.lines), regions
 
+    def placed_regions(self) -> list[Region]:
+        """finish's regions alone: a portrait in other colours has the same strokes, which carry no colour."""
+        return self._place_regions()[0]
+
     def visible_strokes(self, groups: set[str] | frozenset[str]) -> list[Stroke]:
         """Only the strokes of `groups`, as finish cuts them (every occluder still hides them): placing and
         cutting the other groups' lines is most of a finish. Their `order` counts these strokes only."""

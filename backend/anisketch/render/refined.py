@@ -225,9 +225,19 @@ def portrait_maker(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.ndarr
         fixed = dab_colors(params, dabs, tones)
 
     # Candidates' tasks share the memo: by now it holds every part but perhaps a donor's kind of background, and a
-    # part two tasks build at once is built twice, the same (PartMemo is exact), never wrong.
+    # part two tasks build at once is built twice, the same (PartMemo is exact), never wrong. They share their
+    # strokes too: the candidates differ in colours, which strokes do not carry, and cutting the lines against
+    # the occluders again cost each candidate more Python than painting its regions (two tasks that start at
+    # once both make them, the same).
+    first: list[Portrait] = []
+
     def portrait(i: int) -> Portrait:
-        return placement.portrait(built(with_style(params, style_seed, i, fixed), memo))
+        styled = with_style(params, style_seed, i, fixed)
+        if not first:
+            first.append(placement.portrait(built(styled, memo)))
+            return first[0]
+        regions = placement.portrait(Portrait([], build_parts(styled, memo).placed_regions(), styled)).regions
+        return Portrait(first[0].strokes, regions, styled)
 
     return Painter(portrait, dabs, fixed, tones)
 
