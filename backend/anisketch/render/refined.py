@@ -212,10 +212,14 @@ def portrait_maker(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.ndarr
     (`dab_colors`)."""
     params = P.decode(floats, choices)
     memo = PartMemo()  # every portrait here is one face in other colours: its parts are built once
+    # ... and its strokes made once: the candidates differ in colours, which strokes do not carry, and cutting the
+    # lines against the occluders again cost each candidate more Python than painting its regions
+    strokes: list[list] = []
     dabs: list[Dab] = []
     tones: list[str | None] = []
     if hints_rgba is not None and hints_rgba[..., 3].any():
         placed = placement.portrait(built(params, memo))
+        strokes.append(placed.strokes)
         # the part map alone: the lines a full render inks over the colours never change it
         dabs = find_dabs(hints_rgba, render_regions(placed.regions, side)[1])
         tones = [None] * len(dabs) if matched else own_tones(params, dabs, tones_under(placed, small_masks(dabs)))
@@ -225,19 +229,16 @@ def portrait_maker(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.ndarr
         fixed = dab_colors(params, dabs, tones)
 
     # Candidates' tasks share the memo: by now it holds every part but perhaps a donor's kind of background, and a
-    # part two tasks build at once is built twice, the same (PartMemo is exact), never wrong. They share their
-    # strokes too: the candidates differ in colours, which strokes do not carry, and cutting the lines against
-    # the occluders again cost each candidate more Python than painting its regions (two tasks that start at
-    # once both make them, the same).
-    first: list[Portrait] = []
-
+    # part two tasks build at once is built twice, the same (PartMemo is exact), never wrong; likewise the
+    # strokes, when no hint made them above.
     def portrait(i: int) -> Portrait:
         styled = with_style(params, style_seed, i, fixed)
-        if not first:
-            first.append(placement.portrait(built(styled, memo)))
-            return first[0]
+        if not strokes:
+            whole = placement.portrait(built(styled, memo))
+            strokes.append(whole.strokes)
+            return whole
         regions = placement.portrait(Portrait([], build_parts(styled, memo).placed_regions(), styled)).regions
-        return Portrait(first[0].strokes, regions, styled)
+        return Portrait(strokes[0], regions, styled)
 
     return Painter(portrait, dabs, fixed, tones)
 
