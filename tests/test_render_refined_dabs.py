@@ -12,7 +12,10 @@ from anisketch.render.layered import FLATS, HIGHLIGHTS, SHADOWS, composite, refi
 RED = (220, 30, 40)
 
 def test_a_dab_takes_away_the_shading_shape_it_covers_unless_it_lies_on_its_tone():
-    from anisketch.render.layered import DABBED_SHARE, WHITE, DabbedTone, without_dabbed_shapes
+    from anisketch.render.layered import DABBED_SHARE, WHITE, DabbedTone, cleared, covered_shapes
+
+    def without_dabbed_shapes(rgb, none, tones, dabs):  # the shading pass as refined_production clears it
+        return cleared(rgb, covered_shapes(rgb, none, tones, dabs), none)
 
     lock, other_lock, sheen = (200, 180, 170), (200, 180, 170), (230, 200, 190)
     rgb = np.full((64, 64, 3), 255, np.uint8)

@@ -270,12 +270,6 @@ def fixed_flats_dabbed(color: np.ndarray, pal: dict, dabs: Sequence[DabbedTone])
             for flat, wants in asked.items()}
 
 
-def without_dabbed_shapes(rgb: np.ndarray, none: tuple, tones: dict, dabs: Sequence[DabbedTone]) -> np.ndarray:
-    """A shading pass (RGB, `none` where it changes nothing) without the cel shapes that dabs cover
-    (`covered_shapes`), turned back to `none`; rgb itself where there are none."""
-    return cleared(rgb, covered_shapes(rgb, none, tones, dabs), none)
-
-
 def covered_shapes(rgb: np.ndarray, none: tuple, tones: dict, dabs: Sequence[DabbedTone]) -> np.ndarray | None:
     """Where a shading pass (RGB, `none` where it changes nothing) has cel shapes that dabs cover (bool; None:
     nowhere): each 8-connected shape of one of `tones` (colour -> tone name; with its anti-aliased rim) more than

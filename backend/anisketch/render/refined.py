@@ -11,7 +11,7 @@ palette* instead: the best single guess when the artist said nothing (`likely_pa
 What you dab is what you get: the engine derives shadows, sheen and gradients from a part's base colour, and
 a dab may land on a shadowed lock. The production layers read each dab where it lies (`tones_under`): on a
 shadow or a tint, the base is the colour that tone turns into the dab's (`base_showing`); elsewhere it is the
-dab's colour, and the shading the dab covers is left out of the layers (`layered.without_dabbed_shapes`). The
+dab's colour, and the shading the dab covers is left out of the layers (`layered.covered_shapes`). The
 one-picture render (`paint_candidates`, for `anisketch eval`) instead corrects the base colours until the whole
 painting, under each dab and inside its part, shows the dab's colour (`match_hints`: one or two cheap extra
 renders at low resolution).
