@@ -360,6 +360,11 @@ def test_an_iris_the_network_paints_near_white_is_brought_down_a_dab_decides_out
     assert (iris_color(yellow, []) == yellow).all()
     dab = DabUnder((30, 90, 200), np.zeros(40, np.int64), np.zeros(40, np.int64))
     assert np.abs(iris_color(np.array([200.0, 205.0, 210.0]), [dab]) - (30, 90, 200)).max() < 1
+    # a white dab on an eye colours its whites: the iris stays the network's (kept off blank), beside a blue dab too
+    white = DabUnder((255, 255, 249), np.zeros(90, np.int64), np.zeros(90, np.int64))
+    assert (iris_color(yellow, [white]) == yellow).all()
+    assert np.abs(iris_color(yellow, [white, dab]) - (30, 90, 200)).max() < 1
+    assert (iris_color(np.array([200.0, 205.0, 210.0]), [white]) == silver).all()
 
 
 def test_outside_is_where_the_guidance_and_the_network_agree(clustering):

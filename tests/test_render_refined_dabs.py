@@ -94,6 +94,26 @@ def test_a_dab_on_a_collar_repaints_the_collar_and_leaves_the_clothes_colour():
         assert (refined_production(portrait, 256, True, dabs)[FLATS][collar][:, :3] == RED).all()
 
 
+def test_a_white_dab_on_an_eye_colours_its_whites_and_leaves_the_iris():
+    """A simulated artist's picker takes the sclera's white where little iris lies under the brush (seed 2000000087
+    of the eval): such a dab set the iris white before, a blank stare. It sets no colour now, in both refined
+    paths; a coloured dab on the same eye still sets the iris."""
+    from anisketch.render.refined import color_param_for, dab_colors, hinted_colors
+
+    params = P.sample_params(3)
+    mask = np.zeros((64, 64), bool)
+    mask[30:34, 30:34] = True
+    white, pale_grey, blue = (255, 255, 249), (205, 205, 210), (40, 60, 200)
+    for pale in (white, pale_grey):
+        assert color_param_for("eye_l", params, pale) is None
+        assert dab_colors(params, [Dab(pale, "eye_r", mask)], [None]) == {}
+        assert hinted_colors(params, [Dab(pale, "eye_r", mask)]) == {}
+        assert color_param_for("skin", params, pale) == "skin_color"  # pale elsewhere is a colour like any
+    assert color_param_for("eye_l", params, blue) == "iris_color"
+    asked = dab_colors(params, [Dab(white, "eye_l", mask), Dab(blue, "eye_r", mask)], [None, None])
+    assert np.allclose(np.array(asked["iris_color"]) * 255, blue)
+
+
 def test_a_dabbed_eye_keeps_its_pupil_catch_lights_and_gradient():
     from anisketch.engine.palette import make_palette
     from anisketch.render.layered import DabbedTone

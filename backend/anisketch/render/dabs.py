@@ -19,6 +19,7 @@ from .layered import to_lab
 ALPHA_THRESHOLD = 128
 AGREE = 10.0  # CIELAB dE76 within which a colour shows a dab's colour (issue 19's measure)
 MIN_DAB_PIXELS = 4  # smaller specks are noise (a stray click), not a colour decision
+IRIS_PALE_L, IRIS_PALE_CHROMA = 65.0, 25.0  # CIELAB: an iris lighter and greyer than this reads as a blank eye
 
 
 @dataclass
@@ -90,6 +91,14 @@ def region_color(color: np.ndarray, lineart: np.ndarray, parts: np.ndarray, dab:
     if len(pixels) == 0:
         return None
     return np.median(pixels.astype(np.float64), axis=0)
+
+
+def reads_as_blank_eye(rgb) -> bool:
+    """Whether an iris of this colour (RGB) would read as a blank eye: lighter than L* IRIS_PALE_L with chroma
+    under IRIS_PALE_CHROMA, where no engine iris lies (none of 2000). A dab of such a colour on an eye colours
+    its whites, as an artist who picks white there means, not the iris."""
+    lightness, a, b = to_lab(np.asarray(rgb, np.float32)[None])[0]
+    return bool(lightness > IRIS_PALE_L and np.hypot(a, b) < IRIS_PALE_CHROMA)
 
 
 def agreed_color(colors: np.ndarray, weights: np.ndarray) -> np.ndarray:

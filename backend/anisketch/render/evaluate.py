@@ -60,7 +60,7 @@ def hint_errors(layers: dict, dabs, params: P.Params) -> tuple[list[float], int]
     """CIEDE2000 of each dab that set a colour against the render there, and the number of dabs seen."""
     errors = []
     for dab in dabs:
-        if color_param_for(dab.label, params) is None:
+        if color_param_for(dab.label, params, dab.color) is None:
             continue
         shown = region_color(layers["color"], layers["lineart"], layers["parts"], dab)
         if shown is not None:

@@ -20,11 +20,10 @@ import numpy as np
 from ..engine import params as P
 from ..engine.palette import hair_sheen, skin_shadow
 from ..parallel import thread_map
-from .dabs import Dab, agreed_color
+from .dabs import IRIS_PALE_L, Dab, agreed_color, reads_as_blank_eye
 from .layered import BLACK, EYES, FLATS, HIGHLIGHTS, SHADOWS, WHITE, GuideShading, multiply_color, screen_color, to_lab
 from .snapping import flat_family
 
-IRIS_PALE_L, IRIS_PALE_CHROMA = 65.0, 25.0  # CIELAB: an iris lighter and greyer than this reads as a blank eye
 HINT_REACH = 30.0  # CIELAB distance: a dab recolours the flat it lands on only if the network painted it near
 CLUSTERS = 14  # colours the prediction is reduced to before they are sorted into flats and shading
 EYE_FAR = 25.0  # CIELAB distance from its cluster's colour at which an eye pixel gets the eyes' own cluster
@@ -252,15 +251,16 @@ def candidate_layers(shapes: Shapes, centres: np.ndarray, dabs: list[DabUnder]) 
 
 
 def iris_color(painted: np.ndarray, dabs: list[DabUnder]) -> np.ndarray:
-    """The irises' flat colour (RGB): what the dabs on them ask for (`agreed_color`), else the network's colour,
-    kept off near-white grey (lighter than L* IRIS_PALE_L with chroma under IRIS_PALE_CHROMA, where no engine
-    iris lies: none of 2000): on dark skin the network often paints an unhinted iris so, and the eye reads as
-    blank. Such an iris is brought down to L* IRIS_PALE_L - 20, its hue kept (silver turns grey)."""
-    if dabs:
-        return agreed_color(np.array([dab.color for dab in dabs], float), np.array([dab.family.size for dab in dabs],
-                                                                                   float))
-    lab = to_lab(np.asarray(painted, np.float32)[None])[0]
-    if lab[0] > IRIS_PALE_L and np.hypot(lab[1], lab[2]) < IRIS_PALE_CHROMA:
+    """The irises' flat colour (RGB): what the dabs on them ask for (`agreed_color`; a white dab there colours the
+    whites, and is not among them), else the network's colour, kept off near-white grey (`reads_as_blank_eye`):
+    on dark skin the network often paints an unhinted iris so, and the eye reads as blank. Such an iris is
+    brought down to L* IRIS_PALE_L - 20, its hue kept (silver turns grey)."""
+    asked = [dab for dab in dabs if not reads_as_blank_eye(dab.color)]
+    if asked:
+        return agreed_color(np.array([dab.color for dab in asked], float), np.array([dab.family.size for dab in asked],
+                                                                                    float))
+    if reads_as_blank_eye(painted):
+        lab = to_lab(np.asarray(painted, np.float32)[None])[0]
         lab[0] = IRIS_PALE_L - 20
         return cv2.cvtColor(lab.reshape(1, 1, 3), cv2.COLOR_Lab2RGB).reshape(3) * 255.0
     return painted

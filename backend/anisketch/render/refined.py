@@ -30,7 +30,7 @@ from ..guidance.framing import IDENTITY, Placement
 from ..engine.palette import make_palette
 from ..engine.raster import render, render_regions
 from ..colour import delta_e2000, srgb_to_lab
-from .dabs import Dab, agreed_color, find_dabs, region_color
+from .dabs import Dab, agreed_color, find_dabs, reads_as_blank_eye, region_color
 from .layered import FIXED_FLAT, tones_under
 
 # Which colour parameter a dab sets, by the part-map label under it.
@@ -45,7 +45,11 @@ MATCH_ROUNDS = 2
 MATCH_TOLERANCE = 1.5  # CIEDE2000 below which a hint counts as met
 
 
-def color_param_for(label: str, params: P.Params) -> str | None:
+def color_param_for(label: str, params: P.Params, rgb=None) -> str | None:
+    """The colour parameter a dab of colour `rgb` (None: any) on part `label` sets, None if none. A white or pale
+    grey dab on an eye means its whites, which are white already (`reads_as_blank_eye`): it sets no iris."""
+    if label in ("eye_l", "eye_r") and rgb is not None and reads_as_blank_eye(rgb):
+        return None
     if label == "accessory":
         return "hat_color" if params["hat"] else "ribbon_color" if params["ribbon"] else None
     return COLOR_OF_LABEL.get(label)
@@ -55,7 +59,7 @@ def hinted_colors(params: P.Params, dabs: list[Dab]) -> dict[str, tuple[float, f
     """Colour parameter -> the mean colour (floats in [0, 1]) of the dabs that landed on its part."""
     groups: dict[str, list] = {}
     for dab in dabs:
-        name = color_param_for(dab.label, params)
+        name = color_param_for(dab.label, params, dab.color)
         if name:
             groups.setdefault(name, []).append(dab.color)
     means = {name: np.mean(colors, axis=0) / 255.0 for name, colors in groups.items()}
@@ -164,7 +168,7 @@ def measured_colors(layers: dict, dabs: list[Dab], masks: list[np.ndarray], para
     """Colour parameter -> (mean dab colour, mean colour the render shows under those dabs), RGB 0..255."""
     pairs: dict[str, list] = {}
     for dab, mask in zip(dabs, masks):
-        name = color_param_for(dab.label, params)
+        name = color_param_for(dab.label, params, dab.color)
         if name is None:
             continue
         shown = region_color(layers["color"], layers["lineart"], layers["parts"], Dab(dab.color, dab.label, mask))
@@ -265,7 +269,7 @@ def own_tones(params: P.Params, dabs: list[Dab], tones: list[str | None]) -> lis
     FIXED_FLAT stays: such a dab sets no colour."""
 
     def own(dab: Dab, tone: str | None) -> bool:
-        return tone == FIXED_FLAT or (tone is not None and PARAM_OF_TONE.get(tone) == color_param_for(dab.label, params))
+        return tone == FIXED_FLAT or (tone is not None and PARAM_OF_TONE.get(tone) == color_param_for(dab.label, params, dab.color))
 
     return [tone if own(dab, tone) else None for dab, tone in zip(dabs, tones)]
 
@@ -278,7 +282,7 @@ def dab_colors(params: P.Params, dabs: list[Dab], tones: list[str | None]) -> di
     no colour (it repaints that flat, `layered.fixed_flats_dabbed`)."""
     wishes: dict[str, list[tuple[np.ndarray, int]]] = {}
     for dab, tone in zip(dabs, tones):
-        name = color_param_for(dab.label, params)
+        name = color_param_for(dab.label, params, dab.color)
         if name and tone != FIXED_FLAT:
             wishes.setdefault(name, []).append((base_showing(params, name, tone, dab.color), int(dab.mask.sum())))
     agreed = {name: agreed_color(np.array([w[0] for w in ws]), np.array([w[1] for w in ws], float)) / 255.0
