@@ -109,8 +109,8 @@ def snap_to_lines(family: np.ndarray, band: np.ndarray, count: int, keep: np.nda
     cut the picture into patches of one colour each (the seams then follow their nearest patch)."""
     side = family.shape[0]
     regions_count, regions = cv2.connectedComponents((~band).astype(np.uint8), connectivity=4)
-    votes = np.bincount(regions.ravel() * count + family.ravel(), minlength=regions_count * count)
-    votes = votes.reshape(regions_count, count)
+    code = (regions * count + family).ravel()  # each pixel's (region, colour) pair
+    votes = np.bincount(code, minlength=regions_count * count).reshape(regions_count, count)
     votes[0] = 0  # label 0: the band
     winner = votes.argmax(axis=1)
     clear = votes.max(axis=1) >= CLEAR_SHARE * np.maximum(votes.sum(axis=1), 1)
@@ -122,15 +122,16 @@ def snap_to_lines(family: np.ndarray, band: np.ndarray, count: int, keep: np.nda
     patches, patch, stats, _ = cv2.connectedComponentsWithStats(inside, connectivity=4)
     depth = max(1, int(round(THICK * side)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * depth + 1, 2 * depth + 1))
-    thick = np.zeros(patches, bool)  # a patch that survives erosion is a shape (an eye's white), not a spill
-    thick[patch[cv2.erode(inside, kernel) > 0]] = True
-    colour, region = np.zeros(patches, family.dtype), np.zeros(patches, regions.dtype)
-    colour[patch], region[patch] = family, regions  # one colour, one region per patch
+    # a patch that survives erosion is a shape (an eye's white), not a spill
+    thick = np.bincount(patch.ravel()[cv2.erode(inside, kernel).ravel() > 0], minlength=patches) > 0
+    pair = np.zeros(patches, code.dtype)
+    pair[patch.ravel()] = code  # one colour, one region per patch
+    colour, region = pair % count, pair // count
     area = stats[:, cv2.CC_STAT_AREA]
     speck = area < SPECK * side * side
     move = (speck | ((area < SPILL * side * side) & ~thick)) & (clear[region] | speck)
     move[0] = False  # label 0: band and seams
-    snapped = np.where(move, winner[region], colour)[patch]
+    snapped = np.take(np.where(move, winner[region], colour).astype(family.dtype), patch)
     if keep is not None:
         snapped = np.where(keep, family, snapped)
     holes = (inside == 0) & (True if keep is None else ~keep)
@@ -143,5 +144,6 @@ def fill_nearest(values: np.ndarray, holes: np.ndarray) -> np.ndarray:
         return values
     _, nearest = cv2.distanceTransformWithLabels(holes.astype(np.uint8), cv2.DIST_L2, 3,
                                                  labelType=cv2.DIST_LABEL_PIXEL)
-    sources = values[~holes]  # DIST_LABEL_PIXEL numbers the non-hole pixels 1.. in row-major order
-    return sources[nearest - 1].reshape(values.shape)
+    # DIST_LABEL_PIXEL numbers the non-hole pixels 1.. in row-major order (0 is never a label: a spare first entry)
+    sources = np.concatenate([values.ravel()[:1], values[~holes]])
+    return np.take(sources, nearest)
