@@ -146,4 +146,4 @@ def fill_nearest(values: np.ndarray, holes: np.ndarray) -> np.ndarray:
                                                  labelType=cv2.DIST_LABEL_PIXEL)
     # DIST_LABEL_PIXEL numbers the non-hole pixels 1.. in row-major order (0 is never a label: a spare first entry)
     sources = np.concatenate([values.ravel()[:1], values[~holes]])
-    return np.take(sources, nearest)
+    return np.take(sources, np.asarray(nearest, np.int32))
