@@ -31,3 +31,23 @@ def test_thread_map_answers_in_order_on_the_threads_asked_for():
 
     assert thread_map(square_when_all_started, [3, 1, 2], workers=3) == [9, 1, 4]
     assert thread_map(lambda x: threading.current_thread() is threading.main_thread(), [1, 2], workers=1) == [True, True]
+
+
+def test_once_makes_its_value_once_for_all_threads():
+    from anisketch.parallel import once
+
+    calls = []
+    barrier = threading.Barrier(4)
+
+    def make():
+        calls.append(threading.get_ident())
+        return object()
+
+    get = once(make)
+
+    def ask(_):
+        barrier.wait()  # all four ask at once
+        return get()
+
+    values = thread_map(ask, range(4), workers=4)
+    assert len(calls) == 1 and all(v is values[0] for v in values)

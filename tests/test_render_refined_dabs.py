@@ -194,3 +194,30 @@ def test_the_candidates_share_their_strokes_and_each_has_its_own_colours():
                 assert all(np.array_equal(a.polygon, b.polygon) for a, b in zip(shared.regions, whole.regions))
                 regions.append([r.color for r in shared.regions])
             assert regions[0] != regions[1] != regions[2]
+
+
+def test_the_candidates_line_art_is_inked_once_in_each_ones_colours():
+    """A request's candidates share their strokes and differ in the lines' colours (hair lines follow the hair):
+    the ink by group (`ink_by_group`), coloured per candidate, is each candidate's own `render_lines` within a
+    few levels of rounding where strokes of two groups cross; the candidates' line art differs; and the
+    refined layers take it so."""
+    from anisketch.engine.palette import line_colors
+    from anisketch.engine.raster import ink_by_group, render_lines
+    from anisketch.render.layered import LINE_ART
+    from anisketch.render.refined import with_style
+
+    params = P.sample_params(2_000_000_011)
+    portrait = build_portrait(params)
+    ink = ink_by_group(portrait.strokes, 256)
+    seen = []
+    for candidate in range(3):
+        styled = with_style(params, 5, candidate, {})
+        own = render_lines(portrait.strokes, 256, colors=line_colors(styled))
+        shared = ink.colored(line_colors(styled))
+        gap = np.abs(own.astype(int) - shared.astype(int))
+        assert gap[..., 3].max() <= 4 and (gap[..., 3] > 1).mean() < 0.01
+        assert gap[..., :3][own[..., 3] >= 128].max() <= 8
+        layers = refined_production(build_portrait(styled), 256, False, ink=lambda: ink)
+        assert np.array_equal(layers[LINE_ART], shared)
+        seen.append(shared)
+    assert not np.array_equal(seen[0], seen[1]) and not np.array_equal(seen[1], seen[2])

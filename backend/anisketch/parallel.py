@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Iterator, TypeVar
 
@@ -53,3 +54,19 @@ def ordered_map(fn: Callable[[T], U], items: Iterable[T], workers: int = 1) -> I
         finally:
             for future in futures:
                 future.cancel()
+
+
+def once(make: Callable[[], T]) -> Callable[[], T]:
+    """A getter of `make()`, made by the first thread that asks (the others wait for it, then all share it): work
+    that a request's candidates share and need late, done by whichever gets there first while the others are
+    still busy with their own."""
+    lock = threading.Lock()
+    made: list[T] = []
+
+    def get() -> T:
+        with lock:
+            if not made:
+                made.append(make())
+        return made[0]
+
+    return get

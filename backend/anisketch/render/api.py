@@ -23,13 +23,13 @@ import numpy as np
 
 from ..engine import params as P
 from ..engine.geometry import build_portrait
-from ..engine.raster import render as render_portrait
+from ..engine.raster import ink_by_group, render as render_portrait
 from ..engine.sketch import rgba_to_darkness
 from ..errors import BadRequest
 from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
 from ..guidance.framing import IDENTITY, Placement
 from ..layers import Layer, Result, ink_box
-from ..parallel import ordered_map
+from ..parallel import once, ordered_map
 from ..protocol import MAX_CANDIDATES, MAX_SIDE
 from .dabs import find_dabs
 from .faithful import ColorizerModel, load_colorizer, start_fills
@@ -94,10 +94,12 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         first = painter.portrait(0)
         # the shading shapes the dabs take away, the same in every candidate: found once for several
         covered = dabbed_shapes(first, side, on_tones) if on_tones and n > 1 else None
+        # ... and their strokes: the line art is inked once, by the first candidate to get there
+        ink = once(lambda: ink_by_group(first.strokes, side)) if n > 1 else None
         timing["portraits"] = ms_since(t)  # what the candidates share; each one's own portrait is in "layers"
         candidates = candidate_parts(
             list(range(n)), lambda i: refined_production(first if i == 0 else painter.portrait(i), side,
-                                                         background_hinted, on_tones, covered),
+                                                         background_hinted, on_tones, covered, ink),
             workers, (h, w), timing, ms_since(t))
     else:
         assert colorizer is not None  # refused above

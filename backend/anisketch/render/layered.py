@@ -21,7 +21,7 @@ dab's); the eyes keep theirs. Faithful mode decomposes the colouriser's predicti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import cv2
 import numpy as np
@@ -29,7 +29,7 @@ import numpy as np
 from ..engine import params as P
 from ..engine.geometry import Portrait
 from ..engine.palette import line_colors, make_palette
-from ..engine.raster import paint_regions, render_lines, render_regions
+from ..engine.raster import GroupInk, paint_regions, render_lines, render_regions
 
 FLATS, SHADOWS, HIGHLIGHTS, LINE_ART = "Flat colours", "Shadows", "Highlights", "Line art"
 BLEND_OF = {FLATS: "normal", SHADOWS: "multiply", HIGHLIGHTS: "screen", LINE_ART: "normal"}
@@ -148,10 +148,12 @@ class DabbedTone(NamedTuple):
 
 
 def refined_production(portrait: Portrait, side: int, background_hinted: bool, dabs: Sequence[DabbedTone] = (),
-                       covered: DabbedShapes | None = None) -> dict[str, np.ndarray]:
+                       covered: DabbedShapes | None = None,
+                       ink: Callable[[], GroupInk] | None = None) -> dict[str, np.ndarray]:
     """The engine's portrait as production layers (name -> RGBA side x side). A shape of shading that a dab
     touches is left out unless the dab lies on its tone (`covered_shapes`; `covered`: those shapes, found once
-    for a request's candidates by `dabbed_shapes`, else here)."""
+    for a request's candidates by `dabbed_shapes`, else here). `ink`: a getter of the strokes' ink by group, the
+    same for a request's candidates, which differ in the line colours alone (None: inked here)."""
     passes = decomposed(portrait)
     painted = [r for r in passes.flats if r is not None]
     color, parts = render_regions(painted, side)
@@ -168,7 +170,8 @@ def refined_production(portrait: Portrait, side: int, background_hinted: bool, d
         if covered is None:
             covered = shapes_under_dabs(passes, shadow_rgb, light_rgb, dabs)
         shadow_rgb, light_rgb = cleared(shadow_rgb, covered.shadows, WHITE), cleared(light_rgb, covered.highlights, BLACK)
-    lines = render_lines(portrait.strokes, side, colors=line_colors(portrait.params))
+    colors = line_colors(portrait.params)
+    lines = ink().colored(colors) if ink is not None else render_lines(portrait.strokes, side, colors=colors)
     return {
         FLATS: as_layer_rgba(color, alpha),
         SHADOWS: as_layer_rgba(shadow_rgb, painted_where(shadow_rgb, WHITE, alpha)),
