@@ -18,6 +18,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI") == "true"
+pytest_plugins = ["stop_cleanly"]  # a run stopped by SIGTERM still closes what its tests opened
 
 
 def require(condition: bool, reason: str) -> None:
