@@ -45,10 +45,10 @@ MATCH_ROUNDS = 2
 MATCH_TOLERANCE = 1.5  # CIEDE2000 below which a hint counts as met
 
 
-def color_param_for(label: str, params: P.Params, rgb=None) -> str | None:
-    """The colour parameter a dab of colour `rgb` (None: any) on part `label` sets, None if none. A white or pale
-    grey dab on an eye means its whites, which are white already (`reads_as_blank_eye`): it sets no iris."""
-    if label in ("eye_l", "eye_r") and rgb is not None and reads_as_blank_eye(rgb):
+def color_param_for(label: str, params: P.Params, rgb) -> str | None:
+    """The colour parameter a dab of colour `rgb` on part `label` sets, None if none. A white or pale grey dab on
+    an eye means its whites, which are white already (`reads_as_blank_eye`): it sets no iris."""
+    if label in ("eye_l", "eye_r") and reads_as_blank_eye(rgb):
         return None
     if label == "accessory":
         return "hat_color" if params["hat"] else "ribbon_color" if params["ribbon"] else None
@@ -269,7 +269,8 @@ def own_tones(params: P.Params, dabs: list[Dab], tones: list[str | None]) -> lis
     FIXED_FLAT stays: such a dab sets no colour."""
 
     def own(dab: Dab, tone: str | None) -> bool:
-        return tone == FIXED_FLAT or (tone is not None and PARAM_OF_TONE.get(tone) == color_param_for(dab.label, params, dab.color))
+        sets = color_param_for(dab.label, params, dab.color)
+        return tone == FIXED_FLAT or (tone is not None and PARAM_OF_TONE.get(tone) == sets)
 
     return [tone if own(dab, tone) else None for dab, tone in zip(dabs, tones)]
 
