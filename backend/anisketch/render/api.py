@@ -32,7 +32,7 @@ from ..layers import Layer, Result, ink_box
 from ..parallel import once, ordered_map
 from ..protocol import MAX_CANDIDATES, MAX_SIDE
 from .dabs import find_dabs
-from .faithful import ColorizerModel, load_colorizer, start_fills
+from .faithful import ColorizerModel, load_colorizer, predict_fills
 from .faithful_layers import faithful_productions
 from .layered import BLEND_OF, HIDDEN, DabbedTone, dabbed_shapes, guide_shading, refined_production
 from .refined import donor_seed, portrait_maker, square
@@ -107,20 +107,17 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         square_darkness = square(darkness, side)
         parts = render_portrait(portrait, colorizer.input_size)["parts"]
         network = time.perf_counter()
-        waiting = start_fills(colorizer, square_darkness, hints, parts, n, int(style_seed))
-        # while the network runs (on a GPU, on its own), what the layers need besides its fills: the dabs' parts
-        # from the part map at the network's size (a second engine render at full size cost more than all the
-        # layering) and the guidance's own shading
+        fills, outside = predict_fills(colorizer, square_darkness, hints, parts, n, int(style_seed))
+        timing["colouriser"] = ms_since(network)  # the network and its inputs (hints, style dabs, outside)
+        # the dabs' parts from the part map at the network's size: a second engine render at full size cost
+        # more than all the layering
         parts_full = cv2.resize(parts, (side, side), interpolation=cv2.INTER_NEAREST) if side != len(parts) else parts
         dabs = find_dabs(hints, parts_full) if hints is not None else []
-        guide = guide_shading(portrait, side)
-        fills, outside = waiting()
-        timing["colouriser"] = ms_since(network)  # the network, its inputs and what was found while it ran
         before_layers = ms_since(t)
         layering = time.perf_counter()
         # the candidates share their shapes (faithful_layers.Shapes): all made at once, each then only cut
         stacks = faithful_productions(fills, square_darkness, outside, dabs, parts, workers, timing,
-                                      colorizer.shapes_device, guide)
+                                      colorizer.shapes_device, guide_shading(portrait, side))
         timing["layers"] = ms_since(layering)
         candidates = candidate_parts(stacks, lambda stack: stack, workers, (h, w), timing, before_layers)
     info = {

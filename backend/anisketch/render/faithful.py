@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -55,18 +54,12 @@ class ColorizerModel:
 
     def fills(self, lines: np.ndarray, hints: np.ndarray) -> np.ndarray:
         """lines uint8 [B, S, S], hints uint8 [B, S, S, 4] at the input size -> fills uint8 [B, S, S, 3]."""
-        return self.start_fills(lines, hints)()
-
-    def start_fills(self, lines: np.ndarray, hints: np.ndarray) -> Callable[[], np.ndarray]:
-        """`fills` in two steps: the network is started here and the callable returned waits for its fills. On a
-        GPU the network runs meanwhile, and the caller's CPU work in between costs no time (on the CPU the
-        network has run by the time this returns)."""
         x = make_input(torch.from_numpy(lines[:, None]), torch.from_numpy(hints).permute(0, 3, 1, 2))
         if self.device == "cpu":
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            y = self.net(x.to(self.device)).clamp_(0, 1).mul_(255).round_().to(torch.uint8)
-        return lambda: y.permute(0, 2, 3, 1).cpu().numpy()
+            y = self.net(x.to(self.device)).clamp_(0, 1).mul_(255).round_()
+        return y.to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
 def load_colorizer(weights_dir: Path | None = None, device: str = "cpu") -> ColorizerModel | None:
@@ -202,14 +195,6 @@ def predict_fills(model: ColorizerModel, darkness: np.ndarray, hints_rgba: np.nd
     parts: the guidance's part map at the network's size, for style dabs and to find the outside of the
     portrait, which is left transparent unless the artist hinted the background (as in refined mode). None
     gives n copies of candidate 1."""
-    return start_fills(model, darkness, hints_rgba, parts, n, style_seed)()
-
-
-def start_fills(model: ColorizerModel, darkness: np.ndarray, hints_rgba: np.ndarray | None,
-                parts: np.ndarray | None, n: int,
-                style_seed: int) -> Callable[[], tuple[np.ndarray, np.ndarray | None]]:
-    """`predict_fills` in two steps (`ColorizerModel.start_fills`): the network is started, the outside of the
-    portrait found while it runs, and the callable returned waits for the fills."""
     size = model.input_size
     lines = lines_at(darkness, size)
     hints = hints_at(hints_rgba, size) if hints_rgba is not None else np.zeros((size, size, 4), np.uint8)
@@ -219,9 +204,10 @@ def start_fills(model: ColorizerModel, darkness: np.ndarray, hints_rgba: np.ndar
     open_parts = unhinted_parts(hints, parts) if parts is not None and n > 1 else None
     inputs = [hints] + [style_dabs(hints, parts, style_seed, i, open_parts) if parts is not None else hints
                         for i in range(1, n)]
-    waiting = model.start_fills(np.repeat(lines[None], n, axis=0), np.stack(inputs))
-    out = None if parts is None or background_hinted(hints, parts) else outside(darkness, parts)
-    return lambda: (waiting(), out)
+    fills = model.fills(np.repeat(lines[None], n, axis=0), np.stack(inputs))
+    if parts is None or background_hinted(hints, parts):
+        return fills, None
+    return fills, outside(darkness, parts)
 
 
 def faithful_candidates(model: ColorizerModel, darkness: np.ndarray, hints_rgba: np.ndarray | None,
