@@ -111,6 +111,10 @@ DABBED_SHARE = 0.1
 # of its own under it: a colourist fills it with the hair's flat and darkens it on the shadow layer, so
 # repainting the hair flat recolours the back hair too.
 SHADED_FILLS = {"hair_back": "hair"}
+# Shading painted as a shape of its own, with no base under it, whose flat is therefore its base: the back hair,
+# and the iris's dark rim (the engine paints the whole iris in its dark tone, the iris's own tone inside it).
+# Left out of the flats, the rim's multiply colour fell on the eye's white: a teal ring round a blue iris.
+FILLED_SHADING = ("hair_back", "iris_dark")
 HIGHLIGHT_TONES = {"hair_sheen": "hair", "iris_light": "iris", "highlight": None}  # None: white on anything
 EYES = (P.LABEL["eye_l"], P.LABEL["eye_r"])
 
@@ -194,12 +198,11 @@ class Passes(NamedTuple):
 
 def decomposed(portrait: Portrait) -> Passes:
     pal = make_palette(portrait.params)
-    filled = {pal[tone] for tone in SHADED_FILLS}
     passes = Passes([], [], [], {"shadow": {}, "highlight": {}})
     for region in portrait.regions:
         kind = shading_kind(region, pal)
-        passes.flats.append(None if kind is not None and region.color not in filled
-                            else region if kind is None else recolored(region, kind.base))
+        passes.flats.append(region if kind is None else
+                            recolored(region, kind.base) if kind.tone in FILLED_SHADING else None)
         shadow = recolored(region, multiply_color(region.color, kind.base) if kind and kind.kind == "shadow"
                            else WHITE)
         light = recolored(region, screen_color(region.color, kind.base) if kind and kind.kind == "highlight"
