@@ -101,20 +101,26 @@ def reads_as_blank_eye(rgb) -> bool:
     return bool(lightness > IRIS_PALE_L and np.hypot(a, b) < IRIS_PALE_CHROMA)
 
 
-def agreed_color(colors: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def agreed_color(colors: np.ndarray, weights: np.ndarray, shows=None, wanted: np.ndarray | None = None) -> np.ndarray:
     """The colour that most of the dabbed pixels on one flat ask for (RGB float): of the dabs' own colours (RGB
-    [n, 3], `weights` their pixels) and the pixel-weighted means of those within 2 x AGREE of each, the one that
-    shows the most dab pixels within AGREE (ties: the nearest to the pixels it shows). Dabs of one colour (an
-    artist's picks differ a little) all count; of two far colours on one flat (a lit lock and the hair in
-    shade) the larger wins, where a mean of both would show neither."""
+    [n, 3], `weights` their pixels) and the pixel-weighted means of those whose dabs lie within 2 x AGREE of each
+    other, the one that shows the most dab pixels within AGREE (ties: the nearest to the pixels it shows). Dabs of
+    one colour (an artist's picks differ a little) all count; of two far colours on one flat (a lit lock and the
+    hair in shade) the larger wins, where a mean of both would show neither.
+
+    `colors` may be what each dab asks of the flat rather than its own colour (the base whose shadow shows it);
+    then `wanted` holds the dabs' own colours (RGB [n, 3]) and `shows(candidate)` the colour [n, 3] that the
+    flat in that colour shows at each dab (its shadow where the dab lies on one)."""
     rgb, weights = np.asarray(colors, np.float64), np.asarray(weights, np.float64)
-    lab = to_lab(rgb.astype(np.float32))
-    near = np.linalg.norm(lab[:, None] - lab[None], axis=2) <= 2 * AGREE
+    wanted_lab = to_lab(np.asarray(rgb if wanted is None else wanted, np.float32))
+    near = np.linalg.norm(wanted_lab[:, None] - wanted_lab[None], axis=2) <= 2 * AGREE
     means = (near * weights) @ rgb / (near @ weights)[:, None]
     candidates = np.concatenate([means, rgb])
-    distance = np.linalg.norm(to_lab(candidates.astype(np.float32))[:, None] - lab[None], axis=2)
-    shown = distance <= AGREE
-    pixels = shown @ weights
-    spread = (shown * distance) @ weights / np.maximum(pixels, 1.0)
+    shown = (to_lab(candidates.astype(np.float32))[:, None] if shows is None else
+             to_lab(np.stack([shows(c) for c in candidates]).astype(np.float32)))
+    distance = np.linalg.norm(shown - wanted_lab[None], axis=2)
+    within = distance <= AGREE
+    pixels = within @ weights
+    spread = (within * distance) @ weights / np.maximum(pixels, 1.0)
     best = np.lexsort((spread, -pixels))[0]  # most pixels shown, then the nearest to them
     return candidates[best]

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from ..engine import params as P
+from ..engine.builder import Region
 from ..engine.geometry import Portrait
 from ..engine.palette import line_colors, make_palette
 from ..engine.raster import GroupInk, paint_regions, render_lines, render_regions
@@ -107,6 +108,8 @@ BASE_TONES = ("hair", "skin", "iris", "clothes", "hat", "ribbon")  # palette ton
 # sheen band across the head that a dab only grazes stays (40 unseen portraits: dab hits the same as taking every
 # touched shape, 87.8 %, sheen kept in 72 % of its zone instead of 61 %, the skin's shade in 95 % instead of 88 %)
 DABBED_SHARE = 0.1
+# A dab this much on flats no parameter sets may be meant for them (`fixed_flats_under`, `refined.read_dabs`)
+FIXED_SHARE = 0.25
 # The back hair is the hair in the head's shade (a tone between the hair and its shadow), a region with nothing
 # of its own under it: a colourist fills it with the hair's flat and darkens it on the shadow layer, so
 # repainting the hair flat recolours the back hair too.
@@ -322,10 +325,16 @@ def tones_under(portrait: Portrait, masks: Sequence[np.ndarray]) -> list[str | N
     own shading stays: KEPT_UNDER_DABS) or shading a dab takes away."""
     if not masks:
         return []
-    pal = make_palette(portrait.params)
+    index = coded_index(portrait, len(masks[0]), what_lies_under(make_palette(portrait.params)), UNDER_CODES)
+    names = [None, *UNDER_CODES]
+    return [names[int(np.argmax(np.bincount(index[mask], minlength=len(names))))] for mask in masks]
+
+
+def what_lies_under(pal: dict) -> Callable[[Region], str | None]:
+    """A region's name among UNDER_CODES in a portrait of palette `pal` (`tones_under`), None for the rest."""
     bases = {pal[tone] for tone in BASE_TONES}
 
-    def under(region) -> str | None:
+    def under(region: Region) -> str | None:
         if region.label in EYES:
             return None
         kind = shading_kind(region, pal)
@@ -336,9 +345,28 @@ def tones_under(portrait: Portrait, masks: Sequence[np.ndarray]) -> list[str | N
             return tint
         return FIXED_FLAT if region.color not in bases and region.label != P.LABEL["background"] else None
 
-    index = coded_index(portrait, len(masks[0]), under, UNDER_CODES)
-    names = [None, *UNDER_CODES]
-    return [names[int(np.argmax(np.bincount(index[mask], minlength=len(names))))] for mask in masks]
+    return under
+
+
+def fixed_flats_under(portrait: Portrait, masks: Sequence[np.ndarray]) -> list[tuple | None]:
+    """For each mask, the colour (RGB) of the flat that no colour parameter sets (a collar, a tie: FIXED_FLAT)
+    covering the most of its pixels, where such flats cover at least FIXED_SHARE of them; else None."""
+    if not masks:
+        return []
+    side = len(masks[0])
+    under = what_lies_under(make_palette(portrait.params))
+    fixed = coded_index(portrait, side, lambda region: under(region) if under(region) == FIXED_FLAT else None,
+                        {FIXED_FLAT: WHITE}) == 1
+    color = render_regions(portrait.regions, side)[0]
+    out: list[tuple | None] = []
+    for mask in masks:
+        on = mask & fixed
+        if on.sum() < FIXED_SHARE * mask.sum():
+            out.append(None)
+            continue
+        shown, counts = np.unique(color[on], axis=0, return_counts=True)
+        out.append(tuple(int(c) for c in shown[int(np.argmax(counts))]))
+    return out
 
 
 def coded_masks(portrait: Portrait, side: int, name_of, codes: dict) -> dict[str, np.ndarray]:

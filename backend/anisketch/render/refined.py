@@ -30,8 +30,8 @@ from ..guidance.framing import IDENTITY, Placement
 from ..engine.palette import make_palette
 from ..engine.raster import render, render_regions
 from ..colour import delta_e2000, srgb_to_lab
-from .dabs import Dab, agreed_color, find_dabs, reads_as_blank_eye, region_color
-from .layered import FIXED_FLAT, tones_under
+from .dabs import AGREE, Dab, agreed_color, find_dabs, reads_as_blank_eye, region_color
+from .layered import FIXED_FLAT, fixed_flats_under, to_lab, tones_under
 
 # Which colour parameter a dab sets, by the part-map label under it.
 COLOR_OF_LABEL = {
@@ -226,7 +226,7 @@ def portrait_maker(floats: np.ndarray, choices: np.ndarray, hints_rgba: np.ndarr
         strokes.append(placed.strokes)
         # the part map alone: the lines a full render inks over the colours never change it
         dabs = find_dabs(hints_rgba, render_regions(placed.regions, side)[1])
-        tones = [None] * len(dabs) if matched else own_tones(params, dabs, tones_under(placed, small_masks(dabs)))
+        tones = [None] * len(dabs) if matched else read_dabs(params, dabs, placed)
     if matched:
         fixed = match_hints(params, dabs, hinted_colors(params, dabs), placement, memo)
     else:
@@ -275,33 +275,77 @@ def own_tones(params: P.Params, dabs: list[Dab], tones: list[str | None]) -> lis
     return [tone if own(dab, tone) else None for dab, tone in zip(dabs, tones)]
 
 
+def read_dabs(params: P.Params, dabs: list[Dab], placed: Portrait) -> list[str | None]:
+    """What each dab lies on for the production layers: its own tone (`own_tones`), or FIXED_FLAT where dabs on
+    one part disagree and this one shows the colour of a flat that no parameter sets under a good share of it
+    (`layered.fixed_flats_under`). Of a white dab half on a white collar and an olive one on the dress, the
+    artist dabbed the collar white and the dress olive, not a white dress: the white one sets no colour."""
+    masks = small_masks(dabs)
+    tones = own_tones(params, dabs, tones_under(placed, masks))
+    disputed = disputed_dabs(params, dabs, tones)
+    flats = fixed_flats_under(placed, [masks[i] for i in disputed])
+    for i, flat in zip(disputed, flats):
+        if flat is not None and np.linalg.norm(np.subtract(*to_lab(np.array([dabs[i].color, flat], np.float32)))) <= AGREE:
+            tones[i] = FIXED_FLAT
+    return tones
+
+
+def disputed_dabs(params: P.Params, dabs: list[Dab], tones: list[str | None]) -> list[int]:
+    """The dabs (indices) that set a colour another dab sets too, asking for bases over AGREE apart."""
+    asks = [(color_param_for(dab.label, params, dab.color), tone) for dab, tone in zip(dabs, tones)]
+    bases = [base_showing(params, name, tone, dab.color) if name and tone != FIXED_FLAT else None
+             for dab, (name, tone) in zip(dabs, asks)]
+    labs = [None if base is None else to_lab(base.astype(np.float32)[None])[0] for base in bases]
+    return [i for i, lab in enumerate(labs) if lab is not None and any(
+        j != i and other is not None and asks[j][0] == asks[i][0] and np.linalg.norm(lab - other) > AGREE
+        for j, other in enumerate(labs))]
+
+
 def dab_colors(params: P.Params, dabs: list[Dab], tones: list[str | None]) -> dict[str, tuple[float, float, float]]:
     """Colour parameter -> the base colour most of the dab pixels on its part ask for, floats in [0, 1]: a dab on
     a shadow asks for the base that the shadow turns into the dab's colour (`base_showing`), of dabs that ask
-    for different bases the one that shows the most dab pixels wins (`agreed_color`: a mean would show
-    neither), and a dab on a flat that no parameter colours (a white collar on a green dress: FIXED_FLAT) sets
-    no colour (it repaints that flat, `layered.fixed_flats_dabbed`)."""
-    wishes: dict[str, list[tuple[np.ndarray, int]]] = {}
+    for different bases the one whose painting shows the most dab pixels, each where it lies, wins
+    (`agreed_color`: a mean would show neither), and a dab on a flat that no parameter colours (a white collar
+    on a green dress: FIXED_FLAT) sets no colour (it repaints that flat, `layered.fixed_flats_dabbed`)."""
+    asks: dict[str, list[tuple[np.ndarray, str | None, tuple, int]]] = {}
     for dab, tone in zip(dabs, tones):
         name = color_param_for(dab.label, params, dab.color)
         if name and tone != FIXED_FLAT:
-            wishes.setdefault(name, []).append((base_showing(params, name, tone, dab.color), int(dab.mask.sum())))
-    agreed = {name: agreed_color(np.array([w[0] for w in ws]), np.array([w[1] for w in ws], float)) / 255.0
-              for name, ws in wishes.items()}
+            asks.setdefault(name, []).append((base_showing(params, name, tone, dab.color), tone, dab.color,
+                                              int(dab.mask.sum())))
+    agreed = {name: agreed_base(params, name, ask) / 255.0 for name, ask in asks.items()}
     return {name: (float(c[0]), float(c[1]), float(c[2])) for name, c in agreed.items()}
+
+
+def agreed_base(params: P.Params, name: str, asks: list[tuple[np.ndarray, str | None, tuple, int]]) -> np.ndarray:
+    """The base (RGB 0..255) of colour `name` that shows the most pixels of its dabs, each (base asked, tone under
+    it, its colour, its pixels) judged where it lies: a dab in the hair's shade by the shade the base gives."""
+    bases, tones, colors, pixels = zip(*asks)
+    if len(asks) == 1:
+        return bases[0]
+
+    def shows(base: np.ndarray) -> np.ndarray:
+        return np.array([base if tone is None else tone_of(params, name, tone, base) for tone in tones])
+
+    return agreed_color(np.array(bases), np.array(pixels, float), shows, np.array(colors, float))
+
+
+def tone_of(params: P.Params, name: str, tone: str, base) -> tuple:
+    """The palette's `tone` (RGB 0..255) when colour `name` is `base` (RGB 0..255)."""
+    trial = params.copy()
+    trial[name] = tuple(float(c) / 255.0 for c in base)
+    return make_palette(trial)[tone]
 
 
 def base_showing(params: P.Params, name: str, tone: str | None, rgb) -> np.ndarray:
     """The colour (RGB 0..255) of parameter `name` whose shading `tone` shows `rgb` (None: `rgb` itself)."""
     wanted = np.asarray(rgb, np.float64)
-    base = wanted / 255.0
+    base = wanted.copy()
     if tone is None:
         return wanted
     for _ in range(TONE_ROUNDS):
-        trial = params.copy()
-        trial[name] = tuple(float(c) for c in base)
-        base = np.clip(base + (wanted - np.asarray(make_palette(trial)[tone], np.float64)) / 255.0, 0.0, 1.0)
-    return base * 255.0
+        base = np.clip(base + wanted - np.asarray(tone_of(params, name, tone, base), np.float64), 0.0, 255.0)
+    return base
 
 
 def built(params: P.Params, memo: PartMemo | None = None) -> Portrait:
