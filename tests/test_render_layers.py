@@ -1,6 +1,7 @@
 """The production layers of a colour render (render/layered.py, render/faithful_layers.py): each property the
 artist relies on, tested on inputs where it can fail."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -186,6 +187,19 @@ def test_the_back_hair_is_the_hair_flat_under_a_shadow(clustering):
     assert layers[SHADOWS][110, 20, 3] == 255 and layers[SHADOWS][20, 20, 3] == 0
     shown = composite([(layers[FLATS], "normal"), (layers[SHADOWS], "multiply")])
     assert np.abs(shown[110, 20] - BACK).max() <= 3
+
+
+def test_the_background_is_one_flat_with_no_shading(clustering):
+    """The network paints the background darker along its foot (the paper a few L* down, a gradient's step): that
+    band is no cel shadow of the background, which an illustrator keeps one flat."""
+    fill, parts, darkness = little_portrait()
+    foot = np.zeros((64, 64), bool)
+    foot[56:64] = parts[56:64] == P.LABEL["background"]
+    fill[foot] = (190, 196, 184)  # the paper, L* 12 darker and the same hue
+    layers = faithful_production(fill, darkness, None, [], parts)
+    band = cv2.resize(foot.view(np.uint8), (128, 128), interpolation=cv2.INTER_NEAREST) > 0
+    assert (layers[SHADOWS][..., 3][band] == 0).all() and (layers[HIGHLIGHTS][..., 3][band] == 0).all()
+    assert np.abs(np.subtract(flat_at(layers, 120, 4), flat_at(layers, 4, 4))).max() <= 16  # one flat
 
 
 def test_the_hair_is_one_flat_where_the_network_drifts_and_a_bow_stays(clustering):

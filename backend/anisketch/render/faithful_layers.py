@@ -144,7 +144,9 @@ def find_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | N
     bases = np.take(base_of.astype(np.uint8), labels)
     family = flat_family(bases, k, darkness, outside, parts, skin, background,
                          None if guide is None else guide.eye_whites)
-    shade = (np.take(role, labels) != 0) & (bases == family)  # shading only inside its own base's flat
+    # shading only inside its own base's flat, and never on the background: the network's darker band along a
+    # background's foot (or a gradient's steps) is no cel shadow, and an illustrator's background is one flat
+    shade = (np.take(role, labels) != 0) & (bases == family) & (family != background)
     iris = iris_cluster(bases, family == k + 2, skin)
     added = [] if guide is None else guide_shapes(guide, family, shade, skin, hair, dabbed, outside=k)
     kept = drop_specks(drop_slivers(np.logical_or.reduce([shade] + [mask for _, mask in added])),
@@ -434,8 +436,8 @@ def main_base(family: np.ndarray, parts: np.ndarray, name: str) -> int:
 
 def hinted_bases(base_rgb: np.ndarray, role: np.ndarray, dabs: list[DabUnder]) -> np.ndarray:
     """The flat colour of each base cluster: the prediction's, or the colour that most of the dab pixels on it
-    ask for (`agreed_color`; a dab lying mostly on a shadow asks for the base that its shadow turns into the
-    dab's colour)."""
+    ask for (`agreed_color`, each dab judged where it lies: a dab lying mostly on a shadow asks for the base
+    that its shadow turns into the dab's colour, and shows that base multiplied by the shadow)."""
     colors = base_rgb.copy()
     wanted: dict[int, list] = {}
     for dab in dabs:
@@ -446,14 +448,17 @@ def hinted_bases(base_rgb: np.ndarray, role: np.ndarray, dabs: list[DabUnder]) -
         dab_rgb = np.asarray(dab.color, np.float32)
         shades = dab.labels
         shaded = np.bincount(role[shades], minlength=3)
+        multiply = np.ones(3, np.float32)  # what lies on the base where the dab is: the shadow's multiply, or none
         if shaded[1] > shaded[0] + shaded[2]:  # the dab lies on a shadow: undo the shadow's multiply
             tone = int(np.bincount(shades[role[shades] == 1]).argmax())
-            dab_rgb = np.clip(dab_rgb * np.maximum(base_rgb[base], 1) / np.maximum(base_rgb[tone], 1), 0, 255)
-        if np.linalg.norm(to_lab(dab_rgb[None])[0] - to_lab(base_rgb[base][None])[0]) > HINT_REACH:
+            multiply = np.maximum(base_rgb[tone], 1) / np.maximum(base_rgb[base], 1)
+        asked = np.clip(dab_rgb / multiply, 0, 255)
+        if np.linalg.norm(to_lab(asked[None])[0] - to_lab(base_rgb[base][None])[0]) > HINT_REACH:
             continue  # the network, shown this dab, still painted another colour here: the dab straddles an edge
-        wanted.setdefault(base, []).append((dab_rgb, on.size))
-    for base, asked in wanted.items():
-        colors[base] = agreed_color(np.array([rgb for rgb, _ in asked]), np.array([n for _, n in asked], float))
+        wanted.setdefault(base, []).append((asked, multiply, dab_rgb, on.size))
+    for base, dabbed in wanted.items():
+        asks, multiplies, own, pixels = (np.array(column) for column in zip(*dabbed))
+        colors[base] = agreed_color(asks, pixels.astype(float), lambda c: np.clip(c * multiplies, 0, 255), own)
     return colors
 
 
