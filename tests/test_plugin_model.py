@@ -25,7 +25,7 @@ def test_settings_round_trip_and_bad_values_keep_defaults(plugin):
     assert Settings.load(lambda k, d: store.get(k, d)) == settings
     broken = {"mode": "sketchy", "opacity": "250", "faithfulness": "lots", "auto_update": "maybe"}
     loaded = Settings.load(lambda k, d: broken.get(k, d))
-    assert (loaded.mode, loaded.opacity, loaded.faithfulness, loaded.auto_update) == ("rough", 100, 0.75, True)
+    assert (loaded.mode, loaded.opacity, loaded.faithfulness, loaded.auto_update) == ("rough", 100, 1.0, True)
 
 
 def test_default_faithfulness_is_the_backends_tuned_one(plugin):

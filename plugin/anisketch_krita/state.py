@@ -43,7 +43,7 @@ class Settings:
     guidance_on: bool = True
     mode: str = "rough"  # rough | detail
     opacity: int = 60  # percent, of the guidance group
-    faithfulness: float = 0.75  # 0: follow the manifold, 1: follow the strokes (the backend's tuned default)
+    faithfulness: float = 1.0  # 0: follow the manifold, 1: follow the strokes (the backend's tuned default)
     auto_update: bool = True
     render_count: int = 4
     render_mode: str = "refined"  # refined | faithful

@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     guide.add_argument("--out", required=True, type=Path)
     guide.add_argument("--mode", choices=["rough", "detail"], default="rough")
     guide.add_argument("--pins", default="", help="part groups to keep as they were, e.g. eyes,mouth (needs --state)")
-    guide.add_argument("--faithfulness", default="0.75", help="0..1, or per group: eyes=0.9,hair=0.2")
+    guide.add_argument("--faithfulness", default=None,
+                       help="0..1, or per group: eyes=0.9,hair=0.2 (default: the server's, 1.0: the strokes as read)")
     guide.add_argument("--state", type=Path, help="a reply.json from an earlier guide, whose state the pins keep")
 
     render = verbs.add_parser("render", help="colour renders of a sketch from colour hints")
@@ -92,7 +93,9 @@ def run(args: argparse.Namespace) -> int:
 def _call(client: Client, args: argparse.Namespace) -> tuple[Result, np.ndarray | None]:
     if args.verb == "guide":
         sketch = read_png(args.sketch)
-        params = {"mode": args.mode, "faithfulness": _faithfulness(args.faithfulness)}
+        params: dict = {"mode": args.mode}
+        if args.faithfulness is not None:
+            params["faithfulness"] = _faithfulness(args.faithfulness)
         if args.pins:
             params["pins"] = args.pins.split(",")
         if args.state:
