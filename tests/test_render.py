@@ -193,7 +193,7 @@ def test_a_dab_on_the_hair_sets_the_hair_colour_in_every_candidate(guidance, ske
 def test_the_production_layers_show_a_hair_dab_in_its_colour_in_every_candidate(guidance, sketch):
     """What the artist sees (the candidate's layers composed): a dab half on the hair's sheen band shows its colour
     on every pixel off the band, and the band it only grazes stays (a highlight over the dabbed colour)."""
-    from anisketch.render.layered import to_lab
+    from anisketch.render.lab import to_lab
 
     hints, _ = hair_dab(guidance, sketch, BLUE, on_sheen=True)
     result = render(guidance, sketch, hints, n=3, mode="refined", style_seed=0)

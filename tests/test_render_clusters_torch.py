@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from anisketch.render import clusters_torch, faithful_layers
-from anisketch.render.layered import to_lab
+from anisketch.render.lab import to_lab
 
 FLATS = [(250, 225, 205), (90, 60, 40), (220, 30, 40), (40, 90, 220), (255, 255, 255), (60, 160, 90)]
 

@@ -369,7 +369,7 @@ def test_an_iris_the_network_paints_near_white_is_brought_down_a_dab_decides_out
     """No engine iris is light grey (L* over 65 with chroma under 25): such an iris reads as a blank eye and is
     darkened, its hue kept; a light but coloured iris (yellow) stays; dabs on the irises set their colour."""
     from anisketch.render.faithful_layers import DabUnder, iris_color
-    from anisketch.render.layered import to_lab
+    from anisketch.render.lab import to_lab
 
     silver = iris_color(np.array([200.0, 205.0, 210.0]), [])
     lab = to_lab(np.asarray(silver, np.float32)[None])[0]

@@ -176,7 +176,7 @@ def test_agreed_colour_shows_the_most_dab_pixels():
     """Greys at L* 50 (500 px), 69 (450 px) and 32 (100 px): the mean of all three (L* 56) would show only the
     first; the mean of the first two shows 950 px."""
     from anisketch.render.dabs import AGREE, agreed_color
-    from anisketch.render.layered import to_lab
+    from anisketch.render.lab import to_lab
 
     greys = np.array([[120] * 3, [168] * 3, [76] * 3], float)
     agreed = agreed_color(greys, np.array([500, 450, 100], float))
@@ -189,7 +189,7 @@ def test_two_dabs_in_the_hairs_shade_agree_on_the_base_that_shows_both():
     their shade asks for are further apart than the dabs, so judged as bases neither agreed and the smaller dab
     showed 10.6 off. Judged by what the shade shows at each dab, one base shows both."""
     from anisketch.render.dabs import AGREE
-    from anisketch.render.layered import to_lab
+    from anisketch.render.lab import to_lab
     from anisketch.render.refined import dab_colors, tone_of
 
     params = P.sample_params(3)

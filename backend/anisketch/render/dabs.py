@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from ..engine import params as P
-from .layered import to_lab
+from .lab import to_lab
 
 ALPHA_THRESHOLD = 128
 AGREE = 10.0  # CIELAB dE76 within which a colour shows a dab's colour (issue 19's measure)

@@ -21,7 +21,8 @@ from ..engine import params as P
 from ..engine.palette import hair_sheen, skin_shadow
 from ..parallel import thread_map
 from .dabs import IRIS_PALE_L, Dab, agreed_color, reads_as_blank_eye
-from .layered import BLACK, EYES, FLATS, HIGHLIGHTS, SHADOWS, WHITE, GuideShading, multiply_color, screen_color, to_lab
+from .lab import to_lab
+from .layered import BLACK, EYES, FLATS, HIGHLIGHTS, SHADOWS, WHITE, GuideShading, multiply_color, screen_color
 from .snapping import flat_family
 
 HINT_REACH = 30.0  # CIELAB distance: a dab recolours the flat it lands on only if the network painted it near

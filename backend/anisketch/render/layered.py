@@ -31,6 +31,7 @@ from ..engine.builder import Region
 from ..engine.geometry import Portrait
 from ..engine.palette import line_colors, make_palette
 from ..engine.raster import GroupInk, paint_regions, render_lines, render_regions
+from .dabs import agreed_color
 
 FLATS, SHADOWS, HIGHLIGHTS, LINE_ART = "Flat colours", "Shadows", "Highlights", "Line art"
 BLEND_OF = {FLATS: "normal", SHADOWS: "multiply", HIGHLIGHTS: "screen", LINE_ART: "normal"}
@@ -263,8 +264,6 @@ def fixed_flats_dabbed(color: np.ndarray, pal: dict, dabs: Sequence[DabbedTone])
     a brow) that dabs lie on (FIXED_FLAT): each dab's flat is the colour most of its pixels show in the flats
     (`color`, RGB), repainted wherever the flats use it, as a colourist repaints a collar from one dab; several
     dabs on one flat agree on the colour that shows the most of their pixels (`dabs.agreed_color`)."""
-    from .dabs import agreed_color  # here: dabs reads its colours with this module's to_lab
-
     bases = {pal[tone] for tone in BASE_TONES}
     asked: dict[tuple, list[tuple[tuple, int]]] = {}  # flat -> (dab colour, dab pixels) of the dabs on it
     for dab in dabs:
@@ -439,12 +438,6 @@ def recolored(region, rgb):
     """The region in colour `rgb` (rounded to whole 0..255 values)."""
     exact = type(rgb) is tuple and all(type(c) is int for c in rgb)
     return region.recolored(rgb if exact else tuple(int(round(float(c))) for c in rgb))
-
-
-def to_lab(rgb: np.ndarray) -> np.ndarray:
-    """CIELAB (L 0..100) of RGB 0..255, float32, any [..., 3] shape (OpenCV's: fast at full resolution)."""
-    flat = np.ascontiguousarray(np.asarray(rgb, np.float32).reshape(1, -1, 3)) * (1.0 / 255.0)
-    return cv2.cvtColor(flat, cv2.COLOR_RGB2Lab).reshape(np.shape(rgb))
 
 
 def candidate_stacks(layers: list, height: int, width: int,

@@ -57,8 +57,8 @@ from ..engine import params as P
 from ..engine.sketch import sketch_to_rgba
 from ..eval.metrics import psnr
 from .evaluate import truth_and_inputs
-from .layered import (BLEND_OF, FLATS, HIGHLIGHTS, SHADOWS, candidate_stacks, composite, refined_production,
-                      to_lab)
+from .lab import to_lab
+from .layered import BLEND_OF, FLATS, HIGHLIGHTS, SHADOWS, candidate_stacks, composite, refined_production
 
 FLAT_DE, DAB_DE = 6.0, 10.0
 SHADE_REACH = 0.01  # of the side: how far off the true shade zone a shadow may lie and still count as in it

@@ -31,7 +31,8 @@ from ..engine.palette import make_palette
 from ..engine.raster import render, render_regions
 from ..colour import delta_e2000, srgb_to_lab
 from .dabs import AGREE, Dab, agreed_color, find_dabs, reads_as_blank_eye, region_color
-from .layered import FIXED_FLAT, fixed_flats_under, to_lab, tones_under
+from .lab import to_lab
+from .layered import FIXED_FLAT, fixed_flats_under, tones_under
 
 # Which colour parameter a dab sets, by the part-map label under it.
 COLOR_OF_LABEL = {
