@@ -347,6 +347,12 @@ def what_lies_under(pal: dict) -> Callable[[Region], str | None]:
     return under
 
 
+def fixed_flat_colors(portrait: Portrait) -> list[tuple]:
+    """The colours (RGB) of the portrait's flats that no colour parameter sets (FIXED_FLAT: a collar, a tie)."""
+    under = what_lies_under(make_palette(portrait.params))
+    return sorted({region.color for region in portrait.regions if under(region) == FIXED_FLAT})
+
+
 def fixed_flats_under(portrait: Portrait, masks: Sequence[np.ndarray]) -> list[tuple | None]:
     """For each mask, the colour (RGB) of the flat that no colour parameter sets (a collar, a tie: FIXED_FLAT)
     covering the most of its pixels, where such flats cover at least FIXED_SHARE of them; else None."""

@@ -32,7 +32,7 @@ from ..engine.raster import render, render_regions
 from ..colour import delta_e2000, srgb_to_lab
 from .dabs import AGREE, Dab, agreed_color, find_dabs, reads_as_blank_eye, region_color
 from .lab import to_lab
-from .layered import FIXED_FLAT, fixed_flats_under, tones_under
+from .layered import FIXED_FLAT, fixed_flat_colors, fixed_flats_under, tones_under
 
 # Which colour parameter a dab sets, by the part-map label under it.
 COLOR_OF_LABEL = {
@@ -283,8 +283,11 @@ def read_dabs(params: P.Params, dabs: list[Dab], placed: Portrait) -> list[str |
     artist dabbed the collar white and the dress olive, not a white dress: the white one sets no colour."""
     masks = small_masks(dabs)
     tones = own_tones(params, dabs, tones_under(placed, masks))
-    disputed = disputed_dabs(params, dabs, tones)
-    flats = fixed_flats_under(placed, [masks[i] for i in disputed])
+    # only a dab near the colour of one of the portrait's fixed flats needs the look at what lies under it
+    fixed = to_lab(np.array(fixed_flat_colors(placed), np.float32).reshape(-1, 3))
+    disputed = [i for i in disputed_dabs(params, dabs, tones) if len(fixed) and
+                np.linalg.norm(fixed - to_lab(np.array(dabs[i].color, np.float32)), axis=-1).min() <= AGREE]
+    flats = fixed_flats_under(placed, [masks[i] for i in disputed]) if disputed else []
     for i, flat in zip(disputed, flats):
         if flat is not None and np.linalg.norm(np.subtract(*to_lab(np.array([dabs[i].color, flat], np.float32)))) <= AGREE:
             tones[i] = FIXED_FLAT
