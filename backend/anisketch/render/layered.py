@@ -350,7 +350,9 @@ def what_lies_under(pal: dict) -> Callable[[Region], str | None]:
 def fixed_flat_colors(portrait: Portrait) -> list[tuple]:
     """The colours (RGB) of the portrait's flats that no colour parameter sets (FIXED_FLAT: a collar, a tie)."""
     under = what_lies_under(make_palette(portrait.params))
-    return sorted({region.color for region in portrait.regions if under(region) == FIXED_FLAT})
+    kinds = {(region.color, region.label in EYES, region.label == P.LABEL["background"], bool(region.detail)): region
+             for region in portrait.regions}  # what decides what lies under a region: each kind looked at once
+    return sorted({color for (color, *_), region in kinds.items() if under(region) == FIXED_FLAT})
 
 
 def fixed_flats_under(portrait: Portrait, masks: Sequence[np.ndarray]) -> list[tuple | None]:

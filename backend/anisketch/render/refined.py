@@ -283,26 +283,30 @@ def read_dabs(params: P.Params, dabs: list[Dab], placed: Portrait) -> list[str |
     artist dabbed the collar white and the dress olive, not a white dress: the white one sets no colour."""
     masks = small_masks(dabs)
     tones = own_tones(params, dabs, tones_under(placed, masks))
-    # only a dab near the colour of one of the portrait's fixed flats needs the look at what lies under it
-    fixed = to_lab(np.array(fixed_flat_colors(placed), np.float32).reshape(-1, 3))
-    disputed = [i for i in disputed_dabs(params, dabs, tones) if len(fixed) and
-                np.linalg.norm(fixed - to_lab(np.array(dabs[i].color, np.float32)), axis=-1).min() <= AGREE]
-    flats = fixed_flats_under(placed, [masks[i] for i in disputed]) if disputed else []
-    for i, flat in zip(disputed, flats):
-        if flat is not None and np.linalg.norm(np.subtract(*to_lab(np.array([dabs[i].color, flat], np.float32)))) <= AGREE:
+    fixed = fixed_flat_colors(placed)
+    if not fixed:
+        return tones
+    labs = to_lab(np.array([dab.color for dab in dabs], np.float32))
+    fixed_labs = to_lab(np.array(fixed, np.float32))
+    # only a dab near the colour of one of the portrait's fixed flats can be one's: the look under it is for those
+    near = [i for i in disputed_dabs(params, dabs, tones, labs)
+            if np.linalg.norm(fixed_labs - labs[i], axis=1).min() <= AGREE]
+    flats = fixed_flats_under(placed, [masks[i] for i in near]) if near else []
+    for i, flat in zip(near, flats):
+        if flat is not None and np.linalg.norm(to_lab(np.array(flat, np.float32)) - labs[i]) <= AGREE:
             tones[i] = FIXED_FLAT
     return tones
 
 
-def disputed_dabs(params: P.Params, dabs: list[Dab], tones: list[str | None]) -> list[int]:
-    """The dabs (indices) that set a colour another dab sets too, asking for bases over AGREE apart."""
-    asks = [(color_param_for(dab.label, params, dab.color), tone) for dab, tone in zip(dabs, tones)]
-    bases = [base_showing(params, name, tone, dab.color) if name and tone != FIXED_FLAT else None
-             for dab, (name, tone) in zip(dabs, asks)]
-    labs = [None if base is None else to_lab(base.astype(np.float32)[None])[0] for base in bases]
-    return [i for i, lab in enumerate(labs) if lab is not None and any(
-        j != i and other is not None and asks[j][0] == asks[i][0] and np.linalg.norm(lab - other) > AGREE
-        for j, other in enumerate(labs))]
+def disputed_dabs(params: P.Params, dabs: list[Dab], tones: list[str | None], labs: np.ndarray) -> list[int]:
+    """The dabs (indices) that set a colour another dab sets too, of a colour over AGREE from theirs (`labs`: the
+    dabs' colours in CIELAB). A dab on the shade and one on the lit part may ask for one base in two colours: such
+    a pair counts as disputed here, which at worst lets the one showing a fixed flat's colour keep to that flat."""
+    names = [color_param_for(dab.label, params, dab.color) if tone != FIXED_FLAT else None
+             for dab, tone in zip(dabs, tones)]
+    far = np.linalg.norm(labs[:, None] - labs[None], axis=2) > AGREE
+    return [i for i, name in enumerate(names)
+            if name and any(far[i, j] and names[j] == name for j in range(len(dabs)) if j != i)]
 
 
 def dab_colors(params: P.Params, dabs: list[Dab], tones: list[str | None]) -> dict[str, tuple[float, float, float]]:
@@ -327,9 +331,12 @@ def agreed_base(params: P.Params, name: str, asks: list[tuple[np.ndarray, str | 
     bases, tones, colors, pixels = zip(*asks)
     if len(asks) == 1:
         return bases[0]
+    if not any(tones):  # every dab on the lit base: each shows the base itself
+        return agreed_color(np.array(bases), np.array(pixels, float))
 
     def shows(base: np.ndarray) -> np.ndarray:
-        return np.array([base if tone is None else tone_of(params, name, tone, base) for tone in tones])
+        shown = {tone: tone_of(params, name, tone, base) for tone in set(tones) if tone is not None}
+        return np.array([base if tone is None else shown[tone] for tone in tones])
 
     return agreed_color(np.array(bases), np.array(pixels, float), shows, np.array(colors, float))
 
