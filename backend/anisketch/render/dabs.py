@@ -9,6 +9,7 @@ but count less; fully transparent pixels carry whatever colour Krita left there 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -101,7 +102,8 @@ def reads_as_blank_eye(rgb) -> bool:
     return bool(lightness > IRIS_PALE_L and np.hypot(a, b) < IRIS_PALE_CHROMA)
 
 
-def agreed_color(colors: np.ndarray, weights: np.ndarray, shows=None, wanted: np.ndarray | None = None) -> np.ndarray:
+def agreed_color(colors: np.ndarray, weights: np.ndarray, shows: Callable[[np.ndarray], np.ndarray] | None = None,
+                 wanted: np.ndarray | None = None) -> np.ndarray:
     """The colour that most of the dabbed pixels on one flat ask for (RGB float): of the dabs' own colours (RGB
     [n, 3], `weights` their pixels) and the pixel-weighted means of those whose dabs lie within 2 x AGREE of each
     other, the one that shows the most dab pixels within AGREE (ties: the nearest to the pixels it shows). Dabs of

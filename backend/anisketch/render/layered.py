@@ -118,7 +118,7 @@ SHADED_FILLS = {"hair_back": "hair"}
 # Shading painted as a shape of its own, with no base under it, whose flat is therefore its base: the back hair,
 # and the iris's dark rim (the engine paints the whole iris in its dark tone, the iris's own tone inside it).
 # Left out of the flats, the rim's multiply colour fell on the eye's white: a teal ring round a blue iris.
-FILLED_SHADING = ("hair_back", "iris_dark")
+FILLED_SHADING = (*SHADED_FILLS, "iris_dark")
 HIGHLIGHT_TONES = {"hair_sheen": "hair", "iris_light": "iris", "highlight": None}  # None: white on anything
 EYES = (P.LABEL["eye_l"], P.LABEL["eye_r"])
 
@@ -318,22 +318,30 @@ def union_of(masks: list[np.ndarray], shape: tuple) -> np.ndarray:
     return union.view(np.uint8) * np.uint8(255)
 
 
-def tones_under(portrait: Portrait, masks: Sequence[np.ndarray]) -> list[str | None]:
+def tones_under(portrait: Portrait, masks: Sequence[np.ndarray], index: np.ndarray | None = None) -> list[str | None]:
     """What most of each mask's pixels lie on in the portrait (rendered at the masks' size): a shadow, a tint or
     FIXED_FLAT (UNDER_CODES), or None: a base flat, the background, an eye (a dab there means the iris, whose
-    own shading stays: KEPT_UNDER_DABS) or shading a dab takes away."""
+    own shading stays: KEPT_UNDER_DABS) or shading a dab takes away. `index`: the portrait's `under_index` at the
+    masks' size, if made already."""
     if not masks:
         return []
-    index = coded_index(portrait, len(masks[0]), what_lies_under(make_palette(portrait.params)), UNDER_CODES)
+    index = under_index(portrait, len(masks[0])) if index is None else index
     names = [None, *UNDER_CODES]
     return [names[int(np.argmax(np.bincount(index[mask], minlength=len(names))))] for mask in masks]
+
+
+def under_index(portrait: Portrait, side: int) -> np.ndarray:
+    """uint8 side x side: 1 + the position in UNDER_CODES of what the portrait shows at each pixel (0: none of
+    them; `coded_index`), read by `tones_under` and `fixed_flats_under`."""
+    return coded_index(portrait, side, what_lies_under(make_palette(portrait.params)), UNDER_CODES)
 
 
 def what_lies_under(pal: dict) -> Callable[[Region], str | None]:
     """A region's name among UNDER_CODES in a portrait of palette `pal` (`tones_under`), None for the rest."""
     bases = {pal[tone] for tone in BASE_TONES}
+    known: dict[tuple, str | None] = {}  # by all that decides it: a portrait repeats a few kinds of region
 
-    def under(region: Region) -> str | None:
+    def looked_at(region: Region) -> str | None:
         if region.label in EYES:
             return None
         kind = shading_kind(region, pal)
@@ -344,26 +352,31 @@ def what_lies_under(pal: dict) -> Callable[[Region], str | None]:
             return tint
         return FIXED_FLAT if region.color not in bases and region.label != P.LABEL["background"] else None
 
+    def under(region: Region) -> str | None:
+        key = (region.color, region.label, region.detail)
+        if key not in known:
+            known[key] = looked_at(region)
+        return known[key]
+
     return under
 
 
 def fixed_flat_colors(portrait: Portrait) -> list[tuple]:
     """The colours (RGB) of the portrait's flats that no colour parameter sets (FIXED_FLAT: a collar, a tie)."""
     under = what_lies_under(make_palette(portrait.params))
-    kinds = {(region.color, region.label in EYES, region.label == P.LABEL["background"], bool(region.detail)): region
-             for region in portrait.regions}  # what decides what lies under a region: each kind looked at once
-    return sorted({color for (color, *_), region in kinds.items() if under(region) == FIXED_FLAT})
+    return sorted({region.color for region in portrait.regions if under(region) == FIXED_FLAT})
 
 
-def fixed_flats_under(portrait: Portrait, masks: Sequence[np.ndarray]) -> list[tuple | None]:
+def fixed_flats_under(portrait: Portrait, masks: Sequence[np.ndarray],
+                      index: np.ndarray | None = None) -> list[tuple | None]:
     """For each mask, the colour (RGB) of the flat that no colour parameter sets (a collar, a tie: FIXED_FLAT)
-    covering the most of its pixels, where such flats cover at least FIXED_SHARE of them; else None."""
+    covering the most of its pixels, where such flats cover at least FIXED_SHARE of them; else None. `index`:
+    the portrait's `under_index` at the masks' size, if made already."""
     if not masks:
         return []
     side = len(masks[0])
-    under = what_lies_under(make_palette(portrait.params))
-    fixed = coded_index(portrait, side, lambda region: under(region) if under(region) == FIXED_FLAT else None,
-                        {FIXED_FLAT: WHITE}) == 1
+    index = under_index(portrait, side) if index is None else index
+    fixed = index == 1 + list(UNDER_CODES).index(FIXED_FLAT)
     color = render_regions(portrait.regions, side)[0]
     out: list[tuple | None] = []
     for mask in masks:

@@ -32,7 +32,7 @@ from ..engine.raster import render, render_regions
 from ..colour import delta_e2000, srgb_to_lab
 from .dabs import AGREE, Dab, agreed_color, find_dabs, reads_as_blank_eye, region_color
 from .lab import to_lab
-from .layered import FIXED_FLAT, fixed_flat_colors, fixed_flats_under, tones_under
+from .layered import FIXED_FLAT, fixed_flat_colors, fixed_flats_under, tones_under, under_index
 
 # Which colour parameter a dab sets, by the part-map label under it.
 COLOR_OF_LABEL = {
@@ -282,7 +282,8 @@ def read_dabs(params: P.Params, dabs: list[Dab], placed: Portrait) -> list[str |
     (`layered.fixed_flats_under`). Of a white dab half on a white collar and an olive one on the dress, the
     artist dabbed the collar white and the dress olive, not a white dress: the white one sets no colour."""
     masks = small_masks(dabs)
-    tones = own_tones(params, dabs, tones_under(placed, masks))
+    index = under_index(placed, len(masks[0]))  # what lies where, read for the tones and for the fixed flats
+    tones = own_tones(params, dabs, tones_under(placed, masks, index))
     fixed = fixed_flat_colors(placed)
     if not fixed:
         return tones
@@ -291,7 +292,7 @@ def read_dabs(params: P.Params, dabs: list[Dab], placed: Portrait) -> list[str |
     # only a dab near the colour of one of the portrait's fixed flats can be one's: the look under it is for those
     near = [i for i in disputed_dabs(params, dabs, tones, labs)
             if np.linalg.norm(fixed_labs - labs[i], axis=1).min() <= AGREE]
-    flats = fixed_flats_under(placed, [masks[i] for i in near]) if near else []
+    flats = fixed_flats_under(placed, [masks[i] for i in near], index)
     for i, flat in zip(near, flats):
         if flat is not None and np.linalg.norm(to_lab(np.array(flat, np.float32)) - labs[i]) <= AGREE:
             tones[i] = FIXED_FLAT
