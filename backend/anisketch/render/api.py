@@ -16,6 +16,7 @@ Modes:
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 import cv2
@@ -32,10 +33,11 @@ from ..layers import Layer, Result, ink_box
 from ..parallel import once, ordered_map
 from ..protocol import MAX_CANDIDATES, MAX_SIDE
 from .dabs import find_dabs
-from .faithful import ColorizerModel, load_colorizer, predict_fills
-from .faithful_layers import faithful_productions
-from .layered import BLEND_OF, HIDDEN, DabbedTone, dabbed_shapes, guide_shading, refined_production
+from .faithful import ColorizerModel, load_colorizer, network_inputs, portrait_outside
+from .faithful_layers import candidate_tables, painted, shared_shapes
+from .layered import BLEND_OF, HIDDEN, DabbedTone, GuideShading, dabbed_shapes, guide_shading, refined_production
 from .refined import donor_seed, portrait_maker, square
+from .snapping import line_regions
 
 MODES = ("refined", "faithful")
 MIN_SIDE = 16
@@ -107,19 +109,28 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         square_darkness = square(darkness, side)
         parts = render_portrait(portrait, colorizer.input_size)["parts"]
         network = time.perf_counter()
-        fills, outside = predict_fills(colorizer, square_darkness, hints, parts, n, int(style_seed))
-        timing["colouriser"] = ms_since(network)  # the network and its inputs (hints, style dabs, outside)
-        # the dabs' parts from the part map at the network's size: a second engine render at full size cost
-        # more than all the layering
-        parts_full = cv2.resize(parts, (side, side), interpolation=cv2.INTER_NEAREST) if side != len(parts) else parts
-        dabs = find_dabs(hints, parts_full) if hints is not None else []
+        lines, net_hints = network_inputs(colorizer.input_size, square_darkness, hints, parts, n, int(style_seed))
+        with ThreadPoolExecutor(3) as helpers:
+            # what needs only the artist's lines and the guidance's face is found while the network paints: OpenCV
+            # and numpy let go of the interpreter lock, and much of the network's own time is launching kernels
+            regions = helpers.submit(line_regions, square_darkness)
+            outside = helpers.submit(portrait_outside, square_darkness, net_hints[0], parts)
+            dabs_and_guide = helpers.submit(dabs_and_shading, hints, parts, portrait, side)
+            fills = colorizer.fills(lines, net_hints)
+        timing["colouriser"] = ms_since(network)  # the network and its inputs, and what was found beside it
+        dabs, guide = dabs_and_guide.result()
         before_layers = ms_since(t)
         layering = time.perf_counter()
-        # the candidates share their shapes (faithful_layers.Shapes): all made at once, each then only cut
-        stacks = faithful_productions(fills, square_darkness, outside, dabs, parts, workers, timing,
-                                      colorizer.shapes_device, guide_shading(portrait, side))
+        # the candidates share their shapes (faithful_layers.Shapes): found once, each candidate then only a look-up
+        shapes, under = shared_shapes(fills, square_darkness, outside.result(), dabs, parts, colorizer.shapes_device,
+                                      guide, regions.result())
+        timing["shapes"] = ms_since(layering)
+        # each candidate's colours, one after another (small steps, all holding the interpreter lock), then its
+        # layers painted on a thread of its own
+        tables = [candidate_tables(shapes, centres, under) for centres in shapes.centres]
         timing["layers"] = ms_since(layering)
-        candidates = candidate_parts(stacks, lambda stack: stack, workers, (h, w), timing, before_layers)
+        candidates = candidate_parts(tables, lambda table: painted(shapes, table), workers, (h, w), timing,
+                                     before_layers)
     info = {
         "mode": mode,
         "style_seeds": [[int(style_seed), i] for i in range(n)],
@@ -129,6 +140,14 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
     }
     result = Result(next(candidates), info, timing, more=candidates)
     return result if progressive else result.whole()
+
+
+def dabs_and_shading(hints: np.ndarray | None, parts: np.ndarray, portrait, side: int) -> tuple[list, GuideShading]:
+    """Faithful mode's hint dabs (each knowing its part) and the guidance's shading, at the request's size. The
+    dabs' parts come from the part map at the network's size: a second engine render at full size cost more
+    than all the layering."""
+    parts_full = cv2.resize(parts, (side, side), interpolation=cv2.INTER_NEAREST) if side != len(parts) else parts
+    return find_dabs(hints, parts_full) if hints is not None else [], guide_shading(portrait, side)
 
 
 def candidate_parts(items: list, make, workers: int, size: tuple[int, int], timing: dict[str, float],

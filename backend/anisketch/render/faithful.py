@@ -54,11 +54,15 @@ class ColorizerModel:
 
     def fills(self, lines: np.ndarray, hints: np.ndarray) -> np.ndarray:
         """lines uint8 [B, S, S], hints uint8 [B, S, S, 4] at the input size -> fills uint8 [B, S, S, 3]."""
-        x = make_input(torch.from_numpy(lines[:, None]), torch.from_numpy(hints).permute(0, 3, 1, 2))
-        if self.device == "cpu":
-            x = x.contiguous(memory_format=torch.channels_last)
+        # the bytes go to the device as they are, and the floats are made there: a quarter of the copy, and on a
+        # GPU none of the arithmetic on the CPU
+        lines_t = torch.from_numpy(lines[:, None]).to(self.device)
+        hints_t = torch.from_numpy(hints).to(self.device).permute(0, 3, 1, 2)
         with torch.inference_mode():
-            y = self.net(x.to(self.device)).clamp_(0, 1).mul_(255).round_()
+            x = make_input(lines_t, hints_t)
+            if self.device == "cpu":
+                x = x.contiguous(memory_format=torch.channels_last)
+            y = self.net(x).clamp_(0, 1).mul_(255).round_()
         return y.to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
@@ -190,12 +194,19 @@ def ink_lines(fill: np.ndarray, darkness: np.ndarray, ink=None) -> np.ndarray:
 def predict_fills(model: ColorizerModel, darkness: np.ndarray, hints_rgba: np.ndarray | None,
                   parts: np.ndarray | None, n: int, style_seed: int) -> tuple[np.ndarray, np.ndarray | None]:
     """The network's fills of n candidates (uint8 [n, S, S, 3] at its input size) and the outside of the
-    portrait (bool, the darkness image's size; None when it is all inside: no part map, or a hinted background).
+    portrait (`portrait_outside`). Arguments: as `network_inputs`."""
+    lines, hints = network_inputs(model.input_size, darkness, hints_rgba, parts, n, style_seed)
+    return model.fills(lines, hints), portrait_outside(darkness, hints[0], parts)
 
-    parts: the guidance's part map at the network's size, for style dabs and to find the outside of the
-    portrait, which is left transparent unless the artist hinted the background (as in refined mode). None
-    gives n copies of candidate 1."""
-    size = model.input_size
+
+def network_inputs(size: int, darkness: np.ndarray, hints_rgba: np.ndarray | None, parts: np.ndarray | None,
+                   n: int, style_seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The colouriser's inputs for n candidates at its input size: the lines (uint8 [n, S, S]) and the hints
+    (uint8 [n, S, S, 4]: the artist's, a dab on one iris repeated on the other, and for candidates 2.. style
+    dabs on the parts the artist left open).
+
+    parts: the guidance's part map at the network's size, for the eyes and the style dabs; None gives n copies
+    of candidate 1."""
     lines = lines_at(darkness, size)
     hints = hints_at(hints_rgba, size) if hints_rgba is not None else np.zeros((size, size, 4), np.uint8)
     if parts is not None:
@@ -204,10 +215,16 @@ def predict_fills(model: ColorizerModel, darkness: np.ndarray, hints_rgba: np.nd
     open_parts = unhinted_parts(hints, parts) if parts is not None and n > 1 else None
     inputs = [hints] + [style_dabs(hints, parts, style_seed, i, open_parts) if parts is not None else hints
                         for i in range(1, n)]
-    fills = model.fills(np.repeat(lines[None], n, axis=0), np.stack(inputs))
+    return np.repeat(lines[None], n, axis=0), np.stack(inputs)
+
+
+def portrait_outside(darkness: np.ndarray, hints: np.ndarray, parts: np.ndarray | None) -> np.ndarray | None:
+    """The outside of the portrait (bool, the darkness image's size), left transparent unless the artist hinted
+    the background (as in refined mode); None when it is all inside: no part map, or a hinted background.
+    `hints`, `parts`: the hint layer and the guidance's part map at the network's size."""
     if parts is None or background_hinted(hints, parts):
-        return fills, None
-    return fills, outside(darkness, parts)
+        return None
+    return outside(darkness, parts)
 
 
 def faithful_candidates(model: ColorizerModel, darkness: np.ndarray, hints_rgba: np.ndarray | None,

@@ -11,7 +11,6 @@ coloured n ways: these shapes are found once for all of them, and each candidate
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import cv2
@@ -23,7 +22,7 @@ from ..parallel import thread_map
 from .dabs import IRIS_PALE_L, Dab, agreed_color, reads_as_blank_eye
 from .lab import to_lab
 from .layered import BLACK, EYES, FLATS, HIGHLIGHTS, SHADOWS, WHITE, GuideShading, multiply_color, screen_color
-from .snapping import flat_family
+from .snapping import LineRegions, flat_family, line_regions
 
 HINT_REACH = 30.0  # CIELAB distance: a dab recolours the flat it lands on only if the network painted it near
 CLUSTERS = 14  # colours the prediction is reduced to before they are sorted into flats and shading
@@ -49,28 +48,33 @@ def faithful_production(fill: np.ndarray, darkness: np.ndarray, outside: np.ndar
 
 def faithful_productions(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | None,
                          dabs: list[Dab], parts: np.ndarray | None = None, workers: int = 1,
-                         timing: dict | None = None, device: str | None = None,
-                         guide: GuideShading | None = None) -> list[dict[str, np.ndarray]]:
+                         device: str | None = None, guide: GuideShading | None = None) -> list[dict[str, np.ndarray]]:
     """Production layers (name -> RGBA side x side) of each of the colouriser's predictions `fills` (RGB uint8
-    [n, S, S, 3], any square size S), with the artist's lines (`darkness`, side x side), the outside of the
-    portrait (bool side x side, None: all inside), the hint dabs (masks side x side), whose colours the flats
-    take exactly, and the guidance's part map at the fills' size (None: unknown), which tells the back hair
-    from the front.
+    [n, S, S, 3], any square size S): `shared_shapes`, then each candidate's `candidate_layers` on up to
+    `workers` threads."""
+    shapes, under = shared_shapes(fills, darkness, outside, dabs, parts, device, guide)
+    return thread_map(lambda centres: candidate_layers(shapes, centres, under), shapes.centres, workers)
+
+
+def shared_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | None, dabs: list[Dab],
+                  parts: np.ndarray | None = None, device: str | None = None, guide: GuideShading | None = None,
+                  lines: LineRegions | None = None) -> tuple[Shapes, list[DabUnder]]:
+    """What the candidates share, and what lies under each dab in it, of the colouriser's predictions `fills`
+    (RGB uint8 [n, S, S, 3], any square size S), with the artist's lines (`darkness`, side x side), the outside
+    of the portrait (bool side x side, None: all inside), the hint dabs (masks side x side), whose colours the
+    flats take exactly, and the guidance's part map at the fills' size (None: unknown), which tells the back
+    hair from the front.
 
     The candidates are one sketch coloured n ways, so the shapes are found once for all of them (`Shapes`: the
     flats snapped to the artist's lines, the shadow and highlight shapes); each candidate then only takes its
-    own colours for them (`candidate_layers`: table look-ups, on up to `workers` threads). `timing` (optional)
-    receives "shapes": the milliseconds of the shared part. `device`: where the colours are clustered (None:
+    own colours for them (`candidate_layers`: table look-ups). `device`: where the colours are clustered (None:
     OpenCV on the CPU; a torch device, the colouriser's GPU: `clusters_torch`). `guide` (None: none): where the
     guidance's face has its skin shadows and hair sheen (`layered.guide_shading`), added to the skin's and the
-    hair's flats wherever the network left them plain (`find_shapes`)."""
-    started = time.perf_counter()
+    hair's flats wherever the network left them plain (`find_shapes`). `lines`: `line_regions(darkness)`, when
+    it was found already (while the network painted)."""
     dabbed = np.logical_or.reduce([dab.mask for dab in dabs]) if dabs and guide is not None else None
-    shapes = find_shapes(fills, darkness, outside, parts, device, guide, dabbed)
-    under = [DabUnder(dab.color, shapes.family[dab.mask], shapes.labels[dab.mask]) for dab in dabs]
-    if timing is not None:
-        timing["shapes"] = round((time.perf_counter() - started) * 1000.0, 1)
-    return thread_map(lambda centres: candidate_layers(shapes, centres, under), shapes.centres, workers)
+    shapes = find_shapes(fills, darkness, outside, parts, device, guide, dabbed, lines)
+    return shapes, [DabUnder(dab.color, shapes.family[dab.mask], shapes.labels[dab.mask]) for dab in dabs]
 
 
 @dataclass
@@ -117,13 +121,13 @@ PUPIL_MULTIPLY, CATCH_LIGHT_SCREEN = (64, 64, 64), WHITE
 
 def find_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | None,
                 parts: np.ndarray | None, device: str | None = None, guide: GuideShading | None = None,
-                dabbed: np.ndarray | None = None) -> Shapes:
+                dabbed: np.ndarray | None = None, lines: LineRegions | None = None) -> Shapes:
     """The shapes of all candidates at once. The clusters are the k-means clusters of every pixel's colours in
     all the candidates together (a cluster edge where any candidate has one); which cluster shades which and
     which are one flat is decided on the first candidate's colours (the network's own colouring of the
     artist's hints: the others add style dabs on the parts the artist left open, which change their colours,
-    not where the network shades). `device`, `guide`: as `faithful_productions`; `dabbed`: bool side x side, the
-    hint dabs' pixels (`guide_shapes`)."""
+    not where the network shades). `device`, `guide`, `lines`: as `shared_shapes`; `dabbed`: bool side x side,
+    the hint dabs' pixels (`guide_shapes`)."""
     side = darkness.shape[0]
     if device is None:
         centres, labels_small = cluster_colors(fills)
@@ -143,8 +147,8 @@ def find_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | N
                                                                   for name in ("skin", "hair", "background"))
     # each pixel's base cluster, as the network painted it (one byte a pixel: every full-size step after is lighter)
     bases = np.take(base_of.astype(np.uint8), labels)
-    family = flat_family(bases, k, darkness, outside, parts, skin, background,
-                         None if guide is None else guide.eye_whites)
+    family = flat_family(bases, k, line_regions(darkness) if lines is None else lines, outside, parts, skin,
+                         background, None if guide is None else guide.eye_whites)
     # shading only inside its own base's flat, and never on the background: the network's darker band along a
     # background's foot (or a gradient's steps) is no cel shadow, and an illustrator's background is one flat
     shade = (np.take(role, labels) != 0) & (bases == family) & (family != background)
@@ -222,6 +226,25 @@ def eyes_own_cluster(fills: np.ndarray, centres: np.ndarray, labels_small: np.nd
 
 def candidate_layers(shapes: Shapes, centres: np.ndarray, dabs: list[DabUnder]) -> dict[str, np.ndarray]:
     """One candidate's layers: its colours (CIELAB `centres`, one per cluster) in the shared shapes."""
+    return painted(shapes, candidate_tables(shapes, centres, dabs))
+
+
+def painted(shapes: Shapes, tables: tuple[np.ndarray, np.ndarray, np.ndarray]) -> dict[str, np.ndarray]:
+    """A candidate's layers from its look-up tables (`candidate_tables`): three look-ups in the shared shapes,
+    work that lets other threads run (a request's candidates are painted side by side)."""
+    flats, shadows, lights = tables
+    return {
+        FLATS: look_up(shapes.flat_index, flats),
+        SHADOWS: look_up(shapes.shade_index, shadows),
+        HIGHLIGHTS: look_up(shapes.shade_index, lights),
+    }
+
+
+def candidate_tables(shapes: Shapes, centres: np.ndarray,
+                     dabs: list[DabUnder]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The RGBA look-up tables [256, 4] of one candidate's flats, shadows and highlights (of `Shapes.flat_index`
+    and `shade_index`): its colours (CIELAB `centres`, one per cluster) with the dabs' colours. Many small steps
+    that hold the interpreter lock: the candidates' tables are made one after another, not side by side."""
     k = len(centres)
     base_rgb = centres_rgb(centres)
     colors = hinted_bases(base_rgb, shapes.role, dabs)
@@ -244,11 +267,7 @@ def candidate_layers(shapes: Shapes, centres: np.ndarray, dabs: list[DabUnder]) 
         hair = colors[shapes.hair]
         lights[HAIR_SHINE] = (*screen_color(np.array(hair_sheen(tuple(hair / 255.0))) * 255, hair), 255)
     shadows[PUPIL], lights[CATCH_LIGHT] = (*PUPIL_MULTIPLY, 255), (*CATCH_LIGHT_SCREEN, 255)
-    return {
-        FLATS: look_up(shapes.flat_index, flats),
-        SHADOWS: look_up(shapes.shade_index, shadows),
-        HIGHLIGHTS: look_up(shapes.shade_index, lights),
-    }
+    return flats, shadows, lights
 
 
 def iris_color(painted: np.ndarray, dabs: list[DabUnder]) -> np.ndarray:

@@ -37,7 +37,9 @@ dabs), one candidate per mode (`--candidates N`: N, see below). Each figure per 
 - `face_found` (the issue's last check): the share of pictures in which an independent anime-face detector,
   trained on real illustrations (eval/anime_faces.py, AnimeFace 2009), finds a face: the composite with the
   sketch on top (`old_face_found`: the old render as the docker showed it), against `engine.face_found`, the
-  engine's own finished portraits (the truth), which a render should match. Left out, with a note, where the
+  engine's own finished portraits (the truth), which a render should match, and `engine.sketched_face_found`,
+  the engine's own layers of the truth under the same sketch: a perfect colourist's picture in this protocol,
+  where the artist's rough lines take the place of the finished line art. Left out, with a note, where the
   detector is not installed (`python3 install.py --test` installs it).
 With `--candidates N` the flatness, coverage and dab figures pool all N candidates of each render (the others
 take their unhinted colours from style donors), the PSNRs stay the first candidate's.
@@ -208,7 +210,11 @@ def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: i
         scores.setdefault("engine.flatness_part", []).append(flatness(engine, truth["parts"]))
         scores.setdefault("engine.flatness_pixels", []).append(flatness(engine, truth["parts"], pooled=True))
         scores.setdefault("engine.flatness_region", []).append(flatness(engine, truth["parts"], engine[..., :3]))
-        count_dab_hits(hits["engine"], [(own[name], BLEND_OF[name]) for name in LAYER_NAMES], hints)
+        own_stack = [(own[name], BLEND_OF[name]) for name in LAYER_NAMES]
+        count_dab_hits(hits["engine"], own_stack, hints)
+        # the engine's own layers under the same sketch: what a perfect colourist would show the detector
+        judged.setdefault("engine.sketched_face_found", []).append(
+            np.rint(composite(own_stack + [(sketch, "normal")])).astype(np.uint8))
         for mode in modes:
             result = render(guidance, sketch, hints, n=candidates, mode=mode, colorizer=colorizer)
             stacks = candidate_stacks(result.layers, *sketch.shape[:2])

@@ -5,6 +5,8 @@ are filled (docs/renders.md, "Faithful", steps 4-7)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -20,22 +22,39 @@ EYE_WHITE_REACH = 0.004  # of the side: how far beside the guidance's eye whites
 MIN_IRIS = 0.1  # of the eyes' area: with less iris painted, all the skin inside the eyes is white (as before)
 
 
-def flat_family(family: np.ndarray, k: int, darkness: np.ndarray, outside: np.ndarray | None,
+@dataclass
+class LineRegions:
+    """What snapping needs of the artist's lines alone (so it can be found while the network paints): the lines
+    thickened so that small gaps close (`band`, bool), and the regions between them (`regions`, int32, 1..count-1;
+    0 on the band)."""
+
+    band: np.ndarray
+    regions: np.ndarray
+    count: int
+
+
+def line_regions(darkness: np.ndarray) -> LineRegions:
+    band = line_band(darkness)
+    count, regions = cv2.connectedComponents((~band).astype(np.uint8), connectivity=4)
+    return LineRegions(band, regions, count)
+
+
+def flat_family(family: np.ndarray, k: int, lines: LineRegions, outside: np.ndarray | None,
                 parts: np.ndarray | None, skin: int, background: int = -1,
                 eye_whites: np.ndarray | None = None) -> np.ndarray:
-    """Each pixel's flat, snapped to the artist's lines: a base cluster (0..k-1), k outside the portrait, k + 1
-    the whites of the eyes, k + 2 the irises (where the guidance's whites are known). `skin`, `background`: the
+    """Each pixel's flat, snapped to the artist's lines (`line_regions`): a base cluster (0..k-1), k outside the
+    portrait, k + 1 the whites of the eyes, k + 2 the irises (where the guidance's whites are known). `skin`, `background`: the
     base clusters of the skin and of the background (-1: unknown); `eye_whites` (bool side x side, None:
     unknown): where the guidance's eyes show their whites.
 
     Outside is where the guidance's face says so and the network painted the background's colour: where the
     guidance drew shorter hair than the artist, the network, which sees the artist's lines, paints hair."""
-    side = darkness.shape[0]
+    side = family.shape[0]
     outside_id = k
     if outside is not None:
         family = np.where(outside & ((family == background) | (background < 0)), outside_id, family)
     eyes = None if parts is None else eyes_at(parts, side)
-    family = snap_to_lines(family, line_band(darkness), outside_id + 1, eyes)
+    family = snap_to_lines(family, lines, outside_id + 1, eyes)
     if eyes is not None:
         family = painted_eyes(family, eyes, skin, outside_id + 1, eye_whites)
     return fill_enclosed_background(family, [b for b in (background, outside_id) if b >= 0])
@@ -94,7 +113,7 @@ def eyes_at(parts: np.ndarray, side: int) -> np.ndarray:
     return (cv2.resize(eyes, (side, side), interpolation=cv2.INTER_NEAREST) if parts.shape[0] != side else eyes) > 0
 
 
-def snap_to_lines(family: np.ndarray, band: np.ndarray, count: int, keep: np.ndarray | None = None) -> np.ndarray:
+def snap_to_lines(family: np.ndarray, lines: LineRegions, count: int, keep: np.ndarray | None = None) -> np.ndarray:
     """Patches of another colour inside a region between the lines take the region's colour: any speck, and a
     thin patch up to a few percent of the picture where the region clearly has one colour (the prediction's
     colour spilling over a line; a thick patch, an eye's white in a face whose eye line has a gap, stays). A
@@ -108,7 +127,7 @@ def snap_to_lines(family: np.ndarray, band: np.ndarray, count: int, keep: np.nda
     All patches of all colours are labelled in one pass: the band and the one-pixel seams between two colours
     cut the picture into patches of one colour each (the seams then follow their nearest patch)."""
     side = family.shape[0]
-    regions_count, regions = cv2.connectedComponents((~band).astype(np.uint8), connectivity=4)
+    band, regions, regions_count = lines.band, lines.regions, lines.count
     code = (regions * count + family).ravel()  # each pixel's (region, colour) pair
     votes = np.bincount(code, minlength=regions_count * count).reshape(regions_count, count)
     votes[0] = 0  # label 0: the band
