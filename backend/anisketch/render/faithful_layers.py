@@ -18,7 +18,6 @@ import numpy as np
 
 from ..engine import params as P
 from ..engine.palette import hair_sheen, skin_shadow
-from ..parallel import thread_map
 from .dabs import IRIS_PALE_L, Dab, agreed_color, reads_as_blank_eye
 from .lab import to_lab
 from .layered import BLACK, EYES, FLATS, HIGHLIGHTS, SHADOWS, WHITE, GuideShading, multiply_color, screen_color
@@ -47,13 +46,13 @@ def faithful_production(fill: np.ndarray, darkness: np.ndarray, outside: np.ndar
 
 
 def faithful_productions(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | None,
-                         dabs: list[Dab], parts: np.ndarray | None = None, workers: int = 1,
-                         device: str | None = None, guide: GuideShading | None = None) -> list[dict[str, np.ndarray]]:
+                         dabs: list[Dab], parts: np.ndarray | None = None, device: str | None = None,
+                         guide: GuideShading | None = None) -> list[dict[str, np.ndarray]]:
     """Production layers (name -> RGBA side x side) of each of the colouriser's predictions `fills` (RGB uint8
-    [n, S, S, 3], any square size S): `shared_shapes`, then each candidate's `candidate_layers` on up to
-    `workers` threads."""
+    [n, S, S, 3], any square size S): `shared_shapes`, then each candidate's `candidate_layers` (a request's
+    candidates are painted side by side by `api.render`)."""
     shapes, under = shared_shapes(fills, darkness, outside, dabs, parts, device, guide)
-    return thread_map(lambda centres: candidate_layers(shapes, centres, under), shapes.centres, workers)
+    return [candidate_layers(shapes, centres, under) for centres in shapes.centres]
 
 
 def shared_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | None, dabs: list[Dab],
