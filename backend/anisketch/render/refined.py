@@ -284,14 +284,14 @@ def read_dabs(params: P.Params, dabs: list[Dab], placed: Portrait) -> list[str |
     masks = small_masks(dabs)
     index = under_index(placed, len(masks[0]))  # what lies where, read for the tones and for the fixed flats
     tones = own_tones(params, dabs, tones_under(placed, masks, index))
-    fixed = fixed_flat_colors(placed)
+    labs = to_lab(np.array([dab.color for dab in dabs], np.float32))
+    disputed = disputed_dabs(params, dabs, tones, labs)
+    fixed = fixed_flat_colors(placed) if disputed else []  # most requests have no dispute: no look at the flats
     if not fixed:
         return tones
-    labs = to_lab(np.array([dab.color for dab in dabs], np.float32))
     fixed_labs = to_lab(np.array(fixed, np.float32))
     # only a dab near the colour of one of the portrait's fixed flats can be one's: the look under it is for those
-    near = [i for i in disputed_dabs(params, dabs, tones, labs)
-            if np.linalg.norm(fixed_labs - labs[i], axis=1).min() <= AGREE]
+    near = [i for i in disputed if np.linalg.norm(fixed_labs - labs[i], axis=1).min() <= AGREE]
     flats = fixed_flats_under(placed, [masks[i] for i in near], index)
     for i, flat in zip(near, flats):
         if flat is not None and np.linalg.norm(to_lab(np.array(flat, np.float32)) - labs[i]) <= AGREE:
