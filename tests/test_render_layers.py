@@ -154,7 +154,8 @@ PAPER, IRIS = (225, 230, 220), (60, 80, 180)
 
 def little_portrait(hair_top=LIT, hair_back=BACK):
     """(fill 64 px, parts 64 px, darkness 128 px): hair over a face with two eyes (irises drawn, no whites: the
-    network leaves them skin), the back hair below the eyes; the artist's lines ring the face."""
+    network leaves them skin), the back hair below the eyes; the artist's lines ring the face, and two marks
+    show how far the hair goes."""
     parts = np.full((64, 64), P.LABEL["background"], np.uint8)
     parts[6:60, 6:58] = P.LABEL["hair"]
     parts[20:46, 18:46] = P.LABEL["skin"]
@@ -171,6 +172,7 @@ def little_portrait(hair_top=LIT, hair_back=BACK):
     darkness = np.zeros((128, 128), np.uint8)
     darkness[39:41, 36:92] = darkness[91:93, 36:92] = 255  # the face's outline, closed
     darkness[39:93, 35:37] = darkness[39:93, 91:93] = 255
+    darkness[10, 10] = darkness[121, 117] = 255  # the hair's extent, marked (colour stops where the drawing does)
     return fill, parts, darkness
 
 

@@ -35,7 +35,8 @@ from ..protocol import MAX_CANDIDATES, MAX_SIDE
 from .dabs import find_dabs
 from .faithful import ColorizerModel, load_colorizer, network_inputs, portrait_outside
 from .faithful_layers import candidate_tables, painted, shared_shapes
-from .layered import BLEND_OF, HIDDEN, DabbedTone, GuideShading, dabbed_shapes, guide_shading, refined_production
+from .layered import (BLEND_OF, HIDDEN, DabbedTone, GuideShading, beyond_drawing, dabbed_shapes, drawn_box, guide_shading,
+                      refined_production)
 from .refined import donor_seed, portrait_maker, square
 from .snapping import line_regions
 
@@ -99,9 +100,10 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         # ... and their strokes: the line art is inked once, by the first candidate to get there
         ink = once(lambda: ink_by_group(first.strokes, side)) if n > 1 else None
         timing["portraits"] = ms_since(t)  # what the candidates share; each one's own portrait is in "layers"
+        beyond = beyond_drawing(drawn_box(darkness, side), side)
         candidates = candidate_parts(
             list(range(n)), lambda i: refined_production(first if i == 0 else painter.portrait(i), side,
-                                                         background_hinted, on_tones, covered, ink),
+                                                         background_hinted, on_tones, covered, ink, beyond),
             workers, (h, w), timing, ms_since(t))
     else:
         assert colorizer is not None  # refused above
@@ -113,7 +115,7 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         with ThreadPoolExecutor(3) as helpers:
             # what needs only the artist's lines and the guidance's face is found while the network paints: OpenCV
             # and numpy let go of the interpreter lock, and much of the network's own time is launching kernels
-            regions = helpers.submit(line_regions, square_darkness)
+            regions = helpers.submit(line_regions, square_darkness, (h, w))
             outside = helpers.submit(portrait_outside, square_darkness, net_hints[0], parts)
             dabs_and_guide = helpers.submit(dabs_and_shading, hints, parts, portrait, side)
             fills = colorizer.fills(lines, net_hints)

@@ -39,6 +39,41 @@ HIDDEN = {LINE_ART}  # placed hidden: beside the artist's own lines on top it dr
 
 WHITE, BLACK = (255, 255, 255), (0, 0, 0)  # multiply's and screen's "no change"
 
+DRAWN_LEVEL = 32  # darkness from which a pixel is the artist's ink (a light pencil line included)
+DRAWN_MARGIN = 0.012  # of the side: how far past the last line drawn colour may reach (an outline's outer half)
+EDGE_REACH = 0.03  # of the side: ink this close to the request's edge runs on past it (a bust cut by the frame)
+
+
+def drawn_box(darkness: np.ndarray, side: int) -> tuple[int, int, int, int] | None:
+    """Where the figure may be coloured in the side x side square of a request (`darkness`: the request, h x w,
+    in the square's top-left): the box around the artist's ink, DRAWN_MARGIN wider, as (y0, y1, x0, x1); a side
+    where the ink comes within EDGE_REACH of the request's edge runs on to the square's. None: no ink.
+
+    A bust drawn on a canvas ends where its shoulder lines end: the guidance's face goes on below (the engine
+    paints the body down past its frame) and so would the colouriser's clothes, a blob of colour under lines
+    that were never drawn. A colourist stops where the drawing stops."""
+    ink = darkness >= DRAWN_LEVEL
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if rows.size == 0:
+        return None
+    h, w = darkness.shape
+    margin, reach = int(round(DRAWN_MARGIN * side)), EDGE_REACH * side
+    y0 = 0 if rows[0] < reach else max(0, rows[0] - margin)
+    x0 = 0 if cols[0] < reach else max(0, cols[0] - margin)
+    y1 = side if rows[-1] >= h - 1 - reach else min(side, rows[-1] + 1 + margin)
+    x1 = side if cols[-1] >= w - 1 - reach else min(side, cols[-1] + 1 + margin)
+    return y0, y1, x0, x1
+
+
+def beyond_drawing(box: tuple[int, int, int, int] | None, side: int) -> np.ndarray | None:
+    """bool side x side: outside `drawn_box`'s box (None: nothing is)."""
+    if box is None or box == (0, side, 0, side):
+        return None
+    y0, y1, x0, x1 = box
+    beyond = np.ones((side, side), bool)
+    beyond[y0:y1, x0:x1] = False
+    return beyond
+
 
 def multiply_color(tone, base) -> np.ndarray:
     """The colour that multiplied onto `base` gives `tone` (RGB 0..255, any [..., 3] shape)."""
@@ -156,12 +191,13 @@ class DabbedTone(NamedTuple):
 
 
 def refined_production(portrait: Portrait, side: int, background_hinted: bool, dabs: Sequence[DabbedTone] = (),
-                       covered: DabbedShapes | None = None,
-                       ink: Callable[[], GroupInk] | None = None) -> dict[str, np.ndarray]:
+                       covered: DabbedShapes | None = None, ink: Callable[[], GroupInk] | None = None,
+                       beyond: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The engine's portrait as production layers (name -> RGBA side x side). A shape of shading that a dab
     touches is left out unless the dab lies on its tone (`covered_shapes`; `covered`: those shapes, found once
     for a request's candidates by `dabbed_shapes`, else here). `ink`: a getter of the strokes' ink by group, the
-    same for a request's candidates, which differ in the line colours alone (None: inked here)."""
+    same for a request's candidates, which differ in the line colours alone (None: inked here). `beyond`
+    (`beyond_drawing`, None: nowhere): where the artist drew nothing, left to the background."""
     passes = decomposed(portrait)
     painted = [r for r in passes.flats if r is not None]
     color, parts = render_regions(painted, side)
@@ -169,10 +205,21 @@ def refined_production(portrait: Portrait, side: int, background_hinted: bool, d
     if repaint:
         painted = [recolored(r, repaint[r.color]) if r.color in repaint else r for r in painted]
         color, parts = render_regions(painted, side)
-    if background_hinted:  # opaque wherever the engine painted: the guidance window may not fill the request
+    if background_hinted:  # opaque wherever the engine painted (the guidance's window)
         alpha = render_regions([recolored(r, WHITE) for r in painted], side)[0][..., 0]
     else:
         alpha = np.where(parts == P.LABEL["background"], 0, 255).astype(np.uint8)
+    backdrop = next((r.color for r in painted if r.label == P.LABEL["background"]), None) if background_hinted else None
+    if backdrop is not None:  # the hinted background fills the whole request, where the window ends too
+        if alpha.min() < 255:
+            color = on_backdrop(painted, side, backdrop)
+        if beyond is not None:
+            color[beyond] = backdrop
+    if beyond is not None:  # the figure ends where the drawing does
+        alpha[beyond] = 0
+    shading_alpha = alpha
+    if backdrop is not None:
+        alpha = np.full((side, side), 255, np.uint8)
     shadow_rgb, light_rgb = shading_pass(passes.shadows, WHITE, side), shading_pass(passes.highlights, BLACK, side)
     if dabs:
         if covered is None:
@@ -180,12 +227,22 @@ def refined_production(portrait: Portrait, side: int, background_hinted: bool, d
         shadow_rgb, light_rgb = cleared(shadow_rgb, covered.shadows, WHITE), cleared(light_rgb, covered.highlights, BLACK)
     colors = line_colors(portrait.params)
     lines = ink().colored(colors) if ink is not None else render_lines(portrait.strokes, side, colors=colors)
+    if beyond is not None:
+        lines[beyond] = 0
     return {
         FLATS: as_layer_rgba(color, alpha),
-        SHADOWS: as_layer_rgba(shadow_rgb, painted_where(shadow_rgb, WHITE, alpha)),
-        HIGHLIGHTS: as_layer_rgba(light_rgb, painted_where(light_rgb, BLACK, alpha)),
+        SHADOWS: as_layer_rgba(shadow_rgb, painted_where(shadow_rgb, WHITE, shading_alpha)),
+        HIGHLIGHTS: as_layer_rgba(light_rgb, painted_where(light_rgb, BLACK, shading_alpha)),
         LINE_ART: lines,
     }
+
+
+def on_backdrop(regions: list[Region], side: int, backdrop: tuple) -> np.ndarray:
+    """The flats painted over a canvas of the background's colour (RGB uint8 side x side)."""
+    color = np.empty((side, side, 3), np.uint8)
+    color[:] = backdrop
+    paint_regions(color, None, regions, side)
+    return color
 
 
 class Passes(NamedTuple):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .layered import EYES
+from .layered import EYES, beyond_drawing, drawn_box
 
 OPEN_LEVEL = 96  # darkness from which a pixel is a line
 GAP_CLOSING = 0.008  # of the side: lines are thickened by this much so that small gaps in a sketch close
@@ -25,18 +25,22 @@ MIN_IRIS = 0.1  # of the eyes' area: with less iris painted, all the skin inside
 @dataclass
 class LineRegions:
     """What snapping needs of the artist's lines alone (so it can be found while the network paints): the lines
-    thickened so that small gaps close (`band`, bool), and the regions between them (`regions`, int32, 1..count-1;
-    0 on the band)."""
+    thickened so that small gaps close (`band`, bool), the regions between them (`regions`, int32, 1..count-1;
+    0 on the band), and where nothing was drawn (`beyond`: layered.beyond_drawing, None: nowhere)."""
 
     band: np.ndarray
     regions: np.ndarray
     count: int
+    beyond: np.ndarray | None = None
 
 
-def line_regions(darkness: np.ndarray) -> LineRegions:
+def line_regions(darkness: np.ndarray, request: tuple[int, int] | None = None) -> LineRegions:
+    """`darkness`: the square the request lies in (its top-left `request` = (h, w); None: all of it)."""
     band = line_band(darkness)
     count, regions = cv2.connectedComponents((~band).astype(np.uint8), connectivity=4)
-    return LineRegions(band, regions, count)
+    side = darkness.shape[0]
+    h, w = request or darkness.shape
+    return LineRegions(band, regions, count, beyond_drawing(drawn_box(darkness[:h, :w], side), side))
 
 
 def flat_family(family: np.ndarray, k: int, lines: LineRegions, outside: np.ndarray | None,
@@ -57,6 +61,9 @@ def flat_family(family: np.ndarray, k: int, lines: LineRegions, outside: np.ndar
     family = snap_to_lines(family, lines, outside_id + 1, eyes)
     if eyes is not None:
         family = painted_eyes(family, eyes, skin, outside_id + 1, eye_whites)
+    if lines.beyond is not None and (outside is not None or background >= 0):
+        # the figure ends where the drawing does: the outside there, or the hinted background's flat
+        family[lines.beyond] = outside_id if outside is not None else background
     return fill_enclosed_background(family, [b for b in (background, outside_id) if b >= 0])
 
 

@@ -1,0 +1,87 @@
+"""A bust drawn on a canvas, as a new user draws one: the colour ends where the drawing ends, and a hinted
+background fills the whole request (not only the guidance's window). Both render modes, the shipped weights."""
+
+import cv2
+import numpy as np
+import pytest
+
+from anisketch.colour import delta_e2000, srgb_to_lab
+from anisketch.engine import params as P
+from anisketch.engine.geometry import build_portrait
+from anisketch.engine.sketch import render_sketch, simulate_sketch, sketch_to_rgba
+from anisketch.guidance.predictor import GuidanceModel
+from anisketch.render.api import load_colorizer, render
+from anisketch.render.layered import DRAWN_MARGIN, FLATS, candidate_stacks, drawn_box
+
+SEED = 2_000_000_003
+H, W = 560, 500  # the request: the face drawn at 0.7 of it, near its top-left, blank paper below the shoulders
+LILAC = (200, 170, 235)
+
+
+@pytest.fixture(scope="module")
+def guidance():
+    return GuidanceModel.load(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def colorizer():
+    return load_colorizer(None, "cpu")
+
+
+@pytest.fixture(scope="module")
+def bust():
+    """The engine's complete messy sketch of a portrait (its shoulders run off the engine's frame) drawn smaller
+    on a larger page: its shoulder lines now end in the middle of the request."""
+    rng = np.random.default_rng(SEED)
+    strokes = simulate_sketch(build_portrait(P.sample_params(SEED)), rng, fraction=1.0, order="random", messiness=0.5)
+    small = cv2.resize(sketch_to_rgba(render_sketch(strokes, 512, rng=rng)), (358, 358), interpolation=cv2.INTER_AREA)
+    page = np.zeros((H, W, 4), np.uint8)
+    page[30:388, 40:398] = small
+    return page
+
+
+def ink_rows(rgba: np.ndarray) -> np.ndarray:
+    return np.flatnonzero((rgba[..., 3] > 0).any(axis=1))
+
+
+def flats_of(result) -> np.ndarray:
+    return candidate_stacks(result.layers, H, W)[0][0][0]
+
+
+def test_the_drawn_box_is_the_ink_a_little_wider_and_runs_on_past_an_edge_the_ink_reaches():
+    darkness = np.zeros((300, 200), np.uint8)
+    darkness[100:150, 50:120] = 255
+    margin = round(DRAWN_MARGIN * 300)
+    assert drawn_box(darkness, 300) == (100 - margin, 150 + margin, 50 - margin, 120 + margin)
+    darkness[150:299, 60] = 255  # a line that runs to the request's bottom: the figure goes on past the frame
+    assert drawn_box(darkness, 300) == (100 - margin, 300, 50 - margin, 120 + margin)
+    darkness[120, 60:200] = 255  # ... and to its right edge (200 of the 300 px square): on to the square's edge
+    assert drawn_box(darkness, 300)[3] == 300
+    assert drawn_box(np.zeros((300, 200), np.uint8), 300) is None
+
+
+@pytest.mark.parametrize("mode", ["refined", "faithful"])
+def test_a_bust_is_coloured_down_to_where_its_lines_end_not_below(guidance, colorizer, bust, mode):
+    result = render(guidance, bust, None, n=1, mode=mode, colorizer=colorizer)
+    flats = flats_of(result)
+    bottom = ink_rows(bust)[-1]
+    below = bottom + 1 + round(DRAWN_MARGIN * max(H, W))
+    assert not flats[below:, :, 3].any(), "colour below the last line drawn: clothes the artist never drew"
+    for layer in candidate_stacks(result.layers, H, W)[0]:
+        assert not layer[0][below:, :, 3].any()
+    # ... yet the clothes reach down to it: the cut is where the drawing ends, not above
+    assert (flats[bottom - 8:bottom, :, 3] == 255).any(axis=1).all()
+
+
+@pytest.mark.parametrize("mode", ["refined", "faithful"])
+def test_a_hinted_background_fills_the_whole_request(guidance, colorizer, bust, mode):
+    hints = np.zeros((H, W, 4), np.uint8)
+    cv2.circle(hints, (460, 40), 12, (*LILAC, 255), -1)  # a dab on the paper, right of the hair
+    result = render(guidance, bust, hints, n=1, mode=mode, colorizer=colorizer)
+    flats = flats_of(result)
+    assert (flats[..., 3] == 255).all(), "a hinted background leaves paper showing"
+    bottom = ink_rows(bust)[-1] + 1 + round(DRAWN_MARGIN * max(H, W))
+    corners = [flats[-1, 0, :3], flats[-1, -1, :3], flats[0, -1, :3], flats[bottom, W // 2, :3]]
+    lilac = srgb_to_lab(np.array(LILAC, np.uint8))
+    for pixel in corners:  # beyond the guidance's window and below the drawing: the background's colour
+        assert float(delta_e2000(srgb_to_lab(pixel.astype(np.uint8)), lilac)) < 10, pixel
