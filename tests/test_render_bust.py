@@ -11,7 +11,8 @@ from anisketch.engine.geometry import build_portrait
 from anisketch.engine.sketch import render_sketch, simulate_sketch, sketch_to_rgba
 from anisketch.guidance.predictor import GuidanceModel
 from anisketch.render.api import load_colorizer, render
-from anisketch.render.layered import DRAWN_MARGIN, FLATS, candidate_stacks, drawn_box
+from anisketch.render.layered import DRAWN_MARGIN, candidate_stacks, drawn_box
+from anisketch.render.layers_eval import CROP_MARGIN, framed_stacks, plugin_crop
 
 SEED = 2_000_000_003
 H, W = 560, 500  # the request: the face drawn at 0.7 of it, near its top-left, blank paper below the shoulders
@@ -29,12 +30,17 @@ def colorizer():
 
 
 @pytest.fixture(scope="module")
-def bust():
-    """The engine's complete messy sketch of a portrait (its shoulders run off the engine's frame) drawn smaller
-    on a larger page: its shoulder lines now end in the middle of the request."""
+def engine_sketch():
+    """The engine's complete messy sketch of a portrait, in the engine's frame (its shoulders run off the bottom)."""
     rng = np.random.default_rng(SEED)
     strokes = simulate_sketch(build_portrait(P.sample_params(SEED)), rng, fraction=1.0, order="random", messiness=0.5)
-    small = cv2.resize(sketch_to_rgba(render_sketch(strokes, 512, rng=rng)), (358, 358), interpolation=cv2.INTER_AREA)
+    return sketch_to_rgba(render_sketch(strokes, 512, rng=rng))
+
+
+@pytest.fixture(scope="module")
+def bust(engine_sketch):
+    """The same sketch drawn smaller on a larger page: its shoulder lines now end in the middle of the request."""
+    small = cv2.resize(engine_sketch, (358, 358), interpolation=cv2.INTER_AREA)
     page = np.zeros((H, W, 4), np.uint8)
     page[30:388, 40:398] = small
     return page
@@ -85,3 +91,18 @@ def test_a_hinted_background_fills_the_whole_request(guidance, colorizer, bust, 
     lilac = srgb_to_lab(np.array(LILAC, np.uint8))
     for pixel in corners:  # beyond the guidance's window and below the drawing: the background's colour
         assert float(delta_e2000(srgb_to_lab(pixel.astype(np.uint8)), lilac)) < 10, pixel
+
+
+def test_the_crop_framing_sends_the_sketch_as_the_plugin_crops_it_and_judges_it_in_its_own_frame(
+        guidance, colorizer, engine_sketch):
+    """layers_eval --framing crop: the sketch's square inside a request with a quarter of the ink's extent of paper
+    round the ink (below the shoulders too), and the render's layers cut back to the sketch's square."""
+    request, x, y = plugin_crop(engine_sketch)
+    ink = np.argwhere(engine_sketch[..., 3] > 0)
+    extent = (ink.max(axis=0) - ink.min(axis=0)).max() + 1
+    assert request == round(extent * (1 + 2 * CROP_MARGIN)) and 0 <= x <= request - 512 and 0 <= y <= request - 512
+    assert request - (y + ink[:, 0].max()) > 0.2 * extent  # paper below the last line drawn
+    stacks = framed_stacks(guidance, colorizer, engine_sketch, np.zeros_like(engine_sketch), 1, "refined", "crop")
+    flats = stacks[0][0][0]
+    assert flats.shape == (512, 512, 4)
+    assert (flats[-1, :, 3] == 255).mean() > 0.5  # the shoulders still reach the frame's bottom edge

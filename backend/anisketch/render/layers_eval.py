@@ -43,6 +43,12 @@ dabs), one candidate per mode (`--candidates N`: N, see below). Each figure per 
   detector is not installed (`python3 install.py --test` installs it).
 With `--candidates N` the flatness, coverage and dab figures pool all N candidates of each render (the others
 take their unhinted colours from style donors), the PSNRs stay the first candidate's.
+With `--framing crop` (held out for the colouriser, which trained on the engine's frame alone; the guidance's
+frame finder trained on the plugin's crop rule) the portrait is drawn
+as a bust on a canvas and sent as the plugin crops it (plugin/anisketch_krita/region.py: the ink's bounds and a
+quarter of their extent round them, square): the engine's frame lies inside a request 1.5 times the sketch's
+extent, paper all round it and below the shoulders' ends. The render's layers are cut back to the engine's
+frame and judged there as above (the `old_*` figures are left out).
 The sheet (PNG): target | old render | new composite | flats | shadows | highlights (over mid grey), one row
 per seed.
 """
@@ -178,6 +184,45 @@ def layer_view(layer: tuple[np.ndarray, str]) -> np.ndarray:
     return composite([layer], under=grey if layer[1] == "screen" else None)
 
 
+def framed_stacks(guidance, colorizer, sketch: np.ndarray, hints: np.ndarray, candidates: int, mode: str,
+                  framing: str | None) -> list[list[tuple[np.ndarray, str]]]:
+    """The render's candidate stacks over the engine's frame (the sketch's square), rendered in that frame or,
+    with `framing` "crop", in the plugin's crop around the sketch and cut back to the frame."""
+    from .api import render
+
+    side = sketch.shape[0]
+    if framing is None:
+        result = render(guidance, sketch, hints, n=candidates, mode=mode, colorizer=colorizer)
+        return candidate_stacks(result.layers, side, side)
+    request, x, y = plugin_crop(sketch)
+    big_sketch, big_hints = (on_page(layer, request, x, y) for layer in (sketch, hints))
+    result = render(guidance, big_sketch, big_hints, n=candidates, mode=mode, colorizer=colorizer)
+    return [[(rgba[y:y + side, x:x + side], blend) for rgba, blend in stack]
+            for stack in candidate_stacks(result.layers, request, request)]
+
+
+CROP_MARGIN = 0.25  # plugin/anisketch_krita/region.py: the margin round the ink's bounds, of their extent
+
+
+def plugin_crop(sketch: np.ndarray) -> tuple[int, int, int]:
+    """The square the plugin would send round this sketch drawn on a larger canvas (its side), and where the
+    sketch's own square lies in it (x, y): centred on the ink's bounds, made to hold the whole square."""
+    ink = sketch[..., 3] > 0
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    side = sketch.shape[0]
+    extent = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+    request = max(side, int(round(extent * (1 + 2 * CROP_MARGIN))))
+    place = lambda lo, hi: int(np.clip(round(request / 2 - (lo + hi + 1) / 2), 0, request - side))  # noqa: E731
+    return request, place(cols[0], cols[-1]), place(rows[0], rows[-1])
+
+
+def on_page(layer: np.ndarray, request: int, x: int, y: int) -> np.ndarray:
+    """An RGBA layer drawn at (x, y) of a transparent request x request page."""
+    page = np.zeros((request, request, 4), np.uint8)
+    page[y:y + layer.shape[0], x:x + layer.shape[1]] = layer
+    return page
+
+
 def old_view(rgba: np.ndarray, sketch_rgba: np.ndarray) -> np.ndarray:
     """Before: one picture above the sketch, transparent outside the figure, over white paper."""
     under = composite([(sketch_rgba, "normal")])
@@ -185,11 +230,12 @@ def old_view(rgba: np.ndarray, sketch_rgba: np.ndarray) -> np.ndarray:
 
 
 def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: int = 1,
-             modes: tuple[str, ...] = ("faithful", "refined"), torch_shapes: bool = False) -> dict:
+             modes: tuple[str, ...] = ("faithful", "refined"), torch_shapes: bool = False,
+             framing: str | None = None) -> dict:
     """`torch_shapes`: faithful layers clustered with torch on `device` (`clusters_torch`, what a GPU does)
-    even on the CPU, where OpenCV's clustering is the default."""
+    even on the CPU, where OpenCV's clustering is the default. `framing`: None (the engine's) or "crop"."""
     from ..guidance.predictor import GuidanceModel
-    from .api import load_colorizer, render
+    from .api import load_colorizer
 
     guidance = GuidanceModel.load(None, device=device)
     colorizer = load_colorizer(None, device)
@@ -216,18 +262,19 @@ def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: i
         judged.setdefault("engine.sketched_face_found", []).append(
             np.rint(composite(own_stack + [(sketch, "normal")])).astype(np.uint8))
         for mode in modes:
-            result = render(guidance, sketch, hints, n=candidates, mode=mode, colorizer=colorizer)
-            stacks = candidate_stacks(result.layers, *sketch.shape[:2])
+            stacks = framed_stacks(guidance, colorizer, sketch, hints, candidates, mode, framing)
             stack = stacks[0]
             shown = composite(stack + [(sketch, "normal")])
             scores.setdefault(f"{mode}.composite_psnr", []).append(psnr(np.rint(shown).astype(np.uint8),
                                                                          truth["color"]))
-            old = old_render(guidance, colorizer, case, mode)
-            old_shown = old_view(old, sketch)
             judged.setdefault(f"{mode}.face_found", []).append(np.rint(shown).astype(np.uint8))
-            judged.setdefault(f"{mode}.old_face_found", []).append(np.rint(old_shown).astype(np.uint8))
-            scores.setdefault(f"{mode}.old_psnr", []).append(psnr(np.rint(old_shown).astype(np.uint8),
-                                                                   truth["color"]))
+            if framing is None:
+                old_shown = old_view(old_render(guidance, colorizer, case, mode), sketch)
+                judged.setdefault(f"{mode}.old_face_found", []).append(np.rint(old_shown).astype(np.uint8))
+                scores.setdefault(f"{mode}.old_psnr", []).append(psnr(np.rint(old_shown).astype(np.uint8),
+                                                                       truth["color"]))
+            else:  # the sheet's second column: what the artist drew and dabbed
+                old_shown = composite([(hints, "normal"), (sketch, "normal")])
             for candidate in stacks:  # the other candidates' palettes are the style donors', not the truth's
                 flats = candidate[0][0]
                 scores.setdefault(f"{mode}.flatness_part", []).append(flatness(flats, truth["parts"]))
@@ -310,9 +357,11 @@ def main() -> None:
     parser.add_argument("--modes", default="faithful,refined", help="comma-separated render modes to judge")
     parser.add_argument("--torch-shapes", action="store_true",
                         help="cluster the faithful layers with torch on --device, as on a GPU (CPU default: OpenCV)")
+    parser.add_argument("--framing", choices=["engine", "crop"], default="engine",
+                        help="engine: the engine's own frame; crop: a bust on a canvas, as the plugin crops it")
     args = parser.parse_args()
     metrics = evaluate(args.count, args.seed, args.device, args.out, args.candidates, tuple(args.modes.split(",")),
-                       args.torch_shapes)
+                       args.torch_shapes, None if args.framing == "engine" else args.framing)
     for key, value in sorted(metrics.items()):
         print(f"{key:28s} {value}")
 
