@@ -68,6 +68,17 @@ def scenario(t):
         group = canvas.find_group(document, canvas.GUIDANCE_GROUP)
         return {n.name(): n for n in canvas.guidance_layers(group)} if group is not None else {}
 
+    def undo_settled():
+        """Until the undo history reads the same twice in a row: Krita files an update's commands (the first
+        update's shape) a few event-loop turns after it, later on a busy machine."""
+        seen, deadline = None, time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            now = _undo_text(krita)
+            if now == seen:
+                return
+            seen = now
+            yield 0.15
+
     def wait_for_update(count_before):
         return t.until(lambda: len(controller.timings.history) > count_before and not controller.session.guide_jobs.busy,
                        UPDATE_TIMEOUT, "a guidance update")
@@ -81,6 +92,7 @@ def scenario(t):
         sketch.setPixelData(data, 0, 0, w, h)  # as if the artist had just lifted the pen
         document.refreshProjection()
         yield wait_for_update(before)
+        yield from undo_settled()
         nodes = guidance_nodes()
         strokes.append({
             "frame": name, "layers": sorted(nodes),
