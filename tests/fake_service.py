@@ -71,8 +71,11 @@ class FakeService:
         # and in refined mode the engine's own Line art, placed hidden
         names = [("Flat colours", "normal"), ("Shadows", "multiply"), ("Highlights", "screen")]
         names += [("Line art", "normal")] if mode == "refined" else []
+        # a hinted background runs on past the request: the flats carry the colour the canvas is painted in
+        hinted = hints_rgba is not None and bool(np.asarray(hints_rgba)[..., 3].any())
         candidates = [[Layer(name, f"Candidate {i + 1}", np.full(sketch_rgba.shape, (style_seed + i + k) % 256, np.uint8),
-                             blend=blend, visible=name != "Line art")
+                             blend=blend, visible=name != "Line art",
+                             backdrop=((style_seed + i) % 256,) * 3 if hinted and k == 0 else None)
                        for k, (name, blend) in enumerate(names)] for i in range(n)]
         echo = {"n": n, "mode": mode, "style_seed": style_seed, "digest": digest(sketch_rgba),
                 "hints": None if hints_rgba is None else digest(hints_rgba), "call": self.calls}

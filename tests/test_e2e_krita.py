@@ -68,6 +68,7 @@ def make_frames(folder: Path, seed: int = 11, steps: int = 7) -> dict:
         big_frames.append(f"big_{i:02d}.png")
     drawn = render(portrait, FACE_SIDE)
     hints = simulate_hints(None, drawn["color"], drawn["parts"], np.random.default_rng(seed), count=14)
+    hints[12:36, 12:36] = (*drawn["color"][24, 24], 255)  # and a dab on the background, top left of the face
     Image.fromarray(_place(hints, DOC_W, DOC_H, FACE_AT), "RGBA").save(folder / "hints.png")
     from skimage.data import astronaut
 
@@ -187,6 +188,10 @@ def test_render_with_hints_adds_candidate_layers(session):
     assert stack.index("AniSketch renders") < stack.index("Sketch"), stack
     assert render["candidate_layers"] == [[["Flat colours", "normal", True], ["Shadows", "multiply", True],
                                            ["Highlights", "screen", True], ["Line art", "normal", False]]] * 3
+    # a dabbed background is the canvas's: the flats cover all of it, not only the crop the plugin sent
+    width, height = render["canvas"]
+    for x, y, w, h in render["flats_bounds"]:
+        assert x <= 0 and y <= 0 and x + w >= width and y + h >= height, (render["flats_bounds"], render["canvas"])
 
 
 def test_generation_adds_a_portrait(session):

@@ -265,6 +265,33 @@ def test_render_candidates_are_groups_beneath_the_sketch_with_their_blend_modes(
     assert not first.visible() and second.visible()
 
 
+def test_a_backdrop_paints_the_rest_of_the_canvas_and_only_that_layer(plugin, krita):
+    """A hinted background runs on past the crop: the Flat colours layer that says so (`backdrop`) covers the
+    whole canvas in its colour around its own pixels, in candidate 1 and in a candidate filled later; the
+    layers without a backdrop keep to their place."""
+    from anisketch_krita import canvas, outputs, protocol
+    from anisketch_krita.region import Box
+
+    document, sketch = new_document(krita, size=64)
+    lilac, face = (200, 170, 235), (250, 220, 200)
+
+    def candidate(i):
+        return [protocol.Layer("Flat colours", "bgra8", 2, 2, bgra(face) * 4, group=f"Candidate {i + 1}",
+                               backdrop=list(lilac)),
+                protocol.Layer("Shadows", "bgra8", 2, 2, bgra((90, 90, 90)) * 4, group=f"Candidate {i + 1}",
+                               blend="multiply")]
+
+    origin = Box(20, 30, 2, 2)
+    placed, empty = outputs.place_candidates(document, candidate(0), origin, sketch, "Render", later=1)
+    outputs.fill_candidates(document, candidate(1), origin, empty)
+    for group in canvas.find_group(document, canvas.RENDERS_GROUP).childNodes():
+        flats, shadows = group.childNodes()
+        assert bytes(flats.pixelData(20, 30, 1, 1)) == bgra(face)  # its own pixels stay
+        for x, y in ((0, 0), (63, 63), (21, 0), (0, 31), (22, 31), (21, 32)):  # every side of the crop
+            assert bytes(flats.pixelData(x, y, 1, 1)) == bgra(lilac), (x, y)
+        assert bytes(shadows.pixelData(0, 0, 1, 1)) == bytes(4)
+
+
 def test_a_progressive_render_shows_candidate_1_and_fills_the_others_without_undo_steps(plugin, krita):
     """The first part of a progressive reply places candidate 1 with empty, hidden candidates shaped like it;
     later parts only write pixels into them. A whole render is 4 undo steps (the two blend templates, the group

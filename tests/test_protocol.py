@@ -89,6 +89,21 @@ def test_layers_say_whether_they_come_hidden():
     assert [l.visible for l in decoded.layers] == [False, True]
 
 
+def test_a_layer_may_say_what_colour_it_runs_on_with_past_the_request():
+    layers = [P.Layer("Flat colours", "rgba8", 1, 1, bytes(4), group="Candidate 1", backdrop=[250, 240, 200]),
+              P.Layer("Shadows", "rgba8", 1, 1, bytes(4), group="Candidate 1")]
+    decoded = P.decode_reply(P.encode_reply(P.Reply("r", "render", True, {}, layers)))
+    assert [l.backdrop for l in decoded.layers] == [[250, 240, 200], None]
+
+
+@pytest.mark.parametrize("backdrop", [[255, 0], [0, 0, 256], [0, 0, -1], "white", [0.5, 0, 0], [True, 0, 0]])
+def test_a_backdrop_that_is_not_an_rgb_triple_is_refused(backdrop):
+    layer = P.Layer("Flat colours", "rgba8", 1, 1, bytes(4), backdrop=backdrop)
+    with pytest.raises(P.ProtocolError) as caught:
+        P.decode_reply(P.encode_reply(P.Reply("r", "render", True, {}, [layer])))
+    assert caught.value.code == P.BAD_FRAMES and "backdrop" in caught.value.message
+
+
 @pytest.mark.parametrize("visible", ["false", 0, None])
 def test_a_visibility_that_is_not_true_or_false_is_refused(visible):
     layer = P.Layer("Line art", "rgba8", 1, 1, bytes(4), visible=visible)

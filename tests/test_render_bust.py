@@ -11,7 +11,7 @@ from anisketch.engine.geometry import build_portrait
 from anisketch.engine.sketch import render_sketch, simulate_sketch, sketch_to_rgba
 from anisketch.guidance.predictor import GuidanceModel
 from anisketch.render.api import load_colorizer, render
-from anisketch.render.layered import DRAWN_MARGIN, candidate_stacks, drawn_box
+from anisketch.render.layered import DRAWN_MARGIN, FLATS, candidate_stacks, drawn_box
 from anisketch.render.layers_eval import CROP_MARGIN, framed_stacks, plugin_crop
 
 SEED = 2_000_000_003
@@ -91,6 +91,16 @@ def test_a_hinted_background_fills_the_whole_request(guidance, colorizer, bust, 
     lilac = srgb_to_lab(np.array(LILAC, np.uint8))
     for pixel in corners:  # beyond the guidance's window and below the drawing: the background's colour
         assert float(delta_e2000(srgb_to_lab(pixel.astype(np.uint8)), lilac)) < 10, pixel
+    # ... and beyond the request too: the Flat colours layer tells the plugin the canvas's colour
+    (flats_layer,) = [layer for layer in result.layers if layer.name == FLATS]
+    assert float(delta_e2000(srgb_to_lab(np.array(flats_layer.backdrop, np.uint8)), lilac)) < 10
+    assert all(layer.backdrop is None for layer in result.layers if layer.name != FLATS)
+
+
+@pytest.mark.parametrize("mode", ["refined", "faithful"])
+def test_without_a_background_dab_nothing_runs_on_past_the_request(guidance, colorizer, bust, mode):
+    result = render(guidance, bust, None, n=1, mode=mode, colorizer=colorizer)
+    assert all(layer.backdrop is None for layer in result.layers)
 
 
 def test_the_crop_framing_sends_the_sketch_as_the_plugin_crops_it_and_judges_it_in_its_own_frame(

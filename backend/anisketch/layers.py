@@ -36,6 +36,7 @@ class Layer:
     y: int = 0
     blend: str = "normal"  # Krita composite-op id (protocol.BLEND_MODES): how it mixes with the layers below
     visible: bool = True  # False: placed hidden, for the artist to switch on (refined mode's own line art)
+    backdrop: tuple | None = None  # RGB: the layer's colour beyond the request, where it runs on (a hinted background)
 
 
 @dataclass

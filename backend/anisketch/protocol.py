@@ -119,10 +119,13 @@ class Layer(Image):
     y: int = 0
     blend: str = "normal"  # Krita composite-op id (BLEND_MODES): how the layer mixes with those below
     visible: bool = True  # False: the client places the layer hidden (it is there for the artist to switch on)
+    # [r, g, b]: the layer's colour beyond the request (a hinted background runs on past the crop): the client
+    # paints the rest of the canvas in it. None: nothing beyond the layer's own pixels.
+    backdrop: list | None = None
 
     def descriptor(self) -> dict:
         return {**super().descriptor(), "group": self.group, "x": self.x, "y": self.y, "blend": self.blend,
-                "visible": self.visible}
+                "visible": self.visible, "backdrop": self.backdrop}
 
 
 @dataclass
@@ -507,8 +510,8 @@ def decode_reply(parts: Sequence) -> Reply:
 
 
 def _decode_layer(descriptor: Any, data: Any) -> Layer:
-    d = _check_image(descriptor, data, ("name", "format", "width", "height", "group", "x", "y"), ("stride", "blend", "visible"),
-                     formats=LAYER_FORMATS)
+    d = _check_image(descriptor, data, ("name", "format", "width", "height", "group", "x", "y"),
+                     ("stride", "blend", "visible", "backdrop"), formats=LAYER_FORMATS)
     if not isinstance(d["group"], (str, type(None))):
         raise ProtocolError(BAD_FRAMES, f"layer '{d['name']}': group must be a string or null")
     blend = d.get("blend", "normal")
@@ -522,8 +525,13 @@ def _decode_layer(descriptor: Any, data: Any) -> Layer:
         if not _is_int(d[key]) or abs(d[key]) > MAX_OFFSET:
             raise ProtocolError(BAD_FRAMES, f"layer '{d['name']}': {key} must be a whole number within "
                                             f"±{MAX_OFFSET}, not {_show(d[key])}")
+    backdrop = d.get("backdrop")
+    if backdrop is not None and not (isinstance(backdrop, list) and len(backdrop) == 3
+                                     and all(_is_int(c) and 0 <= c <= 255 for c in backdrop)):
+        raise ProtocolError(BAD_FRAMES, f"layer '{d['name']}': backdrop must be null or [r, g, b] (0-255), "
+                                        f"not {_show(backdrop)}")
     return Layer(name=d["name"], format=d["format"], width=d["width"], height=d["height"], stride=d["stride"],
-                 data=data, group=d["group"], x=d["x"], y=d["y"], blend=blend, visible=visible)
+                 data=data, group=d["group"], x=d["x"], y=d["y"], blend=blend, visible=visible, backdrop=backdrop)
 
 
 # ---------------------------------------------------------------------------------------------------------

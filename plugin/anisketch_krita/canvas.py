@@ -571,6 +571,7 @@ def fill_candidate(document: Any, node: Any, layers: list, origin: Box) -> None:
         elif child.blendingMode() != (layer.blend or "normal"):
             child.setBlendingMode(layer.blend or "normal")
         write_layer(child, layer, origin)
+        paint_backdrop(document, child, layer, origin)
 
 
 def remove_empty(document: Any, empty: list) -> None:
@@ -626,7 +627,23 @@ def _candidates_of(layers: list) -> list[tuple[Optional[str], list]]:
 def _result_node(document: Any, blends: BlendTemplates, layer: Any, origin: Box, name: str) -> Any:
     node = _empty_node(blends, layer, name)
     write_layer(node, layer, origin)
+    paint_backdrop(document, node, layer, origin)
     return node
+
+
+def paint_backdrop(document: Any, node: Any, layer: Any, origin: Box) -> None:
+    """A layer that runs on past the request (its `backdrop`, a hinted background: the artist dabbed the canvas's
+    background, not the crop's) painted in that colour over the rest of the canvas: up to four strips round
+    the layer's place."""
+    backdrop = getattr(layer, "backdrop", None)
+    if not backdrop:
+        return
+    place = Box(origin.x + layer.x, origin.y + layer.y, layer.width, layer.height)
+    pixel = bytes((backdrop[2], backdrop[1], backdrop[0], 255))  # bgra8
+    whole = Box(0, 0, document.width(), document.height())
+    for strip in outside(whole, place):
+        node.setPixelData(to_node_bytes(pixel * (strip.w * strip.h), node), strip.x, strip.y, strip.w, strip.h)
+    _written[node_id(node)] = whole.union(place)
 
 
 def _empty_node(blends: BlendTemplates, layer: Any, name: Optional[str] = None) -> Any:

@@ -202,4 +202,4 @@ def scale_layer(layer: protocol.Layer, factor: float) -> protocol.Layer:
     return protocol.Layer(name=layer.name, format="bgra8", width=width, height=height,
                           data=bits.asstring(scaled.sizeInBytes()), stride=scaled.bytesPerLine(),
                           group=layer.group, x=round(layer.x * factor), y=round(layer.y * factor),
-                          blend=layer.blend, visible=layer.visible)
+                          blend=layer.blend, visible=layer.visible, backdrop=layer.backdrop)

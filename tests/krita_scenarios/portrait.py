@@ -152,6 +152,10 @@ def scenario(t):
         t.result["render"]["stack"] = [n.name() for n in sketch.parentNode().childNodes()]  # bottom to top
         t.result["render"]["candidate_layers"] = [[(c.name(), c.blendingMode(), c.visible()) for c in n.childNodes()]
                                                   for n in renders.childNodes()]
+        # the hints dab the background: each candidate's flats run on over the whole canvas, past the crop
+        t.result["render"]["flats_bounds"] = [canvas._rect_tuple(n.childNodes()[0].bounds())
+                                              for n in renders.childNodes()]
+        t.result["render"]["canvas"] = [document.width(), document.height()]
         renders.setCollapsed(False)  # open the chosen candidate in the Layers docker, for the screenshot
         renders.childNodes()[1].setCollapsed(False)
         yield 0.5

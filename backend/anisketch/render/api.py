@@ -35,8 +35,8 @@ from ..protocol import MAX_CANDIDATES, MAX_SIDE
 from .dabs import find_dabs
 from .faithful import ColorizerModel, load_colorizer, network_inputs, portrait_outside
 from .faithful_layers import candidate_tables, painted, shared_shapes
-from .layered import (BLEND_OF, HIDDEN, DabbedTone, GuideShading, beyond_drawing, dabbed_shapes, drawn_box, guide_shading,
-                      refined_production)
+from .layered import (BLEND_OF, FLATS, HIDDEN, DabbedTone, GuideShading, beyond_drawing, dabbed_shapes, drawn_box,
+                      guide_shading, refined_production)
 from .refined import donor_seed, portrait_maker, square
 from .snapping import line_regions
 
@@ -198,7 +198,20 @@ def cropped(name: str, group: str, rgba: np.ndarray) -> Layer:
     else:
         y0, y1, x0, x1 = box
         pixels = np.ascontiguousarray(rgba[y0:y1, x0:x1])
-    return Layer(name, group, pixels, x0, y0, BLEND_OF[name], visible=name not in HIDDEN)
+    return Layer(name, group, pixels, x0, y0, BLEND_OF[name], visible=name not in HIDDEN,
+                 backdrop=runs_on(rgba) if name == FLATS else None)
+
+
+def runs_on(flats: np.ndarray) -> tuple[int, int, int] | None:
+    """The colour a Flat colours layer (RGBA, the request) runs on with past the request, where it is opaque all
+    round the request's edge (a hinted background fills it): the colour most of that edge has. An artist who
+    dabbed the background means the canvas's, not the crop's. None where the edge shows paper."""
+    edge = np.concatenate([flats[0], flats[-1], flats[1:-1, 0], flats[1:-1, -1]])
+    if (edge[:, 3] < 255).any():
+        return None
+    colors, counts = np.unique(edge[:, :3], axis=0, return_counts=True)
+    r, g, b = (int(c) for c in colors[np.argmax(counts)])
+    return r, g, b
 
 
 def face_vector(guidance_model, darkness: np.ndarray, state: str | None, faithfulness, origin: tuple[int, int],

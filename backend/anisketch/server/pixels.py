@@ -44,4 +44,9 @@ def layer_frame(layer: Any, layer_format: str) -> protocol.Layer:
     return protocol.Layer(name=str(layer.name), format=layer_format, width=width, height=height,
                           data=rgba.reshape(-1).data, group=None if layer.group is None else str(layer.group),
                           x=int(layer.x), y=int(layer.y), blend=str(getattr(layer, "blend", "normal")),
-                          visible=bool(getattr(layer, "visible", True)))
+                          visible=bool(getattr(layer, "visible", True)), backdrop=backdrop_of(layer))
+
+
+def backdrop_of(layer: Any) -> list | None:
+    backdrop = getattr(layer, "backdrop", None)
+    return None if backdrop is None else [int(c) for c in backdrop]
