@@ -11,7 +11,8 @@ from anisketch.engine.geometry import build_portrait
 from anisketch.engine.sketch import render_sketch, simulate_sketch, sketch_to_rgba
 from anisketch.guidance.predictor import GuidanceModel
 from anisketch.render.api import load_colorizer, render
-from anisketch.render.layered import DRAWN_MARGIN, FLATS, candidate_stacks, drawn_box
+from anisketch.render.drawn import DRAWN_MARGIN, drawn_box
+from anisketch.render.layered import FLATS, candidate_stacks
 from anisketch.render.layers_eval import CROP_MARGIN, framed_stacks, plugin_crop
 
 SEED = 2_000_000_003

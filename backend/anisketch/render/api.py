@@ -35,8 +35,8 @@ from ..protocol import MAX_CANDIDATES, MAX_SIDE
 from .dabs import find_dabs
 from .faithful import ColorizerModel, load_colorizer, network_inputs, portrait_outside
 from .faithful_layers import candidate_tables, painted, shared_shapes
-from .layered import (BLEND_OF, FLATS, HIDDEN, DabbedTone, GuideShading, beyond_drawing, dabbed_shapes, drawn_box,
-                      guide_shading, refined_production)
+from .drawn import beyond_drawing, drawn_box
+from .layered import BLEND_OF, FLATS, HIDDEN, DabbedTone, GuideShading, dabbed_shapes, guide_shading, refined_production
 from .refined import donor_seed, portrait_maker, square
 from .snapping import line_regions
 

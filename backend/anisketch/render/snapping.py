@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .layered import EYES, beyond_drawing, drawn_box
+from .drawn import beyond_drawing, drawn_box
+from .layered import EYES
 
 OPEN_LEVEL = 96  # darkness from which a pixel is a line
 GAP_CLOSING = 0.008  # of the side: lines are thickened by this much so that small gaps in a sketch close
@@ -26,7 +27,7 @@ MIN_IRIS = 0.1  # of the eyes' area: with less iris painted, all the skin inside
 class LineRegions:
     """What snapping needs of the artist's lines alone (so it can be found while the network paints): the lines
     thickened so that small gaps close (`band`, bool), the regions between them (`regions`, int32, 1..count-1;
-    0 on the band), and where nothing was drawn (`beyond`: layered.beyond_drawing, None: nowhere)."""
+    0 on the band), and where nothing was drawn (`beyond`: drawn.beyond_drawing, None: nowhere)."""
 
     band: np.ndarray
     regions: np.ndarray
