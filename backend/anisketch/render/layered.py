@@ -39,6 +39,7 @@ HIDDEN = {LINE_ART}  # placed hidden: beside the artist's own lines on top it dr
 
 WHITE, BLACK = (255, 255, 255), (0, 0, 0)  # multiply's and screen's "no change"
 
+
 def multiply_color(tone, base) -> np.ndarray:
     """The colour that multiplied onto `base` gives `tone` (RGB 0..255, any [..., 3] shape)."""
     tone, base = np.asarray(tone, np.float32), np.asarray(base, np.float32)

@@ -44,11 +44,11 @@ dabs), one candidate per mode (`--candidates N`: N, see below). Each figure per 
 With `--candidates N` the flatness, coverage and dab figures pool all N candidates of each render (the others
 take their unhinted colours from style donors), the PSNRs stay the first candidate's.
 With `--framing crop` (held out for the colouriser, which trained on the engine's frame alone; the guidance's
-frame finder trained on the plugin's crop rule) the portrait is drawn
-as a bust on a canvas and sent as the plugin crops it (plugin/anisketch_krita/region.py: the ink's bounds and a
-quarter of their extent round them, square): the engine's frame lies inside a request 1.5 times the sketch's
-extent, paper all round it and below the shoulders' ends. The render's layers are cut back to the engine's
-frame and judged there as above (the `old_*` figures are left out).
+frame finder trained on the plugin's crop rule) the portrait is drawn as a bust on a canvas and sent as the
+plugin crops it (plugin/anisketch_krita/region.py: the ink's bounds and a quarter of their extent round them,
+square): the engine's frame lies inside a request 1.5 times the sketch's extent, paper all round it and below
+the shoulders' ends. The render's layers are cut back to the engine's frame and judged there as above (the
+`old_*` figures are left out).
 The sheet (PNG): target | old render | new composite | flats | shadows | highlights (over mid grey), one row
 per seed.
 """
