@@ -24,11 +24,16 @@ def parallel_map(fn: Callable[[int], T], items: Iterable[int], workers: int | No
     workers = min(workers or cpu_workers(), max(1, len(items) // 64))
     if workers <= 1:
         return [fn(x) for x in items]
-    # Not fork: the caller has usually imported torch, whose thread pools do not survive a fork (a child can
-    # hang on a lock held by a thread that did not come along). forkserver starts workers from a clean process.
-    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-    with mp.get_context(method).Pool(workers) as pool:
+    with process_context().Pool(workers) as pool:
         return pool.map(fn, items, chunksize=64)
+
+
+def process_context() -> mp.context.BaseContext:
+    """How worker processes start: never a fork of this process. The caller has usually imported torch or run
+    OpenCV, whose thread pools do not survive a fork (a child can hang on a lock held by a thread that did not
+    come along; a shard writer's pool hung so after the render tests). forkserver starts workers from a clean
+    process."""
+    return mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
 
 
 def thread_map(fn: Callable[[T], U], items: Iterable[T], workers: int = 1) -> list[U]:

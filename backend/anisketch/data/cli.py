@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from multiprocessing import get_context
 from pathlib import Path
 
 from tqdm import tqdm
@@ -24,6 +23,7 @@ from tqdm import tqdm
 from anisketch.data import format as fmt
 from anisketch.data.contact_sheet import contact_sheet, thumbnail_row
 from anisketch.data.writer import is_ours, write_index, write_sample
+from anisketch.parallel import process_context
 
 MIN_SIZE, MAX_SIZE = 64, 2048
 MAX_COUNT = 10_000_000
@@ -118,8 +118,7 @@ def _map(function, items, workers: int, total: int, description: str):
         _init_worker()
         yield from tqdm(map(function, items), total=total, desc=description, unit="sample")
         return
-    with get_context("fork" if sys.platform.startswith("linux") else "spawn").Pool(
-            workers, initializer=_init_worker) as pool:
+    with process_context().Pool(workers, initializer=_init_worker) as pool:
         yield from tqdm(pool.imap(function, items, chunksize=4), total=total, desc=description, unit="sample")
 
 
