@@ -35,7 +35,7 @@ from ..protocol import MAX_CANDIDATES, MAX_SIDE
 from .dabs import find_dabs
 from .faithful import ColorizerModel, load_colorizer, network_inputs, portrait_outside
 from .faithful_layers import candidate_tables, painted, shared_shapes
-from .drawn import beyond_drawing, drawn_box
+from .drawn import drawn_box
 from .layered import BLEND_OF, FLATS, HIDDEN, DabbedTone, GuideShading, dabbed_shapes, guide_shading, refined_production
 from .refined import donor_seed, portrait_maker, square
 from .snapping import line_regions
@@ -100,10 +100,10 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         # ... and their strokes: the line art is inked once, by the first candidate to get there
         ink = once(lambda: ink_by_group(first.strokes, side)) if n > 1 else None
         timing["portraits"] = ms_since(t)  # what the candidates share; each one's own portrait is in "layers"
-        beyond = beyond_drawing(drawn_box(darkness, side), side)
+        drawn = drawn_box(darkness, side)
         candidates = candidate_parts(
             list(range(n)), lambda i: refined_production(first if i == 0 else painter.portrait(i), side,
-                                                         background_hinted, on_tones, covered, ink, beyond),
+                                                         background_hinted, on_tones, covered, ink, drawn),
             workers, (h, w), timing, ms_since(t))
     else:
         assert colorizer is not None  # refused above

@@ -32,6 +32,7 @@ from ..engine.geometry import Portrait
 from ..engine.palette import line_colors, make_palette
 from ..engine.raster import GroupInk, paint_regions, render_lines, render_regions
 from .dabs import agreed_color
+from .drawn import Box, fill_outside
 
 FLATS, SHADOWS, HIGHLIGHTS, LINE_ART = "Flat colours", "Shadows", "Highlights", "Line art"
 BLEND_OF = {FLATS: "normal", SHADOWS: "multiply", HIGHLIGHTS: "screen", LINE_ART: "normal"}
@@ -157,12 +158,12 @@ class DabbedTone(NamedTuple):
 
 def refined_production(portrait: Portrait, side: int, background_hinted: bool, dabs: Sequence[DabbedTone] = (),
                        covered: DabbedShapes | None = None, ink: Callable[[], GroupInk] | None = None,
-                       beyond: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                       drawn: Box | None = None) -> dict[str, np.ndarray]:
     """The engine's portrait as production layers (name -> RGBA side x side). A shape of shading that a dab
     touches is left out unless the dab lies on its tone (`covered_shapes`; `covered`: those shapes, found once
     for a request's candidates by `dabbed_shapes`, else here). `ink`: a getter of the strokes' ink by group, the
-    same for a request's candidates, which differ in the line colours alone (None: inked here). `beyond`
-    (`beyond_drawing`, None: nowhere): where the artist drew nothing, left to the background."""
+    same for a request's candidates, which differ in the line colours alone (None: inked here). `drawn`
+    (`drawn.drawn_box`, None: all of it): where the artist drew; beyond it is the background's."""
     passes = decomposed(portrait)
     painted = [r for r in passes.flats if r is not None]
     color, parts = render_regions(painted, side)
@@ -178,10 +179,10 @@ def refined_production(portrait: Portrait, side: int, background_hinted: bool, d
     if backdrop is not None:  # the hinted background fills the whole request, where the window ends too
         if alpha.min() < 255:
             color = on_backdrop(painted, side, backdrop)
-        if beyond is not None:
-            color[beyond] = backdrop
-    if beyond is not None:  # the figure ends where the drawing does
-        alpha[beyond] = 0
+        if drawn is not None:
+            fill_outside(color, drawn, backdrop)
+    if drawn is not None:  # the figure ends where the drawing does
+        fill_outside(alpha, drawn, 0)
     shading_alpha = alpha
     if backdrop is not None:
         alpha = np.full((side, side), 255, np.uint8)
@@ -192,8 +193,8 @@ def refined_production(portrait: Portrait, side: int, background_hinted: bool, d
         shadow_rgb, light_rgb = cleared(shadow_rgb, covered.shadows, WHITE), cleared(light_rgb, covered.highlights, BLACK)
     colors = line_colors(portrait.params)
     lines = ink().colored(colors) if ink is not None else render_lines(portrait.strokes, side, colors=colors)
-    if beyond is not None:
-        lines[beyond] = 0
+    if drawn is not None:
+        fill_outside(lines, drawn, 0)
     return {
         FLATS: as_layer_rgba(color, alpha),
         SHADOWS: as_layer_rgba(shadow_rgb, painted_where(shadow_rgb, WHITE, shading_alpha)),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .drawn import beyond_drawing, drawn_box
+from .drawn import Box, drawn_box, fill_outside
 from .layered import EYES
 
 OPEN_LEVEL = 96  # darkness from which a pixel is a line
@@ -27,21 +27,20 @@ MIN_IRIS = 0.1  # of the eyes' area: with less iris painted, all the skin inside
 class LineRegions:
     """What snapping needs of the artist's lines alone (so it can be found while the network paints): the lines
     thickened so that small gaps close (`band`, bool), the regions between them (`regions`, int32, 1..count-1;
-    0 on the band), and where nothing was drawn (`beyond`: drawn.beyond_drawing, None: nowhere)."""
+    0 on the band), and where the artist drew (`drawn`: drawn.drawn_box, None: all of it)."""
 
     band: np.ndarray
     regions: np.ndarray
     count: int
-    beyond: np.ndarray | None = None
+    drawn: Box | None = None
 
 
 def line_regions(darkness: np.ndarray, request: tuple[int, int] | None = None) -> LineRegions:
     """`darkness`: the square the request lies in (its top-left `request` = (h, w); None: all of it)."""
     band = line_band(darkness)
     count, regions = cv2.connectedComponents((~band).astype(np.uint8), connectivity=4)
-    side = darkness.shape[0]
     h, w = request or darkness.shape
-    return LineRegions(band, regions, count, beyond_drawing(drawn_box(darkness[:h, :w], side), side))
+    return LineRegions(band, regions, count, drawn_box(darkness[:h, :w], darkness.shape[0]))
 
 
 def flat_family(family: np.ndarray, k: int, lines: LineRegions, outside: np.ndarray | None,
@@ -62,9 +61,9 @@ def flat_family(family: np.ndarray, k: int, lines: LineRegions, outside: np.ndar
     family = snap_to_lines(family, lines, outside_id + 1, eyes)
     if eyes is not None:
         family = painted_eyes(family, eyes, skin, outside_id + 1, eye_whites)
-    if lines.beyond is not None and (outside is not None or background >= 0):
+    if lines.drawn is not None and (outside is not None or background >= 0):
         # the figure ends where the drawing does: the outside there, or the hinted background's flat
-        family[lines.beyond] = outside_id if outside is not None else background
+        fill_outside(family, lines.drawn, outside_id if outside is not None else background)
     return fill_enclosed_background(family, [b for b in (background, outside_id) if b >= 0])
 
 
