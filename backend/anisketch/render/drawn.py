@@ -3,12 +3,16 @@
 A bust drawn on a canvas ends where its shoulder lines end: the guidance's face goes on below (the engine paints
 the body down past its frame) and so would the colouriser's clothes, a blob of colour under lines that were
 never drawn. A colourist stops where the drawing stops; both render modes leave what lies beyond this box to the
-background (`layered.refined_production`, `snapping.flat_family`).
+background (`layered.refined_production`, `snapping.flat_family`), and a hinted background fills the request
+(`on_backdrop`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from ..engine.builder import Region
+from ..engine.raster import paint_regions
 
 DRAWN_LEVEL = 32  # darkness from which a pixel is the artist's ink (a light pencil line included)
 DRAWN_MARGIN = 0.012  # of the side: how far past the last line drawn colour may reach (an outline's outer half)
@@ -44,3 +48,16 @@ def fill_outside(image: np.ndarray, box: Box, value) -> None:
     image[y1:] = value
     image[y0:y1, :x0] = value
     image[y0:y1, x1:] = value
+
+
+def on_backdrop(color: np.ndarray, coverage: np.ndarray, regions: list[Region], backdrop: tuple,
+                drawn: Box | None) -> np.ndarray:
+    """The flats (RGB uint8) with the background's colour wherever the figure is not: beyond the guidance's
+    window (`coverage` under 255 there: the regions painted again over that colour) and beyond the drawing."""
+    if coverage.min() < 255:
+        color = np.empty_like(color)
+        color[:] = backdrop
+        paint_regions(color, None, regions, color.shape[0])
+    if drawn is not None:
+        fill_outside(color, drawn, backdrop)
+    return color

@@ -32,7 +32,7 @@ from ..engine.geometry import Portrait
 from ..engine.palette import line_colors, make_palette
 from ..engine.raster import GroupInk, paint_regions, render_lines, render_regions
 from .dabs import agreed_color
-from .drawn import Box, fill_outside
+from .drawn import Box, fill_outside, on_backdrop
 
 FLATS, SHADOWS, HIGHLIGHTS, LINE_ART = "Flat colours", "Shadows", "Highlights", "Line art"
 BLEND_OF = {FLATS: "normal", SHADOWS: "multiply", HIGHLIGHTS: "screen", LINE_ART: "normal"}
@@ -176,16 +176,11 @@ def refined_production(portrait: Portrait, side: int, background_hinted: bool, d
     else:
         alpha = np.where(parts == P.LABEL["background"], 0, 255).astype(np.uint8)
     backdrop = next((r.color for r in painted if r.label == P.LABEL["background"]), None) if background_hinted else None
-    if backdrop is not None:  # the hinted background fills the whole request, where the window ends too
-        if alpha.min() < 255:
-            color = on_backdrop(painted, side, backdrop)
-        if drawn is not None:
-            fill_outside(color, drawn, backdrop)
+    if backdrop is not None:  # the hinted background fills the whole request
+        color = on_backdrop(color, alpha, painted, backdrop, drawn)
     if drawn is not None:  # the figure ends where the drawing does
         fill_outside(alpha, drawn, 0)
-    shading_alpha = alpha
-    if backdrop is not None:
-        alpha = np.full((side, side), 255, np.uint8)
+    figure, alpha = alpha, alpha if backdrop is None else np.full((side, side), 255, np.uint8)
     shadow_rgb, light_rgb = shading_pass(passes.shadows, WHITE, side), shading_pass(passes.highlights, BLACK, side)
     if dabs:
         if covered is None:
@@ -197,18 +192,10 @@ def refined_production(portrait: Portrait, side: int, background_hinted: bool, d
         fill_outside(lines, drawn, 0)
     return {
         FLATS: as_layer_rgba(color, alpha),
-        SHADOWS: as_layer_rgba(shadow_rgb, painted_where(shadow_rgb, WHITE, shading_alpha)),
-        HIGHLIGHTS: as_layer_rgba(light_rgb, painted_where(light_rgb, BLACK, shading_alpha)),
+        SHADOWS: as_layer_rgba(shadow_rgb, painted_where(shadow_rgb, WHITE, figure)),
+        HIGHLIGHTS: as_layer_rgba(light_rgb, painted_where(light_rgb, BLACK, figure)),
         LINE_ART: lines,
     }
-
-
-def on_backdrop(regions: list[Region], side: int, backdrop: tuple) -> np.ndarray:
-    """The flats painted over a canvas of the background's colour (RGB uint8 side x side)."""
-    color = np.empty((side, side, 3), np.uint8)
-    color[:] = backdrop
-    paint_regions(color, None, regions, side)
-    return color
 
 
 class Passes(NamedTuple):
