@@ -13,7 +13,8 @@ from anisketch.guidance.predictor import GuidanceModel
 from anisketch.render.api import load_colorizer, render
 from anisketch.render.drawn import DRAWN_MARGIN, drawn_box
 from anisketch.render.layered import FLATS, candidate_stacks
-from anisketch.render.layers_eval import CROP_MARGIN, framed_stacks, plugin_crop
+from anisketch.eval.framing import CROP_MARGIN
+from anisketch.render.layers_eval import framed_stacks, plugin_crop
 
 SEED = 2_000_000_003
 H, W = 560, 500  # the request: the face drawn at 0.7 of it, near its top-left, blank paper below the shoulders

@@ -63,6 +63,7 @@ import numpy as np
 
 from ..engine import params as P
 from ..engine.sketch import sketch_to_rgba
+from ..eval.framing import CROP_MARGIN  # the plugin's margin round the ink's bounds
 from ..eval.metrics import psnr
 from .evaluate import truth_and_inputs
 from .lab import to_lab
@@ -199,9 +200,6 @@ def framed_stacks(guidance, colorizer, sketch: np.ndarray, hints: np.ndarray, ca
     result = render(guidance, big_sketch, big_hints, n=candidates, mode=mode, colorizer=colorizer)
     return [[(rgba[y:y + side, x:x + side], blend) for rgba, blend in stack]
             for stack in candidate_stacks(result.layers, request, request)]
-
-
-CROP_MARGIN = 0.25  # plugin/anisketch_krita/region.py: the margin round the ink's bounds, of their extent
 
 
 def plugin_crop(sketch: np.ndarray) -> tuple[int, int, int]:
