@@ -265,7 +265,8 @@ def test_the_candidates_line_art_is_inked_once_in_each_ones_colours():
     refined layers take it so."""
     from anisketch.engine.palette import line_colors
     from anisketch.engine.raster import ink_by_group, render_lines
-    from anisketch.render.layered import LINE_ART
+    from anisketch.render.layered import LINE_ART, decomposed
+    from anisketch.render.line_art import with_line_shapes
     from anisketch.render.refined import with_style
 
     params = P.sample_params(2_000_000_011)
@@ -280,6 +281,33 @@ def test_the_candidates_line_art_is_inked_once_in_each_ones_colours():
         assert gap[..., 3].max() <= 4 and (gap[..., 3] > 1).mean() < 0.01
         assert gap[..., :3][own[..., 3] >= 128].max() <= 8
         layers = refined_production(build_portrait(styled), 256, False, ink=lambda: ink)
-        assert np.array_equal(layers[LINE_ART], shared)
+        # the shared strokes, and beneath them the candidate's brows and frames (line work, not flats)
+        shapes = decomposed(build_portrait(styled)).line_shapes
+        assert shapes and np.array_equal(layers[LINE_ART], with_line_shapes(shared, shapes, 256))
         seen.append(shared)
     assert not np.array_equal(seen[0], seen[1]) and not np.array_equal(seen[1], seen[2])
+
+
+def test_brows_and_glasses_frames_are_line_work_not_flats():
+    """Refined mode leaves the engine's brows and glasses frames out of the flats (beneath the artist's own
+    pencilled ones they drew them twice): there the flats are the skin they cross, and the hidden line art
+    holds them, filled."""
+    from anisketch.engine.palette import make_palette
+    from anisketch.engine.raster import render_regions
+    from anisketch.render.layered import LINE_ART, decomposed
+
+    params = P.sample_params(2_000_000_266)
+    params["glasses"] = 1  # on (the option's index)
+    portrait = build_portrait(params)
+    shapes = decomposed(portrait).line_shapes
+    pal = make_palette(portrait.params)
+    kinds = {shape.label for shape in shapes}
+    assert P.LABEL["brow_l"] in kinds and P.LABEL["accessory"] in kinds, kinds
+    layers = refined_production(portrait, 256, False)
+    for shape in shapes:
+        inside = render_regions([shape.recolored((255, 255, 255))], 256)[0][..., 0] == 255
+        assert inside.sum() > 5
+        flats = layers[FLATS][inside][:, :3].astype(int)
+        line_color = np.asarray(pal["glasses"] if shape.label == P.LABEL["accessory"] else pal["brow"], int)
+        assert (np.abs(flats - line_color).max(axis=1) > 20).mean() > 0.9  # the colour beneath, not the line's
+        assert (layers[LINE_ART][inside][:, 3] == 255).all()  # the hidden line art has them, filled

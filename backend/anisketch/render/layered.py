@@ -7,9 +7,10 @@ Per candidate, bottom to top, each with its Krita blending mode (`Layer.blend`):
   gives back exactly the tone the engine (or the colouriser) meant, and a repainted flat keeps its shadow;
 - "Highlights" (screen): hair sheen and the eyes' catch-lights, the screen colour that turns the base into the
   highlight tone;
-- refined mode only: "Line art" (normal), the engine's own lines in colour-traced ink, placed hidden
-  (`Layer.visible` False): the artist's sketch stays on top of everything, and the engine's lines, a few pixels
-  off the artist's, showed every line twice. An artist who hides their sketch switches it on for clean lines.
+- refined mode only: "Line art" (normal), the engine's own lines in colour-traced ink, with the brows and the
+  glasses' frames (`line_art`: line work, never the colourist's), placed hidden (`Layer.visible` False): the
+  artist's sketch stays on top of everything, and the engine's lines, a few pixels off the artist's, showed every
+  line twice. An artist who hides their sketch switches it on for clean lines.
 
 Refined mode decomposes the engine's own painting (`refined_production`, here): the engine knows which regions
 are shading. Under the artist's dabs, in both modes, what they dabbed is what they get: a shape of shading that
@@ -33,6 +34,7 @@ from ..engine.palette import line_colors, make_palette
 from ..engine.raster import GroupInk, paint_regions, render_lines, render_regions
 from .dabs import agreed_color
 from .drawn import Box, fill_outside, on_backdrop
+from .line_art import drawn_as_line, with_line_shapes
 
 FLATS, SHADOWS, HIGHLIGHTS, LINE_ART = "Flat colours", "Shadows", "Highlights", "Line art"
 BLEND_OF = {FLATS: "normal", SHADOWS: "multiply", HIGHLIGHTS: "screen", LINE_ART: "normal"}
@@ -188,6 +190,7 @@ def refined_production(portrait: Portrait, side: int, background_hinted: bool, d
         shadow_rgb, light_rgb = cleared(shadow_rgb, covered.shadows, WHITE), cleared(light_rgb, covered.highlights, BLACK)
     colors = line_colors(portrait.params)
     lines = ink().colored(colors) if ink is not None else render_lines(portrait.strokes, side, colors=colors)
+    lines = with_line_shapes(lines, passes.line_shapes, side)
     if drawn is not None:
         fill_outside(lines, drawn, 0)
     return {
@@ -202,18 +205,23 @@ class Passes(NamedTuple):
     """A portrait's regions for each production layer, in painting order: the flats (a shading region's base; None
     where it is shading alone), the Shadows and the Highlights passes (every other region in the blend's "no
     change" colour, so whatever the engine paints over a shadow, front hair over the forehead's shadow, hides it
-    there too), and per pass the tones a dab can take away (pass colour -> tone name)."""
+    there too), per pass the tones a dab can take away (pass colour -> tone name), and the shapes drawn as lines
+    (`line_art.drawn_as_line`), in none of those passes: they go to the line art."""
 
     flats: list
     shadows: list
     highlights: list
     dabbable: dict
+    line_shapes: list
 
 
 def decomposed(portrait: Portrait) -> Passes:
     pal = make_palette(portrait.params)
-    passes = Passes([], [], [], {"shadow": {}, "highlight": {}})
+    passes = Passes([], [], [], {"shadow": {}, "highlight": {}}, [])
     for region in portrait.regions:
+        if drawn_as_line(region, pal):
+            passes.line_shapes.append(region)
+            continue
         kind = shading_kind(region, pal)
         passes.flats.append(region if kind is None else
                             recolored(region, kind.base) if kind.tone in FILLED_SHADING else None)

@@ -22,6 +22,8 @@ dabs), one candidate per mode (`--candidates N`: N, see below). Each figure per 
   artist's ink) lies within dE76 10 of the dab's colour; `engine.dab_hit` the same of the engine's own layers
   of the true portrait, whose dabs they are (the simulated dab takes its part's colour where it lands, and the
   finished portrait shades and lights that part, and an eye is an iris, a pupil and catch-lights);
+  `old_dab_hit` the same of the one-picture render of before over white, on the same dabs: the issue's "hints are
+  kept" compares with it (its "today 91 %" fits no figure of this protocol);
 - where the shadows fall on the skin (skin, ears and neck of the true part map): the engine's own portrait
   shades exactly where light would not reach (under the fringe, under the chin, on the neck, beside the nose),
   so its Shadows layer there is the *shade zone*. `shade_precision`: the share of the render's skin shadow
@@ -240,7 +242,7 @@ def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: i
     if colorizer is not None and torch_shapes:
         colorizer.shapes_device = device
     scores: dict[str, list[float]] = {}
-    hits: dict[str, list[int]] = {mode: [0, 0] for mode in ("engine", *modes)}
+    hits: dict[str, list[int]] = {f"{mode}.dab_hit": [0, 0] for mode in ("engine", *modes)}  # figure: [hits, pixels]
     rows = []
     judged: dict[str, list[np.ndarray]] = {}  # pictures for the face detector, by figure name
     for s in range(seed, seed + count):
@@ -255,7 +257,7 @@ def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: i
         scores.setdefault("engine.flatness_pixels", []).append(flatness(engine, truth["parts"], pooled=True))
         scores.setdefault("engine.flatness_region", []).append(flatness(engine, truth["parts"], engine[..., :3]))
         own_stack = [(own[name], BLEND_OF[name]) for name in LAYER_NAMES]
-        count_dab_hits(hits["engine"], own_stack, hints)
+        count_dab_hits(hits["engine.dab_hit"], own_stack, hints)
         # the engine's own layers under the same sketch: what a perfect colourist would show the detector
         judged.setdefault("engine.sketched_face_found", []).append(
             np.rint(composite(own_stack + [(sketch, "normal")])).astype(np.uint8))
@@ -267,7 +269,9 @@ def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: i
                                                                          truth["color"]))
             judged.setdefault(f"{mode}.face_found", []).append(np.rint(shown).astype(np.uint8))
             if framing is None:
-                old_shown = old_view(old_render(guidance, colorizer, case, mode), sketch)
+                old = old_render(guidance, colorizer, case, mode)
+                count_dab_hits(hits.setdefault(f"{mode}.old_dab_hit", [0, 0]), [(old, "normal")], hints)
+                old_shown = old_view(old, sketch)
                 judged.setdefault(f"{mode}.old_face_found", []).append(np.rint(old_shown).astype(np.uint8))
                 scores.setdefault(f"{mode}.old_psnr", []).append(psnr(np.rint(old_shown).astype(np.uint8),
                                                                        truth["color"]))
@@ -286,14 +290,14 @@ def evaluate(count: int, seed: int, device: str, out: Path | None, candidates: i
                                    | sheen_placement(named[HIGHLIGHTS], own[HIGHLIGHTS], truth["parts"])
                                    | cel_shading(named[SHADOWS])).items():
                     scores.setdefault(f"{mode}.{key}", []).append(value)
-                count_dab_hits(hits[mode], candidate, hints)
+                count_dab_hits(hits[f"{mode}.dab_hit"], candidate, hints)
             if mode == modes[0]:  # the sheet shows the first mode asked for
                 row += [old_shown, shown] + [layer_view(layer) for layer in stack[:3]]
         rows.append([np.rint(np.asarray(image, np.float32)).astype(np.uint8) for image in row])
     scores |= faces_found_scores(judged)
     metrics = {key: round(float(np.nanmean(values)), 3) for key, values in scores.items()}
-    for mode, (hit, total) in hits.items():
-        metrics[f"{mode}.dab_hit"] = round(hit / max(total, 1), 3)
+    for name, (hit, total) in hits.items():
+        metrics[name] = round(hit / max(total, 1), 3)
     if out is not None:
         from PIL import Image
 
