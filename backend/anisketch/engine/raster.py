@@ -196,6 +196,14 @@ def render_regions(regions, size: int):
     return color, parts
 
 
+def region_coverage(regions, size: int) -> np.ndarray:
+    """How much of each pixel the regions cover, uint8 [size, size] (255: all of it; anti-aliased as they are
+    painted): the regions painted white over black."""
+    canvas = np.zeros((size, size, 3), np.uint8)
+    paint_regions(canvas, None, [region.recolored((255, 255, 255)) for region in regions], size)
+    return canvas[..., 0]
+
+
 def paint_regions(canvas, parts, regions, size: int):
     """Paint regions onto an RGB canvas and the part map (None: the canvas alone).
 

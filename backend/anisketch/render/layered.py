@@ -31,7 +31,7 @@ from ..engine import params as P
 from ..engine.builder import Region
 from ..engine.geometry import Portrait
 from ..engine.palette import line_colors, make_palette
-from ..engine.raster import GroupInk, paint_regions, render_lines, render_regions
+from ..engine.raster import GroupInk, paint_regions, region_coverage, render_lines, render_regions
 from .dabs import agreed_color
 from .drawn import Box, fill_outside, on_backdrop
 from .line_art import drawn_as_line, with_line_shapes
@@ -174,7 +174,7 @@ def refined_production(portrait: Portrait, side: int, background_hinted: bool, d
         painted = [recolored(r, repaint[r.color]) if r.color in repaint else r for r in painted]
         color, parts = render_regions(painted, side)
     if background_hinted:  # opaque wherever the engine painted (the guidance's window)
-        alpha = render_regions([recolored(r, WHITE) for r in painted], side)[0][..., 0]
+        alpha = region_coverage(painted, side)
     else:
         alpha = np.where(parts == P.LABEL["background"], 0, 255).astype(np.uint8)
     backdrop = next((r.color for r in painted if r.label == P.LABEL["background"]), None) if background_hinted else None

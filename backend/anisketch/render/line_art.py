@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine import params as P
-from ..engine.raster import render_regions
+from ..engine.raster import region_coverage, render_regions
 from ..layers import ink_box
 
 BROWS = frozenset({P.LABEL["brow_l"], P.LABEL["brow_r"]})
@@ -22,8 +22,7 @@ ACCESSORY = P.LABEL["accessory"]
 def drawn_as_line(region, pal: dict) -> bool:
     """Whether an illustrator draws this region as line work rather than colouring it: a brow, or an accessory
     in the glasses' tone (their frames; a hat or a ribbon is coloured)."""
-    return region.label in BROWS or (region.label == ACCESSORY and "glasses" in pal
-                                     and tuple(region.color) == tuple(pal["glasses"]))
+    return region.label in BROWS or (region.label == ACCESSORY and region.color == pal["glasses"])
 
 
 def with_line_shapes(lines: np.ndarray, shapes: list, side: int) -> np.ndarray:
@@ -34,7 +33,7 @@ def with_line_shapes(lines: np.ndarray, shapes: list, side: int) -> np.ndarray:
         return lines
     # painted over black, an anti-aliased edge is its colour times its coverage: premultiplied already
     color = render_regions(shapes, side)[0]
-    cover = render_regions([shape.recolored((255, 255, 255)) for shape in shapes], side)[0][..., 0]
+    cover = region_coverage(shapes, side)
     box = ink_box(cover)
     if box is None:
         return lines
