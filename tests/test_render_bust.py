@@ -1,5 +1,6 @@
-"""A bust drawn on a canvas, as a new user draws one: the colour ends where the drawing ends, and a hinted
-background fills the whole request (not only the guidance's window). Both render modes, the shipped weights."""
+"""A bust drawn on a canvas, as a new user draws one: the colour ends where the drawing ends, a head drawn alone
+gets no body, and a hinted background fills the whole request (not only the guidance's window). Both render
+modes, the shipped weights."""
 
 import cv2
 import numpy as np
@@ -8,10 +9,12 @@ import pytest
 from anisketch.colour import delta_e2000, srgb_to_lab
 from anisketch.engine import params as P
 from anisketch.engine.geometry import build_portrait
+from anisketch.engine.raster import render as render_portrait
+from anisketch.engine.raster import render_lines
 from anisketch.engine.sketch import render_sketch, simulate_sketch, sketch_to_rgba
 from anisketch.guidance.predictor import GuidanceModel
 from anisketch.render.api import load_colorizer, render
-from anisketch.render.drawn import DRAWN_MARGIN, drawn_box
+from anisketch.render.drawn import DRAWN_MARGIN, drawn_box, undrawn_body
 from anisketch.render.layered import FLATS, candidate_stacks
 from anisketch.eval.framing import CROP_MARGIN
 from anisketch.render.layers_eval import framed_stacks, plugin_crop
@@ -46,6 +49,20 @@ def bust(engine_sketch):
     page = np.zeros((H, W, 4), np.uint8)
     page[30:388, 40:398] = small
     return page
+
+
+@pytest.fixture(scope="module")
+def lone_head(engine_sketch):
+    """The same page with only the head drawn (the sketch erased below the chin) and one stray stroke far below
+    and to the left of it, as a beginner leaves one: (the page, the chin's row on it, the stray stroke's top row)."""
+    parts = render_portrait(build_portrait(P.sample_params(SEED)), 512)["parts"]
+    chin = int(np.flatnonzero((parts == P.LABEL["skin"]).any(axis=1))[-1])
+    head = engine_sketch.copy()
+    head[chin + 4:] = 0
+    page = np.zeros((H, W, 4), np.uint8)
+    page[30:388, 40:398] = cv2.resize(head, (358, 358), interpolation=cv2.INTER_AREA)
+    cv2.line(page, (60, 500), (110, 515), (40, 40, 40, 255), 5)
+    return page, 30 + round(chin * 358 / 512), 495
 
 
 def ink_rows(rgba: np.ndarray) -> np.ndarray:
@@ -118,3 +135,24 @@ def test_the_crop_framing_sends_the_sketch_as_the_plugin_crops_it_and_judges_it_
     flats = stacks[0][0][0]
     assert flats.shape == (512, 512, 4)
     assert (flats[-1, :, 3] == 255).mean() > 0.5  # the shoulders still reach the frame's bottom edge
+
+
+def test_the_body_counts_as_drawn_only_where_its_outline_is():
+    portrait = build_portrait(P.sample_params(SEED))
+    parts = render_portrait(portrait, 128)["parts"]
+    lines = render_lines(portrait.strokes, 512)
+    assert undrawn_body(parts, lines) == ()  # the whole bust drawn
+    chin = int(np.flatnonzero((render_portrait(portrait, 512)["parts"] == P.LABEL["skin"]).any(axis=1))[-1])
+    lines[chin + 4:] = 0
+    assert undrawn_body(parts, lines) == ()  # the head alone: the drawn box ends at the chin and cuts the body
+    cv2.line(lines, (20, 490), (60, 500), 255, 3)  # ... until a stray mark far below stretches the box
+    assert set(undrawn_body(parts, lines)) == {P.LABEL["neck"], P.LABEL["clothes"]}
+
+
+@pytest.mark.parametrize("mode", ["refined", "faithful"])
+def test_a_head_drawn_alone_gets_no_body_down_to_a_stray_stroke(guidance, colorizer, lone_head, mode):
+    page, chin, stray = lone_head
+    flats = flats_of(render(guidance, page, None, n=1, mode=mode, colorizer=colorizer))
+    below = flats[chin + round(0.06 * H):stray - 5, 40:398, 3]  # under the chin, above the stray stroke
+    assert (below == 255).mean() < 0.05, "a neck and clothes the artist never drew, painted under the head"
+    assert (flats[chin - 50:chin - 15, 180:260, 3] == 255).mean() > 0.95  # the face itself is coloured

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..engine import params as P
 from ..engine.geometry import build_portrait
-from ..engine.raster import ink_by_group, render as render_portrait
+from ..engine.raster import ink_by_group, render as render_portrait, render_regions
 from ..engine.sketch import rgba_to_darkness
 from ..errors import BadRequest
 from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
@@ -35,7 +35,7 @@ from ..protocol import MAX_CANDIDATES, MAX_SIDE
 from .dabs import find_dabs
 from .faithful import ColorizerModel, load_colorizer, network_inputs, portrait_outside
 from .faithful_layers import candidate_tables, painted, shared_shapes
-from .drawn import drawn_box
+from .drawn import as_paper, drawn_box, portrait_as_paper, undrawn_body
 from .layered import BLEND_OF, FLATS, HIDDEN, DabbedTone, GuideShading, dabbed_shapes, guide_shading, refined_production
 from .refined import donor_seed, portrait_maker, square
 from .snapping import line_regions
@@ -94,7 +94,11 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         painter = portrait_maker(floats, choices, hints, side, int(style_seed), placement, matched=False)
         dabs, background_hinted = painter.dabs, "bg_color" in painter.fixed
         on_tones = [DabbedTone(dab.mask, tone, dab.color) for dab, tone in zip(dabs, painter.tones)]
+        # a neck or clothes the artist did not draw (a head drawn alone) is left to the background in every candidate
         first = painter.portrait(0)
+        body = undrawn_body(render_regions(first.regions, BODY_MAP)[1], darkness)
+        candidate = lambda i: portrait_as_paper(painter.portrait(i), body)  # noqa: E731
+        first = portrait_as_paper(first, body)
         # the shading shapes the dabs take away, the same in every candidate: found once for several
         covered = dabbed_shapes(first, side, on_tones) if on_tones and n > 1 else None
         # ... and their strokes: the line art is inked once, by the first candidate to get there
@@ -102,7 +106,7 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         timing["portraits"] = ms_since(t)  # what the candidates share; each one's own portrait is in "layers"
         drawn = drawn_box(darkness, side)
         candidates = candidate_parts(
-            list(range(n)), lambda i: refined_production(first if i == 0 else painter.portrait(i), side,
+            list(range(n)), lambda i: refined_production(first if i == 0 else candidate(i), side,
                                                          background_hinted, on_tones, covered, ink, drawn),
             workers, (h, w), timing, ms_since(t))
     else:
@@ -110,6 +114,7 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         portrait = placement.portrait(build_portrait(P.decode(floats, choices)))
         square_darkness = square(darkness, side)
         parts = render_portrait(portrait, colorizer.input_size)["parts"]
+        parts = as_paper(parts, undrawn_body(parts, square_darkness))  # a head drawn alone gets no body
         network = time.perf_counter()
         lines, net_hints = network_inputs(colorizer.input_size, square_darkness, hints, parts, n, int(style_seed))
         with ThreadPoolExecutor(3) as helpers:
@@ -142,6 +147,9 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
     }
     result = Result(next(candidates), info, timing, more=candidates)
     return result if progressive else result.whole()
+
+
+BODY_MAP = 128  # the part map's size on which refined mode judges whether the body was drawn (drawn.undrawn_body)
 
 
 def dabs_and_shading(hints: np.ndarray | None, parts: np.ndarray, portrait, side: int) -> tuple[list, GuideShading]:
