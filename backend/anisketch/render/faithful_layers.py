@@ -18,6 +18,7 @@ import numpy as np
 
 from ..engine import params as P
 from ..engine.palette import hair_sheen, skin_shadow
+from ..layers import ink_box
 from .dabs import IRIS_PALE_L, Dab, agreed_color, reads_as_blank_eye
 from .lab import to_lab
 from .layered import BLACK, EYES, FLATS, HIGHLIGHTS, SHADOWS, WHITE, GuideShading, multiply_color, screen_color
@@ -490,7 +491,15 @@ def drop_slivers(mask: np.ndarray) -> np.ndarray:
 
 
 def drop_specks(mask: np.ndarray, min_area: float) -> np.ndarray:
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    """mask without its 8-connected shapes smaller than min_area pixels. They are labelled in the box round the
+    mask alone, where all of them lie (the shading covers half the picture's box or less)."""
+    kept = np.zeros_like(mask, dtype=bool)
+    box = ink_box(mask)
+    if box is None:
+        return kept
+    y0, y1, x0, x1 = box
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask[y0:y1, x0:x1].astype(np.uint8), connectivity=8)
     keep = stats[:, cv2.CC_STAT_AREA] >= min_area
     keep[0] = False
-    return keep[labels]
+    kept[y0:y1, x0:x1] = keep[labels]
+    return kept
