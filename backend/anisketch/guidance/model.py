@@ -30,6 +30,10 @@ class EncoderConfig:
     blocks_per_stage: int = 2
     head_channels: int = 48
     hidden: int = 768
+    # Channels of a finer map (the stage before the last, 16 x 16 at 256 px) flattened into the head beside the
+    # last one (0: none). Guidance is judged within 3 px at 512 px, and the 8 x 8 map alone places lines only as
+    # finely as its channels can say.
+    skip_channels: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,9 +57,13 @@ class SketchEncoder(nn.Module):
         self.stages = residual_stages(w, config.blocks_per_stage)
         self.reduce = nn.Sequential(conv_bn(w[-1], config.head_channels, kernel=1), nn.ReLU())
         side = config.in_size // 4 // 2 ** (len(w) - 1)
+        features = config.head_channels * side * side
+        if config.skip_channels:
+            self.skip = nn.Sequential(conv_bn(w[-2], config.skip_channels, kernel=1), nn.ReLU())
+            features += config.skip_channels * (2 * side) ** 2
         self.fc = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(config.head_channels * side * side, config.hidden),
+            nn.Linear(features, config.hidden),
             nn.ReLU(),
             nn.Linear(config.hidden, config.n_floats + sum(config.choice_sizes)),
         )
@@ -65,10 +73,30 @@ class SketchEncoder(nn.Module):
     def forward(self, sketch: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """sketch: float [B, 1, S, S], ink darkness in [0, 1]. Returns (floats [B, D], [logits [B, K_c]])."""
         x = torch.cat([sketch, self.coords.expand(sketch.shape[0], -1, -1, -1).to(sketch.dtype)], dim=1)
-        out = self.fc(self.reduce(self.stages(self.stem(x)))).float()
+        if not self.config.skip_channels:
+            out = self.fc(self.reduce(self.stages(self.stem(x)))).float()
+        else:
+            last_stage = self.config.blocks_per_stage * (len(self.config.widths) - 1)
+            finer = self.stages[:last_stage](self.stem(x))
+            head = torch.cat([self.reduce(self.stages[last_stage:](finer)).flatten(1), self.skip(finer).flatten(1)], 1)
+            out = self.fc(head).float()
         floats = torch.sigmoid(out[:, : self.config.n_floats])
         logits = list(torch.split(out[:, self.config.n_floats :], list(self.config.choice_sizes), dim=1))
         return floats, logits
+
+
+def grown(trained: SketchEncoder, config: EncoderConfig) -> SketchEncoder:
+    """A network of `config` that computes what `trained` does: every weight they share copied, the finer map's
+    head weights (`skip_channels`, which `trained` lacks) at zero, so fine-tuning starts from the trained reading."""
+    if asdict(trained.config) | {"skip_channels": config.skip_channels} != asdict(config) or trained.config.skip_channels:
+        raise ValueError("only a network without a finer map can grow one (the rest of the config must match)")
+    network = SketchEncoder(config)
+    state = trained.state_dict()
+    old = state["fc.1.weight"]
+    state["fc.1.weight"] = torch.cat([old, old.new_zeros(old.shape[0], network.fc[1].in_features - old.shape[1])], 1)
+    state.update({k: v for k, v in network.state_dict().items() if k.startswith("skip.")})
+    network.load_state_dict(state)
+    return network
 
 
 def vector_loss(

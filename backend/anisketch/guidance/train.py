@@ -27,7 +27,7 @@ from ..engine.geometry import build_portrait
 from ..engine.raster import render_lines
 from ..engine.sketch import render_sketch, simulate_sketch
 from ..engine.sketch_style import draw_styled, params_of, sample_style
-from .model import EncoderConfig, SketchEncoder, predict, vector_loss
+from .model import EncoderConfig, SketchEncoder, grown, predict, vector_loss
 from .state import layout_fingerprint
 
 if TYPE_CHECKING:
@@ -138,6 +138,13 @@ class GuidanceTask:
         self.weights = torch.from_numpy(float_weights(pose_weight))
         self.validation: dict[str, dict[str, np.ndarray]] | None = None
         self.shards: EpochReader | None = None  # portraits from disk instead of the engine
+
+    def start_from(self, trained: SketchEncoder) -> SketchEncoder:
+        """The trained encoder (`--init`), grown to the [model] config where that adds a finer map to the head
+        (model.grown: it starts computing what the trained one does); otherwise as it is."""
+        if self.model.config.skip_channels and not trained.config.skip_channels:
+            return grown(trained, self.model.config)
+        return trained
 
     def use_shards(self, folder) -> None:
         """Train on the portraits of a shard folder (data.shards.ShardFolder of the curriculum's size): sample

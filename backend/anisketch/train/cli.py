@@ -76,10 +76,13 @@ def merge_configs(base: dict, override: dict) -> dict:
 
 
 def start_from_weights(task, recipe, model: str, weights_dir: Path) -> None:
-    """Replace the task's fresh network by the one in `weights_dir` (its own architecture, whatever [model] says)."""
+    """Replace the task's fresh network by the one in `weights_dir` (its own architecture, unless the task grows it
+    to what [model] says: `start_from`)."""
     if not hasattr(recipe, "load_trainable"):
         raise SystemExit(f"anisketch train {model}: --init is not supported for this model; train it from scratch")
-    task.model = recipe.load_trainable(weights_dir)
+    trained = recipe.load_trainable(weights_dir)
+    # a task may grow the trained network to its config (guidance: a finer map in the head)
+    task.model = task.start_from(trained) if hasattr(task, "start_from") else trained
     print(f"starting from the {model} weights in {weights_dir}")
 
 
