@@ -72,9 +72,32 @@ def shared_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray |
     guidance's face has its skin shadows and hair sheen (`layered.guide_shading`), added to the skin's and the
     hair's flats wherever the network left them plain (`find_shapes`). `lines`: `line_regions(darkness)`, when
     it was found already (while the network painted)."""
-    dabbed = np.logical_or.reduce([dab.mask for dab in dabs]) if dabs and guide is not None else None
+    dabbed = all_dabbed(dabs, darkness.shape) if dabs and guide is not None else None
     shapes = find_shapes(fills, darkness, outside, parts, device, guide, dabbed, lines)
-    return shapes, [DabUnder(dab.color, shapes.family[dab.mask], shapes.labels[dab.mask]) for dab in dabs]
+    return shapes, [dab_under(dab, shapes) for dab in dabs]
+
+
+def in_box(dab: Dab) -> tuple[slice, slice]:
+    """The dab's box (the whole picture where unknown) as slices: a dab is a few hundred pixels, and a mask of the
+    whole picture costs a pass over all of it each time it is read."""
+    y0, y1, x0, x1 = dab.box or (0, dab.mask.shape[0], 0, dab.mask.shape[1])
+    return slice(y0, y1), slice(x0, x1)
+
+
+def all_dabbed(dabs: list[Dab], shape: tuple[int, ...]) -> np.ndarray:
+    """bool: the pixels of any dab."""
+    dabbed = np.zeros(shape, bool)
+    for dab in dabs:
+        box = in_box(dab)
+        dabbed[box] |= dab.mask[box]
+    return dabbed
+
+
+def dab_under(dab: Dab, shapes: Shapes) -> DabUnder:
+    """What lies under the dab's pixels in the shapes (in row-major order, as the whole mask lists them)."""
+    box = in_box(dab)
+    mask = dab.mask[box]
+    return DabUnder(dab.color, shapes.family[box][mask], shapes.labels[box][mask])
 
 
 @dataclass
@@ -143,7 +166,8 @@ def find_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | N
     role, base_of = sort_shading(first, labels_small, parts)
     if parts is not None:
         base_of = one_flat_per_part(base_of, labels_small, parts, first)
-    skin, hair, background = (-1, -1, -1) if parts is None else (main_base(base_of[labels_small], parts, name)
+    painted_bases = base_of[labels_small]
+    skin, hair, background = (-1, -1, -1) if parts is None else (main_base(painted_bases, parts, name)
                                                                   for name in ("skin", "hair", "background"))
     # each pixel's base cluster, as the network painted it (one byte a pixel: every full-size step after is lighter)
     bases = np.take(base_of.astype(np.uint8), labels)
