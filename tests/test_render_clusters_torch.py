@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from anisketch.render import clusters_torch, faithful_layers
+from anisketch.render import clusters, clusters_torch, faithful_layers
 from anisketch.render.lab import to_lab
 
 FLATS = [(250, 225, 205), (90, 60, 40), (220, 30, 40), (40, 90, 220), (255, 255, 255), (60, 160, 90)]
@@ -59,7 +59,7 @@ def test_the_seeding_is_no_worse_than_opencvs_kmeans():
     fill = np.clip(fill + rng.normal(0, 4, fill.shape), 0, 255).astype(np.uint8)[None]  # a noisy wash
     lab = to_lab(fill[0])
     ours_centres, ours, _ = clusters_torch.cluster_on_device(fill, 14, 128, "cpu")
-    cv_centres, theirs = faithful_layers.cluster_colors(fill)
+    cv_centres, theirs = clusters.cluster_colors(fill)
     error = [np.linalg.norm(lab - c[0][labels], axis=-1).mean() for c, labels in
              ((ours_centres, ours), (cv_centres, theirs))]
     assert error[0] <= 1.1 * error[1]

@@ -1,7 +1,7 @@
 """The faithful layers' clustering on the colouriser's own device (a GPU): the predictions' colours reduced to a
 few clusters shared by all candidates, and each pixel's cluster at the network's size and at full size.
 
-`faithful_layers.cluster_colors` and `upsampled_labels` do the same on the CPU with OpenCV. On a GPU those two
+`clusters.cluster_colors` and `upsampled_labels` do the same on the CPU with OpenCV. On a GPU those two
 were most of the per-request layering; here they are a few dozen small kernels with a single wait at the end
 (one download of the labels and centres), and no step depends on a value read back midway: the iterations
 are a fixed number, and the seeding picks its points by index arithmetic on the device.
@@ -99,7 +99,7 @@ def upsampled(fills: torch.Tensor, side: int) -> torch.Tensor:
 def cluster_on_device(fills: np.ndarray, clusters: int, side: int,
                       device: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(centres [n, k, 3] CIELAB of each candidate, labels at the fills' size, labels at side x side), int32
-    labels, the clustering as `faithful_layers.cluster_colors` + `upsampled_labels` describe it, on `device`.
+    labels, the clustering as `clusters.cluster_colors` + `upsampled_labels` describe it, on `device`.
     The k-means sees every other pixel of every other row, as the CPU's does."""
     with torch.inference_mode():
         on_device = torch.from_numpy(np.ascontiguousarray(fills)).to(device, non_blocking=True)

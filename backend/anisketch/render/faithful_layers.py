@@ -20,12 +20,12 @@ from ..engine import params as P
 from ..engine.palette import hair_sheen, skin_shadow
 from ..layers import ink_box
 from .dabs import IRIS_PALE_L, Dab, agreed_color, reads_as_blank_eye
+from .clusters import CLUSTERS, cluster_colors, upsampled_labels
 from .lab import to_lab
 from .layered import BLACK, EYES, FLATS, HIGHLIGHTS, SHADOWS, WHITE, GuideShading, multiply_color, screen_color
 from .snapping import LineRegions, flat_family, line_regions
 
 HINT_REACH = 30.0  # CIELAB distance: a dab recolours the flat it lands on only if the network painted it near
-CLUSTERS = 14  # colours the prediction is reduced to before they are sorted into flats and shading
 EYE_FAR = 25.0  # CIELAB distance from its cluster's colour at which an eye pixel gets the eyes' own cluster
 EYE_MIN_PIXELS = 12  # at the prediction's size: fewer such pixels are an anti-aliased rim, not a colour
 SHADING_HUE = 20.0  # degrees: a shadow keeps its base's hue (the engine nudges it by 5)
@@ -331,51 +331,6 @@ def look_up(index: np.ndarray, table: np.ndarray) -> np.ndarray:
     as one 32-bit word: half the time of OpenCV's LUT over an index with four equal channels."""
     words = np.clip(np.rint(table), 0, 255).astype(np.uint8).view(np.uint32).reshape(256)
     return np.take(words, index).view(np.uint8).reshape(*index.shape, 4)
-
-
-def cluster_colors(fills: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """k-means (deterministic) of the predictions' colours in CIELAB, each pixel's colours in all n candidates
-    as one point: each candidate's centres [n, k, 3] (Lab) and the labels (S, S), shared."""
-    lab = stacked_lab(fills)
-    samples = lab[::2, ::2].reshape(-1, lab.shape[-1])
-    cv2.setRNGSeed(0x5EED)
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 12, 0.5)
-    _, _, centres = cv2.kmeans(samples, CLUSTERS, None, criteria, 1,  # type: ignore[call-overload]  # stub: UMat only
-                               cv2.KMEANS_PP_CENTERS)
-    return centres.reshape(CLUSTERS, -1, 3).transpose(1, 0, 2), nearest_centre(lab, centres)
-
-
-def stacked_lab(fills: np.ndarray) -> np.ndarray:
-    """[..., n * 3]: each pixel's CIELAB colour in each of the n candidates [n, ..., 3], side by side."""
-    return np.concatenate([to_lab(fill) for fill in fills], axis=-1)
-
-
-def upsampled_labels(fills: np.ndarray, labels: np.ndarray, centres: np.ndarray, side: int) -> np.ndarray:
-    """The nearest centre of each pixel of the predictions upsampled smoothly to side x side, computed only near
-    the edges between clusters: inside a patch of one cluster the upsampled colours are its own (a tenth of
-    the time at 512 px)."""
-    if labels.shape[0] == side:
-        return labels
-    up = cv2.resize(labels, (side, side), interpolation=cv2.INTER_NEAREST)
-    edge = np.zeros(labels.shape, np.uint8)
-    edge[:, 1:] |= labels[:, 1:] != labels[:, :-1]
-    edge[1:] |= labels[1:] != labels[:-1]
-    near = cv2.resize(cv2.dilate(edge, np.ones((3, 3), np.uint8)), (side, side), interpolation=cv2.INTER_NEAREST) > 0
-    smooth = np.stack([cv2.resize(fill, (side, side), interpolation=cv2.INTER_LINEAR)[near] for fill in fills])
-    up[near] = nearest_centre(stacked_lab(smooth), joined(centres))
-    return up
-
-
-def joined(centres: np.ndarray) -> np.ndarray:
-    """[k, n * 3]: the candidates' centres [n, k, 3] side by side, as k-means gave them."""
-    return np.ascontiguousarray(centres.transpose(1, 0, 2).reshape(centres.shape[1], -1))
-
-
-def nearest_centre(lab: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Index of the nearest centre [k, d] of each point of `lab` [..., d] (int32, `lab`'s leading shape)."""
-    points = np.ascontiguousarray(lab.reshape(-1, lab.shape[-1]), np.float32)
-    _, nearest = cv2.batchDistance(points, centres, cv2.CV_32F, normType=cv2.NORM_L2SQR, K=1)
-    return nearest.astype(np.int32).reshape(lab.shape[:-1])
 
 
 def centres_rgb(centres: np.ndarray) -> np.ndarray:
