@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Iterator
 
 import cv2
@@ -35,7 +36,7 @@ from ..protocol import MAX_CANDIDATES, MAX_SIDE
 from .dabs import find_dabs
 from .faithful import ColorizerModel, load_colorizer, network_inputs, portrait_outside
 from .faithful_layers import candidate_tables, painted, shared_shapes
-from .drawn import as_paper, drawn_box, portrait_as_paper, undrawn_body
+from .drawn import as_paper, drawn_box, portrait_as_paper, undrawn_body, where_labelled
 from .layered import BLEND_OF, FLATS, HIDDEN, DabbedTone, GuideShading, dabbed_shapes, guide_shading, refined_production
 from .refined import donor_seed, portrait_maker, square
 from .snapping import line_regions
@@ -114,7 +115,8 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         portrait = placement.portrait(build_portrait(P.decode(floats, choices)))
         square_darkness = square(darkness, side)
         parts = render_portrait(portrait, colorizer.input_size)["parts"]
-        parts = as_paper(parts, undrawn_body(parts, square_darkness))  # a head drawn alone gets no body
+        body = undrawn_body(parts, square_darkness)  # a head drawn alone gets no body
+        undrawn, parts = where_labelled(parts, body, side), as_paper(parts, body)
         network = time.perf_counter()
         lines, net_hints = network_inputs(colorizer.input_size, square_darkness, hints, parts, n, int(style_seed))
         with ThreadPoolExecutor(3) as helpers:
@@ -129,8 +131,9 @@ def render(guidance_model, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | Non
         before_layers = ms_since(t)
         layering = time.perf_counter()
         # the candidates share their shapes (faithful_layers.Shapes): found once, each candidate then only a look-up
+        lines_drawn = regions.result() if undrawn is None else replace(regions.result(), undrawn=undrawn)
         shapes, under = shared_shapes(fills, square_darkness, outside.result(), dabs, parts, colorizer.shapes_device,
-                                      guide, regions.result())
+                                      guide, lines_drawn)
         timing["shapes"] = ms_since(layering)
         # each candidate's colours, one after another (small steps, all holding the interpreter lock), then its
         # layers painted on a thread of its own

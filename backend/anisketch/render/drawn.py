@@ -135,6 +135,14 @@ def as_paper(parts: np.ndarray, labels: tuple[int, ...]) -> np.ndarray:
     return np.where(np.isin(parts, labels), np.uint8(P.LABEL["background"]), parts).astype(parts.dtype)
 
 
+def where_labelled(parts: np.ndarray, labels: tuple[int, ...], side: int) -> np.ndarray | None:
+    """bool side x side: the pixels of `parts` (any square size) with one of `labels`; None without labels."""
+    if not labels:
+        return None
+    mask = np.isin(parts, labels).astype(np.uint8)
+    return (cv2.resize(mask, (side, side), interpolation=cv2.INTER_NEAREST) if len(parts) != side else mask) > 0
+
+
 def portrait_as_paper(portrait: Portrait, labels: tuple[int, ...]) -> Portrait:
     """The portrait with the regions of `labels` painted as its background (they still hide what lies behind
     them: the back hair behind a neck stays hidden) and their shading left out."""

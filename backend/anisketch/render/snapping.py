@@ -29,12 +29,14 @@ NEAREST_MARGIN = 2  # pixels: the reach of OpenCV's largest distance-transform m
 class LineRegions:
     """What snapping needs of the artist's lines alone (so it can be found while the network paints): the lines
     thickened so that small gaps close (`band`, bool), the regions between them (`regions`, int32, 1..count-1;
-    0 on the band), and where the artist drew (`drawn`: drawn.drawn_box, None: all of it)."""
+    0 on the band), where the artist drew (`drawn`: drawn.drawn_box, None: all of it) and the guidance's body
+    they did not draw (`undrawn`: bool, drawn.undrawn_body's parts; None: none)."""
 
     band: np.ndarray
     regions: np.ndarray
     count: int
     drawn: Box | None = None
+    undrawn: np.ndarray | None = None
 
 
 def line_regions(darkness: np.ndarray, request: tuple[int, int] | None = None) -> LineRegions:
@@ -59,6 +61,10 @@ def flat_family(family: np.ndarray, k: int, lines: LineRegions, outside: np.ndar
     outside_id = k
     if outside is not None:
         family = np.where(outside & ((family == background) | (background < 0)), outside_id, family)
+    if lines.undrawn is not None and (outside is not None or background >= 0):
+        # a neck or clothes the artist did not draw is paper, whatever the network painted there (a dabbed
+        # background is opaque: there the paper is the background's flat)
+        family = np.where(lines.undrawn, outside_id if outside is not None else background, family)
     eyes = None if parts is None else eyes_at(parts, side)
     family = snap_to_lines(family, lines, outside_id + 1, eyes)
     if eyes is not None:
