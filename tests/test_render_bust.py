@@ -156,3 +156,16 @@ def test_a_head_drawn_alone_gets_no_body_down_to_a_stray_stroke(guidance, colori
     below = flats[chin + round(0.06 * H):stray - 5, 40:398, 3]  # under the chin, above the stray stroke
     assert (below == 255).mean() < 0.05, "a neck and clothes the artist never drew, painted under the head"
     assert (flats[chin - 50:chin - 15, 180:260, 3] == 255).mean() > 0.95  # the face itself is coloured
+
+
+def test_the_lone_heads_figure_counts_the_bodies_the_rule_takes_away():
+    """render/lone_heads.py, end to end on one lone head whose shoulders' outline is long enough to judge."""
+    from anisketch.render import api, lone_heads
+
+    rule = api.undrawn_body
+    before, _ = lone_heads.evaluate(1, 2_000_000_001, ("refined",), before=True)
+    assert api.undrawn_body is rule  # the rule is back for whatever runs next
+    now, pictures = lone_heads.evaluate(1, 2_000_000_001, ("refined",), before=False)
+    (key,) = [k for k in now if k.endswith(".with_body")]
+    assert before[key] == 1.0 and now[key] == 0.0
+    assert len(pictures) == 1 and pictures[0].shape == (256, 512, 3)

@@ -31,17 +31,20 @@ BAND = (0.06, 0.22)  # of the side, below the chin
 OFF_BACKGROUND = 30  # sum of RGB differences from which a flat is not the dabbed background's colour
 
 
-def lone_head(seed: int) -> tuple[np.ndarray, np.ndarray, int, bool]:
-    """(sketch RGBA, hints RGBA, the chin's row, whether a dab lies on the background) in the engine's frame."""
+def lone_head(seed: int) -> tuple[np.ndarray, np.ndarray, int, slice, bool]:
+    """(sketch RGBA, hints RGBA, the chin's row, the figure's columns, whether a dab lies on the background) in
+    the engine's frame."""
     case = truth_and_inputs(seed)
     parts = case["truth"]["parts"]
     chin = int(np.flatnonzero((parts == P.LABEL["skin"]).any(axis=1))[-1])
+    columns = np.flatnonzero((parts != P.LABEL["background"]).any(axis=0))
     darkness = case["sketch"].copy()
     darkness[chin + 4:] = 0
     cv2.line(darkness, (60, chin + 120), (110, chin + 135), 200, 5)  # the stray stroke
     hints = case["hints"][10].copy()
     hints[chin + 4:] = 0
-    return sketch_to_rgba(darkness), hints, chin, bool(((parts == 0) & (hints[..., 3] > 0)).any())
+    dabbed = bool(((parts == P.LABEL["background"]) & (hints[..., 3] > 0)).any())
+    return sketch_to_rgba(darkness), hints, chin, slice(columns[0], columns[-1]), dabbed
 
 
 def body_under_chin(flats: np.ndarray, chin: int, columns: slice, background_dabbed: bool) -> float:
@@ -59,21 +62,30 @@ def evaluate(count: int, seed: int, modes: tuple[str, ...], before: bool) -> tup
     from . import api
 
     guidance, colorizer = GuidanceModel.load(None, device="cpu"), api.load_colorizer(None, "cpu")
+    rule = api.undrawn_body
     if before:
         api.undrawn_body = lambda parts, darkness: ()  # every body part counts as drawn
+    try:
+        return judged_heads(guidance, colorizer, range(seed, seed + count), modes)
+    finally:
+        api.undrawn_body = rule
+
+
+def judged_heads(guidance, colorizer, seeds, modes: tuple[str, ...]) -> tuple[dict, list[np.ndarray]]:
+    from . import api
+
     shares: dict[str, list[float]] = {}
     pictures = []
-    for s in range(seed, seed + count):
-        sketch, hints, chin, dabbed = lone_head(s)
+    for s in seeds:
+        sketch, hints, chin, figure, dabbed = lone_head(s)
         request, x, y = plugin_crop(sketch)
         page, page_hints = on_page(sketch, request, x, y), on_page(hints, request, x, y)
-        figure = np.flatnonzero((truth_and_inputs(s)["truth"]["parts"] != 0).any(axis=0))
         row = [composite([(page_hints, "normal"), (page, "normal")])]
         for mode in modes:
             result = api.render(guidance, page, page_hints, n=1, mode=mode, colorizer=colorizer)
             stack = candidate_stacks(result.layers, request, request)[0]
             flats = stack[0][0][y:y + sketch.shape[0], x:x + sketch.shape[1]]
-            share = body_under_chin(flats, chin, slice(figure[0], figure[-1]), dabbed)
+            share = body_under_chin(flats, chin, figure, dabbed)
             shares.setdefault(f"{mode}.{'dabbed' if dabbed else 'plain'}_background", []).append(share)
             row.append(composite(stack + [(page, "normal")]))
         pictures.append(np.hstack([cv2.resize(np.rint(p).astype(np.uint8), (256, 256), interpolation=cv2.INTER_AREA)
