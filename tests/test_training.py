@@ -174,29 +174,31 @@ def test_a_config_can_weigh_the_pose_more():
     assert np.array_equal(heavier[~pose], default[~pose])
 
 
-def test_a_config_can_grow_the_shipped_encoder_a_finer_map_that_starts_as_the_shipped_reading(tmp_path):
-    """[model] skip_channels: `--init` grows the shipped encoder into the config's network (model.grown), whose new
-    head weights start at zero, so it reads every sketch exactly as the shipped one did before it trains."""
+def test_a_config_can_grow_an_encoder_a_finer_map_that_starts_as_its_reading(tmp_path):
+    """[model] skip_channels: `--init` grows a trained encoder without a finer map into the config's network
+    (model.grown), whose new head weights start at zero, so it reads every sketch exactly as the trained one did
+    before it trains. An encoder that has one (the shipped one, since session 19) is taken as it is."""
     from dataclasses import replace
 
     import torch
 
     from anisketch.guidance import train as recipe
     from anisketch.guidance.model import grown
-    from anisketch.guidance.predictor import load_encoder
 
-    shipped = load_encoder(REPO / "weights")[0].eval()
+    torch.manual_seed(0)
+    trained = recipe.make_task({}).model.eval()  # the network as the older configs make it: no finer map
+    assert trained.config.skip_channels == 0
     task = recipe.make_task({"model": {"skip_channels": 4}})
-    network = task.start_from(shipped).eval()
-    assert network.config == replace(shipped.config, skip_channels=4)
+    network = task.start_from(trained).eval()
+    assert network.config == replace(trained.config, skip_channels=4)
     sketch = torch.rand(2, 1, 256, 256)
     with torch.no_grad():
-        (floats, logits), (then_floats, then_logits) = network(sketch), shipped(sketch)
+        (floats, logits), (then_floats, then_logits) = network(sketch), trained(sketch)
     assert torch.equal(floats, then_floats) and all(torch.equal(a, b) for a, b in zip(logits, then_logits))
     assert task.start_from(network) is network  # grown already: taken as it is
     with pytest.raises(ValueError):
-        grown(shipped, replace(shipped.config, hidden=64, skip_channels=4))  # only the finer map may be new
-    done = anisketch("train", "guidance", "--config", str(REPO / "backend" / "configs" / "guidance_skip.toml"),
+        grown(trained, replace(trained.config, hidden=64, skip_channels=4))  # only the finer map may be new
+    done = anisketch("train", "guidance", "--config", str(REPO / "backend" / "configs" / "guidance_skip2.toml"),
                      "--init", str(REPO / "weights"), "--out", str(tmp_path), "--steps", "1", "--batch-size", "2",
                      "--workers", "0")
-    assert done.returncode == 0, done.stderr[-2000:]  # the shipped config's leg starts from the grown network
+    assert done.returncode == 0, done.stderr[-2000:]  # the shipped weights start the shipped config's next leg
