@@ -38,3 +38,11 @@ def test_the_check_finds_a_long_file_without_a_reason(tmp_path):
     (tmp_path / "explained.py").write_text(f'"""A module.\n\n{REASON}: one contract.\n"""\n' + body)
     (tmp_path / "short.py").write_text('"""A module."""\nx = 1\n')
     assert unexplained(sorted(tmp_path.glob("*.py"))) == [f"silent.py ({LIMIT + 6} lines)"]
+
+
+def test_the_shipped_weights_fit_their_budget():
+    """Every weights file travels whole with each clone and each call to the GPU machine: none over 16 MiB, and
+    all of weights/ within the 40 MiB the project allows."""
+    sizes = {path.name: path.stat().st_size for path in (ROOT / "weights").iterdir() if path.is_file()}
+    assert all(size <= 16 << 20 for size in sizes.values()), {n: s for n, s in sizes.items() if s > 16 << 20}
+    assert sum(sizes.values()) <= 40 << 20, sum(sizes.values())

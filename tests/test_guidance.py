@@ -152,3 +152,30 @@ def test_corrupt_weights_fail_clearly(tmp_path):
     target.unlink()
     with pytest.raises(ModelUnavailable, match="missing"):
         GuidanceModel.load(tmp_path)
+
+
+def test_weights_with_the_bank_inside_the_encoders_file_still_load(tmp_path):
+    """Folders exported before the projection bank had its own file (guidance_bank.safetensors) keep it inside
+    guidance.safetensors: they load with the same bank."""
+    import shutil
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from anisketch.weights import default_weights_dir, read_manifest, register, write_manifest
+
+    for f in default_weights_dir().iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    tensors, metadata = {}, {}
+    for name in ("guidance", "guidance_bank"):
+        with safe_open(str(tmp_path / f"{name}.safetensors"), "pt") as f:
+            tensors.update({k: f.get_tensor(k) for k in f.keys()})
+            metadata = metadata or f.metadata()
+    save_file(tensors, str(tmp_path / "guidance.safetensors"), metadata=metadata)
+    (tmp_path / "guidance_bank.safetensors").unlink()
+    entries = read_manifest(tmp_path)
+    del entries["guidance_bank"]
+    write_manifest(tmp_path, entries)
+    register(tmp_path, "guidance", tmp_path / "guidance.safetensors")
+    old_format = GuidanceModel.load(tmp_path).projector.bank
+    assert np.array_equal(old_format, GuidanceModel.load().projector.bank) and len(old_format) == 20000

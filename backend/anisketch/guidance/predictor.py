@@ -28,7 +28,7 @@ from ..weights import default_weights_dir, load_tensors
 from .faithfulness import DEFAULT_FAITHFULNESS
 from ..blocks import for_inference
 from .model import EncoderConfig, SketchEncoder, predict
-from .projection import ManifoldProjector
+from .projection import BANK_MODEL, ManifoldProjector
 from .framing import ENGINE_CENTRE, ENGINE_SCALE, IDENTITY, FrameFinder, Placement, Window, cut_window, frame_input, restore_ink
 from .hold import (HOLD_SHIFT, INK_READ, POSE, Drawn, build_remembered, ink_map, moved_less_than, seen_cells,
                    untouched_parts)
@@ -102,6 +102,14 @@ def load_encoder(weights_dir: Path | None = None) -> tuple[SketchEncoder, dict, 
     return encoder, tensors, meta
 
 
+def projection_bank(weights_dir: Path | None, encoder_tensors: dict) -> np.ndarray:
+    """The projection bank's training vectors [N, D] float32: from its own file, or from inside the encoder's for
+    weights exported before the bank had one."""
+    if "bank.floats" in encoder_tensors:
+        return encoder_tensors["bank.floats"].float().numpy()
+    return load_tensors(weights_dir or default_weights_dir(), BANK_MODEL)[0]["bank.floats"].float().numpy()
+
+
 class GuidanceModel:
     """Sketch pixels in, a finished portrait out: frame finder (where is the face), window (show it to the
     encoder as it learned), encoder + projection (what is drawn), state (pins, parts that hold still)."""
@@ -117,8 +125,7 @@ class GuidanceModel:
     @classmethod
     def load(cls, weights_dir: Path | None = None, device: str = "cpu") -> "GuidanceModel":
         encoder, tensors, meta = load_encoder(weights_dir)
-        bank = tensors["bank.floats"].float().numpy()
-        projector = ManifoldProjector(bank, P.float_groups(), P.ALL_GROUPS)
+        projector = ManifoldProjector(projection_bank(weights_dir, tensors), P.float_groups(), P.ALL_GROUPS)
         return cls(for_inference(encoder, device), projector, int(meta.get("input_size", 256)), device,
                    load_frame_finder(weights_dir, device))
 

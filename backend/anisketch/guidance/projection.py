@@ -13,6 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# The bank's own file in the weights folder's manifest (its training vectors: `guidance.train.projection_bank`).
+# Weights exported before it had a file of its own keep the bank inside `guidance.safetensors`.
+BANK_MODEL = "guidance_bank"
+
 
 def affine_weights(x: np.ndarray, neighbours: np.ndarray, ridge: float = 1e-3) -> np.ndarray:
     """Weights summing to one that best rebuild x [D] from neighbours [K, D]."""

@@ -28,6 +28,7 @@ from ..engine.raster import render_lines
 from ..engine.sketch import render_sketch, simulate_sketch
 from ..engine.sketch_style import draw_styled, params_of, sample_style
 from .model import EncoderConfig, SketchEncoder, grown, predict, vector_loss
+from .projection import BANK_MODEL
 from .state import layout_fingerprint
 
 if TYPE_CHECKING:
@@ -267,23 +268,28 @@ def projection_bank(count: int | None = None) -> tuple[np.ndarray, np.ndarray]:
 
 
 def export(task: GuidanceTask, run_dir: Path, weights_dir: Path, config_path: Path) -> Path:
-    """Write `guidance.safetensors` (fp16 weights + the projection bank) and register it in the manifest."""
+    """Write `guidance.safetensors` (fp16 weights) and `guidance_bank.safetensors` (the projection bank), and
+    register both in the manifest. The bank has a file of its own: together they passed 16 MiB, and every weights
+    file travels whole with each clone and each GPU call."""
     import json
 
     from ..train.export import half_tensors, load_trained, write_weights
     from ..weights import register
 
     info = load_trained(task.model, run_dir)
-    tensors = half_tensors(task.model, prefix="encoder.")
-    bank_floats, bank_choices = projection_bank()
-    tensors["bank.floats"] = torch.from_numpy(bank_floats).half()
-    tensors["bank.choices"] = torch.from_numpy(bank_choices.astype(np.int16))
-    path = write_weights(weights_dir, "guidance", tensors, {
+    stamp = {"layout": layout_fingerprint()}
+    path = write_weights(weights_dir, "guidance", half_tensors(task.model, prefix="encoder."), {
+        **stamp,
         "encoder_config": json.dumps(task.model.config.to_dict()),
-        "layout": layout_fingerprint(),
         "trained": json.dumps(info),
         "input_size": str(task.curriculum.size),
     })
     register(weights_dir, "guidance", path, config=str(config_path), engine_version=P.ENGINE_VERSION,
-             metadata={"layout": layout_fingerprint(), "trained": info, "bank_seeds": f"0..{BANK_SIZE - 1}"})
+             metadata={**stamp, "trained": info})
+    bank_floats, bank_choices = projection_bank()
+    bank = write_weights(weights_dir, BANK_MODEL, {"bank.floats": torch.from_numpy(bank_floats).half(),
+                                                   "bank.choices": torch.from_numpy(bank_choices.astype(np.int16))},
+                         stamp)
+    register(weights_dir, BANK_MODEL, bank, engine_version=P.ENGINE_VERSION,
+             metadata={**stamp, "bank_seeds": f"0..{BANK_SIZE - 1}"})
     return path
