@@ -58,6 +58,8 @@ class SketchEncoder(nn.Module):
         self.reduce = nn.Sequential(conv_bn(w[-1], config.head_channels, kernel=1), nn.ReLU())
         side = config.in_size // 4 // 2 ** (len(w) - 1)
         features = config.head_channels * side * side
+        # the block whose input is the finer map (the last stage's first block); -1: the head reads no finer map
+        self.finer_at = config.blocks_per_stage * (len(w) - 1) if config.skip_channels else -1
         if config.skip_channels:
             self.skip = nn.Sequential(conv_bn(w[-2], config.skip_channels, kernel=1), nn.ReLU())
             features += config.skip_channels * (2 * side) ** 2
@@ -72,14 +74,16 @@ class SketchEncoder(nn.Module):
 
     def forward(self, sketch: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """sketch: float [B, 1, S, S], ink darkness in [0, 1]. Returns (floats [B, D], [logits [B, K_c]])."""
-        x = torch.cat([sketch, self.coords.expand(sketch.shape[0], -1, -1, -1).to(sketch.dtype)], dim=1)
-        if not self.config.skip_channels:
-            out = self.fc(self.reduce(self.stages(self.stem(x)))).float()
-        else:
-            last_stage = self.config.blocks_per_stage * (len(self.config.widths) - 1)
-            finer = self.stages[:last_stage](self.stem(x))
-            head = torch.cat([self.reduce(self.stages[last_stage:](finer)).flatten(1), self.skip(finer).flatten(1)], 1)
-            out = self.fc(head).float()
+        x = self.stem(torch.cat([sketch, self.coords.expand(sketch.shape[0], -1, -1, -1).to(sketch.dtype)], dim=1))
+        finer = None
+        for i, block in enumerate(self.stages):
+            if i == self.finer_at:
+                finer = x
+            x = block(x)
+        head = self.reduce(x)
+        if finer is not None:
+            head = torch.cat([head.flatten(1), self.skip(finer).flatten(1)], 1)
+        out = self.fc(head).float()
         floats = torch.sigmoid(out[:, : self.config.n_floats])
         logits = list(torch.split(out[:, self.config.n_floats :], list(self.config.choice_sizes), dim=1))
         return floats, logits
