@@ -282,7 +282,8 @@ def test_an_iris_its_cluster_misrepresents_gets_a_cluster_of_its_own():
                                                              parts)
     assert centres2.shape == (2, 4, 3) and (small[iris] == 3).all() and (small[~iris & (fill != IRIS).any(2)] != 3).any()
     assert np.abs(centres2[0, 3] - lab0[iris].mean(axis=0)).max() < 0.5
-    assert (full == 3).sum() == 4 * iris.sum()  # the same pixels at twice the size
+    twice = np.kron(iris, np.ones((2, 2), bool))  # the same pixels at twice the size, their corners rounded
+    assert ((full == 3) ^ twice).sum() <= 0.1 * twice.sum()
     fitting = centres.copy()
     fitting[:, 0] = lab0[iris].mean(axis=0)  # cluster 0 the iris, cluster 1 everything else (skin)
     fitted = faithful_layers.eyes_own_cluster(fills, fitting, np.where(iris, 0, 1), np.zeros((128, 128), np.int32),

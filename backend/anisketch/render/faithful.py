@@ -26,6 +26,7 @@ from ..engine import params as P
 from ..errors import ModelUnavailable
 from ..weights import default_weights_dir, load_tensors, read_manifest
 from .dabs import ALPHA_THRESHOLD, find_dabs
+from .drawn import at_side
 from .layered import rgba_of
 from .model import Colorizer, ColorizerConfig, make_input
 from .refined import COLOR_OF_LABEL, donor_palette
@@ -268,9 +269,7 @@ def outside(darkness: np.ndarray, parts: np.ndarray) -> np.ndarray:
     is inside as a whole; in mixed regions (a gap too wide) and on the thickened lines the guidance decides
     pixel by pixel."""
     side = darkness.shape[0]
-    background = (parts == P.LABEL["background"]).astype(np.uint8)
-    if background.shape[0] != side:
-        background = cv2.resize(background, (side, side), interpolation=cv2.INTER_NEAREST)
+    background = at_side(parts == P.LABEL["background"], side).astype(np.uint8)
     radius = max(1, int(round(GAP_CLOSING * side)))
     lines = cv2.dilate((darkness >= OPEN_LEVEL).astype(np.uint8), cv2.getStructuringElement(
         cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))

@@ -20,6 +20,7 @@ from ..engine import params as P
 from ..engine.palette import hair_sheen, skin_shadow
 from ..layers import ink_box
 from .dabs import IRIS_PALE_L, Dab, agreed_color, reads_as_blank_eye
+from .drawn import at_side
 from .clusters import CLUSTERS, cluster_colors, upsampled_labels
 from .lab import to_lab
 from .layered import BLACK, EYES, FLATS, HIGHLIGHTS, SHADOWS, WHITE, GuideShading, multiply_color, screen_color
@@ -242,7 +243,7 @@ def eyes_own_cluster(fills: np.ndarray, centres: np.ndarray, labels_small: np.nd
     k = centres.shape[1]
     own = np.stack([to_lab(fill[far]).mean(axis=0) for fill in fills])  # each candidate's mean colour there
     side = labels.shape[0]
-    far_full = cv2.resize(far.astype(np.uint8), (side, side), interpolation=cv2.INTER_NEAREST) > 0
+    far_full = at_side(far, side)
     return (np.concatenate([centres, own[:, None].astype(centres.dtype)], axis=1),
             np.where(far, k, labels_small).astype(labels_small.dtype),
             np.where(far_full, k, labels).astype(labels.dtype))

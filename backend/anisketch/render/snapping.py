@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from ..layers import ink_box
-from .drawn import Box, drawn_box, fill_outside
+from .drawn import Box, drawn_box, fill_outside, where_labelled
 from .layered import EYES
 
 OPEN_LEVEL = 96  # darkness from which a pixel is a line
@@ -65,7 +65,7 @@ def flat_family(family: np.ndarray, k: int, lines: LineRegions, outside: np.ndar
         # a neck or clothes the artist did not draw is paper, whatever the network painted there (a dabbed
         # background is opaque: there the paper is the background's flat)
         family = np.where(lines.undrawn, outside_id if outside is not None else background, family)
-    eyes = None if parts is None else eyes_at(parts, side)
+    eyes = None if parts is None else where_labelled(parts, EYES, side)
     family = snap_to_lines(family, lines, outside_id + 1, eyes)
     if eyes is not None:
         family = painted_eyes(family, eyes, skin, outside_id + 1, eye_whites)
@@ -123,12 +123,6 @@ def line_band(darkness: np.ndarray) -> np.ndarray:
     radius = max(1, int(round(GAP_CLOSING * side)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     return cv2.dilate((darkness >= OPEN_LEVEL).astype(np.uint8), kernel) > 0
-
-
-def eyes_at(parts: np.ndarray, side: int) -> np.ndarray:
-    """bool side x side: the guidance's eyes."""
-    eyes = np.isin(parts, EYES).astype(np.uint8)
-    return (cv2.resize(eyes, (side, side), interpolation=cv2.INTER_NEAREST) if parts.shape[0] != side else eyes) > 0
 
 
 def snap_to_lines(family: np.ndarray, lines: LineRegions, count: int, keep: np.ndarray | None = None) -> np.ndarray:
