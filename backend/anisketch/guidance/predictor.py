@@ -29,7 +29,7 @@ from .faithfulness import DEFAULT_FAITHFULNESS
 from ..blocks import for_inference
 from .model import EncoderConfig, SketchEncoder, predict
 from .projection import BANK_MODEL, ManifoldProjector
-from .framing import ENGINE_CENTRE, ENGINE_SCALE, IDENTITY, FrameFinder, Placement, Window, cut_window, frame_input, restore_ink
+from .framing import IDENTITY, FrameFinder, Placement, Window, cut_window, frame_input, restore_ink
 from .hold import (HOLD_SHIFT, INK_READ, POSE, Drawn, build_remembered, ink_map, moved_less_than, seen_cells,
                    untouched_parts)
 from .state import GuideState, decode_state, encode_state, layout_fingerprint
@@ -197,7 +197,7 @@ class GuidanceModel:
             frame = self.finder.find(overview[None])[0]
             if old is not None and old.frames_well(frame, side, origin):
                 window = old
-            elif whole.frames_well(frame, side, origin, ENGINE_CENTRE, ENGINE_SCALE):
+            elif whole.frames_well(frame, side, origin):  # already framed as the encoder reads best
                 window = whole
             else:
                 window = Window.around(frame, side, origin)
