@@ -102,7 +102,7 @@ def load_encoder(weights_dir: Path | None = None) -> tuple[SketchEncoder, dict, 
     return encoder, tensors, meta
 
 
-def projection_bank(weights_dir: Path | None, encoder_tensors: dict) -> np.ndarray:
+def load_projection_bank(weights_dir: Path | None, encoder_tensors: dict) -> np.ndarray:
     """The projection bank's training vectors [N, D] float32: from its own file, or from inside the encoder's for
     weights exported before the bank had one."""
     if "bank.floats" in encoder_tensors:
@@ -125,7 +125,7 @@ class GuidanceModel:
     @classmethod
     def load(cls, weights_dir: Path | None = None, device: str = "cpu") -> "GuidanceModel":
         encoder, tensors, meta = load_encoder(weights_dir)
-        projector = ManifoldProjector(projection_bank(weights_dir, tensors), P.float_groups(), P.ALL_GROUPS)
+        projector = ManifoldProjector(load_projection_bank(weights_dir, tensors), P.float_groups(), P.ALL_GROUPS)
         return cls(for_inference(encoder, device), projector, int(meta.get("input_size", 256)), device,
                    load_frame_finder(weights_dir, device))
 

@@ -19,9 +19,9 @@ import numpy as np
 from ..engine import params as P
 from ..engine.palette import hair_sheen, skin_shadow
 from ..layers import ink_box
+from .clusters import CLUSTERS, cluster_colors, upsampled_labels
 from .dabs import IRIS_PALE_L, Dab, agreed_color, reads_as_blank_eye
 from .drawn import at_side
-from .clusters import CLUSTERS, cluster_colors, upsampled_labels
 from .lab import to_lab
 from .layered import BLACK, EYES, FLATS, HIGHLIGHTS, SHADOWS, WHITE, GuideShading, multiply_color, screen_color
 from .snapping import LineRegions, flat_family, line_regions
