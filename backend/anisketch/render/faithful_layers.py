@@ -11,7 +11,7 @@ coloured n ways: these shapes are found once for all of them, and each candidate
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -24,7 +24,7 @@ from .dabs import IRIS_PALE_L, Dab, agreed_color, reads_as_blank_eye
 from .drawn import at_side
 from .lab import to_lab
 from .layered import BLACK, EYES, FLATS, HIGHLIGHTS, SHADOWS, WHITE, GuideShading, multiply_color, screen_color
-from .snapping import LineRegions, flat_family, line_regions
+from .snapping import LineRegions, flat_family, labelled, line_regions
 
 HINT_REACH = 30.0  # CIELAB distance: a dab recolours the flat it lands on only if the network painted it near
 EYE_FAR = 25.0  # CIELAB distance from its cluster's colour at which an eye pixel gets the eyes' own cluster
@@ -95,20 +95,41 @@ def all_dabbed(dabs: list[Dab], shape: tuple[int, ...]) -> np.ndarray:
 
 
 def dab_under(dab: Dab, shapes: Shapes) -> DabUnder:
-    """What lies under the dab's pixels in the shapes (in row-major order, as the whole mask lists them)."""
+    """What lies under the dab's pixels in the shapes (in row-major order, as the whole mask lists them), read
+    once for all the candidates (`read_under`)."""
     box = in_box(dab)
     mask = dab.mask[box]
-    return DabUnder(dab.color, shapes.family[box][mask], shapes.labels[box][mask])
+    return read_under(DabUnder(dab.color, shapes.family[box][mask], shapes.labels[box][mask]), shapes.role)
 
 
 @dataclass
 class DabUnder:
     """A dab's colour and what lies under its pixels in the shapes all candidates share: the flats (`family`)
-    and the clusters (`labels`)."""
+    and the clusters (`labels`); and what `read_under` reads of them, the same in every candidate: the base
+    flat most of its pixels lie on (`base`, -1: none, it lies outside or on the whites of the eyes), how many
+    of its pixels lie on base flats (`pixels`), the shadow cluster it lies mostly on (`tone`, -1: none) and
+    whether it lies mostly on the irises (`on_iris`)."""
 
     color: tuple[int, int, int]
     family: np.ndarray
     labels: np.ndarray
+    base: int = -1
+    pixels: int = 0
+    tone: int = -1
+    on_iris: bool = False
+
+
+def read_under(dab: DabUnder, role: np.ndarray) -> DabUnder:
+    """dab with what lies under it read (`DabUnder`), by the clusters' roles (`Shapes.role`). A dab lying mostly
+    on a shadow asks for the base that its shadow turns into the dab's colour (`hinted_bases`)."""
+    k = len(role)
+    on = dab.family[dab.family < k]  # not the outside, not the whites of the eyes
+    if on.size == 0:
+        return replace(dab, on_iris=on_iris(dab, k))
+    shades = dab.labels
+    shaded = np.bincount(role[shades], minlength=3)
+    tone = int(np.bincount(shades[role[shades] == 1]).argmax()) if shaded[1] > shaded[0] + shaded[2] else -1
+    return replace(dab, base=int(np.bincount(on).argmax()), pixels=on.size, tone=tone, on_iris=on_iris(dab, k))
 
 
 @dataclass
@@ -160,6 +181,7 @@ def find_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | N
         from .clusters_torch import cluster_on_device
 
         centres, labels_small, labels = cluster_on_device(fills, CLUSTERS, side, device)
+    labels = labels.astype(np.uint8)  # one byte a pixel (CLUSTERS + 1 at most): each look-up of it is an OpenCV LUT
     if parts is not None:
         centres, labels_small, labels = eyes_own_cluster(fills, centres, labels_small, labels, parts)
     first = centres[0]
@@ -171,21 +193,30 @@ def find_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | N
     skin, hair, background = (-1, -1, -1) if parts is None else (main_base(painted_bases, parts, name)
                                                                   for name in ("skin", "hair", "background"))
     # each pixel's base cluster, as the network painted it (one byte a pixel: every full-size step after is lighter)
-    bases = np.take(base_of.astype(np.uint8), labels)
+    bases = per_cluster(labels, base_of)
     family = flat_family(bases, k, line_regions(darkness) if lines is None else lines, outside, parts, skin,
                          background, None if guide is None else guide.eye_whites)
     # shading only inside its own base's flat, and never on the background: the network's darker band along a
     # background's foot (or a gradient's steps) is no cel shadow, and an illustrator's background is one flat
-    shade = (np.take(role, labels) != 0) & (bases == family) & (family != background)
+    shade = (per_cluster(labels, role) != 0) & (bases == family) & (family != background)
     iris = iris_cluster(bases, family == k + 2, skin)
     added = [] if guide is None else guide_shapes(guide, family, shade, skin, hair, dabbed, outside=k)
     kept = drop_specks(drop_slivers(np.logical_or.reduce([shade] + [mask for _, mask in added])),
                        MIN_SHAPE * side * side)
+    # (tone, base) pairs fit the labels' one byte: (k - 1) x k + k + 2 < CATCH_LIGHT for k <= CLUSTERS + 1
     shade_index = np.where(kept & shade, labels * k + family, NO_SHADE)
     for index, mask in added:
         shade_index[kept & mask] = index
     return Shapes(centres, labels, role, family, family.astype(np.uint8), shade_index.astype(np.uint8), skin, hair,
                   iris)
+
+
+def per_cluster(labels: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """uint8: values[labels] of each pixel (labels uint8, values one small whole number per cluster). OpenCV's
+    LUT: a quarter of np.take's time, which first widens every index to 64 bits."""
+    table = np.zeros(256, np.uint8)
+    table[:len(values)] = values
+    return cv2.LUT(labels, table)
 
 
 def iris_cluster(bases: np.ndarray, irises: np.ndarray, skin: int) -> int:
@@ -220,10 +251,16 @@ def untouched(mask: np.ndarray, dabbed: np.ndarray | None) -> np.ndarray:
     """mask without its 8-connected shapes that a `dabbed` pixel touches."""
     if dabbed is None or not (mask & dabbed).any():
         return mask
-    count, shapes = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    box = ink_box(mask)  # all of mask's shapes lie in its box: labelled there alone
+    assert box is not None  # some pixel of mask is dabbed
+    y0, y1, x0, x1 = box
+    window = mask[y0:y1, x0:x1]
+    count, shapes = cv2.connectedComponents(window.astype(np.uint8), connectivity=8)
     touched = np.zeros(count, bool)
-    touched[shapes[mask & dabbed]] = True
-    return mask & ~touched[shapes]
+    touched[shapes[window & dabbed[y0:y1, x0:x1]]] = True
+    kept = mask.copy()
+    kept[y0:y1, x0:x1] = window & ~touched[shapes]
+    return kept
 
 
 def eyes_own_cluster(fills: np.ndarray, centres: np.ndarray, labels_small: np.ndarray, labels: np.ndarray,
@@ -272,12 +309,12 @@ def candidate_tables(shapes: Shapes, centres: np.ndarray,
     that hold the interpreter lock: the candidates' tables are made one after another, not side by side."""
     k = len(centres)
     base_rgb = centres_rgb(centres)
-    colors = hinted_bases(base_rgb, shapes.role, dabs)
+    colors = hinted_bases(base_rgb, dabs)
     flats = np.zeros((256, 4))
     flats[:k, :3], flats[:k, 3] = colors, 255
     flats[k], flats[k + 1] = (*WHITE, 0), (*SCLERA, 255)  # outside the portrait: transparent
     if shapes.iris >= 0:
-        flats[k + 2] = (*iris_color(colors[shapes.iris], [dab for dab in dabs if on_iris(dab, k)]), 255)
+        flats[k + 2] = (*iris_color(colors[shapes.iris], [dab for dab in dabs if dab.on_iris]), 255)
     # Each shade pixel keeps the prediction's tone relative to the prediction's base (so a hinted base carries
     # its shadow), and both are clusters: the layer colours are a table of (tone, base) pairs.
     tone, base = np.broadcast_arrays(base_rgb[:, None], base_rgb[None])
@@ -328,10 +365,11 @@ def shading_table(colors: np.ndarray, painted: np.ndarray, none) -> np.ndarray:
 
 
 def look_up(index: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """RGBA uint8 [..., 4]: table[index] (index uint8, table [256, 4] float, rounded). Each RGBA entry is taken
-    as one 32-bit word: half the time of OpenCV's LUT over an index with four equal channels."""
-    words = np.clip(np.rint(table), 0, 255).astype(np.uint8).view(np.uint32).reshape(256)
-    return np.take(words, index).view(np.uint8).reshape(*index.shape, 4)
+    """RGBA uint8 [..., 4]: table[index] (index uint8 side x side, table [256, 4] float, rounded). Each RGBA entry
+    is one 32-bit word, and OpenCV's LUT of a one-channel index into 32-bit words gives them: under half of
+    np.take's time (which first widens the index), and a quarter of a LUT over an index with four equal channels."""
+    words = np.clip(np.rint(table), 0, 255).astype(np.uint8).view(np.int32).reshape(1, 256)
+    return cv2.LUT(index, words).view(np.uint8).reshape(*index.shape, 4)
 
 
 def centres_rgb(centres: np.ndarray) -> np.ndarray:
@@ -434,28 +472,26 @@ def main_base(family: np.ndarray, parts: np.ndarray, name: str) -> int:
     return int(np.bincount(on).argmax()) if on.size else -1
 
 
-def hinted_bases(base_rgb: np.ndarray, role: np.ndarray, dabs: list[DabUnder]) -> np.ndarray:
+def hinted_bases(base_rgb: np.ndarray, dabs: list[DabUnder]) -> np.ndarray:
     """The flat colour of each base cluster: the prediction's, or the colour that most of the dab pixels on it
     ask for (`agreed_color`, each dab judged where it lies: a dab lying mostly on a shadow asks for the base
-    that its shadow turns into the dab's colour, and shows that base multiplied by the shadow)."""
+    that its shadow turns into the dab's colour, and shows that base multiplied by the shadow). The dabs are
+    read once for all candidates (`read_under`)."""
     colors = base_rgb.copy()
+    on_bases = [dab for dab in dabs if dab.base >= 0]
+    if not on_bases:
+        return colors
+    # what lies on the base where the dab is: the shadow's multiply (undone in what the dab asks), or none
+    under = [np.ones(3, np.float32) if dab.tone < 0 else
+             np.maximum(base_rgb[dab.tone], 1) / np.maximum(base_rgb[dab.base], 1) for dab in on_bases]
+    asked_of = [np.clip(np.asarray(dab.color, np.float32) / multiply, 0, 255) for dab, multiply in zip(on_bases, under)]
+    # in CIELAB all at once: OpenCV converts each colour on its own, so a batch gives each one's own values
+    asked_lab, base_lab = to_lab(np.array(asked_of)), to_lab(base_rgb)
     wanted: dict[int, list] = {}
-    for dab in dabs:
-        on = dab.family[dab.family < len(base_rgb)]  # not the outside, not the whites of the eyes
-        if on.size == 0:
-            continue
-        base = int(np.bincount(on).argmax())
-        dab_rgb = np.asarray(dab.color, np.float32)
-        shades = dab.labels
-        shaded = np.bincount(role[shades], minlength=3)
-        multiply = np.ones(3, np.float32)  # what lies on the base where the dab is: the shadow's multiply, or none
-        if shaded[1] > shaded[0] + shaded[2]:  # the dab lies on a shadow: undo the shadow's multiply
-            tone = int(np.bincount(shades[role[shades] == 1]).argmax())
-            multiply = np.maximum(base_rgb[tone], 1) / np.maximum(base_rgb[base], 1)
-        asked = np.clip(dab_rgb / multiply, 0, 255)
-        if np.linalg.norm(to_lab(asked[None])[0] - to_lab(base_rgb[base][None])[0]) > HINT_REACH:
+    for dab, multiply, asked, lab in zip(on_bases, under, asked_of, asked_lab):
+        if np.linalg.norm(lab - base_lab[dab.base]) > HINT_REACH:
             continue  # the network, shown this dab, still painted another colour here: the dab straddles an edge
-        wanted.setdefault(base, []).append((asked, multiply, dab_rgb, on.size))
+        wanted.setdefault(dab.base, []).append((asked, multiply, np.asarray(dab.color, np.float32), dab.pixels))
     for base, dabbed in wanted.items():
         asks, multiplies, own, pixels = (np.array(column) for column in zip(*dabbed))
         colors[base] = agreed_color(asks, pixels.astype(float), lambda c: np.clip(c * multiplies, 0, 255), own)
@@ -478,8 +514,8 @@ def drop_specks(mask: np.ndarray, min_area: float) -> np.ndarray:
     if box is None:
         return kept
     y0, y1, x0, x1 = box
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask[y0:y1, x0:x1].astype(np.uint8), connectivity=8)
-    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    _, labels, area = labelled(mask[y0:y1, x0:x1].astype(np.uint8), connectivity=8)
+    keep = area >= min_area
     keep[0] = False
     kept[y0:y1, x0:x1] = keep[labels]
     return kept
