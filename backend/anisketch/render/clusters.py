@@ -39,7 +39,8 @@ def upsampled_labels(fills: np.ndarray, labels: np.ndarray, centres: np.ndarray,
     the time at 512 px)."""
     if labels.shape[0] == side:
         return labels
-    up = cv2.resize(labels, (side, side), interpolation=cv2.INTER_NEAREST)
+    # one byte a pixel (CLUSTERS of them), as the faithful layers keep them
+    up = cv2.resize(labels.astype(np.uint8), (side, side), interpolation=cv2.INTER_NEAREST)
     edge = np.zeros(labels.shape, np.uint8)
     edge[:, 1:] |= labels[:, 1:] != labels[:, :-1]
     edge[1:] |= labels[1:] != labels[:-1]
