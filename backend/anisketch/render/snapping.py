@@ -86,7 +86,8 @@ def painted_eyes(family: np.ndarray, eyes: np.ndarray, skin: int, white: int,
     dark skin. Where the network painted next to no iris (or the whites are unknown) the skin there is all
     white and the eyes keep the network's colours."""
     plain = eyes & (family == skin)
-    if eye_whites is None or (eyes & ~plain).sum() < MIN_IRIS * eyes.sum():
+    # (count_nonzero: a sixth of a boolean sum's time, which adds the mask up as integers)
+    if eye_whites is None or np.count_nonzero(eyes & ~plain) < MIN_IRIS * np.count_nonzero(eyes):
         family[plain] = white
         return family
     radius = max(1, int(round(EYE_WHITE_REACH * family.shape[0])))
