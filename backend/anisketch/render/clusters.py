@@ -53,6 +53,7 @@ def upsampled_labels(fills: np.ndarray, labels: np.ndarray, centres: np.ndarray,
 
 
 def upsampled(fill: np.ndarray, side: int) -> np.ndarray:
+    """A prediction (RGB uint8) upsampled smoothly to side x side."""
     return cv2.resize(fill, (side, side), interpolation=cv2.INTER_LINEAR)
 
 

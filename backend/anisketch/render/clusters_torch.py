@@ -99,8 +99,9 @@ def upsampled(fills: torch.Tensor, side: int) -> torch.Tensor:
 def cluster_on_device(fills: np.ndarray, clusters: int, side: int,
                       device: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(centres [n, k, 3] CIELAB of each candidate, labels at the fills' size (int32), labels at side x side (uint8,
-    as the faithful layers keep them: a full-size pass saved each way)), the clustering as `clusters.cluster_colors` + `upsampled_labels` describe it, on `device`.
-    The k-means sees every other pixel of every other row, as the CPU's does."""
+    as the faithful layers keep them: no full-size pass to int32 and back)), the clustering as
+    `clusters.cluster_colors` + `upsampled_labels` describe it, on `device`. The k-means sees every other pixel of
+    every other row, as the CPU's does."""
     with torch.inference_mode():
         on_device = torch.from_numpy(np.ascontiguousarray(fills)).to(device, non_blocking=True)
         lab = stacked_lab(on_device)
