@@ -23,7 +23,7 @@ from .dabs import IRIS_PALE_L, Dab, agreed_color, reads_as_blank_eye
 from .drawn import at_side
 from .lab import to_lab
 from .layered import BLACK, EYES, FLATS, HIGHLIGHTS, SHADOWS, WHITE, GuideShading, multiply_color, screen_color
-from .shading_roles import main_base, one_flat_per_part, sort_shading
+from .shading_roles import main_base, one_flat_per_part, part_votes, sort_shading
 from .snapping import LineRegions, flat_family, labelled, line_regions
 
 HINT_REACH = 30.0  # CIELAB distance: a dab recolours the flat it lands on only if the network painted it near
@@ -181,11 +181,11 @@ def find_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | N
         centres, labels_small, labels = eyes_own_cluster(fills, centres, labels_small, labels, parts)
     first = centres[0]
     k = len(first)
-    role, base_of = sort_shading(first, labels_small, parts)
-    if parts is not None:
-        base_of = one_flat_per_part(base_of, labels_small, parts, first)
-    painted_bases = base_of[labels_small]
-    skin, hair, background = (-1, -1, -1) if parts is None else (main_base(painted_bases, parts, name)
+    votes = None if parts is None else part_votes(labels_small, parts, k)
+    role, base_of = sort_shading(first, labels_small, votes)
+    if votes is not None:
+        base_of = one_flat_per_part(base_of, votes, first)
+    skin, hair, background = (-1, -1, -1) if votes is None else (main_base(base_of, votes, name)
                                                                   for name in ("skin", "hair", "background"))
     # each pixel's base cluster, as the network painted it (one byte a pixel: every full-size step after is lighter)
     bases = per_cluster(labels, base_of)

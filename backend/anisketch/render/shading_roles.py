@@ -18,19 +18,27 @@ NEUTRAL_CHROMA = 5.0  # below this a colour is a grey: it has no hue to compare
 LIT_HAIR = 0.25  # a lighter hair tone this share of a darker one's size is the lit hair (the base), not a sheen
 
 
-def sort_shading(centres: np.ndarray, labels: np.ndarray, parts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def part_votes(labels: np.ndarray, parts: np.ndarray, k: int) -> np.ndarray:
+    """[k, part labels]: how many pixels of each of the k clusters lie on each part of the guidance's part map
+    (`parts`, the labels' size). The roles read it four ways (each cluster's size and part, each base's cover of
+    a part, each part's main base): one count over the pixels instead of five."""
+    votes = np.bincount(labels.ravel() * len(P.PART_LABELS) + parts.ravel(), minlength=k * len(P.PART_LABELS))
+    return votes.reshape(k, len(P.PART_LABELS))
+
+
+def sort_shading(centres: np.ndarray, labels: np.ndarray, votes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """role per cluster (0 base, 1 shadow, 2 highlight) and base_of (the base colour it shades, a base itself).
 
     A cluster shades a larger one it borders when it keeps its hue and is a few L* steps darker or lighter.
-    With the guidance's part map (`parts`, the labels' size) both must lie on the same part (a light brown lock
+    With the guidance's part map (`votes`: `part_votes`; None: none) both must lie on the same part (a light brown lock
     is no shadow of the skin beside it), and on the hair a darker tone shades a lighter one even when larger
     (not when the lighter is a mere band, under LIT_HAIR of it): the back hair, in the head's shade, is often
     larger than the lit hair in front of it."""
     k = len(centres)
-    size = np.bincount(labels.ravel(), minlength=k)
+    size = np.bincount(labels.ravel(), minlength=k) if votes is None else votes.sum(axis=1)
     border = adjacency(labels, k)
-    part = np.zeros(k, np.int64) if parts is None else part_group(majority_part(labels, parts, k))
-    on_hair = part == part_group(np.array([P.LABEL["hair"]]))[0] if parts is not None else np.zeros(k, bool)
+    part = np.zeros(k, np.int64) if votes is None else part_group(votes.argmax(axis=1))  # where most of it lies
+    on_hair = part == part_group(np.array([P.LABEL["hair"]]))[0] if votes is not None else np.zeros(k, bool)
     role, base_of = np.zeros(k, np.int32), np.arange(k, dtype=np.int32)
     chroma = np.hypot(centres[:, 1], centres[:, 2])
     hue = np.degrees(np.arctan2(centres[:, 2], centres[:, 1]))
@@ -72,13 +80,13 @@ def part_group(labels: np.ndarray) -> np.ndarray:
     return group[labels]
 
 
-def one_flat_per_part(base_of: np.ndarray, labels: np.ndarray, parts: np.ndarray, centres: np.ndarray) -> np.ndarray:
+def one_flat_per_part(base_of: np.ndarray, votes: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """base_of with every base colour lying mostly on one of ONE_FLAT_PARTS merged into that part's main base
-    (the one covering most of it) when within MERGE_REACH of it; their shading follows."""
+    (the one covering most of it) when within MERGE_REACH of it; their shading follows. `votes`: `part_votes`."""
     k = len(base_of)
-    where = part_group(majority_part(labels, parts, k))
-    cover = np.bincount(base_of[labels.ravel()] * len(P.PART_LABELS) + part_group(parts.ravel()),
-                        minlength=k * len(P.PART_LABELS)).reshape(k, len(P.PART_LABELS))
+    where = part_group(votes.argmax(axis=1))
+    cover = np.zeros_like(votes)  # each base's pixels (its shades' too) on each group of parts
+    np.add.at(cover, (base_of[:, None], part_group(np.arange(votes.shape[1]))[None]), votes)
     merged = np.arange(k)
     for names in ONE_FLAT_PARTS:
         group = P.LABEL[names[0]]
@@ -88,12 +96,6 @@ def one_flat_per_part(base_of: np.ndarray, labels: np.ndarray, parts: np.ndarray
             near = bases[np.linalg.norm(centres[bases] - centres[main], axis=1) <= MERGE_REACH]
             merged[near] = main
     return merged[base_of]
-
-
-def majority_part(labels: np.ndarray, parts: np.ndarray, k: int) -> np.ndarray:
-    """The part-map label under most of each cluster's pixels."""
-    votes = np.bincount(labels.ravel() * len(P.PART_LABELS) + parts.ravel(), minlength=k * len(P.PART_LABELS))
-    return votes.reshape(k, len(P.PART_LABELS)).argmax(axis=1)
 
 
 def adjacency(labels: np.ndarray, k: int) -> np.ndarray:
@@ -107,7 +109,7 @@ def adjacency(labels: np.ndarray, k: int) -> np.ndarray:
     return counts + counts.T
 
 
-def main_base(family: np.ndarray, parts: np.ndarray, name: str) -> int:
-    """The base colour covering most of a part (family and parts at one size; -1: the part is absent)."""
-    on = family[parts == P.LABEL[name]]
-    return int(np.bincount(on).argmax()) if on.size else -1
+def main_base(base_of: np.ndarray, votes: np.ndarray, name: str) -> int:
+    """The base colour covering most of a part (-1: the part is absent), from the clusters' `part_votes`."""
+    on = np.bincount(base_of, weights=votes[:, P.LABEL[name]], minlength=len(base_of))
+    return int(on.argmax()) if on.any() else -1
