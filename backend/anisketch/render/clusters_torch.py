@@ -98,9 +98,10 @@ def upsampled(fills: torch.Tensor, side: int) -> torch.Tensor:
 
 def cluster_on_device(fills: np.ndarray, clusters: int, side: int,
                       device: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(centres [n, k, 3] CIELAB of each candidate, labels at the fills' size, labels at side x side), int32
-    labels, the clustering as `clusters.cluster_colors` + `upsampled_labels` describe it, on `device`.
-    The k-means sees every other pixel of every other row, as the CPU's does."""
+    """(centres [n, k, 3] CIELAB of each candidate, labels at the fills' size (int32), labels at side x side (uint8,
+    as the faithful layers keep them: no full-size pass to int32 and back)), the clustering as
+    `clusters.cluster_colors` + `upsampled_labels` describe it, on `device`. The k-means sees every other pixel of
+    every other row, as the CPU's does."""
     with torch.inference_mode():
         on_device = torch.from_numpy(np.ascontiguousarray(fills)).to(device, non_blocking=True)
         lab = stacked_lab(on_device)
@@ -116,5 +117,5 @@ def cluster_on_device(fills: np.ndarray, clusters: int, side: int,
     centre_bytes = n * clusters * 3 * 4
     centres_np = host[:centre_bytes].view(np.float32).reshape(n, clusters, 3)
     small = host[centre_bytes:centre_bytes + labels.numel()].reshape(labels.shape).astype(np.int32)
-    big = host[centre_bytes + labels.numel():].reshape(full.shape).astype(np.int32)
+    big = host[centre_bytes + labels.numel():].reshape(full.shape)
     return centres_np, small, big

@@ -1,8 +1,8 @@
 """Faithful mode's production layers: the colouriser's predictions decomposed into flats, shadows and
 highlights, snapped to the artist's own lines (docs/renders.md, "Faithful").
 
-The colours of the predictions are clustered; a cluster that is a darker (lighter) tone of a larger
-neighbouring cluster is a shadow (highlight) of it; the regions between the artist's lines (small gaps closed)
+The colours of the predictions are clustered (`clusters.py`); a cluster that is a darker (lighter) tone of a
+larger neighbouring cluster is a shadow (highlight) of it (`shading_roles.py`); the regions between the artist's lines (small gaps closed)
 each take the one colour most of them has, and the lines themselves take the colour of the nearest region, so
 the change of colour lies under the line's middle (`snapping.py`). The candidates of a request are one sketch
 coloured n ways: these shapes are found once for all of them, and each candidate only takes its own colours
@@ -11,12 +11,11 @@ coloured n ways: these shapes are found once for all of them, and each candidate
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
-from ..engine import params as P
 from ..engine.palette import hair_sheen, skin_shadow
 from ..layers import ink_box
 from .clusters import CLUSTERS, cluster_colors, upsampled_labels
@@ -24,17 +23,12 @@ from .dabs import IRIS_PALE_L, Dab, agreed_color, reads_as_blank_eye
 from .drawn import at_side
 from .lab import to_lab
 from .layered import BLACK, EYES, FLATS, HIGHLIGHTS, SHADOWS, WHITE, GuideShading, multiply_color, screen_color
-from .snapping import LineRegions, flat_family, line_regions
+from .shading_roles import main_base, one_flat_per_part, part_votes, sort_shading
+from .snapping import LineRegions, flat_family, labelled, line_regions
 
 HINT_REACH = 30.0  # CIELAB distance: a dab recolours the flat it lands on only if the network painted it near
 EYE_FAR = 25.0  # CIELAB distance from its cluster's colour at which an eye pixel gets the eyes' own cluster
 EYE_MIN_PIXELS = 12  # at the prediction's size: fewer such pixels are an anti-aliased rim, not a colour
-SHADING_HUE = 20.0  # degrees: a shadow keeps its base's hue (the engine nudges it by 5)
-SHADING_LIGHTNESS = (4.0, 35.0)  # CIELAB L* steps between a base and its shading
-SAME_COLOR = 7.0  # CIELAB distance under which two clusters are one flat colour
-SHADING_SHARE = 0.4  # shading covers at most this share of its base's area (else it is a region of its own)
-NEUTRAL_CHROMA = 5.0  # below this a colour is a grey: it has no hue to compare
-LIT_HAIR = 0.25  # a lighter hair tone this share of a darker one's size is the lit hair (the base), not a sheen
 SCLERA = (255, 255, 255)  # the engine's whites of the eyes
 SLIVER = 0.002  # of the side: shading thinner than twice this along a line is a halo of the network's edge
 MIN_SHAPE = 0.00015  # of the area: specks of shading smaller than this go
@@ -95,20 +89,41 @@ def all_dabbed(dabs: list[Dab], shape: tuple[int, ...]) -> np.ndarray:
 
 
 def dab_under(dab: Dab, shapes: Shapes) -> DabUnder:
-    """What lies under the dab's pixels in the shapes (in row-major order, as the whole mask lists them)."""
+    """What lies under the dab's pixels in the shapes (in row-major order, as the whole mask lists them), read
+    once for all the candidates (`read_under`)."""
     box = in_box(dab)
     mask = dab.mask[box]
-    return DabUnder(dab.color, shapes.family[box][mask], shapes.labels[box][mask])
+    return read_under(DabUnder(dab.color, shapes.family[box][mask], shapes.labels[box][mask]), shapes.role)
 
 
 @dataclass
 class DabUnder:
     """A dab's colour and what lies under its pixels in the shapes all candidates share: the flats (`family`)
-    and the clusters (`labels`)."""
+    and the clusters (`labels`); and what `read_under` reads of them, the same in every candidate: the base
+    flat most of its pixels lie on (`base`, -1: none, it lies outside or on the whites of the eyes), how many
+    of its pixels lie on base flats (`pixels`), the shadow cluster it lies mostly on (`tone`, -1: none) and
+    whether it lies mostly on the irises (`on_iris`)."""
 
     color: tuple[int, int, int]
     family: np.ndarray
     labels: np.ndarray
+    base: int = -1
+    pixels: int = 0
+    tone: int = -1
+    on_iris: bool = False
+
+
+def read_under(dab: DabUnder, role: np.ndarray) -> DabUnder:
+    """dab with what lies under it read (`DabUnder`), by the clusters' roles (`Shapes.role`). A dab lying mostly
+    on a shadow asks for the base that its shadow turns into the dab's colour (`hinted_bases`)."""
+    k = len(role)
+    on = dab.family[dab.family < k]  # not the outside, not the whites of the eyes
+    if on.size == 0:
+        return replace(dab, on_iris=on_iris(dab, k))
+    shades = dab.labels
+    shaded = np.bincount(role[shades], minlength=3)
+    tone = int(np.bincount(shades[role[shades] == 1]).argmax()) if shaded[1] > shaded[0] + shaded[2] else -1
+    return replace(dab, base=int(np.bincount(on).argmax()), pixels=on.size, tone=tone, on_iris=on_iris(dab, k))
 
 
 @dataclass
@@ -160,32 +175,43 @@ def find_shapes(fills: np.ndarray, darkness: np.ndarray, outside: np.ndarray | N
         from .clusters_torch import cluster_on_device
 
         centres, labels_small, labels = cluster_on_device(fills, CLUSTERS, side, device)
+    # one byte a pixel (CLUSTERS + 1 at most; the GPU's come so): each look-up of it is then an OpenCV LUT
+    labels = labels.astype(np.uint8, copy=False)
     if parts is not None:
         centres, labels_small, labels = eyes_own_cluster(fills, centres, labels_small, labels, parts)
     first = centres[0]
     k = len(first)
-    role, base_of = sort_shading(first, labels_small, parts)
-    if parts is not None:
-        base_of = one_flat_per_part(base_of, labels_small, parts, first)
-    painted_bases = base_of[labels_small]
-    skin, hair, background = (-1, -1, -1) if parts is None else (main_base(painted_bases, parts, name)
+    votes = None if parts is None else part_votes(labels_small, parts, k)
+    role, base_of = sort_shading(first, labels_small, votes)
+    if votes is not None:
+        base_of = one_flat_per_part(base_of, votes, first)
+    skin, hair, background = (-1, -1, -1) if votes is None else (main_base(base_of, votes, name)
                                                                   for name in ("skin", "hair", "background"))
     # each pixel's base cluster, as the network painted it (one byte a pixel: every full-size step after is lighter)
-    bases = np.take(base_of.astype(np.uint8), labels)
+    bases = per_cluster(labels, base_of)
     family = flat_family(bases, k, line_regions(darkness) if lines is None else lines, outside, parts, skin,
                          background, None if guide is None else guide.eye_whites)
     # shading only inside its own base's flat, and never on the background: the network's darker band along a
     # background's foot (or a gradient's steps) is no cel shadow, and an illustrator's background is one flat
-    shade = (np.take(role, labels) != 0) & (bases == family) & (family != background)
+    shade = (per_cluster(labels, role) != 0) & (bases == family) & (family != background)
     iris = iris_cluster(bases, family == k + 2, skin)
     added = [] if guide is None else guide_shapes(guide, family, shade, skin, hair, dabbed, outside=k)
     kept = drop_specks(drop_slivers(np.logical_or.reduce([shade] + [mask for _, mask in added])),
                        MIN_SHAPE * side * side)
+    # (tone, base) pairs fit the labels' one byte: (k - 1) x k + k + 2 < CATCH_LIGHT for k <= CLUSTERS + 1
     shade_index = np.where(kept & shade, labels * k + family, NO_SHADE)
     for index, mask in added:
         shade_index[kept & mask] = index
     return Shapes(centres, labels, role, family, family.astype(np.uint8), shade_index.astype(np.uint8), skin, hair,
                   iris)
+
+
+def per_cluster(labels: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """uint8: values[labels] of each pixel (labels uint8, values one small whole number per cluster). OpenCV's
+    LUT: a quarter of np.take's time, which first widens every index to 64 bits."""
+    table = np.zeros(256, np.uint8)
+    table[:len(values)] = values
+    return cv2.LUT(labels, table)
 
 
 def iris_cluster(bases: np.ndarray, irises: np.ndarray, skin: int) -> int:
@@ -220,10 +246,16 @@ def untouched(mask: np.ndarray, dabbed: np.ndarray | None) -> np.ndarray:
     """mask without its 8-connected shapes that a `dabbed` pixel touches."""
     if dabbed is None or not (mask & dabbed).any():
         return mask
-    count, shapes = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    box = ink_box(mask)  # all of mask's shapes lie in its box: labelled there alone
+    assert box is not None  # some pixel of mask is dabbed
+    y0, y1, x0, x1 = box
+    window = mask[y0:y1, x0:x1]
+    count, shapes = cv2.connectedComponents(window.astype(np.uint8), connectivity=8)
     touched = np.zeros(count, bool)
-    touched[shapes[mask & dabbed]] = True
-    return mask & ~touched[shapes]
+    touched[shapes[window & dabbed[y0:y1, x0:x1]]] = True
+    kept = mask.copy()
+    kept[y0:y1, x0:x1] = window & ~touched[shapes]
+    return kept
 
 
 def eyes_own_cluster(fills: np.ndarray, centres: np.ndarray, labels_small: np.ndarray, labels: np.ndarray,
@@ -233,15 +265,21 @@ def eyes_own_cluster(fills: np.ndarray, centres: np.ndarray, labels_small: np.nd
     clothes' cluster, whose colour (mostly the clothes') then paints the iris green. Those pixels (inside the
     guidance's eyes, in the first candidate farther than EYE_FAR from their cluster's colour) get a cluster of
     their own, coloured in each candidate by their mean there; unchanged when there are too few."""
-    eyes = np.isin(parts, EYES)
-    if not eyes.any():
+    # measured on the eyes' pixels alone, a few hundred of the picture's, gathered as whole RGB rows by their flat
+    # index (a third of a boolean mask's time over three-byte pixels)
+    eyes = np.flatnonzero(np.isin(parts, EYES))
+    if eyes.size == 0:
         return centres, labels_small, labels
-    far = np.zeros_like(eyes)  # measured on the eyes' pixels alone: a few hundred of the picture's
-    far[eyes] = np.linalg.norm(to_lab(fills[0][eyes]) - centres[0][labels_small[eyes]], axis=-1) > EYE_FAR
-    if far.sum() < EYE_MIN_PIXELS:
+    rows = fills.reshape(len(fills), -1, 3)
+    misread = np.linalg.norm(to_lab(np.take(rows[0], eyes, axis=0)) - centres[0][labels_small.reshape(-1)[eyes]],
+                             axis=-1) > EYE_FAR
+    far_pixels = eyes[misread]
+    if far_pixels.size < EYE_MIN_PIXELS:
         return centres, labels_small, labels
     k = centres.shape[1]
-    own = np.stack([to_lab(fill[far]).mean(axis=0) for fill in fills])  # each candidate's mean colour there
+    own = np.stack([to_lab(np.take(row, far_pixels, axis=0)).mean(axis=0) for row in rows])  # each one's mean there
+    far = np.zeros(parts.shape, bool)
+    far.reshape(-1)[far_pixels] = True
     side = labels.shape[0]
     far_full = at_side(far, side)
     return (np.concatenate([centres, own[:, None].astype(centres.dtype)], axis=1),
@@ -272,12 +310,12 @@ def candidate_tables(shapes: Shapes, centres: np.ndarray,
     that hold the interpreter lock: the candidates' tables are made one after another, not side by side."""
     k = len(centres)
     base_rgb = centres_rgb(centres)
-    colors = hinted_bases(base_rgb, shapes.role, dabs)
+    colors = hinted_bases(base_rgb, dabs)
     flats = np.zeros((256, 4))
     flats[:k, :3], flats[:k, 3] = colors, 255
     flats[k], flats[k + 1] = (*WHITE, 0), (*SCLERA, 255)  # outside the portrait: transparent
     if shapes.iris >= 0:
-        flats[k + 2] = (*iris_color(colors[shapes.iris], [dab for dab in dabs if on_iris(dab, k)]), 255)
+        flats[k + 2] = (*iris_color(colors[shapes.iris], [dab for dab in dabs if dab.on_iris]), 255)
     # Each shade pixel keeps the prediction's tone relative to the prediction's base (so a hinted base carries
     # its shadow), and both are clusters: the layer colours are a table of (tone, base) pairs.
     tone, base = np.broadcast_arrays(base_rgb[:, None], base_rgb[None])
@@ -328,10 +366,11 @@ def shading_table(colors: np.ndarray, painted: np.ndarray, none) -> np.ndarray:
 
 
 def look_up(index: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """RGBA uint8 [..., 4]: table[index] (index uint8, table [256, 4] float, rounded). Each RGBA entry is taken
-    as one 32-bit word: half the time of OpenCV's LUT over an index with four equal channels."""
-    words = np.clip(np.rint(table), 0, 255).astype(np.uint8).view(np.uint32).reshape(256)
-    return np.take(words, index).view(np.uint8).reshape(*index.shape, 4)
+    """RGBA uint8 [..., 4]: table[index] (index uint8 side x side, table [256, 4] float, rounded). Each RGBA entry
+    is one 32-bit word, and OpenCV's LUT of a one-channel index into 32-bit words gives them: under half of
+    np.take's time (which first widens the index), and a quarter of a LUT over an index with four equal channels."""
+    words = np.clip(np.rint(table), 0, 255).astype(np.uint8).view(np.int32).reshape(1, 256)
+    return cv2.LUT(index, words).view(np.uint8).reshape(*index.shape, 4)
 
 
 def centres_rgb(centres: np.ndarray) -> np.ndarray:
@@ -339,123 +378,26 @@ def centres_rgb(centres: np.ndarray) -> np.ndarray:
     return np.clip(rgb.reshape(-1, 3) * 255.0, 0, 255)
 
 
-def sort_shading(centres: np.ndarray, labels: np.ndarray, parts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """role per cluster (0 base, 1 shadow, 2 highlight) and base_of (the base colour it shades, a base itself).
-
-    A cluster shades a larger one it borders when it keeps its hue and is a few L* steps darker or lighter.
-    With the guidance's part map (`parts`, the labels' size) both must lie on the same part (a light brown lock
-    is no shadow of the skin beside it), and on the hair a darker tone shades a lighter one even when larger
-    (not when the lighter is a mere band, under LIT_HAIR of it): the back hair, in the head's shade, is often
-    larger than the lit hair in front of it."""
-    k = len(centres)
-    size = np.bincount(labels.ravel(), minlength=k)
-    border = adjacency(labels, k)
-    part = np.zeros(k, np.int64) if parts is None else part_group(majority_part(labels, parts, k))
-    on_hair = part == part_group(np.array([P.LABEL["hair"]]))[0] if parts is not None else np.zeros(k, bool)
-    role, base_of = np.zeros(k, np.int32), np.arange(k, dtype=np.int32)
-    chroma = np.hypot(centres[:, 1], centres[:, 2])
-    hue = np.degrees(np.arctan2(centres[:, 2], centres[:, 1]))
-    for c in np.argsort(-size):
-        for b in np.argsort(-border[c]):
-            hair_pair = on_hair[c] and on_hair[b] and centres[c, 0] < centres[b, 0] and size[b] >= LIT_HAIR * size[c]
-            if border[c, b] < 8 or base_of[b] != b or b == c or part[b] != part[c] or \
-                    (size[b] < size[c] and not hair_pair):
-                continue
-            if np.linalg.norm(centres[c] - centres[b]) < SAME_COLOR:  # one colour split in two by k-means
-                base_of[c] = b
-                break
-            step = centres[b, 0] - centres[c, 0]
-            same_hue = (chroma[b] < NEUTRAL_CHROMA and chroma[c] < NEUTRAL_CHROMA) or (
-                min(chroma[b], chroma[c]) >= NEUTRAL_CHROMA and abs((hue[b] - hue[c] + 180) % 360 - 180) < SHADING_HUE)
-            if (size[c] <= SHADING_SHARE * size[b] or hair_pair) and same_hue and \
-                    SHADING_LIGHTNESS[0] <= abs(step) <= SHADING_LIGHTNESS[1]:
-                role[c], base_of[c] = (1 if step > 0 else 2), b
-                break
-    # A base that later became a shade of another (the larger back hair first took a lock as its base): its
-    # own shades now shade that other base, with the tone they had.
-    for _ in range(k):
-        base_of = base_of[base_of]
-    return role, base_of
-
-
-# Parts a colourist fills with one flat each, whatever tones the network spread over them (its guess drifts from
-# the fringe to the ends of the hair): the hair, and the skin with the neck and ears. Eyes and clothes keep
-# their several flats (sclera, iris, pupil; a collar).
-ONE_FLAT_PARTS = (("hair",), ("skin", "neck", "ears"), ("background",))
-MERGE_REACH = 35.0  # CIELAB: a base this far from the part's main colour is a shape of its own (a ribbon)
-
-
-def part_group(labels: np.ndarray) -> np.ndarray:
-    """Part labels with the parts of one ONE_FLAT_PARTS group (skin, neck, ears) under one number."""
-    group = np.arange(len(P.PART_LABELS))
-    for names in ONE_FLAT_PARTS:
-        group[[P.LABEL[name] for name in names]] = P.LABEL[names[0]]
-    return group[labels]
-
-
-def one_flat_per_part(base_of: np.ndarray, labels: np.ndarray, parts: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """base_of with every base colour lying mostly on one of ONE_FLAT_PARTS merged into that part's main base
-    (the one covering most of it) when within MERGE_REACH of it; their shading follows."""
-    k = len(base_of)
-    where = part_group(majority_part(labels, parts, k))
-    cover = np.bincount(base_of[labels.ravel()] * len(P.PART_LABELS) + part_group(parts.ravel()),
-                        minlength=k * len(P.PART_LABELS)).reshape(k, len(P.PART_LABELS))
-    merged = np.arange(k)
-    for names in ONE_FLAT_PARTS:
-        group = P.LABEL[names[0]]
-        bases = np.flatnonzero((base_of == np.arange(k)) & (where == group))
-        if len(bases) > 1:
-            main = bases[np.argmax(cover[bases, group])]
-            near = bases[np.linalg.norm(centres[bases] - centres[main], axis=1) <= MERGE_REACH]
-            merged[near] = main
-    return merged[base_of]
-
-
-def majority_part(labels: np.ndarray, parts: np.ndarray, k: int) -> np.ndarray:
-    """The part-map label under most of each cluster's pixels."""
-    votes = np.bincount(labels.ravel() * len(P.PART_LABELS) + parts.ravel(), minlength=k * len(P.PART_LABELS))
-    return votes.reshape(k, len(P.PART_LABELS)).argmax(axis=1)
-
-
-def adjacency(labels: np.ndarray, k: int) -> np.ndarray:
-    """(k, k) counts of horizontally or vertically neighbouring pixels of two clusters."""
-    pairs = [(labels[:, :-1], labels[:, 1:]), (labels[:-1], labels[1:])]
-    flat = np.zeros(k * k, np.int64)
-    for a, b in pairs:
-        differ = a != b
-        flat += np.bincount((a[differ] * k + b[differ]).ravel(), minlength=k * k)
-    counts = flat.reshape(k, k)
-    return counts + counts.T
-
-
-def main_base(family: np.ndarray, parts: np.ndarray, name: str) -> int:
-    """The base colour covering most of a part (family and parts at one size; -1: the part is absent)."""
-    on = family[parts == P.LABEL[name]]
-    return int(np.bincount(on).argmax()) if on.size else -1
-
-
-def hinted_bases(base_rgb: np.ndarray, role: np.ndarray, dabs: list[DabUnder]) -> np.ndarray:
+def hinted_bases(base_rgb: np.ndarray, dabs: list[DabUnder]) -> np.ndarray:
     """The flat colour of each base cluster: the prediction's, or the colour that most of the dab pixels on it
     ask for (`agreed_color`, each dab judged where it lies: a dab lying mostly on a shadow asks for the base
-    that its shadow turns into the dab's colour, and shows that base multiplied by the shadow)."""
+    that its shadow turns into the dab's colour, and shows that base multiplied by the shadow). The dabs are
+    read once for all candidates (`read_under`)."""
     colors = base_rgb.copy()
+    on_bases = [dab for dab in dabs if dab.base >= 0]
+    if not on_bases:
+        return colors
+    # what lies on the base where the dab is: the shadow's multiply (undone in what the dab asks), or none
+    under = [np.ones(3, np.float32) if dab.tone < 0 else
+             np.maximum(base_rgb[dab.tone], 1) / np.maximum(base_rgb[dab.base], 1) for dab in on_bases]
+    asked_of = [np.clip(np.asarray(dab.color, np.float32) / multiply, 0, 255) for dab, multiply in zip(on_bases, under)]
+    # in CIELAB all at once: OpenCV converts each colour on its own, so a batch gives each one's own values
+    asked_lab, base_lab = to_lab(np.array(asked_of)), to_lab(base_rgb)
     wanted: dict[int, list] = {}
-    for dab in dabs:
-        on = dab.family[dab.family < len(base_rgb)]  # not the outside, not the whites of the eyes
-        if on.size == 0:
-            continue
-        base = int(np.bincount(on).argmax())
-        dab_rgb = np.asarray(dab.color, np.float32)
-        shades = dab.labels
-        shaded = np.bincount(role[shades], minlength=3)
-        multiply = np.ones(3, np.float32)  # what lies on the base where the dab is: the shadow's multiply, or none
-        if shaded[1] > shaded[0] + shaded[2]:  # the dab lies on a shadow: undo the shadow's multiply
-            tone = int(np.bincount(shades[role[shades] == 1]).argmax())
-            multiply = np.maximum(base_rgb[tone], 1) / np.maximum(base_rgb[base], 1)
-        asked = np.clip(dab_rgb / multiply, 0, 255)
-        if np.linalg.norm(to_lab(asked[None])[0] - to_lab(base_rgb[base][None])[0]) > HINT_REACH:
+    for dab, multiply, asked, lab in zip(on_bases, under, asked_of, asked_lab):
+        if np.linalg.norm(lab - base_lab[dab.base]) > HINT_REACH:
             continue  # the network, shown this dab, still painted another colour here: the dab straddles an edge
-        wanted.setdefault(base, []).append((asked, multiply, dab_rgb, on.size))
+        wanted.setdefault(dab.base, []).append((asked, multiply, np.asarray(dab.color, np.float32), dab.pixels))
     for base, dabbed in wanted.items():
         asks, multiplies, own, pixels = (np.array(column) for column in zip(*dabbed))
         colors[base] = agreed_color(asks, pixels.astype(float), lambda c: np.clip(c * multiplies, 0, 255), own)
@@ -478,8 +420,8 @@ def drop_specks(mask: np.ndarray, min_area: float) -> np.ndarray:
     if box is None:
         return kept
     y0, y1, x0, x1 = box
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask[y0:y1, x0:x1].astype(np.uint8), connectivity=8)
-    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    _, labels, area = labelled(mask[y0:y1, x0:x1].astype(np.uint8), connectivity=8)
+    keep = area >= min_area
     keep[0] = False
     kept[y0:y1, x0:x1] = keep[labels]
     return kept
