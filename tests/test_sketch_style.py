@@ -177,3 +177,21 @@ def test_the_crop_cut_blanks_beyond_straight_edges_and_only_when_asked():
     assert kept.sum() < (plain > 0).sum() and np.array_equal(cut[kept], plain[kept])  # ink only removed
     rows, cols = np.nonzero(plain * (cut == 0))  # what was blanked lies beyond a straight edge: whole rows or columns
     assert ((cut[rows, :] == 0).all(axis=1) | (cut[:, cols] == 0).all(axis=0)).all()
+
+
+def test_the_frame_finder_learns_artists_styles_only_when_asked():
+    """FramingCurriculum.style_share: the frame finder's sketches in a sampled artist's style (here construction
+    guides, drawn first and left in), placed and framed as before; 0 draws exactly the sketches of before."""
+    from anisketch.guidance.frame_train import FramingCurriculum
+
+    plain, weighted = FramingCurriculum(), FramingCurriculum(style={"guides": 1.0, "erase_guides": 0.0})
+    styled = FramingCurriculum(style_share=1.0, style={"guides": 1.0, "erase_guides": 0.0})
+    for seed in SEEDS[:2]:
+        a, frame = plain.draw(seed)
+        b, same_frame = weighted.draw(seed)
+        assert np.array_equal(a, b) and np.array_equal(frame, same_frame)
+        rng = np.random.default_rng(seed)
+        strokes = styled.drawn_strokes(build_portrait(P.sample_params(seed)), rng)
+        assert any(s.group == GUIDE_GROUP for s in strokes)
+        assert not any(s.group == GUIDE_GROUP for s in plain.drawn_strokes(build_portrait(P.sample_params(seed)),
+                                                                           np.random.default_rng(seed)))

@@ -202,3 +202,33 @@ def test_a_config_can_grow_an_encoder_a_finer_map_that_starts_as_its_reading(tmp
                      "--init", str(REPO / "weights"), "--out", str(tmp_path), "--steps", "1", "--batch-size", "2",
                      "--workers", "0")
     assert done.returncode == 0, done.stderr[-2000:]  # the shipped weights start the shipped config's next leg
+
+
+def test_the_frame_finder_fine_tunes_from_the_shipped_weights(tmp_path):
+    """`anisketch train frame --init weights` starts from the shipped finder (load_trainable: its BatchNorm
+    unfolded, so it reads as the folded one does) and exports a finder the service loads."""
+    import shutil
+
+    import numpy as np
+    import torch
+
+    from anisketch.guidance.frame_train import load_trainable
+    from anisketch.guidance.framing import Frame, FrameFinder
+
+    trained = load_trainable(REPO / "weights").eval()
+    image = torch.rand(2, 1, 128, 128)
+    with torch.no_grad():
+        unit, _ = trained(image)
+    found = FrameFinder.load(REPO / "weights").find(image[:, 0].numpy())
+    assert np.allclose([[f.cx, f.cy, f.half_width] for f in found],
+                       [[g.cx, g.cy, g.half_width] for g in map(Frame.from_unit, unit.numpy())], atol=1e-4)
+    out = tmp_path / "weights"
+    shutil.copytree(REPO / "weights", out)
+    config = REPO / "backend" / "configs" / "frame_styles.toml"
+    done = anisketch("train", "frame", "--config", str(config), "--init", str(REPO / "weights"), "--out",
+                     str(tmp_path / "run"), "--steps", "1", "--batch-size", "2", "--workers", "0")
+    assert done.returncode == 0 and "starting from the frame weights" in done.stdout, done.stderr[-2000:]
+    done = anisketch("train", "frame", "--config", str(config), "--out", str(tmp_path / "run"), "--no-train",
+                     "--export", str(out))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert FrameFinder.load(out).find(image[:, 0].numpy())  # the fine-tuned finder loads and answers

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,9 @@ import torch.nn.functional as F
 from ..engine import params as P
 from ..engine.geometry import Stroke, build_portrait
 from ..engine.sketch import render_sketch, simulate_sketch
-from .framing import CENTRE_RANGE, FRAME_INPUT, HALF_WIDTH_RANGE, Frame, network_config, restore_ink
+from ..engine.sketch_style import draw_styled, sample_style
+from .framing import (CENTRE_RANGE, FRAME_INPUT, HALF_WIDTH_RANGE, Frame, load_finder_network, network_config,
+                      restore_ink)
 from .model import SketchEncoder
 
 VALIDATION_SEED = 1_800_000_000  # held out: training seeds count up from 0
@@ -39,6 +41,13 @@ class FramingCurriculum:
     min_fraction: float = 0.04
     artist_order_share: float = 0.5
     pen_px: tuple[float, float] = (1.5, 7.0)  # pen width on the canvas
+    # The share of sketches drawn in a sampled artist's style (engine/sketch_style.py: construction guides,
+    # beginner shapes, multi-pass lines, hatching, features-, contour- and hair-first orders; never a held-out
+    # variant), and the sampler's weights, as the guidance encoder's [data.style]. A cranium circle is not the
+    # face's outline, and a quarter into a features-first drawing the ink is the eyes alone: the finder must
+    # place the face from both. 0 draws exactly the sketches of before.
+    style_share: float = 0.0
+    style: dict = field(default_factory=dict)
 
     def draw(self, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """(sketch uint8[S, S], frame target float32[3] in [0, 1]) for one engine seed."""
@@ -57,8 +66,11 @@ class FramingCurriculum:
 
     def drawn_strokes(self, portrait, rng) -> list:
         fraction = 1.0 if rng.random() < 0.15 else rng.uniform(self.min_fraction, 1.0)
-        order = "artist" if rng.random() < self.artist_order_share else "random"
-        strokes = simulate_sketch(portrait, rng, fraction=fraction, order=order, messiness=rng.uniform(0.1, 1.0))
+        if self.style_share > 0 and rng.random() < self.style_share:
+            strokes = draw_styled(portrait, rng, sample_style(rng, self.style), fraction, rng.uniform(0.1, 1.0))
+        else:
+            order = "artist" if rng.random() < self.artist_order_share else "random"
+            strokes = simulate_sketch(portrait, rng, fraction=fraction, order=order, messiness=rng.uniform(0.1, 1.0))
         return strokes or simulate_sketch(portrait, rng, fraction=0.3, order="artist", messiness=0.3)
 
     def free_frame(self, rng) -> Frame:
@@ -147,6 +159,11 @@ def frame_errors(pred_unit: np.ndarray, true_unit: np.ndarray) -> np.ndarray:
         out.append((math.hypot(pf.cx - tf.cx, pf.cy - tf.cy) / tf.half_width,
                     abs(pf.half_width / tf.half_width - 1.0)))
     return np.array(out)
+
+
+def load_trainable(weights_dir: Path) -> SketchEncoder:
+    """The frame finder in `weights_dir`, trainable, for `anisketch train frame --init`."""
+    return load_finder_network(weights_dir)
 
 
 def make_task(config: dict, data_dir: Path | None = None) -> FrameTask:

@@ -175,14 +175,7 @@ class FrameFinder:
 
     @classmethod
     def load(cls, weights_dir: Path | None = None, device: str = "cpu") -> "FrameFinder":
-        tensors, meta, _ = load_tensors(weights_dir or default_weights_dir(), "frame")
-        network = SketchEncoder(EncoderConfig.from_dict(json.loads(meta["encoder_config"])))
-        state = {k[len("finder."):]: v.float() for k, v in tensors.items() if k.startswith("finder.")}
-        found = network.load_state_dict(state, strict=False)
-        missing = [k for k in found.missing_keys if not k.endswith("num_batches_tracked")]
-        if missing or found.unexpected_keys:
-            raise ModelUnavailable("frame finder weights do not fit this network: reinstall or retrain")
-        return cls(for_inference(network, device), device)
+        return cls(for_inference(load_finder_network(weights_dir), device), device)
 
     def find(self, images: np.ndarray) -> list[Frame]:
         """images float [B, S, S] in [0, 1] (frame_input) -> one Frame each."""
@@ -190,6 +183,19 @@ class FrameFinder:
         with torch.no_grad():
             unit, _ = self.network(x)
         return [Frame.from_unit(u) for u in unit.cpu().numpy()]
+
+
+def load_finder_network(weights_dir: Path | None = None) -> SketchEncoder:
+    """The shipped frame finder's network in fp32 with its BatchNorm unfolded: FrameFinder folds it for
+    inference, `anisketch train frame --init` fine-tunes it."""
+    tensors, meta, _ = load_tensors(weights_dir or default_weights_dir(), "frame")
+    network = SketchEncoder(EncoderConfig.from_dict(json.loads(meta["encoder_config"])))
+    state = {k[len("finder."):]: v.float() for k, v in tensors.items() if k.startswith("finder.")}
+    found = network.load_state_dict(state, strict=False)  # num_batches_tracked is not shipped
+    missing = [k for k in found.missing_keys if not k.endswith("num_batches_tracked")]
+    if missing or found.unexpected_keys:
+        raise ModelUnavailable("frame finder weights do not fit this network: reinstall or retrain")
+    return network
 
 
 def network_config(widths=(24, 48, 96, 128), hidden: int = 256) -> EncoderConfig:
