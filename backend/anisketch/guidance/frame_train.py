@@ -4,6 +4,8 @@ Each sample is an engine portrait's partial, messy sketch placed in a request th
 it: at any size (face half-width 5-50 % of the request) and anywhere (partly outside too), or framed by the
 plugin's own crop rule around the strokes drawn so far (ink bounds + 25 % margin, a 256 px minimum) at a face
 size in canvas pixels a real canvas has. Pen widths are real pen widths in canvas pixels, whatever the zoom.
+With `style_share`, part of the sketches are drawn in an artist's style (construction guides, beginner shapes,
+features-, contour- or hair-first orders: engine/sketch_style.py), as the guidance encoder's are.
 The target is the face's frame in the request (`framing.Frame`); the loss measures centre errors in face
 half-widths and size errors as log ratios, so a small face is found as precisely as a large one.
 """

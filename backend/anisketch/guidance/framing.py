@@ -18,7 +18,6 @@ the very same pixels and untouched parts cannot move when the crop grows.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,7 +31,7 @@ from ..engine import params as P
 from ..engine.geometry import Portrait, Stroke
 from ..errors import ModelUnavailable
 from ..weights import default_weights_dir, load_tensors
-from .model import EncoderConfig, SketchEncoder
+from .model import EncoderConfig, SketchEncoder, from_tensors
 
 FRAME_INPUT = 128  # the frame finder reads the request at this size
 CANONICAL_HALF_WIDTH = 0.21  # face half-width in the window: the middle of the engine's 0.15-0.27
@@ -189,13 +188,10 @@ def load_finder_network(weights_dir: Path | None = None) -> SketchEncoder:
     """The shipped frame finder's network in fp32 with its BatchNorm unfolded: FrameFinder folds it for
     inference, `anisketch train frame --init` fine-tunes it."""
     tensors, meta, _ = load_tensors(weights_dir or default_weights_dir(), "frame")
-    network = SketchEncoder(EncoderConfig.from_dict(json.loads(meta["encoder_config"])))
-    state = {k[len("finder."):]: v.float() for k, v in tensors.items() if k.startswith("finder.")}
-    found = network.load_state_dict(state, strict=False)  # num_batches_tracked is not shipped
-    missing = [k for k in found.missing_keys if not k.endswith("num_batches_tracked")]
-    if missing or found.unexpected_keys:
-        raise ModelUnavailable("frame finder weights do not fit this network: reinstall or retrain")
-    return network
+    try:
+        return from_tensors(tensors, meta["encoder_config"], "finder.")
+    except ValueError as error:
+        raise ModelUnavailable(f"frame finder weights do not fit this network ({error}): reinstall or retrain") from None
 
 
 def network_config(widths=(24, 48, 96, 128), hidden: int = 256) -> EncoderConfig:

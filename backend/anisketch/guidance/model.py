@@ -12,6 +12,7 @@ beginner sketches at any stage); training mixes both, see `guidance/train.py`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -100,6 +101,18 @@ def grown(trained: SketchEncoder, config: EncoderConfig) -> SketchEncoder:
     state["fc.1.weight"] = torch.cat([old, old.new_zeros(old.shape[0], network.fc[1].in_features - old.shape[1])], 1)
     state.update({k: v for k, v in network.state_dict().items() if k.startswith("skip.")})
     network.load_state_dict(state)
+    return network
+
+
+def from_tensors(tensors: dict, config_json: str, prefix: str) -> SketchEncoder:
+    """The network a weights file holds: its config (JSON) and its tensors named `prefix` + parameter name, in
+    fp32, BatchNorm unfolded (trainable). ValueError naming what does not fit this code's network."""
+    network = SketchEncoder(EncoderConfig.from_dict(json.loads(config_json)))
+    state = {k[len(prefix):]: v.float() for k, v in tensors.items() if k.startswith(prefix)}
+    found = network.load_state_dict(state, strict=False)  # num_batches_tracked is not shipped
+    missing = [k for k in found.missing_keys if not k.endswith("num_batches_tracked")]
+    if missing or found.unexpected_keys:
+        raise ValueError(f"missing {missing[:3]}, unexpected {found.unexpected_keys[:3]}")
     return network
 
 

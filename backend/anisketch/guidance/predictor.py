@@ -11,7 +11,6 @@ pinned groups from the previous state, and let the engine draw it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from ..errors import BadRequest, ModelUnavailable
 from ..weights import default_weights_dir, load_tensors
 from .faithfulness import DEFAULT_FAITHFULNESS
 from ..blocks import for_inference
-from .model import EncoderConfig, SketchEncoder, predict
+from .model import SketchEncoder, from_tensors, predict
 from .projection import BANK_MODEL, ManifoldProjector
 from .framing import IDENTITY, FrameFinder, Placement, Window, cut_window, frame_input, restore_ink
 from .hold import (HOLD_SHIFT, INK_READ, POSE, Drawn, build_remembered, ink_map, moved_less_than, seen_cells,
@@ -92,13 +91,10 @@ def load_encoder(weights_dir: Path | None = None) -> tuple[SketchEncoder, dict, 
             f"guidance weights were trained for engine {meta.get('engine_version')} (layout {meta.get('layout')}), "
             f"but this engine is {P.ENGINE_VERSION} (layout {layout_fingerprint()}): retrain or reinstall"
         )
-    encoder = SketchEncoder(EncoderConfig.from_dict(json.loads(meta["encoder_config"])))
-    state = {k[len("encoder.") :]: v.float() for k, v in tensors.items() if k.startswith("encoder.")}
-    found = encoder.load_state_dict(state, strict=False)  # num_batches_tracked is not shipped
-    missing = [k for k in found.missing_keys if not k.endswith("num_batches_tracked")]
-    if missing or found.unexpected_keys:
-        raise ModelUnavailable(f"guidance weights do not fit this network (missing {missing[:3]}, "
-                               f"unexpected {found.unexpected_keys[:3]}): reinstall or retrain")
+    try:
+        encoder = from_tensors(tensors, meta["encoder_config"], "encoder.")
+    except ValueError as error:
+        raise ModelUnavailable(f"guidance weights do not fit this network ({error}): reinstall or retrain") from None
     return encoder, tensors, meta
 
 
