@@ -17,7 +17,11 @@ framing itself, and the crop rule on the canvases below, are what an artist meet
 - `crop_rule`: a 3000 x 2000 canvas, a face of 60-300 px half-width anywhere on it, and the square crop that the
   plugin's own rule (plugin/anisketch_krita/region.py: ink bounds + 25 % margin, 256 px minimum) cuts around
   the strokes drawn so far, sent as the plugin sends it (plugin/anisketch_krita/shrink.py: a crop over 1024 px
-  halved, over 2048 px quartered, from its part aligned to that factor on the canvas).
+  halved, over 2048 px quartered, from its part aligned to that factor on the canvas);
+- `crop_rule_guides`, `crop_rule_beginner`: the same crops around a sketch drawn the way a new user on a large
+  canvas often draws it, construction guides first, or a beginner's face (eval/styles.py's conditions of those
+  names). Neither style reached the frame finder's training before session 21, and the pair (the style through
+  the crop rule) is in no training set.
 """
 
 from __future__ import annotations
@@ -36,10 +40,14 @@ from ..errors import BadRequest
 from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
 from ..guidance.framing import CANONICAL_HALF_WIDTH, Frame
 from .guidance import EVAL_MESSINESS, LEVELS, drawn_count
+from .styles import CONDITIONS as STYLES
+from .styles import drawn_strokes as styled_strokes
 from .metrics import line_f1
 
 SIZE = 512  # the face-frame canvas F1 is measured on
-CONDITIONS = ("engine", "small", "large", "off_centre", "cut", "crop_rule")
+# The plugin's crop rule around a sketch in one of eval/styles.py's styles, by condition name.
+STYLED_CROPS = {"crop_rule_guides": "guides", "crop_rule_beginner": "beginner"}
+CONDITIONS = ("engine", "small", "large", "off_centre", "cut", "crop_rule", *STYLED_CROPS)
 CANVAS = (3000, 2000)
 CROP_MARGIN, CROP_MIN, CROP_MAX = 0.25, 256, 4096  # plugin/anisketch_krita/region.py
 REQUEST_PX = 768  # request side for the conditions that are not cut from a canvas
@@ -180,9 +188,12 @@ def score_seed(model, seed: int, conditions=CONDITIONS, faithfulness: float = DE
     out: dict = {}
     for condition in conditions:
         out[condition] = {}
+        style = STYLED_CROPS.get(condition)
+        strokes = drawn if style is None else styled_strokes(portrait, seed, STYLES[style])
         for level in LEVELS:
-            count = drawn_count(drawn, level)
-            request = place_request(drawn[:count], face, condition, np.random.default_rng([seed, level, len(condition)]))
+            count = drawn_count(strokes, level)
+            request = place_request(strokes[:count], face, condition if style is None else "crop_rule",
+                                    np.random.default_rng([seed, level, len(condition)]))
             try:
                 guide = model.guide(request.darkness, faithfulness=faithfulness, origin=request.origin,
                                     scale=request.scale)
