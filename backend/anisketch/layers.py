@@ -77,13 +77,16 @@ def ink_layer(darkness: np.ndarray, rgb: tuple[int, int, int], name: str, group:
 
 
 def ink_box(darkness: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(y0, y1, x0, x1) bounding the non-zero pixels, or None. Row and column maxima instead of np.nonzero:
-    a guide draws up to eight layers per reply, and listing every inked pixel cost 1.5 ms a layer at 512 px."""
-    rows = np.flatnonzero(darkness.max(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(darkness[rows[0]:rows[-1] + 1].max(axis=0))
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    """(y0, y1, x0, x1) bounding the non-zero pixels of a 2-D image, or None. OpenCV's bounding rectangle of
+    them: a guide draws up to eight layers per reply and a render cuts each candidate's three or four layers to
+    their boxes (listing every inked pixel took 1.5 ms a layer at 512 px, row and column maxima 0.03 ms, this
+    0.015 ms)."""
+    if darkness.dtype == bool:
+        darkness = darkness.view(np.uint8)
+    elif darkness.dtype != np.uint8:
+        darkness = (darkness != 0).view(np.uint8)
+    x, y, w, h = cv2.boundingRect(np.ascontiguousarray(darkness))
+    return None if w == 0 else (y, y + h, x, x + w)
 
 
 def guidance_layers(strokes: Sequence[Stroke], side: int, mode: str) -> list[Layer]:
