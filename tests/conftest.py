@@ -18,7 +18,9 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI") == "true"
-pytest_plugins = ["stop_cleanly"]  # a run stopped by SIGTERM still closes what its tests opened
+# stop_cleanly: a run stopped by SIGTERM still closes what its tests opened; private_temp: its temporary files go
+# when it ends
+pytest_plugins = ["stop_cleanly", "private_temp"]
 
 
 def require(condition: bool, reason: str) -> None:

@@ -21,6 +21,8 @@ PNG with `t.save_layer(node, name)`.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import os
 import re
@@ -119,6 +121,15 @@ def prepared_home(base: Path) -> Path:
 # ------------------------------------------------------------------------------------------------ running
 
 
+@functools.cache
+def _process_folder() -> Path:
+    """The prepared profile's folder of this process, removed when the process ends (it holds about 90 MB). One
+    folder per process: concurrent runs (two checkouts, CI beside a developer) must not share profiles."""
+    folder = Path(tempfile.mkdtemp(prefix="anisketch-krita-harness-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def run_scenario(scenario: Path, out_dir: Path, env: Optional[dict] = None, timeout: float = 180,
                  base: Optional[Path] = None, settings: Optional[dict] = None) -> dict:
     """Start Krita on a copy of the prepared profile, run `scenario`, return result.json (plus 'log').
@@ -126,8 +137,7 @@ def run_scenario(scenario: Path, out_dir: Path, env: Optional[dict] = None, time
     `settings` go into kritarc's [anisketch] section, where the plugin's readSetting finds them
     (e.g. {"endpoint": "tcp://127.0.0.1:PORT", "start_backend": "false"}).
     """
-    # One folder per test process: concurrent runs (two checkouts, CI beside a developer) must not share profiles.
-    base = base or Path(tempfile.gettempdir()) / f"anisketch-krita-harness-{os.getpid()}"
+    base = base or _process_folder()
     base.mkdir(parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="home-", dir=base))
     shutil.rmtree(home)
