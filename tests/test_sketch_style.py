@@ -87,6 +87,21 @@ def test_left_first_order_goes_across_the_upright_face_after_the_guides():
         assert middles == sorted(middles) and len(set(kinds_of(strokes[:12], p))) >= 2  # parts mixed, not by kind
 
 
+def test_a_sweep_runs_down_or_up_the_face_never_sideways():
+    """The training's sweeps grow the face from the top or the bottom; the held-out left-first order, a sweep from
+    the side, stays unseen."""
+    for seed in SEEDS:
+        p = portrait(seed)
+        pose = _Pose.of(p.params)
+        for draw in range(6):
+            drawn = styled_strokes(p, SketchStyle(order="sweep"), np.random.default_rng([seed, draw]))
+            middles = np.array([pose.unplace(s.points).mean(axis=0) for s in drawn])
+            steps = np.arange(len(middles))
+            along_x, along_y = (abs(np.corrcoef(steps, middles[:, axis])[0, 1]) for axis in (0, 1))
+            assert along_y > 0.5 and along_y > along_x, (seed, draw, along_x, along_y)
+            assert len(set(kinds_of(drawn[:len(drawn) // 2], p))) >= 3  # parts mixed, not by kind
+
+
 def test_random_order_shuffles_but_keeps_guides_first():
     p = portrait(SEEDS[1])
     drawn = styled_strokes(p, SketchStyle(order="random", guides=True), np.random.default_rng(3))
@@ -123,10 +138,13 @@ def test_multipass_and_hatching_add_strokes():
 
 def test_training_sampler_never_draws_a_held_out_style_and_draws_every_other():
     rng = np.random.default_rng(0)
-    styles = [sample_style(rng, {"order.hair": 0.15}) for _ in range(3000)]
+    styles = [sample_style(rng, {"order.hair": 0.15, "order.sweep": 0.15}) for _ in range(3000)]
     assert not any(s.held_out for s in styles)
     assert {s.order for s in styles} == set(ORDERS) - set(HELD_OUT["order"])
-    assert "hair" not in {sample_style(rng).order for _ in range(500)}  # the older legs' mix, reproducible
+    assert {"hair", "sweep"}.isdisjoint({sample_style(rng).order for _ in range(500)})  # older legs' mixes
+    # a new order's weight of 0 leaves the older mixes' draws as they were: their legs stay reproducible
+    older = [sample_style(np.random.default_rng(7), {"order.hair": 0.2}) for _ in range(2)]
+    assert older == [sample_style(np.random.default_rng(7), {"order.hair": 0.2, "order.sweep": 0.0})] * 2
     assert {s.eyes for s in styles if s.beginner} == {"circle"}
     for feature in ("guides", "beginner", "hatching"):
         share = np.mean([getattr(s, feature) for s in styles])

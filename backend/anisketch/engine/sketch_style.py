@@ -14,9 +14,11 @@ strokes there are and in which order, before that:
   **hatching** (parallel short strokes: under the chin, in the hair), group "shading".
 - **Artists' orders**: "artist" (the engine's: contour, ears, neck, features, hair), "random", "features"
   (eyes, brows, nose, mouth, then contour, hair last), "contour" (contour first, features, hair), "hair"
-  (hair first) and "left_first" (one side of the face, then the other: stroke by stroke from left to right,
-  whatever part each belongs to, as artists do who draw one half and then match it). Guides always come
-  first: that is what they are for.
+  (hair first), "left_first" (one side of the face, then the other: stroke by stroke from left to right,
+  whatever part each belongs to, as artists do who draw one half and then match it) and "sweep" (stroke by
+  stroke down the face from the top, or up from the bottom, at a tilt of up to 35 degrees: the face grows in
+  one direction, never sideways, so the left-first order stays unseen). Guides always come first: that is what
+  they are for.
 
 `SketchStyle` says what one drawing does; `styled_strokes(portrait, style, rng)` gives its strokes, ordered
 (Stroke.order), ready for `simulate_sketch(..., order="artist")`; `draw_styled` does both. `sample_style` is
@@ -38,7 +40,7 @@ from anisketch.engine.geometry import ANCHOR_Y, Stroke
 
 GUIDE_GROUP = "guide"      # construction lines: never part of a portrait
 SHADING_GROUP = "shading"  # hatching: tone, not a line of the portrait
-ORDERS = ("artist", "random", "features", "contour", "hair", "left_first")
+ORDERS = ("artist", "random", "features", "contour", "hair", "left_first", "sweep")
 EYE_STYLES = ("circle", "dot")
 # Variants the training sampler never draws: held out for the robustness evaluation (docs/data-engine.md).
 # The left-first order draws half a face (the left locks, cheek, eye and brow, then across), partial sketches
@@ -91,7 +93,10 @@ DEFAULT_STYLE_WEIGHTS = {
     "guides": 0.35, "erase_guides": 0.3, "beginner": 0.25, "multipass": 0.25, "hatching": 0.2,
     "order.artist": 0.3, "order.random": 0.3, "order.features": 0.25, "order.contour": 0.15,
     "order.hair": 0.0,  # 0: the configs before guidance_long.toml never drew it (their legs stay reproducible)
+    "order.sweep": 0.0,  # likewise before guidance_sweep.toml
 }
+SWEEP_TILT = np.radians(35.0)  # a sweep's greatest tilt from the vertical: never within 55 degrees of sideways
+SWEEP_DOWN = 0.75  # the share of sweeps that start at the top (the rest start at the chin and clothes)
 
 
 def sample_style(rng: np.random.Generator, weights: dict | None = None) -> SketchStyle:
@@ -343,6 +348,10 @@ def _in_order(kinds: list[tuple[str, Stroke]], order: str, rng: np.random.Genera
         rest = [rest[i] for i in rng.permutation(len(rest))]
     elif order == "left_first":  # by each stroke's middle, left to right on the upright face (the pose undone)
         rest = sorted(rest, key=lambda ks: float(pose.unplace(ks[1].points)[:, 0].mean()))
+    elif order == "sweep":
+        tilt = rng.uniform(-SWEEP_TILT, SWEEP_TILT) + (0.0 if rng.random() < SWEEP_DOWN else np.pi)
+        direction = np.array([np.sin(tilt), np.cos(tilt)])  # on the upright face, y downwards
+        rest = sorted(rest, key=lambda ks: float(pose.unplace(ks[1].points).mean(axis=0) @ direction))
     else:
         rank = {kind: i for i, kind in enumerate(_ORDER_RANK[order])}
         rest = sorted(rest, key=lambda ks: rank[ks[0]])  # stable: the engine's order within a kind
