@@ -9,6 +9,7 @@ a failed test's files for a look, give pytest `--basetemp DIR`."""
 
 from __future__ import annotations
 
+import multiprocessing.util
 import os
 import shutil
 import tempfile
@@ -28,7 +29,10 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     folder, before = config.stash[_RUN_FOLDER]
     _use_temp_folder(before)
-    shutil.rmtree(folder, ignore_errors=True)
+    # Removed as this process exits, after multiprocessing's own exit handlers: they remove the pymp- folders it
+    # made in here (a worker pool's, the forkserver's socket) and would fail loudly on one already gone.
+    multiprocessing.util.Finalize(None, shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True},
+                                  exitpriority=-1000)
 
 
 def _use_temp_folder(path: str | None) -> None:

@@ -17,6 +17,11 @@ from pathlib import Path
 def test_a_folder_left_in_the_temp_folder():
     Path("{record}").write_text(tempfile.mkdtemp(prefix="litter-"))
 
+def test_a_pool_of_worker_processes():  # multiprocessing keeps a folder of its own in the temp folder
+    import multiprocessing
+    with multiprocessing.get_context("forkserver").Pool(1) as pool:
+        assert pool.map(abs, [-1]) == [1]
+
 def test_a_child_process_that_leaves_a_file(tmp_path):
     made = subprocess.run([sys.executable, "-c", "import tempfile; print(tempfile.mkstemp()[1])"],
                           capture_output=True, text=True, check=True).stdout.strip()
@@ -41,6 +46,7 @@ def test_what_a_run_writes_to_the_temp_folder_goes_when_it_ends(tmp_path):
     left = [Path(path.read_text()) for path in records.values()]
     assert all(path.name for path in left), run.stdout
     assert not any(path.exists() for path in left), left
+    assert "Traceback" not in run.stderr, run.stderr  # nothing removed before its owner was done with it
 
 
 def test_without_the_plugin_the_same_tests_would_litter(tmp_path):
