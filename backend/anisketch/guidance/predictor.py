@@ -28,6 +28,7 @@ from .faithfulness import DEFAULT_FAITHFULNESS
 from ..blocks import for_inference
 from .model import SketchEncoder, from_tensors, predict
 from .projection import BANK_MODEL, ManifoldProjector
+from . import completion
 from .framing import IDENTITY, FrameFinder, Placement, Window, cut_window, frame_input, restore_ink
 from .hold import (HOLD_SHIFT, INK_READ, POSE, Drawn, build_remembered, ink_map, moved_less_than, seen_cells,
                    untouched_parts)
@@ -60,6 +61,9 @@ class Look:
     window: Window
     placement: Placement
     ink: np.ndarray | None = None  # bool [INK_MAP]^2: the ink in the window (the next state's evidence)
+    # where the request's edge cuts the face: (the window beyond the sides the ink runs off, the request), bool
+    # [S, S] each (completion.cut_part); None when the ink stays clear of the request's sides
+    cut: tuple[np.ndarray, np.ndarray] | None = None
     # the ink now in the previous window, and which of its cells this request shows (hold.untouched_parts)
     ink_then_window: np.ndarray | None = None
     seen_then_window: np.ndarray | None = None
@@ -146,6 +150,9 @@ class GuidanceModel:
         previous = decode_state(state) if state is not None else None
         look = self.look(darkness, origin, previous, pinned=bool(pins), scale=scale)
         floats, choices = self.read(look.image[None])
+        again = self.second_look(look, floats[0], choices[0])
+        if again is not None:
+            floats, choices = self.read(again[None])
         return self.finish(floats[0], choices[0], look, faithfulness, pins, previous)
 
     def guide_batch(self, requests: list[dict]) -> list[Guide | BadRequest]:
@@ -165,6 +172,7 @@ class GuidanceModel:
                 outcomes[i] = error
         if looks:
             floats, choices = self.read(np.stack([look.image for look, _ in looks.values()]))
+            self.read_again(list(looks.values()), floats, choices)
             for k, (i, (look, previous)) in enumerate(looks.items()):
                 request = requests[i]
                 try:
@@ -174,6 +182,20 @@ class GuidanceModel:
                 except BadRequest as error:
                     outcomes[i] = error
         return [outcome for outcome in outcomes if outcome is not None]
+
+    def second_look(self, look: Look, floats: np.ndarray, choices: np.ndarray) -> np.ndarray | None:
+        """The window's image for a second reading of a face the request's edge cuts (completion.py), or None
+        where one reading is all there is to it."""
+        if look.cut is None:
+            return None
+        return completion.completed(look.image, Drawn(floats, choices).portrait().strokes, *look.cut)
+
+    def read_again(self, looks: list[tuple[Look, GuideState | None]], floats: np.ndarray, choices: np.ndarray) -> None:
+        """guide_batch's second readings, in one batch: each cut face's row of `floats` and `choices` replaced."""
+        again = {k: image for k, (look, _) in enumerate(looks)
+                 if (image := self.second_look(look, floats[k], choices[k])) is not None}
+        if again:
+            floats[list(again)], choices[list(again)] = self.read(np.stack(list(again.values())))
 
     def look(self, darkness: np.ndarray, origin: tuple[int, int], previous: GuideState | None,
              pinned: bool, scale: float = 1.0) -> Look:
@@ -200,7 +222,8 @@ class GuidanceModel:
         sent = window.in_pixels(origin, scale)
         image = restore_ink(cut_window(darkness, sent, (0, 0), self.input_size))
         ink = ink_map(darkness, sent, (0, 0), image if self.input_size == INK_READ else None)
-        look = Look(image, window, Placement.of(window, origin, side), ink)
+        look = Look(image, window, Placement.of(window, origin, side), ink,
+                    cut=completion.cut_part(darkness, sent, self.input_size))
         if previous is not None and old is not None and previous.ink is not None:
             old_sent = old.in_pixels(origin, scale)
             look.ink_then_window = ink if old == window else ink_map(darkness, old_sent, (0, 0))
