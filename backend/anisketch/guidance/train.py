@@ -57,6 +57,11 @@ class SketchCurriculum:
     # beyond 1-4 straight edges through or around the face, as a request's border blanks what lies beyond it.
     # The target stays the whole face: what the crop hides is guessed, as in a partial sketch. 0: no cut.
     cut_share: float = 0.0
+    # Of the cut sketches, the share whose blanked part holds faint lines of a face near the true one: what
+    # guidance shows the encoder on a second reading of a face the request's edge cuts (its first reading drawn
+    # faintly beyond the edge, predictor.completed_beyond_cut). The encoder learns to take such lines as a hint of
+    # where the hidden half lies, not as the artist's ink. 0: none (the draws of before).
+    completion_share: float = 0.0
 
     def draw(self, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(sketch darkness uint8[S, S], floats [D], choices [C]) for one engine seed."""
@@ -78,7 +83,9 @@ class SketchCurriculum:
         sketch = self.uncut_sketch_of(drawing, rng)
         params = params_of(drawing)
         if self.cut_share > 0 and params is not None and rng.random() < self.cut_share:
-            sketch = cut_by_crop(sketch, params, rng)
+            sketch, hidden = cut_by_crop(sketch, params, rng)
+            if self.completion_share > 0 and rng.random() < self.completion_share:
+                sketch = np.maximum(sketch, (near_miss_lines(params, rng, self.size) * hidden).astype(np.uint8))
         return sketch
 
     def uncut_sketch_of(self, drawing, rng: np.random.Generator) -> np.ndarray:
@@ -101,25 +108,50 @@ class SketchCurriculum:
         return render_sketch(draw_styled(portrait, rng, style, fraction, messiness), self.size, rng=rng)
 
 
-def cut_by_crop(sketch: np.ndarray, params, rng: np.random.Generator) -> np.ndarray:
+def cut_by_crop(sketch: np.ndarray, params, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """The sketch blanked beyond 1-4 edges (as many sides as a crop around a large face cuts), each from half a
-    face half-width past the face's centre to two half-widths away from it."""
+    face half-width past the face's centre to two half-widths away from it; and the blanked part (bool)."""
     size = sketch.shape[0]
     cx, cy, half = params["cx"] * size, params["cy"] * size, params["scale"] * size
     out = sketch.copy()
+    hidden = np.zeros(sketch.shape, bool)
     sides = rng.permutation(4)[: 4 if rng.random() < 0.25 else int(rng.integers(1, 3))]
     for side in sides:
         edge = int(round((cx, cy, cx, cy)[side] + (-1, -1, 1, 1)[side] * rng.uniform(-0.5, 2.0) * half))
         edge = min(max(edge, 0), size)
         if side == 0:
-            out[:, :edge] = 0
+            hidden[:, :edge] = True
         elif side == 1:
-            out[:edge, :] = 0
+            hidden[:edge, :] = True
         elif side == 2:
-            out[:, edge:] = 0
+            hidden[:, edge:] = True
         else:
-            out[edge:, :] = 0
-    return out
+            hidden[edge:, :] = True
+    out[hidden] = 0
+    return out, hidden
+
+
+# How far a near-miss face strays from the true one: the pose by this many of its range's units (about 6 px of the
+# face at 512 for the centre), every other float blended up to this far towards another face's, and each choice
+# another face's with this chance. Roughly a first reading's error on a face that a crop cuts through the middle.
+NEAR_MISS_POSE, NEAR_MISS_BLEND, NEAR_MISS_CHOICE = 0.08, 0.4, 0.25
+
+
+def near_miss_lines(params, rng: np.random.Generator, size: int) -> np.ndarray:
+    """float [S, S]: the line art of a face near `params` (a plausible wrong reading of it), faint (0.4-0.8 of
+    full ink)."""
+    floats, choices = P.encode(params)
+    other_floats, other_choices = P.encode(P.sample_params(int(rng.integers(0, NEAR_MISS_SEEDS))))
+    floats = floats + rng.uniform(0.0, NEAR_MISS_BLEND) * (other_floats - floats)
+    pose = P.float_groups() == P.ALL_GROUPS.index("pose")
+    floats[pose] = (P.encode(params)[0][pose] + rng.normal(0.0, NEAR_MISS_POSE, int(pose.sum())))
+    swap = rng.random(len(choices)) < NEAR_MISS_CHOICE
+    choices = np.where(swap, other_choices, choices)
+    guess = P.canonicalize(P.decode(np.clip(floats, 0.0, 1.0).astype(np.float32), choices))
+    return render_lines(build_portrait(guess).strokes, size) * rng.uniform(0.4, 0.8)
+
+
+NEAR_MISS_SEEDS = 900_000_000  # the other faces come from training's seed range, never evaluation's
 
 
 def float_weights(pose_weight: float = POSE_WEIGHT) -> np.ndarray:
