@@ -194,6 +194,23 @@ def test_the_crop_cut_blanks_beyond_straight_edges_and_only_when_asked():
     kept = cut > 0
     assert kept.sum() < (plain > 0).sum() and np.array_equal(cut[kept], plain[kept])  # ink only removed
     rows, cols = np.nonzero(plain * (cut == 0))  # what was blanked lies beyond a straight edge: whole rows or columns
+
+
+def test_a_completed_cut_holds_faint_lines_only_beyond_the_cut_and_only_when_asked():
+    """SketchCurriculum.completion_share: beyond the cut, the faint lines of a face near the true one (what a
+    second reading of a cut face shows the encoder); the part the crop shows is the cut sketch itself, and 0 draws
+    exactly the cut sketches of before."""
+    from anisketch.guidance.train import SketchCurriculum
+
+    cut = SketchCurriculum(size=128, teacher_share=0.0, cut_share=1.0).draw(SEEDS[0])[0]
+    assert np.array_equal(cut, SketchCurriculum(size=128, teacher_share=0.0, cut_share=1.0,
+                                                completion_share=0.0).draw(SEEDS[0])[0])
+    completed = SketchCurriculum(size=128, teacher_share=0.0, cut_share=1.0, completion_share=1.0).draw(SEEDS[0])[0]
+    added = completed.astype(int) - cut
+    assert (added >= 0).all() and added.sum() > 0
+    rows, cols = np.nonzero(added)  # the lines lie where the cut blanked: whole blank rows or columns of `cut`
+    assert ((cut[rows, :] == 0).all(axis=1) | (cut[:, cols] == 0).all(axis=0)).all()
+    assert completed[added > 0].max() <= 0.8 * 255 + 1  # faint: at most 0.8 of full ink
     assert ((cut[rows, :] == 0).all(axis=1) | (cut[:, cols] == 0).all(axis=0)).all()
 
 
