@@ -59,7 +59,7 @@ class SketchCurriculum:
     cut_share: float = 0.0
     # Of the cut sketches, the share whose blanked part holds faint lines of a face near the true one: what
     # guidance shows the encoder on a second reading of a face the request's edge cuts (its first reading drawn
-    # faintly beyond the edge, predictor.completed_beyond_cut). The encoder learns to take such lines as a hint of
+    # faintly beyond the edge, completion.py). The encoder learns to take such lines as a hint of
     # where the hidden half lies, not as the artist's ink. 0: none (the draws of before).
     completion_share: float = 0.0
 
