@@ -140,11 +140,11 @@ NEAR_MISS_POSE, NEAR_MISS_BLEND, NEAR_MISS_CHOICE = 0.08, 0.4, 0.25
 def near_miss_lines(params, rng: np.random.Generator, size: int) -> np.ndarray:
     """float [S, S]: the line art of a face near `params` (a plausible wrong reading of it), faint (0.4-0.8 of
     full ink)."""
-    floats, choices = P.encode(params)
+    true_floats, choices = P.encode(params)
     other_floats, other_choices = P.encode(P.sample_params(int(rng.integers(0, NEAR_MISS_SEEDS))))
-    floats = floats + rng.uniform(0.0, NEAR_MISS_BLEND) * (other_floats - floats)
+    floats = true_floats + rng.uniform(0.0, NEAR_MISS_BLEND) * (other_floats - true_floats)
     pose = P.float_groups() == P.ALL_GROUPS.index("pose")
-    floats[pose] = (P.encode(params)[0][pose] + rng.normal(0.0, NEAR_MISS_POSE, int(pose.sum())))
+    floats[pose] = true_floats[pose] + rng.normal(0.0, NEAR_MISS_POSE, int(pose.sum()))
     swap = rng.random(len(choices)) < NEAR_MISS_CHOICE
     choices = np.where(swap, other_choices, choices)
     guess = P.canonicalize(P.decode(np.clip(floats, 0.0, 1.0).astype(np.float32), choices))
