@@ -49,7 +49,8 @@ class FakeService:
         return {"warmed_up": self.warmed_up, "version": "fake", "device": "cpu", "groups": list(GROUPS), "attributes": {k: list(v) for k, v in ATTRIBUTES.items()},
                 "models": {"fake": True}, "calls": self.calls}
 
-    def guide(self, sketch_rgba, *, mode="rough", faithfulness=0.5, pins=(), state=None, origin=(0, 0), extent=None):
+    def guide(self, sketch_rgba, *, mode="rough", faithfulness=0.5, pins=(), state=None, origin=(0, 0), extent=None,
+              canvas=None):
         self._work()
         inverted = sketch_rgba.copy()
         inverted[..., :3] = 255 - inverted[..., :3]

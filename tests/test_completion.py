@@ -51,9 +51,11 @@ def test_ink_that_runs_off_a_side_marks_that_side_only():
     darkness = np.zeros((100, 80), np.uint8)
     darkness[40:60, 70:80] = 200  # a line off the right side
     darkness[0:2, 10:12] = 30  # paper grain on top: not ink
-    assert completion.edges_with_ink(darkness) == (False, False, True, False)
+    box = completion.on_canvas(darkness.shape, (0, 0), 1.0, None)
+    assert box == (0, 0, 80, 100)
+    assert completion.edges_with_ink(darkness, box) == (False, False, True, False)
     # a window twice the request's width, centred on its right side: its right half lies beyond the cut
-    beyond = completion.beyond_sides(darkness.shape, Window(40.0, 0.0, 80.0), 8, (False, False, True, False))
+    beyond = completion.beyond_sides(box, Window(40.0, 0.0, 80.0), 8, (False, False, True, False))
     assert beyond[:, 4:].all() and not beyond[:, :4].any()
 
 
@@ -94,3 +96,29 @@ def test_the_second_reading_fits_cut_faces_better_than_one(model, monkeypatch):
     monkeypatch.setattr(completion, "SUPPORT_MIN", 2.0)  # never far enough along: one reading
     once = np.mean([score_seed(model, seed, ("cut",))["cut"][100] for seed in seeds])
     assert twice > once + 0.01, (once, twice)
+
+
+def test_a_crop_past_a_small_canvas_is_cut_where_the_canvas_ends(model, monkeypatch):
+    """The plugin's crop reaches past a canvas smaller than it (Krita reads blank paper there): with the canvas's
+    size, a face whose ink runs off the canvas's bottom is read as cut there; without it, as blank paper."""
+    from anisketch.engine import params as P
+    from anisketch.engine.geometry import build_portrait
+    from anisketch.engine.sketch import render_sketch, simulate_sketch
+    from anisketch.eval.framing import Frame, face_of, moved, with_pen
+
+    seed = 2_000_000_003
+    params = P.sample_params(seed)
+    strokes = simulate_sketch(build_portrait(params), np.random.default_rng(seed), fraction=1.0, order="random",
+                              messiness=0.5)
+    placed = with_pen(moved(strokes, face_of(params), Frame(0.5, 0.5, 0.22), 1.0), 3.0 / 768)
+    darkness = render_sketch(placed, 768, rng=np.random.default_rng(seed))
+    canvas_h = 420  # a 768 x 420 canvas: the square crop reaches 174 px past its top and bottom
+    top = (768 - canvas_h) // 2
+    darkness[:top], darkness[top + canvas_h:] = 0, 0
+    assert not any(completion.edges_with_ink(darkness, completion.on_canvas(darkness.shape, (0, 0), 1.0, None)))
+    passes = counting_reads(model, monkeypatch)
+    model.guide(darkness, origin=(0, -top))
+    assert passes == [1]
+    passes.clear()
+    model.guide(darkness, origin=(0, -top), canvas=(768, canvas_h))
+    assert passes == [1, 1]

@@ -1,5 +1,5 @@
 """The framing evaluation's crop rule (eval/framing.crop_rule) is the plugin's (plugin/anisketch_krita/region.py):
-the same square for the same ink bounds, on the evaluation's canvas."""
+the same square for the same ink bounds on the evaluation's canvas."""
 
 import importlib.util
 import sys
@@ -34,7 +34,8 @@ def test_the_evaluations_crop_rule_is_the_plugins():
         points = (corner + rng.random((20, 2)) * size).astype(np.float32)
         strokes = [Stroke(points, np.ones(20, np.float32), "face", 0)]
         x, y, side = framing.crop_rule(strokes)
-        x0, y0 = np.floor(points.min(axis=0)).astype(int)
-        x1, y1 = np.ceil(points.max(axis=0)).astype(int)
+        # the plugin reads the ink's bounds on the canvas (canvas.sketch_bounds: the layer's bounds within it)
+        x0, y0 = np.floor(np.clip(points, 0, (w, h)).min(axis=0)).astype(int)
+        x1, y1 = np.ceil(np.clip(points, 0, (w, h)).max(axis=0)).astype(int)
         box = region.square_around(region.Box(int(x0), int(y0), int(x1 - x0), int(y1 - y0)), w, h)
         assert (box.x, box.y, box.w, box.h) == (x, y, side, side), (x0, y0, x1, y1)

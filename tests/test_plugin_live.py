@@ -140,6 +140,7 @@ def test_a_large_crop_is_sent_shrunk_and_its_guidance_lands_at_full_size(app, co
     params, (image,) = sent[-1]
     factor = shrink.send_factor(crop)
     (x, y), (w, h) = params["origin"], params["extent"]
+    assert params["canvas"] == [2400, 2000]  # where the drawing ends, should the crop reach past the canvas
     assert crop.w > shrink.SEND_SIDE and factor == 2 and x % 2 == y % 2 == w % 2 == h % 2 == 0
     assert crop.x <= x < crop.x + 2 and crop.y <= y < crop.y + 2 and x + w > crop.right - 2
     assert (image.width, image.height) == (w // 2, h // 2)

@@ -314,6 +314,9 @@ OPS: dict[str, OpSpec] = {
             # The crop's size on the canvas [w, h] when the sketch image is that crop shrunk (a large crop: the
             # model reads a 256 px window, so the client may send less); the layers come back at this size.
             "extent": point(1, MAX_SIDE),
+            # The artist's canvas size [w, h]: where a crop reaches past a small canvas, its edge is where the
+            # drawing ends, and a face whose ink runs off it is read as cut there.
+            "canvas": point(1, MAX_CANVAS),
             **SERVER_PARAMS,
         },
         images={"sketch": True},

@@ -40,7 +40,7 @@ class ModelService(Protocol):
 
     def guide(self, sketch_rgba: np.ndarray, *, mode: str = ..., faithfulness: float | dict[str, float] = ...,
               pins: Sequence[str] = ..., state: str | None = ..., origin: tuple[int, int] = ...,
-              extent: tuple[int, int] | None = ...) -> Result: ...
+              extent: tuple[int, int] | None = ..., canvas: tuple[int, int] | None = ...) -> Result: ...
 
     def render(self, sketch_rgba: np.ndarray, hints_rgba: np.ndarray | None = ..., *, n: int = ..., mode: str = ...,
                style_seed: int = ..., state: str | None = ..., origin: tuple[int, int] = ...,
@@ -72,6 +72,16 @@ def whole_pair(name: str, value) -> tuple[int, int]:
 
 def check_origin(origin) -> tuple[int, int]:
     return whole_pair("origin (x, y)", origin)
+
+
+def check_canvas(canvas) -> tuple[int, int] | None:
+    """The canvas's size [w, h] (None: not told), else BadRequest."""
+    if canvas is None:
+        return None
+    w, h = whole_pair("canvas [w, h]", canvas)
+    if w < 1 or h < 1:
+        raise BadRequest(f"canvas [w, h] must be positive, got {w}x{h}")
+    return w, h
 
 
 MAX_SHRINK = 8  # a sketch sent shrunk covers at most this many canvas px per image px
@@ -167,11 +177,12 @@ class Service:
     def guide(self, sketch_rgba: np.ndarray, *, mode: str = "rough",
               faithfulness: float | dict[str, float] = DEFAULT_FAITHFULNESS, pins: Sequence[str] = (),
               state: str | None = None, origin: tuple[int, int] = (0, 0),
-              extent: tuple[int, int] | None = None) -> Result:
+              extent: tuple[int, int] | None = None, canvas: tuple[int, int] | None = None) -> Result:
         """`origin`: the request crop's top-left pixel on the artist's canvas. The state records the face in
         canvas coordinates, so a state from an earlier, other crop still keeps pins and unchanged parts in place.
         `extent`: the crop's size on the canvas when the sketch is that crop shrunk; the layers are drawn at
-        the crop's full size all the same."""
+        the crop's full size all the same. `canvas`: the canvas's size [w, h], where a crop reaches past it: a
+        face whose ink runs off the canvas's edge is read as cut there (guidance/completion.py)."""
         t0 = time.perf_counter()
         check_image("sketch", sketch_rgba)
         if mode not in ("rough", "detail"):
@@ -180,7 +191,7 @@ class Service:
         darkness = rgba_to_darkness(sketch_rgba)
         t1 = time.perf_counter()
         guide = self.guidance.guide(darkness, faithfulness=faithfulness, pins=tuple(pins), state=state,
-                                    origin=check_origin(origin), scale=scale)
+                                    origin=check_origin(origin), scale=scale, canvas=check_canvas(canvas))
         t2 = time.perf_counter()
         layers = guidance_layers(guide.portrait.strokes, drawn_side(sketch_rgba.shape, extent), mode)
         t3 = time.perf_counter()
@@ -203,6 +214,7 @@ class Service:
                 origin = check_origin(request.get("origin", (0, 0)))
                 scale = check_extent(request.get("extent"), sketch.shape)
                 ready.append((i, request, {"darkness": rgba_to_darkness(sketch), "origin": origin, "scale": scale,
+                                           "canvas": check_canvas(request.get("canvas")),
                                            "faithfulness": request.get("faithfulness", DEFAULT_FAITHFULNESS),
                                            "pins": tuple(request.get("pins", ())), "state": request.get("state")}))
             except BadRequest as error:

@@ -454,7 +454,7 @@ class Controller(QObject):
                 self._clear_guidance(document)
                 return
             params = self.session.guide_params(crop, self.settings.mode, self.settings.faithfulness,
-                                               self.pins.as_list())
+                                               self.pins.as_list(), (document.width(), document.height()))
             outgoing = _OutgoingGuide(document, self.session, Sent(canvas.node_id(sketch), crop, pixels), params,
                                       self.settings.mode, started, lifted=self._lifted_at)
             self._lifted_at = None

@@ -149,11 +149,13 @@ class GuidanceSession:
         """The guidance shown is for exactly these pixels (a click that painted nothing)."""
         return self.sent is not None and self.sent.shows(canvas.node_id(sketch), crop, pixels)
 
-    def guide_params(self, crop: Box, mode: str, faithfulness: float, pins: list[str]) -> dict[str, Any]:
+    def guide_params(self, crop: Box, mode: str, faithfulness: float, pins: list[str],
+                     canvas_size: tuple[int, int]) -> dict[str, Any]:
         """A guide request's params: the state (valid across crops: it lives in canvas pixels, told by
-        `origin`) and the pins go with every request once the backend has given a state."""
+        `origin`) and the pins go with every request once the backend has given a state. The canvas's size
+        tells the backend where the drawing ends when the crop reaches past a small canvas."""
         params: dict[str, Any] = {"mode": mode, "faithfulness": float(faithfulness), "layer_format": "bgra8",
-                                  "origin": [crop.x, crop.y]}
+                                  "origin": [crop.x, crop.y], "canvas": [int(canvas_size[0]), int(canvas_size[1])]}
         if self.memory.state:
             params["state"] = self.memory.state
             if pins:

@@ -22,6 +22,12 @@ framing itself, and the crop rule on the canvases below, are what an artist meet
   canvas often draws it, construction guides first, or a beginner's face (eval/styles.py's conditions of those
   names). Neither style reached the frame finder's training before session 21, and the pair (the style through
   the crop rule) is in no training set.
+- `small_canvas`: a bust that fills a small canvas (3-4.5 face half-widths wide, 2.6-3.4 high), its shoulders
+  running off the bottom; the plugin's crop around it reaches past the canvas, where Krita reads blank paper.
+  Held out: no training sketch is cut by a canvas inside its request (session 23).
+
+Every crop-rule condition sends the canvas's size, as the plugin does, and is drawn and scored on the canvas alone
+(since session 23: before, strokes past the canvas's edge were drawn into the request and counted).
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ from .metrics import line_f1
 SIZE = 512  # the face-frame canvas F1 is measured on
 # The plugin's crop rule around a sketch in one of eval/styles.py's styles, by condition name.
 STYLED_CROPS = {"crop_rule_guides": "guides", "crop_rule_beginner": "beginner"}
-CONDITIONS = ("engine", "small", "large", "off_centre", "cut", "crop_rule", *STYLED_CROPS)
+CONDITIONS = ("engine", "small", "large", "off_centre", "cut", "crop_rule", *STYLED_CROPS, "small_canvas")
 CANVAS = (3000, 2000)
 CROP_MARGIN, CROP_MIN, CROP_MAX = 0.25, 256, 4096  # plugin/anisketch_krita/region.py
 REQUEST_PX = 768  # request side for the conditions that are not cut from a canvas
@@ -63,6 +69,7 @@ class Placed:
     frame: Frame  # request units (the padded square's side is 1)
     side: int  # on the canvas
     scale: int = 1  # canvas px per pixel of `darkness` (a crop sent shrunk)
+    canvas: tuple[int, int] | None = None  # the canvas's size, told as the plugin tells it (a crop cut from one)
 
 
 def face_of(params) -> Frame:
@@ -99,30 +106,50 @@ def target_frame(condition: str, rng: np.random.Generator) -> Frame:
 def place_request(strokes: list, face: Frame, condition: str, rng: np.random.Generator) -> Placed:
     """The sketch as the request of `condition` holds it, drawn with a real pen width."""
     pen_px = rng.uniform(2.0, 5.0)
-    if condition != "crop_rule":
+    if condition not in ("crop_rule", "small_canvas"):
         target = target_frame(condition, rng)
         placed = moved(strokes, face, target, 1.0)
         placed = with_pen(placed, pen_px / REQUEST_PX)
         return Placed(render_sketch(placed, REQUEST_PX, rng=rng), (0, 0), target, REQUEST_PX)
-    half_px = rng.uniform(60, 300)
-    centre = (rng.uniform(half_px, CANVAS[0] - half_px), rng.uniform(half_px, CANVAS[1] - half_px))
+    canvas, centre, half_px = canvas_face(condition, rng)
     on_canvas = moved(strokes, face, Frame(centre[0], centre[1], half_px), 1.0)  # canvas pixels
-    x, y, side, factor = as_sent(*crop_rule(on_canvas))
+    x, y, side, factor = as_sent(*crop_rule(on_canvas, canvas))
     target = Frame((centre[0] - x) / side, (centre[1] - y) / side, half_px / side)
     placed = with_pen(moved(strokes, face, target, 1.0), pen_px / side)
-    return Placed(shrunk(render_sketch(placed, side, rng=rng), factor), (x, y), target, side, factor)
+    darkness = off_canvas_blank(render_sketch(placed, side, rng=rng), (x, y), canvas)  # Krita reads only the canvas
+    return Placed(shrunk(darkness, factor), (x, y), target, side, factor, canvas)
 
 
-def crop_rule(strokes: list) -> tuple[int, int, int]:
-    """plugin/anisketch_krita/region.square_around on the strokes' ink bounds (canvas pixels)."""
-    points = np.concatenate([s.points for s in strokes])
+def canvas_face(condition: str, rng: np.random.Generator) -> tuple[tuple[int, int], tuple[float, float], float]:
+    """(canvas size, face centre, face half-width) in canvas pixels: anywhere on the large canvas, or a bust
+    that fills a small one, its shoulders running off the bottom."""
+    if condition == "crop_rule":
+        half_px = rng.uniform(60, 300)
+        return CANVAS, (rng.uniform(half_px, CANVAS[0] - half_px), rng.uniform(half_px, CANVAS[1] - half_px)), half_px
+    half_px = rng.uniform(150, 300)
+    canvas = (int(half_px * rng.uniform(3.0, 4.5)), int(half_px * rng.uniform(2.6, 3.4)))
+    return canvas, (canvas[0] * rng.uniform(0.4, 0.6), canvas[1] - half_px * rng.uniform(1.0, 1.6)), half_px
+
+
+def off_canvas_blank(darkness: np.ndarray, origin: tuple[int, int], canvas: tuple[int, int]) -> np.ndarray:
+    """The request's pixels with what lies beyond the canvas blank (request pixels are canvas pixels here)."""
+    out = np.zeros_like(darkness)
+    x0, y0 = max(0, -origin[0]), max(0, -origin[1])
+    x1, y1 = canvas[0] - origin[0], canvas[1] - origin[1]
+    out[y0:y1, x0:x1] = darkness[y0:y1, x0:x1]
+    return out
+
+
+def crop_rule(strokes: list, canvas: tuple[int, int] = CANVAS) -> tuple[int, int, int]:
+    """plugin/anisketch_krita/region.square_around on the ink bounds (canvas pixels) of the strokes on `canvas`."""
+    points = np.clip(np.concatenate([s.points for s in strokes]), 0, canvas)
     x0, y0 = np.floor(points.min(axis=0)).astype(int)
     x1, y1 = np.ceil(points.max(axis=0)).astype(int)
     extent = max(x1 - x0, y1 - y0)
     side = int(round(extent * (1 + 2 * CROP_MARGIN)))
-    side = min(max(side, min(CROP_MIN, max(CANVAS))), max(*CANVAS, extent), CROP_MAX)
+    side = min(max(side, min(CROP_MIN, max(canvas))), max(*canvas, extent), CROP_MAX)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    return _place(cx, side, CANVAS[0]), _place(cy, side, CANVAS[1]), side
+    return _place(cx, side, canvas[0]), _place(cy, side, canvas[1]), side
 
 
 def as_sent(x: int, y: int, side: int) -> tuple[int, int, int, int]:
@@ -163,11 +190,16 @@ def in_face_frame(strokes: list, frame: Frame) -> list:
 
 
 def request_mask(request: Placed) -> np.ndarray:
-    """1 inside the request's area on the face-frame canvas, 0 outside."""
+    """1 inside the request's area (and the canvas's, where it is cut from one) on the face-frame canvas, 0
+    outside."""
     zoom = CANONICAL_HALF_WIDTH / request.frame.half_width
     h, w = request.darkness.shape
-    corner = (np.array([0.0, 0.0]) - [request.frame.cx, request.frame.cy]) * zoom + 0.5
-    far = (np.array([w, h]) * request.scale / request.side - [request.frame.cx, request.frame.cy]) * zoom + 0.5
+    near, far = np.array([0.0, 0.0]), np.array([w, h]) * request.scale / request.side  # request units
+    if request.canvas is not None:
+        near = np.maximum(near, -np.array(request.origin) / request.side)
+        far = np.minimum(far, (np.array(request.canvas) - request.origin) / request.side)
+    corner = (near - [request.frame.cx, request.frame.cy]) * zoom + 0.5
+    far = (far - [request.frame.cx, request.frame.cy]) * zoom + 0.5
     (x0, y0), (x1, y1) = np.clip(np.round(corner * SIZE), 0, SIZE).astype(int), np.clip(np.round(far * SIZE), 0, SIZE).astype(int)
     mask = np.zeros((SIZE, SIZE), np.uint8)
     mask[y0:y1, x0:x1] = 1
@@ -196,7 +228,7 @@ def score_seed(model, seed: int, conditions=CONDITIONS, faithfulness: float = DE
                                     np.random.default_rng([seed, level, len(condition)]))
             try:
                 guide = model.guide(request.darkness, faithfulness=faithfulness, origin=request.origin,
-                                    scale=request.scale)
+                                    scale=request.scale, canvas=request.canvas)
             except BadRequest:  # an empty request (every stroke outside it): nothing to guide
                 out[condition][level] = 0.0
                 continue

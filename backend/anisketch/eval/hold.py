@@ -70,11 +70,11 @@ def crop_change(model, seed: int) -> dict:
     "f1": (held, fresh)}."""
     strokes, later, frame, truth = canvas_face(seed)
     darkness, origin, side, scale = request([s for s, new in zip(strokes, later) if not new])
-    before = model.guide(darkness, origin=origin, scale=scale)
+    before = model.guide(darkness, origin=origin, scale=scale, canvas=CANVAS)  # as the plugin asks
     darkness, origin2, side2, scale2 = request(strokes)
-    after = model.guide(darkness, state=before.state, origin=origin2, scale=scale2)
-    pinned = model.guide(darkness, state=before.state, origin=origin2, pins=FEATURES, scale=scale2)
-    fresh = model.guide(darkness, origin=origin2, scale=scale2)
+    after = model.guide(darkness, state=before.state, origin=origin2, scale=scale2, canvas=CANVAS)
+    pinned = model.guide(darkness, state=before.state, origin=origin2, pins=FEATURES, scale=scale2, canvas=CANVAS)
+    fresh = model.guide(darkness, origin=origin2, scale=scale2, canvas=CANVAS)
     old = {g: canvas_course(before, origin, side, g) for g in FEATURES}
 
     def moved_px(guide, group):

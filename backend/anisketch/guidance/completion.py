@@ -8,6 +8,9 @@ most of what the first reading shows inside the request, that reading's lines ar
 beyond the edges the ink reaches, and the encoder reads the window again. Early in a drawing the first reading
 is too unsure to lean on (it was read back with more confidence than it deserved), so then nothing changes, and
 a request whose ink stays clear of its edges is read once, as before.
+
+Where the client says how large the canvas is (the plugin does), the canvas's own edges are the ones that cut:
+a crop larger than a small canvas reaches past it, and Krita reads blank paper there.
 """
 
 from __future__ import annotations
@@ -28,34 +31,50 @@ BEYOND_MIN = 0.2  # share of the reading's lines beyond the cut: less, and there
 STRENGTH = 0.6  # the completion's darkness: a faint line, as a light pencil draws
 
 
-def edges_with_ink(darkness: np.ndarray) -> tuple[bool, bool, bool, bool]:
-    """Which sides of the request (left, top, right, bottom) the ink runs off."""
-    ink = darkness > EDGE_INK
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in request pixels
+
+
+def on_canvas(shape: tuple[int, int], origin: tuple[int, int], scale: float, canvas: tuple[int, int] | None) -> Box:
+    """The part of a request (`shape`, its top-left at `origin` on the canvas, `scale` canvas px per pixel) that
+    lies on a canvas of size `canvas` [w, h]; the whole request where the canvas is not told."""
+    h, w = shape
+    if canvas is None:
+        return 0.0, 0.0, float(w), float(h)
+    return (max(0.0, -origin[0] / scale), max(0.0, -origin[1] / scale),
+            min(float(w), (canvas[0] - origin[0]) / scale), min(float(h), (canvas[1] - origin[1]) / scale))
+
+
+def edges_with_ink(darkness: np.ndarray, box: Box) -> tuple[bool, bool, bool, bool]:
+    """Which sides of `box` (left, top, right, bottom) the ink runs off."""
+    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    ink = darkness[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] > EDGE_INK
+    if ink.size == 0:
+        return False, False, False, False
     return (bool(ink[:, :EDGE_PX].any()), bool(ink[:EDGE_PX].any()), bool(ink[:, -EDGE_PX:].any()),
             bool(ink[-EDGE_PX:].any()))
 
 
-def beyond_sides(shape: tuple[int, int], window: Window, size: int, sides: tuple[bool, ...]) -> np.ndarray:
-    """bool [size, size]: the window's pixels (window in request pixels) beyond the chosen sides of the request."""
-    h, w = shape
+def beyond_sides(box: Box, window: Window, size: int, sides: tuple[bool, ...]) -> np.ndarray:
+    """bool [size, size]: the window's pixels (window in request pixels) beyond the chosen sides of `box`."""
+    x0, y0, x1, y1 = box
     steps = (np.arange(size) + 0.5) * (window.side / size)
     x, y = window.x + steps, window.y + steps
     left, top, right, bottom = sides
-    columns = (left & (x < 0)) | (right & (x > w))
-    rows = (top & (y < 0)) | (bottom & (y > h))
+    columns = (left & (x < x0)) | (right & (x > x1))
+    rows = (top & (y < y0)) | (bottom & (y > y1))
     return columns[None, :] | rows[:, None]
 
 
-def cut_part(darkness: np.ndarray, window: Window, size: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """(beyond the cut, inside the request), bool [size, size] each, for a request whose ink runs off one of its
-    sides into the window; None when nothing of the window lies beyond such a side."""
-    sides = edges_with_ink(darkness)
+def cut_part(darkness: np.ndarray, window: Window, size: int, box: Box) -> tuple[np.ndarray, np.ndarray] | None:
+    """(beyond the cut, inside `box`), bool [size, size] each, for a request whose ink runs off a side of `box`
+    (on_canvas) into the window; None when nothing of the window lies beyond such a side."""
+    sides = edges_with_ink(darkness, box)
     if not any(sides):
         return None
-    beyond = beyond_sides(darkness.shape, window, size, sides)
+    beyond = beyond_sides(box, window, size, sides)
     if not beyond.any():
         return None
-    return beyond, ~beyond_sides(darkness.shape, window, size, (True,) * 4)
+    return beyond, ~beyond_sides(box, window, size, (True,) * 4)
 
 
 def completed(image: np.ndarray, reading: list, beyond: np.ndarray, inside: np.ndarray) -> np.ndarray | None:

@@ -143,12 +143,14 @@ class GuidanceModel:
         state: str | None = None,
         origin: tuple[int, int] = (0, 0),
         scale: float = 1.0,
+        canvas: tuple[int, int] | None = None,
     ) -> Guide:
         """`origin`: the request's top-left pixel on the artist's canvas (states and windows live there);
-        `scale`: canvas px per pixel of `darkness` (above 1 for a crop sent shrunk)."""
+        `scale`: canvas px per pixel of `darkness` (above 1 for a crop sent shrunk); `canvas`: the canvas's size
+        [w, h], where a crop reaches past it (None: the request's own edges are where the drawing ends)."""
         check_pins(pins, state)
         previous = decode_state(state) if state is not None else None
-        look = self.look(darkness, origin, previous, pinned=bool(pins), scale=scale)
+        look = self.look(darkness, origin, previous, pinned=bool(pins), scale=scale, canvas=canvas)
         floats, choices = self.read(look.image[None])
         again = self.second_look(look, floats[0], choices[0])
         if again is not None:
@@ -167,7 +169,7 @@ class GuidanceModel:
                 check_pins(pins, request.get("state"))
                 previous = decode_state(request["state"]) if request.get("state") is not None else None
                 looks[i] = self.look(request["darkness"], request.get("origin", (0, 0)), previous, bool(pins),
-                                     request.get("scale", 1.0)), previous
+                                     request.get("scale", 1.0), request.get("canvas")), previous
             except BadRequest as error:
                 outcomes[i] = error
         if looks:
@@ -198,11 +200,12 @@ class GuidanceModel:
             floats[list(again)], choices[list(again)] = self.read(np.stack(list(again.values())))
 
     def look(self, darkness: np.ndarray, origin: tuple[int, int], previous: GuideState | None,
-             pinned: bool, scale: float = 1.0) -> Look:
+             pinned: bool, scale: float = 1.0, canvas: tuple[int, int] | None = None) -> Look:
         """Find the face and cut the window the encoder reads. The previous window (canvas pixels) is kept while
         it still frames the face well, and always while something is pinned: the encoder then sees the same
         pixels for the same strokes, however the crop moved, so untouched parts cannot move. `scale`: canvas
-        px per pixel of `darkness` (windows are canvas squares; they are cut from the pixels sent)."""
+        px per pixel of `darkness` (windows are canvas squares; they are cut from the pixels sent); `canvas`: the
+        canvas's size, where the drawing ends (completion.on_canvas)."""
         overview = check_sketch(darkness)
         side = max(darkness.shape) * scale  # the request's side on the canvas
         old = previous.window if previous is not None else None
@@ -223,7 +226,8 @@ class GuidanceModel:
         image = restore_ink(cut_window(darkness, sent, (0, 0), self.input_size))
         ink = ink_map(darkness, sent, (0, 0), image if self.input_size == INK_READ else None)
         look = Look(image, window, Placement.of(window, origin, side), ink,
-                    cut=completion.cut_part(darkness, sent, self.input_size))
+                    cut=completion.cut_part(darkness, sent, self.input_size,
+                                            completion.on_canvas(darkness.shape, origin, scale, canvas)))
         if previous is not None and old is not None and previous.ink is not None:
             old_sent = old.in_pixels(origin, scale)
             look.ink_then_window = ink if old == window else ink_map(darkness, old_sent, (0, 0))
