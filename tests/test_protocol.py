@@ -172,6 +172,9 @@ def test_malformed_headers(parts, code, words):
     ({"out_size": 512}, "unknown parameter"),
     ({"state": 3}, "string"),
     ({"layer_format": "argb"}, "rgba8, bgra8"),
+    ({"canvas": [0, 600]}, "'canvas'"),
+    ({"canvas": [800]}, "'canvas'"),
+    ({"canvas": [800.5, 600]}, "'canvas'"),
 ])
 def test_bad_guide_params_name_the_parameter_and_keep_the_id(params, words):
     header = json.loads(guide_parts()[0])
