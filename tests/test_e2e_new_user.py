@@ -184,6 +184,18 @@ def test_a_faithful_render_gives_production_layers_beneath_the_sketch(run):
     assert faithful["sketch_unchanged"]
 
 
+def test_a_bust_drawn_off_a_small_canvas_is_guided_and_the_canvas_size_travels(run):
+    """The square crop around a bust that fills a 1200 x 900 canvas reaches past its top and bottom; every guide
+    request says how large the canvas is, so the backend knows where the drawing ends (guidance/completion.py)."""
+    record = _record(run)["small_canvas"]
+    print("a bust on a small canvas:", record)
+    assert record["guides"] >= 1 and all(error == "" for error in record["errors"]) and record["layers"]
+    assert all(size == [1200, 900] for size in record["canvas_sent"])
+    x, y, w, h = record["crop"]
+    assert y < 0 and y + h > 900, f"the crop should reach past the small canvas's top and bottom: {record['crop']}"
+    assert record["origin"] == [x, y]
+
+
 def test_the_shortcut_toggles_guidance(run):
     record = _record(run)["shortcut"]
     print("shortcut:", record)
