@@ -1,4 +1,4 @@
-"""A face the request's edge cuts: read it a second time, its first reading drawn faintly beyond the cut.
+"""A face the canvas's edge cuts: read it a second time, its first reading drawn faintly beyond the cut.
 
 The plugin's crop holds every stroke drawn and a margin round them, so ink reaches a request's edge only where
 the canvas ends there: a bust whose shoulders run off the bottom, a face drawn against the canvas's side. The
