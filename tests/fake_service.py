@@ -3,7 +3,8 @@
 It stands in for anisketch.service.Service only where the model is irrelevant (protocol, scheduling,
 fuzzing, security). Its answers are cheap functions of the request, so a test can check that each reply
 belongs to its own request. ANISKETCH_FAKE_DELAY_S slows every model call down (supersession tests),
-ANISKETCH_FAKE_PART_DELAY_S each later part of a progressive render.
+ANISKETCH_FAKE_PART_DELAY_S each later part of a progressive render; with ANISKETCH_FAKE_STARTED_DIR each model
+call first leaves a file there (PID-N), so a test can wait until a worker has really started a request.
 `generate(attributes={"__fail__": KIND})` raises on purpose: bad_request, internal, oom.
 """
 
@@ -39,6 +40,9 @@ class FakeService:
 
     def _work(self) -> None:
         self.calls += 1
+        started = os.environ.get("ANISKETCH_FAKE_STARTED_DIR")
+        if started:
+            open(os.path.join(started, f"{os.getpid()}-{self.calls}"), "w").close()
         if self.delay_s:
             time.sleep(self.delay_s)
 

@@ -289,8 +289,11 @@ def test_scheduler_remembers_turns_of_a_client_whose_requests_arrive_one_by_one(
 
 
 @pytest.mark.timeout(120)
-def test_workers_behind_the_broker_share_clients_supersession_and_cancel():
-    with ServerProcess("--workers", "2", env={"ANISKETCH_FAKE_DELAY_S": "0.8"}) as server:
+def test_workers_behind_the_broker_share_clients_supersession_and_cancel(tmp_path):
+    started = tmp_path / "started"  # each worker leaves a file here as it starts a model call
+    started.mkdir()
+    env = {"ANISKETCH_FAKE_DELAY_S": "1.5", "ANISKETCH_FAKE_STARTED_DIR": str(started)}
+    with ServerProcess("--workers", "2", env=env) as server:
         with server.client() as client:
             pids, deadline = set(), time.monotonic() + 20
             while len(pids) < 2 and time.monotonic() < deadline:  # until both workers have connected
@@ -300,7 +303,9 @@ def test_workers_behind_the_broker_share_clients_supersession_and_cancel():
             # tells the worker holding the fourth that the fifth is newer.
             sketches = [random_rgba(16, 16) for _ in range(5)]
             ids = [client.send("guide", {}, {"sketch": s}) for s in sketches[:2]]
-            time.sleep(0.3)
+            deadline = time.monotonic() + 20
+            while len(list(started.iterdir())) < 2 and time.monotonic() < deadline:  # both workers busy
+                time.sleep(0.02)
             ids += [client.send("guide", {}, {"sketch": s}) for s in sketches[2:]]
             replies = {r.id: r for r in (client.receive() for _ in ids)}
             statuses = [replies[i].error_code or "ok" for i in ids]
