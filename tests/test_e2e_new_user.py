@@ -193,7 +193,8 @@ def test_a_bust_drawn_off_a_small_canvas_is_guided_and_the_canvas_size_travels(r
     assert all(size == [1200, 900] for size in record["canvas_sent"])
     x, y, w, h = record["crop"]
     assert y < 0 and y + h > 900, f"the crop should reach past the small canvas's top and bottom: {record['crop']}"
-    assert record["origin"] == [x, y]
+    ox, oy = record["origin"]  # the crop's corner, or its part aligned for sending shrunk (shrink.py)
+    assert 0 <= ox - x < 4 and 0 <= oy - y < 4, (record["origin"], record["crop"])
 
 
 def test_the_shortcut_toggles_guidance(run):
