@@ -185,14 +185,17 @@ def test_a_faithful_render_gives_production_layers_beneath_the_sketch(run):
 
 
 def test_a_bust_drawn_off_a_small_canvas_is_guided_and_the_canvas_size_travels(run):
-    """The square crop around a bust that fills a 1200 x 900 canvas reaches past its top and bottom; every guide
-    request says how large the canvas is, so the backend knows where the drawing ends (guidance/completion.py)."""
+    """The square crop around a bust that fills a 1400 x 800 canvas, its shoulders drawn to the bottom edge,
+    reaches past the canvas's top and bottom; every guide request says how large the canvas is, so the backend
+    knows where the drawing ends (guidance/completion.py)."""
     record = _record(run)["small_canvas"]
     print("a bust on a small canvas:", record)
     assert record["guides"] >= 1 and all(error == "" for error in record["errors"]) and record["layers"]
-    assert all(size == [1200, 900] for size in record["canvas_sent"])
+    assert all(size == [1400, 800] for size in record["canvas_sent"])
+    ink_x, ink_y, ink_w, ink_h = record["ink_bounds"]
+    assert ink_y + ink_h >= 797, f"the shoulders should reach the canvas's bottom edge: {record['ink_bounds']}"
     x, y, w, h = record["crop"]
-    assert y < 0 and y + h > 900, f"the crop should reach past the small canvas's top and bottom: {record['crop']}"
+    assert y < 0 and y + h > 800, f"the crop should reach past the small canvas's top and bottom: {record['crop']}"
     ox, oy = record["origin"]  # the crop's corner, or its part aligned for sending shrunk (shrink.py)
     assert 0 <= ox - x < 4 and 0 <= oy - y < 4, (record["origin"], record["crop"])
 

@@ -2,8 +2,8 @@
 
 A 3000x2000 canvas, the face drawn off-centre. Run 1: straight on the Background layer (a new document's
 only layer), black ink. Run 2: on a new layer, in blue. Then New (hint layer), pink dabs, Render; a pin kept
-across a stroke that grows the crop; the shortcut; run 3: a bust filling a small canvas, its shoulders drawn off
-the bottom edge; the backend the docker started is killed and comes back.
+across a stroke that grows the crop; the shortcut; run 3: a bust filling a small canvas, its shoulders drawn to
+its bottom edge; the backend the docker started is killed and comes back.
 The docker starts the backend itself here (start_backend=true); the pytest side checks it is gone after
 Krita quits. Everything observed goes into t.result (tests/test_e2e_new_user.py asserts and prints).
 """
@@ -217,7 +217,7 @@ def scenario(t):
     yield from _fit(t, krita)
     t.screenshot("new_user_docker.png")
 
-    # --- run 3: a bust that fills a small canvas, its shoulders drawn off the bottom edge ----------------------
+    # --- run 3: a bust that fills a small canvas, its shoulders drawn to the bottom edge -----------------------
     yield from _small_canvas_bust(t, krita, controller, lifts, applied, requests)
 
     # --- the backend the docker started dies -----------------------------------------------------------------
@@ -234,11 +234,11 @@ def scenario(t):
         doc.setModified(False)
 
 
-SMALL = (1200, 900)  # a small canvas: the plugin's square crop around a bust reaches past its top and bottom
+SMALL = (1400, 800)  # a small canvas: the plugin's square crop around a bust reaches past its top and bottom
 
 
 def _small_canvas_bust(t, krita, controller, lifts, applied, requests):
-    """Head, eyes and mouth, then two shoulder lines drawn on past the canvas's bottom edge (one mouse stroke
+    """Head, eyes and mouth, then two shoulder lines drawn down to the canvas's bottom edge (one mouse stroke
     each): the guide requests say how large the canvas is, so the backend reads the bust as cut there."""
     import math
 
@@ -251,13 +251,14 @@ def _small_canvas_bust(t, krita, controller, lifts, applied, requests):
     yield from t.activate(document, sketch)
     yield from _fit(t, krita)
     _set_colour(krita, (20, 20, 20))
-    cx, cy, r = 600, 400, 220
+    cx, cy, r = 700, 380, 220
+    bottom = SMALL[1] - 1  # the shoulders end on the canvas's last row: the view shows no paper beyond it
     shapes = [[(cx + r * math.sin(a / 18 * math.pi), cy - r * 1.1 * math.cos(a / 18 * math.pi)) for a in range(37)],
               [(cx - 110 + 10 * i, cy - 10 - 20 * math.sin(i / 8 * math.pi)) for i in range(9)],
               [(cx + 30 + 10 * i, cy - 10 - 20 * math.sin(i / 8 * math.pi)) for i in range(9)],
               [(cx - 50 + 10 * i, cy + 140 + 15 * math.sin(i / 10 * math.pi)) for i in range(11)],
-              [(cx - 90, cy + 230), (cx - 250, cy + 330), (cx - 420, cy + 420), (cx - 480, cy + 560)],
-              [(cx + 90, cy + 230), (cx + 250, cy + 330), (cx + 420, cy + 420), (cx + 480, cy + 560)]]
+              [(cx - 90, cy + 230), (cx - 250, cy + 320), (cx - 420, cy + 380), (cx - 470, bottom)],
+              [(cx + 90, cy + 230), (cx + 250, cy + 320), (cx + 420, cy + 380), (cx + 470, bottom)]]
     sent_before, errors = len(requests), []
     for points in shapes:
         before = len(applied)
