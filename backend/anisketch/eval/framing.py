@@ -135,7 +135,7 @@ def off_canvas_blank(darkness: np.ndarray, origin: tuple[int, int], canvas: tupl
     """The request's pixels with what lies beyond the canvas blank (request pixels are canvas pixels here)."""
     out = np.zeros_like(darkness)
     x0, y0 = max(0, -origin[0]), max(0, -origin[1])
-    x1, y1 = canvas[0] - origin[0], canvas[1] - origin[1]
+    x1, y1 = max(0, canvas[0] - origin[0]), max(0, canvas[1] - origin[1])
     out[y0:y1, x0:x1] = darkness[y0:y1, x0:x1]
     return out
 
