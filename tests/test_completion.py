@@ -19,6 +19,13 @@ def model():
     return GuidanceModel.load(device="cpu")
 
 
+@pytest.fixture(autouse=True)
+def one_window(model, monkeypatch):
+    """The window as the frame finder chose it (no second look at the frame: tests/test_reframe.py), so the
+    passes counted here are the completion's."""
+    monkeypatch.setattr(model, "reframed", lambda look, floats: None)
+
+
 def counting_reads(model, monkeypatch) -> list:
     """A list that grows by one entry (the batch size) at each encoder pass."""
     passes = []

@@ -29,6 +29,7 @@ from ..blocks import for_inference
 from .model import SketchEncoder, from_tensors, predict
 from .projection import BANK_MODEL, ManifoldProjector
 from . import completion
+from . import framing
 from .framing import IDENTITY, FrameFinder, Placement, Window, cut_window, frame_input, restore_ink
 from .hold import (HOLD_SHIFT, INK_READ, POSE, Drawn, build_remembered, ink_map, moved_less_than, seen_cells,
                    untouched_parts)
@@ -53,6 +54,21 @@ class Guide:
     window: Window | None = None  # the window in canvas pixels
 
 
+@dataclass(frozen=True)
+class Request:
+    """One request's pixels and where they lie: what a window is cut from."""
+
+    darkness: np.ndarray  # uint8 [H, W]
+    origin: tuple[int, int]  # its top-left pixel on the canvas
+    scale: float = 1.0  # canvas px per pixel (above 1 for a crop sent shrunk)
+    canvas: tuple[int, int] | None = None  # the canvas's size, where told
+
+    @property
+    def side(self) -> float:
+        """The request's side on the canvas."""
+        return max(self.darkness.shape) * self.scale
+
+
 @dataclass
 class Look:
     """What the encoder is shown of one request: the window's pixels, the window, and where it lies."""
@@ -60,6 +76,8 @@ class Look:
     image: np.ndarray  # float32 [S, S] in [0, 1]
     window: Window
     placement: Placement
+    request: Request
+    framed_afresh: bool  # the window was chosen without a previous one: the encoder's reading may re-frame it
     ink: np.ndarray | None = None  # bool [INK_MAP]^2: the ink in the window (the next state's evidence)
     # where the request's edge cuts the face: (the window beyond the sides the ink runs off, the request), bool
     # [S, S] each (completion.cut_part); None when the ink stays clear of the request's sides
@@ -150,11 +168,8 @@ class GuidanceModel:
         [w, h], where a crop reaches past it (None: the request's own edges are where the drawing ends)."""
         check_pins(pins, state)
         previous = decode_state(state) if state is not None else None
-        look = self.look(darkness, origin, previous, pinned=bool(pins), scale=scale, canvas=canvas)
-        floats, choices = self.read(look.image[None])
-        again = self.second_look(look, floats[0], choices[0])
-        if again is not None:
-            floats, choices = self.read(again[None])
+        look = self.look(Request(darkness, origin, scale, canvas), previous, pinned=bool(pins))
+        [look], floats, choices = self.read_looks([look])
         return self.finish(floats[0], choices[0], look, faithfulness, pins, previous)
 
     def guide_batch(self, requests: list[dict]) -> list[Guide | BadRequest]:
@@ -168,14 +183,15 @@ class GuidanceModel:
                 pins = tuple(request.get("pins", ()))
                 check_pins(pins, request.get("state"))
                 previous = decode_state(request["state"]) if request.get("state") is not None else None
-                looks[i] = self.look(request["darkness"], request.get("origin", (0, 0)), previous, bool(pins),
-                                     request.get("scale", 1.0), request.get("canvas")), previous
+                source = Request(request["darkness"], request.get("origin", (0, 0)), request.get("scale", 1.0),
+                                 request.get("canvas"))
+                looks[i] = self.look(source, previous, bool(pins)), previous
             except BadRequest as error:
                 outcomes[i] = error
         if looks:
-            floats, choices = self.read(np.stack([look.image for look, _ in looks.values()]))
-            self.read_again(list(looks.values()), floats, choices)
-            for k, (i, (look, previous)) in enumerate(looks.items()):
+            read, floats, choices = self.read_looks([look for look, _ in looks.values()])
+            for k, (i, (_, previous)) in enumerate(looks.items()):
+                look = read[k]
                 request = requests[i]
                 try:
                     outcomes[i] = self.finish(floats[k], choices[k], look,
@@ -185,29 +201,45 @@ class GuidanceModel:
                     outcomes[i] = error
         return [outcome for outcome in outcomes if outcome is not None]
 
-    def second_look(self, look: Look, floats: np.ndarray, choices: np.ndarray) -> np.ndarray | None:
+    def read_looks(self, looks: list[Look]) -> tuple[list[Look], np.ndarray, np.ndarray]:
+        """The encoder's readings of the looks, in as few batches as can be: each read once, then again
+        through a better window where its reading places the face away from the window's framing
+        (`reframed`), then once more where the canvas's edge cuts the face (`completed`). Returns the looks
+        read last, with their floats and choices."""
+        looks = list(looks)
+        floats, choices = self.read(np.stack([look.image for look in looks]))
+        better = {k: new for k, look in enumerate(looks) if (new := self.reframed(look, floats[k])) is not None}
+        if better:
+            looks = [better.get(k, look) for k, look in enumerate(looks)]
+            floats[list(better)], choices[list(better)] = self.read(np.stack([look.image for look in better.values()]))
+        again = {k: image for k, look in enumerate(looks)
+                 if (image := self.completed(look, floats[k], choices[k])) is not None}
+        if again:
+            floats[list(again)], choices[list(again)] = self.read(np.stack(list(again.values())))
+        return looks, floats, choices
+
+    def reframed(self, look: Look, floats: np.ndarray) -> Look | None:
+        """A window framed afresh, cut again between its own framing and the face where the encoder read it,
+        when the two disagree (framing.between); None when they agree, or when the window was kept."""
+        if not look.framed_afresh:
+            return None
+        window = framing.between(look.window, framing.read_frame(floats, look.window))
+        return None if window is None else self.cut(look.request, window, None)
+
+    def completed(self, look: Look, floats: np.ndarray, choices: np.ndarray) -> np.ndarray | None:
         """The window's image for a second reading of a face the request's edge cuts (completion.py), or None
         where one reading is all there is to it."""
         if look.cut is None:
             return None
         return completion.completed(look.image, Drawn(floats, choices).portrait().strokes, *look.cut)
 
-    def read_again(self, looks: list[tuple[Look, GuideState | None]], floats: np.ndarray, choices: np.ndarray) -> None:
-        """guide_batch's second readings, in one batch: each cut face's row of `floats` and `choices` replaced."""
-        again = {k: image for k, (look, _) in enumerate(looks)
-                 if (image := self.second_look(look, floats[k], choices[k])) is not None}
-        if again:
-            floats[list(again)], choices[list(again)] = self.read(np.stack(list(again.values())))
-
-    def look(self, darkness: np.ndarray, origin: tuple[int, int], previous: GuideState | None,
-             pinned: bool, scale: float = 1.0, canvas: tuple[int, int] | None = None) -> Look:
+    def look(self, request: Request, previous: GuideState | None, pinned: bool) -> Look:
         """Find the face and cut the window the encoder reads. The previous window (canvas pixels) is kept while
         it still frames the face well, and always while something is pinned: the encoder then sees the same
-        pixels for the same strokes, however the crop moved, so untouched parts cannot move. `scale`: canvas
-        px per pixel of `darkness` (windows are canvas squares; they are cut from the pixels sent); `canvas`: the
-        canvas's size, where the drawing ends (completion.on_canvas)."""
-        overview = check_sketch(darkness)
-        side = max(darkness.shape) * scale  # the request's side on the canvas
+        pixels for the same strokes, however the crop moved, so untouched parts cannot move. Windows are canvas
+        squares, cut from the pixels sent."""
+        overview = check_sketch(request.darkness)
+        side, origin = request.side, request.origin
         old = previous.window if previous is not None else None
         whole = Window(float(origin[0]), float(origin[1]), float(side))  # the request as it is framed
         if self.finder is None:
@@ -222,12 +254,20 @@ class GuidanceModel:
                 window = whole
             else:
                 window = Window.around(frame, side, origin)
+        return self.cut(request, window, previous)
+
+    def cut(self, request: Request, window: Window, previous: GuideState | None) -> Look:
+        """The look through `window`: its pixels, ink map and cut (completion.cut_part), and what the previous
+        window now holds (hold.untouched_parts)."""
+        darkness, origin, scale = request.darkness, request.origin, request.scale
         sent = window.in_pixels(origin, scale)
         image = restore_ink(cut_window(darkness, sent, (0, 0), self.input_size))
         ink = ink_map(darkness, sent, (0, 0), image if self.input_size == INK_READ else None)
-        look = Look(image, window, Placement.of(window, origin, side), ink,
+        old = previous.window if previous is not None else None
+        afresh = old is None and self.finder is not None
+        look = Look(image, window, Placement.of(window, origin, request.side), request, afresh, ink,
                     cut=completion.cut_part(darkness, sent, self.input_size,
-                                            completion.on_canvas(darkness.shape, origin, scale, canvas)))
+                                            completion.on_canvas(darkness.shape, origin, scale, request.canvas)))
         if previous is not None and old is not None and previous.ink is not None:
             old_sent = old.in_pixels(origin, scale)
             look.ink_then_window = ink if old == window else ink_map(darkness, old_sent, (0, 0))
