@@ -43,11 +43,11 @@ CANONICAL_HALF_WIDTH = 0.21  # face half-width in the window: the middle of the 
 # strokes +0.007 / +0.004 / +0.002 / +0.001 against reading every engine-framed request as it is).
 KEEP_CENTRE = 0.05  # the face centre may lie this far from the window's centre
 KEEP_SCALE = (0.17, 0.25)  # and its half-width within this range
-# A window framed afresh is cut again when the encoder, reading it, places the face's centre farther than this from
-# the window's centre (window units), or its half-width outside KEEP_SCALE: then between the two framings, halfway.
-# The frame finder reads the whole request at 128 px; the encoder reads the face at 256 px and knows faces drawn
-# from one side, which the finder places worst (32 unseen portraits on each of two seed sets, F1 at 25 % of the
-# strokes: the held-out left-first order +0.032 / +0.030, hair first +0.013 / +0.015; session 23).
+# A window cut afresh round the finder's estimate is cut again when the encoder, reading it, places the face's
+# centre farther than this from the window's centre (window units), or its half-width outside KEEP_SCALE: then
+# between the two framings, halfway. The frame finder reads the whole request at 128 px and places a face drawn
+# from one side worst; the encoder reads the face at 256 px (32 unseen portraits on each of two seed sets, F1 at
+# 25 % of the strokes: the held-out left-first order +0.023 / +0.021; session 23).
 REFRAME_CENTRE = 0.03
 REFRAME_BLEND = 0.5
 # Output ranges of the finder: the centre may lie outside the request (a crop that cuts the face), the

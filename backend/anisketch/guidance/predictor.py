@@ -77,7 +77,7 @@ class Look:
     window: Window
     placement: Placement
     request: Request
-    framed_afresh: bool  # the window was chosen without a previous one: the encoder's reading may re-frame it
+    framed_afresh: bool  # cut round the finder's estimate with no previous window: the encoder may re-frame it
     ink: np.ndarray | None = None  # bool [INK_MAP]^2: the ink in the window (the next state's evidence)
     # where the request's edge cuts the face: (the window beyond the sides the ink runs off, the request), bool
     # [S, S] each (completion.cut_part); None when the ink stays clear of the request's sides
@@ -264,7 +264,10 @@ class GuidanceModel:
         image = restore_ink(cut_window(darkness, sent, (0, 0), self.input_size))
         ink = ink_map(darkness, sent, (0, 0), image if self.input_size == INK_READ else None)
         old = previous.window if previous is not None else None
-        afresh = old is None and self.finder is not None
+        # Cut round the finder's estimate, with no window kept: the encoder's reading may re-frame it (reframed).
+        # A request read as it is (the finder found it framed well) is left so: there the two agree to within
+        # what F1 can tell, and a guide while drawing costs what it did.
+        afresh = old is None and self.finder is not None and window != Window(float(origin[0]), float(origin[1]), request.side)
         look = Look(image, window, Placement.of(window, origin, request.side), request, afresh, ink,
                     cut=completion.cut_part(darkness, sent, self.input_size,
                                             completion.on_canvas(darkness.shape, origin, scale, request.canvas)))
