@@ -219,8 +219,9 @@ class GuidanceModel:
         return looks, floats, choices
 
     def reframed(self, look: Look, floats: np.ndarray) -> Look | None:
-        """A window framed afresh, cut again between its own framing and the face where the encoder read it,
-        when the two disagree (framing.between); None when they agree, or when the window was kept."""
+        """A window cut afresh round the finder's estimate, cut again between its own framing and the face where
+        the encoder read it, when the two disagree (framing.between); None when they agree, when the window was
+        kept, or when the request was read as it is."""
         if not look.framed_afresh:
             return None
         window = framing.between(look.window, framing.read_frame(floats, look.window))
