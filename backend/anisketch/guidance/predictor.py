@@ -254,21 +254,20 @@ class GuidanceModel:
             elif whole.frames_well(frame, side, origin):  # already framed as the encoder reads best
                 window = whole
             else:
-                window = Window.around(frame, side, origin)
+                # Cut round the finder's estimate, none kept: the encoder's reading may re-frame it (reframed).
+                # A request read as it is is left so: there the two agree to within what F1 can tell, and a guide
+                # while drawing costs what it did.
+                return self.cut(request, Window.around(frame, side, origin), previous, afresh=old is None)
         return self.cut(request, window, previous)
 
-    def cut(self, request: Request, window: Window, previous: GuideState | None) -> Look:
+    def cut(self, request: Request, window: Window, previous: GuideState | None, afresh: bool = False) -> Look:
         """The look through `window`: its pixels, ink map and cut (completion.cut_part), and what the previous
-        window now holds (hold.untouched_parts)."""
+        window now holds (hold.untouched_parts). `afresh`: the window is the finder's, cut with none kept."""
         darkness, origin, scale = request.darkness, request.origin, request.scale
         sent = window.in_pixels(origin, scale)
         image = restore_ink(cut_window(darkness, sent, (0, 0), self.input_size))
         ink = ink_map(darkness, sent, (0, 0), image if self.input_size == INK_READ else None)
         old = previous.window if previous is not None else None
-        # Cut round the finder's estimate, with no window kept: the encoder's reading may re-frame it (reframed).
-        # A request read as it is (the finder found it framed well) is left so: there the two agree to within
-        # what F1 can tell, and a guide while drawing costs what it did.
-        afresh = old is None and self.finder is not None and window != Window(float(origin[0]), float(origin[1]), request.side)
         look = Look(image, window, Placement.of(window, origin, request.side), request, afresh, ink,
                     cut=completion.cut_part(darkness, sent, self.input_size,
                                             completion.on_canvas(darkness.shape, origin, scale, request.canvas)))
