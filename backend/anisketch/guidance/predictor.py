@@ -55,8 +55,9 @@ class Guide:
 
 
 @dataclass(frozen=True)
-class Request:
-    """One request's pixels and where they lie: what a window is cut from."""
+class Crop:
+    """A request's pixels and where they lie on the canvas: what a window is cut from (not protocol.Request,
+    the message)."""
 
     darkness: np.ndarray  # uint8 [H, W]
     origin: tuple[int, int]  # its top-left pixel on the canvas
@@ -65,7 +66,7 @@ class Request:
 
     @property
     def side(self) -> float:
-        """The request's side on the canvas."""
+        """The crop's side on the canvas."""
         return max(self.darkness.shape) * self.scale
 
 
@@ -76,7 +77,7 @@ class Look:
     image: np.ndarray  # float32 [S, S] in [0, 1]
     window: Window
     placement: Placement
-    request: Request
+    crop: Crop
     framed_afresh: bool  # cut round the finder's estimate with no previous window: the encoder may re-frame it
     ink: np.ndarray | None = None  # bool [INK_MAP]^2: the ink in the window (the next state's evidence)
     # where the request's edge cuts the face: (the window beyond the sides the ink runs off, the request), bool
@@ -168,7 +169,7 @@ class GuidanceModel:
         [w, h], where a crop reaches past it (None: the request's own edges are where the drawing ends)."""
         check_pins(pins, state)
         previous = decode_state(state) if state is not None else None
-        look = self.look(Request(darkness, origin, scale, canvas), previous, pinned=bool(pins))
+        look = self.look(Crop(darkness, origin, scale, canvas), previous, pinned=bool(pins))
         [look], floats, choices = self.read_looks([look])
         return self.finish(floats[0], choices[0], look, faithfulness, pins, previous)
 
@@ -183,7 +184,7 @@ class GuidanceModel:
                 pins = tuple(request.get("pins", ()))
                 check_pins(pins, request.get("state"))
                 previous = decode_state(request["state"]) if request.get("state") is not None else None
-                source = Request(request["darkness"], request.get("origin", (0, 0)), request.get("scale", 1.0),
+                source = Crop(request["darkness"], request.get("origin", (0, 0)), request.get("scale", 1.0),
                                  request.get("canvas"))
                 looks[i] = self.look(source, previous, bool(pins)), previous
             except BadRequest as error:
@@ -225,7 +226,7 @@ class GuidanceModel:
         if not look.framed_afresh:
             return None
         window = framing.between(look.window, framing.read_frame(floats, look.window))
-        return None if window is None else self.cut(look.request, window, None)
+        return None if window is None else self.cut(look.crop, window, None)
 
     def completed(self, look: Look, floats: np.ndarray, choices: np.ndarray) -> np.ndarray | None:
         """The window's image for a second reading of a face the request's edge cuts (completion.py), or None
@@ -234,13 +235,13 @@ class GuidanceModel:
             return None
         return completion.completed(look.image, Drawn(floats, choices).portrait().strokes, *look.cut)
 
-    def look(self, request: Request, previous: GuideState | None, pinned: bool) -> Look:
+    def look(self, crop: Crop, previous: GuideState | None, pinned: bool) -> Look:
         """Find the face and cut the window the encoder reads. The previous window (canvas pixels) is kept while
         it still frames the face well, and always while something is pinned: the encoder then sees the same
         pixels for the same strokes, however the crop moved, so untouched parts cannot move. Windows are canvas
         squares, cut from the pixels sent."""
-        overview = check_sketch(request.darkness)
-        side, origin = request.side, request.origin
+        overview = check_sketch(crop.darkness)
+        side, origin = crop.side, crop.origin
         old = previous.window if previous is not None else None
         whole = Window(float(origin[0]), float(origin[1]), float(side))  # the request as it is framed
         if self.finder is None:
@@ -257,20 +258,20 @@ class GuidanceModel:
                 # Cut round the finder's estimate, none kept: the encoder's reading may re-frame it (reframed).
                 # A request read as it is is left so: there the two agree to within what F1 can tell, and a guide
                 # while drawing costs what it did.
-                return self.cut(request, Window.around(frame, side, origin), previous, afresh=old is None)
-        return self.cut(request, window, previous)
+                return self.cut(crop, Window.around(frame, side, origin), previous, afresh=old is None)
+        return self.cut(crop, window, previous)
 
-    def cut(self, request: Request, window: Window, previous: GuideState | None, afresh: bool = False) -> Look:
+    def cut(self, crop: Crop, window: Window, previous: GuideState | None, afresh: bool = False) -> Look:
         """The look through `window`: its pixels, ink map and cut (completion.cut_part), and what the previous
         window now holds (hold.untouched_parts). `afresh`: the window is the finder's, cut with none kept."""
-        darkness, origin, scale = request.darkness, request.origin, request.scale
+        darkness, origin, scale = crop.darkness, crop.origin, crop.scale
         sent = window.in_pixels(origin, scale)
         image = restore_ink(cut_window(darkness, sent, (0, 0), self.input_size))
         ink = ink_map(darkness, sent, (0, 0), image if self.input_size == INK_READ else None)
         old = previous.window if previous is not None else None
-        look = Look(image, window, Placement.of(window, origin, request.side), request, afresh, ink,
+        look = Look(image, window, Placement.of(window, origin, crop.side), crop, afresh, ink,
                     cut=completion.cut_part(darkness, sent, self.input_size,
-                                            completion.on_canvas(darkness.shape, origin, scale, request.canvas)))
+                                            completion.on_canvas(darkness.shape, origin, scale, crop.canvas)))
         if previous is not None and old is not None and previous.ink is not None:
             old_sent = old.in_pixels(origin, scale)
             look.ink_then_window = ink if old == window else ink_map(darkness, old_sent, (0, 0))
