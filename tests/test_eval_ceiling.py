@@ -1,9 +1,11 @@
 """The information ceiling of the robustness conditions (eval/ceiling.py): what a reader of the drawn strokes
 could at best draw."""
 
+import numpy as np
+
 from anisketch.engine import params as P
 from anisketch.engine.sketch_style import KINDS, SketchStyle
-from anisketch.eval import ceiling
+from anisketch.eval import ceiling, framing
 
 SEED = 2_000_000_000
 
@@ -40,3 +42,16 @@ def test_the_guess_is_the_priors_middle():
     spec = P.SPEC["eye_h"]
     assert spec.lo < guess["eye_h"] < spec.hi
     assert guess["hair_style"] in range(len(P.SPEC["hair_style"].options))
+
+
+def test_a_framed_face_is_read_from_what_its_request_shows():
+    drawing = framing.drawing_of(SEED)
+    request = framing.request_at(drawing, drawing.strokes, "cut", SEED, 100)
+    seen = framing.request_mask(request)
+    shown = [ceiling.shows(stroke, drawing, seen) for stroke in drawing.strokes]
+    assert 0 < sum(shown) < len(shown)  # the cut hides part of the face: its strokes there show nothing
+    assert not any(ceiling.shows(stroke, drawing, np.zeros_like(seen)) for stroke in drawing.strokes)
+    found = ceiling.framing_ceiling_seed(SEED, ("engine", "cut"))
+    assert found["engine"][100] == 1.0  # the whole face drawn and shown: the reader draws the truth
+    # The engine's faces are symmetric: the half a cut shows tells the reader nearly all of them.
+    assert found["cut"][100] > 0.99

@@ -16,6 +16,11 @@ art against the line art of a *reader that knows exactly what is drawn and guess
 So it is an estimate, not a proof: a guess cleverer than the prior's middle could score a little higher. What it
 shows is how far below in-distribution a condition must stay whatever the model: where the ceiling itself is
 more than 0.05 below the in-distribution ceiling, the issue's "within 0.05" asks for lines the sketch never drew.
+
+The framing conditions (eval/framing.py: large, off-centre, cut, and the engine's own framing as their reference)
+get the same reader, told only what the strokes inside the request show and scored on the request's area as the
+guidance is (`framing_ceiling_seed`). The engine draws a symmetric face, so the half a cut leaves shows nearly all
+of it: there the ceiling says how much is lost to reading, not to what was hidden.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from ..engine.raster import render_lines
 from ..engine.sketch_style import kinds_of
 from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
 from .guidance import LEVELS, SIZE, drawn_count
+from . import framing
 from .metrics import line_f1
 from .styles import CONDITIONS, drawn_strokes, gaps_to_in_distribution, level_means, sketch_pixels
 
@@ -87,13 +93,18 @@ def hidden_params(kinds_drawn: set[str], style) -> set[str]:
     return hidden
 
 
-def reader_lines(params, hidden: set[str], guess: dict) -> np.ndarray:
-    """The line art of the portrait with the hidden parameters guessed."""
+def reader_params(params, hidden: set[str], guess: dict):
+    """The portrait's parameters with the hidden ones guessed."""
     seen = params.copy()
     for name in hidden:
         if name in guess:
             seen[name] = guess[name]
-    return render_lines(build_portrait(seen).strokes, SIZE)
+    return seen
+
+
+def reader_lines(params, hidden: set[str], guess: dict) -> np.ndarray:
+    """The line art of the portrait with the hidden parameters guessed."""
+    return render_lines(build_portrait(reader_params(params, hidden, guess)).strokes, SIZE)
 
 
 def ceiling_seed(seed: int, names, model=None) -> dict:
@@ -121,16 +132,69 @@ def ceiling_seed(seed: int, names, model=None) -> dict:
     return out
 
 
+# The framing conditions a ceiling is measured for: the engine's own framing (their in-distribution figure) and
+# the three whose faces the request does not show whole. What lies beyond the request is neither drawn nor scored.
+FRAMINGS = ("engine", "large", "off_centre", "cut")
+
+
+def framing_ceiling_seed(seed: int, conditions=FRAMINGS, model=None) -> dict:
+    """{condition: {level: ceiling F1}} for one portrait framed as eval/framing.py frames it: the reader knows
+    what the strokes inside the request show, and is scored on the request's area, as the guidance is."""
+    drawing = framing.drawing_of(seed)
+    kinds = kinds_of(drawing.strokes, drawing.params)
+    out: dict[str, dict[int, float]] = {}
+    for condition in conditions:
+        out[condition] = {}
+        for level in LEVELS:
+            count = drawn_count(drawing.strokes, level)
+            request = framing.request_at(drawing, drawing.strokes[:count], condition, seed, level)
+            seen = framing.request_mask(request)
+            shown = {kind for stroke, kind in zip(drawing.strokes[:count], kinds) if shows(stroke, drawing, seen)}
+            hidden = hidden_params(shown, None)
+            guesses = [prior_guess()]
+            if model is not None:
+                guide = model.guide(request.darkness, faithfulness=DEFAULT_FAITHFULNESS, origin=request.origin,
+                                    scale=request.scale, canvas=request.canvas)
+                guesses.append({**P.decode(guide.floats, guide.choices), **pose_entries(prior_guess())})
+            out[condition][level] = max(
+                line_f1(framed_lines(drawing, reader_params(drawing.params, hidden, g)) * seen, drawing.truth * seen)
+                for g in guesses)
+    return out
+
+
+def pose_entries(guess: dict) -> dict:
+    """The pose entries of a guess: the model's pose lives in its window, so a hidden pose is the prior's."""
+    return {s.name: guess[s.name] for s in P.PARAM_SPECS if s.group == "pose" and s.name in guess}
+
+
+def shows(stroke, drawing, seen: np.ndarray) -> bool:
+    """Whether any of a drawn stroke's points lies inside the request's area (`seen`, the face frame)."""
+    points = framing.in_own_face_frame([stroke], drawing.face)[0].points * SIZE
+    pixel = np.floor(points).astype(np.intp)
+    inside = (pixel >= 0).all(axis=1) & (pixel < SIZE).all(axis=1)
+    return bool(seen[pixel[inside, 1], pixel[inside, 0]].any())
+
+
+def framed_lines(drawing, params) -> np.ndarray:
+    """The reader's line art on the face-frame canvas, placed as the truth is."""
+    return render_lines(framing.in_own_face_frame(build_portrait(params).strokes, drawing.face), SIZE)
+
+
 def evaluate(seeds: list[int], names=tuple(CONDITIONS), model=None,
-             progress: Callable[[int, int], None] | None = None) -> dict:
-    """Keys `ceiling.COND.f1.LEVEL` and, against in_distribution when measured, `ceiling.COND.gap.LEVEL`."""
-    per_seed = []
+             progress: Callable[[int, int], None] | None = None, framings=FRAMINGS) -> dict:
+    """Keys `ceiling.COND.f1.LEVEL` and, against in_distribution when measured, `ceiling.COND.gap.LEVEL`; for the
+    framing conditions `ceiling.framing.COND.f1.LEVEL` and `.gap.LEVEL` against the engine's own framing."""
+    per_seed, per_framing = [], []
     for i, seed in enumerate(seeds):
         per_seed.append(ceiling_seed(seed, names, model))
+        per_framing.append(framing_ceiling_seed(seed, framings, model))
         if progress:
             progress(i + 1, len(seeds))
     metrics: dict = {}
     for name in names:
         metrics.update(level_means(f"ceiling.{name}", [s[name] for s in per_seed]))
     metrics.update(gaps_to_in_distribution("ceiling", names, metrics))
+    for name in framings:
+        metrics.update(level_means(f"ceiling.framing.{name}", [s[name] for s in per_framing]))
+    metrics.update(gaps_to_in_distribution("ceiling.framing", framings, metrics, reference="engine"))
     return metrics

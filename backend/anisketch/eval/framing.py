@@ -39,7 +39,7 @@ import cv2
 import numpy as np
 
 from ..engine import params as P
-from ..engine.geometry import Stroke, build_portrait
+from ..engine.geometry import Portrait, Stroke, build_portrait
 from ..engine.raster import render_lines
 from ..engine.sketch import render_sketch, simulate_sketch
 from ..errors import BadRequest
@@ -206,26 +206,51 @@ def request_mask(request: Placed) -> np.ndarray:
     return mask
 
 
+@dataclass
+class Drawing:
+    """One portrait as every framing condition draws it: the truth in the face frame (at SIZE), and the
+    beginner's strokes (random order, messy) in the portrait's own canvas units."""
+
+    params: P.Params
+    portrait: Portrait
+    face: Frame  # the portrait's own frame (its pose)
+    truth: np.ndarray
+    strokes: list
+
+
+def drawing_of(seed: int) -> Drawing:
+    params = P.sample_params(seed)
+    portrait = build_portrait(params)
+    face = face_of(params)
+    rng = np.random.default_rng([seed, 0xF2A])
+    drawn = simulate_sketch(portrait, rng, fraction=1.0, order="random", messiness=EVAL_MESSINESS)
+    return Drawing(params, portrait, face, render_lines(in_own_face_frame(portrait.strokes, face), SIZE), drawn)
+
+
+def in_own_face_frame(strokes: list, face: Frame) -> list:
+    """Strokes in the portrait's canvas units (its face at `face`) on the face-frame canvas, as the truth is."""
+    return in_face_frame(moved(strokes, face, Frame(0.5, 0.5, 1.0), 1.0 / face.half_width), Frame(0.5, 0.5, 1.0))
+
+
+def request_at(drawing: Drawing, strokes: list, condition: str, seed: int, level: int) -> Placed:
+    """The request of `condition` holding `strokes` (a prefix of the drawing, or a styled drawing for the styled
+    crop-rule conditions) at `level`: the same pixels for every caller."""
+    placement = "crop_rule" if condition in STYLED_CROPS else condition
+    return place_request(strokes, drawing.face, placement, np.random.default_rng([seed, level, len(condition)]))
+
+
 def score_seed(model, seed: int, conditions=CONDITIONS, faithfulness: float = DEFAULT_FAITHFULNESS,
                views: dict | None = None) -> dict:
     """{condition: {level: F1}} for one portrait; `views`, when given, gathers {condition: {level: picture}}
     (view_of: the request as the artist sees it, the guidance over it)."""
-    params = P.sample_params(seed)
-    portrait = build_portrait(params)
-    face = face_of(params)
-    truth = render_lines(in_face_frame(moved(portrait.strokes, face, Frame(0.5, 0.5, 1.0), 1.0 / face.half_width),
-                                       Frame(0.5, 0.5, 1.0)), SIZE)
-    rng = np.random.default_rng([seed, 0xF2A])
-    drawn = simulate_sketch(portrait, rng, fraction=1.0, order="random", messiness=EVAL_MESSINESS)
+    drawing = drawing_of(seed)
     out: dict = {}
     for condition in conditions:
         out[condition] = {}
         style = STYLED_CROPS.get(condition)
-        strokes = drawn if style is None else styled_strokes(portrait, seed, STYLES[style])
+        strokes = drawing.strokes if style is None else styled_strokes(drawing.portrait, seed, STYLES[style])
         for level in LEVELS:
-            count = drawn_count(strokes, level)
-            request = place_request(strokes[:count], face, condition if style is None else "crop_rule",
-                                    np.random.default_rng([seed, level, len(condition)]))
+            request = request_at(drawing, strokes[:drawn_count(strokes, level)], condition, seed, level)
             try:
                 guide = model.guide(request.darkness, faithfulness=faithfulness, origin=request.origin,
                                     scale=request.scale, canvas=request.canvas)
@@ -234,9 +259,10 @@ def score_seed(model, seed: int, conditions=CONDITIONS, faithfulness: float = DE
                 continue
             predicted = render_lines(in_face_frame(guide.portrait.strokes, request.frame), SIZE)
             seen = request_mask(request)  # lines beyond the request are neither drawn nor shown to the artist
-            out[condition][level] = line_f1(predicted * seen, truth * seen)
+            out[condition][level] = line_f1(predicted * seen, drawing.truth * seen)
             if views is not None:
-                true_lines = moved(portrait.strokes, face, request.frame, request.frame.half_width / face.half_width)
+                true_lines = moved(drawing.portrait.strokes, drawing.face, request.frame,
+                                   request.frame.half_width / drawing.face.half_width)
                 views.setdefault(condition, {})[level] = view_of(request, guide.portrait.strokes, true_lines,
                                                                  out[condition][level])
     return out

@@ -180,12 +180,13 @@ def level_means(prefix: str, per_seed: list[dict[int, float]]) -> dict:
     return {f"{prefix}.f1.{level}": round(float(np.mean([f1[level] for f1 in per_seed])), 4) for level in LEVELS}
 
 
-def gaps_to_in_distribution(prefix: str, names, metrics: dict) -> dict:
-    """`PREFIX.COND.gap.LEVEL`: each condition's F1 less in_distribution's (none unless it was measured)."""
-    if "in_distribution" not in names:
+def gaps_to_in_distribution(prefix: str, names, metrics: dict, reference: str = "in_distribution") -> dict:
+    """`PREFIX.COND.gap.LEVEL`: each condition's F1 less the reference condition's (none unless it was measured;
+    the framing conditions' reference is the engine's own framing)."""
+    if reference not in names:
         return {}
     return {f"{prefix}.{name}.gap.{level}": round(metrics[f"{prefix}.{name}.f1.{level}"]
-                                                  - metrics[f"{prefix}.in_distribution.f1.{level}"], 4)
+                                                  - metrics[f"{prefix}.{reference}.f1.{level}"], 4)
             for name in names for level in LEVELS}
 
 
