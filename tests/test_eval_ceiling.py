@@ -55,3 +55,10 @@ def test_a_framed_face_is_read_from_what_its_request_shows():
     assert found["engine"][100] == 1.0  # the whole face drawn and shown: the reader draws the truth
     # The engine's faces are symmetric: the half a cut shows tells the reader nearly all of them.
     assert found["cut"][100] > 0.99
+
+
+def test_a_request_without_ink_is_guessed_from_the_prior_alone():
+    from anisketch.guidance.predictor import GuidanceModel
+
+    blank = framing.Placed(np.zeros((64, 64), np.uint8), (0, 0), framing.Frame(0.5, 0.5, 0.2), 64)
+    assert ceiling.model_guess(GuidanceModel.load(), blank) == []  # the model refuses it; the reader does not

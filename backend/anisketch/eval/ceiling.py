@@ -35,6 +35,7 @@ from ..engine import params as P
 from ..engine.geometry import build_portrait
 from ..engine.raster import render_lines
 from ..engine.sketch_style import kinds_of
+from ..errors import BadRequest
 from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
 from .guidance import LEVELS, SIZE, drawn_count
 from . import framing
@@ -151,20 +152,24 @@ def framing_ceiling_seed(seed: int, conditions=FRAMINGS, model=None) -> dict:
             seen = framing.request_mask(request)
             shown = {kind for stroke, kind in zip(drawing.strokes[:count], kinds) if shows(stroke, drawing, seen)}
             hidden = hidden_params(shown, None)
-            guesses = [prior_guess()]
-            if model is not None:
-                guide = model.guide(request.darkness, faithfulness=DEFAULT_FAITHFULNESS, origin=request.origin,
-                                    scale=request.scale, canvas=request.canvas)
-                guesses.append({**P.decode(guide.floats, guide.choices), **pose_entries(prior_guess())})
+            guesses = [prior_guess()] + ([] if model is None else model_guess(model, request))
             out[condition][level] = max(
                 line_f1(framed_lines(drawing, reader_params(drawing.params, hidden, g)) * seen, drawing.truth * seen)
                 for g in guesses)
     return out
 
 
-def pose_entries(guess: dict) -> dict:
-    """The pose entries of a guess: the model's pose lives in its window, so a hidden pose is the prior's."""
-    return {s.name: guess[s.name] for s in P.PARAM_SPECS if s.group == "pose" and s.name in guess}
+def model_guess(model, request) -> list[dict]:
+    """What the model reads in the request, as a guess (none for a request without ink). Its pose lives in its
+    window, so a hidden pose is still the prior's."""
+    try:
+        guide = model.guide(request.darkness, faithfulness=DEFAULT_FAITHFULNESS, origin=request.origin,
+                            scale=request.scale, canvas=request.canvas)
+    except BadRequest:
+        return []
+    prior = prior_guess()
+    pose = {s.name: prior[s.name] for s in P.PARAM_SPECS if s.group == "pose" and s.name in prior}
+    return [{**P.decode(guide.floats, guide.choices), **pose}]
 
 
 def shows(stroke, drawing, seen: np.ndarray) -> bool:
