@@ -196,6 +196,22 @@ def test_the_crop_cut_blanks_beyond_straight_edges_and_only_when_asked():
     rows, cols = np.nonzero(plain * (cut == 0))  # what was blanked lies beyond a straight edge: whole rows or columns
 
 
+def test_a_cut_reaches_as_far_into_the_face_as_asked():
+    """SketchCurriculum.cut_reach: each edge lies that many face half-widths from the face's centre; past the
+    centre (negative), more than half of the face is hidden. The default draws exactly the cuts of before."""
+    from anisketch.guidance.train import cut_by_crop
+
+    params = P.sample_params(SEEDS[0])
+    sketch = np.full((128, 128), 255, np.uint8)
+    for seed in range(20):
+        _, before = cut_by_crop(sketch, params, np.random.default_rng(seed))
+        _, same = cut_by_crop(sketch, params, np.random.default_rng(seed), (-0.5, 2.0))
+        assert np.array_equal(before, same)
+        _, deep = cut_by_crop(sketch, params, np.random.default_rng(seed), (-0.5, -0.4))
+        centre = int(round(params["cx"] * 128)), int(round(params["cy"] * 128))
+        assert deep[centre[1], centre[0]]  # every edge lies past the face's centre: the centre is hidden
+
+
 def test_a_completed_cut_holds_faint_lines_only_beyond_the_cut_and_only_when_asked():
     """SketchCurriculum.completion_share: beyond the cut, the faint lines of a face near the true one (what a
     second reading of a cut face shows the encoder); the part the crop shows is the cut sketch itself, and 0 draws

@@ -57,6 +57,9 @@ class SketchCurriculum:
     # beyond 1-4 straight edges through or around the face, as a request's border blanks what lies beyond it.
     # The target stays the whole face: what the crop hides is guessed, as in a partial sketch. 0: no cut.
     cut_share: float = 0.0
+    # Where each cut's edge lies, in face half-widths from the face's centre outwards (negative: past the centre,
+    # so that more than half of the face is hidden).
+    cut_reach: tuple[float, float] = (-0.5, 2.0)
     # Of the cut sketches, the share whose blanked part holds faint lines of a face near the true one: what
     # guidance shows the encoder on a second reading of a face the request's edge cuts (its first reading drawn
     # faintly beyond the edge, completion.py). The encoder learns to take such lines as a hint of
@@ -83,7 +86,7 @@ class SketchCurriculum:
         sketch = self.uncut_sketch_of(drawing, rng)
         params = params_of(drawing)
         if self.cut_share > 0 and params is not None and rng.random() < self.cut_share:
-            sketch, hidden = cut_by_crop(sketch, params, rng)
+            sketch, hidden = cut_by_crop(sketch, params, rng, self.cut_reach)
             if self.completion_share > 0 and rng.random() < self.completion_share:
                 sketch = np.maximum(sketch, (near_miss_lines(params, rng, self.size) * hidden).astype(np.uint8))
         return sketch
@@ -108,16 +111,18 @@ class SketchCurriculum:
         return render_sketch(draw_styled(portrait, rng, style, fraction, messiness), self.size, rng=rng)
 
 
-def cut_by_crop(sketch: np.ndarray, params, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """The sketch blanked beyond 1-4 edges (as many sides as a crop around a large face cuts), each from half a
-    face half-width past the face's centre to two half-widths away from it; and the blanked part (bool)."""
+def cut_by_crop(sketch: np.ndarray, params, rng: np.random.Generator,
+                reach: tuple[float, float] = (-0.5, 2.0)) -> tuple[np.ndarray, np.ndarray]:
+    """The sketch blanked beyond 1-4 edges (as many sides as a crop around a large face cuts), each `reach` face
+    half-widths from the face's centre (by default from half a half-width past it to two half-widths away from
+    it); and the blanked part (bool)."""
     size = sketch.shape[0]
     cx, cy, half = params["cx"] * size, params["cy"] * size, params["scale"] * size
     out = sketch.copy()
     hidden = np.zeros(sketch.shape, bool)
     sides = rng.permutation(4)[: 4 if rng.random() < 0.25 else int(rng.integers(1, 3))]
     for side in sides:
-        edge = int(round((cx, cy, cx, cy)[side] + (-1, -1, 1, 1)[side] * rng.uniform(-0.5, 2.0) * half))
+        edge = int(round((cx, cy, cx, cy)[side] + (-1, -1, 1, 1)[side] * rng.uniform(*reach) * half))
         edge = min(max(edge, 0), size)
         if side == 0:
             hidden[:, :edge] = True
