@@ -40,7 +40,7 @@ from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
 from .guidance import LEVELS, SIZE, drawn_count
 from . import framing
 from .metrics import line_f1
-from .styles import CONDITIONS, drawn_strokes, gaps_to_in_distribution, level_means, sketch_pixels
+from .styles import CONDITIONS, drawn_strokes, gaps_to_reference, level_means, sketch_pixels
 
 PRIOR_SAMPLES = 2000
 PRIOR_SEED = 1_500_000_000  # far from the training and evaluation seeds
@@ -198,8 +198,8 @@ def evaluate(seeds: list[int], names=tuple(CONDITIONS), model=None,
     metrics: dict = {}
     for name in names:
         metrics.update(level_means(f"ceiling.{name}", [s[name] for s in per_seed]))
-    metrics.update(gaps_to_in_distribution("ceiling", names, metrics))
+    metrics.update(gaps_to_reference("ceiling", names, metrics))
     for name in framings:
         metrics.update(level_means(f"ceiling.framing.{name}", [s[name] for s in per_framing]))
-    metrics.update(gaps_to_in_distribution("ceiling.framing", framings, metrics, reference="engine"))
+    metrics.update(gaps_to_reference("ceiling.framing", framings, metrics, reference="engine"))
     return metrics

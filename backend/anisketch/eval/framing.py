@@ -219,6 +219,7 @@ class Drawing:
 
 
 def drawing_of(seed: int) -> Drawing:
+    """The portrait of `seed` and the strokes every framing condition draws of it."""
     params = P.sample_params(seed)
     portrait = build_portrait(params)
     face = face_of(params)

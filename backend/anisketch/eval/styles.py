@@ -168,7 +168,7 @@ def evaluate_styles(model, seeds: list[int], names=tuple(CONDITIONS), faithfulne
         rendered = [r["psnr"] for r in results if r["psnr"] is not None]
         if rendered:
             metrics[f"robustness.{name}.faithful_psnr.{RENDER_DABS}"] = round(float(np.mean(rendered)), 3)
-    metrics.update(gaps_to_in_distribution("robustness", names, metrics))
+    metrics.update(gaps_to_reference("robustness", names, metrics))
     metrics.update(invented_rates("robustness", all_invented))
     metrics["robustness.bare_guides"] = len(all_invented)
     rows = {name: [s[name]["row"] for s in per_seed] for name in names}
@@ -180,7 +180,7 @@ def level_means(prefix: str, per_seed: list[dict[int, float]]) -> dict:
     return {f"{prefix}.f1.{level}": round(float(np.mean([f1[level] for f1 in per_seed])), 4) for level in LEVELS}
 
 
-def gaps_to_in_distribution(prefix: str, names, metrics: dict, reference: str = "in_distribution") -> dict:
+def gaps_to_reference(prefix: str, names, metrics: dict, reference: str = "in_distribution") -> dict:
     """`PREFIX.COND.gap.LEVEL`: each condition's F1 less the reference condition's (none unless it was measured;
     the framing conditions' reference is the engine's own framing)."""
     if reference not in names:

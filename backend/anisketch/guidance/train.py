@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from ..data.shards import EpochReader
 
 POSE_WEIGHT = 4.0  # pose moves every line at once: errors there cost the most F1
+# Where a training cut's edge lies by default, in face half-widths from the face's centre outwards: from half a
+# half-width past it (more than half of the face hidden) to two half-widths away (the face nearly whole).
+CUT_REACH = (-0.5, 2.0)
 SKETCH_STREAM = 0x5EED  # a sample's random stream: (seed, SKETCH_STREAM), and the epoch after the first
 
 
@@ -59,7 +62,7 @@ class SketchCurriculum:
     cut_share: float = 0.0
     # Where each cut's edge lies, in face half-widths from the face's centre outwards (negative: past the centre,
     # so that more than half of the face is hidden).
-    cut_reach: tuple[float, float] = (-0.5, 2.0)
+    cut_reach: tuple[float, float] = CUT_REACH
     # Of the cut sketches, the share whose blanked part holds faint lines of a face near the true one: what
     # guidance shows the encoder on a second reading of a face the request's edge cuts (its first reading drawn
     # faintly beyond the edge, completion.py). The encoder learns to take such lines as a hint of
@@ -112,10 +115,9 @@ class SketchCurriculum:
 
 
 def cut_by_crop(sketch: np.ndarray, params, rng: np.random.Generator,
-                reach: tuple[float, float] = (-0.5, 2.0)) -> tuple[np.ndarray, np.ndarray]:
+                reach: tuple[float, float] = CUT_REACH) -> tuple[np.ndarray, np.ndarray]:
     """The sketch blanked beyond 1-4 edges (as many sides as a crop around a large face cuts), each `reach` face
-    half-widths from the face's centre (by default from half a half-width past it to two half-widths away from
-    it); and the blanked part (bool)."""
+    half-widths from the face's centre (CUT_REACH); and the blanked part (bool)."""
     size = sketch.shape[0]
     cx, cy, half = params["cx"] * size, params["cy"] * size, params["scale"] * size
     out = sketch.copy()
