@@ -11,7 +11,7 @@ pinned groups from the previous state, and let the engine draw it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -86,6 +86,10 @@ class Look:
     # the ink now in the previous window, and which of its cells this request shows (hold.untouched_parts)
     ink_then_window: np.ndarray | None = None
     seen_then_window: np.ndarray | None = None
+    # the previous window kept without asking the frame finder: the encoder's reading through it confirms it, or
+    # the finder is asked after all (GuidanceModel.confirmed)
+    unconfirmed: bool = False
+    previous: GuideState | None = None
 
 
 def to_model_input(darkness: np.ndarray, size: int) -> tuple[np.ndarray, int]:
@@ -209,15 +213,26 @@ class GuidanceModel:
         read last, with their floats and choices."""
         looks = list(looks)
         floats, choices = self.read(np.stack([look.image for look in looks]))
-        better = {k: new for k, look in enumerate(looks) if (new := self.reframed(look, floats[k])) is not None}
-        if better:
-            looks = [better.get(k, look) for k, look in enumerate(looks)]
-            floats[list(better)], choices[list(better)] = self.read(np.stack([look.image for look in better.values()]))
+        for step in (self.confirmed, self.reframed):
+            better = {k: new for k, look in enumerate(looks) if (new := step(look, floats[k])) is not None}
+            if better:
+                looks = [better.get(k, look) for k, look in enumerate(looks)]
+                floats[list(better)], choices[list(better)] = self.read(
+                    np.stack([look.image for look in better.values()]))
         again = {k: image for k, look in enumerate(looks)
                  if (image := self.completed(look, floats[k], choices[k])) is not None}
         if again:
             floats[list(again)], choices[list(again)] = self.read(np.stack(list(again.values())))
         return looks, floats, choices
+
+    def confirmed(self, look: Look, floats: np.ndarray) -> Look | None:
+        """For a previous window kept without asking the frame finder: None while the encoder, reading through it,
+        finds the face still framed well there; else the look the finder chooses (a new window, or the same one
+        when the finder would keep it: then the reading stands)."""
+        if not look.unconfirmed or look.window.frames_well(framing.read_frame(floats, look.window), 1, (0, 0)):
+            return None
+        chosen = self.look(look.crop, look.previous, pinned=False, ask_finder=True)
+        return None if chosen.window == look.window else chosen
 
     def reframed(self, look: Look, floats: np.ndarray) -> Look | None:
         """A window cut afresh round the finder's estimate, cut again between its own framing and the face where
@@ -235,11 +250,15 @@ class GuidanceModel:
             return None
         return completion.completed(look.image, Drawn(floats, choices).portrait().strokes, *look.cut)
 
-    def look(self, crop: Crop, previous: GuideState | None, pinned: bool) -> Look:
+    def look(self, crop: Crop, previous: GuideState | None, pinned: bool, ask_finder: bool = False) -> Look:
         """Find the face and cut the window the encoder reads. The previous window (canvas pixels) is kept while
         it still frames the face well, and always while something is pinned: the encoder then sees the same
         pixels for the same strokes, however the crop moved, so untouched parts cannot move. Windows are canvas
-        squares, cut from the pixels sent."""
+        squares, cut from the pixels sent.
+
+        While the artist draws on, the previous window is read without asking the frame finder (`unconfirmed`):
+        the encoder's reading through it says whether the face still sits well there (`confirmed`), and only
+        when it does not is the finder asked (`ask_finder`). A stroke then costs one encoder pass and no finder."""
         overview = check_sketch(crop.darkness)
         side, origin = crop.side, crop.origin
         old = previous.window if previous is not None else None
@@ -248,6 +267,8 @@ class GuidanceModel:
             window = whole
         elif old is not None and pinned:  # kept whatever the frame finder would say: it is not asked
             window = old
+        elif old is not None and not ask_finder:
+            return replace(self.cut(crop, old, previous), unconfirmed=True, previous=previous)
         else:
             frame = self.finder.find(overview[None])[0]
             if old is not None and old.frames_well(frame, side, origin):
