@@ -5,6 +5,9 @@ shipped weights).
 The frame finder reads the whole request at 128 px and places worst a face drawn from one side; the encoder reads
 the face at 256 px. A window kept from a previous guide is never cut again (the same strokes keep the same pixels),
 nor is a request read as it is.
+
+While the artist draws on, the previous window is read without asking the frame finder: the encoder's reading
+through it confirms the window (GuidanceModel.confirmed), and only a reading that leaves it asks the finder.
 """
 
 import numpy as np
@@ -85,3 +88,43 @@ def test_a_request_read_as_it_is_is_not_cut_again(model, monkeypatch):
     monkeypatch.setattr(model, "read", lambda images: passes.append(len(images)) or read(images))
     guide = model.guide(darkness)
     assert passes == [1] and guide.window.to_list() == [0.0, 0.0, 512.0]
+
+
+def counted(model, monkeypatch) -> dict:
+    """How often the frame finder and the encoder are asked from now on."""
+    calls = {"finder": 0, "read": 0}
+    find, read = model.finder.find, model.read
+    monkeypatch.setattr(model.finder, "find", lambda x: calls.__setitem__("finder", calls["finder"] + 1) or find(x))
+    monkeypatch.setattr(model, "read", lambda x: calls.__setitem__("read", calls["read"] + 1) or read(x))
+    return calls
+
+
+def test_while_drawing_on_the_kept_window_is_confirmed_by_the_reading_not_the_finder(model, monkeypatch):
+    from anisketch.eval.guidance import drawn_sample, sketch_of, strokes_at
+
+    drawing = drawn_sample(2_000_000_000)
+    first = model.guide(sketch_of(drawing, strokes_at(drawing, 60)))
+    more = sketch_of(drawing, strokes_at(drawing, 60) + 1)  # one more stroke
+    calls = counted(model, monkeypatch)
+    again = model.guide(more, state=first.state)
+    assert calls == {"finder": 0, "read": 1} and again.window == first.window
+    # Where the reading puts the face away from the kept window, the finder is asked after all; here it keeps the
+    # window (the face has not moved), so the reading stands.
+    monkeypatch.setattr(framing, "read_frame", lambda floats, window: Frame(window.x, window.y, window.side / 4))
+    calls.update(finder=0, read=0)
+    kept = model.guide(more, state=first.state)
+    assert calls == {"finder": 1, "read": 1} and kept.window == first.window
+
+
+def test_a_kept_window_the_drawing_has_left_is_not_confirmed(model, monkeypatch):
+    """The same strokes sent from far across the canvas: the old window shows none of them. The encoder would read
+    a face in the blank window all the same; the frame finder is asked, and a new window cut round the face."""
+    from anisketch.eval.guidance import drawn_sample, sketch_of, strokes_at
+
+    drawing = drawn_sample(2_000_000_000)
+    sketch = sketch_of(drawing, strokes_at(drawing, 60))
+    first = model.guide(sketch)
+    calls = counted(model, monkeypatch)
+    elsewhere = model.guide(sketch, state=first.state, origin=(3000, 0))
+    assert calls["finder"] == 1 and calls["read"] >= 2
+    assert elsewhere.window.x >= 3000 - 1e-6  # the new window lies where the strokes are now

@@ -11,6 +11,7 @@ pinned groups from the previous state, and let the engine draw it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -229,7 +230,8 @@ class GuidanceModel:
         """For a previous window kept without asking the frame finder: None while the encoder, reading through it,
         finds the face still framed well there; else the look the finder chooses (a new window, or the same one
         when the finder would keep it: then the reading stands)."""
-        if not look.unconfirmed or look.window.frames_well(framing.read_frame(floats, look.window), 1, (0, 0)):
+        if not look.unconfirmed or (ink_shown(look) >= KEPT_INK_SHOWN
+                                    and look.window.frames_well(framing.read_frame(floats, look.window), 1, (0, 0))):
             return None
         chosen = self.look(look.crop, look.previous, pinned=False, ask_finder=True)
         return None if chosen.window == look.window else chosen
@@ -357,6 +359,24 @@ class GuidanceModel:
             to_then = Placement.of(look.window, (then.x, then.y), then.side)
             before, read = to_then.strokes(before), to_then.strokes(read)
         return untouched_parts(before, read, previous.ink, look.ink_then_window, look.seen_then_window)
+
+
+# A window kept without asking the frame finder must still show at least this share of the request's ink: the
+# encoder, shown a window the drawing has left, would read a face in it all the same.
+KEPT_INK_SHOWN = 0.5
+
+
+def ink_shown(look: Look) -> float:
+    """The share of the request's ink (sampled every 4th pixel) that lies inside the look's window."""
+    darkness = look.crop.darkness[::4, ::4]
+    ink = darkness > completion.EDGE_INK
+    total = int(ink.sum())
+    if total == 0:
+        return 0.0
+    sent = look.window.in_pixels(look.crop.origin, look.crop.scale * 4)
+    x0, y0 = max(0, int(sent.x)), max(0, int(sent.y))
+    x1, y1 = max(0, int(math.ceil(sent.x + sent.side))), max(0, int(math.ceil(sent.y + sent.side)))
+    return int(ink[y0:y1, x0:x1].sum()) / total
 
 
 def lines_held(before: list, after: list, group: str | None = None) -> bool:
