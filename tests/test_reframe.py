@@ -128,3 +128,19 @@ def test_a_kept_window_the_drawing_has_left_is_not_confirmed(model, monkeypatch)
     elsewhere = model.guide(sketch, state=first.state, origin=(3000, 0))
     assert calls["finder"] == 1 and calls["read"] >= 2
     assert elsewhere.window.x >= 3000 - 1e-6  # the new window lies where the strokes are now
+
+
+def test_a_batch_confirms_its_kept_windows_as_one_by_one(model):
+    from anisketch.eval.guidance import drawn_sample, sketch_of, strokes_at
+
+    requests = []
+    for seed in (2_000_000_000, 2_000_000_001):
+        drawing = drawn_sample(seed)
+        first = model.guide(sketch_of(drawing, strokes_at(drawing, 60)))
+        requests.append({"darkness": sketch_of(drawing, strokes_at(drawing, 60) + 1), "state": first.state})
+    requests.append({**requests[0], "origin": (3000, 0)})  # the same strokes from across the canvas: not confirmed
+    batch = model.guide_batch(requests)
+    for guide, request in zip(batch, requests):
+        alone = model.guide(request["darkness"], state=request["state"], origin=request.get("origin", (0, 0)))
+        assert guide.window == alone.window
+        np.testing.assert_allclose(guide.floats, alone.floats, atol=1e-5)
