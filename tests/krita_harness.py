@@ -186,8 +186,29 @@ def _launch(home: Path, scenario: Path, out_dir: Path, env: dict, timeout: float
         "ANISKETCH_SCENARIO": str(scenario), "ANISKETCH_OUT": str(out_dir),
         "ANISKETCH_DRIVER_TIMEOUT": str(max(10, timeout - 15)), **env,
     }
-    command = ["xvfb-run", "-a", "-s", XVFB_SCREEN, "krita", "--nosplash"]
     log_path = out_dir / "krita.log"
+    for attempt in range(2):
+        result = _start_once(full_env, home, result_path, log_path, timeout)
+        if not _display_not_ready(result, log_path):
+            break
+        time.sleep(1.0)  # a display number whose last server is still going away: xvfb-run -a picks anew
+    result["display_attempts"] = attempt + 1
+    return result
+
+
+# Krita that could not reach the display xvfb-run gave it (the server of the run before still leaving that number:
+# a race in xvfb-run -a) ends within seconds, before its first line of Python; it is started once more.
+DISPLAY_NOT_READY = "could not connect to display"
+
+
+def _display_not_ready(result: dict, log_path: Path) -> bool:
+    return (not result.get("ok") and result["krita_seconds"] < 10 and log_path.exists()
+            and DISPLAY_NOT_READY in log_path.read_text(errors="replace"))
+
+
+def _start_once(full_env: dict, home: Path, result_path: Path, log_path: Path, timeout: float) -> dict:
+    """One run of Krita under a fresh Xvfb: the scenario's result, or why there is none."""
+    command = ["xvfb-run", "-a", "-s", XVFB_SCREEN, "krita", "--nosplash"]
     started = time.monotonic()
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, env=full_env, stdout=log, stderr=subprocess.STDOUT,
