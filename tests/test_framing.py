@@ -16,7 +16,8 @@ from anisketch.errors import BadRequest
 from anisketch.eval.framing import CONDITIONS, Frame, face_of, in_face_frame, moved, place_request, score_seed, with_pen
 from anisketch.eval.metrics import line_f1
 from anisketch.guidance import framing
-from anisketch.guidance.predictor import GuidanceModel, drop_unsupported_accessories
+from anisketch.guidance.predictor import GuidanceModel
+from anisketch.guidance.support import drop_unsupported_accessories
 from anisketch.guidance.state import encode_state, decode_state
 
 CANVAS_PX = 1600
