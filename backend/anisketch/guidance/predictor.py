@@ -85,10 +85,9 @@ class Look:
     # the ink now in the previous window, and which of its cells this request shows (hold.untouched_parts)
     ink_then_window: np.ndarray | None = None
     seen_then_window: np.ndarray | None = None
-    # the previous window kept without asking the frame finder: the encoder's reading through it confirms it, or
-    # the finder is asked after all (GuidanceModel.confirmed)
-    unconfirmed: bool = False
-    previous: GuideState | None = None
+    # the previous guide's state where its window is kept without asking the frame finder: the encoder's reading
+    # through it confirms the window, or the finder is asked after all (GuidanceModel.confirmed); else None
+    unconfirmed: GuideState | None = None
 
 
 def to_model_input(darkness: np.ndarray, size: int) -> tuple[np.ndarray, int]:
@@ -229,10 +228,10 @@ class GuidanceModel:
         """For a previous window kept without asking the frame finder: None while the encoder, reading through it,
         finds the face still framed well there; else the look the finder chooses (a new window, or the same one
         when the finder would keep it: then the reading stands)."""
-        if not look.unconfirmed or (ink_shown(look) >= KEPT_INK_SHOWN
-                                    and look.window.frames_well(framing.read_frame(floats, look.window), 1, (0, 0))):
+        if look.unconfirmed is None or (ink_shown(look) >= KEPT_INK_SHOWN and look.window.frames_well(
+                framing.read_frame(floats, look.window), 1, (0, 0))):
             return None
-        chosen = self.look(look.crop, look.previous, pinned=False, ask_finder=True)
+        chosen = self.look(look.crop, look.unconfirmed, pinned=False, ask_finder=True)
         return None if chosen.window == look.window else chosen
 
     def reframed(self, look: Look, floats: np.ndarray) -> Look | None:
@@ -269,7 +268,7 @@ class GuidanceModel:
         elif old is not None and pinned:  # kept whatever the frame finder would say: it is not asked
             window = old
         elif old is not None and not ask_finder:
-            return replace(self.cut(crop, old, previous), unconfirmed=True, previous=previous)
+            return replace(self.cut(crop, old, previous), unconfirmed=previous)
         else:
             frame = self.finder.find(overview[None])[0]
             if old is not None and old.frames_well(frame, side, origin):
