@@ -43,6 +43,7 @@ from ..engine.geometry import Portrait, Stroke, build_portrait
 from ..engine.raster import render_lines
 from ..engine.sketch import render_sketch, simulate_sketch
 from ..errors import BadRequest
+from ..guidance.completion import on_canvas
 from ..guidance.faithfulness import DEFAULT_FAITHFULNESS
 from ..guidance.framing import CANONICAL_HALF_WIDTH, Frame
 from .guidance import EVAL_MESSINESS, LEVELS, drawn_count
@@ -134,8 +135,8 @@ def canvas_face(condition: str, rng: np.random.Generator) -> tuple[tuple[int, in
 def off_canvas_blank(darkness: np.ndarray, origin: tuple[int, int], canvas: tuple[int, int]) -> np.ndarray:
     """The request's pixels with what lies beyond the canvas blank (request pixels are canvas pixels here)."""
     out = np.zeros_like(darkness)
-    x0, y0 = max(0, -origin[0]), max(0, -origin[1])
-    x1, y1 = max(0, canvas[0] - origin[0]), max(0, canvas[1] - origin[1])
+    # clamped at 0: a canvas wholly left of or above the request must not slice from the far end
+    x0, y0, x1, y1 = (max(0, int(v)) for v in on_canvas(darkness.shape, origin, 1.0, canvas))
     out[y0:y1, x0:x1] = darkness[y0:y1, x0:x1]
     return out
 
