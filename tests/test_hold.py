@@ -50,10 +50,15 @@ def test_a_part_s_course_is_its_lines_with_nothing_hiding_them():
     assert hold.farthest(course, shown) > 4.0 / hold.SHIFT_PX
 
 
+def group_distances(strokes: list) -> dict[str, np.ndarray]:
+    """Per group, every cell's distance to that group's lines (what hold.touched_groups weighs)."""
+    return {group: hold.distance_to(cells) for group, cells in hold.line_cells(strokes).items()}
+
+
 def test_a_stroke_touches_the_part_its_ink_lies_nearest_to():
     eyes = [hold_stroke([[0.30, 0.40], [0.40, 0.40]], "eyes")]
     hair = [hold_stroke([[0.10, 0.10], [0.90, 0.10]], "hair"), hold_stroke([[0.45, 0.10], [0.45, 0.60]], "hair")]
-    distances = hold.group_distances(eyes + hair)
+    distances = group_distances(eyes + hair)
     near_eye = np.zeros((hold.INK_MAP, hold.INK_MAP), bool)
     near_eye[27, 19:26] = True  # a short line just under the eye
     assert hold.touched_groups(distances, near_eye) == {"eyes"}
@@ -68,7 +73,7 @@ def test_ink_as_near_to_two_parts_touches_neither():
     (listed first), which then followed the new reading: 13.5 px in eval --only hold's portrait 2000000013."""
     eyes = [hold_stroke([[0.30, 0.40], [0.40, 0.40], [0.47, 0.37]], "eyes")]  # the flick ends on the lock
     hair = [hold_stroke([[0.47, 0.10], [0.47, 0.60]], "hair")]
-    distances = hold.group_distances(eyes + hair)
+    distances = group_distances(eyes + hair)
     end_of_lock = np.zeros((hold.INK_MAP, hold.INK_MAP), bool)
     end_of_lock[21:27, 30] = True
     assert hold.touched_groups(distances, end_of_lock) == {"hair"}
@@ -80,7 +85,7 @@ def test_a_long_stretch_along_a_part_touches_it_whatever_else_was_drawn_with_it(
     the neck's cells, a small share of it, still touch the face (its contour and neck follow the new reading)."""
     face = [hold_stroke([[0.45, 0.70], [0.45, 0.95]], "face")]  # the neck
     hair = [hold_stroke([[0.10, 0.05], [0.90, 0.05], [0.90, 0.95]], "hair")]
-    distances = hold.group_distances(face + hair)
+    distances = group_distances(face + hair)
     ink = hold.draw_lines([s.points for s in face + hair], hold.INK_MAP) > 0
     ink |= hold.draw_lines([np.array([[0.45, 0.95], [0.90, 0.95]])], hold.INK_MAP) > 0  # shoulders join them
     assert hold.touched_groups(distances, ink) == {"face", "hair"}

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from anisketch.engine import palette
 from anisketch.engine.params import LABEL, Params
 from anisketch.engine.curves import split_rows, taper_profile
 
@@ -85,7 +86,6 @@ class Builder:
         self.width_unit = self.scale / 0.21  # line weights follow the face size
         self.lines: list[Line] = []
         self.local_regions: list[tuple] = []  # (points, label, color, z, occludes, depth, detail)
-        self.canvas_regions: list[tuple] = []  # already in canvas coordinates (the background)
 
     def place(self, pts: np.ndarray, depth: float | np.ndarray) -> np.ndarray:
         """Face units -> canvas. The yaw warp slides the face centre sideways and narrows the far side; points
@@ -113,42 +113,50 @@ class Builder:
         self.local_regions.append((pts, LABEL[label], color, z, False, depth, True))
 
     def finish(self) -> tuple[list[Stroke], list[Region]]:
-        regions, occluders = self._place_regions()
-        return self._visible_strokes(occluders, self.lines), regions
+        placed = self._placed_local()
+        return self._visible_strokes(self._occluders(placed), self.lines), self.placed_regions(placed)
 
-    def placed_regions(self) -> list[Region]:
-        """finish's regions alone: a portrait in other colours has the same strokes, which carry no colour."""
-        return self._place_regions()[0]
+    def finished_strokes(self) -> list[Stroke]:
+        """finish's strokes alone: guidance draws lines, and the regions' colours and background are most of
+        placing them (only the occluders among them cut lines)."""
+        return self._visible_strokes(self._occluders(), self.lines)
+
+    def placed_regions(self, placed_local: np.ndarray | None = None) -> list[Region]:
+        """finish's regions alone: a portrait in other colours has the same strokes, which carry no colour.
+        `placed_local`: the local regions already placed (`_placed_local`)."""
+        canvas = palette.background_regions(self.p)  # already in canvas coordinates
+        items = [(poly, label, color, z, False, 0.0, False) for poly, label, color, z in canvas]
+        local = self._placed_local() if placed_local is None else placed_local
+        placed = np.concatenate([np.concatenate([item[0] for item in canvas]), local])
+        items += self.local_regions
+        counts = [len(item[0]) for item in items]
+        polygons32 = split_rows(placed.astype(np.float32), counts)
+        regions = [Region(poly32, label, color, float(z), detail)
+                   for poly32, (_, label, color, z, _, _, detail) in zip(polygons32, items)]
+        regions.sort(key=lambda r: r.z)
+        return regions
 
     def visible_strokes(self, groups: set[str] | frozenset[str]) -> list[Stroke]:
         """Only the strokes of `groups`, as finish cuts them (every occluder still hides them): placing and
         cutting the other groups' lines is most of a finish. Their `order` counts these strokes only."""
-        return self._visible_strokes(self._place_regions()[1], [line for line in self.lines if line.group in groups])
+        return self._visible_strokes(self._occluders(), [line for line in self.lines if line.group in groups])
 
     def whole_strokes(self, groups: set[str] | frozenset[str]) -> list[Stroke]:
         """The strokes of `groups` with nothing hiding them: the whole course of each line, where an occluder
         would cut it too (how far a part's lines moved is judged against where they run, hidden or not)."""
         return self._visible_strokes([], [line for line in self.lines if line.group in groups])
 
-    def _place_regions(self) -> tuple[list[Region], list[tuple[np.ndarray, float]]]:
-        """All regions on the canvas (one placement for all), back to front; and the occluders among them."""
-        items = [(poly, label, color, z, False, 0.0, False) for poly, label, color, z in self.canvas_regions]
-        items += self.local_regions
-        counts = [len(item[0]) for item in items]
-        n_canvas = sum(counts[:len(self.canvas_regions)])
-        local = np.concatenate([item[0] for item in self.local_regions])
-        placed = self.place(local, np.repeat([r[5] for r in self.local_regions], counts[len(self.canvas_regions):]))
-        every = np.concatenate([np.concatenate([item[0] for item in self.canvas_regions]), placed]) if n_canvas \
-            else placed
-        polygons = split_rows(every, counts)
-        polygons32 = split_rows(every.astype(np.float32), counts)
-        regions, occluders = [], []
-        for poly, poly32, (_, label, color, z, occludes, _, detail) in zip(polygons, polygons32, items):
-            regions.append(Region(poly32, label, color, float(z), detail))
-            if occludes:
-                occluders.append((poly, z))
-        regions.sort(key=lambda r: r.z)
-        return regions, occluders
+    def _placed_local(self) -> np.ndarray:
+        """Every local region's points on the canvas, one placement for all, in the order they were added."""
+        counts = [len(region[0]) for region in self.local_regions]
+        local = np.concatenate([region[0] for region in self.local_regions])
+        return self.place(local, np.repeat([region[5] for region in self.local_regions], counts))
+
+    def _occluders(self, placed_local: np.ndarray | None = None) -> list[tuple[np.ndarray, float]]:
+        """The regions that hide lines behind them, on the canvas, with their depths."""
+        local = self._placed_local() if placed_local is None else placed_local
+        polygons = split_rows(local, [len(region[0]) for region in self.local_regions])
+        return [(poly, region[3]) for poly, region in zip(polygons, self.local_regions) if region[4]]
 
     def _depth_map(self, occluders: list[tuple[np.ndarray, float]], lowest_line_z: int) -> np.ndarray:
         """The depth (z * 10) of the front-most occluder at each cell. An occluder no deeper than the lowest

@@ -51,7 +51,6 @@ def build_parts(params: Params, memo: "PartMemo | None" = None) -> Builder:
     `memo`: parts whose values were built before are taken from it instead of being built again."""
     b = Builder(params)
     pal = palette.make_palette(params)
-    b.canvas_regions.extend(palette.background_regions(params))
     build = memo.build if memo is not None else (lambda part, builder, colours: part(builder, colours))
     for part in PARTS:
         build(part, b, pal)
@@ -143,6 +142,5 @@ def posed(parts: Builder, params: Params) -> Builder:
     """`parts` (build_parts of params that differ from `params` at most in the pose) placed by `params`' pose:
     what build_parts(params) would give, without building the parts again."""
     b = Builder(params)
-    b.canvas_regions.extend(palette.background_regions(params))
     b.lines, b.local_regions = parts.lines, parts.local_regions  # finishing only reads them
     return b

@@ -56,6 +56,10 @@ TOUCH_SHARE = 0.15
 TOUCH_CELLS = 8
 AMBIGUOUS_CELLS = 1.0  # a cell whose nearest two parts' lines lie within this of each other votes for neither
 AMBIGUOUS = -2
+# The cells within NEAR_CELLS + AMBIGUOUS_CELLS of a cell: lines farther from changed ink neither hold it nor
+# make it ambiguous (hold.untouched_parts).
+_REACH = NEAR_CELLS + AMBIGUOUS_CELLS
+_DISK = (np.hypot(*np.mgrid[-4:5, -4:5]) <= _REACH).astype(np.uint8)
 # A part whose lines would move by less than this (window units: 1.5 px of a 512 px window) holds still.
 HOLD_SHIFT = 0.003
 SHIFT_PX = 1024  # raster on which line displacements are measured (per window side)
@@ -106,7 +110,7 @@ class Drawn:
         for group in groups:
             floats = np.array(self.floats, np.float32)
             floats[POSE] = self.pose_of(group)
-            strokes += _placed(floats.tobytes(), np.asarray(self.choices, np.int64).tobytes()).whole_strokes({group})
+            strokes += _placed(floats.tobytes(), np.asarray(self.choices, np.int64).tobytes(), lines_only=True).whole_strokes({group})
         return strokes
 
     def holding(self, other: "Drawn", groups) -> "Drawn":
@@ -164,54 +168,65 @@ def vertex_shifts(floats: np.ndarray, choices: np.ndarray, poses: dict[str, np.n
     floats, choices = np.asarray(floats, np.float32), np.asarray(choices, np.int64)
     unposed = floats.copy()
     unposed[POSE] = 0.0
-    parts = _parts(unposed.tobytes(), choices.tobytes())
-    here = _placement(floats, choices)
-    placements: dict[bytes, Builder] = {}
-    shifts = {}
+    points, depth, spans = _vertices(unposed.tobytes(), choices.tobytes())
+    here = _placement(floats).place(points, depth)
+    by_pose: dict[bytes, list[str]] = {}
     for group, pose in poses.items():
-        lines = [line for line in parts.lines if line.group == group]
-        if not lines:
-            shifts[group] = 0.0
-            continue
-        points = np.concatenate([line.pts for line in lines])
-        depth = np.repeat([line.depth for line in lines], [len(line.pts) for line in lines])
-        key = np.asarray(pose, np.float32).tobytes()
-        if key not in placements:
-            moved = floats.copy()
-            moved[POSE] = pose
-            placements[key] = _placement(moved, choices)
-        there = placements[key].place(points, depth)
-        shifts[group] = float(row_lengths(here.place(points, depth) - there).max())
+        by_pose.setdefault(np.asarray(pose, np.float32).tobytes(), []).append(group)
+    shifts = {}
+    for key, groups in by_pose.items():
+        moved = floats.copy()
+        moved[POSE] = np.frombuffer(key, np.float32)
+        lengths = row_lengths(here - _placement(moved).place(points, depth))
+        for group in groups:
+            start, end = spans.get(group, (0, 0))
+            shifts[group] = float(lengths[start:end].max()) if end > start else 0.0
     return shifts
 
 
-def _placement(floats: np.ndarray, choices: np.ndarray) -> Builder:
+@functools.lru_cache(maxsize=16)
+def _vertices(unposed: bytes, choices: bytes) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[int, int]]]:
+    """The line vertices of a vector's parts (_parts), group by group: points [N, 2] and depths [N] in face
+    units, and each group's rows (start, end)."""
+    lines = sorted(_parts(unposed, choices).lines, key=lambda line: line.group)  # (a stable sort)
+    counts = [len(line.pts) for line in lines]
+    points, depth = np.concatenate([line.pts for line in lines]), np.repeat([line.depth for line in lines], counts)
+    ends = np.cumsum(counts)
+    spans: dict[str, tuple[int, int]] = {}
+    for line, end, count in zip(lines, ends.tolist(), counts):
+        spans[line.group] = (spans.get(line.group, (end - count, 0))[0], end)
+    return points, depth, spans
+
+
+def _placement(floats: np.ndarray) -> Builder:
     """What places the vector's parts on its canvas (its pose): a Builder with nothing in it."""
-    return Builder(P.decode(floats, choices))
+    return Builder(P.decode_placing(floats))
 
 
 @functools.lru_cache(maxsize=32)
 def _build(floats: bytes, choices: bytes) -> Portrait:
-    """build_portrait of a vector given as bytes: the previous guidance's drawing comes back as a cache hit."""
+    """build_portrait's lines of a vector given as bytes (guidance is line art: its portraits carry no regions,
+    whose colours and placing cost a fifth of a build): the previous guidance's drawing comes back as a cache hit."""
     builder = _placed(floats, choices)
-    strokes, regions = builder.finish()
-    return Portrait(strokes, regions, builder.p)
+    return Portrait(builder.finished_strokes(), [], builder.p)
 
 
 @functools.lru_cache(maxsize=32)
 def _strokes_of(floats: bytes, choices: bytes, groups: frozenset[str]) -> list[Stroke]:
     """The strokes of `groups` in the vector's drawing: a part held with a pose of its own is drawn without
     placing and cutting the other parts' lines."""
-    return _placed(floats, choices).visible_strokes(groups)
+    return _placed(floats, choices, lines_only=True).visible_strokes(groups)
 
 
-def _placed(floats: bytes, choices: bytes) -> Builder:
+def _placed(floats: bytes, choices: bytes, lines_only: bool = False) -> Builder:
     """The vector's parts placed by its pose, ready to finish. The parts are built once for all poses: the
-    previous face moved to the new pose, or parts held with their own poses, cost a placement, not a build."""
+    previous face moved to the new pose, or parts held with their own poses, cost a placement, not a build.
+    `lines_only`: the builder knows only the pose (its strokes are the same; it has no params for a portrait)."""
     vector = np.frombuffer(floats, np.float32).copy()
     unposed = vector.copy()
     unposed[POSE] = 0.0  # the parts read no pose: any pose builds the same parts
-    return posed(_parts(unposed.tobytes(), choices), P.decode(vector, np.frombuffer(choices, np.int64).copy()))
+    params = P.decode_placing(vector) if lines_only else P.decode(vector, np.frombuffer(choices, np.int64).copy())
+    return posed(_parts(unposed.tobytes(), choices), params)
 
 
 @functools.lru_cache(maxsize=16)
@@ -273,12 +288,18 @@ def untouched_parts(before: list, read: list, ink_then: np.ndarray, ink_now: np.
     ink goes to the group whose lines, old or new, lie nearest: new hair where the old guess had none is hair);
     ink_then / ink_now: that window's ink map then and in this request; seen: the cells this request shows
     (ink beyond a new crop is unknown, not erased)."""
-    old, new = group_distances(before), group_distances(read)
-    nearest = {group: np.minimum(old[group], new[group]) if group in new else old[group] for group in old}
-    nearest.update({group: new[group] for group in new if group not in old})
-    touched = touched_groups(nearest, changed_cells(ink_then, ink_now) & seen)
-    return {group for group, distance in old.items()
-            if group not in touched and share_within(distance, ink_then, FIT_CELLS) >= DRAWN}
+    old, new = line_cells(before), line_cells(read)
+    changed = changed_cells(ink_then, ink_now) & seen
+    # Only the groups whose lines, old or new, lie near changed ink can be nearest to it or make it ambiguous:
+    # measuring the others' distances (most of them, on most strokes) would change nothing.
+    near_change = cv2.dilate(changed.astype(np.uint8), _DISK) > 0
+    either = dict(old)
+    for group, lines in new.items():
+        either[group] = either[group] | lines if group in either else lines
+    touched = touched_groups({group: distance_to(lines) for group, lines in either.items()
+                              if (lines & near_change).any()}, changed)
+    near_ink = near_ink_cells(ink_then, FIT_CELLS)
+    return {group for group, lines in old.items() if group not in touched and share_on(lines, near_ink) >= DRAWN}
 
 
 def changed_cells(before: np.ndarray, now: np.ndarray) -> np.ndarray:
@@ -290,17 +311,24 @@ def changed_cells(before: np.ndarray, now: np.ndarray) -> np.ndarray:
     return (now & ~grown_before) | (before & ~grown_now)
 
 
-def group_distances(strokes: list) -> dict[str, np.ndarray]:
-    """Per group, every cell's distance (in cells) to that group's lines."""
+def line_cells(strokes: list) -> dict[str, np.ndarray]:
+    """Per group, bool [INK_MAP, INK_MAP]: the cells its lines pass through."""
     lines: dict[str, list[np.ndarray]] = {}
     for stroke in strokes:
         if len(stroke.points) >= 2:
             lines.setdefault(stroke.group, []).append(stroke.points)
+    fixed = iter(fixed_point([points for group in lines.values() for points in group], INK_MAP))
     out = {}
     for group, points in lines.items():
-        raster = draw_lines(points, INK_MAP)
-        out[group] = cv2.distanceTransform((raster == 0).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        raster = np.zeros((INK_MAP, INK_MAP), np.uint8)
+        cv2.polylines(raster, [next(fixed) for _ in points], False, 1, 1, cv2.LINE_8, 4)
+        out[group] = raster > 0
     return out
+
+
+def distance_to(cells: np.ndarray) -> np.ndarray:
+    """float32 [INK_MAP, INK_MAP]: every cell's distance (in cells, exact) to the nearest of `cells`."""
+    return cv2.distanceTransform((~cells).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
 
 
 def touched_groups(distances: dict[str, np.ndarray], cells: np.ndarray) -> set[str]:
@@ -334,13 +362,16 @@ def clearly_nearest(distances: np.ndarray) -> np.ndarray:
     return np.where(near & (two[1] - two[0] <= AMBIGUOUS_CELLS), AMBIGUOUS, best)
 
 
-def share_within(distance: np.ndarray, ink: np.ndarray, cells: float) -> float:
-    """Share of a group's line cells that lie within `cells` of ink."""
-    lines = distance == 0
+def near_ink_cells(ink: np.ndarray, cells: float) -> np.ndarray:
+    """bool [INK_MAP, INK_MAP]: the cells within `cells` of ink."""
+    return cv2.distanceTransform((~ink).astype(np.uint8), cv2.DIST_L2, 3) <= cells
+
+
+def share_on(lines: np.ndarray, cells: np.ndarray) -> float:
+    """Share of a group's line cells (`line_cells`') that lie on `cells`."""
     if not lines.any():
         return 0.0
-    near_ink = cv2.distanceTransform((~ink).astype(np.uint8), cv2.DIST_L2, 3) <= cells
-    return float((near_ink & lines).sum() / lines.sum())
+    return float((cells & lines).sum() / lines.sum())
 
 
 def draw_lines(lines: list[np.ndarray], size: int) -> np.ndarray:

@@ -45,7 +45,7 @@ SETTLE_PX = 0.5
 class Guide:
     floats: np.ndarray  # [D] the vector drawn
     choices: np.ndarray  # [C]
-    portrait: Portrait
+    portrait: Portrait  # the lines guidance draws (line art: no regions)
     confidence: dict[str, float]  # per group: how much of the predicted part the sketch already supports
     state: str  # opaque token: send it back with `pins` to keep parts exactly
     read_floats: np.ndarray  # what the encoder read, before projection and pins

@@ -15,6 +15,7 @@ window either: they frame the whole request, as guidance did then).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from typing import NamedTuple
 
@@ -29,6 +30,7 @@ STATE_PREFIX = "g3."
 LEGACY_PREFIXES = ("g2.", "g1.")
 
 
+@functools.cache
 def layout_fingerprint() -> str:
     """Identifies the vector layout a model was trained for; loading weights or a state refuses a mismatch."""
     text = repr([(s.name, s.group, s.kind, s.lo, s.hi, tuple(s.options or ())) for s in P.PARAM_SPECS])
