@@ -199,20 +199,20 @@ def test_parts_with_poses_of_their_own_come_in_the_engine_s_order():
     assert sorted(set(order), key=order.index) == ["eyes", "brows", "nose", "mouth"]
 
 
-def test_a_pose_change_far_under_the_shimmer_distance_is_held_without_drawing(monkeypatch):
+def test_the_pose_is_held_where_no_vertex_moves_by_the_shimmer_distance_without_drawing(monkeypatch):
     """The face's pose barely moving is decided on the lines' vertices (a guide saves a drawing of the whole
-    face and its comparison); a pose change beyond HOLD_SHIFT is not held."""
-    from anisketch.guidance.predictor import GuidanceModel
-
+    face and its comparison): held just under HOLD_SHIFT, not at it."""
     floats, choices = P.encode(P.sample_params(61))
     old = hold.Drawn(floats, choices)
-    before = old.portrait().strokes
-    nudged, moved = floats[hold.POSE].copy(), floats[hold.POSE].copy()
-    nudged[0] += 1e-5
-    moved[0] += 0.05
     monkeypatch.setattr(hold.Drawn, "portrait", lambda self: pytest.fail("the face was drawn in its new pose"))
-    assert GuidanceModel.pose_held(old, nudged, before)
-    assert not old.pose_barely_moves(moved)
+    unit = floats[hold.POSE].copy()
+    unit[0] += 1e-3  # cx: every vertex moves by this (window units), the face's lines with it
+    shift = hold.vertex_shift(floats, choices, unit, set(P.GROUPS))
+    assert shift == pytest.approx(1e-3 * (P.SPEC["cx"].hi - P.SPEC["cx"].lo), rel=1e-3)
+    for share, held in ((0.9, True), (1.1, False)):
+        pose = floats[hold.POSE].copy()
+        pose[0] += share * hold.HOLD_SHIFT / shift * 1e-3
+        assert old.pose_barely_moves(pose) == held
 
 
 def test_densify_all_is_densify_of_each_line():

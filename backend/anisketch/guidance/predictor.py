@@ -329,7 +329,7 @@ class GuidanceModel:
         read = face.portrait().strokes
         held = self.untouched(before, read, previous, look)
         face = face.holding(old, held)
-        if self.pose_held(old, face.floats[POSE], before):
+        if old.pose_barely_moves(face.floats[POSE]):
             face.floats[POSE] = old.floats[POSE]
             face = face.tidy()
             read = face.strokes_of(set(GUIDE_GROUPS) - held)  # only these are compared below
@@ -337,16 +337,6 @@ class GuidanceModel:
         # them): every build saved is 4 ms of a guide.
         still = {group for group in set(GUIDE_GROUPS) - held if lines_held(before, read, group)}
         return face.holding(old, still)
-
-    @staticmethod
-    def pose_held(old: Drawn, pose: np.ndarray, before: list) -> bool:
-        """Whether the face's new pose alone moves the drawing `before` (old's) by less than HOLD_SHIFT: on the
-        lines' vertices when that settles it (most strokes: no drawing), else on the lines drawn."""
-        if old.pose_barely_moves(pose):
-            return True
-        moved = Drawn(old.floats.copy(), old.choices, old.poses)
-        moved.floats[POSE] = pose
-        return lines_held(before, moved.portrait().strokes)
 
     def untouched(self, before: list, read: list, previous: GuideState, look: Look) -> set[str]:
         """The groups the artist had drawn and not touched since the previous guidance (empty without its ink)."""
