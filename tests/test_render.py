@@ -159,7 +159,8 @@ def hair_dab(guidance, sketch, color, on_sheen=False):
 
     h, w = sketch.shape[:2]
     guide = guidance.guide(rgba_to_darkness(sketch))
-    painted = render_portrait(guide.portrait, max(h, w))
+    # the face as a render paints it (the guide's own portrait is line art: no regions)
+    painted = render_portrait(guide.placement.portrait(build_portrait(P.decode(guide.floats, guide.choices))), max(h, w))
     parts = painted["parts"][:h, :w]
     import cv2
 

@@ -114,12 +114,12 @@ class Builder:
 
     def finish(self) -> tuple[list[Stroke], list[Region]]:
         placed = self._placed_local()
-        return self._visible_strokes(self._occluders(placed), self.lines), self.placed_regions(placed)
+        return self._visible_strokes(self.lines, placed), self.placed_regions(placed)
 
     def finished_strokes(self) -> list[Stroke]:
         """finish's strokes alone: guidance draws lines, and the regions' colours and background are most of
         placing them (only the occluders among them cut lines)."""
-        return self._visible_strokes(self._occluders(), self.lines)
+        return self._visible_strokes(self.lines)
 
     def placed_regions(self, placed_local: np.ndarray | None = None) -> list[Region]:
         """finish's regions alone: a portrait in other colours has the same strokes, which carry no colour.
@@ -139,12 +139,12 @@ class Builder:
     def visible_strokes(self, groups: set[str] | frozenset[str]) -> list[Stroke]:
         """Only the strokes of `groups`, as finish cuts them (every occluder still hides them): placing and
         cutting the other groups' lines is most of a finish. Their `order` counts these strokes only."""
-        return self._visible_strokes(self._occluders(), [line for line in self.lines if line.group in groups])
+        return self._visible_strokes([line for line in self.lines if line.group in groups])
 
     def whole_strokes(self, groups: set[str] | frozenset[str]) -> list[Stroke]:
         """The strokes of `groups` with nothing hiding them: the whole course of each line, where an occluder
         would cut it too (how far a part's lines moved is judged against where they run, hidden or not)."""
-        return self._visible_strokes([], [line for line in self.lines if line.group in groups])
+        return self._visible_strokes([line for line in self.lines if line.group in groups], hidden=False)
 
     def _placed_local(self) -> np.ndarray:
         """Every local region's points on the canvas, one placement for all, in the order they were added."""
@@ -152,33 +152,49 @@ class Builder:
         local = np.concatenate([region[0] for region in self.local_regions])
         return self.place(local, np.repeat([region[5] for region in self.local_regions], counts))
 
-    def _occluders(self, placed_local: np.ndarray | None = None) -> list[tuple[np.ndarray, float]]:
-        """The regions that hide lines behind them, on the canvas, with their depths."""
-        local = self._placed_local() if placed_local is None else placed_local
-        polygons = split_rows(local, [len(region[0]) for region in self.local_regions])
-        return [(poly, region[3]) for poly, region in zip(polygons, self.local_regions) if region[4]]
+    def _occluders(self, deeper_than: int, placed_local: np.ndarray | None) -> list[tuple[np.ndarray, int]]:
+        """The regions that hide lines behind them and lie deeper (z * 10) than `deeper_than`, on the canvas,
+        with their depths (z * 10), front-most last. An occluder no deeper than the lowest line hides nothing,
+        and what it would paint is overwritten or hides nothing either: left out, and not placed (a held
+        part's eyes, in front of all but the accessories, are cut by none). `placed_local`: every local region
+        already placed (`_placed_local`)."""
+        depth = [int(round(region[3] * 10)) for region in self.local_regions]
+        chosen = [k for k, region in enumerate(self.local_regions) if region[4] and depth[k] > deeper_than]
+        if not chosen:
+            return []
+        if placed_local is not None:
+            polygons = split_rows(placed_local, [len(region[0]) for region in self.local_regions])
+            placed = [polygons[k] for k in chosen]
+        else:
+            regions = [self.local_regions[k] for k in chosen]
+            counts = [len(region[0]) for region in regions]
+            points = self.place(np.concatenate([region[0] for region in regions]),
+                                np.repeat([region[5] for region in regions], counts))
+            placed = split_rows(points, counts)
+        return sorted(zip(placed, [depth[k] for k in chosen]), key=lambda o: o[1])
 
-    def _depth_map(self, occluders: list[tuple[np.ndarray, float]], lowest_line_z: int) -> np.ndarray:
-        """The depth (z * 10) of the front-most occluder at each cell. An occluder no deeper than the lowest
-        stroke hides nothing, and what it would paint is overwritten or hides nothing either: left out."""
+    @staticmethod
+    def _depth_map(occluders: list[tuple[np.ndarray, int]]) -> np.ndarray:
+        """The depth (z * 10) of the front-most occluder at each cell (`_occluders`, back to front)."""
         zmap = np.zeros((OCCLUSION_RES, OCCLUSION_RES), np.uint8)
-        occluders = sorted([(poly, int(round(z * 10))) for poly, z in occluders if int(round(z * 10)) > lowest_line_z],
-                           key=lambda o: o[1])
-        if not occluders:
-            return zmap
         fixed = (np.concatenate([poly for poly, _ in occluders]) * (OCCLUSION_RES * 16)).astype(np.int32)
         for (_, z), poly in zip(occluders, split_rows(fixed, [len(poly) for poly, _ in occluders])):
             cv2.fillPoly(zmap, [poly], z, lineType=cv2.LINE_8, shift=4)
         return zmap
 
-    def _visible_strokes(self, occluders: list[tuple[np.ndarray, float]], lines: list[Line]) -> list[Stroke]:
+    def _visible_strokes(self, lines: list[Line], placed_local: np.ndarray | None = None,
+                         hidden: bool = True) -> list[Stroke]:
+        """The lines placed, resampled and cut where an occluder hides them (`hidden`: else whole)."""
         if not lines:
             return []
         rank = {name: i for i, name in enumerate(STAGES)}
         lines = [line for _, line in sorted(enumerate(lines), key=lambda il: (rank[il[1].stage], il[0]))]
         pts, widths, counts = _resample_all(self, lines)
         line_z = [int(round(line.z * 10)) for line in lines]
-        zmap = self._depth_map(occluders, min(line_z))
+        occluders = self._occluders(min(line_z), placed_local) if hidden else []
+        if not occluders:
+            return _cut_hidden(lines, pts, widths, counts, np.ones(len(pts), bool))
+        zmap = self._depth_map(occluders)
         ij = np.clip((pts * OCCLUSION_RES).astype(np.int64), 0, OCCLUSION_RES - 1)
         z_line = np.repeat(line_z, counts)
         visible = np.take(zmap, ij[:, 1] * OCCLUSION_RES + ij[:, 0]) <= z_line  # zmap[y, x], as a flat gather
