@@ -5,6 +5,7 @@ Also the engine's output types (Stroke, Region, Portrait) and the depths that de
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import cv2
@@ -86,6 +87,7 @@ class Builder:
         self.width_unit = self.scale / 0.21  # line weights follow the face size
         self.lines: list[Line] = []
         self.local_regions: list[tuple] = []  # (points, label, color, z, occludes, depth, detail)
+        self.region_groups: list[str] = []  # the group of the part that added each region (build_parts)
 
     def place(self, pts: np.ndarray, depth: float | np.ndarray) -> np.ndarray:
         """Face units -> canvas. The yaw warp slides the face centre sideways and narrows the far side; points
@@ -146,18 +148,39 @@ class Builder:
         would cut it too (how far a part's lines moved is judged against where they run, hidden or not)."""
         return self._visible_strokes([line for line in self.lines if line.group in groups], hidden=False)
 
+    def composed_strokes(self, placers: Mapping[str, "Builder"], groups: Iterable[str] | None = None) -> list[Stroke]:
+        """The strokes of `groups` (None: every group) of these parts, each part placed by its own pose: by the
+        Builder `placers` gives its group, else by this one. Lines and the regions that hide them go with their
+        part alike, and one depth test cuts them all: the face as drawn with parts held where the artist left
+        them (guidance/hold.py), whatever the number of poses."""
+        chosen = None if groups is None else set(groups)
+        lines = [line for line in self.lines if chosen is None or line.group in chosen]
+        return self._visible_strokes(lines, placers=placers)
+
     def _placed_local(self) -> np.ndarray:
         """Every local region's points on the canvas, one placement for all, in the order they were added."""
         counts = [len(region[0]) for region in self.local_regions]
         local = np.concatenate([region[0] for region in self.local_regions])
         return self.place(local, np.repeat([region[5] for region in self.local_regions], counts))
 
-    def _occluders(self, deeper_than: int, placed_local: np.ndarray | None) -> list[tuple[np.ndarray, int]]:
+    def _place_by_group(self, points: np.ndarray, depth: np.ndarray, groups: np.ndarray | None,
+                        placers: Mapping[str, "Builder"]) -> np.ndarray:
+        """Points (face units; `groups`: each point's group) placed by their group's Builder, else by this one."""
+        if not placers or groups is None:
+            return self.place(points, depth)
+        placed = np.empty_like(points)
+        for group in set(groups.tolist()):
+            rows = groups == group
+            placed[rows] = placers.get(group, self).place(points[rows], depth[rows])
+        return placed
+
+    def _occluders(self, deeper_than: int, placed_local: np.ndarray | None,
+                   placers: Mapping[str, "Builder"]) -> list[tuple[np.ndarray, int]]:
         """The regions that hide lines behind them and lie deeper (z * 10) than `deeper_than`, on the canvas,
         with their depths (z * 10), front-most last. An occluder no deeper than the lowest line hides nothing,
         and what it would paint is overwritten or hides nothing either: left out, and not placed (a held
         part's eyes, in front of all but the accessories, are cut by none). `placed_local`: every local region
-        already placed (`_placed_local`)."""
+        already placed (`_placed_local`); `placers`: as `_place_by_group`'s."""
         depth = [int(round(region[3] * 10)) for region in self.local_regions]
         chosen = [k for k, region in enumerate(self.local_regions) if region[4] and depth[k] > deeper_than]
         if not chosen:
@@ -168,8 +191,9 @@ class Builder:
         else:
             regions = [self.local_regions[k] for k in chosen]
             counts = [len(region[0]) for region in regions]
-            points = self.place(np.concatenate([region[0] for region in regions]),
-                                np.repeat([region[5] for region in regions], counts))
+            groups = np.repeat([self.region_groups[k] for k in chosen], counts) if placers else None
+            points = self._place_by_group(np.concatenate([region[0] for region in regions]),
+                                          np.repeat([region[5] for region in regions], counts), groups, placers)
             placed = split_rows(points, counts)
         return sorted(zip(placed, [depth[k] for k in chosen]), key=lambda o: o[1])
 
@@ -182,16 +206,24 @@ class Builder:
             cv2.fillPoly(zmap, [poly], z, lineType=cv2.LINE_8, shift=4)
         return zmap
 
-    def _visible_strokes(self, lines: list[Line], placed_local: np.ndarray | None = None,
-                         hidden: bool = True) -> list[Stroke]:
-        """The lines placed, resampled and cut where an occluder hides them (`hidden`: else whole)."""
+    def _visible_strokes(self, lines: list[Line], placed_local: np.ndarray | None = None, hidden: bool = True,
+                         placers: Mapping[str, "Builder"] | None = None) -> list[Stroke]:
+        """The lines placed (each by its group's Builder in `placers`, else by this one), resampled and cut
+        where an occluder hides them (`hidden`: else whole)."""
         if not lines:
             return []
+        placers = placers or {}
         rank = {name: i for i, name in enumerate(STAGES)}
         lines = [line for _, line in sorted(enumerate(lines), key=lambda il: (rank[il[1].stage], il[0]))]
-        pts, widths, counts = _resample_all(self, lines)
+        local = [np.concatenate([line.pts, line.pts[:1]]) if line.closed else line.pts for line in lines]
+        counts = np.array([len(p) for p in local])
+        groups = np.repeat([line.group for line in lines], counts) if placers else None
+        pts = self._place_by_group(np.concatenate(local), np.repeat([line.depth for line in lines], counts), groups,
+                                   placers)
+        units = np.array([placers.get(line.group, self).width_unit for line in lines])
+        pts, widths, counts = _resample_all(lines, pts, counts, units)
         line_z = [int(round(line.z * 10)) for line in lines]
-        occluders = self._occluders(min(line_z), placed_local) if hidden else []
+        occluders = self._occluders(min(line_z), placed_local, placers) if hidden else []
         if not occluders:
             return _cut_hidden(lines, pts, widths, counts, np.ones(len(pts), bool))
         zmap = self._depth_map(occluders)
@@ -244,16 +276,14 @@ def _cut_hidden(lines: list[Line], pts: np.ndarray, widths: np.ndarray, counts: 
     return strokes
 
 
-def _resample_all(b: Builder, lines: list[Line], step: float = STEP,
-                  gap: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Place every line on the canvas and resample it to even arc-length spacing, all strokes at once.
+def _resample_all(lines: list[Line], pts: np.ndarray, counts: np.ndarray, width_units: np.ndarray,
+                  step: float = STEP, gap: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Resample every placed line (`pts`, `counts` points each, a closed line's first point repeated at its
+    end; `width_units`: each line's width unit, its face's size) to even arc-length spacing, all at once.
 
     The strokes are laid end to end on one arc-length axis, with a `gap` between them so that one np.interp
     call resamples all of them without mixing neighbours. Returns (points, widths, counts)."""
-    local = [np.concatenate([line.pts, line.pts[:1]]) if line.closed else line.pts for line in lines]
-    counts = np.array([len(p) for p in local])
     starts = np.cumsum(counts) - counts
-    pts = b.place(np.concatenate(local), np.repeat([line.depth for line in lines], counts))
     step_xy = np.diff(pts, axis=0)
     seg = np.hypot(step_xy[:, 0], step_xy[:, 1])
     seg[starts[1:] - 1] = 0.0
@@ -266,7 +296,7 @@ def _resample_all(b: Builder, lines: list[Line], step: float = STEP,
     target = np.repeat(arc[starts], m) + t * np.repeat(length, m)
     out = np.stack([np.interp(target, arc, pts[:, 0]), np.interp(target, arc, pts[:, 1])], axis=1)
     tapers = np.array([line.taper for line in lines], np.float64)
-    base = np.array([line.width for line in lines]) * b.width_unit
+    base = np.array([line.width for line in lines]) * width_units
     widths = np.repeat(base, m) * taper_profile(t, *(np.repeat(tapers[:, k], m) for k in range(3)))
     closed = np.array([line.closed for line in lines])
     if closed.any():  # a closed loop's last sample repeats its first

@@ -52,15 +52,17 @@ def build_parts(params: Params, memo: "PartMemo | None" = None) -> Builder:
     b = Builder(params)
     pal = palette.make_palette(params)
     build = memo.build if memo is not None else (lambda part, builder, colours: part(builder, colours))
-    for part in PARTS:
+    chosen = [(part, group) for part, group in zip(PARTS, PART_GROUPS)]
+    chosen += [(part, "accessories") for name, part in ACCESSORY_PARTS if params[name]]
+    for part, group in chosen:
+        before = len(b.local_regions)
         build(part, b, pal)
-    for name, part in ACCESSORY_PARTS:
-        if params[name]:
-            build(part, b, pal)
+        b.region_groups += [group] * (len(b.local_regions) - before)  # a part's lines are all of its group
     return b
 
 
 PARTS = (build_face, build_eyes, build_brows, build_nose, build_mouth, build_hair)
+PART_GROUPS = ("face", "eyes", "brows", "nose", "mouth", "hair")  # the stroke group each of PARTS draws
 ACCESSORY_PARTS = (("hat", build_hat), ("ribbon", build_ribbon), ("glasses", build_glasses))
 
 
@@ -142,5 +144,5 @@ def posed(parts: Builder, params: Params) -> Builder:
     """`parts` (build_parts of params that differ from `params` at most in the pose) placed by `params`' pose:
     what build_parts(params) would give, without building the parts again."""
     b = Builder(params)
-    b.lines, b.local_regions = parts.lines, parts.local_regions  # finishing only reads them
+    b.lines, b.local_regions, b.region_groups = parts.lines, parts.local_regions, parts.region_groups  # only read
     return b

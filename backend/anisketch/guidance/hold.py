@@ -78,28 +78,24 @@ class Drawn:
         return self.poses.get(group, self.floats[POSE])
 
     def portrait(self) -> Portrait:
-        """The engine's drawing of the vector, each part with its own pose swapped in where it has one."""
-        main = _build(np.asarray(self.floats, np.float32).tobytes(), np.asarray(self.choices, np.int64).tobytes())
+        """The engine's drawing of the vector, each part with its own pose where it has one: its lines, and its
+        regions where they hide other parts' lines."""
+        floats, choices = np.asarray(self.floats, np.float32).tobytes(), np.asarray(self.choices, np.int64).tobytes()
         if not self.poses:
-            return main
-        strokes = [s for s in main.strokes if s.group not in self.poses] + self.strokes_of(set(self.poses))
-        return Portrait(strokes, main.regions, main.params)
+            return _build(floats, choices)
+        return Portrait(_composed(floats, choices, self._pose_key(), None), [], P.decode(self.floats, self.choices))
 
     def strokes_of(self, groups: Iterable[str]) -> list[Stroke]:
         """The strokes of `groups` as `portrait` draws them, without placing and cutting the other parts' lines.
-        Parts with the same pose (held at the same time) are drawn together."""
-        by_pose: dict[bytes, set[str]] = {}
-        # In the engine's order of parts, not a set's (which follows the process's string hashes): the detail
-        # layer draws all strokes in one batch, and the outlines' thinning depends on their order.
-        for group in sorted(groups, key=P.GROUPS.index):
-            by_pose.setdefault(np.asarray(self.pose_of(group), np.float32).tobytes(), set()).add(group)
-        choices = np.asarray(self.choices, np.int64).tobytes()
-        strokes: list[Stroke] = []
-        for pose_bytes, together in by_pose.items():
-            floats = np.array(self.floats, np.float32)
-            floats[POSE] = np.frombuffer(pose_bytes, np.float32)
-            strokes += _strokes_of(floats.tobytes(), choices, frozenset(together))
-        return strokes
+        (In the engine's order of parts, as `portrait`'s: the detail layer draws all strokes in one batch, and
+        the outlines' thinning depends on their order.)"""
+        return _composed(np.asarray(self.floats, np.float32).tobytes(), np.asarray(self.choices, np.int64).tobytes(),
+                         self._pose_key(), frozenset(groups))
+
+    def _pose_key(self) -> tuple[tuple[str, bytes], ...]:
+        """The parts' own poses, hashable."""
+        return tuple((group, np.asarray(self.poses[group], np.float32).tobytes())
+                     for group in P.GROUPS if group in self.poses)
 
     def courses_of(self, groups: Iterable[str]) -> list[Stroke]:
         """The lines of `groups` as `strokes_of` draws them but with nothing hiding them: where each runs."""
@@ -206,10 +202,20 @@ def _build(floats: bytes, choices: bytes) -> Portrait:
 
 
 @functools.lru_cache(maxsize=32)
-def _strokes_of(floats: bytes, choices: bytes, groups: frozenset[str]) -> list[Stroke]:
-    """The strokes of `groups` in the vector's drawing: a part held with a pose of its own is drawn without
-    placing and cutting the other parts' lines."""
-    return _placed(floats, choices, lines_only=True).visible_strokes(groups)
+def _composed(floats: bytes, choices: bytes, poses: tuple[tuple[str, bytes], ...],
+              groups: frozenset[str] | None) -> list[Stroke]:
+    """The strokes of `groups` (None: all) in the drawing of a vector whose parts in `poses` (group, pose floats)
+    have poses of their own: one placement of the parts per pose and one depth test for the whole face
+    (Builder.composed_strokes). A part held where the artist left it is hidden where the face as drawn hides
+    it: a fringe hides a held brow where the fringe is drawn."""
+    placements: dict[bytes, Builder] = {}
+    for _, pose in poses:
+        if pose not in placements:
+            moved = np.frombuffer(floats, np.float32).copy()
+            moved[POSE] = np.frombuffer(pose, np.float32)
+            placements[pose] = _placement(moved)
+    return _placed(floats, choices, lines_only=True).composed_strokes({group: placements[pose] for group, pose in poses},
+                                                                     groups)
 
 
 def _placed(floats: bytes, choices: bytes, lines_only: bool = False) -> Builder:
