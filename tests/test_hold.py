@@ -151,17 +151,22 @@ def test_a_face_mixing_two_faces_builds_none_of_their_parts_again():
 
 
 def test_a_face_built_from_remembered_parts_is_the_face_built_afresh():
-    """build_remembered (the accessories' support check draws the face without them, and with each alone) draws
-    exactly what build_portrait draws, whatever the memo holds from the faces before."""
+    """lines_remembered (the accessories' support check draws the face without them, and with each alone) draws
+    exactly what build_portrait draws, whatever the memo holds from the faces before; of the accessories alone,
+    the same lines to a float's rounding."""
     from anisketch.engine.geometry import build_portrait
 
     for seed in range(60, 66):
         params = P.sample_params(seed)
         for accessories in ({}, {"glasses": 1}, {"hat": 1, "ribbon": 1}):
             face = P.canonicalize(P.Params({**params, **accessories}))
-            remembered, fresh = hold.build_remembered(face), build_portrait(face)
-            assert [(s.group, s.points.tolist(), s.widths.tolist()) for s in remembered.strokes] == \
-                [(s.group, s.points.tolist(), s.widths.tolist()) for s in fresh.strokes]
+            remembered, fresh = hold.lines_remembered(face), build_portrait(face).strokes
+            assert [(s.group, s.points.tolist(), s.widths.tolist()) for s in remembered] == \
+                [(s.group, s.points.tolist(), s.widths.tolist()) for s in fresh]
+            worn = hold.lines_remembered(face, frozenset({"accessories"}))
+            expected = [s for s in fresh if s.group == "accessories"]
+            assert len(worn) == len(expected)
+            assert all(np.allclose(a.points, b.points, atol=1e-6) for a, b in zip(worn, expected))
 
 
 def test_cell_max_is_the_largest_value_of_each_cell():

@@ -240,10 +240,11 @@ def _parts(unposed: bytes, choices: bytes) -> Builder:
 _PART_MEMO = PartMemo()
 
 
-def build_remembered(params: P.Params) -> Portrait:
-    """build_portrait(params) with the parts that some vector before had taken from the memo (the same lines)."""
-    strokes, regions = build_parts(params, _PART_MEMO).finish()
-    return Portrait(strokes, regions, params)
+def lines_remembered(params: P.Params, groups: frozenset[str] | None = None) -> list[Stroke]:
+    """build_portrait(params)'s strokes (of `groups` alone, as Builder.visible_strokes cuts them, where given),
+    with the parts that some vector before had taken from the memo: the same lines."""
+    parts = build_parts(params, _PART_MEMO)
+    return parts.finished_strokes() if groups is None else parts.visible_strokes(groups)
 
 
 def ink_map(darkness: np.ndarray, window: Window, origin: tuple[int, int], image: np.ndarray | None = None) -> np.ndarray:

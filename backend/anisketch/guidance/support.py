@@ -10,7 +10,7 @@ from ..engine import params as P
 from ..engine.curves import row_lengths
 from ..engine.geometry import Portrait
 from ..engine.raster import render_lines
-from .hold import build_remembered
+from .hold import lines_remembered
 
 
 # Accessories are drawn only where strokes support them: a hat, ribbon or glasses whose lines mostly lie
@@ -37,12 +37,11 @@ def drop_unsupported_accessories(floats, choices, image, pins) -> tuple[np.ndarr
     bare = dict(params)
     bare.update({name: 0 for name in ACCESSORIES})
     # Both drawings below are the face being guided with other accessories: they share its parts (the memo).
-    face_lines = [s for s in build_remembered(P.canonicalize(P.Params(bare))).strokes if s.group != "accessories"]
-    residual = unexplained_ink(image, face_lines)
+    residual = unexplained_ink(image, lines_remembered(P.canonicalize(P.Params(bare))))
     for name in worn:
         alone = P.Params(bare)
         alone[name] = params[name]
-        lines = [s for s in build_remembered(P.canonicalize(alone)).strokes if s.group == "accessories"]
+        lines = lines_remembered(P.canonicalize(alone), frozenset({"accessories"}))
         if line_support(lines, residual) < ACCESSORY_SUPPORT:
             params[name] = 0
     return P.encode(P.canonicalize(params))
