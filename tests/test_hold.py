@@ -86,15 +86,14 @@ def test_a_long_stretch_along_a_part_touches_it_whatever_else_was_drawn_with_it(
     face = [hold_stroke([[0.45, 0.70], [0.45, 0.95]], "face")]  # the neck
     hair = [hold_stroke([[0.10, 0.05], [0.90, 0.05], [0.90, 0.95]], "hair")]
     distances = group_distances(face + hair)
-    ink = hold.draw_lines([s.points for s in face + hair], hold.INK_MAP) > 0
-    ink |= hold.draw_lines([np.array([[0.45, 0.95], [0.90, 0.95]])], hold.INK_MAP) > 0  # shoulders join them
+    ink = ink_of(face + hair + [hold_stroke([[0.45, 0.95], [0.90, 0.95]], "clothes")])  # shoulders join them
     assert hold.touched_groups(distances, ink) == {"face", "hair"}
 
 
 def test_untouched_parts_need_ink_of_their_own():
     eyes = [hold_stroke([[0.30, 0.40], [0.40, 0.40]], "eyes")]
     mouth = [hold_stroke([[0.45, 0.70], [0.55, 0.70]], "mouth")]
-    ink = hold.draw_lines([s.points for s in eyes], hold.INK_MAP) > 0  # only the eyes are drawn
+    ink = ink_of(eyes)  # only the eyes are drawn
     seen = np.ones_like(ink)
     assert hold.untouched_parts(eyes + mouth, eyes + mouth, ink, ink, seen) == {"eyes"}
     retouched = ink.copy()
@@ -130,6 +129,32 @@ def test_parts_are_built_once_for_any_pose():
     groups = {"brows", "face"}  # both cut by the fringe: cut alone, they are cut as in the whole drawing
     alone = placed.visible_strokes(groups)
     assert [s.points.tolist() for s in alone] == [s.points.tolist() for s in built.strokes if s.group in groups]
+
+
+def test_a_face_drawn_part_by_part_at_poses_of_its_own_is_one_drawing():
+    """Builder.composed_strokes places each part's lines and regions by its group's pose: every part at the
+    face's own pose is the face's drawing, every part at another pose is the drawing at that pose (the regions
+    went with their parts), and a brow held at the face's pose under a fringe moved away is no longer hidden
+    where the fringe was."""
+    from anisketch.engine.geometry import build_parts, posed
+
+    floats, choices = P.encode(P.sample_params(31))
+    other = floats.copy()
+    other[hold.POSE] = P.encode(P.sample_params(32))[0][hold.POSE]
+    parts = build_parts(P.decode(floats, choices))
+    here, there = posed(parts, P.decode(floats, choices)), posed(parts, P.decode(other, choices))
+    assert len(parts.region_groups) == len(parts.local_regions)
+    assert set(parts.region_groups) >= {"face", "eyes", "hair"}
+
+    def same(a, b):
+        return [(s.group, s.points.tolist(), s.widths.tolist()) for s in a] == \
+            [(s.group, s.points.tolist(), s.widths.tolist()) for s in b]
+
+    assert same(here.composed_strokes({}), here.finished_strokes())
+    assert same(here.composed_strokes({group: there for group in P.GROUPS}), there.finished_strokes())
+    assert same(here.composed_strokes({}, {"brows"}), here.visible_strokes({"brows"}))
+    uncovered = here.composed_strokes({"hair": there}, {"brows"})
+    assert sum(len(s.points) for s in uncovered) > sum(len(s.points) for s in here.visible_strokes({"brows"}))
 
 
 def test_a_face_mixing_two_faces_builds_none_of_their_parts_again():
@@ -286,6 +311,11 @@ def test_the_state_carries_ink_and_the_parts_own_poses():
     assert sorted(state.poses) == ["eyes", "mouth"] and np.allclose(state.poses["eyes"], poses["eyes"])
     older = "g2." + encode_state(floats, choices, window)[3:]  # before the ink map: nothing held by evidence
     assert decode_state(older).ink is None and decode_state(older).window == window
+
+
+def ink_of(strokes) -> np.ndarray:
+    """The ink map of strokes drawn as the artist's (bool [INK_MAP, INK_MAP])."""
+    return np.any(list(hold.line_cells(strokes).values()), axis=0)
 
 
 def hold_stroke(points, group):

@@ -52,12 +52,11 @@ def build_parts(params: Params, memo: "PartMemo | None" = None) -> Builder:
     b = Builder(params)
     pal = palette.make_palette(params)
     build = memo.build if memo is not None else (lambda part, builder, colours: part(builder, colours))
-    chosen = [(part, group) for part, group in zip(PARTS, PART_GROUPS)]
-    chosen += [(part, "accessories") for name, part in ACCESSORY_PARTS if params[name]]
+    chosen = list(zip(PARTS, PART_GROUPS)) + [(part, "accessories") for name, part in ACCESSORY_PARTS if params[name]]
     for part, group in chosen:
         before = len(b.local_regions)
         build(part, b, pal)
-        b.region_groups += [group] * (len(b.local_regions) - before)  # a part's lines are all of its group
+        b.region_groups += [group] * (len(b.local_regions) - before)  # its regions go with its lines' group
     return b
 
 

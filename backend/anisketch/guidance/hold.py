@@ -59,7 +59,7 @@ AMBIGUOUS = -2
 # The cells within NEAR_CELLS + AMBIGUOUS_CELLS of a cell: lines farther from changed ink neither hold it nor
 # make it ambiguous (hold.untouched_parts).
 _REACH = NEAR_CELLS + AMBIGUOUS_CELLS
-_DISK = (np.hypot(*np.mgrid[-4:5, -4:5]) <= _REACH).astype(np.uint8)
+_DISK = (np.hypot(*np.mgrid[-4:5, -4:5]) <= _REACH).astype(np.uint8)  # (4: the reach, 3.5 cells, rounded up)
 # A part whose lines would move by less than this (window units: 1.5 px of a 512 px window) holds still.
 HOLD_SHIFT = 0.003
 SHIFT_PX = 1024  # raster on which line displacements are measured (per window side)
@@ -103,7 +103,8 @@ class Drawn:
         for group in groups:
             floats = np.array(self.floats, np.float32)
             floats[POSE] = self.pose_of(group)
-            strokes += _placed(floats.tobytes(), np.asarray(self.choices, np.int64).tobytes(), lines_only=True).whole_strokes({group})
+            placed = _placed(floats.tobytes(), np.asarray(self.choices, np.int64).tobytes(), lines_only=True)
+            strokes += placed.whole_strokes({group})
         return strokes
 
     def holding(self, other: "Drawn", groups) -> "Drawn":
@@ -214,8 +215,8 @@ def _composed(floats: bytes, choices: bytes, poses: tuple[tuple[str, bytes], ...
             moved = np.frombuffer(floats, np.float32).copy()
             moved[POSE] = np.frombuffer(pose, np.float32)
             placements[pose] = _placement(moved)
-    return _placed(floats, choices, lines_only=True).composed_strokes({group: placements[pose] for group, pose in poses},
-                                                                     groups)
+    placers = {group: placements[pose] for group, pose in poses}
+    return _placed(floats, choices, lines_only=True).composed_strokes(placers, groups)
 
 
 def _placed(floats: bytes, choices: bytes, lines_only: bool = False) -> Builder:
@@ -373,13 +374,6 @@ def share_on(lines: np.ndarray, cells: np.ndarray) -> float:
     if not lines.any():
         return 0.0
     return float((cells & lines).sum() / lines.sum())
-
-
-def draw_lines(lines: list[np.ndarray], size: int) -> np.ndarray:
-    """uint8 [size, size]: 1-pixel centre lines of polylines in window units (4 bits of sub-pixel precision)."""
-    canvas = np.zeros((size, size), np.uint8)
-    cv2.polylines(canvas, fixed_point(lines, size), False, 1, 1, cv2.LINE_8, 4)
-    return canvas
 
 
 def fixed_point(lines: list[np.ndarray], scale: float = 1.0) -> list[np.ndarray]:
