@@ -81,9 +81,7 @@ class Drawn:
         """The engine's drawing of the vector, each part with its own pose where it has one: its lines, and its
         regions where they hide other parts' lines."""
         floats, choices = np.asarray(self.floats, np.float32).tobytes(), np.asarray(self.choices, np.int64).tobytes()
-        if not self.poses:
-            return _build(floats, choices)
-        return Portrait(_composed(floats, choices, self._pose_key(), None), [], P.decode(self.floats, self.choices))
+        return _build(floats, choices) if not self.poses else _build_posed(floats, choices, self._pose_key())
 
     def strokes_of(self, groups: Iterable[str]) -> list[Stroke]:
         """The strokes of `groups` as `portrait` draws them, without placing and cutting the other parts' lines.
@@ -200,6 +198,14 @@ def _build(floats: bytes, choices: bytes) -> Portrait:
     whose colours and placing cost a fifth of a build): the previous guidance's drawing comes back as a cache hit."""
     builder = _placed(floats, choices)
     return Portrait(builder.finished_strokes(), [], builder.p)
+
+
+@functools.lru_cache(maxsize=32)
+def _build_posed(floats: bytes, choices: bytes, poses: tuple[tuple[str, bytes], ...]) -> Portrait:
+    """_build of a vector whose parts in `poses` have poses of their own: the previous guidance's drawing, with
+    its held parts, comes back as a cache hit (its params decoded once)."""
+    params = P.decode(np.frombuffer(floats, np.float32), np.frombuffer(choices, np.int64))
+    return Portrait(_composed(floats, choices, poses, None), [], params)
 
 
 @functools.lru_cache(maxsize=32)
