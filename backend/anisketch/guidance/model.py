@@ -35,6 +35,9 @@ class EncoderConfig:
     # last one (0: none). Guidance is judged within 3 px at 512 px, and the 8 x 8 map alone places lines only as
     # finely as its channels can say.
     skip_channels: int = 0
+    # Images stacked as the input's channels: 1 for a sketch; the pose refiner reads the sketch beside the
+    # guidance drawn from its reading (refine.py).
+    in_channels: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -54,7 +57,7 @@ class SketchEncoder(nn.Module):
         super().__init__()
         self.config = config
         w = config.widths
-        self.stem = nn.Sequential(conv_bn(3, w[0] // 2 + 8, stride=2), nn.ReLU(), conv_bn(w[0] // 2 + 8, w[0], 2), nn.ReLU())
+        self.stem = nn.Sequential(conv_bn(config.in_channels + 2, w[0] // 2 + 8, stride=2), nn.ReLU(), conv_bn(w[0] // 2 + 8, w[0], 2), nn.ReLU())
         self.stages = residual_stages(w, config.blocks_per_stage)
         self.reduce = nn.Sequential(conv_bn(w[-1], config.head_channels, kernel=1), nn.ReLU())
         side = config.in_size // 4 // 2 ** (len(w) - 1)
@@ -74,7 +77,7 @@ class SketchEncoder(nn.Module):
         self.register_buffer("coords", torch.stack(torch.meshgrid(ramp, ramp, indexing="xy"))[None], persistent=False)
 
     def forward(self, sketch: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """sketch: float [B, 1, S, S], ink darkness in [0, 1]. Returns (floats [B, D], [logits [B, K_c]])."""
+        """sketch: float [B, in_channels, S, S], ink darkness in [0, 1]. Returns (floats [B, D], [logits [B, K_c]])."""
         x = self.stem(torch.cat([sketch, self.coords.expand(sketch.shape[0], -1, -1, -1).to(sketch.dtype)], dim=1))
         finer = None
         for i, block in enumerate(self.stages):

@@ -27,6 +27,7 @@ from .faithfulness import DEFAULT_FAITHFULNESS
 from ..blocks import for_inference
 from .model import SketchEncoder, from_tensors, predict
 from .projection import BANK_MODEL, ManifoldProjector
+from .refine import PoseRefiner, load_pose_refiner
 from . import completion
 from . import framing
 from .framing import IDENTITY, FrameFinder, Placement, Window, cut_window, frame_input, restore_ink
@@ -136,19 +137,20 @@ class GuidanceModel:
     encoder as it learned), encoder + projection (what is drawn), state (pins, parts that hold still)."""
 
     def __init__(self, encoder: SketchEncoder, projector: ManifoldProjector, input_size: int, device: str,
-                 finder: FrameFinder | None = None):
+                 finder: FrameFinder | None = None, refiner: PoseRefiner | None = None):
         self.encoder = encoder.eval()
         self.projector = projector
         self.input_size = input_size
         self.device = device
         self.finder = finder  # None: the request is read as it is framed (weights without a frame finder)
+        self.refiner = refiner  # None: the face is drawn where the encoder read it (weights without a refiner)
 
     @classmethod
     def load(cls, weights_dir: Path | None = None, device: str = "cpu") -> "GuidanceModel":
         encoder, tensors, meta = load_encoder(weights_dir)
         projector = ManifoldProjector(load_projection_bank(weights_dir, tensors), P.float_groups(), P.ALL_GROUPS)
         return cls(for_inference(encoder, device), projector, int(meta.get("input_size", 256)), device,
-                   load_frame_finder(weights_dir, device))
+                   load_frame_finder(weights_dir, device), load_pose_refiner(weights_dir, device))
 
     def read(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Encoder only: images float [B, S, S] in [0, 1] -> (floats [B, D], choices [B, C])."""
@@ -208,8 +210,8 @@ class GuidanceModel:
         """The encoder's readings of the looks, in as few batches as can be: each read once; again through the
         frame finder's window where the reading doubts a window kept unasked (`confirmed`); again through a
         better window where its reading places the face away from a window cut afresh (`reframed`); once more
-        where the canvas's edge cuts the face (`completed`). Returns the looks read last, with their floats and
-        choices."""
+        where the canvas's edge cuts the face (`completed`). The last readings' poses are then moved onto the
+        sketch (refine.py). Returns the looks read last, with their floats and choices."""
         looks = list(looks)
         floats, choices = self.read(np.stack([look.image for look in looks]))
         for step in (self.confirmed, self.reframed):
@@ -222,6 +224,8 @@ class GuidanceModel:
                  if (image := self.completed(look, floats[k], choices[k])) is not None}
         if again:
             floats[list(again)], choices[list(again)] = self.read(np.stack(list(again.values())))
+        if self.refiner is not None:
+            floats = self.refiner.refine(np.stack([look.image for look in looks]), floats, choices)
         return looks, floats, choices
 
     def confirmed(self, look: Look, floats: np.ndarray) -> Look | None:

@@ -22,6 +22,7 @@ MODELS = {
     "colorizer": "anisketch.render.train",
     "attributes": "anisketch.generate.train",
     "frame": "anisketch.guidance.frame_train",
+    "refine": "anisketch.guidance.refine_train",
 }
 
 
