@@ -28,6 +28,7 @@ from ..engine.sketch_style import draw_styled, sample_style
 from .framing import (CENTRE_RANGE, FRAME_INPUT, HALF_WIDTH_RANGE, Frame, load_finder_network, network_config,
                       restore_ink)
 from .model import SketchEncoder
+from .train import another_pen
 
 VALIDATION_SEED = 1_800_000_000  # held out: training seeds count up from 0
 VALIDATION_COUNT = 512
@@ -125,13 +126,8 @@ class FrameTask:
                 "frame": np.stack([s[1] for s in samples]).astype(np.float32)}
 
     def augment(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Another view on the GPU: a thicker pen now and then, and ink strength varied."""
-        sketch = batch["sketch"].float().div(255.0)
-        n = sketch.shape[0]
-        thick = torch.rand(n, 1, 1, 1, device=sketch.device) < 0.2
-        sketch = torch.where(thick, F.max_pool2d(sketch, 3, 1, 1), sketch)
-        gamma = torch.empty(n, 1, 1, 1, device=sketch.device).uniform_(0.7, 1.4)
-        return {**batch, "sketch": sketch.clamp_min(1e-6).pow(gamma)}
+        """Another view on the GPU: a thicker pen now and then, and ink strength varied (`another_pen`)."""
+        return {**batch, "sketch": another_pen(batch["sketch"], thick_share=0.2)}
 
     def loss(self, model, batch):
         sketch = batch["sketch"]

@@ -134,7 +134,8 @@ def load_projection_bank(weights_dir: Path | None, encoder_tensors: dict) -> np.
 
 class GuidanceModel:
     """Sketch pixels in, a finished portrait out: frame finder (where is the face), window (show it to the
-    encoder as it learned), encoder + projection (what is drawn), state (pins, parts that hold still)."""
+    encoder as it learned), encoder + pose refiner + projection (what is drawn, and exactly where), state (pins,
+    parts that hold still)."""
 
     def __init__(self, encoder: SketchEncoder, projector: ManifoldProjector, input_size: int, device: str,
                  finder: FrameFinder | None = None, refiner: PoseRefiner | None = None):

@@ -4,8 +4,9 @@ The encoder reads the face's pose (centre, half-width, roll, yaw) from the sketc
 within 3 px: a reading one or two pixels off costs more F1 than any other error, and a face seen in part (a crop
 cuts it, one side drawn first) is placed worst. The refiner is shown what an artist would look at: the window's
 sketch beside the line art of the encoder's reading (render and compare). It answers how far each pose float
-should move. It learned on the encoder's own readings of simulated sketches (refine_train.py), so it corrects the
-errors the encoder makes, and it knows that a beginner's misplaced eye is not the face's pose.
+should move. It learned on the encoder's own readings of the sketches the encoder learned from (refine_train.py:
+the same styles, orders and cuts), so it corrects the errors the encoder makes rather than chasing every stroke:
+a sketch's lines lie a little off the finished face's, and the ink alone would pull the face after them.
 
 Weights without a refiner (no `refine.safetensors`) guide as before: the reading is drawn where it was read.
 """

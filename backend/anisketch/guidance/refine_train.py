@@ -23,7 +23,7 @@ from ..engine import params as P
 from ..weights import default_weights_dir, read_manifest
 from .model import SketchEncoder
 from .refine import MAX_STEP, REFINED, guide_lines, load_refiner_network, network_config, refined_slots, to_steps
-from .train import VALIDATION_SEED, SketchCurriculum
+from .train import VALIDATION_SEED, SketchCurriculum, another_pen
 
 # Pixels of a 512 px guide that a move of 1 (a whole range) of each refined float moves the face's lines by
 # (median over engine faces): the loss weighs each float's error by what it costs on the canvas.
@@ -33,22 +33,21 @@ JITTER_STREAM = 0x9E71
 
 
 class Reader:
-    """The shipped encoder, read on the CPU: one per data worker, loaded on first use (after the fork)."""
-
-    _encoder: SketchEncoder | None = None
+    """The shipped encoder, read on the CPU. Loaded on first use: each data worker, forked before that, loads its
+    own, and the trainer's process one for validation."""
 
     def __init__(self, weights_dir: Path | None):
         self.weights_dir = weights_dir
+        self._encoder: SketchEncoder | None = None
 
     def read(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from ..blocks import for_inference
         from .model import predict
         from .predictor import load_encoder
 
-        if Reader._encoder is None:
-            Reader._encoder = for_inference(load_encoder(self.weights_dir)[0], "cpu")
-        encoder = Reader._encoder
-        pred = predict(encoder, torch.from_numpy(images.astype(np.float32))[:, None])
+        if self._encoder is None:
+            self._encoder = for_inference(load_encoder(self.weights_dir)[0], "cpu")
+        pred = predict(self._encoder, torch.from_numpy(images.astype(np.float32))[:, None])
         return pred.floats.numpy(), pred.choices.numpy()
 
 
@@ -84,13 +83,8 @@ class RefineTask:
         return out
 
     def augment(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """The sketch in another pen now and then (thicker) and another pressure: the lines stay where they are."""
-        sketch = batch["sketch"].float().div(255.0)
-        n = sketch.shape[0]
-        thick = torch.rand(n, 1, 1, 1, device=sketch.device) < 0.25
-        sketch = torch.where(thick, F.max_pool2d(sketch, 3, 1, 1), sketch)
-        gamma = torch.empty(n, 1, 1, 1, device=sketch.device).uniform_(0.7, 1.4)
-        return {**batch, "sketch": sketch.clamp_min(1e-6).pow(gamma)}
+        """The sketch in another pen (`another_pen`); the reading's line art as it is drawn."""
+        return {**batch, "sketch": another_pen(batch["sketch"], thick_share=0.25)}
 
     def loss(self, model, batch):
         steps = self.predict_steps(model, batch)

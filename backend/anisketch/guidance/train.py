@@ -114,6 +114,17 @@ class SketchCurriculum:
         return render_sketch(draw_styled(portrait, rng, style, fraction, messiness), self.size, rng=rng)
 
 
+def another_pen(sketch: torch.Tensor, thick_share: float) -> torch.Tensor:
+    """A batch of sketches (uint8 darkness [B, 1, S, S]) as float in [0, 1], drawn with a thicker brush for a
+    `thick_share` of them and another ink strength (pencil pressure, layer opacity) for all: no line moves."""
+    sketch = sketch.float().div(255.0)
+    n = sketch.shape[0]
+    thick = torch.rand(n, 1, 1, 1, device=sketch.device) < thick_share
+    sketch = torch.where(thick, torch.nn.functional.max_pool2d(sketch, 3, 1, 1), sketch)
+    gamma = torch.empty(n, 1, 1, 1, device=sketch.device).uniform_(0.7, 1.4)
+    return sketch.clamp_min(1e-6).pow(gamma)
+
+
 def cut_by_crop(sketch: np.ndarray, params, rng: np.random.Generator,
                 reach: tuple[float, float] = CUT_REACH) -> tuple[np.ndarray, np.ndarray]:
     """The sketch blanked beyond 1-4 edges (as many sides as a crop around a large face cuts), each `reach` face
@@ -208,15 +219,8 @@ class GuidanceTask:
         return stack_samples([self.draw(first_seed + i) for i in range(batch_size)])
 
     def augment(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Another view of the same sketches, on the GPU: thicker strokes (a bigger brush) for some, and ink
-        strength (pencil pressure, layer opacity) varied for all. Targets are unchanged: neither moves a line."""
-        sketch = batch["sketch"].float().div(255.0)
-        n = sketch.shape[0]
-        thick = torch.rand(n, 1, 1, 1, device=sketch.device) < 0.25
-        sketch = torch.where(thick, torch.nn.functional.max_pool2d(sketch, 3, 1, 1), sketch)
-        gamma = torch.empty(n, 1, 1, 1, device=sketch.device).uniform_(0.7, 1.4)
-        sketch = sketch.clamp_min(1e-6).pow(gamma)
-        return {**batch, "sketch": sketch}
+        """Another view of the same sketches, on the GPU (`another_pen`). Targets are unchanged."""
+        return {**batch, "sketch": another_pen(batch["sketch"], thick_share=0.25)}
 
     def loss(self, model, batch):
         sketch = batch["sketch"]
