@@ -107,3 +107,24 @@ def test_guidance_draws_the_refined_reading():
     slots = refined_slots()
     assert np.array_equal(np.delete(refined, slots), np.delete(as_read, slots))
     assert np.abs(refined[slots] - as_read[slots]).max() > 1e-4
+
+
+def test_a_face_whose_pose_holds_is_not_refined_again():
+    """The refiner moves a face when it is placed and whenever its reading moves it from the previous guide's
+    pose; where the reading leaves the face where the previous guide put it, that pose holds (hold_still) and
+    the refiner is not asked."""
+    from anisketch.eval.guidance import drawn_sample, sketch_of, strokes_at
+
+    model = GuidanceModel.load(REPO / "weights")
+    calls = []
+    refiner, refine = model.refiner, model.refiner.refine
+    refiner.refine = lambda *args: calls.append(1) or refine(*args)
+    sample = drawn_sample(2_000_000_002)
+    sketch = sketch_of(sample, strokes_at(sample, 75))
+    model.refiner = None
+    as_read = model.guide(sketch)  # a previous guide placed where the encoder reads this sketch
+    model.refiner = refiner
+    again = model.guide(sketch, state=as_read.state)
+    assert calls == [] and np.array_equal(again.floats, as_read.floats)
+    model.guide(sketch)  # placed afresh: refined
+    assert calls == [1]

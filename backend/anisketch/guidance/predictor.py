@@ -211,8 +211,8 @@ class GuidanceModel:
         """The encoder's readings of the looks, in as few batches as can be: each read once; again through the
         frame finder's window where the reading doubts a window kept unasked (`confirmed`); again through a
         better window where its reading places the face away from a window cut afresh (`reframed`); once more
-        where the canvas's edge cuts the face (`completed`). The last readings' poses are then moved onto the
-        sketch (refine.py). Returns the looks read last, with their floats and choices."""
+        where the canvas's edge cuts the face (`completed`). Returns the looks read last, with their floats and
+        choices."""
         looks = list(looks)
         floats, choices = self.read(np.stack([look.image for look in looks]))
         for step in (self.confirmed, self.reframed):
@@ -225,8 +225,6 @@ class GuidanceModel:
                  if (image := self.completed(look, floats[k], choices[k])) is not None}
         if again:
             floats[list(again)], choices[list(again)] = self.read(np.stack(list(again.values())))
-        if self.refiner is not None:
-            floats = self.refiner.refine(np.stack([look.image for look in looks]), floats, choices)
         return looks, floats, choices
 
     def confirmed(self, look: Look, floats: np.ndarray) -> Look | None:
@@ -306,12 +304,11 @@ class GuidanceModel:
 
     def finish(self, read_floats, choices, look: Look, faithfulness, pins, previous: GuideState | None) -> Guide:
         faith = resolve_faithfulness(faithfulness)
+        old = previous_face(previous, look.window)
+        read_floats = self.refined(read_floats, choices, look, old)
         floats, _ = self.projector.project(read_floats, faith)
         face = Drawn(floats.astype(np.float32), choices.astype(np.int64))
-        if previous is not None:
-            old = Drawn(previous.floats, previous.choices, previous.poses or {})
-            if previous.window is not None and previous.window != look.window:
-                old = old.in_window(previous.window, look.window)
+        if previous is not None and old is not None:
             face = self.hold_still(face, old, previous, look)
             if pins:  # a pinned part keeps its values and its place on the canvas
                 face = face.holding(old, pins)
@@ -324,6 +321,13 @@ class GuidanceModel:
         return Guide(floats, choices, look.placement.portrait(portrait), group_support(portrait, look.image),
                      encode_state(floats, choices, look.window, look.ink, face.poses), read_floats, look.placement,
                      look.window)
+
+    def refined(self, floats: np.ndarray, choices: np.ndarray, look: Look, old: Drawn | None) -> np.ndarray:
+        """The reading with its pose moved onto the sketch (refine.py), except where the previous guide's pose
+        holds it (hold_still keeps that pose, refined when it was placed): then the reading as it is."""
+        if self.refiner is None or (old is not None and old.pose_barely_moves(floats[POSE])):
+            return floats
+        return self.refiner.refine(look.image[None], floats[None], choices[None])[0]
 
     def hold_still(self, face: Drawn, old: Drawn, previous: GuideState, look: Look) -> Drawn:
         """The previous values of every part the artist has not touched (hold.py): parts they had drawn whose
@@ -352,6 +356,16 @@ class GuidanceModel:
             to_then = Placement.of(look.window, (then.x, then.y), then.side)
             before, read = to_then.strokes(before), to_then.strokes(read)
         return untouched_parts(before, read, previous.ink, look.ink_then_window, look.seen_then_window)
+
+
+def previous_face(previous: GuideState | None, window: Window) -> Drawn | None:
+    """The previous guide's face (its parts' own poses too) in `window`'s units; None without one."""
+    if previous is None:
+        return None
+    old = Drawn(previous.floats, previous.choices, previous.poses or {})
+    if previous.window is not None and previous.window != window:
+        old = old.in_window(previous.window, window)
+    return old
 
 
 # A window kept without asking the frame finder must still show at least this share of the request's ink: the
