@@ -4,9 +4,9 @@
     result = model.guide(darkness, faithfulness=0.75, pins=("eyes",), state=previous.state)
     result.portrait.strokes  # vector line art: draw at any size with engine.raster.render_lines
 
-Steps: read the sketch into the engine's vector (the encoder), project each group onto plausible faces
-(nearest training vectors, weights summing to one) as far as the artist's faithfulness allows, put back the
-pinned groups from the previous state, and let the engine draw it.
+Steps: read the sketch into the engine's vector (the encoder), move the face's pose onto the sketch (the pose
+refiner), project each group onto plausible faces (nearest training vectors, weights summing to one) as far as the
+artist's faithfulness allows, put back the pinned groups from the previous state, and let the engine draw it.
 """
 
 from __future__ import annotations
