@@ -293,15 +293,15 @@ def decode(floats, choices) -> Params:
 
 
 # Where each float that places the face (the Builder's pose) lies in the vector.
-_PLACING = ("cx", "cy", "scale", "roll", "yaw")
-_PLACING_SLOTS = [float_names().index(name) for name in _PLACING]
+PLACING = ("cx", "cy", "scale", "roll", "yaw")
+PLACING_SLOTS = [float_names().index(name) for name in PLACING]
 
 
 def decode_placing(floats) -> Params:
     """decode's values of the floats that place the face (cx, cy, scale, roll, yaw), and nothing else: what
     places a face's parts on its canvas, a twentieth of a decode (guidance compares many placements a stroke)."""
-    values = np.clip(np.asarray(floats, np.float32).reshape(-1)[_PLACING_SLOTS], 0.0, 1.0).astype(np.float64)
-    return Params(zip(_PLACING, (_SLOT_LO[_PLACING_SLOTS] + values * _SLOT_SPAN[_PLACING_SLOTS]).tolist()))
+    values = np.clip(np.asarray(floats, np.float32).reshape(-1)[PLACING_SLOTS], 0.0, 1.0).astype(np.float64)
+    return Params(zip(PLACING, (_SLOT_LO[PLACING_SLOTS] + values * _SLOT_SPAN[PLACING_SLOTS]).tolist()))
 
 
 def _from_unit(spec, unit):

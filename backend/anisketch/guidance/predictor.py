@@ -49,7 +49,7 @@ class Guide:
     portrait: Portrait  # the lines guidance draws (line art: no regions)
     confidence: dict[str, float]  # per group: how much of the predicted part the sketch already supports
     state: str  # opaque token: send it back with `pins` to keep parts exactly
-    read_floats: np.ndarray  # what the encoder read, before projection and pins
+    read_floats: np.ndarray  # what the encoder read (its pose refined, where refined), before projection and pins
     placement: Placement = IDENTITY  # the vector's canvas (the window) in the request: portrait is already placed
     window: Window | None = None  # the window in canvas pixels
 

@@ -29,7 +29,7 @@ from .hold import Drawn
 from .model import EncoderConfig, SketchEncoder, from_tensors
 
 REFINE_INPUT = 256  # the refiner reads the window at the encoder's size: a pixel there is 2 px of a 512 px guide
-REFINED = ("cx", "cy", "scale", "roll", "yaw")  # the pose floats it moves
+REFINED = P.PLACING  # the pose floats it moves: those that place the face on its canvas
 log = logging.getLogger(__name__)
 
 MAX_STEP = 0.15  # the largest move of one float, in its [0, 1] units (12 px of a 512 px guide for the centre)
@@ -37,8 +37,7 @@ MAX_STEP = 0.15  # the largest move of one float, in its [0, 1] units (12 px of 
 
 def refined_slots() -> np.ndarray:
     """Where the refined floats lie in the vector."""
-    names = P.float_names()
-    return np.array([names.index(name) for name in REFINED])
+    return np.array(P.PLACING_SLOTS)
 
 
 def network_config(widths=(16, 32, 64, 96), hidden: int = 256) -> EncoderConfig:
@@ -75,10 +74,6 @@ class PoseRefiner:
         self.device = device
         self.slots = refined_slots()
 
-    @classmethod
-    def load(cls, weights_dir: Path | None = None, device: str = "cpu") -> "PoseRefiner":
-        return cls(for_inference(load_refiner_network(weights_dir), device), device)
-
     def refine(self, images: np.ndarray, floats: np.ndarray, choices: np.ndarray) -> np.ndarray:
         """images float [B, S, S] (the windows read), floats [B, D] and choices [B, C] (their readings) ->
         floats [B, D] with the pose moved onto the sketch."""
@@ -91,24 +86,33 @@ class PoseRefiner:
 
 
 def load_refiner_network(weights_dir: Path | None = None) -> SketchEncoder:
-    """The shipped refiner's network in fp32, BatchNorm unfolded (PoseRefiner folds it for inference)."""
+    """The shipped refiner's network in fp32, BatchNorm unfolded (`anisketch train refine --init`)."""
     tensors, meta, _ = load_tensors(weights_dir or default_weights_dir(), "refine")
+    return _network(tensors, meta)
+
+
+def _network(tensors: dict, meta: dict) -> SketchEncoder:
     try:
         return from_tensors(tensors, meta["encoder_config"], "refiner.")
     except ValueError as error:
         raise ModelUnavailable(f"pose refiner weights do not fit this network ({error}): reinstall or retrain") from None
 
 
+def guidance_checksum(weights_dir: Path | None) -> str:
+    """The sha256 of the guidance weights in `weights_dir`: the encoder whose readings a refiner learned."""
+    return read_manifest(weights_dir or default_weights_dir())["guidance"].sha256
+
+
 def load_pose_refiner(weights_dir: Path | None, device: str) -> PoseRefiner | None:
-    """The shipped refiner, or None for a weights folder without one, or with one trained on another encoder's
-    readings (it would move a face by errors this encoder does not make): the reading is then drawn as read."""
-    weights_dir = weights_dir or default_weights_dir()
+    """The shipped refiner, folded for inference, or None for a weights folder without one, or with one trained
+    on another encoder's readings (it would move a face by errors this encoder does not make): the reading is then
+    drawn as read."""
     try:
-        _, meta, _ = load_tensors(weights_dir, "refine")
-        if meta.get("reads_for") != read_manifest(weights_dir)["guidance"].sha256:
+        tensors, meta, _ = load_tensors(weights_dir or default_weights_dir(), "refine")
+        if meta.get("reads_for") != guidance_checksum(weights_dir):
             log.warning("the pose refiner in %s was trained for other guidance weights: not used (retrain it: "
-                        "backend/configs/refine.toml)", weights_dir)
+                        "backend/configs/refine.toml)", weights_dir or default_weights_dir())
             return None
-        return PoseRefiner.load(weights_dir, device)
+        return PoseRefiner(for_inference(_network(tensors, meta), device), device)
     except (ModelUnavailable, KeyError):
         return None

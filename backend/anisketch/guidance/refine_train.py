@@ -18,11 +18,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..blocks import for_inference
 from ..data.sample import stream
 from ..engine import params as P
-from ..weights import default_weights_dir, read_manifest
-from .model import SketchEncoder
-from .refine import MAX_STEP, REFINED, guide_lines, load_refiner_network, network_config, refined_slots, to_steps
+from .model import SketchEncoder, predict
+from .predictor import load_encoder
+from .refine import (MAX_STEP, REFINED, guidance_checksum, guide_lines, load_refiner_network, network_config,
+                     refined_slots, to_steps)
 from .train import VALIDATION_SEED, SketchCurriculum, another_pen
 
 # Pixels of a 512 px guide that a move of 1 (a whole range) of each refined float moves the face's lines by
@@ -41,10 +43,6 @@ class Reader:
         self._encoder: SketchEncoder | None = None
 
     def read(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        from ..blocks import for_inference
-        from .model import predict
-        from .predictor import load_encoder
-
         if self._encoder is None:
             self._encoder = for_inference(load_encoder(self.weights_dir)[0], "cpu")
         pred = predict(self._encoder, torch.from_numpy(images.astype(np.float32))[:, None])
@@ -133,18 +131,13 @@ def load_trainable(weights_dir: Path) -> SketchEncoder:
     return load_refiner_network(weights_dir)
 
 
-def reader_checksum(weights_dir: Path | None) -> str:
-    """The sha256 of the guidance weights a refiner learned the readings of."""
-    return read_manifest(weights_dir or default_weights_dir())["guidance"].sha256
-
-
 def export(task: RefineTask, run_dir: Path, weights_dir: Path, config_path: Path) -> Path:
     """Write `refine.safetensors` (fp16), stamped with the encoder whose readings it refines, and register it."""
     from ..train.export import half_tensors, load_trained, write_weights
     from ..weights import register
 
     info = load_trained(task.model, run_dir)
-    stamp = {"reads_for": reader_checksum(task.reader.weights_dir)}
+    stamp = {"reads_for": guidance_checksum(task.reader.weights_dir)}
     path = write_weights(weights_dir, "refine", half_tensors(task.model, prefix="refiner."), {
         **stamp, "encoder_config": json.dumps(task.model.config.to_dict()), "trained": json.dumps(info),
         "refined": ",".join(REFINED)})
