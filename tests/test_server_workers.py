@@ -23,22 +23,26 @@ def test_workers_behind_the_broker_share_clients_supersession_and_cancel(tmp_pat
     started.mkdir()
     env = {"ANISKETCH_FAKE_DELAY_S": "1.5", "ANISKETCH_FAKE_STARTED_DIR": str(started)}
     with ServerProcess("--workers", "2", env=env) as server:
-        with server.client() as client:
+        with server.client() as client, server.client() as other, server.client() as another:
             pids, deadline = set(), time.monotonic() + 20
             while len(pids) < 2 and time.monotonic() < deadline:  # until both workers have connected
                 pids.add(client.info()["server"]["pid"])
             assert len(pids) == 2 and server.process.pid not in pids
-            # Requests alternate between the workers. Two guides keep both busy; of the next three, the bus
-            # tells the worker holding the fourth that the fifth is newer.
+            # Requests alternate between the workers. Two other clients' guides keep both busy (one client's
+            # two guides would race: the second, announced on the bus, may supersede the first before it
+            # starts). Of the client's three guides, the bus tells the worker holding the second that the
+            # third is newer.
             sketches = [np.random.default_rng(i).integers(0, 256, (16, 16, 4), dtype=np.uint8) for i in range(5)]
-            ids = [client.send("guide", {}, {"sketch": s}) for s in sketches[:2]]
+            busy = [(c, c.send("guide", {}, {"sketch": s})) for c, s in zip((other, another), sketches[:2])]
             deadline = time.monotonic() + 20
             while len(list(started.iterdir())) < 2 and time.monotonic() < deadline:  # both workers busy
                 time.sleep(0.02)
-            ids += [client.send("guide", {}, {"sketch": s}) for s in sketches[2:]]
+            assert len(list(started.iterdir())) == 2
+            ids = [client.send("guide", {}, {"sketch": s}) for s in sketches[2:]]
             replies = {r.id: r for r in (client.receive() for _ in ids)}
             statuses = [replies[i].error_code or "ok" for i in ids]
-            assert statuses == ["ok", "ok", "superseded", "superseded", "ok"], statuses
+            assert statuses == ["superseded", "superseded", "ok"], statuses
+            assert all(c.wait(i).ok for c, i in busy)
             # A cancel that reaches the other worker is forwarded over the bus.
             renders = [client.send("render", {"n": 1}, {"sketch": sketches[0]}) for _ in range(3)]
             answer = client.cancel(renders[2])
