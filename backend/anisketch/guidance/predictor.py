@@ -305,7 +305,7 @@ class GuidanceModel:
     def finish(self, read_floats, choices, look: Look, faithfulness, pins, previous: GuideState | None) -> Guide:
         faith = resolve_faithfulness(faithfulness)
         old = previous_face(previous, look.window)
-        read_floats = self.refined(read_floats, choices, look, old)
+        read_floats, step = self.refined(read_floats, choices, look, old, previous)
         floats, _ = self.projector.project(read_floats, faith)
         face = Drawn(floats.astype(np.float32), choices.astype(np.int64))
         if previous is not None and old is not None:
@@ -319,15 +319,34 @@ class GuidanceModel:
         face = face.settled(SETTLE_PX / look.window.side, pins)
         portrait = face.portrait()
         return Guide(floats, choices, look.placement.portrait(portrait), group_support(portrait, look.image),
-                     encode_state(floats, choices, look.window, look.ink, face.poses), read_floats, look.placement,
+                     encode_state(floats, choices, look.window, look.ink, face.poses, step), read_floats, look.placement,
                      look.window)
 
-    def refined(self, floats: np.ndarray, choices: np.ndarray, look: Look, old: Drawn | None) -> np.ndarray:
-        """The reading with its pose moved onto the sketch (refine.py), except where the previous guide's pose
-        holds it (hold_still keeps that pose, refined when it was placed): then the reading as it is."""
-        if self.refiner is None or (old is not None and old.pose_barely_moves(floats[POSE])):
-            return floats
-        return self.refiner.refine(look.image[None], floats[None], choices[None])[0]
+    def refined(self, floats: np.ndarray, choices: np.ndarray, look: Look, old: Drawn | None,
+                previous: GuideState | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The reading with its pose moved onto the sketch (refine.py), and the move. Where the previous guide's
+        pose holds the reading moved as the previous one was (hold_still keeps that pose, refined when it was
+        placed), the refiner is not asked: a stroke that leaves the encoder's reading where it was leaves its
+        error there too. (Compared unmoved, a reading lies about a pixel off the refined pose it was moved to,
+        and the refiner was asked on 3 strokes in 4.)"""
+        if self.refiner is None:
+            return floats, None
+        if old is not None:
+            carried = self.carried_step(previous, look)
+            moved = floats.copy()
+            moved[P.PLACING_SLOTS] = np.clip(floats[P.PLACING_SLOTS] + carried, 0.0, 1.0)
+            if old.pose_barely_moves(moved[POSE]):
+                return moved, carried
+        refined = self.refiner.refine(look.image[None], floats[None], choices[None])[0]
+        return refined, refined[P.PLACING_SLOTS] - floats[P.PLACING_SLOTS]
+
+    @staticmethod
+    def carried_step(previous: GuideState | None, look: Look) -> np.ndarray:
+        """The previous reading's move, where it applies to this one: read through the same window (in another,
+        a move in window units is another move on the canvas); else none."""
+        if previous is None or previous.step is None or previous.window != look.window:
+            return np.zeros(len(P.PLACING_SLOTS), np.float32)
+        return previous.step
 
     def hold_still(self, face: Drawn, old: Drawn, previous: GuideState, look: Look) -> Drawn:
         """The previous values of every part the artist has not touched (hold.py): parts they had drawn whose
