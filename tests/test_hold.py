@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from anisketch.engine import params as P
+from anisketch.errors import BadRequest
 from anisketch.eval.hold import crop_change
 from anisketch.guidance import hold
 from anisketch.guidance.framing import Window
@@ -309,8 +310,15 @@ def test_the_state_carries_ink_and_the_parts_own_poses():
     state = decode_state(encode_state(floats, choices, window, ink, poses))
     assert state.window == window and np.array_equal(state.ink, ink)
     assert sorted(state.poses) == ["eyes", "mouth"] and np.allclose(state.poses["eyes"], poses["eyes"])
+    assert state.step is None  # no refiner's move
     older = "g2." + encode_state(floats, choices, window)[3:]  # before the ink map: nothing held by evidence
     assert decode_state(older).ink is None and decode_state(older).window == window
+    step = np.array([0.01, -0.02, 0.003, 0.0, -0.1], np.float32)
+    for own_poses in (poses, None):
+        state = decode_state(encode_state(floats, choices, window, ink, own_poses, step))
+        assert np.array_equal(state.step, step) and sorted(state.poses) == sorted(own_poses or {})
+    with pytest.raises(BadRequest):  # a move cut short is refused
+        decode_state(encode_state(floats, choices, window, ink, poses, step[:4]))
 
 
 def ink_of(strokes) -> np.ndarray:

@@ -16,6 +16,7 @@ from anisketch.guidance.predictor import GuidanceModel
 from anisketch.guidance.refine import (MAX_STEP, REFINE_INPUT, REFINED, load_pose_refiner, network_config,
                                        refined_slots, refiner_input, to_steps)
 from anisketch.guidance.model import SketchEncoder
+from anisketch.guidance.state import decode_state, encode_state
 from anisketch.guidance.refine_train import PX_PER_UNIT
 from anisketch.train.export import half_tensors, write_weights
 from anisketch.weights import register
@@ -110,9 +111,9 @@ def test_guidance_draws_the_refined_reading():
 
 
 def test_a_face_whose_pose_holds_is_not_refined_again():
-    """The refiner moves a face when it is placed and whenever its reading moves it from the previous guide's
-    pose; where the reading leaves the face where the previous guide put it, that pose holds (hold_still) and
-    the refiner is not asked."""
+    """The refiner moves a face when it is placed, and whenever its reading, moved as the previous reading was,
+    leaves the previous guide's pose; where it stays on it, that pose holds (hold_still) and the refiner is not
+    asked: the state carries the move."""
     from anisketch.eval.guidance import drawn_sample, sketch_of, strokes_at
 
     model = GuidanceModel.load(REPO / "weights")
@@ -122,9 +123,20 @@ def test_a_face_whose_pose_holds_is_not_refined_again():
     sample = drawn_sample(2_000_000_002)
     sketch = sketch_of(sample, strokes_at(sample, 75))
     model.refiner = None
-    as_read = model.guide(sketch)  # a previous guide placed where the encoder reads this sketch
+    as_read = model.guide(sketch)  # a previous guide placed where the encoder reads this sketch, and no move
     model.refiner = refiner
     again = model.guide(sketch, state=as_read.state)
     assert calls == [] and np.array_equal(again.floats, as_read.floats)
-    model.guide(sketch)  # placed afresh: refined
+
+    placed = model.guide(sketch)  # placed afresh: refined, and the move kept in its state
     assert calls == [1]
+    step = decode_state(placed.state).step
+    assert step is not None and np.abs(step).max() > 1e-4
+    assert np.allclose(placed.read_floats[refined_slots()] - as_read.read_floats[refined_slots()], step, atol=1e-6)
+    guided = model.guide(sketch, state=placed.state)  # the same reading: the same move, unasked
+    assert calls == [1] and np.array_equal(guided.floats, placed.floats)
+    assert np.array_equal(decode_state(guided.state).step, step)
+
+    far = decode_state(placed.state)._replace(step=np.array([MAX_STEP, 0, 0, 0, 0], np.float32))
+    model.guide(sketch, state=encode_state(*far))  # a move that takes the face off its pose: asked again
+    assert calls == [1, 1]
