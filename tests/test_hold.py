@@ -310,15 +310,15 @@ def test_the_state_carries_ink_and_the_parts_own_poses():
     state = decode_state(encode_state(floats, choices, window, ink, poses))
     assert state.window == window and np.array_equal(state.ink, ink)
     assert sorted(state.poses) == ["eyes", "mouth"] and np.allclose(state.poses["eyes"], poses["eyes"])
-    assert state.step is None  # no refiner's move
+    assert state.refinement is None  # no refiner's answer
     older = "g2." + encode_state(floats, choices, window)[3:]  # before the ink map: nothing held by evidence
     assert decode_state(older).ink is None and decode_state(older).window == window
-    step = np.array([0.01, -0.02, 0.003, 0.0, -0.1], np.float32)
+    refinement = np.array([[0.5, 0.4, 0.6, 0.5, 0.45], [0.01, -0.02, 0.003, 0.0, -0.1]], np.float32)
     for own_poses in (poses, None):
-        state = decode_state(encode_state(floats, choices, window, ink, own_poses, step))
-        assert np.array_equal(state.step, step) and sorted(state.poses) == sorted(own_poses or {})
-    with pytest.raises(BadRequest):  # a move cut short is refused
-        decode_state(encode_state(floats, choices, window, ink, poses, step[:4]))
+        state = decode_state(encode_state(floats, choices, window, ink, own_poses, refinement))
+        assert np.array_equal(state.refinement, refinement) and sorted(state.poses) == sorted(own_poses or {})
+    with pytest.raises(BadRequest):  # a refinement cut short is refused
+        decode_state(encode_state(floats, choices, window, ink, poses, refinement.ravel()[:9]))
 
 
 def ink_of(strokes) -> np.ndarray:

@@ -9,7 +9,8 @@ Layout of the payload (URL-safe base64 after the prefix): the vector layout's fi
 optionally the ink map the guidance read in that window (hold.INK_MAP² bits: which parts the artist touches
 next), then optionally the parts drawn where an earlier pose put them (a byte of flags over P.GROUPS, then each
 flagged part's pose floats, float32 LE), then optionally the pose refiner's move of the reading (float32 LE, one
-per P.PLACING float; the flags byte is written, 0 if need be, before it). States of earlier versions are still
+per P.PLACING float: the reading it was shown, then its move; the flags byte is written, 0 if need be, before
+them). States of earlier versions are still
 read: "g2." (no ink map: nothing is held by evidence), "g1." (no window either: they frame the whole request, as
 guidance did then).
 """
@@ -50,30 +51,31 @@ class GuideState(NamedTuple):
     ink: np.ndarray | None = None  # bool [INK_MAP, INK_MAP]: the ink read in the window; None: unknown
     # parts drawn with another pose than the vector's (held where the artist left them: hold.py): group -> floats
     poses: dict[str, np.ndarray] | None = None
-    # how far the pose refiner moved the reading's P.PLACING floats (refine.py); None: not refined, or unknown
-    step: np.ndarray | None = None
+    # the pose refiner's last answer (refine.py), float32 [2, len(P.PLACING)]: the reading's placing floats it was
+    # shown, and how far it moved them; None: not refined, or unknown
+    refinement: np.ndarray | None = None
 
 
-STEP_BYTES = 4 * len(P.PLACING)
+REFINEMENT_BYTES = 2 * 4 * len(P.PLACING)
 
 
 def encode_state(floats: np.ndarray, choices: np.ndarray, window: Window | None = None,
                  ink: np.ndarray | None = None, poses: dict[str, np.ndarray] | None = None,
-                 step: np.ndarray | None = None) -> str:
+                 refinement: np.ndarray | None = None) -> str:
     """The vector exactly (float32 bytes), its window, the ink read there, the parts' own poses and the refiner's
-    move, tagged with the layout, as a URL-safe string (about 900 characters with the ink map)."""
+    last answer, tagged with the layout, as a URL-safe string (about 900 characters with the ink map)."""
     payload = (bytes.fromhex(layout_fingerprint()) + np.asarray(floats, "<f4").tobytes()
                + np.asarray(choices, np.uint8).tobytes())
     if window is not None:
         payload += np.array([window.x, window.y, window.side], "<f8").tobytes()
         if ink is not None:
             payload += pack_ink(ink)
-            if poses or step is not None:
+            if poses or refinement is not None:
                 flags = sum(1 << P.GROUPS.index(group) for group in poses or ())
                 payload += bytes([flags]) + b"".join(np.asarray(poses[group], "<f4").tobytes()
                                                      for group in P.GROUPS if group in (poses or ()))
-            if step is not None:
-                payload += np.asarray(step, "<f4").tobytes()
+            if refinement is not None:
+                payload += np.asarray(refinement, "<f4").tobytes()
     return STATE_PREFIX + base64.urlsafe_b64encode(payload).decode()
 
 
@@ -89,7 +91,7 @@ def decode_state(state: str) -> GuideState:
     with_ink = vector_bytes + 24 + INK_BYTES
     flagged = bin(payload[with_ink]).count("1") if len(payload) > with_ink else 0  # parts with their own pose
     posed = with_ink + 1 + 4 * POSE_DIM * flagged  # where the poses end, when the flags byte is there
-    sizes = {vector_bytes, vector_bytes + 24, with_ink} if len(payload) <= with_ink else {posed, posed + STEP_BYTES}
+    sizes = {vector_bytes, vector_bytes + 24, with_ink} if len(payload) <= with_ink else {posed, posed + REFINEMENT_BYTES}
     if len(payload) not in sizes or payload[:8].hex() != layout_fingerprint():
         raise BadRequest("the pin state comes from another model version; request guidance again")
     floats = np.frombuffer(payload, "<f4", P.FLOAT_DIM, 8).astype(np.float32)
@@ -106,8 +108,11 @@ def decode_state(state: str) -> GuideState:
         groups = [g for i, g in enumerate(P.GROUPS) if payload[with_ink] >> i & 1]
         values = np.frombuffer(payload, "<f4", POSE_DIM * len(groups), with_ink + 1).reshape(len(groups), POSE_DIM)
         poses = {group: np.clip(v.astype(np.float32), 0.0, 1.0) for group, v in zip(groups, values)}
-    step = np.frombuffer(payload, "<f4", len(P.PLACING), posed).astype(np.float32) if len(payload) > posed else None
-    if not all(np.isfinite(v).all() for v in (floats, *poses.values(), *([step] if step is not None else []))):
+    refinement = None
+    if len(payload) > posed:
+        refinement = np.frombuffer(payload, "<f4", 2 * len(P.PLACING), posed).reshape(2, -1).astype(np.float32)
+    if not all(np.isfinite(v).all() for v in (floats, *poses.values(), *([refinement] if refinement is not None else []))):
         raise BadRequest("the pin state is damaged; request guidance again")
-    return GuideState(np.clip(floats, 0.0, 1.0), choices, window, ink, poses,
-                      None if step is None else np.clip(step, -1.0, 1.0))
+    if refinement is not None:
+        refinement = np.stack([np.clip(refinement[0], 0.0, 1.0), np.clip(refinement[1], -1.0, 1.0)])
+    return GuideState(np.clip(floats, 0.0, 1.0), choices, window, ink, poses, refinement)
