@@ -179,3 +179,29 @@ def test_weights_with_the_bank_inside_the_encoders_file_still_load(tmp_path):
     register(tmp_path, "guidance", tmp_path / "guidance.safetensors")
     old_format = GuidanceModel.load(tmp_path).projector.bank
     assert np.array_equal(old_format, GuidanceModel.load().projector.bank) and len(old_format) == 20000
+
+
+@pytest.mark.parametrize("network", ["encoder", "refiner"])
+def test_inference_folds_the_coordinate_channels_and_computes_the_same(network):
+    """for_inference folds BatchNorm and the CoordConv channels' share of the first convolution (FoldedCoords):
+    the shipped networks answer as the trained ones do, at any batch size."""
+    import copy
+
+    import torch
+
+    from anisketch.blocks import for_inference
+    from anisketch.guidance.model import FoldedCoords
+    from anisketch.guidance.predictor import load_encoder
+    from anisketch.guidance.refine import load_refiner_network
+
+    trained = load_encoder()[0] if network == "encoder" else load_refiner_network()
+    trained.eval()
+    folded = for_inference(copy.deepcopy(trained), "cpu")
+    assert isinstance(folded.stem[0], FoldedCoords)
+    size, channels = trained.config.in_size, trained.config.in_channels
+    for batch in (1, 3):
+        sketch = torch.rand(batch, channels, size, size, generator=torch.Generator().manual_seed(batch))
+        with torch.no_grad():
+            (want, want_logits), (got, got_logits) = trained(sketch), folded(sketch)
+        assert torch.allclose(got, want, atol=1e-5)
+        assert all(torch.allclose(g, w, atol=1e-4) for g, w in zip(got_logits, want_logits))
