@@ -61,15 +61,15 @@ class FoldedCoords(nn.Module):
 
     def __init__(self, conv: nn.Conv2d, coords: torch.Tensor):
         super().__init__()
-        n = conv.in_channels - coords.shape[1]
-        self.conv = nn.Conv2d(n, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, bias=False)
+        n = conv.in_channels - coords.shape[1]  # the image's channels, before the coordinates
+        self.weight = nn.Parameter(conv.weight[:, :n].detach().clone(), requires_grad=False)
+        self.stride, self.padding = conv.stride, conv.padding
         with torch.no_grad():
-            self.conv.weight.copy_(conv.weight[:, :n])
             share = F.conv2d(coords, conv.weight[:, n:], conv.bias, conv.stride, conv.padding)
         self.register_buffer("share", share, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x) + self.share
+        return F.conv2d(x, self.weight, None, self.stride, self.padding) + self.share
 
 
 class SketchEncoder(nn.Module):
@@ -120,9 +120,9 @@ class SketchEncoder(nn.Module):
     def fold_constant_inputs(self) -> None:
         """For inference, after BatchNorm is folded (blocks.for_inference): the coordinate channels' share of the
         first convolution computed once (FoldedCoords). The weights' names change: save the network unfolded."""
-        conv = self.stem[0][0]
-        if isinstance(conv, nn.Conv2d) and not isinstance(self.stem[0], FoldedCoords):
-            self.stem[0] = FoldedCoords(conv, self.coords)
+        first = self.stem[0]  # conv_bn's (Conv2d, folded norm), or already folded here
+        if isinstance(first, nn.Sequential) and isinstance(first[0], nn.Conv2d):
+            self.stem[0] = FoldedCoords(first[0], self.coords)
 
 
 def grown(trained: SketchEncoder, config: EncoderConfig) -> SketchEncoder:

@@ -70,10 +70,11 @@ def encode_state(floats: np.ndarray, choices: np.ndarray, window: Window | None 
         payload += np.array([window.x, window.y, window.side], "<f8").tobytes()
         if ink is not None:
             payload += pack_ink(ink)
-            if poses or refinement is not None:
-                flags = sum(1 << P.GROUPS.index(group) for group in poses or ())
-                payload += bytes([flags]) + b"".join(np.asarray(poses[group], "<f4").tobytes()
-                                                     for group in P.GROUPS if group in (poses or ()))
+            own = poses or {}
+            if own or refinement is not None:
+                flags = sum(1 << P.GROUPS.index(group) for group in own)
+                payload += bytes([flags]) + b"".join(np.asarray(own[group], "<f4").tobytes()
+                                                     for group in P.GROUPS if group in own)
             if refinement is not None:
                 payload += np.asarray(refinement, "<f4").tobytes()
     return STATE_PREFIX + base64.urlsafe_b64encode(payload).decode()
