@@ -307,3 +307,18 @@ def test_column_reductions_are_numpy_s_own():
         assert np.array_equal(column_max(a), a.max(axis=0))
     a = rng.normal(0, 3, (300, 2))
     assert np.array_equal(row_lengths(a), np.sqrt((a ** 2).sum(axis=1)))
+
+
+def test_each_part_draws_the_stroke_group_build_parts_files_its_regions_under():
+    """build_parts files each part's regions under PART_GROUPS' entry for it: the group its own lines carry."""
+    from anisketch.engine import palette
+    from anisketch.engine.builder import Builder
+    from anisketch.engine.geometry import PART_GROUPS, PARTS
+    from anisketch.engine.params import sample_params
+
+    for seed in range(12):
+        params = sample_params(seed)
+        for part, group in zip(PARTS, PART_GROUPS):
+            builder = Builder(params)
+            part(builder, palette.make_palette(params))
+            assert builder.lines and {line.group for line in builder.lines} == {group}, (part.__name__, seed)
