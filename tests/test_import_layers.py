@@ -35,7 +35,7 @@ FOUNDATION = {"anisketch", "anisketch.protocol", "anisketch.errors", "anisketch.
               "anisketch.parallel"}
 MODEL_PACKAGES = ("guidance", "render", "generate", "photo")
 # Modules of a model package that train, evaluate or measure it, or draw its command's pictures.
-TOOL_NAMES = {"train", "frame_train", "refine_train", "own_images", "bench", "cli", "evaluate", "ceilings", "sheet", "layers_eval",
+TOOL_NAMES = {"train", "frame_train", "refine_train", "own_images", "bench", "bench_against", "cli", "evaluate", "ceilings", "sheet", "layers_eval",
               "lone_heads", "timeline"}
 PLUGIN_MAY_IMPORT = {"krita", "PyQt5", "PyQt6", "zmq"}
 TORCH_FREE = ("anisketch.engine", "anisketch.protocol", "anisketch.data")  # no torch below the models

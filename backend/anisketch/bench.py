@@ -18,6 +18,8 @@ TARGETS: dict[str, tuple[str, str]] = {
     "replay": ("anisketch.guidance.bench:replay_main", "guidance stroke by stroke: a guide with the state vs without"),
     "strokes": ("anisketch.guidance.bench:strokes_main", "guides as the plugin sends them, stroke by stroke: per stage"),
     "serve": ("anisketch.server.bench:main", "end-to-end request latency through a running server"),
+    "against": ("anisketch.guidance.bench_against:main",
+                "guide time stroke by stroke against git revisions' code and weights, timed in turns"),
 }
 
 
