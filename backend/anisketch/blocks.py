@@ -64,11 +64,10 @@ def fold_batchnorm(model: M) -> M:
 
 def for_inference(model: M, device: str) -> M:
     """The model folded (`fold_batchnorm`, and its constant inputs where it has a `fold_constant_inputs`) and on
-    `device`; on the CPU in channels_last (NHWC) layout: oneDNN's
-    convolutions read and write NHWC as it is, where NCHW costs a reorder into their blocked layout and back
-    around every convolution (the guidance encoder on one thread 17.8 -> 16.1 ms, the frame finder 3.0 ->
-    2.6 ms; the outputs agree to 1e-6). The inputs may stay NCHW: a convolution whose weights are
-    channels_last answers in channels_last, and so does every layer after it."""
+    `device`; on the CPU in channels_last (NHWC) layout: oneDNN's convolutions read and write NHWC as it is, where
+    NCHW costs a reorder into their blocked layout and back around every convolution (the guidance encoder on one
+    thread 17.8 -> 16.1 ms, the frame finder 3.0 -> 2.6 ms; the outputs agree to 1e-6). The inputs may stay NCHW:
+    a convolution whose weights are channels_last answers in channels_last, and so does every layer after it."""
     model = fold_batchnorm(model).to(device)
     fold_constants = getattr(model, "fold_constant_inputs", None)  # inputs the same for every call (CoordConv)
     if fold_constants is not None:

@@ -54,8 +54,8 @@ class FoldedCoords(nn.Module):
     """The stem's first convolution with its coordinate channels folded (for inference): they are the same for
     every input, so their share of the output is one map, computed once. A convolution is linear and pads each
     channel with zeros alike, so the sum is what the convolution over all channels gives; it reads a third or
-    half of the channels, and the input is not concatenated first (the guidance encoder 9.0 -> 8.6 ms on one
-    thread)."""
+    half of the channels, and the input is not concatenated first (one thread: the guidance encoder 8.4 -> 8.1 ms,
+    the pose refiner 1.78 -> 1.64 ms; the outputs agree to 4e-7)."""
 
     share: torch.Tensor  # a buffer: the coordinate channels' share of the output, bias included [1, C, S', S']
 
@@ -115,7 +115,6 @@ class SketchEncoder(nn.Module):
         floats = torch.sigmoid(out[:, : self.config.n_floats])
         logits = list(torch.split(out[:, self.config.n_floats :], list(self.config.choice_sizes), dim=1))
         return floats, logits
-
 
     def fold_constant_inputs(self) -> None:
         """For inference, after BatchNorm is folded (blocks.for_inference): the coordinate channels' share of the

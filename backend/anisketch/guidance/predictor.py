@@ -325,9 +325,9 @@ class GuidanceModel:
         # holds exactly these lines. It moves by less than SETTLE_PX on the canvas: no artist sees it.
         face = face.settled(SETTLE_PX / look.window.side, pins)
         portrait = face.portrait()
-        return Guide(floats, choices, look.placement.portrait(portrait), group_support(portrait, look.image),
-                     encode_state(floats, choices, look.window, look.ink, face.poses, refinement), read_floats, look.placement,
-                     look.window)
+        state = encode_state(floats, choices, look.window, look.ink, face.poses, refinement)
+        return Guide(floats, choices, look.placement.portrait(portrait), group_support(portrait, look.image), state,
+                     read_floats, look.placement, look.window)
 
     def refined(self, floats: np.ndarray, choices: np.ndarray, look: Look,
                 previous: GuideState | None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -340,9 +340,9 @@ class GuidanceModel:
         last = previous.refinement if previous is not None and previous.window == look.window else None
         if last is not None:
             shown, move = last
-            then = floats.copy()
-            then[P.PLACING_SLOTS] = shown
-            if vertex_shift(floats, choices, then[POSE], set(P.GROUPS)) < REASK_SHIFT:
+            as_shown = floats.copy()
+            as_shown[P.PLACING_SLOTS] = shown
+            if vertex_shift(floats, choices, as_shown[POSE], set(P.GROUPS)) < REASK_SHIFT:
                 moved = floats.copy()
                 moved[P.PLACING_SLOTS] = np.clip(floats[P.PLACING_SLOTS] + move, 0.0, 1.0)
                 return moved, last

@@ -8,11 +8,10 @@ Layout of the payload (URL-safe base64 after the prefix): the vector layout's fi
 (float32 LE), the choices (uint8), then optionally the window (x, y, side: float64 LE, canvas pixels) and after it
 optionally the ink map the guidance read in that window (hold.INK_MAP² bits: which parts the artist touches
 next), then optionally the parts drawn where an earlier pose put them (a byte of flags over P.GROUPS, then each
-flagged part's pose floats, float32 LE), then optionally the pose refiner's move of the reading (float32 LE, one
-per P.PLACING float: the reading it was shown, then its move; the flags byte is written, 0 if need be, before
-them). States of earlier versions are still
-read: "g2." (no ink map: nothing is held by evidence), "g1." (no window either: they frame the whole request, as
-guidance did then).
+flagged part's pose floats, float32 LE), then optionally the pose refiner's last answer (float32 LE, the reading's
+P.PLACING floats it was shown, then its move of each; the flags byte is written before it, 0 if no part has a
+pose of its own). States of earlier versions are still read: "g2." (no ink map: nothing is held by evidence),
+"g1." (no window either: they frame the whole request, as guidance did then).
 """
 
 from __future__ import annotations
