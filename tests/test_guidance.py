@@ -205,3 +205,21 @@ def test_inference_folds_the_coordinate_channels_and_computes_the_same(network):
             (want, want_logits), (got, got_logits) = trained(sketch), folded(sketch)
         assert torch.allclose(got, want, atol=1e-5)
         assert all(torch.allclose(g, w, atol=1e-4) for g, w in zip(got_logits, want_logits))
+
+
+def test_a_linear_layer_reading_only_its_non_zero_features_answers_as_the_dense_one():
+    """SparseInputLinear (the encoder's head on the CPU) reads the weight rows of the non-zero features only: the
+    same answer for a mostly-zero batch (one sample all zeros), and through the dense product for a dense one."""
+    import torch
+
+    from anisketch.blocks import SparseInputLinear
+
+    torch.manual_seed(0)
+    dense = torch.nn.Linear(300, 40)
+    sparse = SparseInputLinear(dense)
+    features = torch.relu(torch.randn(3, 300) - 1.5)  # about 93 % zeros, as after the encoder's ReLUs
+    features[1] = 0.0
+    for x in (features, torch.rand(2, 300)):
+        with torch.no_grad():
+            assert torch.allclose(sparse(x), dense(x), atol=1e-5)
+    assert torch.equal(sparse(features)[1], dense.bias.detach())

@@ -62,16 +62,40 @@ def fold_batchnorm(model: M) -> M:
     return model
 
 
+class SparseInputLinear(nn.Module):
+    """nn.Linear, for inference on the CPU, of an input that is mostly zeros (features after a ReLU): only the
+    weight rows of its non-zero features are read, by torch's embedding_bag with the features as per-row weights.
+    The guidance encoder's head reads 7168 features of which about 89 % are zero: its 22 MB of weights are read as
+    2.4 MB, and the layer takes 0.05 ms instead of 0.5 ms on one thread (equal to 3e-6). An input with more
+    non-zeros than DENSE_SHARE goes through the dense product."""
+
+    DENSE_SHARE = 0.5
+    rows: torch.Tensor  # a buffer: the weight transposed [in, out], a feature's row contiguous
+
+    def __init__(self, linear: nn.Linear):
+        super().__init__()
+        self.register_buffer("rows", linear.weight.detach().t().contiguous(), persistent=False)
+        self.bias = linear.bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        inked = x.nonzero()  # [N, 2]: (sample, feature), by sample
+        if inked.shape[0] > self.DENSE_SHARE * x.numel():
+            return F.linear(x, self.rows.t(), self.bias)
+        starts = torch.searchsorted(inked[:, 0].contiguous(), torch.arange(x.shape[0], device=x.device))
+        out = F.embedding_bag(inked[:, 1], self.rows, starts, mode="sum", per_sample_weights=x[inked[:, 0], inked[:, 1]])
+        return out if self.bias is None else out + self.bias
+
+
 def for_inference(model: M, device: str) -> M:
-    """The model folded (`fold_batchnorm`, and its constant inputs where it has a `fold_constant_inputs`) and on
+    """The model folded (`fold_batchnorm`, and what a `prepare_for_inference` of its own prepares) and on
     `device`; on the CPU in channels_last (NHWC) layout: oneDNN's convolutions read and write NHWC as it is, where
     NCHW costs a reorder into their blocked layout and back around every convolution (the guidance encoder on one
     thread 17.8 -> 16.1 ms, the frame finder 3.0 -> 2.6 ms; the outputs agree to 1e-6). The inputs may stay NCHW:
     a convolution whose weights are channels_last answers in channels_last, and so does every layer after it."""
     model = fold_batchnorm(model).to(device)
-    fold_constants = getattr(model, "fold_constant_inputs", None)  # inputs the same for every call (CoordConv)
-    if fold_constants is not None:
-        fold_constants()
+    prepare = getattr(model, "prepare_for_inference", None)  # what only the model knows (SketchEncoder)
+    if prepare is not None:
+        prepare(device)
     for module in model.modules():
         # Nothing is kept for a backward pass, and each ReLU of our networks follows the layer that made its
         # input (no one else reads that tensor): in place, it saves a tensor and a pass over memory.

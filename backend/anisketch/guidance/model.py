@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..blocks import conv_bn, residual_stages
+from ..blocks import SparseInputLinear, conv_bn, residual_stages
 
 
 @dataclass
@@ -116,12 +116,16 @@ class SketchEncoder(nn.Module):
         logits = list(torch.split(out[:, self.config.n_floats :], list(self.config.choice_sizes), dim=1))
         return floats, logits
 
-    def fold_constant_inputs(self) -> None:
+    def prepare_for_inference(self, device: str) -> None:
         """For inference, after BatchNorm is folded (blocks.for_inference): the coordinate channels' share of the
-        first convolution computed once (FoldedCoords). The weights' names change: save the network unfolded."""
+        first convolution computed once (FoldedCoords), and on the CPU the head's first layer reading only its
+        non-zero features (SparseInputLinear: they come out of ReLUs). The weights' names change: save the network
+        unprepared."""
         first = self.stem[0]  # conv_bn's (Conv2d, folded norm), or already folded here
         if isinstance(first, nn.Sequential) and isinstance(first[0], nn.Conv2d):
             self.stem[0] = FoldedCoords(first[0], self.coords)
+        if device == "cpu" and isinstance(self.fc[1], nn.Linear):
+            self.fc[1] = SparseInputLinear(self.fc[1])
 
 
 def grown(trained: SketchEncoder, config: EncoderConfig) -> SketchEncoder:
