@@ -78,11 +78,12 @@ class SparseInputLinear(nn.Module):
         self.bias = linear.bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        inked = x.nonzero()  # [N, 2]: (sample, feature), by sample
-        if inked.shape[0] > self.DENSE_SHARE * x.numel():
+        found = x.nonzero()  # [N, 2]: (sample, feature) of every non-zero feature, sample by sample
+        if found.shape[0] > self.DENSE_SHARE * x.numel():
             return F.linear(x, self.rows.t(), self.bias)
-        starts = torch.searchsorted(inked[:, 0].contiguous(), torch.arange(x.shape[0], device=x.device))
-        out = F.embedding_bag(inked[:, 1], self.rows, starts, mode="sum", per_sample_weights=x[inked[:, 0], inked[:, 1]])
+        sample, feature = found[:, 0].contiguous(), found[:, 1]
+        starts = torch.searchsorted(sample, torch.arange(x.shape[0], device=x.device))  # each sample's first
+        out = F.embedding_bag(feature, self.rows, starts, mode="sum", per_sample_weights=x[sample, feature])
         return out if self.bias is None else out + self.bias
 
 
