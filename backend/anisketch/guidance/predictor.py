@@ -312,7 +312,7 @@ class GuidanceModel:
     def finish(self, read_floats, choices, look: Look, faithfulness, pins, previous: GuideState | None) -> Guide:
         faith = resolve_faithfulness(faithfulness)
         old = previous_face(previous, look.window)
-        read_floats, refinement = self.refined(read_floats, choices, look, previous)
+        read_floats, refinement = self.refined(read_floats, choices, look, previous, old)
         floats, _ = self.projector.project(read_floats, faith)
         face = Drawn(floats.astype(np.float32), choices.astype(np.int64))
         if previous is not None and old is not None:
@@ -329,20 +329,22 @@ class GuidanceModel:
         return Guide(floats, choices, look.placement.portrait(portrait), group_support(portrait, look.image), state,
                      read_floats, look.placement, look.window)
 
-    def refined(self, floats: np.ndarray, choices: np.ndarray, look: Look,
-                previous: GuideState | None) -> tuple[np.ndarray, np.ndarray | None]:
+    def refined(self, floats: np.ndarray, choices: np.ndarray, look: Look, previous: GuideState | None,
+                old: Drawn | None) -> tuple[np.ndarray, np.ndarray | None]:
         """The reading with its pose moved onto the sketch (refine.py), and the refiner's answer for the state.
         While the reading's pose stays within REASK_SHIFT of the one the refiner was last shown (in the same
         window), it takes the move the refiner gave then, unasked: a stroke that barely moves the encoder's
-        reading leaves its error about where it was."""
+        reading leaves its error about where it was. The move is measured on the lines of the previous guide's
+        face (`old`), whose parts are built already: the reading's own are drawn only at faithfulness 1, and at
+        any other, measuring on them cost a build of its parts (1.1 ms) every stroke."""
         if self.refiner is None:
             return floats, None
         last = previous.refinement if previous is not None and previous.window == look.window else None
-        if last is not None:
+        if last is not None and old is not None:
             shown, move = last
-            as_shown = floats.copy()
-            as_shown[P.PLACING_SLOTS] = shown
-            if vertex_shift(floats, choices, as_shown[POSE], set(P.GROUPS)) < REASK_SHIFT:
+            then, now = old.floats.copy(), old.floats.copy()
+            then[P.PLACING_SLOTS], now[P.PLACING_SLOTS] = shown, floats[P.PLACING_SLOTS]
+            if vertex_shift(then, old.choices, now[POSE], set(P.GROUPS)) < REASK_SHIFT:
                 moved = floats.copy()
                 moved[P.PLACING_SLOTS] = np.clip(floats[P.PLACING_SLOTS] + move, 0.0, 1.0)
                 return moved, last
