@@ -51,3 +51,20 @@ def test_once_makes_its_value_once_for_all_threads():
 
     values = thread_map(ask, range(4), workers=4)
     assert len(calls) == 1 and all(v is values[0] for v in values)
+
+
+def test_no_backend_pool_is_a_fork_of_its_caller():
+    """Every process pool starts through parallel.process_context. A fork of a caller that has run OpenCV's or
+    torch's threads can hang on a lock no thread will release: `anisketch bench data` forked its pool after its
+    own single-process repeats, and a worker stuck so hung the suite at the pool's exit."""
+    from pathlib import Path
+
+    import anisketch
+
+    forking = []
+    for path in Path(anisketch.__file__).parent.rglob("*.py"):
+        text = path.read_text()
+        pools = text.count(".Pool(")
+        if 'get_context("fork")' in text or pools != text.count("process_context().Pool("):
+            forking.append(path.name)
+    assert forking == []

@@ -17,10 +17,11 @@ import os
 import statistics
 import tempfile
 import time
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
+
+from anisketch.parallel import process_context
 
 
 def _init() -> None:
@@ -99,7 +100,7 @@ def _paired(ways: dict, args) -> dict[str, str]:
         for name, (rate, jobs) in ways.items():
             single[name].append(rate(jobs(r, 1)[0]))
     if args.workers > 1:
-        with get_context("fork").Pool(args.workers, initializer=_init) as pool:
+        with process_context().Pool(args.workers, initializer=_init) as pool:
             for r in range(args.repeats):
                 for name, (rate, jobs) in ways.items():
                     start = time.perf_counter()
