@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from anisketch.engine.geometry import build_portrait
+from anisketch.engine import params as P
 from anisketch.engine.params import sample_params
 from anisketch.engine.sketch import render_sketch, simulate_sketch, sketch_to_rgba
 from anisketch.errors import BadRequest
-from anisketch.guidance.refine import refined_slots
 from anisketch.guidance.state import decode_state
 from anisketch.service import Service
 
@@ -37,7 +37,7 @@ def _same_guide(batched, single):
     # One batch and one image may take different convolution kernels: equal up to float rounding. The refined
     # pose floats a little less so: the pose refiner reads the line art of each reading, where a reading 1e-6
     # apart shades a few edge pixels one level apart; 1e-3 is 0.08 px of a 512 px guide.
-    pose = refined_slots()
+    pose = P.PLACING_SLOTS
     np.testing.assert_allclose(np.delete(a[0], pose), np.delete(b[0], pose), atol=1e-4)
     np.testing.assert_allclose(a[0][pose], b[0][pose], atol=1e-3)
     assert np.array_equal(a[1], b[1])

@@ -14,7 +14,7 @@ from anisketch.engine.geometry import build_portrait
 from anisketch.engine.raster import render_lines
 from anisketch.guidance.predictor import GuidanceModel
 from anisketch.guidance.refine import (MAX_STEP, REFINE_INPUT, REFINED, load_pose_refiner, network_config,
-                                       refined_slots, refiner_input, to_steps)
+                                       refiner_input, to_steps)
 from anisketch.guidance.model import SketchEncoder
 from anisketch.guidance.state import decode_state, encode_state
 from anisketch.guidance.refine_train import PX_PER_UNIT
@@ -27,7 +27,7 @@ CONFIG = REPO / "backend" / "configs" / "refine.toml"
 
 
 def test_the_refined_floats_are_the_pose_and_moves_stay_within_a_step():
-    assert [P.float_names()[i] for i in refined_slots()] == list(REFINED)
+    assert [P.float_names()[i] for i in P.PLACING_SLOTS] == list(REFINED)
     assert float(to_steps(np.float32(0.5))) == 0.0
     assert np.allclose(to_steps(np.array([0.0, 1.0])), [-MAX_STEP, MAX_STEP])
 
@@ -82,7 +82,7 @@ def test_the_shipped_refiner_moves_a_misplaced_face_back_onto_its_lines():
     but the pose."""
     refiner = load_pose_refiner(REPO / "weights", "cpu")
     assert refiner is not None, "weights/ ships a refiner trained for the shipped encoder"
-    slots, px = refined_slots(), np.array(PX_PER_UNIT)
+    slots, px = P.PLACING_SLOTS, np.array(PX_PER_UNIT)
     for k in range(8):
         params = P.sample_params(1_950_000_000 + k)  # neither training's seeds nor the eval's
         floats, choices = P.encode(params)
@@ -105,7 +105,7 @@ def test_guidance_draws_the_refined_reading():
     refined = model.guide(sketch).read_floats
     model.refiner = None
     as_read = model.guide(sketch).read_floats
-    slots = refined_slots()
+    slots = P.PLACING_SLOTS
     assert np.array_equal(np.delete(refined, slots), np.delete(as_read, slots))
     assert np.abs(refined[slots] - as_read[slots]).max() > 1e-4
 
@@ -129,7 +129,7 @@ def test_a_reading_that_barely_moves_takes_the_refiners_last_move_unasked():
     placed = model.guide(sketch)  # placed afresh: refined, and the answer kept in its state
     assert calls == [1]
     shown, move = decode_state(placed.state).refinement
-    slots = refined_slots()
+    slots = P.PLACING_SLOTS
     assert np.array_equal(shown, as_read.read_floats[slots]) and np.abs(move).max() > 1e-4
     assert np.allclose(placed.read_floats[slots], as_read.read_floats[slots] + move, atol=1e-6)
     guided = model.guide(sketch, state=placed.state)  # the same reading: the same move, unasked

@@ -294,7 +294,7 @@ def decode(floats, choices) -> Params:
 
 # Where each float that places the face (the Builder's pose) lies in the vector.
 PLACING = ("cx", "cy", "scale", "roll", "yaw")
-PLACING_SLOTS = [float_names().index(name) for name in PLACING]
+PLACING_SLOTS = np.array([float_names().index(name) for name in PLACING])
 
 
 def decode_placing(floats) -> Params:

@@ -35,11 +35,6 @@ log = logging.getLogger(__name__)
 MAX_STEP = 0.15  # the largest move of one float, in its [0, 1] units (12 px of a 512 px guide for the centre)
 
 
-def refined_slots() -> np.ndarray:
-    """Where the refined floats lie in the vector."""
-    return np.array(P.PLACING_SLOTS)
-
-
 def network_config(widths=(16, 32, 64, 96), hidden: int = 256) -> EncoderConfig:
     """The encoder's architecture, small, reading two images (sketch, guidance) and answering one unit per
     refined float (`to_steps`)."""
@@ -72,7 +67,7 @@ class PoseRefiner:
     def __init__(self, network: SketchEncoder, device: str):
         self.network = network.eval()
         self.device = device
-        self.slots = refined_slots()
+        self.slots = P.PLACING_SLOTS
 
     def refine(self, images: np.ndarray, floats: np.ndarray, choices: np.ndarray) -> np.ndarray:
         """images float [B, S, S] (the windows read), floats [B, D] and choices [B, C] (their readings) ->

@@ -24,7 +24,7 @@ from ..engine import params as P
 from .model import SketchEncoder, predict
 from .predictor import load_encoder
 from .refine import (MAX_STEP, REFINED, guidance_checksum, guide_lines, load_refiner_network, network_config,
-                     refined_slots, to_steps)
+                     to_steps)
 from .train import VALIDATION_SEED, SketchCurriculum, another_pen
 
 # Pixels of a 512 px guide that a move of 1 (a whole range) of each refined float moves the face's lines by
@@ -55,7 +55,7 @@ class RefineTask:
         self.model = SketchEncoder(network_config(**refiner_config))
         self.curriculum, self.reader = curriculum, reader
         self.jitter_share, self.jitter = jitter_share, jitter
-        self.slots = refined_slots()
+        self.slots = P.PLACING_SLOTS
         self.px = torch.tensor(PX_PER_UNIT)
         self.validation: dict[str, np.ndarray] | None = None
 
