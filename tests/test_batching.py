@@ -53,8 +53,18 @@ def test_a_batch_answers_what_single_guides_answer(service):
         {"sketch_rgba": sketch(11, 300, 0.9), "mode": "rough", "pins": ["eyes"], "state": first.info["state"],
          "origin": [40, 8]},
     ]
-    batched = service.guide_batch([dict(r) for r in requests])
+    refiner = service.guidance.refiner
+    asked = []
+    ask = refiner.refine
+    refiner.refine = lambda images, *reading: asked.append(len(images)) or ask(images, *reading)
+    try:
+        batched = service.guide_batch([dict(r) for r in requests])
+    finally:
+        del refiner.refine
     assert len(batched) == 3
+    # The pose refiner too reads the batch at once: the two fresh guides, and the one whose reading moved from
+    # the reading its state's refiner was shown (more strokes drawn), are asked in one call.
+    assert asked == [3]
     for request, result in zip(requests, batched):
         single = service.guide(**request)
         _same_guide(result, single)

@@ -43,7 +43,7 @@ MIN_INK_PIXELS = 12  # fewer inked pixels than this at the model's input size: n
 SETTLE_PX = 0.5
 # The refiner is asked again once the encoder's reading moves a line vertex this far (window units: 3 px of a 512
 # px window) from the reading it was last shown; nearer, that answer's move is taken unasked
-# (GuidanceModel.refined). Across such moves the refiner's fresh answer and the carried one differ by 1.2 px
+# (GuidanceModel.carried). Across such moves the refiner's fresh answer and the carried one differ by 1.2 px
 # (median), where its answers for readings 1.5 px apart differ by 0.8 px. The refiner is asked on 1 stroke in 8
 # instead of 3 in 4; a replay's F1, consistency and locality stay as they were (docs/guidance.md).
 REASK_SHIFT = 2 * HOLD_SHIFT
@@ -183,12 +183,15 @@ class GuidanceModel:
         previous = decode_state(state) if state is not None else None
         look = self.look(Crop(darkness, origin, scale, canvas), previous, pinned=bool(pins))
         [look], floats, choices = self.read_looks([look])
-        return self.finish(floats[0], choices[0], look, faithfulness, pins, previous)
+        [old] = olds = [previous_face(previous, look.window)]
+        floats, [refinement] = self.refined(floats, choices, [look], [previous], olds)
+        return self.finish(floats[0], choices[0], look, faithfulness, pins, previous, old, refinement)
 
     def guide_batch(self, requests: list[dict]) -> list[Guide | BadRequest]:
-        """Several guides (each a dict of `guide`'s arguments), the encoder run once over all of them: on a GPU
-        one batch of B costs little more than one image. Each request gets its Guide, or the BadRequest that
-        it alone raised (an empty sketch fails only itself)."""
+        """Several guides (each a dict of `guide`'s arguments), the encoder run once over all of them, and the
+        pose refiner once over those it is asked for: on a GPU one batch of B costs little more than one image.
+        Each request gets its Guide, or the BadRequest that it alone raised (an empty sketch fails only
+        itself)."""
         outcomes: list[Guide | BadRequest | None] = [None] * len(requests)
         looks: dict[int, tuple[Look, GuideState | None]] = {}
         for i, request in enumerate(requests):
@@ -203,13 +206,15 @@ class GuidanceModel:
                 outcomes[i] = error
         if looks:
             read, floats, choices = self.read_looks([look for look, _ in looks.values()])
-            for k, (i, (_, previous)) in enumerate(looks.items()):
-                look = read[k]
+            previouses = [previous for _, previous in looks.values()]
+            olds = [previous_face(previous, look.window) for look, previous in zip(read, previouses)]
+            floats, refinements = self.refined(floats, choices, read, previouses, olds)
+            for k, i in enumerate(looks):
                 request = requests[i]
                 try:
-                    outcomes[i] = self.finish(floats[k], choices[k], look,
+                    outcomes[i] = self.finish(floats[k], choices[k], read[k],
                                               request.get("faithfulness", DEFAULT_FAITHFULNESS),
-                                              tuple(request.get("pins", ())), previous)
+                                              tuple(request.get("pins", ())), previouses[k], olds[k], refinements[k])
                 except BadRequest as error:
                     outcomes[i] = error
         return [outcome for outcome in outcomes if outcome is not None]
@@ -309,10 +314,12 @@ class GuidanceModel:
             look.seen_then_window = seen_cells(darkness.shape, old_sent, (0, 0))
         return look
 
-    def finish(self, read_floats, choices, look: Look, faithfulness, pins, previous: GuideState | None) -> Guide:
+    def finish(self, read_floats, choices, look: Look, faithfulness, pins, previous: GuideState | None,
+               old: Drawn | None, refinement: np.ndarray | None) -> Guide:
+        """The guide of one reading (its pose refined): projected, holding what the artist left alone and what
+        they pinned, without accessories the strokes do not support. `old`: the previous guide's face in this
+        window's units; `refinement`: the refiner's answer the state carries on."""
         faith = resolve_faithfulness(faithfulness)
-        old = previous_face(previous, look.window)
-        read_floats, refinement = self.refined(read_floats, choices, look, previous, old)
         floats, _ = self.projector.project(read_floats, faith)
         face = Drawn(floats.astype(np.float32), choices.astype(np.int64))
         if previous is not None and old is not None:
@@ -329,27 +336,42 @@ class GuidanceModel:
         return Guide(floats, choices, look.placement.portrait(portrait), group_support(portrait, look.image), state,
                      read_floats, look.placement, look.window)
 
-    def refined(self, floats: np.ndarray, choices: np.ndarray, look: Look, previous: GuideState | None,
-                old: Drawn | None) -> tuple[np.ndarray, np.ndarray | None]:
-        """The reading with its pose moved onto the sketch (refine.py), and the refiner's answer for the state.
-        While the reading's pose stays within REASK_SHIFT of the one the refiner was last shown (in the same
-        window), it takes the move the refiner gave then, unasked: a stroke that barely moves the encoder's
-        reading leaves its error about where it was. The move is measured on the lines of the previous guide's
-        face (`old`), whose parts are built already: the reading's own are drawn only at faithfulness 1, and at
-        any other, measuring on them cost a build of its parts (1.1 ms) every stroke."""
+    def refined(self, floats: np.ndarray, choices: np.ndarray, looks: list[Look],
+                previouses: list[GuideState | None], olds: list[Drawn | None]
+                ) -> tuple[np.ndarray, list[np.ndarray | None]]:
+        """The readings [B, D] with their poses moved onto the sketches (refine.py), and the refiner's answer
+        for each state. A reading takes the move its state carries while it stays near the one the refiner was
+        shown (`carried`); the refiner is asked for the others, all in one batch."""
         if self.refiner is None:
-            return floats, None
-        last = previous.refinement if previous is not None and previous.window == look.window else None
-        if last is not None and old is not None:
-            shown, move = last
-            then, now = old.floats.copy(), old.floats.copy()
-            then[P.PLACING_SLOTS], now[P.PLACING_SLOTS] = shown, floats[P.PLACING_SLOTS]
-            if vertex_shift(then, old.choices, now[POSE], set(P.GROUPS)) < REASK_SHIFT:
-                moved = floats.copy()
-                moved[P.PLACING_SLOTS] = np.clip(floats[P.PLACING_SLOTS] + move, 0.0, 1.0)
-                return moved, last
-        refined = self.refiner.refine(look.image[None], floats[None], choices[None])[0]
-        return refined, np.stack([floats[P.PLACING_SLOTS], refined[P.PLACING_SLOTS] - floats[P.PLACING_SLOTS]])
+            return floats, [None] * len(looks)
+        out = np.array(floats, np.float32, copy=True)
+        answers: list[np.ndarray | None] = [None] * len(looks)
+        asked = []
+        for k, (look, previous, old) in enumerate(zip(looks, previouses, olds)):
+            last = previous.refinement if previous is not None and previous.window == look.window else None
+            if last is not None and old is not None and self.carried(floats[k], last, old):
+                out[k, P.PLACING_SLOTS] = np.clip(floats[k, P.PLACING_SLOTS] + last[1], 0.0, 1.0)
+                answers[k] = last
+            else:
+                asked.append(k)
+        if asked:
+            out[asked] = self.refiner.refine(np.stack([looks[k].image for k in asked]), floats[asked], choices[asked])
+            for k in asked:
+                answers[k] = np.stack([floats[k, P.PLACING_SLOTS], out[k, P.PLACING_SLOTS] - floats[k, P.PLACING_SLOTS]])
+        return out, answers
+
+    @staticmethod
+    def carried(floats: np.ndarray, last: np.ndarray, old: Drawn) -> bool:
+        """Whether a reading may take the refiner's last move unasked: its pose lies within REASK_SHIFT of the
+        reading the refiner was shown (`last`: that reading's placing floats and the move), in the same window. A
+        stroke that barely moves the encoder's reading leaves its error about where it was. The move is measured
+        on the lines of the previous guide's face (`old`), whose parts are built already: the reading's own are
+        drawn only at faithfulness 1, and at any other, measuring on them cost a build of its parts (1.1 ms)
+        every stroke."""
+        shown, _ = last
+        then, now = old.floats.copy(), old.floats.copy()
+        then[P.PLACING_SLOTS], now[P.PLACING_SLOTS] = shown, floats[P.PLACING_SLOTS]
+        return vertex_shift(then, old.choices, now[POSE], set(P.GROUPS)) < REASK_SHIFT
 
     def hold_still(self, face: Drawn, old: Drawn, previous: GuideState, look: Look) -> Drawn:
         """The previous values of every part the artist has not touched (hold.py): parts they had drawn whose
