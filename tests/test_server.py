@@ -194,7 +194,8 @@ def test_renders_queue_and_cancel_by_id(slow_server):
         assert client.cancel(second) == {"target": second, "was": "queued"}
         assert client.wait(second).error_code == P.CANCELLED
         assert client.wait(first).ok
-        time.sleep(0.1)  # the third runs now
+        while client.info()["server"]["running"] != 1:  # until the third runs (its 0.3 s have begun)
+            time.sleep(0.01)
         assert client.cancel(third)["was"] == "running"
         assert client.wait(third).error_code == P.CANCELLED  # its result is dropped
         assert client.cancel("no-such-id")["was"] == "unknown"
@@ -343,7 +344,8 @@ def test_signal_shuts_down_cleanly_and_answers_what_was_queued(sig):
     with ServerProcess(env={"ANISKETCH_FAKE_DELAY_S": "3"}) as server:
         with server.client() as client:
             ids = [client.send("render", {"n": 1}, {"sketch": random_rgba(16, 16)}) for _ in range(3)]
-            time.sleep(0.2)
+            while client.info()["server"]["queued"] != 2:  # the first runs (for 3 s), the others wait
+                time.sleep(0.01)
             assert server.stop(sig) == 0
             codes = sorted(client.wait(i, timeout=2).error_code for i in ids)
         assert codes == ["shutting_down"] * 3
