@@ -55,8 +55,9 @@ def test_once_makes_its_value_once_for_all_threads():
 
 def test_no_backend_pool_is_a_fork_of_its_caller():
     """Every process pool starts through parallel.process_context. A fork of a caller that has run OpenCV's or
-    torch's threads can hang on a lock no thread will release: `anisketch bench data` forked its pool after its
-    own single-process repeats, and a worker stuck so hung the suite at the pool's exit."""
+    torch's threads can hang on a lock that no thread is left to release: `anisketch bench data` forked its pool
+    after its own single-process repeats, and the pool's exit then waited on such a worker until the suite's
+    timeout."""
     from pathlib import Path
 
     import anisketch
