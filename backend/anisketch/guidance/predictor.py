@@ -178,14 +178,13 @@ class GuidanceModel:
     ) -> Guide:
         """`origin`: the request's top-left pixel on the artist's canvas (states and windows live there);
         `scale`: canvas px per pixel of `darkness` (above 1 for a crop sent shrunk); `canvas`: the canvas's size
-        [w, h], where a crop reaches past it (None: the request's own edges are where the drawing ends)."""
-        check_pins(pins, state)
-        previous = decode_state(state) if state is not None else None
-        look = self.look(Crop(darkness, origin, scale, canvas), previous, pinned=bool(pins))
-        [look], floats, choices = self.read_looks([look])
-        [old] = olds = [previous_face(previous, look.window)]
-        floats, [refinement] = self.refined(floats, choices, [look], [previous], olds)
-        return self.finish(floats[0], choices[0], look, faithfulness, pins, previous, old, refinement)
+        [w, h], where a crop reaches past it (None: the request's own edges are where the drawing ends). A batch
+        of one: its BadRequest is raised."""
+        [outcome] = self.guide_batch([dict(darkness=darkness, faithfulness=faithfulness, pins=pins, state=state,
+                                           origin=origin, scale=scale, canvas=canvas)])
+        if isinstance(outcome, BadRequest):
+            raise outcome
+        return outcome
 
     def guide_batch(self, requests: list[dict]) -> list[Guide | BadRequest]:
         """Several guides (each a dict of `guide`'s arguments), the encoder run once over all of them, and the

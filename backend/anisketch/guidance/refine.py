@@ -102,11 +102,12 @@ def load_pose_refiner(weights_dir: Path | None, device: str) -> PoseRefiner | No
     """The shipped refiner, folded for inference, or None for a weights folder without one, or with one trained
     on another encoder's readings (it would move a face by errors this encoder does not make): the reading is then
     drawn as read."""
+    weights_dir = weights_dir or default_weights_dir()
     try:
-        tensors, meta, _ = load_tensors(weights_dir or default_weights_dir(), "refine")
+        tensors, meta, _ = load_tensors(weights_dir, "refine")
         if meta.get("reads_for") != guidance_checksum(weights_dir):
             log.warning("the pose refiner in %s was trained for other guidance weights: not used (retrain it: "
-                        "backend/configs/refine.toml)", weights_dir or default_weights_dir())
+                        "backend/configs/refine.toml)", weights_dir)
             return None
         return PoseRefiner(for_inference(_network(tensors, meta), device), device)
     except (ModelUnavailable, KeyError):
